@@ -1,0 +1,74 @@
+"""An httpx transport for the ModelsLab LLM API, shared by the framework integrations.
+
+It knows ModelsLab's wire format and its quirks (errors inside HTTP 200 bodies,
+several error shapes, SSE comment lines, ``retry_after`` in 429 bodies, the
+1000-token default ``max_tokens``) and nothing of LangChain or LlamaIndex.
+"""
+
+__version__ = "0.1.0"
+
+from modelslab_transport.accumulate import ChatStreamAccumulator
+from modelslab_transport.client import (
+    CHAT_COMPLETIONS_PATH,
+    COUNT_TOKENS_PATH,
+    MESSAGES_PATH,
+    MODELS_PATH,
+    AsyncModelsLabClient,
+    ModelsLabClient,
+)
+from modelslab_transport.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    IncompleteStreamError,
+    InsufficientCreditsError,
+    InvalidResponseError,
+    ModelsLabError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+from modelslab_transport.retry import RetryPolicy
+from modelslab_transport.settings import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    ClientSettings,
+    InsecureBaseURLWarning,
+)
+from modelslab_transport.streams import AsyncEventStream, EventStream
+
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "CHAT_COMPLETIONS_PATH",
+    "COUNT_TOKENS_PATH",
+    "DEFAULT_BASE_URL",
+    "MESSAGES_PATH",
+    "MODELS_PATH",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncEventStream",
+    "AsyncModelsLabClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatStreamAccumulator",
+    "ClientSettings",
+    "EventStream",
+    "IncompleteStreamError",
+    "InsecureBaseURLWarning",
+    "InsufficientCreditsError",
+    "InvalidResponseError",
+    "ModelsLabClient",
+    "ModelsLabError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServerError",
+    "__version__",
+]

@@ -1,0 +1,154 @@
+"""Folding a chat stream back into the completion it adds up to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from modelslab_transport.wire.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Choice,
+    ResponseFunctionCall,
+    ResponseMessage,
+    ResponseToolCall,
+    Usage,
+)
+
+__all__ = ["ChatStreamAccumulator"]
+
+
+@dataclass
+class _PendingCall:
+    id: str | None = None
+    type: str | None = None
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _PendingChoice:
+    role: str = "assistant"
+    content: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    calls: dict[int, _PendingCall] = field(default_factory=dict)
+    finish_reason: str | None = None
+    last_call: int | None = None
+
+
+class ChatStreamAccumulator:
+    """Adds up chat chunks: text, reasoning, tool-call fragments, finish reason, usage.
+
+    Tool-call fragments are keyed by their ``index``. A fragment without an index
+    continues the latest call unless it brings a new ``id``, in which case it starts
+    the next one. Name fragments are joined (a repeated full name is not doubled);
+    argument fragments are concatenated.
+    """
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        """The completion id (first one seen)."""
+        self.model: str | None = None
+        """The model the server says answered (first one seen)."""
+        self.created: int | None = None
+        """Creation time (first one seen)."""
+        self.system_fingerprint: str | None = None
+        """The server's fingerprint, if sent."""
+        self.usage: Usage | None = None
+        """Token usage (from the usage chunk, usually the last)."""
+        self._choices: dict[int, _PendingChoice] = {}
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        """Fold one chunk in."""
+        self.id = self.id or chunk.id
+        self.model = self.model or chunk.model
+        self.created = self.created or chunk.created
+        self.system_fingerprint = self.system_fingerprint or chunk.system_fingerprint
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for choice in chunk.choices:
+            pending = self._choices.setdefault(choice.index, _PendingChoice())
+            delta = choice.delta
+            if delta.role:
+                pending.role = delta.role
+            text = delta.text
+            if text:
+                pending.content.append(text)
+            if delta.reasoning_content:
+                pending.reasoning.append(delta.reasoning_content)
+            for fragment in delta.tool_calls or []:
+                self._add_fragment(pending, fragment)
+            if choice.finish_reason:
+                pending.finish_reason = choice.finish_reason
+
+    @staticmethod
+    def _add_fragment(pending: _PendingChoice, fragment: ResponseToolCall) -> None:
+        index = fragment.index
+        if index is None:
+            last = pending.last_call
+            starts_new = last is None or (
+                fragment.id is not None and fragment.id != pending.calls[last].id
+            )
+            index = (max(pending.calls) + 1 if pending.calls else 0) if starts_new else last
+        assert index is not None
+        call = pending.calls.setdefault(index, _PendingCall())
+        pending.last_call = index
+        call.id = call.id or fragment.id
+        call.type = call.type or fragment.type
+        name = fragment.function.name
+        if name and name != call.name:
+            call.name += name
+        if fragment.function.arguments:
+            call.arguments.append(fragment.function.arguments)
+
+    def text(self, index: int = 0) -> str:
+        """The text of choice ``index`` so far."""
+        pending = self._choices.get(index)
+        return "".join(pending.content) if pending else ""
+
+    def tool_calls(self, index: int = 0) -> list[ResponseToolCall]:
+        """The tool calls of choice ``index`` so far, ordered by their index.
+
+        Arguments may still be incomplete JSON while the stream is running.
+        """
+        pending = self._choices.get(index)
+        if pending is None:
+            return []
+        return [
+            ResponseToolCall(
+                index=i,
+                id=call.id,
+                type=call.type or "function",
+                function=ResponseFunctionCall(name=call.name, arguments="".join(call.arguments)),
+            )
+            for i, call in sorted(pending.calls.items())
+        ]
+
+    def finish_reason(self, index: int = 0) -> str | None:
+        """The finish reason of choice ``index``, once the server sent it."""
+        pending = self._choices.get(index)
+        return pending.finish_reason if pending else None
+
+    def completion(self) -> ChatCompletion:
+        """Everything folded so far, as a non-streamed completion."""
+        choices = [
+            Choice(
+                index=i,
+                message=ResponseMessage(
+                    role=pending.role,
+                    content="".join(pending.content) if pending.content else None,
+                    reasoning_content="".join(pending.reasoning) if pending.reasoning else None,
+                    tool_calls=self.tool_calls(i) or None,
+                ),
+                finish_reason=pending.finish_reason,
+            )
+            for i, pending in sorted(self._choices.items())
+        ]
+        return ChatCompletion(
+            id=self.id,
+            object="chat.completion",
+            created=self.created,
+            model=self.model,
+            choices=choices,
+            usage=self.usage,
+            system_fingerprint=self.system_fingerprint,
+        )

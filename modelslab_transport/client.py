@@ -1,0 +1,399 @@
+"""The sync and async ModelsLab clients: the four endpoints, auth, and retries.
+
+Both clients share one pooled httpx client for their whole life, built on first use
+(or injected by the caller, for proxies, CA bundles or mTLS); neither builds a
+client per request. Request building and reply decoding are shared; the two
+classes differ only in how they send, wait and read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+
+from modelslab_transport import __version__
+from modelslab_transport.decoding import (
+    ChatChunkDecoder,
+    MessageEventDecoder,
+    decode_chat_completion,
+    decode_count_tokens,
+    decode_message,
+    decode_model_list,
+    error_for_status,
+    transport_error,
+)
+from modelslab_transport.errors import AuthenticationError, ModelsLabError
+from modelslab_transport.retry import RetryPolicy
+from modelslab_transport.settings import API_KEY_ENV, ClientSettings
+from modelslab_transport.streams import AsyncEventStream, EventStream
+from modelslab_transport.wire.catalog import ModelInfo
+from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+from modelslab_transport.wire.messages import (
+    CountTokensRequest,
+    CountTokensResponse,
+    Message,
+    MessagesRequest,
+    MessageStreamEvent,
+)
+
+__all__ = [
+    "CHAT_COMPLETIONS_PATH",
+    "COUNT_TOKENS_PATH",
+    "MESSAGES_PATH",
+    "MODELS_PATH",
+    "AsyncModelsLabClient",
+    "ModelsLabClient",
+]
+
+logger = logging.getLogger("modelslab_transport")
+
+CHAT_COMPLETIONS_PATH = "/chat/completions"
+"""OpenAI-compatible chat completions, relative to the base URL."""
+MESSAGES_PATH = "/v1/messages"
+"""Anthropic-compatible messages, relative to the base URL."""
+COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
+"""Exact input token counting, relative to the base URL."""
+MODELS_PATH = "/v1/models"
+"""The model catalog, relative to the base URL (not ``/models``)."""
+
+_USER_AGENT = f"modelslab-llm/{__version__} httpx/{httpx.__version__}"
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One endpoint call, before auth headers are added."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    body: dict[str, Any] | None
+    stream: bool = False
+
+
+class _ClientCore:
+    """What both clients share: settings, retry policy, request building."""
+
+    def __init__(self, settings: ClientSettings | None, retry_policy: RetryPolicy | None) -> None:
+        self.settings = settings if settings is not None else ClientSettings()
+        """The connection settings (read-only)."""
+        self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
+        """How long to wait between retries."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
+
+    # -- request building -------------------------------------------------------------
+
+    def _headers(self, call: _Call) -> dict[str, str]:
+        headers = {
+            "accept": "text/event-stream" if call.stream else "application/json",
+            "user-agent": _USER_AGENT,
+        }
+        if call.body is not None:
+            headers["content-type"] = "application/json"
+        if call.path.startswith("/v1/messages"):
+            headers["anthropic-version"] = self.settings.anthropic_version
+        key = self.settings.api_key
+        if key is None:
+            if self.settings.requires_api_key:
+                raise AuthenticationError(
+                    f"no ModelsLab API key: pass api_key=... or set {API_KEY_ENV}",
+                    status_code=401,
+                )
+        elif call.path == CHAT_COMPLETIONS_PATH:
+            headers["authorization"] = f"Bearer {key.get_secret_value()}"
+        else:
+            headers["x-api-key"] = key.get_secret_value()
+        headers.update(self.settings.default_headers)
+        return headers
+
+    def _build(self, http: httpx.Client | httpx.AsyncClient, call: _Call) -> httpx.Request:
+        content = (
+            json.dumps(call.body, ensure_ascii=False, separators=(",", ":")).encode()
+            if call.body is not None
+            else None
+        )
+        timeout = self.settings.stream_timeout() if call.stream else self.settings.request_timeout()
+        return http.build_request(
+            call.method,
+            self.settings.base_url + call.path,
+            content=content,
+            headers=self._headers(call),
+            timeout=timeout,
+        )
+
+    def _chat_call(self, request: ChatCompletionRequest, *, stream: bool) -> _Call:
+        update: dict[str, Any] = (
+            {"stream": True} if stream else {"stream": None, "stream_options": None}
+        )
+        body = request.model_copy(update=update).to_payload()
+        if self.settings.legacy_auth:
+            body.setdefault("model_id", request.model)
+            if self.settings.api_key is not None:
+                body["key"] = self.settings.api_key.get_secret_value()
+        return _Call("POST", CHAT_COMPLETIONS_PATH, body, stream)
+
+    @staticmethod
+    def _messages_call(request: MessagesRequest, *, stream: bool) -> _Call:
+        body = request.model_copy(update={"stream": True if stream else None}).to_payload()
+        return _Call("POST", MESSAGES_PATH, body, stream)
+
+    def _new_http_kwargs(self) -> dict[str, Any]:
+        return {"timeout": self.settings.request_timeout(), "follow_redirects": False}
+
+    def _give_up_or_wait(self, attempt: int, error: ModelsLabError, call: _Call) -> float:
+        """Return how long to wait before the next attempt, or raise ``error``."""
+        delay = self.retry_policy.delay(attempt, error, self.settings.max_retries)
+        if delay is None:
+            raise error
+        logger.debug(
+            "%s %s failed (%s: %s); retry %d of %d in %.2f s",
+            call.method,
+            call.path,
+            type(error).__name__,
+            error,
+            attempt + 1,
+            self.settings.max_retries,
+            delay,
+        )
+        return delay
+
+
+class ModelsLabClient(_ClientCore):
+    """A synchronous client for the ModelsLab LLM API.
+
+    Example:
+        >>> from modelslab_transport import ModelsLabClient, ClientSettings
+        >>> client = ModelsLabClient(ClientSettings(api_key="..."))  # doctest: +SKIP
+        >>> client.chat_completions(request).choices[0].message.text  # doctest: +SKIP
+
+    Args:
+        settings: Connection settings; by default read from the environment.
+        http_client: An ``httpx.Client`` to send through (for proxies, CA bundles, mTLS).
+            It is not closed by :meth:`close`; its own timeouts are overridden per request.
+        retry_policy: How long to wait between retries.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(settings, retry_policy)
+        self._injected = http_client
+        self._owned: httpx.Client | None = None
+
+    @property
+    def http_client(self) -> httpx.Client:
+        """The pooled httpx client, built on first use unless one was injected."""
+        if self._injected is not None:
+            return self._injected
+        if self._owned is None:
+            self._owned = httpx.Client(**self._new_http_kwargs())
+        return self._owned
+
+    def _send(self, call: _Call) -> httpx.Response:
+        attempt = 0
+        while True:
+            http = self.http_client
+            request = self._build(http, call)
+            logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
+            try:
+                response = http.send(request, stream=call.stream)
+            except httpx.HTTPError as exc:
+                error: ModelsLabError = transport_error(exc, self.settings)
+                error.__cause__ = exc
+            else:
+                if response.is_success:
+                    return response
+                try:
+                    response.read()
+                except httpx.HTTPError:
+                    pass
+                finally:
+                    response.close()
+                error = error_for_status(response, self.settings)
+            self.retry_policy.sleep(self._give_up_or_wait(attempt, error, call))
+            attempt += 1
+
+    def chat_completions(self, request: ChatCompletionRequest) -> ChatCompletion:
+        """Send a chat completion and return the whole reply.
+
+        Raises:
+            ModelsLabError: a subclass naming what failed, including errors that the
+                server reported inside an HTTP 200 body.
+        """
+        return decode_chat_completion(
+            self._send(self._chat_call(request, stream=False)), self.settings
+        )
+
+    def stream_chat_completions(
+        self, request: ChatCompletionRequest
+    ) -> EventStream[ChatCompletionChunk]:
+        """Send a streamed chat completion; iterate the result for chunks.
+
+        Use it as a context manager (or call ``close()``) to release the connection
+        if you stop early. Retries happen only before the first chunk is read.
+        """
+        response = self._send(self._chat_call(request, stream=True))
+        return EventStream(response, ChatChunkDecoder(self.settings), self.settings)
+
+    def messages(self, request: MessagesRequest) -> Message:
+        """Send an Anthropic-style Messages request and return the whole reply."""
+        return decode_message(self._send(self._messages_call(request, stream=False)), self.settings)
+
+    def stream_messages(self, request: MessagesRequest) -> EventStream[MessageStreamEvent]:
+        """Send a streamed Messages request; iterate the result for events."""
+        response = self._send(self._messages_call(request, stream=True))
+        return EventStream(response, MessageEventDecoder(self.settings), self.settings)
+
+    def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:
+        """Count the input tokens a Messages request would use, on the server."""
+        call = _Call("POST", COUNT_TOKENS_PATH, request.to_payload())
+        return decode_count_tokens(self._send(call), self.settings)
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models the API serves (``GET /v1/models``)."""
+        return decode_model_list(self._send(_Call("GET", MODELS_PATH, None)), self.settings).data
+
+    def close(self) -> None:
+        """Close the pooled connections this client opened (an injected client stays open)."""
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    def __enter__(self) -> ModelsLabClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncModelsLabClient(_ClientCore):
+    """An asynchronous client for the ModelsLab LLM API.
+
+    The pooled ``httpx.AsyncClient`` it builds belongs to the event loop it was built
+    in; used from another loop (a second ``asyncio.run``), it builds a fresh one instead
+    of failing with "Event loop is closed".
+
+    Args:
+        settings: Connection settings; by default read from the environment.
+        http_client: An ``httpx.AsyncClient`` to send through. It is not closed by
+            :meth:`aclose`.
+        retry_policy: How long to wait between retries.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(settings, retry_policy)
+        self._injected = http_client
+        self._owned: httpx.AsyncClient | None = None
+        self._owned_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The pooled httpx client for the running event loop, built on first use."""
+        if self._injected is not None:
+            return self._injected
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        stale = loop is not None and self._owned_loop is not None and self._owned_loop() is not loop
+        if self._owned is None or stale:
+            self._owned = httpx.AsyncClient(**self._new_http_kwargs())
+            self._owned_loop = weakref.ref(loop) if loop is not None else None
+        return self._owned
+
+    async def _send(self, call: _Call) -> httpx.Response:
+        attempt = 0
+        while True:
+            http = self.http_client
+            request = self._build(http, call)
+            logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
+            try:
+                response = await http.send(request, stream=call.stream)
+            except httpx.HTTPError as exc:
+                error: ModelsLabError = transport_error(exc, self.settings)
+                error.__cause__ = exc
+            else:
+                if response.is_success:
+                    return response
+                try:
+                    await response.aread()
+                except httpx.HTTPError:
+                    pass
+                finally:
+                    await response.aclose()
+                error = error_for_status(response, self.settings)
+            await self.retry_policy.async_sleep(self._give_up_or_wait(attempt, error, call))
+            attempt += 1
+
+    async def chat_completions(self, request: ChatCompletionRequest) -> ChatCompletion:
+        """Send a chat completion and return the whole reply (see the sync client)."""
+        response = await self._send(self._chat_call(request, stream=False))
+        return decode_chat_completion(response, self.settings)
+
+    async def stream_chat_completions(
+        self, request: ChatCompletionRequest
+    ) -> AsyncEventStream[ChatCompletionChunk]:
+        """Send a streamed chat completion; ``async for`` over the result for chunks."""
+        response = await self._send(self._chat_call(request, stream=True))
+        return AsyncEventStream(response, ChatChunkDecoder(self.settings), self.settings)
+
+    async def messages(self, request: MessagesRequest) -> Message:
+        """Send an Anthropic-style Messages request and return the whole reply."""
+        response = await self._send(self._messages_call(request, stream=False))
+        return decode_message(response, self.settings)
+
+    async def stream_messages(
+        self, request: MessagesRequest
+    ) -> AsyncEventStream[MessageStreamEvent]:
+        """Send a streamed Messages request; ``async for`` over the result for events."""
+        response = await self._send(self._messages_call(request, stream=True))
+        return AsyncEventStream(response, MessageEventDecoder(self.settings), self.settings)
+
+    async def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:
+        """Count the input tokens a Messages request would use, on the server."""
+        call = _Call("POST", COUNT_TOKENS_PATH, request.to_payload())
+        return decode_count_tokens(await self._send(call), self.settings)
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models the API serves (``GET /v1/models``)."""
+        response = await self._send(_Call("GET", MODELS_PATH, None))
+        return decode_model_list(response, self.settings).data
+
+    async def aclose(self) -> None:
+        """Close the pooled connections this client opened (an injected client stays open)."""
+        if self._owned is not None:
+            await self._owned.aclose()
+            self._owned = None
+
+    async def __aenter__(self) -> AsyncModelsLabClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

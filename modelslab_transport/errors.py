@@ -1,0 +1,143 @@
+"""The error hierarchy of the ModelsLab transport.
+
+Every failure the transport reports is a :class:`ModelsLabError`. Errors the server
+reports (through an HTTP status, or through an error body inside an HTTP 200) are
+:class:`APIStatusError` subclasses chosen by status code, or, for a 200 body, by the
+error's code or wording. Failures to reach the server or to read its answer are
+:class:`APIConnectionError` / :class:`APITimeoutError`; an answer that cannot be
+understood is :class:`InvalidResponseError`.
+
+No error ever carries the API key: messages are built from the server's text, and
+the client redacts the key from that text before raising.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "IncompleteStreamError",
+    "InsufficientCreditsError",
+    "InvalidResponseError",
+    "ModelsLabError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+]
+
+
+class ModelsLabError(Exception):
+    """Base class of every error raised by the ModelsLab transport.
+
+    Attributes:
+        message: What went wrong, in the server's words where it gave any.
+        retryable: Whether sending the same request again may succeed.
+    """
+
+    retryable_by_default: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = self.retryable_by_default if retryable is None else retryable
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class APIStatusError(ModelsLabError):
+    """The server answered with an error: an HTTP error status or an error body.
+
+    Attributes:
+        status_code: The HTTP status of the reply (200 for an error inside a 200 body
+            or inside a stream).
+        request_id: The server's request id, when it sent one.
+        code: The server's error code, when it sent one.
+        error_type: The server's error type, when it sent one.
+        retry_after: Seconds the server asked us to wait (``Retry-After`` header first,
+            then a body ``retry_after``), or None.
+        body: The parsed error body (JSON object or text), for inspection.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        code: str | None = None,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, retryable=retryable)
+        self.status_code = status_code
+        self.request_id = request_id
+        self.code = code
+        self.error_type = error_type
+        self.retry_after = retry_after
+        self.body = body
+
+    def __str__(self) -> str:
+        where = f"HTTP {self.status_code}"
+        if self.request_id:
+            where += f", request id {self.request_id}"
+        return f"{self.message} ({where})"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r})"
+
+
+class BadRequestError(APIStatusError):
+    """The request was rejected as malformed or invalid (HTTP 400, 422, other 4xx)."""
+
+
+class AuthenticationError(APIStatusError):
+    """The API key is missing or invalid (HTTP 401)."""
+
+
+class InsufficientCreditsError(APIStatusError):
+    """The account has no credits left for this request (HTTP 402)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """The account's plan does not allow this request (HTTP 403)."""
+
+
+class NotFoundError(APIStatusError):
+    """The endpoint or the model does not exist (HTTP 404, or "Model not found")."""
+
+
+class RateLimitError(APIStatusError):
+    """Too many queued requests for this account (HTTP 429). Retryable."""
+
+    retryable_by_default = True
+
+
+class ServerError(APIStatusError):
+    """The server failed or is overloaded (HTTP 5xx). Retryable."""
+
+    retryable_by_default = True
+
+
+class APIConnectionError(ModelsLabError):
+    """The server could not be reached, or the connection broke before a full answer."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read or per-chunk stream timeout expired."""
+
+
+class InvalidResponseError(ModelsLabError):
+    """The server's answer could not be understood (bad JSON, unexpected shape)."""
+
+
+class IncompleteStreamError(InvalidResponseError):
+    """A stream ended before the server marked it complete."""

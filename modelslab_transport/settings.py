@@ -1,0 +1,151 @@
+"""Connection settings shared by the sync and async ModelsLab clients."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import warnings
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_STREAM_CHUNK_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "ClientSettings",
+    "InsecureBaseURLWarning",
+]
+
+DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
+"""The documented base URL of the ModelsLab LLM API."""
+API_KEY_ENV = "MODELSLAB_API_KEY"
+"""Environment variable the API key is read from."""
+BASE_URL_ENV = "MODELSLAB_BASE_URL"
+"""Environment variable that overrides the base URL."""
+DEFAULT_TIMEOUT = 300.0
+"""Seconds to wait for a non-streamed reply (a long generation sends nothing until done)."""
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a connection."""
+DEFAULT_STREAM_CHUNK_TIMEOUT = 120.0
+"""Seconds a stream may stay silent between two reads before it is abandoned."""
+DEFAULT_MAX_RETRIES = 2
+"""Retries after the first attempt, for connect errors, 429 and 5xx."""
+
+
+class InsecureBaseURLWarning(UserWarning):
+    """The base URL sends the API key in clear text to a host that is not this machine."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ClientSettings(BaseModel):
+    """Everything a ModelsLab client needs to know to send a request.
+
+    Nothing here touches the network, and no field is required: the API key is only
+    needed when a request is sent to ModelsLab itself (a local OpenAI-compatible
+    server given as ``base_url`` may need none).
+
+    Attributes:
+        api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``.
+        base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API.
+        timeout: Seconds (or an ``httpx.Timeout``) for a non-streamed request.
+        connect_timeout: Seconds to establish a connection (when ``timeout`` is a number).
+        stream_chunk_timeout: Seconds a stream may stay silent before it fails with
+            :class:`~modelslab_transport.errors.APITimeoutError`; None waits forever.
+        max_retries: Retries after the first attempt (0 means one attempt only).
+        default_headers: Extra headers sent with every request.
+        legacy_auth: Also send ``key`` (the API key) and ``model_id`` in the JSON body of
+            chat completions, as ModelsLab's older clients did.
+        anthropic_version: The ``anthropic-version`` header sent to ``/v1/messages``.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+
+    api_key: SecretStr | None = Field(
+        default_factory=lambda: (
+            SecretStr(os.environ[API_KEY_ENV]) if os.environ.get(API_KEY_ENV) else None
+        )
+    )
+    base_url: str = Field(default_factory=lambda: os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
+    stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
+    default_headers: dict[str, str] = Field(default_factory=dict)
+    legacy_auth: bool = False
+    anthropic_version: str = "2023-06-01"
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"base_url must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, "
+                f"got {value!r}"
+            )
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            warnings.warn(
+                f"base_url {url!r} uses plain http to a host that is not this machine: "
+                "the API key would travel unencrypted. Use https.",
+                InsecureBaseURLWarning,
+                stacklevel=2,
+            )
+        return url
+
+    @field_validator("timeout", "connect_timeout", "stream_chunk_timeout")
+    @classmethod
+    def _positive(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and value <= 0:
+            raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
+        return value
+
+    @property
+    def requires_api_key(self) -> bool:
+        """True when the base URL is ModelsLab's own API, which rejects keyless calls."""
+        host = urlsplit(self.base_url).hostname or ""
+        return host == "modelslab.com" or host.endswith(".modelslab.com")
+
+    def request_timeout(self) -> httpx.Timeout:
+        """The timeout for a request whose reply is read whole."""
+        if isinstance(self.timeout, httpx.Timeout):
+            return self.timeout
+        return httpx.Timeout(self.timeout, connect=self.connect_timeout)
+
+    def stream_timeout(self) -> httpx.Timeout:
+        """The timeout for a streamed request: reads time out per chunk."""
+        base = self.request_timeout()
+        return httpx.Timeout(
+            connect=base.connect, read=self.stream_chunk_timeout, write=base.write, pool=base.pool
+        )
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with every occurrence of the API key replaced by ``***``."""
+        if self.api_key is None:
+            return text
+        secret = self.api_key.get_secret_value()
+        return text.replace(secret, "***") if secret and secret in text else text

@@ -1,0 +1,29 @@
+"""Base classes for wire types: lenient on what the server sends, exact on what we send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["RequestModel", "ResponseModel"]
+
+
+class ResponseModel(BaseModel):
+    """A server reply: unknown fields are kept (``model_extra``), missing ones tolerated."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class RequestModel(BaseModel):
+    """Something we send: only fields that hold a value are serialised.
+
+    Extra keyword arguments are allowed so that provider-specific parameters
+    (``repetition_penalty``, ``top_k``, ...) pass through untouched.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON object to send: fields that are None are left out."""
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)

@@ -1,0 +1,289 @@
+"""Wire types of ``POST /chat/completions`` (OpenAI-compatible), request and reply."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from modelslab_transport.wire._base import RequestModel, ResponseModel
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionRequest",
+    "ChatMessage",
+    "Choice",
+    "ChunkChoice",
+    "ContentPart",
+    "Delta",
+    "FunctionCall",
+    "FunctionDefinition",
+    "ImagePart",
+    "ImageURL",
+    "ResponseFunctionCall",
+    "ResponseMessage",
+    "ResponseToolCall",
+    "StreamOptions",
+    "TextPart",
+    "Tool",
+    "ToolCall",
+    "Usage",
+    "content_text",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# ---------------------------------------------------------------- request side
+
+
+class TextPart(_Strict):
+    """A text part of a multi-part message content."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImageURL(_Strict):
+    """An image given by URL or ``data:`` URI."""
+
+    url: str
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(_Strict):
+    """An image part of a multi-part message content (for vision models)."""
+
+    type: Literal["image_url"] = "image_url"
+    image_url: ImageURL
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+"""One part of a multi-part message content."""
+
+
+class FunctionCall(_Strict):
+    """The function an assistant message called, with its JSON-encoded arguments."""
+
+    name: str
+    arguments: str
+
+
+class ToolCall(_Strict):
+    """A tool call made by an earlier assistant turn, sent back in the history."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ChatMessage(_Strict):
+    """One message of the conversation sent to the model.
+
+    ``tool`` messages must name the ``tool_call_id`` they answer; ``assistant``
+    messages may carry ``tool_calls`` instead of content.
+    """
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> ChatMessage:
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a 'tool' message needs the tool_call_id of the call it answers")
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError(f"only assistant messages carry tool_calls, not {self.role!r}")
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise ValueError(f"a {self.role!r} message needs content")
+        return self
+
+
+class FunctionDefinition(_Strict):
+    """A function the model may call: its name, description and JSON-schema parameters."""
+
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+
+
+class Tool(_Strict):
+    """A tool offered to the model (only functions exist)."""
+
+    type: Literal["function"] = "function"
+    function: FunctionDefinition
+
+
+class StreamOptions(_Strict):
+    """Streaming options; ``include_usage`` asks for a usage-only final chunk."""
+
+    include_usage: bool | None = None
+
+
+class ChatCompletionRequest(RequestModel):
+    """The body of ``POST /chat/completions``.
+
+    ``max_tokens`` is always sent: ModelsLab otherwise stops every answer at 1000
+    tokens. Parameters not named here (``top_k``, ``repetition_penalty``, ...) can be
+    passed as extra keyword arguments and are sent as given.
+    """
+
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int = Field(ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    n: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    tools: list[Tool] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _check_tool_choice(self) -> ChatCompletionRequest:
+        if isinstance(self.tool_choice, str) and self.tool_choice not in (
+            "auto",
+            "none",
+            "required",
+        ):
+            raise ValueError(
+                "tool_choice must be 'auto', 'none', 'required' or "
+                "{'type': 'function', 'function': {'name': ...}}, "
+                f"got {self.tool_choice!r}"
+            )
+        if self.stream_options is not None and not self.stream:
+            raise ValueError("stream_options is only valid on a streamed request")
+        return self
+
+
+# ------------------------------------------------------------------ reply side
+
+
+def content_text(content: str | list[Any] | None) -> str:
+    """The text of a reply's ``content``: a string, a list of text blocks, or null."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and isinstance(block.get("text"), str):
+            parts.append(block["text"])
+    return "".join(parts)
+
+
+class ResponseFunctionCall(ResponseModel):
+    """A function call in a reply; in a stream, each field may be a fragment or absent."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ResponseToolCall(ResponseModel):
+    """A tool call in a reply or a stream delta (``index`` keys fragments in a stream)."""
+
+    index: int | None = None
+    id: str | None = None
+    type: str | None = None
+    function: ResponseFunctionCall = Field(default_factory=ResponseFunctionCall)
+
+
+class ResponseMessage(ResponseModel):
+    """The assistant message of a non-streamed choice."""
+
+    role: str = "assistant"
+    content: str | list[Any] | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ResponseToolCall] | None = None
+
+    @property
+    def text(self) -> str:
+        """The message's text, whether content was a string or a list of blocks."""
+        return content_text(self.content)
+
+
+class Choice(ResponseModel):
+    """One choice of a non-streamed reply."""
+
+    index: int = 0
+    message: ResponseMessage = Field(default_factory=ResponseMessage)
+    finish_reason: str | None = None
+    logprobs: Any = None
+
+
+class Usage(ResponseModel):
+    """Token counts of a reply."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int | None = None
+    prompt_tokens_details: dict[str, Any] | None = None
+    completion_tokens_details: dict[str, Any] | None = None
+
+    @property
+    def total(self) -> int:
+        """``total_tokens`` if sent, else prompt + completion."""
+        if self.total_tokens is not None:
+            return self.total_tokens
+        return self.prompt_tokens + self.completion_tokens
+
+
+class ChatCompletion(ResponseModel):
+    """A non-streamed chat completion. ``id``, ``model`` and ``created`` may be absent."""
+
+    id: str | None = None
+    object: str | None = None
+    created: int | None = None
+    model: str | None = None
+    choices: list[Choice] = Field(default_factory=list)
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
+
+
+class Delta(ResponseModel):
+    """What one stream chunk adds to a choice."""
+
+    role: str | None = None
+    content: str | list[Any] | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ResponseToolCall] | None = None
+
+    @property
+    def text(self) -> str:
+        """The text this delta adds."""
+        return content_text(self.content)
+
+
+class ChunkChoice(ResponseModel):
+    """One choice of a stream chunk."""
+
+    index: int = 0
+    delta: Delta = Field(default_factory=Delta)
+    finish_reason: str | None = None
+    logprobs: Any = None
+
+
+class ChatCompletionChunk(ResponseModel):
+    """One streamed chunk. A usage-only final chunk has ``choices == []``."""
+
+    id: str | None = None
+    object: str | None = None
+    created: int | None = None
+    model: str | None = None
+    choices: list[ChunkChoice] = Field(default_factory=list)
+    usage: Usage | None = None
+    system_fingerprint: str | None = None

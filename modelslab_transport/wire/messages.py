@@ -1,0 +1,207 @@
+"""Wire types of the Anthropic-compatible ``/v1/messages`` and ``/v1/messages/count_tokens``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from modelslab_transport.wire._base import RequestModel, ResponseModel
+
+__all__ = [
+    "ContentBlock",
+    "CountTokensRequest",
+    "CountTokensResponse",
+    "ImageBlockParam",
+    "ImageSource",
+    "Message",
+    "MessageParam",
+    "MessageStreamEvent",
+    "MessagesRequest",
+    "MessagesTool",
+    "MessagesUsage",
+    "RequestBlock",
+    "StreamDelta",
+    "TextBlockParam",
+    "ToolResultBlockParam",
+    "ToolUseBlockParam",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class TextBlockParam(_Strict):
+    """A text block in a request message or system prompt."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImageSource(_Strict):
+    """An image given inline (base64) or by URL."""
+
+    type: Literal["base64", "url"]
+    media_type: str | None = None
+    data: str | None = None
+    url: str | None = None
+
+
+class ImageBlockParam(_Strict):
+    """An image block in a user message."""
+
+    type: Literal["image"] = "image"
+    source: ImageSource
+
+
+class ToolUseBlockParam(_Strict):
+    """A tool call made by an earlier assistant turn."""
+
+    type: Literal["tool_use"] = "tool_use"
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+class ToolResultBlockParam(_Strict):
+    """The result of a tool call, sent in a user message."""
+
+    type: Literal["tool_result"] = "tool_result"
+    tool_use_id: str
+    content: str | list[TextBlockParam | ImageBlockParam] = ""
+    is_error: bool | None = None
+
+
+RequestBlock = Annotated[
+    TextBlockParam | ImageBlockParam | ToolUseBlockParam | ToolResultBlockParam,
+    Field(discriminator="type"),
+]
+"""A content block we send."""
+
+
+class MessageParam(_Strict):
+    """One turn of the conversation (the system prompt travels separately)."""
+
+    role: Literal["user", "assistant"]
+    content: str | list[RequestBlock]
+
+
+class MessagesTool(_Strict):
+    """A tool offered to the model."""
+
+    name: str
+    description: str | None = None
+    input_schema: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}}
+    )
+
+
+class MessagesRequest(RequestModel):
+    """The body of ``POST /v1/messages``. Temperature is limited to 0-1 on this protocol."""
+
+    model: str
+    max_tokens: int = Field(ge=1)
+    messages: list[MessageParam] = Field(min_length=1)
+    system: str | list[TextBlockParam] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=1)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=1)
+    stop_sequences: list[str] | None = None
+    stream: bool | None = None
+    tools: list[MessagesTool] | None = None
+    tool_choice: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _check_tool_choice(self) -> MessagesRequest:
+        choice = self.tool_choice
+        if choice is not None:
+            kind = choice.get("type")
+            if kind not in ("auto", "any", "tool", "none"):
+                raise ValueError(
+                    f"tool_choice type must be 'auto', 'any', 'tool' or 'none', got {kind!r}"
+                )
+            if kind == "tool" and not choice.get("name"):
+                raise ValueError("tool_choice {'type': 'tool'} needs the tool's 'name'")
+        return self
+
+
+class CountTokensRequest(RequestModel):
+    """The body of ``POST /v1/messages/count_tokens``."""
+
+    model: str
+    messages: list[MessageParam] = Field(min_length=1)
+    system: str | list[TextBlockParam] | None = None
+    tools: list[MessagesTool] | None = None
+
+
+class CountTokensResponse(ResponseModel):
+    """The reply of count_tokens: the number of input tokens the request would use."""
+
+    input_tokens: int
+
+
+class ContentBlock(ResponseModel):
+    """A content block of a reply: ``text``, ``tool_use``, ``thinking`` or another type."""
+
+    type: str
+    text: str | None = None
+    id: str | None = None
+    name: str | None = None
+    input: Any = None
+    thinking: str | None = None
+
+
+class MessagesUsage(ResponseModel):
+    """Token counts on the Messages protocol."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+
+
+class Message(ResponseModel):
+    """A non-streamed Messages reply."""
+
+    id: str | None = None
+    type: str | None = None
+    role: str = "assistant"
+    content: list[ContentBlock] = Field(default_factory=list)
+    model: str | None = None
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+    usage: MessagesUsage | None = None
+
+    @property
+    def text(self) -> str:
+        """The concatenated text of the reply's text blocks."""
+        return "".join(block.text or "" for block in self.content if block.type == "text")
+
+
+class StreamDelta(ResponseModel):
+    """The ``delta`` of a content_block_delta or message_delta event."""
+
+    type: str | None = None
+    text: str | None = None
+    partial_json: str | None = None
+    thinking: str | None = None
+    stop_reason: str | None = None
+    stop_sequence: str | None = None
+
+
+class MessageStreamEvent(ResponseModel):
+    """One event of a streamed Messages reply, discriminated by ``type``.
+
+    ``message_start`` carries ``message``; ``content_block_start`` carries ``index`` and
+    ``content_block``; ``content_block_delta`` carries ``index`` and ``delta``
+    (``text_delta`` / ``input_json_delta``); ``message_delta`` carries ``delta``
+    (``stop_reason``) and ``usage``; ``message_stop`` ends the stream.
+    """
+
+    type: str
+    message: Message | None = None
+    index: int | None = None
+    content_block: ContentBlock | None = None
+    delta: StreamDelta | None = None
+    usage: MessagesUsage | None = None
