@@ -36,6 +36,7 @@ from modelslab_transport.settings import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_TOKENS,
     ClientSettings,
     InsecureBaseURLWarning,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "CHAT_COMPLETIONS_PATH",
     "COUNT_TOKENS_PATH",
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_TOKENS",
     "MESSAGES_PATH",
     "MODELS_PATH",
     "APIConnectionError",

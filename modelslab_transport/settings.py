@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MAX_TOKENS",
     "DEFAULT_STREAM_CHUNK_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "ClientSettings",
@@ -35,6 +36,9 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a connection."""
 DEFAULT_STREAM_CHUNK_TIMEOUT = 120.0
 """Seconds a stream may stay silent between two reads before it is abandoned."""
+DEFAULT_MAX_TOKENS = 4096
+"""``max_tokens`` sent when the caller sets none: ModelsLab's own default of 1000 silently
+truncates longer answers (``finish_reason == "length"``)."""
 DEFAULT_MAX_RETRIES = 2
 """Retries after the first attempt, for connect errors, 429 and 5xx."""
 

@@ -1,0 +1,161 @@
+"""Framework-neutral helpers for tool calling and structured output.
+
+Both framework integrations need the same decisions: how a ``tool_choice`` given in
+a framework's vocabulary maps onto the wire, how tool-call arguments are parsed
+(strictly when a reply is complete, leniently while a stream is still running), and
+how a JSON schema becomes a ``response_format``. They live here, once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "ToolArgumentsError",
+    "chat_tool_choice",
+    "json_schema_response_format",
+    "parse_partial_json",
+    "parse_tool_arguments",
+]
+
+_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+class ToolArgumentsError(ValueError):
+    """Tool-call arguments that are not a JSON object."""
+
+
+def chat_tool_choice(
+    choice: str | bool | dict[str, Any] | None, tool_names: Sequence[str]
+) -> str | dict[str, Any] | None:
+    """Map a tool choice in any framework's vocabulary onto the chat-completions wire.
+
+    ``"any"``, ``"required"`` and ``True`` mean "call some tool" (``"required"``);
+    ``"auto"``, ``"none"`` and None pass through (``False`` means ``"none"``); the name of
+    one of ``tool_names`` forces that tool; a dict in OpenAI shape passes through after a
+    check that it names a known tool.
+
+    Raises:
+        ValueError: for a name that is not among ``tool_names`` or an unknown value.
+    """
+    if choice is None:
+        return None
+    if choice is True:
+        return "required"
+    if choice is False:
+        return "none"
+    if isinstance(choice, str):
+        if choice in ("any", "required"):
+            return "required"
+        if choice in ("auto", "none"):
+            return choice
+        if choice in tool_names:
+            return {"type": "function", "function": {"name": choice}}
+        raise ValueError(
+            f"tool_choice {choice!r} is neither 'auto', 'none', 'any', 'required' nor the name "
+            f"of a bound tool (bound: {sorted(tool_names)})"
+        )
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name") or choice.get("name")
+        if choice.get("type") in ("function", "tool") and isinstance(name, str):
+            if tool_names and name not in tool_names:
+                raise ValueError(
+                    f"tool_choice names {name!r}, which is not a bound tool "
+                    f"(bound: {sorted(tool_names)})"
+                )
+            return {"type": "function", "function": {"name": name}}
+        if choice.get("type") in ("auto", "none"):
+            return str(choice["type"])
+        if choice.get("type") in ("any", "required"):
+            return "required"
+        raise ValueError(f"unrecognised tool_choice dict: {choice!r}")
+    raise ValueError(f"unrecognised tool_choice: {choice!r}")
+
+
+def parse_tool_arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
+    """Parse a complete tool call's arguments into a dict.
+
+    Empty arguments (``""``, ``"null"``, None) mean no arguments.
+
+    Raises:
+        ToolArgumentsError: when the text is not JSON or not a JSON object.
+    """
+    if arguments is None:
+        return {}
+    if isinstance(arguments, dict):
+        return arguments
+    if not arguments.strip() or arguments.strip() == "null":
+        return {}
+    try:
+        value = json.loads(arguments)
+    except ValueError as exc:
+        raise ToolArgumentsError(f"tool-call arguments are not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ToolArgumentsError(
+            f"tool-call arguments must be a JSON object, got {type(value).__name__}"
+        )
+    return value
+
+
+def _close_partial(text: str) -> str:
+    """Close the strings, arrays and objects a truncated JSON text left open."""
+    stack: list[str] = []
+    in_string = False
+    escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]" and stack:
+            stack.pop()
+    closed = text[:-1] if escaped else text
+    if in_string:
+        closed += '"'
+    return closed + "".join(reversed(stack))
+
+
+def parse_partial_json(text: str | None) -> dict[str, Any]:
+    """Parse possibly incomplete JSON-object text, as a stream delivers it.
+
+    Returns the object parsed so far; never raises. Trailing fragments that cannot be
+    completed (a dangling key, a half-written number) are dropped.
+    """
+    if text is None or not text.strip():
+        return {}
+    candidate = text.strip()
+    for _ in range(64):
+        try:
+            value = json.loads(_close_partial(candidate))
+        except ValueError:
+            cut = max(candidate.rfind(","), candidate.rfind(":"), candidate.rfind("{"))
+            if cut <= 0:
+                return {}
+            candidate = candidate[:cut] if candidate[cut] != "{" else candidate[: cut + 1]
+            continue
+        return value if isinstance(value, dict) else {}
+    return {}
+
+
+def json_schema_response_format(
+    schema: dict[str, Any], *, name: str | None = None, strict: bool | None = None
+) -> dict[str, Any]:
+    """The ``response_format`` asking for JSON that follows ``schema``.
+
+    The name defaults to the schema's ``title``, made safe for the wire.
+    """
+    raw_name = name or str(schema.get("title") or "response")
+    spec: dict[str, Any] = {"name": _NAME.sub("_", raw_name)[:64] or "response", "schema": schema}
+    if strict is not None:
+        spec["strict"] = strict
+    return {"type": "json_schema", "json_schema": spec}
