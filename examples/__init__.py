@@ -1,0 +1,1 @@
+"""Runnable examples; ``python -m examples`` runs them all (see the README)."""
