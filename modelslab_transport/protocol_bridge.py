@@ -1,0 +1,369 @@
+"""The Anthropic-style Messages protocol, spoken in chat-completions terms.
+
+ModelsLab serves the same models through ``/chat/completions`` and ``/v1/messages``.
+The framework integrations build one request type (:class:`ChatCompletionRequest`)
+and read one reply type (:class:`ChatCompletion` / :class:`ChatCompletionChunk`);
+this module converts both ways so that choosing the Messages protocol is one
+argument, and the conversion exists once, here.
+
+Features that exist on only one protocol are refused with a ``ValueError`` naming
+them instead of being dropped: ``n > 1``, ``seed``, ``frequency_penalty``,
+``presence_penalty``, ``response_format`` and ``stream_options`` have no Messages
+counterpart; the Messages protocol caps ``temperature`` at 1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from modelslab_transport.tooling import parse_tool_arguments
+from modelslab_transport.wire.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatMessage,
+    Choice,
+    ChunkChoice,
+    Delta,
+    ImagePart,
+    ResponseFunctionCall,
+    ResponseMessage,
+    ResponseToolCall,
+    Usage,
+)
+from modelslab_transport.wire.messages import (
+    CountTokensRequest,
+    ImageBlockParam,
+    ImageSource,
+    Message,
+    MessageParam,
+    MessagesRequest,
+    MessagesTool,
+    MessageStreamEvent,
+    MessagesUsage,
+    RequestBlock,
+    TextBlockParam,
+    ToolResultBlockParam,
+    ToolUseBlockParam,
+)
+
+__all__ = [
+    "STOP_REASONS",
+    "MessageEventTranslator",
+    "chat_request_to_count_tokens",
+    "chat_request_to_messages",
+    "message_to_completion",
+]
+
+STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "pause_turn": "stop",
+    "refusal": "content_filter",
+}
+"""Messages ``stop_reason`` -> chat-completions ``finish_reason``."""
+
+_CHAT_ONLY = ("seed", "frequency_penalty", "presence_penalty", "response_format", "logprobs")
+
+
+def _image_block(part: ImagePart) -> ImageBlockParam:
+    url = part.image_url.url
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        media_type = header[5:].split(";")[0] or "image/png"
+        if ";base64" not in header:
+            data = base64.b64encode(data.encode()).decode()
+        return ImageBlockParam(source=ImageSource(type="base64", media_type=media_type, data=data))
+    return ImageBlockParam(source=ImageSource(type="url", url=url))
+
+
+def _blocks(message: ChatMessage) -> list[RequestBlock]:
+    blocks: list[RequestBlock] = []
+    if isinstance(message.content, str):
+        if message.content:
+            blocks.append(TextBlockParam(text=message.content))
+    elif message.content is not None:
+        for part in message.content:
+            if isinstance(part, ImagePart):
+                blocks.append(_image_block(part))
+            else:
+                blocks.append(TextBlockParam(text=part.text))
+    for call in message.tool_calls or []:
+        blocks.append(
+            ToolUseBlockParam(
+                id=call.id,
+                name=call.function.name,
+                input=parse_tool_arguments(call.function.arguments),
+            )
+        )
+    return blocks
+
+
+def _tool_result(message: ChatMessage) -> ToolResultBlockParam:
+    assert message.tool_call_id is not None  # checked by ChatMessage
+    content: Any = (
+        message.content
+        if isinstance(message.content, str)
+        else [
+            _image_block(p) if isinstance(p, ImagePart) else TextBlockParam(text=p.text)
+            for p in message.content or []
+        ]
+    )
+    return ToolResultBlockParam(tool_use_id=message.tool_call_id, content=content)
+
+
+def _system_and_turns(
+    messages: Iterable[ChatMessage],
+) -> tuple[str | None, list[MessageParam]]:
+    """Split off system text and merge consecutive same-role turns, as Messages wants."""
+    system: list[str] = []
+    turns: list[MessageParam] = []
+    for message in messages:
+        if message.role in ("system", "developer"):
+            text = (
+                message.content
+                if isinstance(message.content, str)
+                else "".join(p.text for p in message.content or [] if not isinstance(p, ImagePart))
+            )
+            system.append(text)
+            continue
+        role = "assistant" if message.role == "assistant" else "user"
+        blocks: list[RequestBlock] = (
+            [_tool_result(message)] if message.role == "tool" else _blocks(message)
+        )
+        if not blocks:
+            blocks = [TextBlockParam(text="")]
+        if turns and turns[-1].role == role:
+            previous = turns[-1].content
+            assert isinstance(previous, list)
+            previous.extend(blocks)
+        else:
+            turns.append(MessageParam(role=role, content=blocks))
+    return ("\n\n".join(system) if system else None), turns
+
+
+def _tool_choice(request: ChatCompletionRequest) -> dict[str, Any] | None:
+    choice = request.tool_choice
+    converted: dict[str, Any] | None
+    if choice is None:
+        converted = None
+    elif choice == "auto":
+        converted = {"type": "auto"}
+    elif choice == "required":
+        converted = {"type": "any"}
+    elif choice == "none":
+        converted = {"type": "none"}
+    elif isinstance(choice, dict):
+        converted = {"type": "tool", "name": choice["function"]["name"]}
+    else:
+        raise ValueError(f"tool_choice {choice!r} has no Messages equivalent")
+    if request.parallel_tool_calls is False:
+        converted = {**(converted or {"type": "auto"}), "disable_parallel_tool_use": True}
+    return converted
+
+
+def _refuse_chat_only(request: ChatCompletionRequest) -> None:
+    used = [name for name in _CHAT_ONLY if getattr(request, name, None) is not None]
+    used += [name for name in (request.model_extra or {}) if name in _CHAT_ONLY]
+    if request.n is not None and request.n > 1:
+        used.append("n > 1")
+    if used:
+        raise ValueError(
+            f"{', '.join(used)} cannot be sent with api='messages' (the Messages protocol "
+            "has no such parameter); use api='chat_completions' or leave it unset"
+        )
+    if request.temperature is not None and request.temperature > 1:
+        raise ValueError(
+            f"temperature {request.temperature} is above 1, the Messages protocol's maximum; "
+            "use a value in [0, 1] or api='chat_completions' (0-2)"
+        )
+
+
+def _tools(request: ChatCompletionRequest) -> list[MessagesTool] | None:
+    if not request.tools:
+        return None
+    return [
+        MessagesTool(
+            name=tool.function.name,
+            description=tool.function.description,
+            input_schema=tool.function.parameters,
+        )
+        for tool in request.tools
+    ]
+
+
+def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
+    """Express a chat-completions request as a Messages request.
+
+    System and developer messages become ``system``; tool results become
+    ``tool_result`` blocks in a user turn; assistant tool calls become ``tool_use``
+    blocks; consecutive turns of one role are merged. Extra (pass-through) parameters
+    are kept.
+
+    Raises:
+        ValueError: for parameters the Messages protocol does not have (see module doc).
+    """
+    _refuse_chat_only(request)
+    system, turns = _system_and_turns(request.messages)
+    stop = [request.stop] if isinstance(request.stop, str) else request.stop
+    extra = {k: v for k, v in (request.model_extra or {}).items() if k not in ("stream_options",)}
+    return MessagesRequest(
+        model=request.model,
+        max_tokens=request.max_tokens,
+        messages=turns,
+        system=system,
+        temperature=request.temperature,
+        top_p=request.top_p,
+        stop_sequences=stop or None,
+        tools=_tools(request),
+        tool_choice=_tool_choice(request),
+        **extra,
+    )
+
+
+def chat_request_to_count_tokens(request: ChatCompletionRequest) -> CountTokensRequest:
+    """The count_tokens request for the input of a chat-completions request (tools included)."""
+    system, turns = _system_and_turns(request.messages)
+    return CountTokensRequest(
+        model=request.model, messages=turns, system=system, tools=_tools(request)
+    )
+
+
+def _usage(usage: MessagesUsage | None) -> Usage | None:
+    if usage is None:
+        return None
+    prompt = (
+        (usage.input_tokens or 0)
+        + (usage.cache_read_input_tokens or 0)
+        + (usage.cache_creation_input_tokens or 0)
+    )
+    details = (
+        {"cached_tokens": usage.cache_read_input_tokens} if usage.cache_read_input_tokens else None
+    )
+    completion = usage.output_tokens or 0
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        prompt_tokens_details=details,
+    )
+
+
+def message_to_completion(message: Message) -> ChatCompletion:
+    """Express a Messages reply as a chat completion."""
+    text = "".join(b.text or "" for b in message.content if b.type == "text")
+    thinking = "".join(b.thinking or "" for b in message.content if b.type == "thinking")
+    calls = [
+        ResponseToolCall(
+            index=i,
+            id=b.id,
+            type="function",
+            function=ResponseFunctionCall(name=b.name, arguments=json.dumps(b.input or {})),
+        )
+        for i, b in enumerate(b for b in message.content if b.type == "tool_use")
+    ]
+    return ChatCompletion(
+        id=message.id,
+        object="chat.completion",
+        model=message.model,
+        choices=[
+            Choice(
+                message=ResponseMessage(
+                    content=text if text or not calls else None,
+                    reasoning_content=thinking or None,
+                    tool_calls=calls or None,
+                ),
+                finish_reason=STOP_REASONS.get(message.stop_reason or "", message.stop_reason),
+            )
+        ],
+        usage=_usage(message.usage),
+    )
+
+
+class MessageEventTranslator:
+    """Translates a Messages event stream into chat-completion chunks, event by event.
+
+    Text deltas become content deltas; a ``tool_use`` block becomes a tool call whose
+    ``index`` counts tool calls (not content blocks), its input JSON fragments become
+    argument fragments; ``message_delta`` gives the finish reason; the usage from
+    ``message_start`` and ``message_delta`` arrives in a final usage-only chunk
+    (``choices == []``), as with ``stream_options.include_usage``.
+    """
+
+    def __init__(self) -> None:
+        self._id: str | None = None
+        self._model: str | None = None
+        self._usage = MessagesUsage()
+        self._tool_index: dict[int, int] = {}
+
+    def _chunk(
+        self,
+        delta: Delta | None = None,
+        finish_reason: str | None = None,
+        usage: Usage | None = None,
+    ) -> ChatCompletionChunk:
+        choices = (
+            [ChunkChoice(delta=delta or Delta(), finish_reason=finish_reason)]
+            if delta is not None or finish_reason is not None
+            else []
+        )
+        return ChatCompletionChunk(
+            id=self._id,
+            object="chat.completion.chunk",
+            model=self._model,
+            choices=choices,
+            usage=usage,
+        )
+
+    def _merge_usage(self, usage: MessagesUsage | None) -> None:
+        if usage is None:
+            return
+        for name, value in usage.model_dump(exclude_none=True).items():
+            if isinstance(value, int):
+                setattr(self._usage, name, value)
+
+    def translate(self, event: MessageStreamEvent) -> list[ChatCompletionChunk]:
+        """The chunks one event amounts to (often one, sometimes none or two)."""
+        if event.type == "message_start" and event.message is not None:
+            self._id, self._model = event.message.id, event.message.model
+            self._merge_usage(event.message.usage)
+            return [self._chunk(Delta(role="assistant", content=""))]
+        if event.type == "content_block_start" and event.content_block is not None:
+            block = event.content_block
+            if block.type != "tool_use":
+                return []
+            index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
+            call = ResponseToolCall(
+                index=index,
+                id=block.id,
+                type="function",
+                function=ResponseFunctionCall(name=block.name, arguments=""),
+            )
+            return [self._chunk(Delta(tool_calls=[call]))]
+        if event.type == "content_block_delta" and event.delta is not None:
+            delta = event.delta
+            if delta.type == "text_delta" and delta.text:
+                return [self._chunk(Delta(content=delta.text))]
+            if delta.type == "thinking_delta" and delta.thinking:
+                return [self._chunk(Delta(reasoning_content=delta.thinking))]
+            if delta.type == "input_json_delta" and delta.partial_json:
+                index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
+                call = ResponseToolCall(
+                    index=index, function=ResponseFunctionCall(arguments=delta.partial_json)
+                )
+                return [self._chunk(Delta(tool_calls=[call]))]
+            return []
+        if event.type == "message_delta":
+            self._merge_usage(event.usage)
+            reason = event.delta.stop_reason if event.delta is not None else None
+            if reason is None:
+                return []
+            return [self._chunk(Delta(), STOP_REASONS.get(reason, reason))]
+        if event.type == "message_stop":
+            return [self._chunk(usage=_usage(self._usage))]
+        return []
