@@ -31,6 +31,7 @@ from modelslab_transport.errors import (
     RateLimitError,
     ServerError,
 )
+from modelslab_transport.protocol_bridge import ChatAPI
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.settings import (
     API_KEY_ENV,
@@ -58,6 +59,7 @@ __all__ = [
     "AsyncModelsLabClient",
     "AuthenticationError",
     "BadRequestError",
+    "ChatAPI",
     "ChatStreamAccumulator",
     "ClientSettings",
     "EventStream",

@@ -22,6 +22,7 @@ from modelslab_transport import __version__
 from modelslab_transport.decoding import (
     ChatChunkDecoder,
     MessageEventDecoder,
+    MessagesAsChatDecoder,
     decode_chat_completion,
     decode_count_tokens,
     decode_message,
@@ -30,6 +31,12 @@ from modelslab_transport.decoding import (
     transport_error,
 )
 from modelslab_transport.errors import AuthenticationError, ModelsLabError
+from modelslab_transport.protocol_bridge import (
+    ChatAPI,
+    chat_request_to_count_tokens,
+    chat_request_to_messages,
+    message_to_completion,
+)
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.settings import API_KEY_ENV, ClientSettings
 from modelslab_transport.streams import AsyncEventStream, EventStream
@@ -246,6 +253,36 @@ class ModelsLabClient(_ClientCore):
         response = self._send(self._chat_call(request, stream=True))
         return EventStream(response, ChatChunkDecoder(self.settings), self.settings)
 
+    def chat(
+        self, request: ChatCompletionRequest, *, api: ChatAPI = "chat_completions"
+    ) -> ChatCompletion:
+        """Send a chat over either protocol and return it as a chat completion.
+
+        With ``api="messages"`` the request is converted to ``/v1/messages`` and the
+        reply converted back (see :mod:`modelslab_transport.protocol_bridge`).
+        """
+        if api == "messages":
+            return message_to_completion(self.messages(chat_request_to_messages(request)))
+        return self.chat_completions(request)
+
+    def stream_chat(
+        self, request: ChatCompletionRequest, *, api: ChatAPI = "chat_completions"
+    ) -> EventStream[ChatCompletionChunk]:
+        """Stream a chat over either protocol as chat-completion chunks.
+
+        On the Messages protocol usage always arrives, in a final usage-only chunk.
+        """
+        if api == "messages":
+            call = self._messages_call(chat_request_to_messages(request), stream=True)
+            return EventStream(
+                self._send(call), MessagesAsChatDecoder(self.settings), self.settings
+            )
+        return self.stream_chat_completions(request)
+
+    def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
+        """Exact input tokens of a chat request (tools included), counted by the server."""
+        return self.count_tokens(chat_request_to_count_tokens(request)).input_tokens
+
     def messages(self, request: MessagesRequest) -> Message:
         """Send an Anthropic-style Messages request and return the whole reply."""
         return decode_message(self._send(self._messages_call(request, stream=False)), self.settings)
@@ -358,6 +395,30 @@ class AsyncModelsLabClient(_ClientCore):
         """Send a streamed chat completion; ``async for`` over the result for chunks."""
         response = await self._send(self._chat_call(request, stream=True))
         return AsyncEventStream(response, ChatChunkDecoder(self.settings), self.settings)
+
+    async def chat(
+        self, request: ChatCompletionRequest, *, api: ChatAPI = "chat_completions"
+    ) -> ChatCompletion:
+        """Send a chat over either protocol and return it as a chat completion."""
+        if api == "messages":
+            message = await self.messages(chat_request_to_messages(request))
+            return message_to_completion(message)
+        return await self.chat_completions(request)
+
+    async def stream_chat(
+        self, request: ChatCompletionRequest, *, api: ChatAPI = "chat_completions"
+    ) -> AsyncEventStream[ChatCompletionChunk]:
+        """Stream a chat over either protocol as chat-completion chunks."""
+        if api == "messages":
+            call = self._messages_call(chat_request_to_messages(request), stream=True)
+            response = await self._send(call)
+            return AsyncEventStream(response, MessagesAsChatDecoder(self.settings), self.settings)
+        return await self.stream_chat_completions(request)
+
+    async def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
+        """Exact input tokens of a chat request (tools included), counted by the server."""
+        counted = await self.count_tokens(chat_request_to_count_tokens(request))
+        return counted.input_tokens
 
     async def messages(self, request: MessagesRequest) -> Message:
         """Send an Anthropic-style Messages request and return the whole reply."""

@@ -23,6 +23,7 @@ from modelslab_transport.errors import (
     InvalidResponseError,
     ModelsLabError,
 )
+from modelslab_transport.protocol_bridge import MessageEventTranslator
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.wire.catalog import ModelList
 from modelslab_transport.wire.chat import (
@@ -42,6 +43,7 @@ __all__ = [
     "ChatChunkDecoder",
     "EventDecoder",
     "MessageEventDecoder",
+    "MessagesAsChatDecoder",
     "completion_as_chunk",
     "decode_chat_completion",
     "decode_count_tokens",
@@ -343,6 +345,35 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
         """Raise unless ``message_stop`` was seen."""
         if not self._done:
             raise IncompleteStreamError("the messages stream ended before message_stop")
+
+
+class MessagesAsChatDecoder:
+    """Decodes a Messages stream into chat-completion chunks (``api="messages"``)."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self._events = MessageEventDecoder(settings)
+        self._translator = MessageEventTranslator()
+
+    @property
+    def done(self) -> bool:
+        """True once ``message_stop`` was seen."""
+        return self._events.done
+
+    def decode(
+        self, event: ServerSentEvent, headers: Mapping[str, str]
+    ) -> ChatCompletionChunk | None:
+        """The chunk an event amounts to, if any."""
+        item = self._events.decode(event, headers)
+        return None if item is None else self._translator.translate(item)
+
+    def plain_reply(self, response: httpx.Response) -> list[ChatCompletionChunk]:
+        """A plain Messages reply to a stream request, as chunks."""
+        chunks = (self._translator.translate(e) for e in self._events.plain_reply(response))
+        return [chunk for chunk in chunks if chunk is not None]
+
+    def end(self) -> None:
+        """Raise unless ``message_stop`` was seen."""
+        self._events.end()
 
 
 def transport_error(

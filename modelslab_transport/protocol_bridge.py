@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from modelslab_transport.tooling import parse_tool_arguments
 from modelslab_transport.wire.chat import (
@@ -52,11 +52,15 @@ from modelslab_transport.wire.messages import (
 
 __all__ = [
     "STOP_REASONS",
+    "ChatAPI",
     "MessageEventTranslator",
     "chat_request_to_count_tokens",
     "chat_request_to_messages",
     "message_to_completion",
 ]
+
+ChatAPI = Literal["chat_completions", "messages"]
+"""Which protocol carries a chat: OpenAI-style ``/chat/completions`` or ``/v1/messages``."""
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -327,16 +331,16 @@ class MessageEventTranslator:
             if isinstance(value, int):
                 setattr(self._usage, name, value)
 
-    def translate(self, event: MessageStreamEvent) -> list[ChatCompletionChunk]:
-        """The chunks one event amounts to (often one, sometimes none or two)."""
+    def translate(self, event: MessageStreamEvent) -> ChatCompletionChunk | None:
+        """The chunk one event amounts to, or None (block stops, empty deltas, pings)."""
         if event.type == "message_start" and event.message is not None:
             self._id, self._model = event.message.id, event.message.model
             self._merge_usage(event.message.usage)
-            return [self._chunk(Delta(role="assistant", content=""))]
+            return self._chunk(Delta(role="assistant", content=""))
         if event.type == "content_block_start" and event.content_block is not None:
             block = event.content_block
             if block.type != "tool_use":
-                return []
+                return None
             index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
             call = ResponseToolCall(
                 index=index,
@@ -344,26 +348,26 @@ class MessageEventTranslator:
                 type="function",
                 function=ResponseFunctionCall(name=block.name, arguments=""),
             )
-            return [self._chunk(Delta(tool_calls=[call]))]
+            return self._chunk(Delta(tool_calls=[call]))
         if event.type == "content_block_delta" and event.delta is not None:
             delta = event.delta
             if delta.type == "text_delta" and delta.text:
-                return [self._chunk(Delta(content=delta.text))]
+                return self._chunk(Delta(content=delta.text))
             if delta.type == "thinking_delta" and delta.thinking:
-                return [self._chunk(Delta(reasoning_content=delta.thinking))]
+                return self._chunk(Delta(reasoning_content=delta.thinking))
             if delta.type == "input_json_delta" and delta.partial_json:
                 index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
                 call = ResponseToolCall(
                     index=index, function=ResponseFunctionCall(arguments=delta.partial_json)
                 )
-                return [self._chunk(Delta(tool_calls=[call]))]
-            return []
+                return self._chunk(Delta(tool_calls=[call]))
+            return None
         if event.type == "message_delta":
             self._merge_usage(event.usage)
             reason = event.delta.stop_reason if event.delta is not None else None
             if reason is None:
-                return []
-            return [self._chunk(Delta(), STOP_REASONS.get(reason, reason))]
+                return None
+            return self._chunk(Delta(), STOP_REASONS.get(reason, reason))
         if event.type == "message_stop":
-            return [self._chunk(usage=_usage(self._usage))]
-        return []
+            return self._chunk(usage=_usage(self._usage))
+        return None

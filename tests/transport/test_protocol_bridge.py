@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
-from modelslab_transport import ChatStreamAccumulator
+from modelslab_transport import (
+    AsyncModelsLabClient,
+    ChatStreamAccumulator,
+    ClientSettings,
+    ModelsLabClient,
+)
 from modelslab_transport.protocol_bridge import (
     MessageEventTranslator,
     chat_request_to_count_tokens,
@@ -233,11 +239,8 @@ def test_event_stream_translates_to_chunks_that_accumulate() -> None:
         {"type": "message_stop"},
     ]
     translator = MessageEventTranslator()
-    chunks = [
-        chunk
-        for event in events
-        for chunk in translator.translate(MessageStreamEvent.model_validate(event))
-    ]
+    translated = [translator.translate(MessageStreamEvent.model_validate(e)) for e in events]
+    chunks = [chunk for chunk in translated if chunk is not None]
     accumulator = ChatStreamAccumulator()
     for chunk in chunks:
         accumulator.add(chunk)
@@ -252,3 +255,97 @@ def test_event_stream_translates_to_chunks_that_accumulate() -> None:
     assert accumulator.usage is not None
     assert (accumulator.usage.prompt_tokens, accumulator.usage.completion_tokens) == (9, 11)
     assert sum(1 for c in chunks if c.usage is not None) == 1
+
+
+def _messages_server(captured: list[httpx.Request]) -> httpx.MockTransport:
+    events = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_9",
+                "model": "m",
+                "content": [],
+                "usage": {"input_tokens": 5, "output_tokens": 1},
+            },
+        },
+        {"type": "ping"},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": "Bonjour"},
+        },
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 3},
+        },
+        {"type": "message_stop"},
+    ]
+    stream_body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        captured.append(request)
+        body = json.loads(request.content)
+        if body.get("stream"):
+            return httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, text=stream_body
+            )
+        return httpx.Response(
+            200,
+            json={
+                "id": "msg_8",
+                "type": "message",
+                "role": "assistant",
+                "model": "m",
+                "content": [{"type": "text", "text": "Bonjour"}],
+                "stop_reason": "end_turn",
+                "usage": {"input_tokens": 5, "output_tokens": 3},
+            },
+        )
+
+    return httpx.MockTransport(handler)
+
+
+def _settings() -> ClientSettings:
+    return ClientSettings(api_key="sk-test-bridge", base_url="https://modelslab.com/api/v7/llm")
+
+
+def test_client_chat_over_messages_protocol() -> None:
+    captured: list[httpx.Request] = []
+    client = ModelsLabClient(
+        _settings(), http_client=httpx.Client(transport=_messages_server(captured))
+    )
+    request = _request(messages=[ChatMessage(role="user", content="Say hello in French")])
+    completion = client.chat(request, api="messages")
+    assert completion.choices[0].message.text == "Bonjour"
+    assert completion.choices[0].finish_reason == "stop"
+    assert captured[0].url.path == "/api/v7/llm/v1/messages"
+    assert captured[0].headers["x-api-key"] == "sk-test-bridge"
+
+    accumulator = ChatStreamAccumulator()
+    with client.stream_chat(request, api="messages") as stream:
+        for chunk in stream:
+            accumulator.add(chunk)
+    assert accumulator.text() == "Bonjour"
+    assert accumulator.finish_reason() == "stop"
+    assert accumulator.usage is not None
+    assert (accumulator.usage.prompt_tokens, accumulator.usage.completion_tokens) == (5, 3)
+    assert json.loads(captured[1].content)["stream"] is True
+
+
+async def test_async_client_stream_over_messages_protocol() -> None:
+    captured: list[httpx.Request] = []
+    client = AsyncModelsLabClient(
+        _settings(), http_client=httpx.AsyncClient(transport=_messages_server(captured))
+    )
+    request = _request(messages=[ChatMessage(role="user", content="Say hello in French")])
+    texts = []
+    async with await client.stream_chat(request, api="messages") as stream:
+        async for chunk in stream:
+            texts.extend(c.delta.text for c in chunk.choices)
+    assert "".join(texts) == "Bonjour"
+    completion = await client.chat(request, api="messages")
+    assert completion.usage is not None
+    assert completion.usage.total == 8
