@@ -64,7 +64,9 @@ def replaying(name: str, where: Target) -> Iterator[None]:
 
     from tests import cassette_rules
 
-    recorder = vcr.VCR(record_mode="all" if recording else "none", **cassette_rules.vcr_config())
+    config = cassette_rules.vcr_config()
+    repeats = config.pop("allow_playback_repeats")
+    recorder = vcr.VCR(record_mode="all" if recording else "none", **config)
     cassette_rules.register_matchers(recorder)
-    with recorder.use_cassette(str(CASSETTES / f"{name}.yaml")):
+    with recorder.use_cassette(str(CASSETTES / f"{name}.yaml"), allow_playback_repeats=repeats):
         yield
