@@ -1,0 +1,499 @@
+"""``ChatModelsLab``: the ModelsLab LLM API as a LangChain chat model."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.language_models.chat_models import (
+    BaseChatModel,
+    agenerate_from_stream,
+    generate_from_stream,
+)
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from langchain_modelslab.conversions import (
+    StreamConverter,
+    completion_to_result,
+    messages_to_wire,
+)
+from langchain_modelslab.errors import langchain_errors
+from langchain_modelslab.structured_output import (
+    JSON_MODE_RESPONSE_FORMAT,
+    StructuredOutputMethod,
+    attach_parser,
+    json_schema_format,
+    output_parser,
+)
+from modelslab_transport import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_TOKENS,
+    APIConnectionError,
+    AsyncModelsLabClient,
+    ClientSettings,
+    ModelsLabClient,
+    NotFoundError,
+    ServerError,
+)
+from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
+from modelslab_transport.tooling import chat_tool_choice
+from modelslab_transport.wire.chat import ChatCompletionRequest
+
+__all__ = ["DEFAULT_MODEL", "ChatModelsLab"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "google-gemma-3-1b-it"
+"""The model used when none is named."""
+
+_CLIENT_LOCK = threading.Lock()
+_TOOL_SPEC = dict[str, Any] | type | Callable[..., Any] | BaseTool
+
+# Request parameters that map one to one onto fields of the same name.
+_SAMPLING_FIELDS = ("temperature", "top_p", "n", "seed", "frequency_penalty", "presence_penalty")
+
+
+class ChatModelsLab(BaseChatModel):
+    """A LangChain chat model on ModelsLab's OpenAI-compatible ``/chat/completions``.
+
+    Constructing it needs neither a key nor the network: the HTTP client is built on
+    first use. The key is read from ``MODELSLAB_API_KEY`` unless passed as ``api_key``.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_modelslab import ChatModelsLab
+
+            llm = ChatModelsLab(model="google-gemma-3-1b-it", temperature=0)
+            llm.invoke("Name three colours.").content
+
+            for chunk in llm.stream("Count to five."):
+                print(chunk.text, end="")
+
+            class Weather(BaseModel):
+                city: str
+
+            llm.bind_tools([Weather], tool_choice="any").invoke("Weather in Paris?")
+            llm.with_structured_output(Weather).invoke("Weather in Paris?")
+
+    Errors are the transport's classes, each also a ``langchain_core.exceptions``
+    ``Model*Error`` (see :mod:`langchain_modelslab.errors`).
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: str = DEFAULT_MODEL
+    """The ModelsLab model id, e.g. ``"google-gemma-3-1b-it"``."""
+    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY_ENV, default=None))
+    """The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Needed only to send."""
+    base_url: str = Field(default_factory=from_env(BASE_URL_ENV, default=DEFAULT_BASE_URL))
+    """API root; defaults to ``$MODELSLAB_BASE_URL`` or ``https://modelslab.com/api/v7/llm``."""
+    temperature: float | None = None
+    """Sampling temperature, 0-2; the server's default when None."""
+    max_tokens: int | None = None
+    """Most tokens to generate; ``modelslab_transport.DEFAULT_MAX_TOKENS`` when None
+    (ModelsLab's own default of 1000 silently truncates, so a value is always sent)."""
+    top_p: float | None = None
+    """Nucleus sampling probability mass, 0-1."""
+    stop: list[str] | str | None = None
+    """Stop sequences (up to 4); a per-call ``stop`` replaces them."""
+    n: int | None = None
+    """Choices to generate per request (``invoke`` returns the first; not with streaming)."""
+    seed: int | None = None
+    """Seed for (best-effort) deterministic sampling."""
+    frequency_penalty: float | None = None
+    """Penalty for frequent tokens, -2 to 2."""
+    presence_penalty: float | None = None
+    """Penalty for tokens already present, -2 to 2."""
+    timeout: Any = None
+    """Seconds (or an ``httpx.Timeout``) for a non-streamed request; transport default
+    (300 s) when None."""
+    stream_chunk_timeout: float | None = None
+    """Seconds a stream may stay silent; transport default (120 s) when None."""
+    max_retries: int | None = None
+    """Retries on connect errors, 429 and 5xx; transport default (2) when None."""
+    default_headers: dict[str, str] | None = None
+    """Extra headers sent with every request."""
+    streaming: bool = False
+    """Whether ``invoke`` streams under the hood (callbacks then see every token)."""
+    stream_usage: bool = True
+    """Ask for token usage at the end of streams (``stream_options.include_usage``)."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Further request parameters sent as given (``top_k``, ``repetition_penalty``, ...)."""
+    http_client: Any = Field(default=None, exclude=True)
+    """An ``httpx.Client`` to send sync requests through (proxies, CA bundles, mTLS)."""
+    http_async_client: Any = Field(default=None, exclude=True)
+    """An ``httpx.AsyncClient`` to send async requests through."""
+
+    _sync_client: ModelsLabClient | None = PrivateAttr(default=None)
+    _async_client: AsyncModelsLabClient | None = PrivateAttr(default=None)
+
+    # ------------------------------------------------------------ construction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_model_kwargs(cls, values: Any) -> Any:
+        """Move unknown constructor arguments into ``model_kwargs``, with a warning."""
+        if not isinstance(values, dict):
+            return values
+        known = set(cls.model_fields) | {
+            field.alias for field in cls.model_fields.values() if field.alias
+        }
+        model_kwargs = dict(values.get("model_kwargs") or {})
+        clashing = sorted(known & set(model_kwargs))
+        if clashing:
+            raise ValueError(f"pass {clashing} as ChatModelsLab arguments, not in model_kwargs")
+        extra = {key: value for key, value in values.items() if key not in known}
+        if not extra:
+            return values
+        for key in extra:
+            warnings.warn(
+                f"{key!r} is not a ChatModelsLab field; it is sent as a request parameter "
+                "(pass it in model_kwargs to silence this warning)",
+                UserWarning,
+                stacklevel=4,
+            )
+        model_kwargs.update(extra)
+        kept = {key: value for key, value in values.items() if key in known}
+        return {**kept, "model_kwargs": model_kwargs}
+
+    @model_validator(mode="after")
+    def _check_streaming_choices(self) -> ChatModelsLab:
+        if self.streaming and self.n is not None and self.n > 1:
+            raise ValueError("n > 1 cannot be combined with streaming=True")
+        return self
+
+    @property
+    def _llm_type(self) -> str:
+        """The model type, for tracing and serialisation."""
+        return "modelslab-chat"
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """ChatModelsLab can be serialised with ``dumpd`` (the key is left out)."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """Where ``load`` finds this class: ``langchain_modelslab.chat_models``."""
+        return ["langchain_modelslab", "chat_models"]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """The key is serialised as a reference to ``MODELSLAB_API_KEY``, never its value."""
+        return {"api_key": API_KEY_ENV}
+
+    # ---------------------------------------------------------------- clients
+
+    def _client_settings(self) -> ClientSettings:
+        options: dict[str, Any] = {"api_key": self.api_key, "base_url": self.base_url}
+        if self.timeout is not None:
+            options["timeout"] = self.timeout
+        if self.stream_chunk_timeout is not None:
+            options["stream_chunk_timeout"] = self.stream_chunk_timeout
+        if self.max_retries is not None:
+            options["max_retries"] = self.max_retries
+        if self.default_headers:
+            options["default_headers"] = self.default_headers
+        return ClientSettings(**options)
+
+    @property
+    def client(self) -> ModelsLabClient:
+        """The sync transport client, built (once) on first use."""
+        if self._sync_client is None:
+            with _CLIENT_LOCK:
+                if self._sync_client is None:
+                    self._sync_client = ModelsLabClient(
+                        self._client_settings(), http_client=self.http_client
+                    )
+        return self._sync_client
+
+    @property
+    def async_client(self) -> AsyncModelsLabClient:
+        """The async transport client, built (once) on first use."""
+        if self._async_client is None:
+            with _CLIENT_LOCK:
+                if self._async_client is None:
+                    self._async_client = AsyncModelsLabClient(
+                        self._client_settings(), http_client=self.http_async_client
+                    )
+        return self._async_client
+
+    def close(self) -> None:
+        """Close the pooled sync connections (an injected ``http_client`` stays open)."""
+        if self._sync_client is not None:
+            self._sync_client.close()
+
+    async def aclose(self) -> None:
+        """Close the pooled async connections (an injected client stays open)."""
+        if self._async_client is not None:
+            await self._async_client.aclose()
+
+    # --------------------------------------------------------------- requests
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        """The request parameters this instance sends on every call."""
+        params: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self.max_tokens if self.max_tokens is not None else DEFAULT_MAX_TOKENS,
+        }
+        for name in _SAMPLING_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                params[name] = value
+        if self.stop:
+            params["stop"] = self.stop
+        return {**params, **self.model_kwargs}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        """What identifies this model's configuration in traces and caches."""
+        return {**self._default_params, "base_url": self.base_url}
+
+    def _build_request(
+        self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
+    ) -> ChatCompletionRequest:
+        """The wire request for one call: instance defaults, then per-call arguments."""
+        kwargs.pop("stream", None)
+        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        params = self._default_params
+        if stop is not None:
+            params["stop"] = stop
+        params.update(kwargs)
+        params = {key: value for key, value in params.items() if value is not None}
+        if not params.get("stop"):
+            params.pop("stop", None)
+        if "tool_choice" in params:
+            names = [tool["function"]["name"] for tool in params.get("tools") or []]
+            params["tool_choice"] = chat_tool_choice(params["tool_choice"], names)
+        if stream:
+            if params.get("n", 1) > 1:
+                raise ValueError("n > 1 cannot be streamed; use invoke/generate")
+            params["stream"] = True
+            if stream_usage:
+                params["stream_options"] = {"include_usage": True}
+        return ChatCompletionRequest(messages=messages_to_wire(messages), **params)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """One chat completion (streamed under the hood when ``streaming`` is on)."""
+        if kwargs.get("stream", self.streaming):
+            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        request = self._build_request(messages, stop, stream=False, **kwargs)
+        with langchain_errors():
+            completion = self.client.chat_completions(request)
+        return completion_to_result(completion, requested_model=request.model)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """One chat completion on the async client."""
+        if kwargs.get("stream", self.streaming):
+            return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        request = self._build_request(messages, stop, stream=False, **kwargs)
+        with langchain_errors():
+            completion = await self.async_client.chat_completions(request)
+        return completion_to_result(completion, requested_model=request.model)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """Stream a chat completion; the last chunk carries usage and the model name."""
+        request = self._build_request(messages, stop, stream=True, **kwargs)
+        converter = StreamConverter(request.model)
+        with langchain_errors(), self.client.stream_chat_completions(request) as events:
+            for event in events:
+                for chunk in converter.convert(event):
+                    if run_manager is not None:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+        final = converter.final_chunk()
+        if run_manager is not None:
+            run_manager.on_llm_new_token("", chunk=final)
+        yield final
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """Stream a chat completion on the async client."""
+        request = self._build_request(messages, stop, stream=True, **kwargs)
+        converter = StreamConverter(request.model)
+        with langchain_errors():
+            async with await self.async_client.stream_chat_completions(request) as events:
+                async for event in events:
+                    for chunk in converter.convert(event):
+                        if run_manager is not None:
+                            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+        final = converter.final_chunk()
+        if run_manager is not None:
+            await run_manager.on_llm_new_token("", chunk=final)
+        yield final
+
+    # ---------------------------------------------------------------- tracing
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        """LangSmith parameters; a per-call ``model`` is reported as the model."""
+        params = LangSmithParams(
+            ls_provider="modelslab",
+            ls_model_name=str(kwargs.get("model") or self.model),
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if isinstance(temperature, (int, float)):
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        params["ls_max_tokens"] = max_tokens if isinstance(max_tokens, int) else DEFAULT_MAX_TOKENS
+        stops = stop if stop is not None else self.stop
+        if stops:
+            params["ls_stop"] = [stops] if isinstance(stops, str) else list(stops)
+        return params
+
+    # ------------------------------------------------------------ tool calling
+
+    def bind_tools(
+        self,
+        tools: Sequence[_TOOL_SPEC],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer tools to the model.
+
+        Args:
+            tools: Pydantic classes, functions, LangChain tools, or tool dicts (OpenAI
+                or Anthropic shape).
+            tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (call
+                some tool), the name of one tool (call that one), or an OpenAI-style dict.
+            strict: Ask the server to follow the tool schemas exactly.
+            parallel_tool_calls: Allow (or forbid) several calls in one turn; sent only
+                when set.
+            kwargs: Further request parameters bound alongside.
+
+        Raises:
+            ValueError: when ``tool_choice`` names a tool that is not among ``tools``.
+        """
+        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        if tool_choice is not None:
+            names = [tool["function"]["name"] for tool in formatted]
+            kwargs["tool_choice"] = chat_tool_choice(tool_choice, names)
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: StructuredOutputMethod = "function_calling",
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """A runnable that answers in the shape of ``schema``.
+
+        Args:
+            schema: A pydantic class (answers are instances of it), a TypedDict class or
+                a JSON schema (answers are dicts).
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising
+                when the reply does not parse.
+            method: ``"function_calling"`` (default: the schema becomes the one tool the
+                model must call), ``"json_mode"`` (``response_format`` ``json_object``;
+                the prompt must describe the keys) or ``"json_schema"``
+                (``response_format`` ``json_schema``; not every ModelsLab model honours it).
+            strict: Ask for exact schema adherence (function calling and json_schema).
+            kwargs: Not accepted; named here to reject unknown options clearly.
+
+        Raises:
+            ValueError: for an unknown method or option.
+        """
+        if kwargs:
+            raise ValueError(f"unsupported with_structured_output arguments: {sorted(kwargs)}")
+        trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+        model: Runnable[LanguageModelInput, Any]
+        if method == "function_calling":
+            # With a single tool, "any" is the same as naming it, and servers that
+            # ignore the object form of tool_choice still force the call.
+            model = self.bind_tools(
+                [schema], tool_choice="any", strict=strict, ls_structured_output_format=trace
+            )
+        elif method == "json_mode":
+            model = self.bind(
+                response_format=JSON_MODE_RESPONSE_FORMAT, ls_structured_output_format=trace
+            )
+        elif method == "json_schema":
+            model = self.bind(
+                response_format=json_schema_format(schema, strict=strict),
+                ls_structured_output_format=trace,
+            )
+        else:
+            raise ValueError(
+                f"method must be 'function_calling', 'json_mode' or 'json_schema', got {method!r}"
+            )
+        return attach_parser(model, output_parser(schema, method), include_raw=include_raw)
+
+    # -------------------------------------------------------------- token count
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """The exact input token count, from ModelsLab's ``/v1/messages/count_tokens``.
+
+        When that endpoint cannot be reached (connection failure, timeout, 404 or
+        5xx) this falls back to LangChain's ``count_tokens_approximately`` (about four
+        characters a token) and logs a warning; other errors (a bad key, say) raise.
+        """
+        formatted: list[BaseTool | dict[str, Any]] = [
+            convert_to_openai_tool(tool) for tool in tools or []
+        ]
+        request = ChatCompletionRequest(
+            model=self.model,
+            messages=messages_to_wire(messages),
+            max_tokens=1,
+            tools=[tool for tool in formatted if isinstance(tool, dict)] or None,
+        )
+        try:
+            with langchain_errors():
+                return self.client.count_tokens(chat_request_to_count_tokens(request)).input_tokens
+        except (APIConnectionError, NotFoundError, ServerError) as exc:
+            logger.warning(
+                "count_tokens is unavailable (%s: %s); using an approximate count",
+                type(exc).__name__,
+                exc,
+            )
+            return count_tokens_approximately(messages, tools=formatted or None)

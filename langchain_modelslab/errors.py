@@ -1,0 +1,203 @@
+"""Transport errors, re-raised as LangChain's model errors.
+
+Each class here is both a :mod:`modelslab_transport.errors` class and the matching
+:mod:`langchain_core.exceptions` ``Model*Error``, so code that catches either keeps
+working, and LangChain's retry helpers can read ``is_retryable``:
+
+- ``AuthenticationError`` (401): ``ModelsLabAuthenticationError``, a
+  ``ModelAuthenticationError``;
+- ``InsufficientCreditsError`` (402): ``ModelsLabInsufficientCreditsError``, a
+  ``ModelPermissionDeniedError`` (not retryable: the account must be topped up);
+- ``PermissionDeniedError`` (403): ``ModelsLabPermissionDeniedError``, a
+  ``ModelPermissionDeniedError``;
+- ``NotFoundError`` (404, "Model not found"): ``ModelsLabNotFoundError``, a
+  ``ModelNotFoundError``;
+- ``BadRequestError`` (400, 422): ``ModelsLabBadRequestError``, a
+  ``ModelInvalidRequestError``; when the server says the input overflowed the
+  context window, ``ModelsLabContextOverflowError``, also a ``ContextOverflowError``;
+- ``RateLimitError`` (429): ``ModelsLabRateLimitError``, a ``ModelRateLimitError``;
+- ``ServerError`` (5xx) and other statuses: ``ModelsLabServerError`` /
+  ``ModelsLabAPIStatusError``, a ``ModelAPIError``;
+- ``APITimeoutError``: ``ModelsLabTimeoutError``, a ``ModelTimeoutError``;
+- ``APIConnectionError``: ``ModelsLabConnectionError``, a ``ModelConnectionError``;
+- ``IncompleteStreamError`` / ``InvalidResponseError``: ``ModelsLabIncompleteStreamError``
+  / ``ModelsLabInvalidResponseError``, a ``ModelAPIError``;
+- any other ``ModelsLabError``: ``ModelsLabModelError``, a ``ModelError``.
+
+The messages are the transport's, which never contain the API key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+
+from modelslab_transport.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    IncompleteStreamError,
+    InsufficientCreditsError,
+    InvalidResponseError,
+    ModelsLabError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+
+__all__ = [
+    "ModelsLabAPIStatusError",
+    "ModelsLabAuthenticationError",
+    "ModelsLabBadRequestError",
+    "ModelsLabConnectionError",
+    "ModelsLabContextOverflowError",
+    "ModelsLabIncompleteStreamError",
+    "ModelsLabInsufficientCreditsError",
+    "ModelsLabInvalidResponseError",
+    "ModelsLabModelError",
+    "ModelsLabNotFoundError",
+    "ModelsLabPermissionDeniedError",
+    "ModelsLabRateLimitError",
+    "ModelsLabServerError",
+    "ModelsLabTimeoutError",
+    "langchain_errors",
+    "to_langchain_error",
+]
+
+
+class ModelsLabAuthenticationError(AuthenticationError, ModelAuthenticationError):
+    """The API key is missing or invalid (HTTP 401)."""
+
+
+class ModelsLabInsufficientCreditsError(InsufficientCreditsError, ModelPermissionDeniedError):
+    """The account has no credits left for this request (HTTP 402). Not retryable."""
+
+
+class ModelsLabPermissionDeniedError(PermissionDeniedError, ModelPermissionDeniedError):
+    """The account's plan does not allow this request (HTTP 403)."""
+
+
+class ModelsLabNotFoundError(NotFoundError, ModelNotFoundError):
+    """The model (or endpoint) does not exist (HTTP 404, or "Model not found")."""
+
+
+class ModelsLabBadRequestError(BadRequestError, ModelInvalidRequestError):
+    """The request was rejected as invalid (HTTP 400, 422, other 4xx)."""
+
+
+class ModelsLabContextOverflowError(
+    BadRequestError, ContextOverflowError, ModelInvalidRequestError
+):
+    """The input does not fit in the model's context window (an HTTP 400 saying so)."""
+
+
+class ModelsLabRateLimitError(RateLimitError, ModelRateLimitError):
+    """Too many queued requests for the account (HTTP 429). Retryable."""
+
+
+class ModelsLabServerError(ServerError, ModelAPIError):
+    """The server failed or is overloaded (HTTP 5xx). Retryable."""
+
+
+class ModelsLabAPIStatusError(APIStatusError, ModelAPIError):
+    """An error status the transport could not classify further."""
+
+
+class ModelsLabTimeoutError(APITimeoutError, ModelTimeoutError):
+    """A connect, read or per-chunk stream timeout expired."""
+
+
+class ModelsLabConnectionError(APIConnectionError, ModelConnectionError):
+    """The server could not be reached, or the connection broke mid-answer."""
+
+
+class ModelsLabIncompleteStreamError(IncompleteStreamError, ModelAPIError):
+    """A stream ended before the server marked it complete."""
+
+
+class ModelsLabInvalidResponseError(InvalidResponseError, ModelAPIError):
+    """The server's answer could not be understood."""
+
+
+class ModelsLabModelError(ModelsLabError, ModelError):
+    """Any other transport failure."""
+
+
+# Most specific first: the first transport class the error is an instance of wins.
+_LANGCHAIN_CLASSES: tuple[tuple[type[ModelsLabError], type[ModelsLabError]], ...] = (
+    (AuthenticationError, ModelsLabAuthenticationError),
+    (InsufficientCreditsError, ModelsLabInsufficientCreditsError),
+    (PermissionDeniedError, ModelsLabPermissionDeniedError),
+    (NotFoundError, ModelsLabNotFoundError),
+    (BadRequestError, ModelsLabBadRequestError),
+    (RateLimitError, ModelsLabRateLimitError),
+    (ServerError, ModelsLabServerError),
+    (APIStatusError, ModelsLabAPIStatusError),
+    (APITimeoutError, ModelsLabTimeoutError),
+    (APIConnectionError, ModelsLabConnectionError),
+    (IncompleteStreamError, ModelsLabIncompleteStreamError),
+    (InvalidResponseError, ModelsLabInvalidResponseError),
+    (ModelsLabError, ModelsLabModelError),
+)
+
+_CONTEXT_OVERFLOW = re.compile(
+    r"context[ _-]?(length|size|window)|exceeds? the (available |maximum )?context|"
+    r"maximum context|too many (input |prompt )?tokens",
+    re.IGNORECASE,
+)
+
+
+def _is_context_overflow(error: BadRequestError) -> bool:
+    text = " ".join(str(part) for part in (error.message, error.code, error.error_type) if part)
+    return bool(_CONTEXT_OVERFLOW.search(text))
+
+
+def _langchain_class(error: ModelsLabError) -> type[ModelsLabError]:
+    if isinstance(error, BadRequestError) and _is_context_overflow(error):
+        return ModelsLabContextOverflowError
+    for transport_class, langchain_class in _LANGCHAIN_CLASSES:
+        if isinstance(error, transport_class):
+            return langchain_class
+    return ModelsLabModelError
+
+
+def to_langchain_error(error: ModelsLabError) -> ModelsLabError:
+    """The same error as an instance of the class that is also a LangChain model error.
+
+    All attributes (``status_code``, ``request_id``, ``retry_after``, ``body``, ...) are
+    kept. An error that already is a LangChain model error is returned as is.
+    """
+    if isinstance(error, ModelError):
+        return error
+    target = _langchain_class(error)
+    converted = target.__new__(target, *error.args)
+    converted.__dict__.update(error.__dict__)
+    return converted
+
+
+@contextmanager
+def langchain_errors() -> Iterator[None]:
+    """Re-raise any transport error inside the block as its LangChain-aware class."""
+    try:
+        yield
+    except ModelsLabError as exc:
+        if isinstance(exc, ModelError):
+            raise
+        raise to_langchain_error(exc) from exc

@@ -1,0 +1,331 @@
+"""LangChain messages <-> wire types, both ways, without any HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    ChatMessage,
+    FunctionMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+from langchain_modelslab.conversions import (
+    StreamConverter,
+    completion_to_result,
+    message_to_wire,
+    messages_to_wire,
+    usage_to_metadata,
+)
+from modelslab_transport.wire import ChatCompletion, ChatCompletionChunk, ImagePart, TextPart, Usage
+from tests.langchain.fake_api import chunk, completion, function_call
+
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9"
+    "awAAAABJRU5ErkJggg=="
+)
+
+# ------------------------------------------------------------------ to the wire
+
+
+def test_plain_roles_map_onto_wire_roles() -> None:
+    wire = messages_to_wire(
+        [SystemMessage("be brief"), HumanMessage("hi", name="ann"), AIMessage("hello")]
+    )
+    assert [(m.role, m.content, m.name) for m in wire] == [
+        ("system", "be brief", None),
+        ("user", "hi", "ann"),
+        ("assistant", "hello", None),
+    ]
+
+
+def test_text_blocks_collapse_to_one_string() -> None:
+    message = HumanMessage(
+        [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}, "b"]
+    )
+    assert message_to_wire(message).content == "ab"
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+        {"type": "image_url", "image_url": f"data:image/png;base64,{PNG}"},
+        {"type": "image", "base64": PNG, "mime_type": "image/png"},
+        {"type": "image", "source_type": "base64", "data": PNG, "mime_type": "image/png"},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+    ],
+    ids=["openai", "openai-str", "v1-base64", "v0-base64", "anthropic"],
+)
+def test_image_blocks_become_image_url_parts(block: dict[str, object]) -> None:
+    wire = message_to_wire(HumanMessage([{"type": "text", "text": "what is it?"}, block]))
+    assert isinstance(wire.content, list)
+    text, image = wire.content
+    assert isinstance(text, TextPart)
+    assert text.text == "what is it?"
+    assert isinstance(image, ImagePart)
+    assert image.image_url.url == f"data:image/png;base64,{PNG}"
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "image", "url": "https://example.com/cat.png"},
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}},
+    ],
+)
+def test_image_urls_pass_through(block: dict[str, object]) -> None:
+    wire = message_to_wire(HumanMessage([block]))
+    assert isinstance(wire.content, list)
+    assert wire.model_dump(exclude_none=True)["content"] == [
+        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    ]
+
+
+def test_unsupported_blocks_are_refused() -> None:
+    audio = {"type": "audio", "base64": "AAAA", "mime_type": "audio/wav"}
+    with pytest.raises(ValueError, match="'audio' block"):
+        message_to_wire(HumanMessage([audio]))
+    with pytest.raises(ValueError, match="no images in a system message"):
+        message_to_wire(SystemMessage([{"type": "image", "url": "https://example.com/a.png"}]))
+
+
+def test_assistant_tool_calls_and_tool_results() -> None:
+    ai = AIMessage(
+        [
+            {"type": "text", "text": "let me add"},
+            {"type": "tool_use", "id": "abc", "name": "add", "input": {"a": 1}},
+            {"type": "thinking", "thinking": "hmm", "signature": "x"},
+        ],
+        tool_calls=[{"name": "add", "args": {"a": 1, "b": "é"}, "id": "abc", "type": "tool_call"}],
+    )
+    wire_ai, wire_tool = messages_to_wire(
+        [ai, ToolMessage("3", tool_call_id="abc", name="add", status="error")]
+    )
+    assert wire_ai.model_dump(exclude_none=True) == {
+        "role": "assistant",
+        "content": "let me add",
+        "tool_calls": [
+            {
+                "id": "abc",
+                "type": "function",
+                "function": {"name": "add", "arguments": '{"a": 1, "b": "é"}'},
+            }
+        ],
+    }
+    assert wire_tool.model_dump(exclude_none=True) == {
+        "role": "tool",
+        "content": "3",
+        "tool_call_id": "abc",
+    }
+
+
+def test_assistant_message_with_only_tool_calls_sends_null_content() -> None:
+    ai = AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": "c1", "type": "tool_call"}])
+    assert message_to_wire(ai).content is None
+
+
+def test_invalid_tool_calls_are_sent_back_verbatim() -> None:
+    ai = AIMessage(
+        "",
+        invalid_tool_calls=[
+            {"name": "f", "args": "{oops", "id": "c9", "error": "bad", "type": "invalid_tool_call"}
+        ],
+    )
+    calls = message_to_wire(ai).tool_calls
+    assert calls is not None
+    assert (calls[0].id, calls[0].function.arguments) == ("c9", "{oops")
+
+
+def test_generic_chat_message_roles() -> None:
+    assert message_to_wire(ChatMessage("x", role="developer")).role == "developer"
+    assert message_to_wire(ChatMessage("x", role="human")).role == "user"
+    with pytest.raises(ValueError, match="no chat role"):
+        message_to_wire(ChatMessage("x", role="narrator"))
+
+
+def test_function_messages_are_refused() -> None:
+    with pytest.raises(ValueError, match="FunctionMessage"):
+        message_to_wire(FunctionMessage("x", name="f"))
+
+
+# ----------------------------------------------------------------- from the wire
+
+
+def test_usage_details() -> None:
+    usage = Usage(
+        prompt_tokens=10,
+        completion_tokens=5,
+        prompt_tokens_details={"cached_tokens": 4},
+        completion_tokens_details={"reasoning_tokens": 2},
+    )
+    assert usage_to_metadata(usage) == {
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "total_tokens": 15,
+        "input_token_details": {"cache_read": 4},
+        "output_token_details": {"reasoning": 2},
+    }
+
+
+def test_completion_to_result() -> None:
+    body = completion("Hi!", system_fingerprint="fp-9")
+    body["choices"][0]["message"]["reasoning_content"] = "thinking..."
+    result = completion_to_result(ChatCompletion.model_validate(body), requested_model="asked")
+    message = result.generations[0].message
+    assert isinstance(message, AIMessage)
+    assert message.content == "Hi!"
+    assert message.id == "chatcmpl-1"
+    assert message.usage_metadata == {"input_tokens": 9, "output_tokens": 3, "total_tokens": 12}
+    assert message.response_metadata == {
+        "model_name": "google-gemma-3-1b-it",
+        "model_provider": "modelslab",
+        "id": "chatcmpl-1",
+        "system_fingerprint": "fp-9",
+    }
+    assert message.additional_kwargs == {"reasoning_content": "thinking..."}
+    assert result.generations[0].generation_info == {"finish_reason": "stop"}
+    assert result.llm_output is not None
+    assert result.llm_output["token_usage"]["total_tokens"] == 12
+
+
+def test_completion_without_model_reports_the_requested_one() -> None:
+    body = completion("x")
+    del body["model"]
+    result = completion_to_result(ChatCompletion.model_validate(body), requested_model="asked")
+    assert result.generations[0].message.response_metadata["model_name"] == "asked"
+
+
+def test_tool_calls_valid_and_invalid() -> None:
+    body = completion(
+        None,
+        tool_calls=[
+            function_call("add", '{"a": 1}', "c1"),
+            function_call("add", "{not json", "c2"),
+            function_call("noargs", "", "c3"),
+        ],
+        finish_reason="tool_calls",
+    )
+    message = (
+        completion_to_result(ChatCompletion.model_validate(body), requested_model="m")
+        .generations[0]
+        .message
+    )
+    assert isinstance(message, AIMessage)
+    assert message.content == ""
+    assert message.tool_calls == [
+        {"name": "add", "args": {"a": 1}, "id": "c1", "type": "tool_call"},
+        {"name": "noargs", "args": {}, "id": "c3", "type": "tool_call"},
+    ]
+    assert len(message.invalid_tool_calls) == 1
+    invalid = message.invalid_tool_calls[0]
+    assert (invalid["name"], invalid["args"], invalid["id"]) == ("add", "{not json", "c2")
+    assert invalid["error"]
+
+
+def test_several_choices_put_usage_on_the_first_only() -> None:
+    body = completion("a")
+    body["choices"].append({"index": 1, "message": {"content": "b"}, "finish_reason": "stop"})
+    result = completion_to_result(ChatCompletion.model_validate(body), requested_model="m")
+    first, second = (g.message for g in result.generations)
+    assert isinstance(first, AIMessage)
+    assert isinstance(second, AIMessage)
+    assert first.usage_metadata is not None
+    assert second.usage_metadata is None
+    assert second.content == "b"
+
+
+def _run_stream(*wire_chunks: dict[str, object]) -> tuple[list[AIMessageChunk], AIMessageChunk]:
+    converter = StreamConverter("asked")
+    messages: list[AIMessageChunk] = []
+    for wire in wire_chunks:
+        for generation in converter.convert(ChatCompletionChunk.model_validate(wire)):
+            assert isinstance(generation.message, AIMessageChunk)
+            generation.message.response_metadata.update(generation.generation_info or {})
+            messages.append(generation.message)
+    final = converter.final_chunk().message
+    assert isinstance(final, AIMessageChunk)
+    messages.append(final)
+    full = messages[0]
+    for message in messages[1:]:
+        full = full + message
+    return messages, full
+
+
+def test_stream_metadata_and_usage_arrive_exactly_once() -> None:
+    usage = {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}
+    messages, full = _run_stream(
+        chunk(content="Hel"),
+        chunk(content="lo", finish_reason="stop"),
+        chunk(usage=usage, choices=False),
+    )
+    assert [m.content for m in messages] == ["Hel", "lo", ""]
+    assert sum(1 for m in messages if m.usage_metadata) == 1
+    assert sum(1 for m in messages if "model_name" in m.response_metadata) == 1
+    assert messages[-1].chunk_position == "last"
+    assert full.content == "Hello"
+    assert full.usage_metadata == {"input_tokens": 7, "output_tokens": 2, "total_tokens": 9}
+    assert full.response_metadata == {
+        "model_provider": "modelslab",
+        "finish_reason": "stop",
+        "model_name": "google-gemma-3-1b-it",
+        "id": "chatcmpl-2",
+        "system_fingerprint": "fp-1",
+    }
+
+
+def test_stream_without_usage_still_names_the_model() -> None:
+    _, full = _run_stream(chunk(content="x", finish_reason="stop"))
+    assert full.usage_metadata is None
+    assert full.response_metadata["model_name"] == "google-gemma-3-1b-it"
+
+
+def test_stream_tool_call_fragments_become_indexed_chunks() -> None:
+    first = {"index": 0, "id": "c1", "type": "function", "function": {"name": "add"}}
+    messages, full = _run_stream(
+        chunk(tool_calls=[{**first, "function": {"name": "add", "arguments": '{"a"'}}]),
+        chunk(tool_calls=[{"index": 0, "function": {"arguments": ": 1}"}}]),
+        chunk(tool_calls=[{"index": 1, "id": "c2", "function": {"name": "neg", "arguments": ""}}]),
+        chunk(tool_calls=[{"index": 1, "function": {"arguments": '{"x": 2}'}}]),
+        chunk(finish_reason="tool_calls"),
+    )
+    tool_chunks = [tc for m in messages for tc in m.tool_call_chunks]
+    assert [(tc["index"], tc["id"], tc["name"], tc["args"]) for tc in tool_chunks] == [
+        (0, "c1", "add", '{"a"'),
+        (0, None, None, ": 1}"),
+        (1, "c2", "neg", ""),
+        (1, None, None, '{"x": 2}'),
+    ]
+    assert full.tool_calls == [
+        {"name": "add", "args": {"a": 1}, "id": "c1", "type": "tool_call"},
+        {"name": "neg", "args": {"x": 2}, "id": "c2", "type": "tool_call"},
+    ]
+    assert full.response_metadata["finish_reason"] == "tool_calls"
+
+
+def test_stream_fragments_without_index_or_id() -> None:
+    _, full = _run_stream(
+        chunk(tool_calls=[{"function": {"name": "ping", "arguments": "{}"}}]),
+        chunk(finish_reason="tool_calls"),
+    )
+    assert full.tool_calls == [{"name": "ping", "args": {}, "id": "call_0", "type": "tool_call"}]
+
+
+def test_stream_reasoning_is_kept() -> None:
+    reasoning = chunk()
+    reasoning["choices"][0]["delta"]["reasoning_content"] = "because"
+    _, full = _run_stream(reasoning, chunk(content="yes", finish_reason="stop"))
+    assert full.additional_kwargs == {"reasoning_content": "because"}
+    assert full.content == "yes"
+
+
+def test_wire_arguments_round_trip() -> None:
+    ai = AIMessage("", tool_calls=[{"name": "f", "args": {"q": "你好"}, "id": "1"}])
+    calls = message_to_wire(ai).tool_calls
+    assert calls is not None
+    assert json.loads(calls[0].function.arguments) == {"q": "你好"}

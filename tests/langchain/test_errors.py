@@ -1,0 +1,234 @@
+"""Transport errors surface as classes that are also LangChain model errors."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from langchain_core import exceptions as lc
+from langchain_core.runnables import RunnableLambda
+
+from langchain_modelslab import errors as lm
+from modelslab_transport import RetryPolicy
+from modelslab_transport import errors as transport
+from tests.langchain.fake_api import API_KEY, FakeAPI, chunk, completion, json_reply, sse
+
+
+def _error_body(message: str) -> dict[str, object]:
+    return {"error": {"message": message, "type": "error"}}
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "transport_class", "langchain_class", "ours"),
+    [
+        (
+            401,
+            "Invalid API key",
+            transport.AuthenticationError,
+            lc.ModelAuthenticationError,
+            lm.ModelsLabAuthenticationError,
+        ),
+        (
+            402,
+            "Insufficient credits",
+            transport.InsufficientCreditsError,
+            lc.ModelPermissionDeniedError,
+            lm.ModelsLabInsufficientCreditsError,
+        ),
+        (
+            403,
+            "Forbidden",
+            transport.PermissionDeniedError,
+            lc.ModelPermissionDeniedError,
+            lm.ModelsLabPermissionDeniedError,
+        ),
+        (
+            404,
+            "Model not found",
+            transport.NotFoundError,
+            lc.ModelNotFoundError,
+            lm.ModelsLabNotFoundError,
+        ),
+        (
+            400,
+            "temperature must be at most 2",
+            transport.BadRequestError,
+            lc.ModelInvalidRequestError,
+            lm.ModelsLabBadRequestError,
+        ),
+        (
+            400,
+            "the request exceeds the available context size",
+            transport.BadRequestError,
+            lc.ContextOverflowError,
+            lm.ModelsLabContextOverflowError,
+        ),
+        (
+            429,
+            "Too many requests",
+            transport.RateLimitError,
+            lc.ModelRateLimitError,
+            lm.ModelsLabRateLimitError,
+        ),
+        (
+            503,
+            "overloaded",
+            transport.ServerError,
+            lc.ModelAPIError,
+            lm.ModelsLabServerError,
+        ),
+    ],
+)
+def test_status_errors_are_both_kinds(
+    status: int,
+    message: str,
+    transport_class: type[Exception],
+    langchain_class: type[Exception],
+    ours: type[Exception],
+) -> None:
+    api = FakeAPI([json_reply(_error_body(message), status, **{"x-request-id": "req-1"})])
+    with pytest.raises(ours) as caught:
+        api.model().invoke("hi")
+    error = caught.value
+    assert isinstance(error, transport_class)
+    assert isinstance(error, langchain_class)
+    assert isinstance(error, lc.ModelError)
+    assert isinstance(error, transport.APIStatusError)
+    assert error.status_code == status
+    assert message in str(error)
+    assert isinstance(error.__cause__, transport_class)
+
+
+def test_context_overflow_is_still_an_invalid_request() -> None:
+    api = FakeAPI([json_reply(_error_body("maximum context length is 4096 tokens"), 400)])
+    with pytest.raises(lc.ModelInvalidRequestError) as caught:
+        api.model().invoke("hi")
+    assert isinstance(caught.value, lc.ContextOverflowError)
+
+
+def test_error_inside_a_200_body() -> None:
+    api = FakeAPI([json_reply({"status": "error", "message": "Invalid API key"})])
+    with pytest.raises(lc.ModelAuthenticationError):
+        api.model().invoke("hi")
+
+
+def test_error_inside_a_stream() -> None:
+    body = "data: " + '{"status": "error", "message": "Model not found"}' + "\n\n"
+    api = FakeAPI([httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})])
+    with pytest.raises(lm.ModelsLabNotFoundError):
+        list(api.model().stream("hi"))
+
+
+def test_stream_cut_short() -> None:
+    api = FakeAPI([sse(chunk(content="partial"), done=False)])
+    with pytest.raises(lc.ModelAPIError) as caught:
+        list(api.model().stream("hi"))
+    assert isinstance(caught.value, transport.IncompleteStreamError)
+
+
+async def test_async_errors_are_converted() -> None:
+    api = FakeAPI([json_reply(_error_body("slow down"), 429, **{"retry-after": "0"})])
+    with pytest.raises(lm.ModelsLabRateLimitError) as caught:
+        await api.model().ainvoke("hi")
+    assert caught.value.is_retryable
+
+
+def test_connection_and_timeout_errors() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    def stall(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(lm.ModelsLabConnectionError) as refused:
+        FakeAPI([refuse]).model().invoke("hi")
+    assert isinstance(refused.value, lc.ModelConnectionError)
+    assert isinstance(refused.value, transport.APIConnectionError)
+    with pytest.raises(lm.ModelsLabTimeoutError) as stalled:
+        FakeAPI([stall]).model().invoke("hi")
+    assert isinstance(stalled.value, lc.ModelTimeoutError)
+    assert isinstance(stalled.value, transport.APITimeoutError)
+
+
+def test_missing_key_for_modelslab_is_an_authentication_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MODELSLAB_API_KEY", raising=False)
+    api = FakeAPI()
+    with pytest.raises(lc.ModelAuthenticationError, match="MODELSLAB_API_KEY"):
+        api.model(api_key=None).invoke("hi")
+    assert api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("error_class", "retryable"),
+    [
+        (lm.ModelsLabRateLimitError, True),
+        (lm.ModelsLabServerError, True),
+        (lm.ModelsLabConnectionError, True),
+        (lm.ModelsLabTimeoutError, True),
+        (lm.ModelsLabAuthenticationError, False),
+        (lm.ModelsLabBadRequestError, False),
+        (lm.ModelsLabNotFoundError, False),
+        (lm.ModelsLabInsufficientCreditsError, False),
+    ],
+)
+def test_is_retryable_follows_langchain(error_class: type[lc.ModelError], retryable: bool) -> None:
+    assert error_class.is_retryable is retryable
+
+
+def test_with_retry_retries_rate_limits_and_not_auth_errors() -> None:
+    rate_limited = FakeAPI(
+        [json_reply(_error_body("busy"), 429), json_reply(completion("finally"))]
+    )
+    retrying = rate_limited.model().with_retry(
+        retry_if_exception_type=(lc.ModelRateLimitError,),
+        stop_after_attempt=2,
+        wait_exponential_jitter=False,
+    )
+    assert retrying.invoke("hi").content == "finally"
+    assert len(rate_limited.requests) == 2
+
+    denied = FakeAPI([json_reply(_error_body("Invalid API key"), 401)])
+    retrying = denied.model().with_retry(
+        retry_if_exception_type=(lc.ModelRateLimitError,), stop_after_attempt=3
+    )
+    with pytest.raises(lc.ModelAuthenticationError):
+        retrying.invoke("hi")
+    assert len(denied.requests) == 1
+
+
+def test_transport_retries_before_surfacing() -> None:
+    api = FakeAPI([json_reply(_error_body("busy"), 503), json_reply(completion("ok"))])
+    llm = api.model(max_retries=1)
+    llm.client.retry_policy = RetryPolicy(initial_backoff=0, max_backoff=0, sleep=lambda _: None)
+    assert llm.invoke("hi").content == "ok"
+    assert len(api.requests) == 2
+
+
+def test_to_langchain_error_keeps_attributes_and_is_idempotent() -> None:
+    original = transport.RateLimitError(
+        "busy", status_code=429, request_id="r1", retry_after=2.0, body={"x": 1}
+    )
+    converted = lm.to_langchain_error(original)
+    assert isinstance(converted, lm.ModelsLabRateLimitError)
+    assert (converted.request_id, converted.retry_after, converted.body) == ("r1", 2.0, {"x": 1})
+    assert lm.to_langchain_error(converted) is converted
+    other = lm.to_langchain_error(transport.ModelsLabError("odd"))
+    assert isinstance(other, lm.ModelsLabModelError)
+    assert isinstance(other, lc.ModelError)
+
+
+def test_errors_never_show_the_key() -> None:
+    api = FakeAPI([json_reply({"error": f"bad key {API_KEY}"}, 401)])
+    with pytest.raises(lc.ModelAuthenticationError) as caught:
+        api.model().invoke("hi")
+    error = caught.value
+    for text in (str(error), repr(error), str(error.__cause__), repr(getattr(error, "body", ""))):
+        assert API_KEY not in text
+
+
+def test_errors_flow_through_runnables() -> None:
+    api = FakeAPI([json_reply(_error_body("nope"), 403)])
+    chain = RunnableLambda(lambda x: x) | api.model()
+    with pytest.raises(lc.ModelPermissionDeniedError):
+        chain.invoke("hi")

@@ -1,0 +1,403 @@
+"""What ChatModelsLab sends, checked on an in-process fake API (no sockets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import tool
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
+
+from langchain_modelslab import ChatModelsLab
+from modelslab_transport import DEFAULT_MAX_TOKENS
+from tests.langchain.fake_api import FakeAPI, chunk, completion, function_call, json_reply, sse
+
+
+class GetWeather(BaseModel):
+    """Get the weather in a city."""
+
+    city: str = Field(description="the city")
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers.
+
+    Args:
+        a: first factor
+        b: second factor
+    """
+    return a * b
+
+
+class Joke(TypedDict):
+    """A joke."""
+
+    setup: str
+    punchline: str
+
+
+def test_construction_needs_no_key_and_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MODELSLAB_API_KEY", raising=False)
+    monkeypatch.delenv("MODELSLAB_BASE_URL", raising=False)
+    llm = ChatModelsLab()
+    assert llm.api_key is None
+    assert llm.model == "google-gemma-3-1b-it"
+    assert llm.base_url == "https://modelslab.com/api/v7/llm"
+    assert llm._sync_client is None
+    assert llm._async_client is None
+
+
+def test_environment_supplies_key_and_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELSLAB_API_KEY", "from-env")
+    monkeypatch.setenv("MODELSLAB_BASE_URL", "http://127.0.0.1:9999")
+    llm = ChatModelsLab()
+    assert llm.api_key is not None
+    assert llm.api_key.get_secret_value() == "from-env"
+    assert llm.base_url == "http://127.0.0.1:9999"
+
+
+def test_default_request_always_sends_max_tokens() -> None:
+    api = FakeAPI()
+    api.model().invoke("hi")
+    assert api.last_body == {
+        "model": "google-gemma-3-1b-it",
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": DEFAULT_MAX_TOKENS,
+    }
+    assert api.requests[0].url.path == "/api/v7/llm/chat/completions"
+    assert api.requests[0].headers["authorization"].startswith("Bearer ")
+
+
+def test_constructor_parameters_are_sent() -> None:
+    api = FakeAPI()
+    llm = api.model(
+        model="meta-llama-3-8B-instruct",
+        temperature=0.2,
+        max_tokens=50,
+        top_p=0.9,
+        stop=["END"],
+        n=2,
+        seed=7,
+        frequency_penalty=0.1,
+        presence_penalty=-0.1,
+        model_kwargs={"top_k": 40},
+    )
+    llm.invoke("hi")
+    assert api.last_body == {
+        "model": "meta-llama-3-8B-instruct",
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 50,
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "stop": ["END"],
+        "n": 2,
+        "seed": 7,
+        "frequency_penalty": 0.1,
+        "presence_penalty": -0.1,
+        "top_k": 40,
+    }
+
+
+def test_unknown_constructor_arguments_go_to_model_kwargs() -> None:
+    with pytest.warns(UserWarning, match="repetition_penalty"):
+        llm = ChatModelsLab(repetition_penalty=1.1)  # type: ignore[call-arg]
+    assert llm.model_kwargs == {"repetition_penalty": 1.1}
+    with pytest.raises(ValueError, match="not in model_kwargs"):
+        ChatModelsLab(model_kwargs={"temperature": 1})
+
+
+def test_per_call_arguments_override_defaults() -> None:
+    api = FakeAPI()
+    llm = api.model(stop=["a"], temperature=0.5)
+    llm.invoke("hi", stop=["b"], temperature=0.0, model="other-model")
+    body = api.last_body
+    assert (body["stop"], body["temperature"], body["model"]) == (["b"], 0.0, "other-model")
+
+
+def test_empty_stop_list_is_not_sent() -> None:
+    api = FakeAPI()
+    api.model(stop=[]).invoke("hi")
+    assert "stop" not in api.last_body
+
+
+def test_stream_requests_usage_by_default() -> None:
+    api = FakeAPI([sse(chunk(content="x", finish_reason="stop"))])
+    list(api.model().stream("hi"))
+    assert api.last_body["stream"] is True
+    assert api.last_body["stream_options"] == {"include_usage": True}
+    assert api.requests[-1].headers["accept"] == "text/event-stream"
+
+
+def test_stream_usage_can_be_turned_off() -> None:
+    api = FakeAPI([sse(chunk(content="x", finish_reason="stop"))])
+    list(api.model(stream_usage=False).stream("hi"))
+    assert "stream_options" not in api.last_body
+    list(api.model().stream("hi", stream_usage=False))
+    assert "stream_options" not in api.last_body
+
+
+def test_streaming_flag_makes_invoke_stream() -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+    api = FakeAPI(
+        [sse(chunk(content="ok", finish_reason="stop"), chunk(usage=usage, choices=False))]
+    )
+    result = api.model(streaming=True).invoke("hi")
+    assert api.last_body["stream"] is True
+    assert result.content == "ok"
+    assert result.usage_metadata == {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4}
+
+
+def test_n_greater_than_one_cannot_stream() -> None:
+    with pytest.raises(ValueError, match="n > 1"):
+        ChatModelsLab(n=2, streaming=True)
+    api = FakeAPI()
+    with pytest.raises(ValueError, match="n > 1"):
+        list(api.model(n=2).stream("hi"))
+
+
+async def test_async_invoke_and_stream() -> None:
+    api = FakeAPI([json_reply(completion("async!"))])
+    llm = api.model()
+    assert (await llm.ainvoke("hi")).content == "async!"
+    api.replies[:] = [sse(chunk(content="a"), chunk(content="b", finish_reason="stop"))]
+    text = "".join([c.text async for c in llm.astream("hi")])
+    assert text == "ab"
+    assert api.last_body["stream"] is True
+
+
+def test_batch_uses_one_pooled_client() -> None:
+    api = FakeAPI()
+    llm = api.model()
+    assert [m.content for m in llm.batch(["a", "b", "c"])] == ["Hello!"] * 3
+    client = llm.client
+    llm.invoke("d")
+    assert llm.client is client
+    assert len(api.requests) == 4
+
+
+# ------------------------------------------------------------------ tool calling
+
+
+def test_bind_tools_accepts_every_tool_kind() -> None:
+    api = FakeAPI()
+    raw = {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Look a word up.",
+            "parameters": {"type": "object", "properties": {"word": {"type": "string"}}},
+        },
+    }
+    anthropic_style = {
+        "name": "color_picker",
+        "description": "Pick a colour.",
+        "input_schema": {"type": "object", "properties": {"c": {"type": "string"}}},
+    }
+    api.model().bind_tools([GetWeather, add, multiply, raw, anthropic_style]).invoke("hi")
+    tools = api.last_body["tools"]
+    assert [t["function"]["name"] for t in tools] == [
+        "GetWeather",
+        "add",
+        "multiply",
+        "lookup",
+        "color_picker",
+    ]
+    assert all(t["type"] == "function" for t in tools)
+    assert tools[0]["function"]["parameters"]["required"] == ["city"]
+    assert "tool_choice" not in api.last_body
+    assert "parallel_tool_calls" not in api.last_body
+
+
+@pytest.mark.parametrize(
+    ("choice", "sent"),
+    [
+        ("auto", "auto"),
+        ("none", "none"),
+        ("any", "required"),
+        ("required", "required"),
+        (True, "required"),
+        ("add", {"type": "function", "function": {"name": "add"}}),
+        (
+            {"type": "function", "function": {"name": "GetWeather"}},
+            {"type": "function", "function": {"name": "GetWeather"}},
+        ),
+    ],
+)
+def test_tool_choice_mapping(choice: Any, sent: Any) -> None:
+    api = FakeAPI()
+    api.model().bind_tools([GetWeather, add], tool_choice=choice).invoke("hi")
+    assert api.last_body["tool_choice"] == sent
+
+
+def test_tool_choice_naming_an_unbound_tool_fails_at_bind_time() -> None:
+    with pytest.raises(ValueError, match="not_a_tool"):
+        ChatModelsLab().bind_tools([add], tool_choice="not_a_tool")
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_parallel_tool_calls_sent_only_when_set(parallel: bool) -> None:
+    api = FakeAPI()
+    api.model().bind_tools([add], parallel_tool_calls=parallel).invoke("hi")
+    assert api.last_body["parallel_tool_calls"] is parallel
+
+
+def test_strict_tools() -> None:
+    api = FakeAPI()
+    api.model().bind_tools([GetWeather], strict=True).invoke("hi")
+    function = api.last_body["tools"][0]["function"]
+    assert function["strict"] is True
+    assert function["parameters"]["additionalProperties"] is False
+
+
+def test_tool_call_reply_and_history_round_trip() -> None:
+    api = FakeAPI(
+        [
+            json_reply(
+                completion(
+                    None,
+                    tool_calls=[function_call("add", '{"a": 1, "b": 2}', "call_7")],
+                    finish_reason="tool_calls",
+                )
+            ),
+            json_reply(completion("It is 3.")),
+        ]
+    )
+    llm = api.model().bind_tools([add])
+    first = llm.invoke("What is 1 + 2?")
+    assert isinstance(first, AIMessage)
+    assert first.tool_calls == [
+        {"name": "add", "args": {"a": 1, "b": 2}, "id": "call_7", "type": "tool_call"}
+    ]
+    result = add.invoke(first.tool_calls[0])
+    llm.invoke([HumanMessage("What is 1 + 2?"), first, result])
+    assert api.last_body["messages"][1:] == [
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "call_7",
+                    "type": "function",
+                    "function": {"name": "add", "arguments": '{"a": 1, "b": 2}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "3", "tool_call_id": "call_7"},
+    ]
+
+
+def test_streamed_tool_call_chunks_carry_index() -> None:
+    api = FakeAPI(
+        [
+            sse(
+                chunk(
+                    tool_calls=[
+                        {"index": 0, "id": "c1", "type": "function", "function": {"name": "add"}}
+                    ]
+                ),
+                chunk(tool_calls=[{"index": 0, "function": {"arguments": '{"a": 1, '}}]),
+                chunk(tool_calls=[{"index": 0, "function": {"arguments": '"b": 2}'}}]),
+                chunk(finish_reason="tool_calls"),
+            )
+        ]
+    )
+    chunks = list(api.model().bind_tools([add], tool_choice="any").stream("1+2?"))
+    indexed = [tc for c in chunks for tc in c.tool_call_chunks]
+    assert [tc["index"] for tc in indexed] == [0, 0, 0]
+    full = chunks[0]
+    for c in chunks[1:]:
+        full = full + c
+    assert full.tool_calls == [
+        {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1", "type": "tool_call"}
+    ]
+
+
+# ------------------------------------------------------------- structured output
+
+
+def test_structured_output_function_calling_forces_the_schema_tool() -> None:
+    api = FakeAPI(
+        [
+            json_reply(
+                completion(
+                    None,
+                    tool_calls=[function_call("GetWeather", '{"city": "Paris"}')],
+                    finish_reason="tool_calls",
+                )
+            )
+        ]
+    )
+    result = api.model().with_structured_output(GetWeather).invoke("weather in Paris?")
+    assert result == GetWeather(city="Paris")
+    assert api.last_body["tool_choice"] == "required"
+    assert [t["function"]["name"] for t in api.last_body["tools"]] == ["GetWeather"]
+
+
+def test_structured_output_json_mode() -> None:
+    api = FakeAPI([json_reply(completion('{"setup": "s", "punchline": "p"}'))])
+    result = api.model().with_structured_output(Joke, method="json_mode").invoke("joke")
+    assert result == {"setup": "s", "punchline": "p"}
+    assert api.last_body["response_format"] == {"type": "json_object"}
+    assert "tools" not in api.last_body
+
+
+@pytest.mark.parametrize("strict", [None, True])
+def test_structured_output_json_schema(strict: bool | None) -> None:
+    api = FakeAPI([json_reply(completion('{"city": "Oslo"}'))])
+    chain = api.model().with_structured_output(GetWeather, method="json_schema", strict=strict)
+    assert chain.invoke("weather?") == GetWeather(city="Oslo")
+    response_format = api.last_body["response_format"]
+    assert response_format["type"] == "json_schema"
+    assert response_format["json_schema"]["name"] == "GetWeather"
+    assert response_format["json_schema"]["schema"]["properties"]["city"]["type"] == "string"
+    assert response_format["json_schema"].get("strict") is strict
+
+
+def test_structured_output_json_schema_dict_input() -> None:
+    schema = {
+        "title": "Answer",
+        "type": "object",
+        "properties": {"value": {"type": "integer"}},
+        "required": ["value"],
+    }
+    api = FakeAPI([json_reply(completion('{"value": 4}'))])
+    assert api.model().with_structured_output(schema, method="json_schema").invoke("2+2") == {
+        "value": 4
+    }
+
+
+def test_structured_output_include_raw_keeps_parse_errors() -> None:
+    api = FakeAPI([json_reply(completion("not json at all"))])
+    out = api.model().with_structured_output(GetWeather, method="json_mode", include_raw=True)
+    result = out.invoke("weather?")
+    assert isinstance(result, dict)
+    assert isinstance(result["raw"], AIMessage)
+    assert result["parsed"] is None
+    assert result["parsing_error"] is not None
+
+
+def test_structured_output_rejects_unknown_options() -> None:
+    with pytest.raises(ValueError, match="method must be"):
+        ChatModelsLab().with_structured_output(GetWeather, method="xml")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unsupported"):
+        ChatModelsLab().with_structured_output(GetWeather, tools=[])
+
+
+def test_ls_params_honour_per_call_model() -> None:
+    llm = ChatModelsLab(temperature=0.3, max_tokens=20, stop="x")
+    assert llm._get_ls_params() == {
+        "ls_provider": "modelslab",
+        "ls_model_name": "google-gemma-3-1b-it",
+        "ls_model_type": "chat",
+        "ls_temperature": 0.3,
+        "ls_max_tokens": 20,
+        "ls_stop": ["x"],
+    }
+    assert llm._get_ls_params(model="other")["ls_model_name"] == "other"
