@@ -1,0 +1,650 @@
+"""``ModelsLabLLM``: the ModelsLab LLM API as a LlamaIndex function-calling LLM."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictInProgressEvent,
+    LLMStructuredPredictStartEvent,
+)
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.program.function_program import FunctionCallingProgram
+from llama_index.core.program.utils import FlexibleModel, get_program_for_llm
+from llama_index.core.prompts import PromptTemplate
+from llama_index.core.types import BasePydanticProgram, Model, PydanticProgramMode
+from llama_index_instrumentation import get_dispatcher
+from typing_extensions import Self
+
+from llama_index_modelslab.conversions import (
+    StreamResponseBuilder,
+    chat_response_from_completion,
+    completion_response_from_chat,
+    keep_first_tool_call,
+    tool_selections,
+    wire_messages,
+    wire_tool,
+)
+from llama_index_modelslab.structured import JsonSchemaProgram
+from modelslab_transport import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_TOKENS,
+    AsyncModelsLabClient,
+    ChatAPI,
+    ClientSettings,
+    ModelsLabClient,
+)
+from modelslab_transport.model_limits import DEFAULT_CONTEXT_WINDOW
+from modelslab_transport.settings import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_STREAM_CHUNK_TIMEOUT,
+    DEFAULT_TIMEOUT,
+)
+from modelslab_transport.tooling import chat_tool_choice
+from modelslab_transport.wire.chat import ChatCompletionRequest
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from llama_index.core.tools.types import BaseTool
+
+__all__ = ["DEFAULT_MODEL", "ModelsLabLLM"]
+
+DEFAULT_MODEL = "google-gemma-3-1b-it"
+"""The model used when none is named. Check ``GET /v1/models`` for what your account serves."""
+
+StructuredOutputMethod = Literal["function_calling", "json_schema"]
+"""How :meth:`ModelsLabLLM.structured_predict` asks for structured output."""
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+dispatcher = get_dispatcher(__name__)
+
+
+def _chat_callback() -> Callable[[_F], _F]:
+    """``llm_chat_callback()`` with its type kept (it is untyped upstream)."""
+    return cast(Callable[[_F], _F], llm_chat_callback())
+
+
+def _completion_callback() -> Callable[[_F], _F]:
+    """``llm_completion_callback()`` with its type kept (it is untyped upstream)."""
+    return cast(Callable[[_F], _F], llm_completion_callback())
+
+
+def _api_key_from_env() -> SecretStr | None:
+    value = os.environ.get(API_KEY_ENV, "").strip()
+    return SecretStr(value) if value else None
+
+
+class _Clients:
+    """The transport clients of one LLM, built on first use for its current settings.
+
+    Never pickled or deep-copied with the LLM: a copy starts without clients.
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple[Any, ...] | None = None
+        self.settings: ClientSettings | None = None
+        self.sync: ModelsLabClient | None = None
+        self.async_: AsyncModelsLabClient | None = None
+
+    def __reduce__(self) -> tuple[type[_Clients], tuple[()]]:
+        return (_Clients, ())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Clients:
+        return _Clients()
+
+
+class ModelsLabLLM(FunctionCallingLLM):
+    """The ModelsLab LLM API (``/chat/completions``) as a LlamaIndex LLM.
+
+    A chat model with tool calling: it works as ``Settings.llm``, in query and chat
+    engines, in ``FunctionAgent`` and ``ReActAgent``, with ``predict_and_call`` and
+    with structured output (``structured_predict``, ``as_structured_llm``).
+
+    Constructing it needs neither a key nor the network; the key is read when the
+    first request is sent. The key never appears in ``to_dict()``, ``to_json()``,
+    ``repr()``, events, logs or exceptions.
+
+    Example:
+        >>> from llama_index_modelslab import ModelsLabLLM
+        >>> llm = ModelsLabLLM(model="google-gemma-3-1b-it")  # key from $MODELSLAB_API_KEY
+        >>> llm.complete("Say hello").text  # doctest: +SKIP
+
+    Token usage is in ``response.additional_kwargs`` (``prompt_tokens``,
+    ``completion_tokens``, ``total_tokens``) and in ``response.raw.usage``; streams ask
+    the server for it (``stream_usage``) and carry it on their last response.
+    """
+
+    model: str = Field(default=DEFAULT_MODEL, description="The ModelsLab model id.")
+    api_key: SecretStr | None = Field(
+        default_factory=_api_key_from_env,
+        description=f"The ModelsLab API key; defaults to ${API_KEY_ENV}.",
+        exclude=True,
+        repr=False,
+    )
+    base_url: str = Field(
+        default_factory=lambda: os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+        description=f"API root; defaults to ${BASE_URL_ENV} or {DEFAULT_BASE_URL}.",
+    )
+    temperature: float | None = Field(
+        default=None, ge=0, le=2, description="Sampling temperature; the server's default if None."
+    )
+    max_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            f"Most tokens to generate; {DEFAULT_MAX_TOKENS} if None (always sent, because the "
+            "server's own default of 1000 silently truncates)."
+        ),
+    )
+    context_window: int = Field(
+        default=DEFAULT_CONTEXT_WINDOW,
+        gt=0,
+        description=(
+            "Tokens the model accepts (prompt plus answer). ModelsLab publishes no per-model "
+            f"limits, so the default is a conservative {DEFAULT_CONTEXT_WINDOW}; set the "
+            "model's real window to let LlamaIndex pack more context."
+        ),
+    )
+    timeout: float | None = Field(
+        default=DEFAULT_TIMEOUT, description="Seconds to wait for a non-streamed reply."
+    )
+    stream_chunk_timeout: float | None = Field(
+        default=DEFAULT_STREAM_CHUNK_TIMEOUT,
+        description="Seconds a stream may stay silent before it fails.",
+    )
+    max_retries: int = Field(
+        default=DEFAULT_MAX_RETRIES,
+        ge=0,
+        description="Retries on connection errors, 429 and 5xx (never after a stream began).",
+    )
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra request parameters sent with every call (top_p, seed, stop, ...).",
+    )
+    default_headers: dict[str, str] = Field(
+        default_factory=dict,
+        exclude=True,
+        repr=False,
+        description="Extra HTTP headers sent with every request (never serialised: they may "
+        "hold credentials).",
+    )
+    api: ChatAPI = Field(
+        default="chat_completions",
+        description=(
+            "The protocol to speak: OpenAI-style /chat/completions, or Anthropic-style "
+            "/v1/messages (same models; no response_format, seed or penalties there)."
+        ),
+    )
+    stream_usage: bool = Field(
+        default=True,
+        description=(
+            "Ask streams for token usage (stream_options.include_usage); the Messages "
+            "protocol always sends it."
+        ),
+    )
+    is_function_calling_model: bool = Field(
+        default=True, description="Whether the model supports tool calling."
+    )
+    structured_output_method: StructuredOutputMethod = Field(
+        default="function_calling",
+        description=(
+            "How structured_predict asks for structured output: by forcing a tool call, or "
+            "with a json_schema response_format. A call can override it with "
+            "llm_kwargs={'structured_output_method': ...}."
+        ),
+    )
+    http_client: Any = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="An httpx.Client to send sync requests through (proxies, CA bundles, mTLS).",
+    )
+    async_http_client: Any = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="An httpx.AsyncClient to send async requests through.",
+    )
+
+    _clients: _Clients = PrivateAttr(default_factory=_Clients)
+
+    @model_validator(mode="after")
+    def _check_connection_settings(self) -> ModelsLabLLM:
+        self._settings()
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy that shares the injected httpx clients (they are not copyable)."""
+        memo = {} if memo is None else memo
+        for client in (self.http_client, self.async_http_client):
+            if client is not None:
+                memo[id(client)] = client
+        return super().__deepcopy__(memo)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex serialises this class under."""
+        return "ModelsLabLLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """What LlamaIndex needs to know to budget prompts and pick programs and agents."""
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.max_tokens or DEFAULT_MAX_TOKENS,
+            is_chat_model=True,
+            is_function_calling_model=self.is_function_calling_model,
+            model_name=self.model,
+            system_role=MessageRole.SYSTEM,
+        )
+
+    # ------------------------------------------------------------------ transport
+
+    def _settings(self) -> ClientSettings:
+        """The transport settings for the current field values (rebuilt when they change)."""
+        api_key: Any = self.api_key  # a plain str when assigned after construction
+        secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        key = (
+            secret,
+            self.base_url,
+            self.timeout,
+            self.stream_chunk_timeout,
+            self.max_retries,
+            tuple(sorted(self.default_headers.items())),
+            id(self.http_client),
+            id(self.async_http_client),
+        )
+        clients = self._clients
+        if clients.key != key or clients.settings is None:
+            try:
+                settings = ClientSettings(
+                    api_key=secret,
+                    base_url=self.base_url,
+                    timeout=self.timeout,
+                    stream_chunk_timeout=self.stream_chunk_timeout,
+                    max_retries=self.max_retries,
+                    default_headers=self.default_headers,
+                )
+            except ValidationError as exc:
+                raise ValueError(str(exc)) from None
+            if clients.sync is not None:
+                clients.sync.close()
+            clients.key, clients.settings = key, settings
+            clients.sync = clients.async_ = None
+        return clients.settings
+
+    def _client(self) -> ModelsLabClient:
+        settings = self._settings()
+        if self._clients.sync is None:
+            self._clients.sync = ModelsLabClient(settings, http_client=self.http_client)
+        return self._clients.sync
+
+    def _aclient(self) -> AsyncModelsLabClient:
+        settings = self._settings()
+        if self._clients.async_ is None:
+            self._clients.async_ = AsyncModelsLabClient(
+                settings, http_client=self.async_http_client
+            )
+        return self._clients.async_
+
+    def close(self) -> None:
+        """Close the sync connection pool this LLM opened (an injected client stays open)."""
+        if self._clients.sync is not None:
+            self._clients.sync.close()
+
+    async def aclose(self) -> None:
+        """Close the async connection pool this LLM opened (an injected client stays open)."""
+        if self._clients.async_ is not None:
+            await self._clients.async_.aclose()
+
+    def _request(
+        self, messages: Sequence[ChatMessage], *, stream: bool, kwargs: dict[str, Any]
+    ) -> ChatCompletionRequest:
+        """The wire request for ``messages``: fields, then additional_kwargs, then call kwargs."""
+        params: dict[str, Any] = {"model": self.model, "temperature": self.temperature}
+        params.update(self.additional_kwargs)
+        params.update(kwargs)
+        if params.get("max_tokens") is None:
+            params["max_tokens"] = self.max_tokens or DEFAULT_MAX_TOKENS
+        if stream:
+            params["stream"] = True
+            wants_usage = self.stream_usage and self.api == "chat_completions"
+            if wants_usage and params.get("stream_options") is None:
+                params["stream_options"] = {"include_usage": True}
+        else:
+            params.pop("stream", None)
+            params.pop("stream_options", None)
+        params["messages"] = wire_messages(messages)
+        return ChatCompletionRequest.model_validate(params)
+
+    def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:
+        to_prompt = self.completion_to_prompt
+        text = prompt if formatted or to_prompt is None else to_prompt(prompt)
+        return [ChatMessage(role=MessageRole.USER, content=text)]
+
+    # ----------------------------------------------------------------------- chat
+
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        request = self._request(messages, stream=False, kwargs=kwargs)
+        return chat_response_from_completion(self._client().chat(request, api=self.api))
+
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        request = self._request(messages, stream=False, kwargs=kwargs)
+        completion = await self._aclient().chat(request, api=self.api)
+        return chat_response_from_completion(completion)
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        request = self._request(messages, stream=True, kwargs=kwargs)
+
+        def responses() -> Generator[ChatResponse, None, None]:
+            builder = StreamResponseBuilder()
+            with self._client().stream_chat(request, api=self.api) as stream:
+                for chunk in stream:
+                    yield builder.add(chunk)
+
+        return responses()
+
+    def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        request = self._request(messages, stream=True, kwargs=kwargs)
+
+        async def responses() -> AsyncGenerator[ChatResponse, None]:
+            builder = StreamResponseBuilder()
+            stream = await self._aclient().stream_chat(request, api=self.api)
+            async with stream:
+                async for chunk in stream:
+                    yield builder.add(chunk)
+
+        return responses()
+
+    @_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Send the conversation and return the whole reply."""
+        return self._chat(messages, **kwargs)
+
+    @_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async :meth:`chat`."""
+        return await self._achat(messages, **kwargs)
+
+    @_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Send the conversation and yield the reply as it is written.
+
+        Each response holds the whole message so far and the new text as ``delta``; the
+        last one carries the token usage.
+        """
+        return self._stream_chat(messages, **kwargs)
+
+    @_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async :meth:`stream_chat`: await it, then ``async for`` over the result."""
+        return self._astream_chat(messages, **kwargs)
+
+    # ------------------------------------------------------------------ complete
+
+    @_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Send ``prompt`` as a user message and return the whole reply."""
+        response = self._chat(self._prompt_messages(prompt, formatted), **kwargs)
+        return completion_response_from_chat(response)
+
+    @_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        """Async :meth:`complete`."""
+        response = await self._achat(self._prompt_messages(prompt, formatted), **kwargs)
+        return completion_response_from_chat(response)
+
+    @_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Send ``prompt`` as a user message and yield the reply as it is written."""
+        chat_stream = self._stream_chat(self._prompt_messages(prompt, formatted), **kwargs)
+
+        def responses() -> Generator[CompletionResponse, None, None]:
+            for response in chat_stream:
+                yield completion_response_from_chat(response)
+
+        return responses()
+
+    @_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async :meth:`stream_complete`: await it, then ``async for`` over the result."""
+        chat_stream = self._astream_chat(self._prompt_messages(prompt, formatted), **kwargs)
+
+        async def responses() -> AsyncGenerator[CompletionResponse, None]:
+            async for response in chat_stream:
+                yield completion_response_from_chat(response)
+
+        return responses()
+
+    # -------------------------------------------------------------- tool calling
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: str | dict[str, Any] | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The ``chat`` arguments that offer ``tools`` to the model.
+
+        ``tool_choice`` may be ``"auto"``, ``"none"``, ``"required"``/``"any"``, a tool's
+        name, or an OpenAI-style dict; when it is None, ``tool_required`` picks between
+        ``"required"`` and ``"auto"``. ``parallel_tool_calls`` follows
+        ``allow_parallel_tool_calls``.
+        """
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
+        elif user_msg is not None:
+            messages.append(user_msg)
+        chat_kwargs: dict[str, Any] = {"messages": messages, **kwargs}
+        if not tools:
+            return chat_kwargs
+        names = [tool.metadata.name for tool in tools if tool.metadata.name]
+        choice = tool_choice if tool_choice is not None else tool_required
+        chat_kwargs["tools"] = [wire_tool(tool, strict=strict) for tool in tools]
+        chat_kwargs["tool_choice"] = chat_tool_choice(choice, names) if choice else "auto"
+        chat_kwargs["parallel_tool_calls"] = allow_parallel_tool_calls
+        return chat_kwargs
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[BaseTool],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        """Keep only the first tool call unless parallel calls were allowed."""
+        if allow_parallel_tool_calls:
+            return response
+        return keep_first_tool_call(response)
+
+    def get_tool_calls_from_response(
+        self,
+        response: ChatResponse,
+        error_on_no_tool_call: bool = True,
+        **kwargs: Any,
+    ) -> list[ToolSelection]:
+        """The tool calls in a response, also mid-stream (partial arguments never raise).
+
+        Raises:
+            ValueError: when the response calls no tool and ``error_on_no_tool_call``.
+        """
+        selections = tool_selections(response.message)
+        if not selections and error_on_no_tool_call:
+            raise ValueError(
+                f"expected at least one tool call from {self.model}, got none "
+                f"(reply: {(response.message.content or '')[:200]!r})"
+            )
+        return selections
+
+    # --------------------------------------------------------- structured output
+
+    def _structured_program(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None,
+    ) -> tuple[BasePydanticProgram[Model], dict[str, Any]]:
+        """The program for one structured call, and the LLM kwargs left for it."""
+        kwargs = dict(llm_kwargs or {})
+        method = kwargs.pop("structured_output_method", None) or self.structured_output_method
+        if method not in ("function_calling", "json_schema"):
+            raise ValueError(
+                f"structured_output_method must be 'function_calling' or 'json_schema', "
+                f"got {method!r}"
+            )
+        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+            program = get_program_for_llm(
+                output_cls, prompt, self, pydantic_program_mode=self.pydantic_program_mode
+            )
+        elif method == "json_schema":
+            program = JsonSchemaProgram(output_cls, prompt, self)
+        else:
+            program = FunctionCallingProgram.from_defaults(
+                output_cls=output_cls,
+                prompt=prompt,
+                llm=self,
+                tool_choice="required",
+                tool_required=True,
+            )
+        return program, kwargs
+
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """Fill ``prompt`` and return the model's answer as an ``output_cls``.
+
+        Uses a forced tool call, or a ``json_schema`` response format when
+        ``structured_output_method`` (the field, or ``llm_kwargs``) says so.
+        """
+        program, kwargs = self._structured_program(output_cls, prompt, llm_kwargs)
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        result = program(llm_kwargs=kwargs, **prompt_args)
+        return self._structured_result(result, output_cls)
+
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """Async :meth:`structured_predict`."""
+        program, kwargs = self._structured_program(output_cls, prompt, llm_kwargs)
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        result = await program.acall(llm_kwargs=kwargs, **prompt_args)
+        return self._structured_result(result, output_cls)
+
+    @staticmethod
+    def _structured_result(result: Any, output_cls: type[Model]) -> Model:
+        if not isinstance(result, output_cls):
+            raise TypeError(
+                f"structured prediction expected a {output_cls.__name__}, got "
+                f"{type(result).__name__}: {result!r}"
+            )
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
+
+    def stream_structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Model | FlexibleModel, None, None]:
+        """Yield the ``output_cls`` object the streamed answer adds up to so far."""
+        program, kwargs = self._structured_program(output_cls, prompt, llm_kwargs)
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        last: Any = None
+        for partial in program.stream_call(llm_kwargs=kwargs, **prompt_args):
+            if isinstance(partial, list):
+                partial = partial[0] if partial else output_cls.model_construct()
+            dispatcher.event(LLMStructuredPredictInProgressEvent(output=partial))
+            last = partial
+            yield partial
+        if last is not None:
+            dispatcher.event(LLMStructuredPredictEndEvent(output=last))
+
+    async def astream_structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Model | FlexibleModel, None]:
+        """Async :meth:`stream_structured_predict`: await it, then ``async for``."""
+        program, kwargs = self._structured_program(output_cls, prompt, llm_kwargs)
+
+        async def partials() -> AsyncGenerator[Model | FlexibleModel, None]:
+            dispatcher.event(
+                LLMStructuredPredictStartEvent(
+                    output_cls=output_cls, template=prompt, template_args=prompt_args
+                )
+            )
+            last: Any = None
+            async for partial in await program.astream_call(llm_kwargs=kwargs, **prompt_args):
+                if isinstance(partial, list):
+                    partial = partial[0] if partial else output_cls.model_construct()
+                dispatcher.event(LLMStructuredPredictInProgressEvent(output=partial))
+                last = partial
+                yield partial
+            if last is not None:
+                dispatcher.event(LLMStructuredPredictEndEvent(output=last))
+
+        return partials()

@@ -1,0 +1,137 @@
+"""Structured output through a ``json_schema`` response format.
+
+:class:`JsonSchemaProgram` is the LlamaIndex pydantic program
+:class:`~llama_index_modelslab.ModelsLabLLM` uses when structured output is asked for
+with ``structured_output_method="json_schema"``: the prompt is sent with a
+``response_format`` built from the output class's JSON schema, and the reply's text
+is validated into that class. (The other method, tool calling, is LlamaIndex's own
+``FunctionCallingProgram``.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator, Generator
+from typing import Any, Generic
+
+from llama_index.core.base.llms.types import ChatMessage
+from llama_index.core.llms.llm import LLM
+from llama_index.core.program.utils import FlexibleModel, create_flexible_model
+from llama_index.core.prompts.base import BasePromptTemplate
+from llama_index.core.types import BasePydanticProgram, Model
+from pydantic import ValidationError
+
+from modelslab_transport.tooling import json_schema_response_format, parse_partial_json
+
+__all__ = ["JsonSchemaProgram", "parse_structured_text"]
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def parse_structured_text(text: str, output_cls: type[Model]) -> Model:
+    """Validate a model's JSON reply into ``output_cls``.
+
+    Tolerates a Markdown code fence around the JSON and prose before or after it.
+
+    Raises:
+        ValueError: when no JSON object in the text validates.
+    """
+    candidate = text.strip()
+    fenced = _FENCE.match(candidate)
+    if fenced:
+        candidate = fenced.group(1)
+    try:
+        return output_cls.model_validate_json(candidate)
+    except ValidationError as first_error:
+        start, end = candidate.find("{"), candidate.rfind("}")
+        if 0 <= start < end:
+            try:
+                return output_cls.model_validate_json(candidate[start : end + 1])
+            except ValidationError:
+                pass
+        snippet = " ".join(text.split())[:200]
+        raise ValueError(
+            f"the model's reply is not a valid {output_cls.__name__}: {snippet!r}"
+        ) from first_error
+
+
+def _partial_object(text: str, output_cls: type[Model]) -> Model | FlexibleModel:
+    """The object a partial JSON reply adds up to so far (fields may be missing)."""
+    data = parse_partial_json(text)
+    try:
+        return output_cls.model_validate(data)
+    except ValidationError:
+        flexible: type[FlexibleModel] = create_flexible_model(output_cls)
+        try:
+            return flexible.model_validate(data)
+        except ValidationError:
+            return flexible()
+
+
+class JsonSchemaProgram(BasePydanticProgram[Model], Generic[Model]):
+    """A pydantic program that asks for JSON following the output class's schema.
+
+    Args:
+        output_cls: The pydantic class to produce.
+        prompt: The prompt template; its variables are filled from the call's keyword
+            arguments.
+        llm: The LLM to call (any LLM whose chat accepts ``response_format``).
+    """
+
+    def __init__(self, output_cls: type[Model], prompt: BasePromptTemplate, llm: LLM) -> None:
+        self._output_cls = output_cls
+        self._prompt = prompt
+        self._llm = llm
+
+    @property
+    def output_cls(self) -> type[Model]:
+        """The pydantic class this program produces."""
+        return self._output_cls
+
+    def response_format(self) -> dict[str, Any]:
+        """The ``response_format`` sent with every call."""
+        schema = self._output_cls.model_json_schema()
+        return json_schema_response_format(schema, name=self._output_cls.__name__)
+
+    def _messages(self, prompt_args: dict[str, Any]) -> list[ChatMessage]:
+        messages = self._prompt.format_messages(llm=self._llm, **prompt_args)
+        return self._llm._extend_messages(messages)
+
+    def _llm_kwargs(self, llm_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+        return {**(llm_kwargs or {}), "response_format": self.response_format()}
+
+    def __call__(
+        self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Model:
+        """Fill the prompt with ``kwargs``, ask the model, and validate its JSON."""
+        response = self._llm.chat(self._messages(kwargs), **self._llm_kwargs(llm_kwargs))
+        return parse_structured_text(response.message.content or "", self._output_cls)
+
+    async def acall(
+        self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Model:
+        """Async :meth:`__call__`."""
+        response = await self._llm.achat(self._messages(kwargs), **self._llm_kwargs(llm_kwargs))
+        return parse_structured_text(response.message.content or "", self._output_cls)
+
+    def stream_call(
+        self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Generator[Model | FlexibleModel, None, None]:
+        """Stream the reply, yielding the object parsed so far after every chunk."""
+        stream = self._llm.stream_chat(self._messages(kwargs), **self._llm_kwargs(llm_kwargs))
+        for response in stream:
+            yield _partial_object(response.message.content or "", self._output_cls)
+
+    async def astream_call(
+        self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> AsyncGenerator[Model | FlexibleModel, None]:
+        """Async :meth:`stream_call`; await it to get the async generator."""
+        stream = await self._llm.astream_chat(
+            self._messages(kwargs), **self._llm_kwargs(llm_kwargs)
+        )
+
+        async def objects() -> AsyncGenerator[Model | FlexibleModel, None]:
+            async for response in stream:
+                yield _partial_object(response.message.content or "", self._output_cls)
+
+        return objects()
