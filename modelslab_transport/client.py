@@ -104,7 +104,7 @@ class _ClientCore:
         }
         if call.body is not None:
             headers["content-type"] = "application/json"
-        if call.path.startswith("/v1/messages"):
+        if call.path.startswith("/v1/"):  # the Anthropic-style endpoints, models included
             headers["anthropic-version"] = self.settings.anthropic_version
         key = self.settings.api_key
         if key is None:
@@ -443,10 +443,15 @@ class AsyncModelsLabClient(_ClientCore):
         return decode_model_list(response, self.settings).data
 
     async def aclose(self) -> None:
-        """Close the pooled connections this client opened (an injected client stays open)."""
-        if self._owned is not None:
-            await self._owned.aclose()
-            self._owned = None
+        """Close the pooled connections this client opened (an injected client stays open).
+
+        A pool built in another event loop (an earlier ``asyncio.run``) is only dropped:
+        its connections belong to that loop and cannot be closed from this one.
+        """
+        owned, built_in = self._owned, self._owned_loop
+        self._owned, self._owned_loop = None, None
+        if owned is not None and (built_in is None or built_in() is asyncio.get_running_loop()):
+            await owned.aclose()
 
     async def __aenter__(self) -> AsyncModelsLabClient:
         return self

@@ -81,7 +81,10 @@ def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
 
 def error_for_status(response: httpx.Response, settings: ClientSettings) -> APIStatusError:
     """The typed error for a reply with an HTTP error status (its body already read)."""
-    text = response.text
+    try:
+        text = response.text
+    except httpx.ResponseNotRead:  # the connection broke while the body was being read
+        text = ""
     try:
         payload: Any = json.loads(text) if text.strip() else None
     except ValueError:

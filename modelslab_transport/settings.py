@@ -79,12 +79,17 @@ class ClientSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
 
+    # validate_default: values read from the environment get the same checks as arguments.
     api_key: SecretStr | None = Field(
         default_factory=lambda: (
             SecretStr(os.environ[API_KEY_ENV]) if os.environ.get(API_KEY_ENV) else None
-        )
+        ),
+        validate_default=True,
     )
-    base_url: str = Field(default_factory=lambda: os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+    base_url: str = Field(
+        default_factory=lambda: os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+        validate_default=True,
+    )
     timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
     stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT

@@ -32,25 +32,34 @@ class EventStream(Generic[T]):
         """The underlying HTTP response (status and headers are available at once)."""
         self._decoder = decoder
         self._settings = settings
-        self._items = self._iterate()
+        # The generator must not hold ``self``: that reference cycle would keep an abandoned
+        # stream, and its pooled connection, alive until the cyclic garbage collector runs.
+        self._items = self._iterate(response, decoder, settings)
 
-    def _iterate(self) -> Generator[T, None, None]:
+    @staticmethod
+    def _iterate(
+        response: httpx.Response, decoder: EventDecoder[T], settings: ClientSettings
+    ) -> Generator[T, None, None]:
         try:
-            if not is_event_stream(self.response):
-                self.response.read()
-                yield from self._decoder.plain_reply(self.response)
+            if not is_event_stream(response):
+                response.read()
+                yield from decoder.plain_reply(response)
                 return
-            for event in EventSource(self.response).iter_sse():
-                item = self._decoder.decode(event, self.response.headers)
+            for event in EventSource(response).iter_sse():
+                item = decoder.decode(event, response.headers)
                 if item is not None:
                     yield item
-                if self._decoder.done:
+                if decoder.done:
                     return
-            self._decoder.end()
+            decoder.end()
         except httpx.HTTPError as exc:
-            raise transport_error(exc, self._settings, streaming=True) from exc
+            raise transport_error(exc, settings, streaming=True) from exc
         finally:
-            self.response.close()
+            response.close()
+
+    def __del__(self) -> None:
+        # A generator that never started runs no ``finally`` when it is dropped.
+        self.response.close()
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -85,26 +94,30 @@ class AsyncEventStream(Generic[T]):
         """The underlying HTTP response (status and headers are available at once)."""
         self._decoder = decoder
         self._settings = settings
-        self._items = self._iterate()
+        # Not a bound method: the generator must not hold ``self`` (see EventStream).
+        self._items = self._iterate(response, decoder, settings)
 
-    async def _iterate(self) -> AsyncGenerator[T, None]:
+    @staticmethod
+    async def _iterate(
+        response: httpx.Response, decoder: EventDecoder[T], settings: ClientSettings
+    ) -> AsyncGenerator[T, None]:
         try:
-            if not is_event_stream(self.response):
-                await self.response.aread()
-                for item in self._decoder.plain_reply(self.response):
+            if not is_event_stream(response):
+                await response.aread()
+                for item in decoder.plain_reply(response):
                     yield item
                 return
-            async for event in EventSource(self.response).aiter_sse():
-                decoded = self._decoder.decode(event, self.response.headers)
+            async for event in EventSource(response).aiter_sse():
+                decoded = decoder.decode(event, response.headers)
                 if decoded is not None:
                     yield decoded
-                if self._decoder.done:
+                if decoder.done:
                     return
-            self._decoder.end()
+            decoder.end()
         except httpx.HTTPError as exc:
-            raise transport_error(exc, self._settings, streaming=True) from exc
+            raise transport_error(exc, settings, streaming=True) from exc
         finally:
-            await self.response.aclose()
+            await response.aclose()
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self

@@ -1,0 +1,287 @@
+"""Anthropic-style ``/v1/messages`` streams: events, errors, and plain replies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from modelslab_transport import (
+    APIStatusError,
+    IncompleteStreamError,
+    InvalidResponseError,
+    NotFoundError,
+    ServerError,
+)
+from modelslab_transport.wire import MessageStreamEvent
+from tests.transport.transport_support import (
+    Reply,
+    ScriptedServer,
+    async_client,
+    json_response,
+    messages_request,
+    stream_response,
+    sync_client,
+)
+
+MODES = pytest.mark.parametrize("mode", ["sync", "async"])
+
+
+def event(name: str, data: dict[str, Any] | str, *, with_type: bool = True) -> str:
+    if isinstance(data, dict) and with_type:
+        data = {"type": name, **data}
+    text = data if isinstance(data, str) else json.dumps(data)
+    return f"event: {name}\ndata: {text}\n\n"
+
+
+MESSAGE_START = event(
+    "message_start",
+    {
+        "message": {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "model": "claude-like",
+            "stop_reason": None,
+            "usage": {"input_tokens": 10, "output_tokens": 1},
+        }
+    },
+)
+TEXT_BLOCK = (
+    event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+    + event("ping", {})
+    + event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "Hello"}})
+    + event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": " there"}})
+    + event("content_block_stop", {"index": 0})
+)
+TOOL_BLOCK = (
+    event(
+        "content_block_start",
+        {
+            "index": 1,
+            "content_block": {
+                "type": "tool_use",
+                "id": "toolu_1",
+                "name": "get_weather",
+                "input": {},
+            },
+        },
+    )
+    + event(
+        "content_block_delta",
+        {"index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"city": '}},
+    )
+    + event(
+        "content_block_delta",
+        {"index": 1, "delta": {"type": "input_json_delta", "partial_json": '"Paris"}'}},
+    )
+    + event("content_block_stop", {"index": 1})
+)
+MESSAGE_END = event(
+    "message_delta",
+    {"delta": {"stop_reason": "tool_use", "stop_sequence": None}, "usage": {"output_tokens": 15}},
+) + event("message_stop", {})
+
+
+async def collect(mode: str, *replies: Reply) -> tuple[list[MessageStreamEvent], ScriptedServer]:
+    server = ScriptedServer(list(replies))
+    if mode == "sync":
+        with sync_client(server).stream_messages(messages_request()) as stream:
+            items = list(stream)
+        assert stream.response.is_closed
+    else:
+        async with await async_client(server).stream_messages(messages_request()) as astream:
+            items = [item async for item in astream]
+        assert astream.response.is_closed
+    return items, server
+
+
+async def read_types_into(seen: list[str], mode: str, server: ScriptedServer) -> None:
+    """Read a stream without a ``with`` block, keeping each event's type as it arrives."""
+    if mode == "sync":
+        for item in sync_client(server).stream_messages(messages_request()):
+            seen.append(item.type)
+    else:
+        async for item in await async_client(server).stream_messages(messages_request()):
+            seen.append(item.type)
+
+
+@MODES
+async def test_full_event_sequence(mode: str) -> None:
+    body = (MESSAGE_START + TEXT_BLOCK + TOOL_BLOCK + MESSAGE_END).encode()
+    items, server = await collect(mode, stream_response(body))
+    assert [e.type for e in items] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+    assert server.bodies[0]["stream"] is True
+    start = items[0].message
+    assert start is not None
+    assert start.id == "msg_1"
+    assert start.usage is not None
+    assert start.usage.input_tokens == 10
+    text = "".join(e.delta.text or "" for e in items if e.delta and e.delta.type == "text_delta")
+    assert text == "Hello there"
+    tool_start = items[5].content_block
+    assert tool_start is not None
+    assert (tool_start.type, tool_start.id, tool_start.name) == (
+        "tool_use",
+        "toolu_1",
+        "get_weather",
+    )
+    arguments = "".join(
+        e.delta.partial_json or ""
+        for e in items
+        if e.index == 1 and e.delta and e.delta.type == "input_json_delta"
+    )
+    assert json.loads(arguments) == {"city": "Paris"}
+    final = items[-2]
+    assert final.delta is not None
+    assert final.delta.stop_reason == "tool_use"
+    assert final.usage is not None
+    assert final.usage.output_tokens == 15
+
+
+@MODES
+async def test_event_type_comes_from_the_event_line_when_data_has_none(mode: str) -> None:
+    body = (
+        MESSAGE_START
+        + event(
+            "content_block_start", {"index": 0, "content_block": {"type": "text"}}, with_type=False
+        )
+        + event("ping", {}, with_type=False)
+        + event("message_stop", {}, with_type=False)
+    ).encode()
+    items, _ = await collect(mode, stream_response(body))
+    assert [e.type for e in items] == ["message_start", "content_block_start", "message_stop"]
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("error_data", "cls", "message"),
+    [
+        (
+            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+            ServerError,
+            "Overloaded",
+        ),
+        ({"status": "error", "message": "Model not found: x"}, NotFoundError, "Model not found: x"),
+        ({"detail": "strange failure"}, APIStatusError, '{"detail": "strange failure"}'),
+    ],
+    ids=["anthropic", "platform", "unknown-shape"],
+)
+async def test_error_event_raises_the_typed_error(
+    mode: str, error_data: dict[str, Any], cls: type[APIStatusError], message: str
+) -> None:
+    body = (MESSAGE_START + event("error", error_data, with_type=False) + MESSAGE_END).encode()
+    server = ScriptedServer([stream_response(body)])
+    seen: list[str] = []
+    with pytest.raises(APIStatusError) as caught:
+        await read_types_into(seen, mode, server)
+    assert seen == ["message_start"]
+    assert type(caught.value) is cls
+    assert caught.value.message == message
+    assert server.responses[0].is_closed
+
+
+@MODES
+async def test_stream_without_message_stop_is_incomplete(mode: str) -> None:
+    body = (MESSAGE_START + TEXT_BLOCK).encode()
+    with pytest.raises(IncompleteStreamError) as caught:
+        await collect(mode, stream_response(body))
+    assert "message_stop" in str(caught.value)
+
+
+@MODES
+async def test_events_after_message_stop_are_not_read(mode: str) -> None:
+    body = (MESSAGE_START + event("message_stop", {}) + TEXT_BLOCK).encode()
+    items, _ = await collect(mode, stream_response(body))
+    assert [e.type for e in items] == ["message_start", "message_stop"]
+
+
+@MODES
+async def test_malformed_event_raises_invalid_response(mode: str) -> None:
+    body = (MESSAGE_START + "event: content_block_delta\ndata: {oops\n\n").encode()
+    with pytest.raises(InvalidResponseError):
+        await collect(mode, stream_response(body))
+
+
+@MODES
+async def test_plain_json_reply_to_a_messages_stream_is_synthesized_into_events(
+    mode: str,
+) -> None:
+    message = {
+        "id": "msg_9",
+        "type": "message",
+        "role": "assistant",
+        "content": [
+            {"type": "text", "text": "Let me check."},
+            {"type": "tool_use", "id": "toolu_9", "name": "get_weather", "input": {"city": "Oslo"}},
+        ],
+        "model": "claude-like",
+        "stop_reason": "tool_use",
+        "usage": {"input_tokens": 20, "output_tokens": 9},
+    }
+    items, _ = await collect(mode, json_response(message))
+    assert [e.type for e in items] == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+    start = items[0].message
+    assert start is not None
+    assert start.id == "msg_9"
+    assert start.content == []
+    assert start.stop_reason is None
+    assert items[1].content_block is not None
+    assert items[1].content_block.text == ""
+    assert items[2].delta is not None
+    assert (items[2].index, items[2].delta.type, items[2].delta.text) == (
+        0,
+        "text_delta",
+        "Let me check.",
+    )
+    tool_start = items[4].content_block
+    assert tool_start is not None
+    assert (tool_start.id, tool_start.name, tool_start.input) == ("toolu_9", "get_weather", {})
+    assert items[5].delta is not None
+    assert items[5].index == 1
+    assert items[5].delta.type == "input_json_delta"
+    assert json.loads(items[5].delta.partial_json or "") == {"city": "Oslo"}
+    assert items[7].delta is not None
+    assert items[7].delta.stop_reason == "tool_use"
+    assert items[7].usage is not None
+    assert items[7].usage.output_tokens == 9
+
+
+@MODES
+async def test_error_json_reply_to_a_messages_stream_raises(mode: str) -> None:
+    body = {"type": "error", "error": {"type": "not_found_error", "message": "no model"}}
+    with pytest.raises(NotFoundError) as caught:
+        await collect(mode, json_response(body))
+    assert caught.value.message == "no model"
+
+
+@MODES
+async def test_http_error_status_on_a_messages_stream(mode: str) -> None:
+    body = {"type": "error", "error": {"type": "not_found_error", "message": "no model"}}
+    with pytest.raises(NotFoundError) as caught:
+        await collect(mode, json_response(body, status=404))
+    assert caught.value.status_code == 404

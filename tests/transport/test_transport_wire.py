@@ -1,0 +1,246 @@
+"""Wire types: strict about what we send, lenient about what the server sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from modelslab_transport.wire import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatMessage,
+    CountTokensRequest,
+    Delta,
+    FunctionCall,
+    ImagePart,
+    ImageURL,
+    Message,
+    MessageStreamEvent,
+    ResponseMessage,
+    StreamOptions,
+    TextPart,
+    ToolCall,
+    Usage,
+    content_text,
+)
+from tests.transport.transport_support import chat_request, messages_request
+
+
+def _mentions(error: ValidationError, word: str) -> bool:
+    return any(word in str(item["loc"]) or word in item["msg"] for item in error.errors())
+
+
+# ---------------------------------------------------------------- invalid input
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: ChatMessage(role="tool", content="42"), "tool_call_id"),
+        (lambda: chat_request(messages=[{"role": "tool", "content": "42"}]), "tool_call_id"),
+        (lambda: chat_request(tool_choice="any"), "tool_choice"),
+        (lambda: chat_request(tool_choice="function"), "tool_choice"),
+        (lambda: messages_request(temperature=1.5), "temperature"),
+        (lambda: chat_request(temperature=2.5), "temperature"),
+        (lambda: chat_request(top_p=1.1), "top_p"),
+        (lambda: chat_request(max_tokens=0), "max_tokens"),
+        (
+            lambda: ChatCompletionRequest(
+                model="m", messages=[ChatMessage(role="user", content="x")]
+            ),
+            "max_tokens",
+        ),
+        (lambda: chat_request(messages=[]), "messages"),
+        (lambda: chat_request(stream_options=StreamOptions(include_usage=True)), "stream_options"),
+        (lambda: ChatMessage(role="user"), "content"),
+        (lambda: ChatMessage(role="robot", content="x"), "role"),
+        (lambda: ChatMessage(role="user", content="x", extra_field=1), "extra_field"),
+        (
+            lambda: ChatMessage(
+                role="user",
+                content="x",
+                tool_calls=[ToolCall(id="c", function=FunctionCall(name="f", arguments="{}"))],
+            ),
+            "tool_calls",
+        ),
+        (lambda: messages_request(tool_choice={"type": "required"}), "tool_choice"),
+        (lambda: messages_request(tool_choice={"type": "tool"}), "name"),
+        (lambda: messages_request(messages=[{"role": "system", "content": "x"}]), "role"),
+        (lambda: CountTokensRequest(model="m", messages=[]), "messages"),
+    ],
+    ids=[
+        "tool-message-without-id",
+        "tool-message-in-request",
+        "tool-choice-any",
+        "tool-choice-unknown",
+        "messages-temperature-above-1",
+        "chat-temperature-above-2",
+        "top-p",
+        "max-tokens-zero",
+        "max-tokens-missing",
+        "no-messages",
+        "stream-options-without-stream",
+        "user-without-content",
+        "unknown-role",
+        "unknown-message-field",
+        "tool-calls-on-user",
+        "messages-tool-choice-type",
+        "messages-tool-choice-name",
+        "messages-system-role",
+        "count-tokens-no-messages",
+    ],
+)
+def test_invalid_input_raises_a_validation_error_naming_the_field(build: Any, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        build()
+    assert isinstance(caught.value, ValueError)
+    assert _mentions(caught.value, field), caught.value.errors()
+
+
+def test_valid_edge_values_are_accepted() -> None:
+    assert chat_request(temperature=2.0).temperature == 2.0
+    assert messages_request(temperature=1.0).temperature == 1.0
+    assert chat_request(tool_choice="none").tool_choice == "none"
+    forced = {"type": "function", "function": {"name": "f"}}
+    assert chat_request(tool_choice=forced).tool_choice == forced
+    assert messages_request(tool_choice={"type": "tool", "name": "f"}).tool_choice == {
+        "type": "tool",
+        "name": "f",
+    }
+
+
+# ------------------------------------------------------------------- payloads
+
+
+def test_payload_drops_unset_fields_but_keeps_false_and_zero() -> None:
+    request = chat_request(temperature=0, parallel_tool_calls=False, presence_penalty=0.0)
+    assert request.to_payload() == {
+        "model": "meta-llama-3-8B-instruct",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 64,
+        "temperature": 0,
+        "parallel_tool_calls": False,
+        "presence_penalty": 0.0,
+    }
+
+
+def test_assistant_tool_call_history_serialises() -> None:
+    request = chat_request(
+        messages=[
+            ChatMessage(role="user", content="weather?"),
+            ChatMessage(
+                role="assistant",
+                tool_calls=[
+                    ToolCall(id="c1", function=FunctionCall(name="w", arguments='{"c":"P"}'))
+                ],
+            ),
+            ChatMessage(role="tool", tool_call_id="c1", content="sunny"),
+        ]
+    )
+    assert request.to_payload()["messages"] == [
+        {"role": "user", "content": "weather?"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "w", "arguments": '{"c":"P"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "sunny", "tool_call_id": "c1"},
+    ]
+
+
+def test_multipart_content_serialises_with_discriminator() -> None:
+    message = ChatMessage(
+        role="user",
+        content=[
+            {"type": "text", "text": "What is this?"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+        ],
+    )
+    assert isinstance(message.content, list)
+    assert isinstance(message.content[0], TextPart)
+    assert isinstance(message.content[1], ImagePart)
+    assert message.model_dump(exclude_none=True)["content"][1] == {
+        "type": "image_url",
+        "image_url": {"url": "data:image/png;base64,AAAA"},
+    }
+    assert ImagePart(image_url=ImageURL(url="u", detail="low")).image_url.detail == "low"
+
+
+def test_messages_request_payload() -> None:
+    request = messages_request(system="sys", stop_sequences=["END"], tools=[{"name": "f"}], top_k=5)
+    payload = request.to_payload()
+    assert payload["system"] == "sys"
+    assert payload["stop_sequences"] == ["END"]
+    assert payload["top_k"] == 5
+    assert payload["tools"] == [{"name": "f", "input_schema": {"type": "object", "properties": {}}}]
+    assert "stream" not in payload
+
+
+def test_count_tokens_request_keeps_extras() -> None:
+    payload = CountTokensRequest(
+        model="m", messages=[{"role": "user", "content": "x"}], thinking={"type": "off"}
+    ).to_payload()
+    assert payload == {
+        "model": "m",
+        "messages": [{"role": "user", "content": "x"}],
+        "thinking": {"type": "off"},
+    }
+
+
+# ------------------------------------------------------------------- replies
+
+
+def test_reply_models_keep_unknown_fields_and_tolerate_missing_ones() -> None:
+    completion = ChatCompletion.model_validate(
+        {"choices": [{"message": {}, "native_finish_reason": "eos"}], "provider": "X"}
+    )
+    assert completion.model_extra == {"provider": "X"}
+    assert completion.choices[0].model_extra == {"native_finish_reason": "eos"}
+    assert completion.choices[0].message.role == "assistant"
+    assert completion.choices[0].message.content is None
+    chunk = ChatCompletionChunk.model_validate({})
+    assert chunk.choices == []
+    assert chunk.usage is None
+
+
+def test_content_text_handles_every_shape() -> None:
+    assert content_text(None) == ""
+    assert content_text("plain") == "plain"
+    assert content_text([{"type": "text", "text": "a"}, "b", {"type": "image"}, 3]) == "ab"
+    assert ResponseMessage(content=[{"type": "text", "text": "x"}]).text == "x"
+    assert Delta(content=None).text == ""
+
+
+def test_usage_total() -> None:
+    assert Usage(prompt_tokens=3, completion_tokens=4).total == 7
+    assert Usage(prompt_tokens=3, completion_tokens=4, total_tokens=10).total == 10
+    assert Usage().total == 0
+
+
+def test_message_text_joins_text_blocks_only() -> None:
+    message = Message.model_validate(
+        {
+            "content": [
+                {"type": "thinking", "thinking": "hmm"},
+                {"type": "text", "text": "A"},
+                {"type": "tool_use", "id": "t", "name": "f", "input": {}},
+                {"type": "text", "text": "B"},
+            ]
+        }
+    )
+    assert message.text == "AB"
+    assert message.content[0].thinking == "hmm"
+
+
+def test_message_stream_event_accepts_unknown_types() -> None:
+    event = MessageStreamEvent.model_validate({"type": "future_event", "payload": 1})
+    assert event.type == "future_event"
+    assert event.model_extra == {"payload": 1}
