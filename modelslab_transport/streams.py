@@ -22,6 +22,16 @@ __all__ = ["AsyncEventStream", "EventStream"]
 T = TypeVar("T")
 
 
+def _event_source(response: httpx.Response) -> EventSource:
+    """An SSE reader for a reply already known to be an event stream.
+
+    The SSE library compares the content type case-sensitively; servers that send
+    ``Text/Event-Stream`` are normalised first.
+    """
+    response.headers["content-type"] = "text/event-stream"
+    return EventSource(response)
+
+
 class EventStream(Generic[T]):
     """A sync stream of decoded items (chat chunks or messages events)."""
 
@@ -45,7 +55,7 @@ class EventStream(Generic[T]):
                 response.read()
                 yield from decoder.plain_reply(response)
                 return
-            for event in EventSource(response).iter_sse():
+            for event in _event_source(response).iter_sse():
                 item = decoder.decode(event, response.headers)
                 if item is not None:
                     yield item
@@ -107,7 +117,7 @@ class AsyncEventStream(Generic[T]):
                 for item in decoder.plain_reply(response):
                     yield item
                 return
-            async for event in EventSource(response).aiter_sse():
+            async for event in _event_source(response).aiter_sse():
                 decoded = decoder.decode(event, response.headers)
                 if decoded is not None:
                     yield decoded

@@ -163,8 +163,6 @@ class ChatCompletionRequest(RequestModel):
                 "{'type': 'function', 'function': {'name': ...}}, "
                 f"got {self.tool_choice!r}"
             )
-        if self.stream_options is not None and not self.stream:
-            raise ValueError("stream_options is only valid on a streamed request")
         return self
 
 
