@@ -98,7 +98,7 @@ def provenance_markdown(setup: Setup, urls: dict[str, str] | None = None) -> str
             served = sorted({url for role, url in urls.items() if role in spec.roles})
             lines.append(f"  - base URL: {', '.join(served)}")
         lines.append(f"  - chat template: {spec.template_description()}")
-        lines.append(f"  - flags: `{' '.join(spec.flags())}`")
+        lines.append(f"  - flags: `{spec.display_flags()}`")
         lines.append(f"  - command: `{spec.display_argv()}`")
     return "\n".join(lines)
 

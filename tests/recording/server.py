@@ -6,10 +6,12 @@ loopback port, waits for ``GET /health`` to answer 200, yields the base URL
 SIGKILL after a bounded wait).
 
 :func:`recording_servers` is *the* recording configuration: which model, chat
-template and flags the cassettes are recorded with. One server answers
-everything: the OpenAI-compatible ``/chat/completions`` (also under ``/v1``),
-the Anthropic-compatible ``/v1/messages`` and ``/v1/messages/count_tokens``,
-and ``/v1/models``.
+template and flags the cassettes are recorded with. Each server answers the
+OpenAI-compatible ``/chat/completions`` (also under ``/v1``), the
+Anthropic-compatible ``/v1/messages`` and ``/v1/messages/count_tokens``, and
+``/v1/models``; two are run because llama-server cannot force a tool call for
+``tool_choice: "required"`` with this model without also breaking ``"auto"``
+(see the comment at the top of the chat template).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -34,6 +37,8 @@ from tests.recording.build import sha256_file
 __all__ = [
     "CHAT_TEMPLATE",
     "DEFAULT_SEED",
+    "FORCE_TOOL_CALL_KWARGS",
+    "MODEL_ALIAS",
     "ROLE_CHAT",
     "ROLE_TOOLS",
     "ServerError",
@@ -129,11 +134,15 @@ class ServerSpec:
             *self.flags(),
         ]
 
+    def display_flags(self) -> str:
+        """Return :meth:`flags` as a shell-quoted string with repo-relative paths."""
+        return shlex.join(_display_path(arg) for arg in self.flags())
+
     def display_argv(self) -> str:
         """Return the command line for humans: repo-relative paths, ``PORT`` placeholder."""
-        return " ".join(_display_path(arg) for arg in self.argv(0)).replace(
-            "--port 0", "--port PORT"
-        )
+        args = [_display_path(arg) for arg in self.argv(0)]
+        args[args.index("--port") + 1] = "PORT"
+        return shlex.join(args)
 
     def template_description(self) -> str:
         """Describe the chat template in use (file and sha256, or the GGUF's own)."""
@@ -151,22 +160,45 @@ def _display_path(arg: str) -> str:
     return arg
 
 
-def recording_servers(binary: Path, model: Path, *, alias: str | None = None) -> list[ServerSpec]:
-    """Return the server(s) the cassettes are recorded with.
+MODEL_ALIAS = "smollm2-135m-instruct"
+"""Model name the servers report (``/v1/models`` and the ``model`` field of replies)."""
 
-    One server answers both roles: SmolLM2-135M-Instruct with ``--jinja`` and the
-    ChatML + ``<tool_call>`` template :data:`CHAT_TEMPLATE`.
+FORCE_TOOL_CALL_KWARGS = '{"force_tool_call": true}'
+"""``--chat-template-kwargs`` of the tools server (see :data:`CHAT_TEMPLATE`)."""
+
+
+def recording_servers(
+    binary: Path, model: Path, *, alias: str | None = MODEL_ALIAS
+) -> list[ServerSpec]:
+    """Return the two servers the cassettes are recorded with.
+
+    Both run SmolLM2-135M-Instruct with ``--jinja`` and :data:`CHAT_TEMPLATE`:
+
+    * the *chat* server (``MODELSLAB_BASE_URL``) for plain chat, streaming,
+      ``response_format``, the Anthropic endpoints, tool results in the history,
+      and ``tool_choice`` ``"auto"`` / a named function (which llama-server treats
+      as ``"auto"``: the model answers in prose);
+    * the *tools* server (``MODELSLAB_TOOLS_BASE_URL``) additionally sets the
+      template's ``force_tool_call``: when tools are offered and the last message is
+      from the user, the reply opens with ``<tool_call>``, so ``tool_choice``
+      ``"required"`` (Anthropic ``"any"`` / ``"tool"``) yields a grammar-constrained
+      tool call. ``"auto"`` requests there are unconstrained and usually fail with
+      HTTP 500, so send them to the chat server.
     """
-    return [
-        ServerSpec(
-            binary=binary,
-            model=model,
-            roles=(ROLE_CHAT, ROLE_TOOLS),
-            chat_template_file=CHAT_TEMPLATE,
-            jinja=True,
-            alias=alias,
-        )
-    ]
+    chat = ServerSpec(
+        binary=binary,
+        model=model,
+        roles=(ROLE_CHAT,),
+        chat_template_file=CHAT_TEMPLATE,
+        jinja=True,
+        alias=alias,
+    )
+    tools = dataclasses.replace(
+        chat,
+        roles=(ROLE_TOOLS,),
+        extra_args=("--chat-template-kwargs", FORCE_TOOL_CALL_KWARGS),
+    )
+    return [chat, tools]
 
 
 def find_free_port() -> int:
