@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -21,7 +21,6 @@ from llama_index.core.bridge.pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
-    ValidationError,
     model_validator,
 )
 from llama_index.core.instrumentation.events.llm import (
@@ -32,13 +31,13 @@ from llama_index.core.instrumentation.events.llm import (
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.program.function_program import FunctionCallingProgram
-from llama_index.core.program.utils import FlexibleModel, get_program_for_llm
+from llama_index.core.program.utils import FlexibleModel
 from llama_index.core.prompts import PromptTemplate
-from llama_index.core.types import BasePydanticProgram, Model, PydanticProgramMode
+from llama_index.core.types import BasePydanticProgram, Model
 from llama_index_instrumentation import get_dispatcher
 from typing_extensions import Self
 
+from llama_index_modelslab.clients import TransportClients
 from llama_index_modelslab.conversions import (
     StreamResponseBuilder,
     chat_response_from_completion,
@@ -48,7 +47,7 @@ from llama_index_modelslab.conversions import (
     wire_messages,
     wire_tool,
 )
-from llama_index_modelslab.structured import JsonSchemaProgram
+from llama_index_modelslab.structured import StructuredOutputMethod, structured_program
 from modelslab_transport import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -78,9 +77,6 @@ __all__ = ["DEFAULT_MODEL", "ModelsLabLLM"]
 DEFAULT_MODEL = "google-gemma-3-1b-it"
 """The model used when none is named. Check ``GET /v1/models`` for what your account serves."""
 
-StructuredOutputMethod = Literal["function_calling", "json_schema"]
-"""How :meth:`ModelsLabLLM.structured_predict` asks for structured output."""
-
 _F = TypeVar("_F", bound=Callable[..., Any])
 dispatcher = get_dispatcher(__name__)
 
@@ -100,35 +96,16 @@ def _api_key_from_env() -> SecretStr | None:
     return SecretStr(value) if value else None
 
 
-class _Clients:
-    """The transport clients of one LLM, built on first use for its current settings.
-
-    Never pickled or deep-copied with the LLM: a copy starts without clients.
-    """
-
-    def __init__(self) -> None:
-        self.key: tuple[Any, ...] | None = None
-        self.settings: ClientSettings | None = None
-        self.sync: ModelsLabClient | None = None
-        self.async_: AsyncModelsLabClient | None = None
-
-    def __reduce__(self) -> tuple[type[_Clients], tuple[()]]:
-        return (_Clients, ())
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _Clients:
-        return _Clients()
-
-
 class ModelsLabLLM(FunctionCallingLLM):
-    """The ModelsLab LLM API (``/chat/completions``) as a LlamaIndex LLM.
+    """The ModelsLab LLM API as a LlamaIndex function-calling LLM.
 
     A chat model with tool calling: it works as ``Settings.llm``, in query and chat
     engines, in ``FunctionAgent`` and ``ReActAgent``, with ``predict_and_call`` and
     with structured output (``structured_predict``, ``as_structured_llm``).
 
-    Constructing it needs neither a key nor the network; the key is read when the
-    first request is sent. The key never appears in ``to_dict()``, ``to_json()``,
-    ``repr()``, events, logs or exceptions.
+    Constructing it needs neither a key nor the network: a missing key is reported
+    when the first request is sent. The key never appears in ``to_dict()``,
+    ``to_json()``, ``repr()``, events, logs or exceptions.
 
     Example:
         >>> from llama_index_modelslab import ModelsLabLLM
@@ -232,7 +209,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         description="An httpx.AsyncClient to send async requests through.",
     )
 
-    _clients: _Clients = PrivateAttr(default_factory=_Clients)
+    _clients: TransportClients = PrivateAttr(default_factory=TransportClients)
 
     @model_validator(mode="after")
     def _check_connection_settings(self) -> ModelsLabLLM:
@@ -269,59 +246,34 @@ class ModelsLabLLM(FunctionCallingLLM):
     def _settings(self) -> ClientSettings:
         """The transport settings for the current field values (rebuilt when they change)."""
         api_key: Any = self.api_key  # a plain str when assigned after construction
-        secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        key = (
-            secret,
-            self.base_url,
-            self.timeout,
-            self.stream_chunk_timeout,
-            self.max_retries,
-            tuple(sorted(self.default_headers.items())),
-            id(self.http_client),
-            id(self.async_http_client),
+        return self._clients.configure(
+            {
+                "api_key": api_key.get_secret_value()
+                if isinstance(api_key, SecretStr)
+                else api_key,
+                "base_url": self.base_url,
+                "timeout": self.timeout,
+                "stream_chunk_timeout": self.stream_chunk_timeout,
+                "max_retries": self.max_retries,
+                "default_headers": dict(self.default_headers),
+            },
+            self.http_client,
+            self.async_http_client,
         )
-        clients = self._clients
-        if clients.key != key or clients.settings is None:
-            try:
-                settings = ClientSettings(
-                    api_key=secret,
-                    base_url=self.base_url,
-                    timeout=self.timeout,
-                    stream_chunk_timeout=self.stream_chunk_timeout,
-                    max_retries=self.max_retries,
-                    default_headers=self.default_headers,
-                )
-            except ValidationError as exc:
-                raise ValueError(str(exc)) from None
-            if clients.sync is not None:
-                clients.sync.close()
-            clients.key, clients.settings = key, settings
-            clients.sync = clients.async_ = None
-        return clients.settings
 
     def _client(self) -> ModelsLabClient:
-        settings = self._settings()
-        if self._clients.sync is None:
-            self._clients.sync = ModelsLabClient(settings, http_client=self.http_client)
-        return self._clients.sync
+        return self._clients.sync(self._settings(), self.http_client)
 
     def _aclient(self) -> AsyncModelsLabClient:
-        settings = self._settings()
-        if self._clients.async_ is None:
-            self._clients.async_ = AsyncModelsLabClient(
-                settings, http_client=self.async_http_client
-            )
-        return self._clients.async_
+        return self._clients.async_(self._settings(), self.async_http_client)
 
     def close(self) -> None:
         """Close the sync connection pool this LLM opened (an injected client stays open)."""
-        if self._clients.sync is not None:
-            self._clients.sync.close()
+        self._clients.close()
 
     async def aclose(self) -> None:
         """Close the async connection pool this LLM opened (an injected client stays open)."""
-        if self._clients.async_ is not None:
-            await self._clients.async_.aclose()
+        await self._clients.aclose()
 
     def _request(
         self, messages: Sequence[ChatMessage], *, stream: bool, kwargs: dict[str, Any]
@@ -526,28 +478,9 @@ class ModelsLabLLM(FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None,
     ) -> tuple[BasePydanticProgram[Model], dict[str, Any]]:
         """The program for one structured call, and the LLM kwargs left for it."""
-        kwargs = dict(llm_kwargs or {})
-        method = kwargs.pop("structured_output_method", None) or self.structured_output_method
-        if method not in ("function_calling", "json_schema"):
-            raise ValueError(
-                f"structured_output_method must be 'function_calling' or 'json_schema', "
-                f"got {method!r}"
-            )
-        if self.pydantic_program_mode != PydanticProgramMode.DEFAULT:
-            program = get_program_for_llm(
-                output_cls, prompt, self, pydantic_program_mode=self.pydantic_program_mode
-            )
-        elif method == "json_schema":
-            program = JsonSchemaProgram(output_cls, prompt, self)
-        else:
-            program = FunctionCallingProgram.from_defaults(
-                output_cls=output_cls,
-                prompt=prompt,
-                llm=self,
-                tool_choice="required",
-                tool_required=True,
-            )
-        return program, kwargs
+        return structured_program(
+            self, output_cls, prompt, llm_kwargs, default_method=self.structured_output_method
+        )
 
     def structured_predict(
         self,

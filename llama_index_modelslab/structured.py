@@ -12,18 +12,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncGenerator, Generator
-from typing import Any, Generic
+from typing import Any, Generic, Literal, get_args
 
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms.llm import LLM
-from llama_index.core.program.utils import FlexibleModel, create_flexible_model
+from llama_index.core.program.function_program import FunctionCallingProgram
+from llama_index.core.program.utils import (
+    FlexibleModel,
+    create_flexible_model,
+    get_program_for_llm,
+)
 from llama_index.core.prompts.base import BasePromptTemplate
-from llama_index.core.types import BasePydanticProgram, Model
+from llama_index.core.types import BasePydanticProgram, Model, PydanticProgramMode
 from pydantic import ValidationError
 
 from modelslab_transport.tooling import json_schema_response_format, parse_partial_json
 
-__all__ = ["JsonSchemaProgram", "parse_structured_text"]
+__all__ = [
+    "JsonSchemaProgram",
+    "StructuredOutputMethod",
+    "parse_structured_text",
+    "structured_program",
+]
+
+StructuredOutputMethod = Literal["function_calling", "json_schema"]
+"""How structured output is asked for: a forced tool call, or a json_schema response format."""
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
@@ -135,3 +148,45 @@ class JsonSchemaProgram(BasePydanticProgram[Model], Generic[Model]):
                 yield _partial_object(response.message.content or "", self._output_cls)
 
         return objects()
+
+
+def structured_program(
+    llm: LLM,
+    output_cls: type[Model],
+    prompt: BasePromptTemplate,
+    llm_kwargs: dict[str, Any] | None,
+    *,
+    default_method: StructuredOutputMethod,
+) -> tuple[BasePydanticProgram[Model], dict[str, Any]]:
+    """The pydantic program for one structured call, and the LLM kwargs left for it.
+
+    ``llm_kwargs["structured_output_method"]`` (popped) overrides ``default_method``. An
+    LLM whose ``pydantic_program_mode`` is not the default gets LlamaIndex's program
+    for that mode; otherwise the method decides: :class:`JsonSchemaProgram`, or
+    LlamaIndex's ``FunctionCallingProgram`` with the tool call forced.
+
+    Raises:
+        ValueError: for an unknown method.
+    """
+    kwargs = dict(llm_kwargs or {})
+    method = kwargs.pop("structured_output_method", None) or default_method
+    if method not in get_args(StructuredOutputMethod):
+        raise ValueError(
+            f"structured_output_method must be 'function_calling' or 'json_schema', got {method!r}"
+        )
+    program: BasePydanticProgram[Model]
+    if llm.pydantic_program_mode != PydanticProgramMode.DEFAULT:
+        program = get_program_for_llm(
+            output_cls, prompt, llm, pydantic_program_mode=llm.pydantic_program_mode
+        )
+    elif method == "json_schema":
+        program = JsonSchemaProgram(output_cls, prompt, llm)
+    else:
+        program = FunctionCallingProgram.from_defaults(
+            output_cls=output_cls,
+            prompt=prompt,
+            llm=llm,
+            tool_choice="required",
+            tool_required=True,
+        )
+    return program, kwargs
