@@ -11,7 +11,7 @@ OpenAI-compatible ``/chat/completions`` (also under ``/v1``), the
 Anthropic-compatible ``/v1/messages`` and ``/v1/messages/count_tokens``, and
 ``/v1/models``; two are run because llama-server cannot force a tool call for
 ``tool_choice: "required"`` with this model without also breaking ``"auto"``
-(see the comment at the top of the chat template).
+(see the comments at the top of the two chat templates).
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from tests.recording.build import sha256_file
 __all__ = [
     "CHAT_TEMPLATE",
     "DEFAULT_SEED",
-    "FORCE_TOOL_CALL_KWARGS",
     "MODEL_ALIAS",
     "ROLE_CHAT",
     "ROLE_TOOLS",
+    "TOOLS_TEMPLATE",
     "ServerError",
     "ServerSpec",
     "find_free_port",
@@ -66,7 +66,10 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 """Chat templates shipped with this package."""
 
 CHAT_TEMPLATE = TEMPLATES_DIR / "smollm2-chatml-tools.jinja"
-"""The chat template used for recording (see the comment at its top)."""
+"""Chat template of the chat server (see the comment at its top)."""
+
+TOOLS_TEMPLATE = TEMPLATES_DIR / "smollm2-chatml-force-tool-call.jinja"
+"""Chat template of the tools server: opens a ``<tool_call>`` when tools are offered."""
 
 
 class ServerError(RuntimeError):
@@ -163,27 +166,25 @@ def _display_path(arg: str) -> str:
 MODEL_ALIAS = "smollm2-135m-instruct"
 """Model name the servers report (``/v1/models`` and the ``model`` field of replies)."""
 
-FORCE_TOOL_CALL_KWARGS = '{"force_tool_call": true}'
-"""``--chat-template-kwargs`` of the tools server (see :data:`CHAT_TEMPLATE`)."""
-
 
 def recording_servers(
     binary: Path, model: Path, *, alias: str | None = MODEL_ALIAS
 ) -> list[ServerSpec]:
     """Return the two servers the cassettes are recorded with.
 
-    Both run SmolLM2-135M-Instruct with ``--jinja`` and :data:`CHAT_TEMPLATE`:
+    Both run SmolLM2-135M-Instruct with ``--jinja`` and the same flags; they differ
+    only in the chat template:
 
-    * the *chat* server (``MODELSLAB_BASE_URL``) for plain chat, streaming,
-      ``response_format``, the Anthropic endpoints, tool results in the history,
-      and ``tool_choice`` ``"auto"`` / a named function (which llama-server treats
-      as ``"auto"``: the model answers in prose);
-    * the *tools* server (``MODELSLAB_TOOLS_BASE_URL``) additionally sets the
-      template's ``force_tool_call``: when tools are offered and the last message is
-      from the user, the reply opens with ``<tool_call>``, so ``tool_choice``
-      ``"required"`` (Anthropic ``"any"`` / ``"tool"``) yields a grammar-constrained
-      tool call. ``"auto"`` requests there are unconstrained and usually fail with
-      HTTP 500, so send them to the chat server.
+    * the *chat* server (``MODELSLAB_BASE_URL``, :data:`CHAT_TEMPLATE`) for plain
+      chat, streaming, ``response_format``, the Anthropic endpoints, tool results
+      in the history, and ``tool_choice`` ``"auto"`` or a named function (which
+      llama-server treats as ``"auto"``): the model answers in prose;
+    * the *tools* server (``MODELSLAB_TOOLS_BASE_URL``, :data:`TOOLS_TEMPLATE`):
+      when tools are offered and the last message is from the user, the reply is
+      opened with ``<tool_call>``, so ``tool_choice`` ``"required"`` (Anthropic
+      ``"any"`` / ``"tool"``) yields a grammar-constrained tool call. ``"auto"``
+      requests there are unconstrained and usually fail with HTTP 500, and
+      ``json_schema`` output lands in ``reasoning_content``: use the chat server.
     """
     chat = ServerSpec(
         binary=binary,
@@ -193,11 +194,7 @@ def recording_servers(
         jinja=True,
         alias=alias,
     )
-    tools = dataclasses.replace(
-        chat,
-        roles=(ROLE_TOOLS,),
-        extra_args=("--chat-template-kwargs", FORCE_TOOL_CALL_KWARGS),
-    )
+    tools = dataclasses.replace(chat, roles=(ROLE_TOOLS,), chat_template_file=TOOLS_TEMPLATE)
     return [chat, tools]
 
 
