@@ -1,10 +1,9 @@
 """End to end: LlamaIndex agents driven by ModelsLabLLM, replayed from cassettes.
 
-The FunctionAgent is given a ``return_direct`` tool: on the recording server the 135M
-model, once it has a tool result, keeps calling the tool, so the run would end at
-``max_iterations`` instead of with an answer. The loop "tool result -> final answer" is
-covered by ``test_conformance.py::test_tool_result_in_history`` (cassette) and
-``test_tools.py::test_function_agent_loop`` (mock transport).
+The FunctionAgent forces a tool call on its first step (``initial_tool_choice``), runs
+the Python tool, sends the result back and finishes with the model's answer. The
+ReActAgent gets the same tool; the 135M recording model answers without it (ReAct's
+"implicit answer"), which still exercises the agent's prompt, parsing and streaming.
 """
 
 from __future__ import annotations
@@ -33,9 +32,8 @@ def multiply(a: int, b: int) -> int:
 async def test_function_agent_calls_a_tool_and_finishes(
     tools_llm: ModelsLabLLM, streaming: bool, vcr: Any
 ) -> None:
-    tool = FunctionTool.from_defaults(multiply, return_direct=True)
     agent = FunctionAgent(
-        tools=[tool],
+        tools=[FunctionTool.from_defaults(multiply)],
         llm=tools_llm,
         streaming=streaming,
         initial_tool_choice="required",
@@ -51,11 +49,19 @@ async def test_function_agent_calls_a_tool_and_finishes(
     kwargs = results[0].tool_kwargs
     assert set(kwargs) == {"a", "b"}
     assert results[0].tool_output.content == str(multiply(**kwargs))
-    assert str(output.response.content) == results[0].tool_output.content
-    body = json.loads(vcr.requests[0].body)
-    assert body["tool_choice"] == "required"
-    assert body.get("stream", False) is streaming
-    assert body["parallel_tool_calls"] is False
+    assert str(output.response.content).strip()
+
+    first, second = (json.loads(r.body) for r in vcr.requests)
+    assert first["tool_choice"] == "required"
+    assert first.get("stream", False) is streaming
+    assert first["parallel_tool_calls"] is False
+    assert second["tool_choice"] == "auto"
+    call_id = second["messages"][-2]["tool_calls"][0]["id"]
+    assert second["messages"][-1] == {
+        "role": "tool",
+        "content": results[0].tool_output.content,
+        "tool_call_id": call_id,
+    }
 
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])

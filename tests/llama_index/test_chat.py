@@ -331,3 +331,47 @@ def test_usage_chunk_alone_is_enough() -> None:
     last = list(llm.stream_chat(USER))[-1]
     assert last.message.content == "only"
     assert last.additional_kwargs["total_tokens"] == 2
+
+
+# ------------------------------------------------------------- Messages protocol
+
+
+def _message_reply(text: str) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "test-model",
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 7, "output_tokens": 2},
+        },
+    )
+
+
+def test_messages_protocol_request_and_reply() -> None:
+    llm, server = scripted_llm(_message_reply("Bonjour"), api="messages", temperature=0.5)
+    response = llm.chat([ChatMessage(role="system", content="Be brief."), *USER])
+    assert response.message.content == "Bonjour"
+    assert response.additional_kwargs == {
+        "prompt_tokens": 7,
+        "completion_tokens": 2,
+        "total_tokens": 9,
+    }
+    request = server.requests[0]
+    assert request.url.path == "/v1/messages"
+    assert "authorization" not in request.headers
+    assert request.headers["x-api-key"]
+    body = server.bodies[0]
+    assert body["system"] == "Be brief."
+    assert body["max_tokens"] == DEFAULT_MAX_TOKENS
+    assert body["temperature"] == 0.5
+
+
+def test_messages_protocol_refuses_chat_only_parameters() -> None:
+    llm, server = scripted_llm(api="messages")
+    with pytest.raises(ValueError, match="response_format"):
+        llm.chat(USER, response_format={"type": "json_object"})
+    assert server.requests == []

@@ -198,3 +198,15 @@ def test_close_is_safe_before_and_after_use() -> None:
     import asyncio
 
     asyncio.run(llm.aclose())
+
+
+def test_package_never_imports_httpx() -> None:
+    import re
+    from pathlib import Path
+
+    import llama_index_modelslab
+
+    package = Path(llama_index_modelslab.__file__).parent
+    pattern = re.compile(r"^\s*(import|from)\s+httpx", re.MULTILINE)
+    offenders = [p.name for p in package.glob("*.py") if pattern.search(p.read_text())]
+    assert offenders == []
