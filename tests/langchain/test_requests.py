@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
@@ -401,3 +402,43 @@ def test_ls_params_honour_per_call_model() -> None:
         "ls_stop": ["x"],
     }
     assert llm._get_ls_params(model="other")["ls_model_name"] == "other"
+
+
+def test_streaming_invoke_reports_every_token_to_callbacks() -> None:
+    class Tokens(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.tokens: list[str] = []
+
+        def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+            self.tokens.append(token)
+
+    api = FakeAPI([sse(chunk(content="a"), chunk(content="b", finish_reason="stop"))])
+    handler = Tokens()
+    result = api.model(streaming=True).invoke("hi", config={"callbacks": [handler]})
+    assert result.content == "ab"
+    assert [t for t in handler.tokens if t] == ["a", "b"]
+
+
+def test_close_releases_owned_connections() -> None:
+    llm = ChatModelsLab(api_key="k")
+    http = llm.client.http_client
+    llm.close()
+    assert http.is_closed
+    assert llm.client.http_client is not http
+
+
+async def test_aclose_releases_owned_connections() -> None:
+    llm = ChatModelsLab(api_key="k")
+    http = llm.async_client.http_client
+    await llm.aclose()
+    assert http.is_closed
+
+
+def test_injected_clients_are_used_and_left_open() -> None:
+    api = FakeAPI()
+    llm = api.model()
+    injected = llm.http_client
+    llm.invoke("hi")
+    llm.close()
+    assert not injected.is_closed
+    assert llm.client.http_client is injected

@@ -1,0 +1,96 @@
+"""One ModelsLab endpoint, emulated by the two recording servers.
+
+While recording, ``MODELSLAB_BASE_URL`` names a llama-server that answers plain
+chat and ``MODELSLAB_TOOLS_BASE_URL`` one whose template forces a tool call (see
+``tests/recording/server.py``). ModelsLab itself is a single endpoint, so a model
+under test gets httpx clients whose transport sends each request where the live
+API would have behaved alike: requests that force a tool call
+(``tool_choice: "required"`` with tools) to the tools server, everything else to the
+chat server. The transport wraps a plain ``httpx.HTTPTransport``, which vcrpy
+patches, so cassettes record and replay as usual; matching ignores the host, and
+in replay both URLs are the same placeholder, so the routing changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import httpx
+
+from tests.conftest import recording_api_key, recording_base_url
+
+__all__ = ["AsyncRoutingTransport", "RoutingTransport", "routed_model_params", "tools_base_url"]
+
+
+def tools_base_url() -> str:
+    """The tools server while recording; the chat URL otherwise."""
+    return os.environ.get("MODELSLAB_TOOLS_BASE_URL") or recording_base_url()
+
+
+def _forces_a_tool_call(request: httpx.Request) -> bool:
+    if not request.url.path.endswith("/chat/completions"):
+        return False
+    try:
+        body = json.loads(request.content or b"{}")
+    except ValueError:
+        return False
+    return bool(body.get("tools")) and body.get("tool_choice") == "required"
+
+
+def _rerouted(request: httpx.Request, chat: httpx.URL, tools: httpx.URL) -> httpx.Request:
+    if chat == tools or not _forces_a_tool_call(request):
+        return request
+    path = request.url.path[len(chat.path.rstrip("/")) :]
+    url = tools.copy_with(path=tools.path.rstrip("/") + path, query=request.url.query or None)
+    headers = request.headers.copy()
+    headers["host"] = url.netloc.decode()
+    return httpx.Request(
+        request.method, url, headers=headers, content=request.content, extensions=request.extensions
+    )
+
+
+class RoutingTransport(httpx.BaseTransport):
+    """Sync transport: forced tool calls to the tools server, the rest to the chat server."""
+
+    def __init__(self, chat_base_url: str, tools_base_url: str) -> None:
+        self._chat = httpx.URL(chat_base_url)
+        self._tools = httpx.URL(tools_base_url)
+        self._inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(_rerouted(request, self._chat, self._tools))
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class AsyncRoutingTransport(httpx.AsyncBaseTransport):
+    """Async counterpart of :class:`RoutingTransport`."""
+
+    def __init__(self, chat_base_url: str, tools_base_url: str) -> None:
+        self._chat = httpx.URL(chat_base_url)
+        self._tools = httpx.URL(tools_base_url)
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        rerouted = _rerouted(request, self._chat, self._tools)
+        return await self._inner.handle_async_request(rerouted)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def routed_model_params(
+    chat_base_url: str | None = None, tools: str | None = None, api_key: str | None = None
+) -> dict[str, Any]:
+    """ChatModelsLab arguments for a cassette-backed test: URL, key, routing clients."""
+    chat = chat_base_url or recording_base_url()
+    tools = tools or tools_base_url()
+    return {
+        "base_url": chat,
+        "api_key": api_key or recording_api_key(),
+        "http_client": httpx.Client(transport=RoutingTransport(chat, tools)),
+        "http_async_client": httpx.AsyncClient(transport=AsyncRoutingTransport(chat, tools)),
+    }
