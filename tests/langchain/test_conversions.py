@@ -143,15 +143,15 @@ def test_invalid_tool_calls_are_sent_back_verbatim() -> None:
 
 
 def test_generic_chat_message_roles() -> None:
-    assert message_to_wire(ChatMessage("x", role="developer")).role == "developer"
-    assert message_to_wire(ChatMessage("x", role="human")).role == "user"
+    assert message_to_wire(ChatMessage(content="x", role="developer")).role == "developer"
+    assert message_to_wire(ChatMessage(content="x", role="human")).role == "user"
     with pytest.raises(ValueError, match="no chat role"):
-        message_to_wire(ChatMessage("x", role="narrator"))
+        message_to_wire(ChatMessage(content="x", role="narrator"))
 
 
 def test_function_messages_are_refused() -> None:
     with pytest.raises(ValueError, match="FunctionMessage"):
-        message_to_wire(FunctionMessage("x", name="f"))
+        message_to_wire(FunctionMessage(content="x", name="f"))
 
 
 # ----------------------------------------------------------------- from the wire

@@ -132,7 +132,7 @@ def test_structured_output_include_raw(llm: ChatModelsLab) -> None:
 
 async def test_astream_events_reports_start_tokens_and_end(llm: ChatModelsLab) -> None:
     chain = ChatPromptTemplate.from_messages([("human", "Say hello to {name}.")]) | llm
-    events: list[dict[str, Any]] = [
+    events: list[Any] = [
         event async for event in chain.astream_events({"name": "Ada"}, version="v2")
     ]
     kinds = [event["event"] for event in events]

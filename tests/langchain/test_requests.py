@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
@@ -109,7 +109,7 @@ def test_constructor_parameters_are_sent() -> None:
 
 def test_unknown_constructor_arguments_go_to_model_kwargs() -> None:
     with pytest.warns(UserWarning, match="repetition_penalty"):
-        llm = ChatModelsLab(repetition_penalty=1.1)  # type: ignore[call-arg]
+        llm = ChatModelsLab(repetition_penalty=1.1)
     assert llm.model_kwargs == {"repetition_penalty": 1.1}
     with pytest.raises(ValueError, match="not in model_kwargs"):
         ChatModelsLab(model_kwargs={"temperature": 1})
@@ -309,7 +309,11 @@ def test_streamed_tool_call_chunks_carry_index() -> None:
             )
         ]
     )
-    chunks = list(api.model().bind_tools([add], tool_choice="any").stream("1+2?"))
+    chunks = [
+        c
+        for c in api.model().bind_tools([add], tool_choice="any").stream("1+2?")
+        if isinstance(c, AIMessageChunk)
+    ]
     indexed = [tc for c in chunks for tc in c.tool_call_chunks]
     assert [tc["index"] for tc in indexed] == [0, 0, 0]
     full = chunks[0]
@@ -407,9 +411,9 @@ def test_ls_params_honour_per_call_model() -> None:
 def test_streaming_invoke_reports_every_token_to_callbacks() -> None:
     class Tokens(BaseCallbackHandler):
         def __init__(self) -> None:
-            self.tokens: list[str] = []
+            self.tokens: list[Any] = []
 
-        def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        def on_llm_new_token(self, token: Any, **kwargs: Any) -> Any:
             self.tokens.append(token)
 
     api = FakeAPI([sse(chunk(content="a"), chunk(content="b", finish_reason="stop"))])

@@ -9,7 +9,7 @@ import pickle
 import httpx
 import pytest
 from langchain_core.load import dumpd, dumps, load, loads
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import tool
 
@@ -127,7 +127,7 @@ def test_token_count_is_exact_through_count_tokens() -> None:
 def test_token_count_falls_back_when_the_endpoint_is_unavailable(
     reply: httpx.Response, caplog: pytest.LogCaptureFixture
 ) -> None:
-    messages = [HumanMessage("hello there, how are you today?")]
+    messages: list[BaseMessage] = [HumanMessage("hello there, how are you today?")]
     with caplog.at_level(logging.WARNING, logger="langchain_modelslab.chat_models"):
         count = FakeAPI([reply]).model().get_num_tokens_from_messages(messages)
     assert count == count_tokens_approximately(messages)
@@ -138,7 +138,7 @@ def test_token_count_falls_back_when_unreachable() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    messages = [HumanMessage("hello")]
+    messages: list[BaseMessage] = [HumanMessage("hello")]
     count = FakeAPI([refuse]).model().get_num_tokens_from_messages(messages)
     assert count == count_tokens_approximately(messages)
 

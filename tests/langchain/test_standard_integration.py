@@ -17,7 +17,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from langchain_tests.integration_tests import ChatModelIntegrationTests
-from vcr.errors import CannotOverwriteExistingCassetteException
+from vcr.errors import CannotOverwriteExistingCassetteException  # type: ignore[import-untyped]
 
 from langchain_modelslab import ChatModelsLab
 from tests.langchain.server_routing import routed_model_params
