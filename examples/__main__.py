@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-EXAMPLES = ["transport_chat"]
+EXAMPLES = [
+    "transport_chat",
+    "langchain_chain",
+    "langchain_agent",
+    "langchain_structured",
+    "llama_index_rag",
+    "llama_index_agent",
+]
 
 
 def main() -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.cassette_rules import REPLAY_API_KEY, REPLAY_BASE_URL
 
@@ -29,9 +30,33 @@ class Target:
     mode: str
 
     def describe(self) -> str:
+        """One line saying where requests go (every example prints it first)."""
         if self.mode == "replay":
             return "mode: replay (no MODELSLAB_API_KEY or MODELSLAB_BASE_URL: recorded cassettes)"
         return f"mode: {self.mode} ({self.base_url})"
+
+    def langchain_kwargs(self) -> dict[str, Any]:
+        """Connection arguments for ``ChatModelsLab``."""
+        kwargs: dict[str, Any] = {"base_url": self.base_url, "api_key": self.api_key}
+        if HTTP_CLIENTS is not None:
+            kwargs["http_client"], kwargs["http_async_client"] = HTTP_CLIENTS()
+        return kwargs
+
+    def llama_index_kwargs(self) -> dict[str, Any]:
+        """Connection arguments for ``ModelsLabLLM``."""
+        kwargs: dict[str, Any] = {"base_url": self.base_url, "api_key": self.api_key}
+        if HTTP_CLIENTS is not None:
+            kwargs["http_client"], kwargs["async_http_client"] = HTTP_CLIENTS()
+        return kwargs
+
+
+HTTP_CLIENTS: Callable[[], tuple[Any, Any]] | None = None
+"""A factory of (sync, async) httpx clients the recording harness may install.
+
+While cassettes are recorded from the two local llama-servers, it routes requests that
+force a tool call to the tools server (see ``tests/recording``). Examples run by
+users never set it.
+"""
 
 
 def target() -> Target:
@@ -45,28 +70,19 @@ def target() -> Target:
     return Target(REPLAY_BASE_URL, REPLAY_API_KEY, "replay")
 
 
-RECORD_ENV = "MODELSLAB_RECORD_EXAMPLES"
-"""Set (by the record command) to re-record the examples' cassettes from a real server."""
-
-
 @contextlib.contextmanager
 def replaying(name: str, where: Target) -> Iterator[None]:
-    """Replay ``cassettes/examples/<name>.yaml`` in replay mode.
-
-    Against a real server, nothing is intercepted, unless ``MODELSLAB_RECORD_EXAMPLES``
-    is set: then the traffic is recorded into that cassette (secrets scrubbed).
-    """
-    recording = where.mode != "replay" and bool(os.environ.get(RECORD_ENV))
-    if where.mode != "replay" and not recording:
+    """Replay ``cassettes/examples/<name>.yaml`` in replay mode; otherwise do nothing."""
+    if where.mode != "replay":
         yield
         return
-    import vcr  # dev dependency: only needed to replay or record
+    import vcr  # dev dependency: only needed to replay
 
     from tests import cassette_rules
 
     config = cassette_rules.vcr_config()
     repeats = config.pop("allow_playback_repeats")
-    recorder = vcr.VCR(record_mode="all" if recording else "none", **config)
+    recorder = vcr.VCR(record_mode="none", **config)
     cassette_rules.register_matchers(recorder)
     with recorder.use_cassette(str(CASSETTES / f"{name}.yaml"), allow_playback_repeats=repeats):
         yield

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from examples._runtime import replaying, target
 from modelslab_transport import ChatStreamAccumulator, ClientSettings, ModelsLabClient
-from modelslab_transport.wire import ChatCompletionRequest, ChatMessage
+from modelslab_transport.wire import ChatCompletionRequest, ChatMessage, StreamOptions
 
 MODEL = "google-gemma-3-1b-it"
 
@@ -31,7 +31,7 @@ def main() -> None:
         accumulator = ChatStreamAccumulator()
         print("stream: ", end="", flush=True)
         with client.stream_chat_completions(
-            request.model_copy(update={"stream_options": {"include_usage": True}})
+            request.model_copy(update={"stream_options": StreamOptions(include_usage=True)})
         ) as stream:
             for chunk in stream:
                 accumulator.add(chunk)
