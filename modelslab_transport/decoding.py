@@ -75,7 +75,7 @@ def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
         return json.loads(text)
     except ValueError:
         raise InvalidResponseError(
-            settings.redact(f"{what} is not valid JSON: {_snippet(text)!r}")
+            settings.redact(f"{what} is not valid JSON: {_snippet(settings.redact(text))!r}")
         ) from None
 
 
@@ -137,7 +137,7 @@ def _decode_object(
                 details=ErrorDetails(message=message.strip()),
             )
         raise InvalidResponseError(
-            settings.redact(f"{what} has no {required!r}: {_snippet(text)!r}")
+            settings.redact(f"{what} has no {required!r}: {_snippet(settings.redact(text))!r}")
         )
     return payload
 
@@ -265,7 +265,7 @@ class _JsonEventDecoder(Generic[M]):
         payload = _parse_json(data, self._settings, self.what)
         details = error_details_in_body(payload)
         if details is None and event.event == "error":
-            details = ErrorDetails(message=_snippet(data))
+            details = ErrorDetails(message=_snippet(self._settings.redact(data)))
         if details is not None:
             raise error_from_reply(
                 200, payload, data, headers, redact=self._settings.redact, details=details
@@ -288,6 +288,7 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
         self._finished = False
+        self._any_choice = False
 
     def decode(
         self, event: ServerSentEvent, headers: Mapping[str, str]
@@ -297,11 +298,15 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
         if not data:
             return None
         if data == "[DONE]":
+            if not self._any_choice:  # as a plain reply with "choices": [] would be
+                raise InvalidResponseError("the chat stream ended ([DONE]) without any choice")
             self._done = True
             return None
         chunk = _validate(
             ChatCompletionChunk, self._payload(event, headers), self._settings, self.what
         )
+        if not self._any_choice and chunk.choices:
+            self._any_choice = True
         if not self._finished:
             self._finished = any(choice.finish_reason for choice in chunk.choices)
         return chunk

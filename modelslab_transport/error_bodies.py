@@ -264,15 +264,14 @@ def error_from_reply(
         redact: Removes secrets from any text that ends up in the error.
         details: Already-extracted error details, if the caller has them.
     """
+    text = redact(text)  # before anything cuts it short: a cut key escapes redaction in part
     details = details or _details_for_status(status_code, payload, text)
     cls = _class_for(status_code, details)
     request_id = headers.get("x-request-id") or headers.get("request-id")
     retry_after = parse_retry_after(headers, payload)
     if retry_after is None:
         retry_after = details.retry_after
-    body: Any = (
-        json.loads(redact(json.dumps(payload))) if payload is not None else redact(text[:2000])
-    )
+    body: Any = json.loads(redact(json.dumps(payload))) if payload is not None else text[:2000]
     return cls(
         redact(details.message),
         status_code=status_code,

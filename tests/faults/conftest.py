@@ -1,0 +1,51 @@
+"""Fault-suite fixtures: a hermetic environment and retry waits that are recorded, not slept.
+
+Neither framework class takes a retry policy, so the transport's default one is replaced
+(for the duration of each test) by one whose ``sleep`` / ``async_sleep`` record the delay
+and return at once: a test can assert that a server's ``Retry-After`` was honoured
+without waiting for it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from modelslab_transport import API_KEY_ENV, BASE_URL_ENV, RetryPolicy
+from tests.transport.transport_support import SleepRecorder
+
+DEBUG_LOGGERS = (
+    "modelslab_transport",
+    "langchain_modelslab",
+    "llama_index_modelslab",
+    "httpx",
+    "httpcore",
+)
+"""Our loggers and the HTTP stack's, all captured at DEBUG by :func:`debug_logs`."""
+
+
+@pytest.fixture(autouse=True)
+def _no_modelslab_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(API_KEY_ENV, raising=False)
+    monkeypatch.delenv(BASE_URL_ENV, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def retry_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays the transport waited before each retry, in order (none really slept)."""
+    recorder = SleepRecorder()
+
+    def recording_policy() -> RetryPolicy:
+        return recorder.policy()
+
+    monkeypatch.setattr("modelslab_transport.client.RetryPolicy", recording_policy)
+    return recorder.delays
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Capture DEBUG records of our loggers and of httpx/httpcore."""
+    for name in DEBUG_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
