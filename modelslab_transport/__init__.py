@@ -31,6 +31,12 @@ from modelslab_transport.errors import (
     RateLimitError,
     ServerError,
 )
+from modelslab_transport.model_profiles import (
+    DEFAULT_CONTEXT_WINDOW,
+    ModelProfile,
+    lookup_model_profile,
+    model_profile,
+)
 from modelslab_transport.protocol_bridge import ChatAPI
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.settings import (
@@ -42,6 +48,7 @@ from modelslab_transport.settings import (
     InsecureBaseURLWarning,
 )
 from modelslab_transport.streams import AsyncEventStream, EventStream
+from modelslab_transport.wire.catalog import ModelInfo
 
 __all__ = [
     "API_KEY_ENV",
@@ -49,6 +56,7 @@ __all__ = [
     "CHAT_COMPLETIONS_PATH",
     "COUNT_TOKENS_PATH",
     "DEFAULT_BASE_URL",
+    "DEFAULT_CONTEXT_WINDOW",
     "DEFAULT_MAX_TOKENS",
     "MESSAGES_PATH",
     "MODELS_PATH",
@@ -67,6 +75,8 @@ __all__ = [
     "InsecureBaseURLWarning",
     "InsufficientCreditsError",
     "InvalidResponseError",
+    "ModelInfo",
+    "ModelProfile",
     "ModelsLabClient",
     "ModelsLabError",
     "NotFoundError",
@@ -75,4 +85,6 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "__version__",
+    "lookup_model_profile",
+    "model_profile",
 ]

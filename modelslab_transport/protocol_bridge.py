@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from modelslab_transport.tooling import parse_tool_arguments
@@ -51,12 +51,15 @@ from modelslab_transport.wire.messages import (
 )
 
 __all__ = [
+    "MESSAGES_MAX_TEMPERATURE",
     "STOP_REASONS",
     "ChatAPI",
     "MessageEventTranslator",
     "chat_request_to_count_tokens",
     "chat_request_to_messages",
+    "check_messages_params",
     "message_to_completion",
+    "supports_response_format",
 ]
 
 ChatAPI = Literal["chat_completions", "messages"]
@@ -171,21 +174,54 @@ def _tool_choice(request: ChatCompletionRequest) -> dict[str, Any] | None:
     return converted
 
 
-def _refuse_chat_only(request: ChatCompletionRequest) -> None:
-    used = [name for name in _CHAT_ONLY if getattr(request, name, None) is not None]
-    used += [name for name in (request.model_extra or {}) if name in _CHAT_ONLY]
-    if request.n is not None and request.n > 1:
+MESSAGES_MAX_TEMPERATURE = 1.0
+"""The highest ``temperature`` the Messages protocol accepts (chat completions: 2)."""
+
+
+def check_messages_params(params: Mapping[str, Any]) -> None:
+    """Refuse request parameters the Messages protocol cannot carry.
+
+    ``params`` are chat-completions request parameters (a constructor's fields, a
+    call's keyword arguments); ``None`` values count as unset. The framework
+    integrations call this when ``api="messages"`` is chosen, so a wrong combination
+    fails when the model is built rather than on its first request.
+
+    Raises:
+        ValueError: naming ``seed``, ``frequency_penalty``, ``presence_penalty``,
+            ``response_format``, ``logprobs`` or ``n > 1`` when given, or a
+            ``temperature`` above 1.
+    """
+    used = [name for name in _CHAT_ONLY if params.get(name) is not None]
+    n = params.get("n")
+    if isinstance(n, int) and n > 1:
         used.append("n > 1")
     if used:
         raise ValueError(
             f"{', '.join(used)} cannot be sent with api='messages' (the Messages protocol "
             "has no such parameter); use api='chat_completions' or leave it unset"
         )
-    if request.temperature is not None and request.temperature > 1:
+    temperature = params.get("temperature")
+    if isinstance(temperature, (int, float)) and temperature > MESSAGES_MAX_TEMPERATURE:
         raise ValueError(
-            f"temperature {request.temperature} is above 1, the Messages protocol's maximum; "
+            f"temperature {temperature} is above 1, the Messages protocol's maximum; "
             "use a value in [0, 1] or api='chat_completions' (0-2)"
         )
+
+
+def supports_response_format(api: ChatAPI) -> bool:
+    """Whether ``api`` has ``response_format`` (JSON mode, json_schema): only chat completions.
+
+    On the Messages protocol the framework integrations ask for structured output by
+    forcing a tool call whose input schema is the requested schema instead.
+    """
+    return api == "chat_completions"
+
+
+def _refuse_chat_only(request: ChatCompletionRequest) -> None:
+    params: dict[str, Any] = dict(request.model_extra or {})
+    params.update({name: getattr(request, name, None) for name in _CHAT_ONLY})
+    params.update(n=request.n, temperature=request.temperature)
+    check_messages_params(params)
 
 
 def _tools(request: ChatCompletionRequest) -> list[MessagesTool] | None:
