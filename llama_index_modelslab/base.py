@@ -58,13 +58,19 @@ from modelslab_transport import (
     ClientSettings,
     ModelsLabClient,
 )
-from modelslab_transport.model_limits import DEFAULT_CONTEXT_WINDOW
+from modelslab_transport.model_profiles import (
+    DEFAULT_CONTEXT_WINDOW,
+    context_window,
+    default_max_tokens,
+)
+from modelslab_transport.protocol_bridge import check_messages_params
 from modelslab_transport.settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
 from modelslab_transport.tooling import chat_tool_choice
+from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletionRequest
 
 if TYPE_CHECKING:
@@ -115,6 +121,14 @@ class ModelsLabLLM(FunctionCallingLLM):
     Token usage is in ``response.additional_kwargs`` (``prompt_tokens``,
     ``completion_tokens``, ``total_tokens``) and in ``response.raw.usage``; streams ask
     the server for it (``stream_usage``) and carry it on their last response.
+
+    ``api="messages"`` speaks the Anthropic-style ``/v1/messages`` protocol instead of
+    ``/chat/completions`` (same models, same behaviour; no ``seed``, penalties,
+    ``n > 1`` or ``response_format`` there, and ``temperature`` at most 1).
+    :meth:`count_tokens` asks the server for an exact prompt size and
+    :meth:`list_models` lists the catalog. ``metadata.context_window`` and
+    ``num_output`` come from :mod:`modelslab_transport.model_profiles` unless
+    ``context_window`` / ``max_tokens`` are set.
     """
 
     model: str = Field(default=DEFAULT_MODEL, description="The ModelsLab model id.")
@@ -135,17 +149,18 @@ class ModelsLabLLM(FunctionCallingLLM):
         default=None,
         gt=0,
         description=(
-            f"Most tokens to generate; {DEFAULT_MAX_TOKENS} if None (always sent, because the "
-            "server's own default of 1000 silently truncates)."
+            f"Most tokens to generate; if None, {DEFAULT_MAX_TOKENS} capped by the model "
+            "profile's output limit (always sent, because the server's own default of 1000 "
+            "silently truncates)."
         ),
     )
-    context_window: int = Field(
-        default=DEFAULT_CONTEXT_WINDOW,
+    context_window: int | None = Field(
+        default=None,
         gt=0,
         description=(
-            "Tokens the model accepts (prompt plus answer). ModelsLab publishes no per-model "
-            f"limits, so the default is a conservative {DEFAULT_CONTEXT_WINDOW}; set the "
-            "model's real window to let LlamaIndex pack more context."
+            "Tokens the model accepts (prompt plus answer). If None, the model profile's "
+            "published window (modelslab_transport.model_profiles), or a conservative "
+            f"{DEFAULT_CONTEXT_WINDOW} for a model the table does not know."
         ),
     )
     timeout: float | None = Field(
@@ -192,7 +207,8 @@ class ModelsLabLLM(FunctionCallingLLM):
         default="function_calling",
         description=(
             "How structured_predict asks for structured output: by forcing a tool call, or "
-            "with a json_schema response_format. A call can override it with "
+            "with a json_schema response_format (on api='messages', which has no "
+            "response_format, always by a tool call). A call can override it with "
             "llm_kwargs={'structured_output_method': ...}."
         ),
     )
@@ -216,6 +232,13 @@ class ModelsLabLLM(FunctionCallingLLM):
         self._settings()
         return self
 
+    @model_validator(mode="after")
+    def _check_protocol_params(self) -> ModelsLabLLM:
+        """Refuse, at construction, parameters ``api="messages"`` cannot send."""
+        if self.api == "messages":
+            check_messages_params({**self.additional_kwargs, "temperature": self.temperature})
+        return self
+
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
         """A deep copy that shares the injected httpx clients (they are not copyable)."""
         memo = {} if memo is None else memo
@@ -233,8 +256,8 @@ class ModelsLabLLM(FunctionCallingLLM):
     def metadata(self) -> LLMMetadata:
         """What LlamaIndex needs to know to budget prompts and pick programs and agents."""
         return LLMMetadata(
-            context_window=self.context_window,
-            num_output=self.max_tokens or DEFAULT_MAX_TOKENS,
+            context_window=self.context_window or context_window(self.model),
+            num_output=self.max_tokens or default_max_tokens(self.model),
             is_chat_model=True,
             is_function_calling_model=self.is_function_calling_model,
             model_name=self.model,
@@ -283,7 +306,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         params.update(self.additional_kwargs)
         params.update(kwargs)
         if params.get("max_tokens") is None:
-            params["max_tokens"] = self.max_tokens or DEFAULT_MAX_TOKENS
+            params["max_tokens"] = self.max_tokens or default_max_tokens(params["model"])
         if stream:
             params["stream"] = True
             wants_usage = self.stream_usage and self.api == "chat_completions"
@@ -402,6 +425,52 @@ class ModelsLabLLM(FunctionCallingLLM):
 
         return responses()
 
+    # --------------------------------------------------- token count and catalog
+
+    def _count_request(
+        self, messages: str | Sequence[ChatMessage], tools: Sequence[BaseTool] | None
+    ) -> ChatCompletionRequest:
+        if isinstance(messages, str):
+            messages = self._prompt_messages(messages, formatted=False)
+        return ChatCompletionRequest(
+            model=self.model,
+            messages=wire_messages(messages),
+            max_tokens=1,
+            tools=[wire_tool(tool) for tool in tools or []] or None,
+        )
+
+    def count_tokens(
+        self, messages: str | Sequence[ChatMessage], tools: Sequence[BaseTool] | None = None
+    ) -> int:
+        """The exact number of input tokens ``messages`` (and ``tools``) would use.
+
+        Counted by the server (``POST /v1/messages/count_tokens``), whichever ``api``
+        this LLM speaks; a string counts as one user message. Add the system prompt
+        to ``messages`` yourself if it should count: ``chat`` does not prepend it.
+
+        Raises:
+            ModelsLabError: when the server cannot count (no estimate is made up).
+        """
+        return self._client().count_chat_tokens(self._count_request(messages, tools))
+
+    async def acount_tokens(
+        self, messages: str | Sequence[ChatMessage], tools: Sequence[BaseTool] | None = None
+    ) -> int:
+        """Async :meth:`count_tokens`."""
+        return await self._aclient().count_chat_tokens(self._count_request(messages, tools))
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models this account can use (``GET /v1/models``), as typed entries.
+
+        Each entry has ``id`` (what ``model=`` takes), ``owned_by`` and ``created``;
+        limits and capabilities are in :func:`modelslab_transport.model_profiles.model_profile`.
+        """
+        return self._client().list_models()
+
+    async def alist_models(self) -> list[ModelInfo]:
+        """Async :meth:`list_models`."""
+        return await self._aclient().list_models()
+
     # -------------------------------------------------------------- tool calling
 
     def _prepare_chat_with_tools(
@@ -479,7 +548,12 @@ class ModelsLabLLM(FunctionCallingLLM):
     ) -> tuple[BasePydanticProgram[Model], dict[str, Any]]:
         """The program for one structured call, and the LLM kwargs left for it."""
         return structured_program(
-            self, output_cls, prompt, llm_kwargs, default_method=self.structured_output_method
+            self,
+            output_cls,
+            prompt,
+            llm_kwargs,
+            default_method=self.structured_output_method,
+            api=self.api,
         )
 
     def structured_predict(

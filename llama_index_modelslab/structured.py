@@ -26,6 +26,7 @@ from llama_index.core.prompts.base import BasePromptTemplate
 from llama_index.core.types import BasePydanticProgram, Model, PydanticProgramMode
 from pydantic import ValidationError
 
+from modelslab_transport.protocol_bridge import ChatAPI, supports_response_format
 from modelslab_transport.tooling import json_schema_response_format, parse_partial_json
 
 __all__ = [
@@ -157,13 +158,16 @@ def structured_program(
     llm_kwargs: dict[str, Any] | None,
     *,
     default_method: StructuredOutputMethod,
+    api: ChatAPI = "chat_completions",
 ) -> tuple[BasePydanticProgram[Model], dict[str, Any]]:
     """The pydantic program for one structured call, and the LLM kwargs left for it.
 
     ``llm_kwargs["structured_output_method"]`` (popped) overrides ``default_method``. An
     LLM whose ``pydantic_program_mode`` is not the default gets LlamaIndex's program
     for that mode; otherwise the method decides: :class:`JsonSchemaProgram`, or
-    LlamaIndex's ``FunctionCallingProgram`` with the tool call forced.
+    LlamaIndex's ``FunctionCallingProgram`` with the tool call forced. On a protocol
+    without ``response_format`` (``api="messages"``) ``"json_schema"`` is carried out
+    by the forced tool call.
 
     Raises:
         ValueError: for an unknown method.
@@ -174,6 +178,8 @@ def structured_program(
         raise ValueError(
             f"structured_output_method must be 'function_calling' or 'json_schema', got {method!r}"
         )
+    if method == "json_schema" and not supports_response_format(api):
+        method = "function_calling"
     program: BasePydanticProgram[Model]
     if llm.pydantic_program_mode != PydanticProgramMode.DEFAULT:
         program = get_program_for_llm(

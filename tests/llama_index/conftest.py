@@ -36,12 +36,18 @@ def recorded_llm(base_url: str, api_key: str, **fields: object) -> ModelsLabLLM:
 
 
 @pytest.fixture
-def llm(server_base_url: str, server_api_key: str) -> ModelsLabLLM:
-    """The LLM for plain chat tests."""
-    return recorded_llm(server_base_url, server_api_key)
+def api() -> str:
+    """The protocol the LLM fixtures speak; a module parametrizes it to cover both."""
+    return "chat_completions"
 
 
 @pytest.fixture
-def tools_llm(tools_base_url: str, server_api_key: str) -> ModelsLabLLM:
+def llm(server_base_url: str, server_api_key: str, api: str) -> ModelsLabLLM:
+    """The LLM for plain chat tests."""
+    return recorded_llm(server_base_url, server_api_key, api=api)
+
+
+@pytest.fixture
+def tools_llm(tools_base_url: str, server_api_key: str, api: str) -> ModelsLabLLM:
     """The LLM for tool-calling and structured-output tests."""
-    return recorded_llm(tools_base_url, server_api_key, max_tokens=96)
+    return recorded_llm(tools_base_url, server_api_key, max_tokens=96, api=api)

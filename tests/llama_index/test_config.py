@@ -20,7 +20,7 @@ from modelslab_transport import (
     InsecureBaseURLWarning,
     ServerError,
 )
-from modelslab_transport.model_limits import DEFAULT_CONTEXT_WINDOW
+from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
 from tests.llama_index.support import MOCK_KEY, completion, scripted_llm
 
 USER = [ChatMessage(role="user", content="hi")]
@@ -73,9 +73,16 @@ def test_metadata_defaults() -> None:
     metadata = ModelsLabLLM().metadata
     assert metadata.is_chat_model is True
     assert metadata.is_function_calling_model is True
-    assert metadata.context_window == DEFAULT_CONTEXT_WINDOW
+    # The default model's published window (Gemma 3 1B: 32K), from the profile table.
+    assert metadata.context_window == model_profile(DEFAULT_MODEL).context_window == 32768
     assert metadata.num_output == DEFAULT_MAX_TOKENS
     assert metadata.model_name == DEFAULT_MODEL
+
+
+def test_unknown_model_gets_the_conservative_window() -> None:
+    metadata = ModelsLabLLM(model="not-in-the-table", api_key="k").metadata
+    assert metadata.context_window == DEFAULT_CONTEXT_WINDOW
+    assert metadata.num_output == DEFAULT_MAX_TOKENS
 
 
 def test_metadata_follows_fields() -> None:

@@ -5,8 +5,15 @@ Covered: chat/complete and their streaming and async forms, a batch of concurren
 calls, multi-turn and system prompts, stop sequences, max_tokens, token usage (plain and
 streamed), unicode, tool calling (forced, auto, streamed, async, without arguments,
 with tool results in the history, predict_and_call), structured output (tool calling,
-json_schema, async, streamed, as_structured_llm), JSON mode, the Anthropic-style
-Messages protocol, and server errors.
+json_schema, async, streamed, as_structured_llm), JSON mode, and server errors.
+
+Every test runs twice, once per protocol (the ``api`` fixture): OpenAI-style
+``/chat/completions`` and Anthropic-style ``/v1/messages``. Cassettes are named
+``<test>[chat_completions]`` and ``<test>[messages]``. Where the protocols differ on
+the wire (the system prompt's place, content blocks, tool_result blocks) the test
+checks each its own way; JSON mode, which the Messages protocol lacks, is checked to
+be refused before anything is sent, and ``json_schema`` structured output becomes a
+forced tool call there (so it is answered by the tools server).
 
 The recording model is SmolLM2-135M-Instruct on llama.cpp's ``llama-server``; it is
 greedy here (temperature 0) and answers briefly (max_tokens 48-96). Forced tool calls
@@ -41,6 +48,26 @@ from modelslab_transport import BadRequestError, ServerError
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk
 
 pytestmark = pytest.mark.vcr
+
+
+@pytest.fixture(params=["chat_completions", "messages"])
+def api(request: pytest.FixtureRequest) -> str:
+    """Both protocols, for every test of this module (overrides conftest's ``api``)."""
+    return str(request.param)
+
+
+def sent_body(vcr: Any, index: int = 0) -> dict[str, Any]:
+    """The JSON body of the ``index``-th request of the test."""
+    body: dict[str, Any] = json.loads(vcr.requests[index].body)
+    return body
+
+
+def text_of(content: str | list[dict[str, Any]]) -> str:
+    """A message's text, whether sent as a string or as Messages text blocks."""
+    if isinstance(content, str):
+        return content
+    return "".join(block["text"] for block in content if block["type"] == "text")
+
 
 HELLO = [ChatMessage(role="user", content="Say hello in one short sentence.")]
 CALL_HINT = (
@@ -169,13 +196,20 @@ def test_multi_turn_conversation(llm: ModelsLabLLM) -> None:
     assert_text_reply(llm.chat(history))
 
 
-def test_system_prompt(llm: ModelsLabLLM, vcr: Any) -> None:
-    llm.system_prompt = "You are a pirate. Answer like a pirate."
+def test_system_prompt(llm: ModelsLabLLM, vcr: Any, api: str) -> None:
+    pirate = "You are a pirate. Answer like a pirate."
+    llm.system_prompt = pirate
     answer = llm.predict(PromptTemplate("Greet {name}."), name="Ada")
     assert answer.strip()
-    sent = json.loads(vcr.requests[0].body)["messages"]
-    assert sent[0] == {"role": "system", "content": "You are a pirate. Answer like a pirate."}
-    assert sent[1] == {"role": "user", "content": "Greet Ada."}
+    body = sent_body(vcr)
+    if api == "messages":  # the system prompt travels beside the turns
+        assert body["system"] == pirate
+        assert body["messages"] == [
+            {"role": "user", "content": [{"type": "text", "text": "Greet Ada."}]}
+        ]
+    else:
+        assert body["messages"][0] == {"role": "system", "content": pirate}
+        assert body["messages"][1] == {"role": "user", "content": "Greet Ada."}
 
 
 def test_stop_sequence(llm: ModelsLabLLM) -> None:
@@ -202,7 +236,7 @@ def test_unicode(llm: ModelsLabLLM, vcr: Any) -> None:
     prompt = "Répète après moi : « café, naïve, 日本語, 🙂 »"
     response = llm.chat([ChatMessage(role="user", content=prompt)])
     assert_text_reply(response)
-    assert json.loads(vcr.requests[0].body)["messages"][0]["content"] == prompt
+    assert text_of(sent_body(vcr)["messages"][0]["content"]) == prompt
 
 
 # -------------------------------------------------------------------- tool calling
@@ -246,9 +280,13 @@ async def test_tool_calling_forced_astreaming(tools_llm: ModelsLabLLM) -> None:
     assert_multiply_call(tools_llm, responses[-1])
 
 
-def test_tool_calling_auto(llm: ModelsLabLLM, vcr: Any) -> None:
+def test_tool_calling_auto(llm: ModelsLabLLM, vcr: Any, api: str) -> None:
     response = llm.chat_with_tools([MULTIPLY], user_msg=CALL_HINT)
-    assert json.loads(vcr.requests[0].body)["tool_choice"] == "auto"
+    choice = sent_body(vcr)["tool_choice"]
+    if api == "messages":
+        assert choice == {"type": "auto", "disable_parallel_tool_use": True}
+    else:
+        assert choice == "auto"
     calls = llm.get_tool_calls_from_response(response, error_on_no_tool_call=False)
     if calls:  # the model chose to call the tool
         assert calls[0].tool_name == "multiply"
@@ -266,7 +304,9 @@ def test_tool_calling_without_arguments(tools_llm: ModelsLabLLM) -> None:
     assert isinstance(calls[0].tool_kwargs, dict)
 
 
-def test_tool_result_in_history(llm: ModelsLabLLM, tools_llm: ModelsLabLLM, vcr: Any) -> None:
+def test_tool_result_in_history(
+    llm: ModelsLabLLM, tools_llm: ModelsLabLLM, vcr: Any, api: str
+) -> None:
     question = "What is 6 times 7?"
     first = tools_llm.chat_with_tools([MULTIPLY], user_msg=question, tool_required=True)
     call = tools_llm.get_tool_calls_from_response(first)[0]
@@ -279,14 +319,25 @@ def test_tool_result_in_history(llm: ModelsLabLLM, tools_llm: ModelsLabLLM, vcr:
     second = llm.chat_with_tools([MULTIPLY], chat_history=history)
     assert_text_reply(second)
     assert llm.get_tool_calls_from_response(second, error_on_no_tool_call=False) == []
-    sent = json.loads(vcr.requests[1].body)["messages"]
-    assert sent[1]["tool_calls"][0]["id"] == call.tool_id
-    assert sent[2] == {
-        "role": "tool",
-        "content": result.content,
-        "tool_call_id": call.tool_id,
-        "name": "multiply",
-    }
+    sent = sent_body(vcr, 1)["messages"]
+    if api == "messages":  # tool_use in the assistant turn, tool_result in a user turn
+        tool_use = [b for b in sent[1]["content"] if b["type"] == "tool_use"]
+        assert tool_use[0]["id"] == call.tool_id
+        assert tool_use[0]["input"] == call.tool_kwargs
+        assert sent[2] == {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": call.tool_id, "content": result.content}
+            ],
+        }
+    else:
+        assert sent[1]["tool_calls"][0]["id"] == call.tool_id
+        assert sent[2] == {
+            "role": "tool",
+            "content": result.content,
+            "tool_call_id": call.tool_id,
+            "name": "multiply",
+        }
 
 
 def test_predict_and_call(tools_llm: ModelsLabLLM) -> None:
@@ -306,11 +357,21 @@ def test_structured_predict_with_tool_calling(tools_llm: ModelsLabLLM) -> None:
     assert city.name.strip()
 
 
-def test_structured_predict_with_json_schema(llm: ModelsLabLLM) -> None:
-    llm.structured_output_method = "json_schema"
-    city = llm.structured_predict(City, CITY_PROMPT, text=CITY_TEXT)
+def test_structured_predict_with_json_schema(
+    llm: ModelsLabLLM, tools_llm: ModelsLabLLM, vcr: Any, api: str
+) -> None:
+    # No response_format on the Messages protocol: json_schema is a forced tool call.
+    structured = tools_llm if api == "messages" else llm
+    structured.structured_output_method = "json_schema"
+    city = structured.structured_predict(City, CITY_PROMPT, text=CITY_TEXT)
     assert isinstance(city, City)
     assert city.name.strip()
+    body = sent_body(vcr)
+    if api == "messages":
+        assert "response_format" not in body
+        assert body["tool_choice"]["type"] == "any"
+    else:
+        assert body["response_format"]["type"] == "json_schema"
 
 
 async def test_astructured_predict(tools_llm: ModelsLabLLM) -> None:
@@ -318,9 +379,10 @@ async def test_astructured_predict(tools_llm: ModelsLabLLM) -> None:
     assert isinstance(city, City)
 
 
-def test_stream_structured_predict(llm: ModelsLabLLM) -> None:
-    llm.structured_output_method = "json_schema"
-    partials = list(llm.stream_structured_predict(City, CITY_PROMPT, text=CITY_TEXT))
+def test_stream_structured_predict(llm: ModelsLabLLM, tools_llm: ModelsLabLLM, api: str) -> None:
+    structured = tools_llm if api == "messages" else llm  # see the test above
+    structured.structured_output_method = "json_schema"
+    partials = list(structured.stream_structured_predict(City, CITY_PROMPT, text=CITY_TEXT))
     assert len(partials) > 1
     assert isinstance(partials[-1], City)
 
@@ -338,36 +400,15 @@ def test_as_structured_llm(tools_llm: ModelsLabLLM) -> None:
     assert json.loads(response.message.content or "") == response.raw.model_dump()
 
 
-def test_json_mode(llm: ModelsLabLLM) -> None:
-    response = llm.complete(
-        "Describe a person as a JSON object with the keys name and age.",
-        response_format={"type": "json_object"},
-    )
+def test_json_mode(llm: ModelsLabLLM, vcr: Any, api: str) -> None:
+    prompt = "Describe a person as a JSON object with the keys name and age."
+    if api == "messages":  # the protocol has no response_format: refused, nothing sent
+        with pytest.raises(ValueError, match="response_format cannot be sent with api='messages'"):
+            llm.complete(prompt, response_format={"type": "json_object"})
+        assert len(vcr.requests) == 0
+        return
+    response = llm.complete(prompt, response_format={"type": "json_object"})
     assert isinstance(json.loads(response.text), dict)
-
-
-# ------------------------------------------------------------ Messages protocol
-
-
-def test_chat_over_messages_protocol(llm: ModelsLabLLM, vcr: Any) -> None:
-    llm.api = "messages"
-    response = llm.chat([ChatMessage(role="system", content="Be brief."), *HELLO])
-    assert_text_reply(response)
-    assert_usage(response.additional_kwargs)
-    assert vcr.requests[0].path.endswith("/v1/messages")
-
-
-def test_stream_over_messages_protocol(llm: ModelsLabLLM) -> None:
-    llm.api = "messages"
-    assert_streamed(list(llm.stream_chat(HELLO)), lambda r: r.message.content)
-
-
-def test_forced_tool_call_over_messages_protocol(tools_llm: ModelsLabLLM) -> None:
-    tools_llm.api = "messages"
-    response = tools_llm.chat_with_tools(
-        [MULTIPLY], user_msg="What is 6 times 7?", tool_required=True
-    )
-    assert_multiply_call(tools_llm, response)
 
 
 # -------------------------------------------------------------------------- errors
