@@ -16,6 +16,7 @@ from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
 )
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -42,16 +43,22 @@ from modelslab_transport import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
-    DEFAULT_MAX_TOKENS,
     APIConnectionError,
     AsyncModelsLabClient,
+    ChatAPI,
     ClientSettings,
     ModelsLabClient,
     NotFoundError,
     ServerError,
 )
-from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
+from modelslab_transport.model_profiles import (
+    DEFAULT_CONTEXT_WINDOW,
+    default_max_tokens,
+    model_profile,
+)
+from modelslab_transport.protocol_bridge import check_messages_params, supports_response_format
 from modelslab_transport.tooling import chat_tool_choice
+from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletionRequest
 
 __all__ = ["DEFAULT_MODEL", "ChatModelsLab"]
@@ -67,12 +74,28 @@ _TOOL_SPEC = dict[str, Any] | type | Callable[..., Any] | BaseTool
 # Request parameters that map one to one onto fields of the same name.
 _SAMPLING_FIELDS = ("temperature", "top_p", "n", "seed", "frequency_penalty", "presence_penalty")
 
+# The endpoint errors get_num_tokens_from_messages answers with an estimate instead.
+_COUNT_UNAVAILABLE = (APIConnectionError, NotFoundError, ServerError)
+
 
 class ChatModelsLab(BaseChatModel):
-    """A LangChain chat model on ModelsLab's OpenAI-compatible ``/chat/completions``.
+    """A LangChain chat model on ModelsLab's LLM API.
+
+    ModelsLab serves the same models over two protocols; ``api`` picks one:
+    OpenAI-style ``/chat/completions`` (the default) or Anthropic-style
+    ``/v1/messages`` (``api="messages"``). Text, streaming, system prompts, stop
+    sequences, usage, tool calling (including streamed tool input) and structured
+    output work alike on both. The Messages protocol has no ``seed``,
+    ``frequency_penalty``, ``presence_penalty``, ``n > 1`` or ``response_format``,
+    and caps ``temperature`` at 1: those are refused with a ``ValueError`` when the
+    model is built. Structured output with ``method="json_mode"`` or
+    ``"json_schema"`` is asked for by forcing a tool call on that protocol (see
+    :meth:`with_structured_output`).
 
     Constructing it needs neither a key nor the network: the HTTP client is built on
     first use. The key is read from ``MODELSLAB_API_KEY`` unless passed as ``api_key``.
+    ``profile`` (context window, output cap, tool calling, images) comes from
+    :mod:`modelslab_transport.model_profiles`; pass ``profile={...}`` to override it.
 
     Example:
         .. code-block:: python
@@ -91,6 +114,10 @@ class ChatModelsLab(BaseChatModel):
             llm.bind_tools([Weather], tool_choice="any").invoke("Weather in Paris?")
             llm.with_structured_output(Weather).invoke("Weather in Paris?")
 
+            ChatModelsLab(api="messages").invoke("Hello")  # over /v1/messages
+            llm.get_num_tokens_from_messages([HumanMessage("Hi")])  # counted by the server
+            [model.id for model in llm.list_models()]  # GET /v1/models
+
     Errors are the transport's classes, each also a ``langchain_core.exceptions``
     ``Model*Error`` (see :mod:`langchain_modelslab.errors`).
     """
@@ -103,11 +130,16 @@ class ChatModelsLab(BaseChatModel):
     """The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Needed only to send."""
     base_url: str = Field(default_factory=from_env(BASE_URL_ENV, default=DEFAULT_BASE_URL))
     """API root; defaults to ``$MODELSLAB_BASE_URL`` or ``https://modelslab.com/api/v7/llm``."""
+    api: ChatAPI = "chat_completions"
+    """The protocol: ``"chat_completions"`` (``/chat/completions``) or ``"messages"``
+    (Anthropic-style ``/v1/messages``); the same models answer on both."""
     temperature: float | None = None
-    """Sampling temperature, 0-2; the server's default when None."""
+    """Sampling temperature, 0-2 (0-1 with ``api="messages"``); the server's default
+    when None."""
     max_tokens: int | None = None
-    """Most tokens to generate; ``modelslab_transport.DEFAULT_MAX_TOKENS`` when None
-    (ModelsLab's own default of 1000 silently truncates, so a value is always sent)."""
+    """Most tokens to generate; when None, ``modelslab_transport.DEFAULT_MAX_TOKENS``
+    capped by the model profile's output limit (ModelsLab's own default of 1000
+    silently truncates, so a value is always sent)."""
     top_p: float | None = None
     """Nucleus sampling probability mass, 0-1."""
     stop: list[str] | str | None = None
@@ -177,6 +209,36 @@ class ChatModelsLab(BaseChatModel):
         if self.streaming and self.n is not None and self.n > 1:
             raise ValueError("n > 1 cannot be combined with streaming=True")
         return self
+
+    @model_validator(mode="after")
+    def _check_protocol_params(self) -> ChatModelsLab:
+        """Refuse, at construction, parameters ``api="messages"`` cannot send."""
+        if self.api == "messages":
+            check_messages_params(
+                {**self.model_kwargs, **{name: getattr(self, name) for name in _SAMPLING_FIELDS}}
+            )
+        return self
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """The model's profile from :mod:`modelslab_transport.model_profiles`.
+
+        Only what the table knows is filled in; a model missing from it gets the
+        conservative default (an 8192-token context window).
+        """
+        known = model_profile(self.model)
+        profile = ModelProfile(
+            max_input_tokens=known.context_window or DEFAULT_CONTEXT_WINDOW,
+            text_inputs=True,
+            text_outputs=True,
+        )
+        if known.max_output_tokens is not None:
+            profile["max_output_tokens"] = known.max_output_tokens
+        if known.tool_calling is not None:
+            profile["tool_calling"] = known.tool_calling
+            profile["tool_choice"] = known.tool_calling
+        if known.vision is not None:
+            profile["image_inputs"] = known.vision
+        return profile
 
     @property
     def _llm_type(self) -> str:
@@ -251,7 +313,9 @@ class ChatModelsLab(BaseChatModel):
         """The request parameters this instance sends on every call."""
         params: dict[str, Any] = {
             "model": self.model,
-            "max_tokens": self.max_tokens if self.max_tokens is not None else DEFAULT_MAX_TOKENS,
+            "max_tokens": (
+                self.max_tokens if self.max_tokens is not None else default_max_tokens(self.model)
+            ),
         }
         for name in _SAMPLING_FIELDS:
             value = getattr(self, name)
@@ -264,7 +328,7 @@ class ChatModelsLab(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         """What identifies this model's configuration in traces and caches."""
-        return {**self._default_params, "base_url": self.base_url}
+        return {**self._default_params, "base_url": self.base_url, "api": self.api}
 
     def _build_request(
         self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
@@ -286,7 +350,8 @@ class ChatModelsLab(BaseChatModel):
             if params.get("n", 1) > 1:
                 raise ValueError("n > 1 cannot be streamed; use invoke/generate")
             params["stream"] = True
-            if stream_usage:
+            if stream_usage and self.api == "chat_completions":
+                # The Messages protocol always reports usage and has no stream_options.
                 params["stream_options"] = {"include_usage": True}
         return ChatCompletionRequest(messages=messages_to_wire(messages), **params)
 
@@ -302,7 +367,7 @@ class ChatModelsLab(BaseChatModel):
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
-            completion = self.client.chat_completions(request)
+            completion = self.client.chat(request, api=self.api)
         return completion_to_result(completion, requested_model=request.model)
 
     async def _agenerate(
@@ -317,7 +382,7 @@ class ChatModelsLab(BaseChatModel):
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
-            completion = await self.async_client.chat_completions(request)
+            completion = await self.async_client.chat(request, api=self.api)
         return completion_to_result(completion, requested_model=request.model)
 
     def _stream(
@@ -330,7 +395,7 @@ class ChatModelsLab(BaseChatModel):
         """Stream a chat completion; the last chunk carries usage and the model name."""
         request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model)
-        with langchain_errors(), self.client.stream_chat_completions(request) as events:
+        with langchain_errors(), self.client.stream_chat(request, api=self.api) as events:
             for event in events:
                 for chunk in converter.convert(event):
                     if run_manager is not None:
@@ -352,7 +417,7 @@ class ChatModelsLab(BaseChatModel):
         request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model)
         with langchain_errors():
-            async with await self.async_client.stream_chat_completions(request) as events:
+            async with await self.async_client.stream_chat(request, api=self.api) as events:
                 async for event in events:
                     for chunk in converter.convert(event):
                         if run_manager is not None:
@@ -376,7 +441,11 @@ class ChatModelsLab(BaseChatModel):
         if isinstance(temperature, (int, float)):
             params["ls_temperature"] = temperature
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        params["ls_max_tokens"] = max_tokens if isinstance(max_tokens, int) else DEFAULT_MAX_TOKENS
+        params["ls_max_tokens"] = (
+            max_tokens
+            if isinstance(max_tokens, int)
+            else default_max_tokens(str(kwargs.get("model") or self.model))
+        )
         stops = stop if stop is not None else self.stop
         if stops:
             params["ls_stop"] = [stops] if isinstance(stops, str) else list(stops)
@@ -436,6 +505,9 @@ class ChatModelsLab(BaseChatModel):
                 model must call), ``"json_mode"`` (``response_format`` ``json_object``;
                 the prompt must describe the keys) or ``"json_schema"``
                 (``response_format`` ``json_schema``; not every ModelsLab model honours it).
+                With ``api="messages"``, which has no ``response_format``, both JSON
+                methods are carried out as ``"function_calling"``: the answer has the
+                same shape, but the raw message holds a tool call instead of JSON text.
             strict: Ask for exact schema adherence (function calling and json_schema).
             kwargs: Not accepted; named here to reject unknown options clearly.
 
@@ -444,6 +516,8 @@ class ChatModelsLab(BaseChatModel):
         """
         if kwargs:
             raise ValueError(f"unsupported with_structured_output arguments: {sorted(kwargs)}")
+        if method in ("json_mode", "json_schema") and not supports_response_format(self.api):
+            method = "function_calling"
         trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
         model: Runnable[LanguageModelInput, Any]
         if method == "function_calling":
@@ -469,31 +543,73 @@ class ChatModelsLab(BaseChatModel):
 
     # -------------------------------------------------------------- token count
 
+    def _count_tokens_request(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None
+    ) -> tuple[ChatCompletionRequest, list[dict[str, Any]]]:
+        formatted = [convert_to_openai_tool(tool) for tool in tools or []]
+        request = ChatCompletionRequest(
+            model=self.model,
+            messages=messages_to_wire(messages),
+            max_tokens=1,
+            tools=formatted or None,
+        )
+        return request, formatted
+
+    @staticmethod
+    def _approximate_tokens(
+        messages: list[BaseMessage], tools: list[dict[str, Any]], error: Exception
+    ) -> int:
+        logger.warning(
+            "count_tokens is unavailable (%s: %s); using an approximate count",
+            type(error).__name__,
+            error,
+        )
+        counted: list[BaseTool | dict[str, Any]] = list(tools)
+        return count_tokens_approximately(messages, tools=counted or None)
+
     def get_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
         """The exact input token count, from ModelsLab's ``/v1/messages/count_tokens``.
 
+        ``tools`` (anything :meth:`bind_tools` takes) are counted too. System messages
+        are counted as the Messages protocol's ``system``; the count is the server's
+        whichever ``api`` this model speaks.
+
         When that endpoint cannot be reached (connection failure, timeout, 404 or
         5xx) this falls back to LangChain's ``count_tokens_approximately`` (about four
         characters a token) and logs a warning; other errors (a bad key, say) raise.
         """
-        formatted: list[BaseTool | dict[str, Any]] = [
-            convert_to_openai_tool(tool) for tool in tools or []
-        ]
-        request = ChatCompletionRequest(
-            model=self.model,
-            messages=messages_to_wire(messages),
-            max_tokens=1,
-            tools=[tool for tool in formatted if isinstance(tool, dict)] or None,
-        )
+        request, formatted = self._count_tokens_request(messages, tools)
         try:
             with langchain_errors():
-                return self.client.count_tokens(chat_request_to_count_tokens(request)).input_tokens
-        except (APIConnectionError, NotFoundError, ServerError) as exc:
-            logger.warning(
-                "count_tokens is unavailable (%s: %s); using an approximate count",
-                type(exc).__name__,
-                exc,
-            )
-            return count_tokens_approximately(messages, tools=formatted or None)
+                return self.client.count_chat_tokens(request)
+        except _COUNT_UNAVAILABLE as exc:
+            return self._approximate_tokens(messages, formatted, exc)
+
+    async def aget_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Async :meth:`get_num_tokens_from_messages` (same fallback)."""
+        request, formatted = self._count_tokens_request(messages, tools)
+        try:
+            with langchain_errors():
+                return await self.async_client.count_chat_tokens(request)
+        except _COUNT_UNAVAILABLE as exc:
+            return self._approximate_tokens(messages, formatted, exc)
+
+    # ------------------------------------------------------------ model catalog
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models this account can use (``GET /v1/models``), as typed entries.
+
+        Each entry has ``id`` (what ``model=`` takes), ``owned_by`` and ``created``;
+        limits and capabilities are in :func:`modelslab_transport.model_profiles.model_profile`.
+        """
+        with langchain_errors():
+            return self.client.list_models()
+
+    async def alist_models(self) -> list[ModelInfo]:
+        """Async :meth:`list_models`."""
+        with langchain_errors():
+            return await self.async_client.list_models()

@@ -5,8 +5,9 @@ chat and ``MODELSLAB_TOOLS_BASE_URL`` one whose template forces a tool call (see
 ``tests/recording/server.py``). ModelsLab itself is a single endpoint, so a model
 under test gets httpx clients whose transport sends each request where the live
 API would have behaved alike: requests that force a tool call
-(``tool_choice: "required"`` with tools) to the tools server, everything else to the
-chat server. The transport wraps a plain ``httpx.HTTPTransport``, which vcrpy
+(``tool_choice: "required"`` with tools on ``/chat/completions``; ``{"type": "any"}``
+or ``{"type": "tool"}`` on ``/v1/messages``) to the tools server, everything else to
+the chat server. The transport wraps a plain ``httpx.HTTPTransport``, which vcrpy
 patches, so cassettes record and replay as usual; matching ignores the host, and
 in replay both URLs are the same placeholder, so the routing changes nothing.
 """
@@ -30,13 +31,25 @@ def tools_base_url() -> str:
 
 
 def _forces_a_tool_call(request: httpx.Request) -> bool:
-    if not request.url.path.endswith("/chat/completions"):
+    """Whether the request offers tools and must call one, on either protocol.
+
+    Chat completions says so with ``tool_choice: "required"``; the Messages protocol
+    with ``{"type": "any"}`` or ``{"type": "tool", "name": ...}`` (which llama-server
+    treats as "any": it does not restrict the call to the named tool).
+    """
+    path = request.url.path
+    if not path.endswith(("/chat/completions", "/v1/messages")):
         return False
     try:
         body = json.loads(request.content or b"{}")
     except ValueError:
         return False
-    return bool(body.get("tools")) and body.get("tool_choice") == "required"
+    if not body.get("tools"):
+        return False
+    choice = body.get("tool_choice")
+    if path.endswith("/v1/messages"):
+        return isinstance(choice, dict) and choice.get("type") in ("any", "tool")
+    return bool(choice == "required")
 
 
 def _rerouted(request: httpx.Request, chat: httpx.URL, tools: httpx.URL) -> httpx.Request:

@@ -7,6 +7,13 @@ and no socket is opened. The recorded server is a local llama.cpp ``llama-server
 with SmolLM2-135M-Instruct (see ``cassettes/README.md``), so the assertions the
 suite makes about answers are checked against a very small model. Requests that
 force a tool call go to the recording tools server (``server_routing.py``).
+
+The suite runs twice, once per protocol: :class:`TestChatModelsLabIntegration` over
+``/chat/completions`` and :class:`TestChatModelsLabMessagesIntegration` over the
+Anthropic-style ``/v1/messages`` (``api="messages"``). Both take their configuration
+from :class:`ModelsLabStandardSuite`; they differ in their sampling parameters and in
+their xfails, each of which names the recording server's behaviour that causes it.
+Cassettes are named after the class, so the two runs never share one.
 """
 
 from __future__ import annotations
@@ -25,8 +32,12 @@ from tests.langchain.server_routing import routed_model_params
 pytestmark = pytest.mark.vcr
 
 
-class TestChatModelsLabIntegration(ChatModelIntegrationTests):
-    """The standard integration suite; flags describe ModelsLab's chat completions."""
+class ModelsLabStandardSuite(ChatModelIntegrationTests):
+    """The standard suite configured for ModelsLab, whichever protocol.
+
+    Not collected itself (its name does not start with ``Test``): the two classes
+    below run it, each with its protocol's parameters.
+    """
 
     @property
     def chat_model_class(self) -> type[ChatModelsLab]:
@@ -37,11 +48,6 @@ class TestChatModelsLabIntegration(ChatModelIntegrationTests):
         return {
             "model": "google-gemma-3-1b-it",
             **routed_model_params(),
-            "temperature": 0,
-            # Keep the 135M recording model from repeating itself until max_tokens
-            # (both are documented ModelsLab parameters, -2 to 2).
-            "presence_penalty": 0.6,
-            "frequency_penalty": 0.3,
             "max_tokens": 200,
             "max_retries": 0,
         }
@@ -52,7 +58,8 @@ class TestChatModelsLabIntegration(ChatModelIntegrationTests):
 
     @property
     def supports_json_mode(self) -> bool:
-        # response_format {"type": "json_object"} is documented by ModelsLab.
+        # response_format {"type": "json_object"} is documented by ModelsLab; on the
+        # Messages protocol json_mode is carried out as a forced tool call.
         return True
 
     @property
@@ -93,6 +100,21 @@ class TestChatModelsLabIntegration(ChatModelIntegrationTests):
     ) -> None:
         super().test_structured_few_shot_examples(model, my_adder_tool)
 
+
+class TestChatModelsLabIntegration(ModelsLabStandardSuite):
+    """The standard suite over ``/chat/completions`` (the default protocol)."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {
+            **super().chat_model_params,
+            "temperature": 0,
+            # Keep the 135M recording model from repeating itself until max_tokens
+            # (both are documented ModelsLab parameters, -2 to 2).
+            "presence_penalty": 0.6,
+            "frequency_penalty": 0.3,
+        }
+
     @pytest.mark.xfail(
         reason=(
             "the recording server (llama-server) treats the object form of tool_choice "
@@ -120,6 +142,59 @@ class TestChatModelsLabIntegration(ChatModelIntegrationTests):
             "with tool_choice 'auto' the 135M recording model answers in prose instead of "
             "calling get_weather; the agent loop with a forced first call passes in "
             "test_end_to_end.py"
+        ),
+        strict=True,
+    )
+    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
+    def test_agent_loop(self, model: BaseChatModel) -> None:
+        super().test_agent_loop(model)
+
+
+class TestChatModelsLabMessagesIntegration(ModelsLabStandardSuite):
+    """The standard suite over the Anthropic-style ``/v1/messages`` (``api="messages"``)."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {
+            **super().chat_model_params,
+            "api": "messages",
+            # The Messages protocol has no frequency/presence penalty. Greedy, the 135M
+            # recording model then repeats itself inside a forced tool call's arguments
+            # until max_tokens, and llama-server returns the unfinished call with input
+            # {}; sampling (both parameters exist on the protocol, 0-1) lets it finish.
+            "temperature": 0.7,
+            "top_p": 0.9,
+        }
+
+    @pytest.mark.xfail(
+        reason=(
+            "the recording server (llama-server) maps tool_choice {'type': 'tool', 'name': "
+            "'magic_function'} to 'required' without restricting the call to that tool, so "
+            "the 135M model may call get_weather; the 'any' half of the test passes and the "
+            "request shape is unit-tested in test_requests.py"
+        ),
+        strict=False,
+    )
+    def test_tool_choice(self, model: BaseChatModel) -> None:
+        super().test_tool_choice(model)
+
+    @pytest.mark.xfail(
+        reason=(
+            "the 135M recording model, sampling, ran into max_tokens (200) inside the "
+            "forced Joke call's arguments; llama-server then returns the unfinished "
+            "tool_use with input {} and stop_reason 'max_tokens', which fails validation "
+            "(the other structured-output tests of this class pass)"
+        ),
+        strict=False,
+    )
+    def test_structured_output_optional_param(self, model: BaseChatModel) -> None:
+        super().test_structured_output_optional_param(model)
+
+    @pytest.mark.xfail(
+        reason=(
+            "as over chat completions: offered get_weather without a forced call, the 135M "
+            "recording model answers in prose instead of calling it; the agent loop with "
+            "a forced first call passes in test_end_to_end.py"
         ),
         strict=True,
     )
