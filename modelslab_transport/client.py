@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import weakref
 from dataclasses import dataclass
 from types import TracebackType
@@ -31,6 +32,7 @@ from modelslab_transport.decoding import (
     transport_error,
 )
 from modelslab_transport.errors import AuthenticationError, ModelsLabError
+from modelslab_transport.pooling import new_async_client, new_sync_client
 from modelslab_transport.protocol_bridge import (
     ChatAPI,
     chat_request_to_count_tokens,
@@ -71,6 +73,7 @@ MODELS_PATH = "/v1/models"
 """The model catalog, relative to the base URL (not ``/models``)."""
 
 _USER_AGENT = f"modelslab-llm/{__version__} httpx/{httpx.__version__}"
+_BUILD_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -203,9 +206,15 @@ class ModelsLabClient(_ClientCore):
         """The pooled httpx client, built on first use unless one was injected."""
         if self._injected is not None:
             return self._injected
-        if self._owned is None:
-            self._owned = httpx.Client(**self._new_http_kwargs())
-        return self._owned
+        owned = self._owned
+        if owned is None:
+            # Threads that send their first requests at once must share one pool, not
+            # each build one (all but the last would be dropped, connections and all).
+            with _BUILD_LOCK:
+                if self._owned is None:
+                    self._owned = new_sync_client(**self._new_http_kwargs())
+                owned = self._owned
+        return owned
 
     def _send(self, call: _Call) -> httpx.Response:
         attempt = 0
@@ -356,7 +365,7 @@ class AsyncModelsLabClient(_ClientCore):
             loop = None
         stale = loop is not None and self._owned_loop is not None and self._owned_loop() is not loop
         if self._owned is None or stale:
-            self._owned = httpx.AsyncClient(**self._new_http_kwargs())
+            self._owned = new_async_client(**self._new_http_kwargs())
             self._owned_loop = weakref.ref(loop) if loop is not None else None
         return self._owned
 

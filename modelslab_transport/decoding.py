@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import httpx
-from httpx_sse import ServerSentEvent
 from pydantic import BaseModel, ValidationError
 
 from modelslab_transport.error_bodies import ErrorDetails, error_details_in_body, error_from_reply
@@ -38,6 +37,9 @@ from modelslab_transport.wire.messages import (
     MessageStreamEvent,
     StreamDelta,
 )
+
+if TYPE_CHECKING:
+    from httpx_sse import ServerSentEvent
 
 __all__ = [
     "ChatChunkDecoder",
@@ -275,6 +277,29 @@ class _JsonEventDecoder(Generic[M]):
         return payload
 
 
+# Members through which a body reports an error (see ``error_details_in_body``); no
+# wire reply type declares them, so in a validated reply they can only be extras.
+_ERROR_MEMBERS = frozenset(("error", "status"))
+
+
+def _fast_chunk(data: str) -> ChatCompletionChunk | None:
+    """Parse and validate a chunk in one pass, or None if it needs the general path.
+
+    ``model_validate_json`` reads the JSON text straight into the model (no
+    intermediate dicts), which is what makes a long stream cheap. A chunk that
+    carries an ``error`` or ``status`` member, or that does not validate, is left to
+    the general path so that errors are reported exactly as before.
+    """
+    try:
+        chunk = ChatCompletionChunk.model_validate_json(data)
+    except ValidationError:
+        return None
+    extra = chunk.__pydantic_extra__
+    if extra and not _ERROR_MEMBERS.isdisjoint(extra):
+        return None
+    return chunk
+
+
 class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
     """Decodes ``chat.completion.chunk`` events: ``[DONE]`` ends the stream.
 
@@ -302,13 +327,20 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
                 raise InvalidResponseError("the chat stream ended ([DONE]) without any choice")
             self._done = True
             return None
-        chunk = _validate(
-            ChatCompletionChunk, self._payload(event, headers), self._settings, self.what
-        )
+        chunk = _fast_chunk(data) if event.event != "error" else None
+        if chunk is None:
+            # Anything unusual (an error object, a non-object, JSON pydantic's parser
+            # refuses) takes the general path, which raises the precise error.
+            chunk = _validate(
+                ChatCompletionChunk, self._payload(event, headers), self._settings, self.what
+            )
         if not self._any_choice and chunk.choices:
             self._any_choice = True
         if not self._finished:
-            self._finished = any(choice.finish_reason for choice in chunk.choices)
+            for choice in chunk.choices:
+                if choice.finish_reason:
+                    self._finished = True
+                    break
         return chunk
 
     def plain_reply(self, response: httpx.Response) -> list[ChatCompletionChunk]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx
-from httpx_sse import EventSource
 
 from modelslab_transport.decoding import EventDecoder, is_event_stream, transport_error
 from modelslab_transport.settings import ClientSettings
+
+if TYPE_CHECKING:
+    from httpx_sse import EventSource
 
 __all__ = ["AsyncEventStream", "EventStream"]
 
@@ -26,8 +28,11 @@ def _event_source(response: httpx.Response) -> EventSource:
     """An SSE reader for a reply already known to be an event stream.
 
     The SSE library compares the content type case-sensitively; servers that send
-    ``Text/Event-Stream`` are normalised first.
+    ``Text/Event-Stream`` are normalised first. It is imported on the first stream,
+    not with the package.
     """
+    from httpx_sse import EventSource
+
     response.headers["content-type"] = "text/event-stream"
     return EventSource(response)
 
@@ -55,8 +60,9 @@ class EventStream(Generic[T]):
                 response.read()
                 yield from decoder.plain_reply(response)
                 return
+            decode, headers = decoder.decode, response.headers
             for event in _event_source(response).iter_sse():
-                item = decoder.decode(event, response.headers)
+                item = decode(event, headers)
                 if item is not None:
                     yield item
                 if decoder.done:
@@ -117,8 +123,9 @@ class AsyncEventStream(Generic[T]):
                 for item in decoder.plain_reply(response):
                     yield item
                 return
+            decode, headers = decoder.decode, response.headers
             async for event in _event_source(response).aiter_sse():
-                decoded = decoder.decode(event, response.headers)
+                decoded = decode(event, headers)
                 if decoded is not None:
                     yield decoded
                 if decoder.done:
