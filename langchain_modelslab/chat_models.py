@@ -56,10 +56,15 @@ from modelslab_transport.model_profiles import (
     default_max_tokens,
     model_profile,
 )
-from modelslab_transport.protocol_bridge import check_messages_params, supports_response_format
+from modelslab_transport.protocol_bridge import (
+    check_messages_params,
+    count_tokens_request,
+    supports_response_format,
+)
 from modelslab_transport.tooling import chat_tool_choice
 from modelslab_transport.wire.catalog import ModelInfo
-from modelslab_transport.wire.chat import ChatCompletionRequest
+from modelslab_transport.wire.chat import ChatCompletionRequest, Tool
+from modelslab_transport.wire.messages import CountTokensRequest
 
 __all__ = ["DEFAULT_MODEL", "ChatModelsLab"]
 
@@ -545,13 +550,12 @@ class ChatModelsLab(BaseChatModel):
 
     def _count_tokens_request(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None
-    ) -> tuple[ChatCompletionRequest, list[dict[str, Any]]]:
+    ) -> tuple[CountTokensRequest, list[dict[str, Any]]]:
         formatted = [convert_to_openai_tool(tool) for tool in tools or []]
-        request = ChatCompletionRequest(
-            model=self.model,
-            messages=messages_to_wire(messages),
-            max_tokens=1,
-            tools=formatted or None,
+        request = count_tokens_request(
+            self.model,
+            messages_to_wire(messages),
+            [Tool.model_validate(tool) for tool in formatted],
         )
         return request, formatted
 
@@ -583,7 +587,7 @@ class ChatModelsLab(BaseChatModel):
         request, formatted = self._count_tokens_request(messages, tools)
         try:
             with langchain_errors():
-                return self.client.count_chat_tokens(request)
+                return self.client.count_tokens(request).input_tokens
         except _COUNT_UNAVAILABLE as exc:
             return self._approximate_tokens(messages, formatted, exc)
 
@@ -594,7 +598,8 @@ class ChatModelsLab(BaseChatModel):
         request, formatted = self._count_tokens_request(messages, tools)
         try:
             with langchain_errors():
-                return await self.async_client.count_chat_tokens(request)
+                counted = await self.async_client.count_tokens(request)
+            return counted.input_tokens
         except _COUNT_UNAVAILABLE as exc:
             return self._approximate_tokens(messages, formatted, exc)
 

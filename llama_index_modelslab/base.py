@@ -63,7 +63,7 @@ from modelslab_transport.model_profiles import (
     context_window,
     default_max_tokens,
 )
-from modelslab_transport.protocol_bridge import check_messages_params
+from modelslab_transport.protocol_bridge import check_messages_params, count_tokens_request
 from modelslab_transport.settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
@@ -72,6 +72,7 @@ from modelslab_transport.settings import (
 from modelslab_transport.tooling import chat_tool_choice
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletionRequest
+from modelslab_transport.wire.messages import CountTokensRequest
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -429,15 +430,11 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     def _count_request(
         self, messages: str | Sequence[ChatMessage], tools: Sequence[BaseTool] | None
-    ) -> ChatCompletionRequest:
+    ) -> CountTokensRequest:
         if isinstance(messages, str):
             messages = self._prompt_messages(messages, formatted=False)
-        return ChatCompletionRequest(
-            model=self.model,
-            messages=wire_messages(messages),
-            max_tokens=1,
-            tools=[wire_tool(tool) for tool in tools or []] or None,
-        )
+        tool_list = [wire_tool(tool) for tool in tools or []]
+        return count_tokens_request(self.model, wire_messages(messages), tool_list)
 
     def count_tokens(
         self, messages: str | Sequence[ChatMessage], tools: Sequence[BaseTool] | None = None
@@ -451,13 +448,14 @@ class ModelsLabLLM(FunctionCallingLLM):
         Raises:
             ModelsLabError: when the server cannot count (no estimate is made up).
         """
-        return self._client().count_chat_tokens(self._count_request(messages, tools))
+        return self._client().count_tokens(self._count_request(messages, tools)).input_tokens
 
     async def acount_tokens(
         self, messages: str | Sequence[ChatMessage], tools: Sequence[BaseTool] | None = None
     ) -> int:
         """Async :meth:`count_tokens`."""
-        return await self._aclient().count_chat_tokens(self._count_request(messages, tools))
+        counted = await self._aclient().count_tokens(self._count_request(messages, tools))
+        return counted.input_tokens
 
     def list_models(self) -> list[ModelInfo]:
         """The models this account can use (``GET /v1/models``), as typed entries.

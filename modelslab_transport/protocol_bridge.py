@@ -32,6 +32,7 @@ from modelslab_transport.wire.chat import (
     ResponseFunctionCall,
     ResponseMessage,
     ResponseToolCall,
+    Tool,
     Usage,
 )
 from modelslab_transport.wire.messages import (
@@ -58,6 +59,7 @@ __all__ = [
     "chat_request_to_count_tokens",
     "chat_request_to_messages",
     "check_messages_params",
+    "count_tokens_request",
     "message_to_completion",
     "supports_response_format",
 ]
@@ -224,17 +226,18 @@ def _refuse_chat_only(request: ChatCompletionRequest) -> None:
     check_messages_params(params)
 
 
+def _messages_tool(tool: Tool) -> MessagesTool:
+    return MessagesTool(
+        name=tool.function.name,
+        description=tool.function.description,
+        input_schema=tool.function.parameters,
+    )
+
+
 def _tools(request: ChatCompletionRequest) -> list[MessagesTool] | None:
     if not request.tools:
         return None
-    return [
-        MessagesTool(
-            name=tool.function.name,
-            description=tool.function.description,
-            input_schema=tool.function.parameters,
-        )
-        for tool in request.tools
-    ]
+    return [_messages_tool(tool) for tool in request.tools]
 
 
 def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
@@ -268,9 +271,24 @@ def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
 
 def chat_request_to_count_tokens(request: ChatCompletionRequest) -> CountTokensRequest:
     """The count_tokens request for the input of a chat-completions request (tools included)."""
-    system, turns = _system_and_turns(request.messages)
+    return count_tokens_request(request.model, request.messages, request.tools)
+
+
+def count_tokens_request(
+    model: str, messages: Iterable[ChatMessage], tools: Iterable[Tool] | None = None
+) -> CountTokensRequest:
+    """The count_tokens request for a conversation in chat-completions terms.
+
+    What the framework integrations send to count a prompt exactly: system messages
+    become ``system``, the turns and tools are expressed as on ``/v1/messages``.
+    """
+    system, turns = _system_and_turns(messages)
+    tool_list = list(tools or [])
     return CountTokensRequest(
-        model=request.model, messages=turns, system=system, tools=_tools(request)
+        model=model,
+        messages=turns,
+        system=system,
+        tools=[_messages_tool(tool) for tool in tool_list] or None,
     )
 
 

@@ -1,4 +1,4 @@
-"""The model profile table and the Messages-protocol parameter checks."""
+"""The model profile table, the Messages-protocol parameter checks, count_tokens requests."""
 
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ from modelslab_transport.model_profiles import (
     lookup_model_profile,
     model_profile,
 )
-from modelslab_transport.protocol_bridge import check_messages_params, supports_response_format
+from modelslab_transport.protocol_bridge import (
+    check_messages_params,
+    count_tokens_request,
+    supports_response_format,
+)
+from modelslab_transport.wire.chat import ChatMessage, FunctionDefinition, Tool
 
 MODELS_NAMED_BY_MODELSLAB = [
     # seed models
@@ -131,3 +136,22 @@ def test_check_messages_params_accepts(params: dict[str, Any]) -> None:
 def test_only_chat_completions_has_response_format() -> None:
     assert supports_response_format("chat_completions") is True
     assert supports_response_format("messages") is False
+
+
+def test_count_tokens_request_hoists_system_and_converts_tools() -> None:
+    tool = Tool(function=FunctionDefinition(name="lookup", parameters={"type": "object"}))
+    request = count_tokens_request(
+        "m",
+        [ChatMessage(role="system", content="Be brief."), ChatMessage(role="user", content="hi")],
+        [tool],
+    )
+    assert request.to_payload() == {
+        "model": "m",
+        "system": "Be brief.",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        "tools": [{"name": "lookup", "input_schema": {"type": "object"}}],
+    }
+    assert (
+        "tools"
+        not in count_tokens_request("m", [ChatMessage(role="user", content="hi")]).to_payload()
+    )
