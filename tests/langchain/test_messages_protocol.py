@@ -8,11 +8,17 @@ LangChain messages.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+)
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -172,22 +178,21 @@ def test_stream_text_and_tool_input_over_messages() -> None:
         ]
     )
     llm = api.model(api="messages").bind_tools([GetWeather])
-    chunks = list(llm.stream("Weather in Paris?"))
+    chunks = [cast(AIMessageChunk, piece) for piece in llm.stream("Weather in Paris?")]
     assert "stream_options" not in api.last_body
     assert api.last_body["stream"] is True
     merged = chunks[0]
     for piece in chunks[1:]:
-        merged += piece
-    assert isinstance(merged, AIMessageChunk)
+        merged = merged + piece
     assert merged.content == "Let me check."
     assert merged.tool_calls == [
         {"name": "GetWeather", "args": {"city": "Paris"}, "id": "toolu_1", "type": "tool_call"}
     ]
-    indexes = {c["index"] for piece in chunks for c in piece.tool_call_chunks}  # type: ignore[union-attr]
+    indexes = {c["index"] for piece in chunks for c in piece.tool_call_chunks}
     assert indexes == {0}
     assert merged.usage_metadata == {"input_tokens": 10, "output_tokens": 7, "total_tokens": 17}
     assert merged.response_metadata["finish_reason"] == "tool_calls"
-    assert sum(1 for piece in chunks if piece.usage_metadata) == 1  # type: ignore[union-attr]
+    assert sum(1 for piece in chunks if piece.usage_metadata) == 1
 
 
 async def test_astream_over_messages() -> None:
@@ -241,7 +246,7 @@ def test_tool_choice_over_messages(tool_choice: Any, sent: dict[str, Any]) -> No
 
 def test_tool_results_travel_as_tool_result_blocks() -> None:
     api = FakeAPI([message()])
-    history = [
+    history: list[Any] = [
         HumanMessage("add 1 and 2"),
         AIMessage("", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "t1"}]),
         {"role": "tool", "content": "3", "tool_call_id": "t1"},
@@ -321,7 +326,7 @@ def test_per_call_temperature_above_one_is_refused_before_sending() -> None:
 
 def test_unknown_api_is_refused() -> None:
     with pytest.raises(ValueError, match="api"):
-        ChatModelsLab(api="responses", api_key="k")  # type: ignore[arg-type]
+        ChatModelsLab(api="responses", api_key="k")
 
 
 # ---------------------------------------------------------------------- token counts
@@ -337,7 +342,7 @@ async def test_async_token_count_is_exact_and_counts_tools() -> None:
 
 async def test_async_token_count_falls_back_when_the_endpoint_is_missing() -> None:
     api = FakeAPI([json_reply({"error": {"message": "no such route"}}, 404)])
-    messages = [HumanMessage("hello there, how are you today?")]
+    messages: list[BaseMessage] = [HumanMessage("hello there, how are you today?")]
     count = await api.model().aget_num_tokens_from_messages(messages, tools=[add])
     assert count == count_tokens_approximately(messages, tools=[convert_to_openai_tool(add)])
 
