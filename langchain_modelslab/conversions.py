@@ -338,15 +338,14 @@ class StreamConverter:
             text = delta.text
             if not (text or calls or delta.reasoning_content or choice.finish_reason):
                 continue
-            extra = (
-                {"reasoning_content": delta.reasoning_content} if delta.reasoning_content else {}
-            )
-            message = AIMessageChunk(
-                content=text,
-                additional_kwargs=extra,
-                tool_call_chunks=calls,
-                response_metadata={"model_provider": MODEL_PROVIDER},
-            )
+            # Only non-empty fields are passed: each keyword costs validation, and the
+            # empty ones are the defaults anyway (a text chunk is the common case).
+            fields: dict[str, Any] = {"response_metadata": {"model_provider": MODEL_PROVIDER}}
+            if delta.reasoning_content:
+                fields["additional_kwargs"] = {"reasoning_content": delta.reasoning_content}
+            if calls:
+                fields["tool_call_chunks"] = calls
+            message = AIMessageChunk(content=text, **fields)
             info: dict[str, Any] | None = None
             if choice.finish_reason:
                 info = {"finish_reason": choice.finish_reason}

@@ -280,8 +280,10 @@ class StreamResponseBuilder:
 
     def __init__(self) -> None:
         self._accumulator = ChatStreamAccumulator()
-        self._text: list[str] = []
-        self._reasoning: list[str] = []
+        # Running strings, not lists joined per chunk: every response needs the whole
+        # text, and one copy of it is cheaper than joining every piece again.
+        self._text = ""
+        self._reasoning = ""
 
     def add(self, chunk: ChatCompletionChunk) -> ChatResponse:
         """Fold ``chunk`` in and return the response to yield for it."""
@@ -291,12 +293,12 @@ class StreamResponseBuilder:
             if choice.index == 0:
                 delta = choice.delta.text
                 if delta:
-                    self._text.append(delta)
+                    self._text += delta
                 if choice.delta.reasoning_content:
-                    self._reasoning.append(choice.delta.reasoning_content)
+                    self._reasoning += choice.delta.reasoning_content
         message = _assistant_message(
-            "".join(self._text),
-            "".join(self._reasoning) or None,
+            self._text,
+            self._reasoning or None,
             self._accumulator.tool_calls(0),
             self._accumulator.id,
         )

@@ -66,7 +66,9 @@ class ChatStreamAccumulator:
         if chunk.usage is not None:
             self.usage = chunk.usage
         for choice in chunk.choices:
-            pending = self._choices.setdefault(choice.index, _PendingChoice())
+            pending = self._choices.get(choice.index)
+            if pending is None:
+                pending = self._choices[choice.index] = _PendingChoice()
             delta = choice.delta
             if delta.role:
                 pending.role = delta.role

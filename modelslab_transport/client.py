@@ -94,6 +94,7 @@ class _ClientCore:
         """The connection settings (read-only)."""
         self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
         """How long to wait between retries."""
+        self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
@@ -132,11 +133,20 @@ class _ClientCore:
         timeout = self.settings.stream_timeout() if call.stream else self.settings.request_timeout()
         return http.build_request(
             call.method,
-            self.settings.base_url + call.path,
+            self._url(self.settings.base_url + call.path),
             content=content,
             headers=self._headers(call),
             timeout=timeout,
         )
+
+    def _url(self, text: str) -> httpx.URL:
+        """``text`` parsed once: httpx takes a parsed URL as is, a string it parses per call."""
+        url = self._urls.get(text)
+        if url is None:
+            if len(self._urls) > 16:  # only a settings change brings new ones
+                self._urls.clear()
+            url = self._urls[text] = httpx.URL(text)
+        return url
 
     def _chat_call(self, request: ChatCompletionRequest, *, stream: bool) -> _Call:
         update: dict[str, Any] = (

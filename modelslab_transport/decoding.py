@@ -144,10 +144,39 @@ def _decode_object(
     return payload
 
 
+# Members through which a body reports an error (see ``error_details_in_body``); no
+# wire reply type declares them, so in a validated reply they can only be extras.
+_ERROR_MEMBERS = frozenset(("error", "status"))
+# Content types whose body is UTF-8 JSON, which pydantic can read as bytes.
+_PLAIN_JSON = frozenset(("application/json", "application/json; charset=utf-8"))
+
+
+def _fast_completion(response: httpx.Response) -> ChatCompletion | None:
+    """A UTF-8 body parsed and validated in one pass, or None if it needs the general path.
+
+    Like :func:`_fast_chunk`: a body without ``choices``, with an ``error`` or
+    ``status`` member, or that does not validate is left to the general path.
+    """
+    if response.headers.get("content-type", "").lower() not in _PLAIN_JSON:
+        return None  # another charset, or a type the general path should judge
+    try:
+        completion = ChatCompletion.model_validate_json(response.content)
+    except ValidationError:
+        return None
+    extra = completion.__pydantic_extra__
+    if "choices" not in completion.model_fields_set or (
+        extra and not _ERROR_MEMBERS.isdisjoint(extra)
+    ):
+        return None
+    return completion
+
+
 def decode_chat_completion(response: httpx.Response, settings: ClientSettings) -> ChatCompletion:
     """Decode a non-streamed chat completion, raising the error a 200 body may carry."""
-    payload = _decode_object(response, settings, "the chat completion reply", "choices")
-    completion = _validate(ChatCompletion, payload, settings, "the chat completion reply")
+    completion = _fast_completion(response)
+    if completion is None:
+        payload = _decode_object(response, settings, "the chat completion reply", "choices")
+        completion = _validate(ChatCompletion, payload, settings, "the chat completion reply")
     if not completion.choices:
         raise InvalidResponseError("the chat completion reply has an empty 'choices' list")
     return completion
@@ -275,11 +304,6 @@ class _JsonEventDecoder(Generic[M]):
         if not isinstance(payload, dict):
             raise InvalidResponseError(f"{self.what} is a JSON {type(payload).__name__}")
         return payload
-
-
-# Members through which a body reports an error (see ``error_details_in_body``); no
-# wire reply type declares them, so in a validated reply they can only be extras.
-_ERROR_MEMBERS = frozenset(("error", "status"))
 
 
 def _fast_chunk(data: str) -> ChatCompletionChunk | None:
