@@ -166,6 +166,9 @@ class ChatModelsLab(BaseChatModel):
     """Retries on connect errors, 429 and 5xx; transport default (2) when None."""
     default_headers: dict[str, str] | None = None
     """Extra headers sent with every request."""
+    legacy_auth: bool = False
+    """Also send the key (``key``) and ``model_id`` in the chat-completions body, as
+    ModelsLab's older clients did; the ``Authorization`` header is sent either way."""
     streaming: bool = False
     """Whether ``invoke`` streams under the hood (callbacks then see every token)."""
     stream_usage: bool = True
@@ -277,6 +280,8 @@ class ChatModelsLab(BaseChatModel):
             options["max_retries"] = self.max_retries
         if self.default_headers:
             options["default_headers"] = self.default_headers
+        if self.legacy_auth:
+            options["legacy_auth"] = True
         return ClientSettings(**options)
 
     @property

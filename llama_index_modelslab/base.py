@@ -187,6 +187,13 @@ class ModelsLabLLM(FunctionCallingLLM):
         description="Extra HTTP headers sent with every request (never serialised: they may "
         "hold credentials).",
     )
+    legacy_auth: bool = Field(
+        default=False,
+        description=(
+            "Also send the key (`key`) and `model_id` in the chat-completions body, as "
+            "ModelsLab's older clients did; the Authorization header is sent either way."
+        ),
+    )
     api: ChatAPI = Field(
         default="chat_completions",
         description=(
@@ -280,6 +287,7 @@ class ModelsLabLLM(FunctionCallingLLM):
                 "stream_chunk_timeout": self.stream_chunk_timeout,
                 "max_retries": self.max_retries,
                 "default_headers": dict(self.default_headers),
+                "legacy_auth": self.legacy_auth,
             },
             self.http_client,
             self.async_http_client,
