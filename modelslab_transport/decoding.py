@@ -315,7 +315,9 @@ def _fast_chunk(data: str) -> ChatCompletionChunk | None:
     the general path so that errors are reported exactly as before.
     """
     try:
-        chunk = ChatCompletionChunk.model_validate_json(data)
+        # The model's validator itself: ``model_validate_json`` adds a Python call with
+        # keyword handling, a tenth of the cost for a chunk this small.
+        chunk: ChatCompletionChunk = ChatCompletionChunk.__pydantic_validator__.validate_json(data)
     except ValidationError:
         return None
     extra = chunk.__pydantic_extra__
