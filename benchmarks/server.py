@@ -6,7 +6,17 @@ same scenario: ``/c2000/t200/l0.05/chat/completions`` means 2,000 content chunks
 200 tool-call argument fragments and 50 ms latency (defaults: c20, t0, l0). A usage
 chunk is sent when the request asks for it (``stream_options.include_usage``). It
 speaks just enough HTTP/1.1 (keep-alive, Content-Length and chunked replies) to serve
-every client under test, and counts the TCP connections it accepted (``GET /stats``).
+every client under test.
+
+Each SSE event goes out as its own HTTP chunk, as a real server generating tokens
+sends them, but the bytes of a whole reply are built once per configuration and
+written in one call, so the server costs as little CPU as possible and the same for
+every client.
+
+``GET .../stats`` answers ``{"connections", "requests", "usage_requests"}``: the TCP
+connections that carried at least one chat request (a connection used only for
+``/stats`` is not counted), the chat requests served, and how many of the streamed
+ones asked for a usage chunk.
 
 Run: ``python -m benchmarks.server PORT``; it prints ``ready`` once listening.
 """
@@ -14,13 +24,17 @@ Run: ``python -m benchmarks.server PORT``; it prints ``ready`` once listening.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 from typing import Any
 
-STATS = {"connections": 0, "requests": 0}
+STATS = {"connections": 0, "requests": 0, "usage_requests": 0}
 
-_CHUNK = "data: {payload}\n\n"
+_SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+    b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n"
+)
 
 
 def _completion(model: str, content: str, tool_fragments: int) -> dict[str, Any]:
@@ -47,6 +61,20 @@ def _completion(model: str, content: str, tool_fragments: int) -> dict[str, Any]
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
     }
+
+
+def tool_arguments(tool_fragments: int) -> str:
+    """The arguments string the tool-call fragments of a stream add up to."""
+    return "".join(_tool_piece(i, tool_fragments) for i in range(tool_fragments))
+
+
+def _tool_piece(i: int, tool_fragments: int) -> str:
+    return '{"q": "' if i == 0 else ('"}' if i == tool_fragments - 1 else "x")
+
+
+def stream_text(chunks: int) -> str:
+    """The text the content chunks of a stream add up to."""
+    return "".join(f"tok{i} " for i in range(chunks))
 
 
 def _sse_events(model: str, chunks: int, tool_fragments: int, usage: bool) -> list[bytes]:
@@ -94,7 +122,6 @@ def _sse_events(model: str, chunks: int, tool_fragments: int, usage: bool) -> li
             }
         )
         for i in range(tool_fragments):
-            piece = '{"q": "' if i == 0 else ('"}' if i == tool_fragments - 1 else "x")
             events.append(
                 {
                     **head,
@@ -102,7 +129,12 @@ def _sse_events(model: str, chunks: int, tool_fragments: int, usage: bool) -> li
                         {
                             "index": 0,
                             "delta": {
-                                "tool_calls": [{"index": 0, "function": {"arguments": piece}}]
+                                "tool_calls": [
+                                    {
+                                        "index": 0,
+                                        "function": {"arguments": _tool_piece(i, tool_fragments)},
+                                    }
+                                ]
                             },
                             "finish_reason": None,
                         }
@@ -133,9 +165,25 @@ def _sse_events(model: str, chunks: int, tool_fragments: int, usage: bool) -> li
                 },
             }
         )
-    encoded = [_CHUNK.format(payload=json.dumps(e, separators=(",", ":"))).encode() for e in events]
+    encoded = [f"data: {json.dumps(e, separators=(',', ':'))}\n\n".encode() for e in events]
     encoded.append(b"data: [DONE]\n\n")
     return encoded
+
+
+@functools.lru_cache(maxsize=64)
+def _sse_reply(model: str, chunks: int, tool_fragments: int, usage: bool) -> bytes:
+    """A whole SSE reply (headers, one HTTP chunk per event, terminator), built once."""
+    parts = [_SSE_HEAD]
+    for event in _sse_events(model, chunks, tool_fragments, usage):
+        parts.append(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+    parts.append(b"0\r\n\r\n")
+    return b"".join(parts)
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_reply(model: str, chunks: int, tool_fragments: int) -> bytes:
+    content = " ".join(f"tok{i}" for i in range(chunks))
+    return _plain("200 OK", json.dumps(_completion(model, content, tool_fragments)).encode())
 
 
 async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes]:
@@ -154,12 +202,14 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[st
     return method, path, headers, body
 
 
-def _options(path: str) -> dict[str, float]:
+@functools.lru_cache(maxsize=256)
+def _options(path: str) -> tuple[int, int, float]:
+    """(content chunks, tool-call fragments, latency in seconds) named by the URL path."""
     options = {"c": 20.0, "t": 0.0, "l": 0.0}
     for segment in path.split("/"):
         if segment[:1] in options and segment[1:].replace(".", "", 1).isdigit():
             options[segment[0]] = float(segment[1:])
-    return options
+    return int(options["c"]), int(options["t"]), options["l"]
 
 
 def _plain(status: str, payload: bytes, content_type: str = "application/json") -> bytes:
@@ -170,7 +220,7 @@ def _plain(status: str, payload: bytes, content_type: str = "application/json") 
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    STATS["connections"] += 1
+    counted = False
     try:
         while True:
             try:
@@ -181,28 +231,24 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 writer.write(_plain("200 OK", json.dumps(STATS).encode()))
                 await writer.drain()
                 continue
+            if not counted:
+                counted = True
+                STATS["connections"] += 1
             STATS["requests"] += 1
             request = json.loads(body or b"{}")
-            options = _options(path)
-            latency, chunks, tools = options["l"], int(options["c"]), int(options["t"])
+            chunks, tools, latency = _options(path)
             if latency:
                 await asyncio.sleep(latency)
             model = str(request.get("model", "bench-model"))
             if not request.get("stream"):
-                content = " ".join(f"tok{i}" for i in range(chunks))
-                payload = json.dumps(_completion(model, content, tools)).encode()
-                writer.write(_plain("200 OK", payload))
-                await writer.drain()
-                continue
-            include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-            writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n"
-            )
-            for event in _sse_events(model, chunks, tools, include_usage):
-                writer.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
-            writer.write(b"0\r\n\r\n")
+                writer.write(_plain_reply(model, chunks, tools))
+            else:
+                usage = bool((request.get("stream_options") or {}).get("include_usage"))
+                STATS["usage_requests"] += usage
+                writer.write(_sse_reply(model, chunks, tools, usage))
             await writer.drain()
+    except (ConnectionError, OSError):
+        return
     finally:
         writer.close()
 
