@@ -661,3 +661,18 @@ class ModelsLabLLM(FunctionCallingLLM):
                 dispatcher.event(LLMStructuredPredictEndEvent(output=last))
 
         return partials()
+
+
+def _document_fields(cls: type[ModelsLabLLM]) -> None:
+    """List the class's own fields, with their descriptions, in its docstring (for help())."""
+    own = [name for name in cls.__annotations__ if name in cls.model_fields]
+    lines = [
+        f"        {name}: {cls.model_fields[name].description}"
+        for name in own
+        if cls.model_fields[name].description
+    ]
+    if lines:
+        cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n    Fields:\n" + "\n".join(lines) + "\n"
+
+
+_document_fields(ModelsLabLLM)
