@@ -3,52 +3,104 @@
 It knows ModelsLab's wire format and its quirks (errors inside HTTP 200 bodies,
 several error shapes, SSE comment lines, ``retry_after`` in 429 bodies, the
 1000-token default ``max_tokens``) and nothing of LangChain or LlamaIndex.
+
+The names below are imported from their modules on first access (PEP 562), so that
+``import langchain_modelslab`` does not pay for httpx and the HTTP client until a
+request is about to be sent. ``from modelslab_transport import ModelsLabClient``
+works as usual.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelslab_transport._lazy import lazy_exports, names_by_module
 
 __version__ = "0.1.0"
 
-from modelslab_transport.accumulate import ChatStreamAccumulator
-from modelslab_transport.client import (
-    CHAT_COMPLETIONS_PATH,
-    COUNT_TOKENS_PATH,
-    MESSAGES_PATH,
-    MODELS_PATH,
-    AsyncModelsLabClient,
-    ModelsLabClient,
+if TYPE_CHECKING:
+    from modelslab_transport.accumulate import ChatStreamAccumulator
+    from modelslab_transport.client import (
+        CHAT_COMPLETIONS_PATH,
+        COUNT_TOKENS_PATH,
+        MESSAGES_PATH,
+        MODELS_PATH,
+        AsyncModelsLabClient,
+        ModelsLabClient,
+    )
+    from modelslab_transport.defaults import (
+        API_KEY_ENV,
+        BASE_URL_ENV,
+        DEFAULT_BASE_URL,
+        DEFAULT_MAX_TOKENS,
+    )
+    from modelslab_transport.errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        IncompleteStreamError,
+        InsufficientCreditsError,
+        InvalidResponseError,
+        ModelsLabError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ServerError,
+    )
+    from modelslab_transport.model_profiles import (
+        DEFAULT_CONTEXT_WINDOW,
+        ModelProfile,
+        lookup_model_profile,
+        model_profile,
+    )
+    from modelslab_transport.protocols import ChatAPI
+    from modelslab_transport.retry import RetryPolicy
+    from modelslab_transport.settings import ClientSettings, InsecureBaseURLWarning
+    from modelslab_transport.streams import AsyncEventStream, EventStream
+    from modelslab_transport.wire.catalog import ModelInfo
+
+_EXPORTS = names_by_module(
+    {
+        "accumulate": ["ChatStreamAccumulator"],
+        "client": [
+            "CHAT_COMPLETIONS_PATH",
+            "COUNT_TOKENS_PATH",
+            "MESSAGES_PATH",
+            "MODELS_PATH",
+            "AsyncModelsLabClient",
+            "ModelsLabClient",
+        ],
+        "defaults": ["API_KEY_ENV", "BASE_URL_ENV", "DEFAULT_BASE_URL", "DEFAULT_MAX_TOKENS"],
+        "errors": [
+            "APIConnectionError",
+            "APIStatusError",
+            "APITimeoutError",
+            "AuthenticationError",
+            "BadRequestError",
+            "IncompleteStreamError",
+            "InsufficientCreditsError",
+            "InvalidResponseError",
+            "ModelsLabError",
+            "NotFoundError",
+            "PermissionDeniedError",
+            "RateLimitError",
+            "ServerError",
+        ],
+        "model_profiles": [
+            "DEFAULT_CONTEXT_WINDOW",
+            "ModelProfile",
+            "lookup_model_profile",
+            "model_profile",
+        ],
+        "protocols": ["ChatAPI"],
+        "retry": ["RetryPolicy"],
+        "settings": ["ClientSettings", "InsecureBaseURLWarning"],
+        "streams": ["AsyncEventStream", "EventStream"],
+        "wire.catalog": ["ModelInfo"],
+    }
 )
-from modelslab_transport.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    IncompleteStreamError,
-    InsufficientCreditsError,
-    InvalidResponseError,
-    ModelsLabError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-)
-from modelslab_transport.model_profiles import (
-    DEFAULT_CONTEXT_WINDOW,
-    ModelProfile,
-    lookup_model_profile,
-    model_profile,
-)
-from modelslab_transport.protocol_bridge import ChatAPI
-from modelslab_transport.retry import RetryPolicy
-from modelslab_transport.settings import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_TOKENS,
-    ClientSettings,
-    InsecureBaseURLWarning,
-)
-from modelslab_transport.streams import AsyncEventStream, EventStream
-from modelslab_transport.wire.catalog import ModelInfo
 
 __all__ = [
     "API_KEY_ENV",
@@ -88,3 +140,7 @@ __all__ = [
     "lookup_model_profile",
     "model_profile",
 ]
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above, and no catch-all __getattr__
+    __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

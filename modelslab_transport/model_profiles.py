@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modelslab_transport.settings import DEFAULT_MAX_TOKENS
+from modelslab_transport.defaults import DEFAULT_MAX_TOKENS
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",

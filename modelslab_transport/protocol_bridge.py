@@ -16,9 +16,16 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any
 
+from modelslab_transport.protocols import (
+    CHAT_ONLY_PARAMS,
+    MESSAGES_MAX_TEMPERATURE,
+    ChatAPI,
+    check_messages_params,
+    supports_response_format,
+)
 from modelslab_transport.tooling import parse_tool_arguments
 from modelslab_transport.wire.chat import (
     ChatCompletion,
@@ -64,9 +71,6 @@ __all__ = [
     "supports_response_format",
 ]
 
-ChatAPI = Literal["chat_completions", "messages"]
-"""Which protocol carries a chat: OpenAI-style ``/chat/completions`` or ``/v1/messages``."""
-
 STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -76,8 +80,6 @@ STOP_REASONS = {
     "refusal": "content_filter",
 }
 """Messages ``stop_reason`` -> chat-completions ``finish_reason``."""
-
-_CHAT_ONLY = ("seed", "frequency_penalty", "presence_penalty", "response_format", "logprobs")
 
 
 def _image_block(part: ImagePart) -> ImageBlockParam:
@@ -176,52 +178,9 @@ def _tool_choice(request: ChatCompletionRequest) -> dict[str, Any] | None:
     return converted
 
 
-MESSAGES_MAX_TEMPERATURE = 1.0
-"""The highest ``temperature`` the Messages protocol accepts (chat completions: 2)."""
-
-
-def check_messages_params(params: Mapping[str, Any]) -> None:
-    """Refuse request parameters the Messages protocol cannot carry.
-
-    ``params`` are chat-completions request parameters (a constructor's fields, a
-    call's keyword arguments); ``None`` values count as unset. The framework
-    integrations call this when ``api="messages"`` is chosen, so a wrong combination
-    fails when the model is built rather than on its first request.
-
-    Raises:
-        ValueError: naming ``seed``, ``frequency_penalty``, ``presence_penalty``,
-            ``response_format``, ``logprobs`` or ``n > 1`` when given, or a
-            ``temperature`` above 1.
-    """
-    used = [name for name in _CHAT_ONLY if params.get(name) is not None]
-    n = params.get("n")
-    if isinstance(n, int) and n > 1:
-        used.append("n > 1")
-    if used:
-        raise ValueError(
-            f"{', '.join(used)} cannot be sent with api='messages' (the Messages protocol "
-            "has no such parameter); use api='chat_completions' or leave it unset"
-        )
-    temperature = params.get("temperature")
-    if isinstance(temperature, (int, float)) and temperature > MESSAGES_MAX_TEMPERATURE:
-        raise ValueError(
-            f"temperature {temperature} is above 1, the Messages protocol's maximum; "
-            "use a value in [0, 1] or api='chat_completions' (0-2)"
-        )
-
-
-def supports_response_format(api: ChatAPI) -> bool:
-    """Whether ``api`` has ``response_format`` (JSON mode, json_schema): only chat completions.
-
-    On the Messages protocol the framework integrations ask for structured output by
-    forcing a tool call whose input schema is the requested schema instead.
-    """
-    return api == "chat_completions"
-
-
 def _refuse_chat_only(request: ChatCompletionRequest) -> None:
     params: dict[str, Any] = dict(request.model_extra or {})
-    params.update({name: getattr(request, name, None) for name in _CHAT_ONLY})
+    params.update({name: getattr(request, name, None) for name in CHAT_ONLY_PARAMS})
     params.update(n=request.n, temperature=request.temperature)
     check_messages_params(params)
 

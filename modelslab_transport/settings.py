@@ -11,6 +11,17 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from modelslab_transport.defaults import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_STREAM_CHUNK_TIMEOUT,
+    DEFAULT_TIMEOUT,
+)
+
 __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
@@ -23,24 +34,6 @@ __all__ = [
     "ClientSettings",
     "InsecureBaseURLWarning",
 ]
-
-DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
-"""The documented base URL of the ModelsLab LLM API."""
-API_KEY_ENV = "MODELSLAB_API_KEY"
-"""Environment variable the API key is read from."""
-BASE_URL_ENV = "MODELSLAB_BASE_URL"
-"""Environment variable that overrides the base URL."""
-DEFAULT_TIMEOUT = 300.0
-"""Seconds to wait for a non-streamed reply (a long generation sends nothing until done)."""
-DEFAULT_CONNECT_TIMEOUT = 10.0
-"""Seconds to wait for a connection."""
-DEFAULT_STREAM_CHUNK_TIMEOUT = 120.0
-"""Seconds a stream may stay silent between two reads before it is abandoned."""
-DEFAULT_MAX_TOKENS = 4096
-"""``max_tokens`` sent when the caller sets none: ModelsLab's own default of 1000 silently
-truncates longer answers (``finish_reason == "length"``)."""
-DEFAULT_MAX_RETRIES = 2
-"""Retries after the first attempt, for connect errors, 429 and 5xx."""
 
 
 class InsecureBaseURLWarning(UserWarning):

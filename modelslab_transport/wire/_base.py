@@ -6,13 +6,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["RequestModel", "ResponseModel"]
+__all__ = ["RequestModel", "ResponseModel", "StrictModel"]
+
+# Every wire type builds its validator on first use rather than at import
+# (``defer_build``): ``import langchain_modelslab`` should not pay for the schemas of
+# a protocol it may never speak.
 
 
 class ResponseModel(BaseModel):
     """A server reply: unknown fields are kept (``model_extra``), missing ones tolerated."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+
+class StrictModel(BaseModel):
+    """A part of a request we build: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class RequestModel(BaseModel):
@@ -22,7 +32,7 @@ class RequestModel(BaseModel):
     (``repetition_penalty``, ``top_k``, ...) pass through untouched.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON object to send: fields that are None are left out."""

@@ -1,12 +1,10 @@
 """Wire types of ``POST /chat/completions`` (OpenAI-compatible), request and reply."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from modelslab_transport.wire._base import RequestModel, ResponseModel
+from modelslab_transport.wire._base import RequestModel, ResponseModel, StrictModel
 
 __all__ = [
     "ChatCompletion",
@@ -33,28 +31,24 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
 # ---------------------------------------------------------------- request side
 
 
-class TextPart(_Strict):
+class TextPart(StrictModel):
     """A text part of a multi-part message content."""
 
     type: Literal["text"] = "text"
     text: str
 
 
-class ImageURL(_Strict):
+class ImageURL(StrictModel):
     """An image given by URL or ``data:`` URI."""
 
     url: str
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class ImagePart(_Strict):
+class ImagePart(StrictModel):
     """An image part of a multi-part message content (for vision models)."""
 
     type: Literal["image_url"] = "image_url"
@@ -65,14 +59,14 @@ ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 """One part of a multi-part message content."""
 
 
-class FunctionCall(_Strict):
+class FunctionCall(StrictModel):
     """The function an assistant message called, with its JSON-encoded arguments."""
 
     name: str
     arguments: str
 
 
-class ToolCall(_Strict):
+class ToolCall(StrictModel):
     """A tool call made by an earlier assistant turn, sent back in the history."""
 
     id: str
@@ -80,7 +74,7 @@ class ToolCall(_Strict):
     function: FunctionCall
 
 
-class ChatMessage(_Strict):
+class ChatMessage(StrictModel):
     """One message of the conversation sent to the model.
 
     ``tool`` messages must name the ``tool_call_id`` they answer; ``assistant``
@@ -94,7 +88,7 @@ class ChatMessage(_Strict):
     tool_call_id: str | None = None
 
     @model_validator(mode="after")
-    def _check_shape(self) -> ChatMessage:
+    def _check_shape(self) -> "ChatMessage":
         if self.role == "tool" and not self.tool_call_id:
             raise ValueError("a 'tool' message needs the tool_call_id of the call it answers")
         if self.tool_calls and self.role != "assistant":
@@ -104,7 +98,7 @@ class ChatMessage(_Strict):
         return self
 
 
-class FunctionDefinition(_Strict):
+class FunctionDefinition(StrictModel):
     """A function the model may call: its name, description and JSON-schema parameters."""
 
     name: str
@@ -113,14 +107,14 @@ class FunctionDefinition(_Strict):
     strict: bool | None = None
 
 
-class Tool(_Strict):
+class Tool(StrictModel):
     """A tool offered to the model (only functions exist)."""
 
     type: Literal["function"] = "function"
     function: FunctionDefinition
 
 
-class StreamOptions(_Strict):
+class StreamOptions(StrictModel):
     """Streaming options; ``include_usage`` asks for a usage-only final chunk."""
 
     include_usage: bool | None = None
@@ -152,7 +146,7 @@ class ChatCompletionRequest(RequestModel):
     response_format: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _check_tool_choice(self) -> ChatCompletionRequest:
+    def _check_tool_choice(self) -> "ChatCompletionRequest":
         if isinstance(self.tool_choice, str) and self.tool_choice not in (
             "auto",
             "none",

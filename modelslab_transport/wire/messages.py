@@ -1,12 +1,10 @@
 """Wire types of the Anthropic-compatible ``/v1/messages`` and ``/v1/messages/count_tokens``."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from modelslab_transport.wire._base import RequestModel, ResponseModel
+from modelslab_transport.wire._base import RequestModel, ResponseModel, StrictModel
 
 __all__ = [
     "ContentBlock",
@@ -28,18 +26,14 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class TextBlockParam(_Strict):
+class TextBlockParam(StrictModel):
     """A text block in a request message or system prompt."""
 
     type: Literal["text"] = "text"
     text: str
 
 
-class ImageSource(_Strict):
+class ImageSource(StrictModel):
     """An image given inline (base64) or by URL."""
 
     type: Literal["base64", "url"]
@@ -48,14 +42,14 @@ class ImageSource(_Strict):
     url: str | None = None
 
 
-class ImageBlockParam(_Strict):
+class ImageBlockParam(StrictModel):
     """An image block in a user message."""
 
     type: Literal["image"] = "image"
     source: ImageSource
 
 
-class ToolUseBlockParam(_Strict):
+class ToolUseBlockParam(StrictModel):
     """A tool call made by an earlier assistant turn."""
 
     type: Literal["tool_use"] = "tool_use"
@@ -64,7 +58,7 @@ class ToolUseBlockParam(_Strict):
     input: dict[str, Any]
 
 
-class ToolResultBlockParam(_Strict):
+class ToolResultBlockParam(StrictModel):
     """The result of a tool call, sent in a user message."""
 
     type: Literal["tool_result"] = "tool_result"
@@ -80,14 +74,14 @@ RequestBlock = Annotated[
 """A content block we send."""
 
 
-class MessageParam(_Strict):
+class MessageParam(StrictModel):
     """One turn of the conversation (the system prompt travels separately)."""
 
     role: Literal["user", "assistant"]
     content: str | list[RequestBlock]
 
 
-class MessagesTool(_Strict):
+class MessagesTool(StrictModel):
     """A tool offered to the model."""
 
     name: str
@@ -113,7 +107,7 @@ class MessagesRequest(RequestModel):
     tool_choice: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _check_tool_choice(self) -> MessagesRequest:
+    def _check_tool_choice(self) -> "MessagesRequest":
         choice = self.tool_choice
         if choice is not None:
             kind = choice.get("type")
