@@ -6,7 +6,7 @@ import logging
 import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
@@ -26,45 +26,29 @@ from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from langchain_modelslab.conversions import (
-    StreamConverter,
-    completion_to_result,
-    messages_to_wire,
-)
 from langchain_modelslab.errors import langchain_errors
-from langchain_modelslab.structured_output import (
-    JSON_MODE_RESPONSE_FORMAT,
-    StructuredOutputMethod,
-    attach_parser,
-    json_schema_format,
-    output_parser,
-)
-from modelslab_transport import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
-    DEFAULT_BASE_URL,
-    APIConnectionError,
-    AsyncModelsLabClient,
-    ChatAPI,
-    ClientSettings,
-    ModelsLabClient,
-    NotFoundError,
-    ServerError,
-)
+from modelslab_transport.defaults import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
 from modelslab_transport.model_profiles import (
     DEFAULT_CONTEXT_WINDOW,
     default_max_tokens,
     model_profile,
 )
-from modelslab_transport.protocol_bridge import (
-    check_messages_params,
-    count_tokens_request,
-    supports_response_format,
-)
+from modelslab_transport.protocols import ChatAPI, check_messages_params, supports_response_format
 from modelslab_transport.tooling import chat_tool_choice
-from modelslab_transport.wire.catalog import ModelInfo
-from modelslab_transport.wire.chat import ChatCompletionRequest, Tool
-from modelslab_transport.wire.messages import CountTokensRequest
+
+if TYPE_CHECKING:
+    from langchain_modelslab.structured_output import StructuredOutputMethod
+    from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
+    from modelslab_transport.settings import ClientSettings
+    from modelslab_transport.wire.catalog import ModelInfo
+    from modelslab_transport.wire.chat import ChatCompletionRequest
+    from modelslab_transport.wire.messages import CountTokensRequest
+
+# What builds requests and reads replies (message conversions, wire types, the HTTP
+# client and httpx, structured-output parsers) is imported by the methods that first
+# need it, not with this module: ``import langchain_modelslab`` then costs little more
+# than importing ``BaseChatModel`` itself (benchmarks/RESULTS.md, scenario 5).
 
 __all__ = ["DEFAULT_MODEL", "ChatModelsLab"]
 
@@ -127,7 +111,7 @@ class ChatModelsLab(BaseChatModel):
     ``Model*Error`` (see :mod:`langchain_modelslab.errors`).
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     model: str = DEFAULT_MODEL
     """The ModelsLab model id, e.g. ``"google-gemma-3-1b-it"``."""
@@ -271,6 +255,8 @@ class ChatModelsLab(BaseChatModel):
     # ---------------------------------------------------------------- clients
 
     def _client_settings(self) -> ClientSettings:
+        from modelslab_transport.settings import ClientSettings
+
         options: dict[str, Any] = {"api_key": self.api_key, "base_url": self.base_url}
         if self.timeout is not None:
             options["timeout"] = self.timeout
@@ -290,6 +276,8 @@ class ChatModelsLab(BaseChatModel):
         if self._sync_client is None:
             with _CLIENT_LOCK:
                 if self._sync_client is None:
+                    from modelslab_transport.client import ModelsLabClient
+
                     self._sync_client = ModelsLabClient(
                         self._client_settings(), http_client=self.http_client
                     )
@@ -301,6 +289,8 @@ class ChatModelsLab(BaseChatModel):
         if self._async_client is None:
             with _CLIENT_LOCK:
                 if self._async_client is None:
+                    from modelslab_transport.client import AsyncModelsLabClient
+
                     self._async_client = AsyncModelsLabClient(
                         self._client_settings(), http_client=self.http_async_client
                     )
@@ -344,6 +334,9 @@ class ChatModelsLab(BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
     ) -> ChatCompletionRequest:
         """The wire request for one call: instance defaults, then per-call arguments."""
+        from langchain_modelslab.conversions import messages_to_wire
+        from modelslab_transport.wire.chat import ChatCompletionRequest
+
         kwargs.pop("stream", None)
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
         params = self._default_params
@@ -375,6 +368,8 @@ class ChatModelsLab(BaseChatModel):
         """One chat completion (streamed under the hood when ``streaming`` is on)."""
         if kwargs.get("stream", self.streaming):
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        from langchain_modelslab.conversions import completion_to_result
+
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = self.client.chat(request, api=self.api)
@@ -390,6 +385,8 @@ class ChatModelsLab(BaseChatModel):
         """One chat completion on the async client."""
         if kwargs.get("stream", self.streaming):
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+        from langchain_modelslab.conversions import completion_to_result
+
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = await self.async_client.chat(request, api=self.api)
@@ -403,6 +400,8 @@ class ChatModelsLab(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         """Stream a chat completion; the last chunk carries usage and the model name."""
+        from langchain_modelslab.conversions import StreamConverter
+
         request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model)
         with langchain_errors(), self.client.stream_chat(request, api=self.api) as events:
@@ -424,6 +423,8 @@ class ChatModelsLab(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         """Stream a chat completion on the async client."""
+        from langchain_modelslab.conversions import StreamConverter
+
         request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model)
         with langchain_errors():
@@ -524,6 +525,13 @@ class ChatModelsLab(BaseChatModel):
         Raises:
             ValueError: for an unknown method or option.
         """
+        from langchain_modelslab.structured_output import (
+            JSON_MODE_RESPONSE_FORMAT,
+            attach_parser,
+            json_schema_format,
+            output_parser,
+        )
+
         if kwargs:
             raise ValueError(f"unsupported with_structured_output arguments: {sorted(kwargs)}")
         if method in ("json_mode", "json_schema") and not supports_response_format(self.api):
@@ -556,6 +564,10 @@ class ChatModelsLab(BaseChatModel):
     def _count_tokens_request(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None
     ) -> tuple[CountTokensRequest, list[dict[str, Any]]]:
+        from langchain_modelslab.conversions import messages_to_wire
+        from modelslab_transport.protocol_bridge import count_tokens_request
+        from modelslab_transport.wire.chat import Tool
+
         formatted = [convert_to_openai_tool(tool) for tool in tools or []]
         request = count_tokens_request(
             self.model,

@@ -48,26 +48,24 @@ from llama_index_modelslab.conversions import (
     wire_tool,
 )
 from llama_index_modelslab.structured import StructuredOutputMethod, structured_program
-from modelslab_transport import (
+from modelslab_transport.defaults import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_TOKENS,
-    AsyncModelsLabClient,
-    ChatAPI,
-    ClientSettings,
-    ModelsLabClient,
+    DEFAULT_STREAM_CHUNK_TIMEOUT,
+    DEFAULT_TIMEOUT,
 )
 from modelslab_transport.model_profiles import (
     DEFAULT_CONTEXT_WINDOW,
     context_window,
     default_max_tokens,
 )
-from modelslab_transport.protocol_bridge import check_messages_params, count_tokens_request
-from modelslab_transport.settings import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_STREAM_CHUNK_TIMEOUT,
-    DEFAULT_TIMEOUT,
+from modelslab_transport.protocol_bridge import (
+    ChatAPI,
+    check_messages_params,
+    count_tokens_request,
 )
 from modelslab_transport.tooling import chat_tool_choice
 from modelslab_transport.wire.catalog import ModelInfo
@@ -78,6 +76,9 @@ if TYPE_CHECKING:
     from collections.abc import Generator
 
     from llama_index.core.tools.types import BaseTool
+
+    from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
+    from modelslab_transport.settings import ClientSettings
 
 __all__ = ["DEFAULT_MODEL", "ModelsLabLLM"]
 

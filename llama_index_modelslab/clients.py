@@ -5,11 +5,14 @@ Built lazily, and kept in step with the LLM's (mutable) connection fields.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
+if TYPE_CHECKING:
+    # httpx and the HTTP client are imported when the first client is built.
+    from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
+    from modelslab_transport.settings import ClientSettings
 
 __all__ = ["TransportClients"]
 
@@ -44,6 +47,8 @@ class TransportClients:
         """
         state = (settings, id(http_client), id(async_http_client))
         if self._settings is None or state != self._state:
+            from modelslab_transport.settings import ClientSettings
+
             try:
                 built = ClientSettings(**settings)
             except ValidationError as exc:
@@ -56,12 +61,16 @@ class TransportClients:
     def sync(self, settings: ClientSettings, http_client: Any) -> ModelsLabClient:
         """The sync client (``http_client``: an ``httpx.Client`` to send through, or None)."""
         if self._sync is None:
+            from modelslab_transport.client import ModelsLabClient
+
             self._sync = ModelsLabClient(settings, http_client=http_client)
         return self._sync
 
     def async_(self, settings: ClientSettings, http_client: Any) -> AsyncModelsLabClient:
         """The async client (``http_client``: an ``httpx.AsyncClient``, or None)."""
         if self._async is None:
+            from modelslab_transport.client import AsyncModelsLabClient
+
             self._async = AsyncModelsLabClient(settings, http_client=http_client)
         return self._async
 
