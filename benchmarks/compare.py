@@ -15,9 +15,9 @@ from typing import Any
 
 OURS_TO_PEER = {"lc-ours": "lc-openai", "li-ours": "li-openai-like", "tr-ours": "tr-openai"}
 IMPORT_PAIRS = {
-    "langchain_modelslab": "langchain_openai",
-    "llama_index_modelslab": "llama_index.llms.openai_like",
-    "modelslab_transport": "openai",
+    "langchain_modelslab:ChatModelsLab": "langchain_openai:ChatOpenAI",
+    "llama_index_modelslab:ModelsLabLLM": "llama_index.llms.openai_like:OpenAILike",
+    "modelslab_transport:ModelsLabClient": "openai:OpenAI",
 }
 SCENARIOS = {
     "1": "1. stream 2,000 chunks",
@@ -25,6 +25,7 @@ SCENARIOS = {
     "3": "3. concurrent burst (warm)",
     "4": "4. tool-call stream",
     "5": "5. cold import",
+    "5b": "5. cold start to a first reply",
 }
 
 

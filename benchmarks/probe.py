@@ -1,7 +1,22 @@
 """Measurements that need a fresh process: cold import time and memory growth.
 
-``python -m benchmarks.probe import MODULE`` prints the seconds (wall and CPU)
-``import MODULE`` took in this fresh interpreter (interpreter start-up excluded).
+``python -m benchmarks.probe import MODULE[:NAME] [DEPTH]`` prints the seconds (wall and
+CPU) ``from MODULE import NAME`` (or ``import MODULE``) took in this fresh interpreter
+(interpreter start-up excluded).
+
+``python -m benchmarks.probe first-reply KEY BASE_URL [DEPTH]`` prints the seconds (wall
+and CPU) from nothing imported to the first checked reply of contender ``KEY``:
+importing its library, building it and one non-streamed invoke against the loopback
+server.
+
+Both run their work ``DEPTH`` Python calls deep (default 0). On CPython 3.11 the
+interpreter keeps its frames in 16 KiB chunks and unmaps a chunk as soon as the call
+that needed it returns, so an import whose recursion (pydantic schema building, the
+import machinery) keeps crossing a chunk boundary maps and faults fresh pages over and
+over. Whether it does depends on the call depth the import starts at: ``import
+langchain_modelslab`` took 490-651 ms (14,000-33,400 page faults) here from depths 0-132,
+``import langchain_openai`` 942-1,220 ms. ``python -m benchmarks`` therefore spreads
+each measurement over a range of depths instead of timing one lucky or unlucky one.
 
 ``python -m benchmarks.probe memory KEY BASE_URL SMALL LARGE`` builds contender
 ``KEY`` for non-streamed invokes, runs ``SMALL`` invokes, then more up to ``LARGE``,
@@ -16,6 +31,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 
 
 def _rss_bytes() -> int:
@@ -27,10 +43,37 @@ def _rss_bytes() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-def probe_import(module: str) -> None:
+def _at_depth(depth: int, work: Callable[[], object]) -> None:
+    """Run ``work`` ``depth`` calls deeper than here and print how long it took."""
+    if depth > 0:
+        _at_depth(depth - 1, work)
+        return
     cpu, start = time.process_time(), time.perf_counter()
-    __import__(module)
+    work()
     print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu}))
+
+
+def probe_import(target: str, depth: int = 0) -> None:
+    module, _, name = target.partition(":")
+
+    def load() -> None:
+        __import__(module)
+        if name:
+            getattr(sys.modules[module], name)
+
+    _at_depth(depth, load)
+
+
+def probe_first_reply(key: str, base_url: str, depth: int = 0) -> None:
+    from benchmarks.clients import BUILDERS  # imports no client library itself
+
+    def first_reply() -> None:
+        contender = BUILDERS[key]("invoke", base_url)
+        run = contender.run
+        assert run is not None
+        contender.check(run())
+
+    _at_depth(depth, first_reply)
 
 
 def probe_memory(key: str, base_url: str, small: int, large: int) -> None:
@@ -63,7 +106,9 @@ def probe_memory(key: str, base_url: str, small: int, large: int) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "import":
-        probe_import(sys.argv[2])
+        probe_import(sys.argv[2], *map(int, sys.argv[3:4]))
+    elif sys.argv[1] == "first-reply":
+        probe_first_reply(sys.argv[2], sys.argv[3], *map(int, sys.argv[4:5]))
     elif sys.argv[1] == "memory":
         probe_memory(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
