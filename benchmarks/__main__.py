@@ -17,6 +17,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -194,28 +195,37 @@ def _import_label(target: str) -> str:
     return f"from {module} import {name}"
 
 
+def _cold_probes(
+    timings: dict[str, Timing], probe_args: Callable[[str], list[str]], depths: Sequence[int]
+) -> list[Timing]:
+    """Fill ``timings`` from fresh-interpreter probes, one round per call depth.
+
+    An untimed first round brings the files into the page cache; each timed round runs
+    every key once at that round's depth, in an order rotated from round to round.
+    """
+    keys = list(timings)
+    for key in keys:
+        _probe(*probe_args(key))
+    for repeat, depth in enumerate(depths):
+        shift = repeat % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            probe = _probe(*probe_args(key), str(depth))
+            timings[key].seconds.append(probe["seconds"])
+            timings[key].cpu.append(probe["cpu"])
+    return list(timings.values())
+
+
 def scenario_imports(config: Config) -> list[Timing]:
     """5. Cold ``import`` of each package, one fresh interpreter per import.
 
     Each module is imported once at each of ``import_depths`` (see
     ``benchmarks/probe.py`` for why the call depth matters on CPython 3.11).
     """
-    compile_our_bytecode()
-    modules: list[tuple[str, str, str]] = []  # (module, role, group)
+    timings = {}
     for group, (ours, peers, floor) in IMPORTS.items():
-        modules.append((ours, "ours", group))
-        modules += [(peer, "peer", group) for peer in peers]
-        modules.append((floor, "floor", group))
-    timings = {m: Timing(m, _import_label(m), role, group) for m, role, group in modules}
-    for module, _, _ in modules:  # brings the files into the page cache
-        _probe("import", module)
-    for repeat, depth in enumerate(config.import_depths):
-        shift = repeat % len(modules)
-        for module, _, _ in modules[shift:] + modules[:shift]:
-            probe = _probe("import", module, str(depth))
-            timings[module].seconds.append(probe["seconds"])
-            timings[module].cpu.append(probe["cpu"])
-    return list(timings.values())
+        for target, role in [(ours, "ours"), *((peer, "peer") for peer in peers), (floor, "floor")]:
+            timings[target] = Timing(target, _import_label(target), role, group)
+    return _cold_probes(timings, lambda target: ["import", target], config.import_depths)
 
 
 def scenario_first_reply(server: Server, config: Config) -> list[Timing]:
@@ -224,23 +234,13 @@ def scenario_first_reply(server: Server, config: Config) -> list[Timing]:
     The import rows alone would reward a package that moves its import work to the
     first request; this row times the whole way to a first reply.
     """
-    compile_our_bytecode()
     url = server.url("/c20")
-    keys = list(BUILDERS)
     timings = {}
-    for key in keys:
-        contender = BUILDERS[key]("invoke", url)
+    for key, build in BUILDERS.items():
+        contender = build("invoke", url)
         close_all([contender])
         timings[key] = Timing(key, contender.label, contender.role, contender.group)
-    for key in keys:  # brings the files into the page cache
-        _probe("first-reply", key, url)
-    for repeat, depth in enumerate(config.import_depths[::3]):
-        shift = repeat % len(keys)
-        for key in keys[shift:] + keys[:shift]:
-            probe = _probe("first-reply", key, url, str(depth))
-            timings[key].seconds.append(probe["seconds"])
-            timings[key].cpu.append(probe["cpu"])
-    return list(timings.values())
+    return _cold_probes(timings, lambda key: ["first-reply", key, url], config.import_depths[::3])
 
 
 def scenario_memory(server: Server, config: Config) -> list[Timing]:
@@ -573,6 +573,8 @@ def main(argv: list[str] | None = None) -> None:
         ("5b", "cold start to a first reply", scenario_first_reply),
         ("6", "memory", scenario_memory),
     ]
+    if "5" in wanted:
+        compile_our_bytecode()
     with running_server() as server:
         for number, name, scenario in steps:
             if number.rstrip("b") in wanted:
