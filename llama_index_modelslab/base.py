@@ -62,11 +62,8 @@ from modelslab_transport.model_profiles import (
     context_window,
     default_max_tokens,
 )
-from modelslab_transport.protocol_bridge import (
-    ChatAPI,
-    check_messages_params,
-    count_tokens_request,
-)
+from modelslab_transport.protocol_bridge import count_tokens_request
+from modelslab_transport.protocols import ChatAPI, check_messages_params
 from modelslab_transport.tooling import chat_tool_choice
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletionRequest

@@ -26,7 +26,7 @@ from llama_index.core.prompts.base import BasePromptTemplate
 from llama_index.core.types import BasePydanticProgram, Model, PydanticProgramMode
 from pydantic import ValidationError
 
-from modelslab_transport.protocol_bridge import ChatAPI, supports_response_format
+from modelslab_transport.protocols import ChatAPI, supports_response_format
 from modelslab_transport.tooling import json_schema_response_format, parse_partial_json
 
 __all__ = [

@@ -31,16 +31,17 @@ from modelslab_transport.decoding import (
     error_for_status,
     transport_error,
 )
+from modelslab_transport.defaults import API_KEY_ENV
 from modelslab_transport.errors import AuthenticationError, ModelsLabError
 from modelslab_transport.pooling import new_async_client, new_sync_client
 from modelslab_transport.protocol_bridge import (
-    ChatAPI,
     chat_request_to_count_tokens,
     chat_request_to_messages,
     message_to_completion,
 )
+from modelslab_transport.protocols import ChatAPI
 from modelslab_transport.retry import RetryPolicy
-from modelslab_transport.settings import API_KEY_ENV, ClientSettings
+from modelslab_transport.settings import ClientSettings
 from modelslab_transport.streams import AsyncEventStream, EventStream
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
@@ -82,8 +83,13 @@ class _Call:
 
     method: Literal["GET", "POST"]
     path: str
-    body: dict[str, Any] | None
+    content: bytes | None
+    """The JSON body, encoded once (a retry sends the same bytes)."""
     stream: bool = False
+
+
+def _json_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class _ClientCore:
@@ -106,7 +112,7 @@ class _ClientCore:
             "accept": "text/event-stream" if call.stream else "application/json",
             "user-agent": _USER_AGENT,
         }
-        if call.body is not None:
+        if call.content is not None:
             headers["content-type"] = "application/json"
         if call.path.startswith("/v1/"):  # the Anthropic-style endpoints, models included
             headers["anthropic-version"] = self.settings.anthropic_version
@@ -125,16 +131,11 @@ class _ClientCore:
         return headers
 
     def _build(self, http: httpx.Client | httpx.AsyncClient, call: _Call) -> httpx.Request:
-        content = (
-            json.dumps(call.body, ensure_ascii=False, separators=(",", ":")).encode()
-            if call.body is not None
-            else None
-        )
         timeout = self.settings.stream_timeout() if call.stream else self.settings.request_timeout()
         return http.build_request(
             call.method,
             self._url(self.settings.base_url + call.path),
-            content=content,
+            content=call.content,
             headers=self._headers(call),
             timeout=timeout,
         )
@@ -157,12 +158,12 @@ class _ClientCore:
             body.setdefault("model_id", request.model)
             if self.settings.api_key is not None:
                 body["key"] = self.settings.api_key.get_secret_value()
-        return _Call("POST", CHAT_COMPLETIONS_PATH, body, stream)
+        return _Call("POST", CHAT_COMPLETIONS_PATH, _json_body(body), stream)
 
     @staticmethod
     def _messages_call(request: MessagesRequest, *, stream: bool) -> _Call:
         body = request.model_copy(update={"stream": True if stream else None}).to_payload()
-        return _Call("POST", MESSAGES_PATH, body, stream)
+        return _Call("POST", MESSAGES_PATH, _json_body(body), stream)
 
     def _new_http_kwargs(self) -> dict[str, Any]:
         return {"timeout": self.settings.request_timeout(), "follow_redirects": False}
@@ -313,7 +314,7 @@ class ModelsLabClient(_ClientCore):
 
     def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:
         """Count the input tokens a Messages request would use, on the server."""
-        call = _Call("POST", COUNT_TOKENS_PATH, request.to_payload())
+        call = _Call("POST", COUNT_TOKENS_PATH, _json_body(request.to_payload()))
         return decode_count_tokens(self._send(call), self.settings)
 
     def list_models(self) -> list[ModelInfo]:
@@ -453,7 +454,7 @@ class AsyncModelsLabClient(_ClientCore):
 
     async def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:
         """Count the input tokens a Messages request would use, on the server."""
-        call = _Call("POST", COUNT_TOKENS_PATH, request.to_payload())
+        call = _Call("POST", COUNT_TOKENS_PATH, _json_body(request.to_payload()))
         return decode_count_tokens(await self._send(call), self.settings)
 
     async def list_models(self) -> list[ModelInfo]:

@@ -151,22 +151,32 @@ _ERROR_MEMBERS = frozenset(("error", "status"))
 _PLAIN_JSON = frozenset(("application/json", "application/json; charset=utf-8"))
 
 
-def _fast_completion(response: httpx.Response) -> ChatCompletion | None:
-    """A UTF-8 body parsed and validated in one pass, or None if it needs the general path.
+def _fast_validate(model: type[M], data: str | bytes) -> M | None:
+    """Parse and validate JSON in one pass, or None if it needs the general path.
 
-    Like :func:`_fast_chunk`: a body without ``choices``, with an ``error`` or
-    ``status`` member, or that does not validate is left to the general path.
+    Reading the JSON text straight into the model (no intermediate dicts) is what
+    makes long streams cheap. A document that carries an ``error`` or ``status``
+    member, or that does not validate, is left to the general path so that errors are
+    reported exactly as there.
     """
-    if response.headers.get("content-type", "").lower() not in _PLAIN_JSON:
-        return None  # another charset, or a type the general path should judge
     try:
-        completion = ChatCompletion.model_validate_json(response.content)
+        # The model's validator itself: ``model_validate_json`` adds a Python call with
+        # keyword handling, a tenth of the cost for a chunk this small.
+        item: M = model.__pydantic_validator__.validate_json(data)
     except ValidationError:
         return None
-    extra = completion.__pydantic_extra__
-    if "choices" not in completion.model_fields_set or (
-        extra and not _ERROR_MEMBERS.isdisjoint(extra)
-    ):
+    extra = item.__pydantic_extra__
+    if extra and not _ERROR_MEMBERS.isdisjoint(extra):
+        return None
+    return item
+
+
+def _fast_completion(response: httpx.Response) -> ChatCompletion | None:
+    """A UTF-8 body through :func:`_fast_validate`; one without ``choices`` is left too."""
+    if response.headers.get("content-type", "").lower() not in _PLAIN_JSON:
+        return None  # another charset, or a type the general path should judge
+    completion = _fast_validate(ChatCompletion, response.content)
+    if completion is None or "choices" not in completion.model_fields_set:
         return None
     return completion
 
@@ -280,7 +290,6 @@ class EventDecoder(Protocol[T]):
 class _JsonEventDecoder(Generic[M]):
     """Shared parsing of one SSE event's JSON data, with error detection."""
 
-    item_type: type[M]
     what = "a stream event"
 
     def __init__(self, settings: ClientSettings) -> None:
@@ -304,26 +313,6 @@ class _JsonEventDecoder(Generic[M]):
         if not isinstance(payload, dict):
             raise InvalidResponseError(f"{self.what} is a JSON {type(payload).__name__}")
         return payload
-
-
-def _fast_chunk(data: str) -> ChatCompletionChunk | None:
-    """Parse and validate a chunk in one pass, or None if it needs the general path.
-
-    ``model_validate_json`` reads the JSON text straight into the model (no
-    intermediate dicts), which is what makes a long stream cheap. A chunk that
-    carries an ``error`` or ``status`` member, or that does not validate, is left to
-    the general path so that errors are reported exactly as before.
-    """
-    try:
-        # The model's validator itself: ``model_validate_json`` adds a Python call with
-        # keyword handling, a tenth of the cost for a chunk this small.
-        chunk: ChatCompletionChunk = ChatCompletionChunk.__pydantic_validator__.validate_json(data)
-    except ValidationError:
-        return None
-    extra = chunk.__pydantic_extra__
-    if extra and not _ERROR_MEMBERS.isdisjoint(extra):
-        return None
-    return chunk
 
 
 class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
@@ -353,7 +342,7 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
                 raise InvalidResponseError("the chat stream ended ([DONE]) without any choice")
             self._done = True
             return None
-        chunk = _fast_chunk(data) if event.event != "error" else None
+        chunk = _fast_validate(ChatCompletionChunk, data) if event.event != "error" else None
         if chunk is None:
             # Anything unusual (an error object, a non-object, JSON pydantic's parser
             # refuses) takes the general path, which raises the precise error.
@@ -391,13 +380,18 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
         self, event: ServerSentEvent, headers: Mapping[str, str]
     ) -> MessageStreamEvent | None:
         """The event, or None for ``ping`` and empty events; ``error`` events raise."""
-        if not event.data.strip():
+        data = event.data
+        if not data.strip():
             return None
-        payload = self._payload(event, headers)
-        payload.setdefault("type", event.event or "")
-        if payload["type"] == "ping":
+        # A data object without "type" (it then comes from the event name) fails
+        # validation and takes the general path, as does an ``error`` event.
+        item = _fast_validate(MessageStreamEvent, data) if event.event != "error" else None
+        if item is None:
+            payload = self._payload(event, headers)
+            payload.setdefault("type", event.event or "")
+            item = _validate(MessageStreamEvent, payload, self._settings, self.what)
+        if item.type == "ping":
             return None
-        item = _validate(MessageStreamEvent, payload, self._settings, self.what)
         if item.type == "message_stop":
             self._done = True
         return item

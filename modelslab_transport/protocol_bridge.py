@@ -19,13 +19,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from modelslab_transport.protocols import (
-    CHAT_ONLY_PARAMS,
-    MESSAGES_MAX_TEMPERATURE,
-    ChatAPI,
-    check_messages_params,
-    supports_response_format,
-)
+from modelslab_transport.protocols import CHAT_ONLY_PARAMS, check_messages_params
 from modelslab_transport.tooling import parse_tool_arguments
 from modelslab_transport.wire.chat import (
     ChatCompletion,
@@ -59,16 +53,12 @@ from modelslab_transport.wire.messages import (
 )
 
 __all__ = [
-    "MESSAGES_MAX_TEMPERATURE",
     "STOP_REASONS",
-    "ChatAPI",
     "MessageEventTranslator",
     "chat_request_to_count_tokens",
     "chat_request_to_messages",
-    "check_messages_params",
     "count_tokens_request",
     "message_to_completion",
-    "supports_response_format",
 ]
 
 STOP_REASONS = {
@@ -179,10 +169,9 @@ def _tool_choice(request: ChatCompletionRequest) -> dict[str, Any] | None:
 
 
 def _refuse_chat_only(request: ChatCompletionRequest) -> None:
-    params: dict[str, Any] = dict(request.model_extra or {})
-    params.update({name: getattr(request, name, None) for name in CHAT_ONLY_PARAMS})
-    params.update(n=request.n, temperature=request.temperature)
-    check_messages_params(params)
+    # getattr finds pass-through (extra) parameters such as ``logprobs`` too.
+    names = (*CHAT_ONLY_PARAMS, "n", "temperature")
+    check_messages_params({name: getattr(request, name, None) for name in names})
 
 
 def _messages_tool(tool: Tool) -> MessagesTool:
@@ -213,7 +202,7 @@ def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
     _refuse_chat_only(request)
     system, turns = _system_and_turns(request.messages)
     stop = [request.stop] if isinstance(request.stop, str) else request.stop
-    extra = {k: v for k, v in (request.model_extra or {}).items() if k not in ("stream_options",)}
+    extra = request.model_extra or {}
     return MessagesRequest(
         model=request.model,
         max_tokens=request.max_tokens,
@@ -273,7 +262,7 @@ def _usage(usage: MessagesUsage | None) -> Usage | None:
 
 def message_to_completion(message: Message) -> ChatCompletion:
     """Express a Messages reply as a chat completion."""
-    text = "".join(b.text or "" for b in message.content if b.type == "text")
+    text = message.text
     thinking = "".join(b.thinking or "" for b in message.content if b.type == "thinking")
     calls = [
         ResponseToolCall(

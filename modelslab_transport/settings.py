@@ -17,23 +17,11 @@ from modelslab_transport.defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_TOKENS,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
 
-__all__ = [
-    "API_KEY_ENV",
-    "BASE_URL_ENV",
-    "DEFAULT_BASE_URL",
-    "DEFAULT_CONNECT_TIMEOUT",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_MAX_TOKENS",
-    "DEFAULT_STREAM_CHUNK_TIMEOUT",
-    "DEFAULT_TIMEOUT",
-    "ClientSettings",
-    "InsecureBaseURLWarning",
-]
+__all__ = ["ClientSettings", "InsecureBaseURLWarning"]
 
 
 class InsecureBaseURLWarning(UserWarning):

@@ -45,8 +45,6 @@ class EventStream(Generic[T]):
     ) -> None:
         self.response = response
         """The underlying HTTP response (status and headers are available at once)."""
-        self._decoder = decoder
-        self._settings = settings
         # The generator must not hold ``self``: that reference cycle would keep an abandoned
         # stream, and its pooled connection, alive until the cyclic garbage collector runs.
         self._items = self._iterate(response, decoder, settings)
@@ -108,8 +106,6 @@ class AsyncEventStream(Generic[T]):
     ) -> None:
         self.response = response
         """The underlying HTTP response (status and headers are available at once)."""
-        self._decoder = decoder
-        self._settings = settings
         # Not a bound method: the generator must not hold ``self`` (see EventStream).
         self._items = self._iterate(response, decoder, settings)
 

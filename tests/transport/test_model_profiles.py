@@ -19,11 +19,8 @@ from modelslab_transport.model_profiles import (
     lookup_model_profile,
     model_profile,
 )
-from modelslab_transport.protocol_bridge import (
-    check_messages_params,
-    count_tokens_request,
-    supports_response_format,
-)
+from modelslab_transport.protocol_bridge import count_tokens_request
+from modelslab_transport.protocols import check_messages_params, supports_response_format
 from modelslab_transport.wire.chat import ChatMessage, FunctionDefinition, Tool
 
 MODELS_NAMED_BY_MODELSLAB = [
