@@ -10,6 +10,7 @@ is validated into that class. (The other method, tool calling, is LlamaIndex's o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncGenerator, Generator
 from typing import Any, Generic, Literal, get_args
@@ -69,13 +70,18 @@ def parse_structured_text(text: str, output_cls: type[Model]) -> Model:
         ) from first_error
 
 
+# The all-optional twin of an output class, built once per class: building a pydantic
+# class takes about 0.23 ms, and a streamed answer needs it for nearly every chunk.
+_flexible_model = functools.lru_cache(maxsize=128)(create_flexible_model)
+
+
 def _partial_object(text: str, output_cls: type[Model]) -> Model | FlexibleModel:
     """The object a partial JSON reply adds up to so far (fields may be missing)."""
     data = parse_partial_json(text)
     try:
         return output_cls.model_validate(data)
     except ValidationError:
-        flexible: type[FlexibleModel] = create_flexible_model(output_cls)
+        flexible: type[FlexibleModel] = _flexible_model(output_cls)
         try:
             return flexible.model_validate(data)
         except ValidationError:
