@@ -352,9 +352,9 @@ class ChatModelsLab(BaseChatModel):
         if stream:
             if params.get("n", 1) > 1:
                 raise ValueError("n > 1 cannot be streamed; use invoke/generate")
-            params["stream"] = True
-            if stream_usage and self.api == "chat_completions":
-                # The Messages protocol always reports usage and has no stream_options.
+            # The client sets ``stream`` for the call it makes, and the Messages
+            # protocol, which always reports usage, drops ``stream_options``.
+            if stream_usage:
                 params["stream_options"] = {"include_usage": True}
         return ChatCompletionRequest(messages=messages_to_wire(messages), **params)
 

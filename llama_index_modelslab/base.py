@@ -314,14 +314,10 @@ class ModelsLabLLM(FunctionCallingLLM):
         params.update(kwargs)
         if params.get("max_tokens") is None:
             params["max_tokens"] = self.max_tokens or default_max_tokens(params["model"])
-        if stream:
-            params["stream"] = True
-            wants_usage = self.stream_usage and self.api == "chat_completions"
-            if wants_usage and params.get("stream_options") is None:
-                params["stream_options"] = {"include_usage": True}
-        else:
-            params.pop("stream", None)
-            params.pop("stream_options", None)
+        # The client sets (or clears) ``stream`` and ``stream_options`` for the call it
+        # makes, and the Messages protocol, which always reports usage, drops them.
+        if stream and self.stream_usage and params.get("stream_options") is None:
+            params["stream_options"] = {"include_usage": True}
         params["messages"] = wire_messages(messages)
         return ChatCompletionRequest.model_validate(params)
 
