@@ -30,7 +30,7 @@ from langchain_core.messages.block_translators.openai import convert_to_openai_i
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from modelslab_transport.accumulate import ChatStreamAccumulator
+from modelslab_transport.accumulate import ChatStreamAccumulator, ToolCallDelta
 from modelslab_transport.tooling import ToolArgumentsError, parse_tool_arguments
 from modelslab_transport.wire.chat import (
     ChatCompletion,
@@ -275,6 +275,21 @@ def completion_to_result(completion: ChatCompletion, *, requested_model: str) ->
     return ChatResult(generations=generations, llm_output=llm_output)
 
 
+def _tool_call_chunk(delta: ToolCallDelta) -> ToolCallChunk:
+    """A LangChain tool-call chunk for what one wire chunk added to one call.
+
+    The chunk that begins a call carries its id (or ``call_<index>``); later ones only
+    the name and argument text they add, with the index that joins them.
+    """
+    if delta.started:
+        call_id: str | None = delta.id or f"call_{delta.index}"
+    else:
+        call_id = None
+    return tool_call_chunk(
+        name=delta.name or None, args=delta.arguments, id=call_id, index=delta.index
+    )
+
+
 class StreamConverter:
     """Turns the chunks of one chat stream into LangChain generation chunks.
 
@@ -290,51 +305,17 @@ class StreamConverter:
         self._requested_model = requested_model
         self._accumulator = ChatStreamAccumulator()
 
-    def _tool_call_chunks(
-        self, before: list[ResponseToolCall], choice_index: int
-    ) -> list[ToolCallChunk]:
-        """What the latest chunk added to each tool call, as LangChain tool-call chunks."""
-        previous = {call.index: call for call in before}
-        chunks: list[ToolCallChunk] = []
-        for call in self._accumulator.tool_calls(choice_index):
-            name = call.function.name or ""
-            args = call.function.arguments or ""
-            old = previous.get(call.index)
-            if old is None:
-                chunks.append(
-                    tool_call_chunk(
-                        name=name or None,
-                        args=args,
-                        id=call.id or f"call_{call.index}",
-                        index=call.index,
-                    )
-                )
-                continue
-            old_name, old_args = old.function.name or "", old.function.arguments or ""
-            new_name = name[len(old_name) :] if name.startswith(old_name) else ""
-            new_args = args[len(old_args) :]
-            if new_name or new_args:
-                chunks.append(
-                    tool_call_chunk(name=new_name or None, args=new_args, id=None, index=call.index)
-                )
-        return chunks
-
     def convert(self, chunk: ChatCompletionChunk) -> list[ChatGenerationChunk]:
         """The generation chunks one wire chunk adds (none for a usage-only chunk)."""
-        before = {
-            choice.index: self._accumulator.tool_calls(choice.index)
-            for choice in chunk.choices
-            if choice.delta.tool_calls
-        }
-        self._accumulator.add(chunk)
+        tool_deltas = self._accumulator.add(chunk)
         converted: list[ChatGenerationChunk] = []
         for choice in chunk.choices:
             delta = choice.delta
-            calls = (
-                self._tool_call_chunks(before[choice.index], choice.index)
-                if choice.index in before
-                else []
-            )
+            calls = [
+                _tool_call_chunk(d)
+                for d in tool_deltas
+                if d.choice == choice.index and (d.started or d.name or d.arguments)
+            ]
             text = delta.text
             if not (text or calls or delta.reasoning_content or choice.finish_reason):
                 continue

@@ -14,7 +14,25 @@ from modelslab_transport.wire.chat import (
     Usage,
 )
 
-__all__ = ["ChatStreamAccumulator"]
+__all__ = ["ChatStreamAccumulator", "ToolCallDelta"]
+
+
+@dataclass
+class ToolCallDelta:
+    """What one chunk added to one tool call (its fragments in that chunk, merged)."""
+
+    choice: int
+    """The choice the call belongs to."""
+    index: int
+    """The call's index (as the server gave it, or as the accumulator resolved it)."""
+    started: bool
+    """True when this chunk began the call."""
+    id: str | None
+    """The call's id so far."""
+    name: str
+    """The part of the name this chunk added ("" if none)."""
+    arguments: str
+    """The argument text this chunk added ("" if none)."""
 
 
 @dataclass
@@ -57,8 +75,13 @@ class ChatStreamAccumulator:
         """Token usage (from the usage chunk, usually the last)."""
         self._choices: dict[int, _PendingChoice] = {}
 
-    def add(self, chunk: ChatCompletionChunk) -> None:
-        """Fold one chunk in."""
+    def add(self, chunk: ChatCompletionChunk) -> list[ToolCallDelta]:
+        """Fold one chunk in; return what it added to tool calls, by choice and index.
+
+        A converter that passes tool-call fragments on as they arrive needs exactly
+        this (the fragments resolved to calls), without rebuilding the calls so far.
+        """
+        deltas: list[ToolCallDelta] = []
         self.id = self.id or chunk.id
         self.model = self.model or chunk.model
         self.created = self.created or chunk.created
@@ -77,13 +100,34 @@ class ChatStreamAccumulator:
                 pending.content.append(text)
             if delta.reasoning_content:
                 pending.reasoning.append(delta.reasoning_content)
-            for fragment in delta.tool_calls or []:
-                self._add_fragment(pending, fragment)
+            if delta.tool_calls:
+                deltas += self._add_fragments(choice.index, pending, delta.tool_calls)
             if choice.finish_reason:
                 pending.finish_reason = choice.finish_reason
+        return deltas
+
+    @classmethod
+    def _add_fragments(
+        cls, choice: int, pending: _PendingChoice, fragments: list[ResponseToolCall]
+    ) -> list[ToolCallDelta]:
+        added: dict[int, ToolCallDelta] = {}
+        for fragment in fragments:
+            index, started, name, arguments = cls._add_fragment(pending, fragment)
+            delta = added.get(index)
+            if delta is None:
+                added[index] = ToolCallDelta(choice, index, started, None, name, arguments)
+            else:
+                delta.name += name
+                delta.arguments += arguments
+        for index, delta in added.items():
+            delta.id = pending.calls[index].id
+        return [added[index] for index in sorted(added)]
 
     @staticmethod
-    def _add_fragment(pending: _PendingChoice, fragment: ResponseToolCall) -> None:
+    def _add_fragment(
+        pending: _PendingChoice, fragment: ResponseToolCall
+    ) -> tuple[int, bool, str, str]:
+        """Fold one fragment in; return (call index, began the call, name added, args added)."""
         index = fragment.index
         if index is None:
             last = pending.last_call
@@ -92,6 +136,7 @@ class ChatStreamAccumulator:
             )
             index = (max(pending.calls) + 1 if pending.calls else 0) if starts_new else last
         assert index is not None
+        started = index not in pending.calls
         call = pending.calls.setdefault(index, _PendingCall())
         pending.last_call = index
         call.id = call.id or fragment.id
@@ -99,8 +144,12 @@ class ChatStreamAccumulator:
         name = fragment.function.name
         if name and name != call.name:
             call.name += name
-        if fragment.function.arguments:
-            call.arguments.append(fragment.function.arguments)
+        else:
+            name = ""
+        arguments = fragment.function.arguments or ""
+        if arguments:
+            call.arguments.append(arguments)
+        return index, started, name, arguments
 
     def text(self, index: int = 0) -> str:
         """The text of choice ``index`` so far."""

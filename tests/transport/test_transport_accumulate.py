@@ -206,3 +206,37 @@ def test_content_blocks_and_reasoning_accumulate() -> None:
     message = accumulator.completion().choices[0].message
     assert message.content == "Answer"
     assert message.reasoning_content == "step 1; step 2"
+
+
+def test_add_reports_what_each_chunk_added_to_each_call() -> None:
+    accumulator = ChatStreamAccumulator()
+    first = accumulator.add(
+        _chunk({"index": 0, "delta": {"tool_calls": [_tool(0, "call_a", "get", '{"q"')]}})
+    )
+    # Two fragments of one call in one chunk are merged; an index-less fragment with a
+    # new id starts the next call.
+    second = accumulator.add(
+        _chunk(
+            {
+                "index": 0,
+                "delta": {
+                    "tool_calls": [
+                        _tool(0, arguments=': "x'),
+                        _tool(0, arguments='"}'),
+                        _tool(None, "call_b", "look", ""),
+                    ]
+                },
+            }
+        )
+    )
+    text_only = accumulator.add(_chunk({"index": 0, "delta": {"content": "hi"}}))
+
+    assert [(d.index, d.started, d.id, d.name, d.arguments) for d in first] == [
+        (0, True, "call_a", "get", '{"q"')
+    ]
+    assert [(d.choice, d.index, d.started, d.id, d.name, d.arguments) for d in second] == [
+        (0, 0, False, "call_a", "", ': "x"}'),
+        (0, 1, True, "call_b", "look", ""),
+    ]
+    assert text_only == []
+    assert [c.function.arguments for c in accumulator.tool_calls()] == ['{"q": "x"}', ""]
