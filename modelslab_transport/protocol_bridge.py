@@ -28,6 +28,7 @@ from modelslab_transport.wire.chat import (
     ChatMessage,
     Choice,
     ChunkChoice,
+    ContentPart,
     Delta,
     ImagePart,
     ResponseFunctionCall,
@@ -83,17 +84,17 @@ def _image_block(part: ImagePart) -> ImageBlockParam:
     return ImageBlockParam(source=ImageSource(type="url", url=url))
 
 
+def _part_block(part: ContentPart) -> TextBlockParam | ImageBlockParam:
+    return _image_block(part) if isinstance(part, ImagePart) else TextBlockParam(text=part.text)
+
+
 def _blocks(message: ChatMessage) -> list[RequestBlock]:
     blocks: list[RequestBlock] = []
     if isinstance(message.content, str):
         if message.content:
             blocks.append(TextBlockParam(text=message.content))
     elif message.content is not None:
-        for part in message.content:
-            if isinstance(part, ImagePart):
-                blocks.append(_image_block(part))
-            else:
-                blocks.append(TextBlockParam(text=part.text))
+        blocks += [_part_block(part) for part in message.content]
     for call in message.tool_calls or []:
         blocks.append(
             ToolUseBlockParam(
@@ -110,10 +111,7 @@ def _tool_result(message: ChatMessage) -> ToolResultBlockParam:
     content: Any = (
         message.content
         if isinstance(message.content, str)
-        else [
-            _image_block(p) if isinstance(p, ImagePart) else TextBlockParam(text=p.text)
-            for p in message.content or []
-        ]
+        else [_part_block(part) for part in message.content or []]
     )
     return ToolResultBlockParam(tool_use_id=message.tool_call_id, content=content)
 
@@ -182,10 +180,8 @@ def _messages_tool(tool: Tool) -> MessagesTool:
     )
 
 
-def _tools(request: ChatCompletionRequest) -> list[MessagesTool] | None:
-    if not request.tools:
-        return None
-    return [_messages_tool(tool) for tool in request.tools]
+def _tools(tools: Iterable[Tool] | None) -> list[MessagesTool] | None:
+    return [_messages_tool(tool) for tool in tools or []] or None
 
 
 def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
@@ -211,7 +207,7 @@ def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
         temperature=request.temperature,
         top_p=request.top_p,
         stop_sequences=stop or None,
-        tools=_tools(request),
+        tools=_tools(request.tools),
         tool_choice=_tool_choice(request),
         **extra,
     )
@@ -231,13 +227,7 @@ def count_tokens_request(
     become ``system``, the turns and tools are expressed as on ``/v1/messages``.
     """
     system, turns = _system_and_turns(messages)
-    tool_list = list(tools or [])
-    return CountTokensRequest(
-        model=model,
-        messages=turns,
-        system=system,
-        tools=[_messages_tool(tool) for tool in tool_list] or None,
-    )
+    return CountTokensRequest(model=model, messages=turns, system=system, tools=_tools(tools))
 
 
 def _usage(usage: MessagesUsage | None) -> Usage | None:
