@@ -307,7 +307,7 @@ class StreamConverter:
 
     def convert(self, chunk: ChatCompletionChunk) -> list[ChatGenerationChunk]:
         """The generation chunks one wire chunk adds (none for a usage-only chunk)."""
-        tool_deltas = self._accumulator.add(chunk)
+        tool_deltas = self._accumulator.add_with_tool_deltas(chunk)
         converted: list[ChatGenerationChunk] = []
         for choice in chunk.choices:
             delta = choice.delta

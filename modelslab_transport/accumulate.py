@@ -75,13 +75,21 @@ class ChatStreamAccumulator:
         """Token usage (from the usage chunk, usually the last)."""
         self._choices: dict[int, _PendingChoice] = {}
 
-    def add(self, chunk: ChatCompletionChunk) -> list[ToolCallDelta]:
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        """Fold one chunk in."""
+        self._fold(chunk, None)
+
+    def add_with_tool_deltas(self, chunk: ChatCompletionChunk) -> list[ToolCallDelta]:
         """Fold one chunk in; return what it added to tool calls, by choice and index.
 
         A converter that passes tool-call fragments on as they arrive needs exactly
         this (the fragments resolved to calls), without rebuilding the calls so far.
         """
         deltas: list[ToolCallDelta] = []
+        self._fold(chunk, deltas)
+        return deltas
+
+    def _fold(self, chunk: ChatCompletionChunk, deltas: list[ToolCallDelta] | None) -> None:
         self.id = self.id or chunk.id
         self.model = self.model or chunk.model
         self.created = self.created or chunk.created
@@ -101,10 +109,13 @@ class ChatStreamAccumulator:
             if delta.reasoning_content:
                 pending.reasoning.append(delta.reasoning_content)
             if delta.tool_calls:
-                deltas += self._add_fragments(choice.index, pending, delta.tool_calls)
+                if deltas is None:
+                    for fragment in delta.tool_calls:
+                        self._add_fragment(pending, fragment)
+                else:
+                    deltas += self._add_fragments(choice.index, pending, delta.tool_calls)
             if choice.finish_reason:
                 pending.finish_reason = choice.finish_reason
-        return deltas
 
     @classmethod
     def _add_fragments(

@@ -208,14 +208,14 @@ def test_content_blocks_and_reasoning_accumulate() -> None:
     assert message.reasoning_content == "step 1; step 2"
 
 
-def test_add_reports_what_each_chunk_added_to_each_call() -> None:
+def test_add_with_tool_deltas_reports_what_each_chunk_added_to_each_call() -> None:
     accumulator = ChatStreamAccumulator()
-    first = accumulator.add(
+    first = accumulator.add_with_tool_deltas(
         _chunk({"index": 0, "delta": {"tool_calls": [_tool(0, "call_a", "get", '{"q"')]}})
     )
     # Two fragments of one call in one chunk are merged; an index-less fragment with a
     # new id starts the next call.
-    second = accumulator.add(
+    second = accumulator.add_with_tool_deltas(
         _chunk(
             {
                 "index": 0,
@@ -229,7 +229,7 @@ def test_add_reports_what_each_chunk_added_to_each_call() -> None:
             }
         )
     )
-    text_only = accumulator.add(_chunk({"index": 0, "delta": {"content": "hi"}}))
+    text_only = accumulator.add_with_tool_deltas(_chunk({"index": 0, "delta": {"content": "hi"}}))
 
     assert [(d.index, d.started, d.id, d.name, d.arguments) for d in first] == [
         (0, True, "call_a", "get", '{"q"')
