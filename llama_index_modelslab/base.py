@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -35,7 +35,6 @@ from llama_index.core.program.utils import FlexibleModel
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import BasePydanticProgram, Model
 from llama_index_instrumentation import get_dispatcher
-from typing_extensions import Self
 
 from llama_index_modelslab.clients import TransportClients
 from llama_index_modelslab.conversions import (

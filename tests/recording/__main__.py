@@ -141,7 +141,7 @@ def _cmd_serve(_args: argparse.Namespace) -> int:
 
 
 def _utc_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _append_entry(readme: Path, entry: str) -> None:
