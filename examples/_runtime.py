@@ -2,7 +2,7 @@
 
 * ``MODELSLAB_API_KEY`` set (and no ``MODELSLAB_BASE_URL``): the live ModelsLab API.
 * ``MODELSLAB_BASE_URL`` set: that server (for example the local llama-server that
-  ``python -m tests.recording serve`` starts).
+  ``python -m tools.recording serve`` starts).
 * Neither: the example's recorded cassette under ``cassettes/examples/`` is replayed,
   so the examples run on a fresh machine with no key and no network.
 """
@@ -54,7 +54,7 @@ HTTP_CLIENTS: Callable[[], tuple[Any, Any]] | None = None
 """A factory of (sync, async) httpx clients the recording harness may install.
 
 While cassettes are recorded from the two local llama-servers, it routes requests that
-force a tool call to the tools server (see ``tests/recording``). Examples run by
+force a tool call to the tools server (see ``tools/recording``). Examples run by
 users never set it.
 """
 

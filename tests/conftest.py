@@ -2,7 +2,7 @@
 
 Replay is the default (pytest-recording's ``--record-mode`` defaults to ``none``), so
 a test whose cassette is missing fails loudly instead of calling out. Recording is
-done only by ``python -m tests.recording record`` (see the README), which starts a
+done only by ``python -m tools.recording record`` (see the README), which starts a
 real server and passes ``--record-mode=rewrite``. Matching and scrubbing rules are in
 ``tests/cassette_rules.py``.
 """

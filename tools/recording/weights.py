@@ -17,8 +17,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.recording import cache_dir
-from tests.recording.build import sha256_file
+from tools.recording import cache_dir
+from tools.recording.build import sha256_file
 
 __all__ = ["SMOLLM2_135M_INSTRUCT", "ModelFile", "ModelPackage", "WeightsError", "ensure_model"]
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m tests.recording {build,serve,info,record}``.
+"""Command line: ``python -m tools.recording {build,serve,info,record}``.
 
 * ``build [--force]`` builds ``llama-server`` (idempotent) and fetches the model;
 * ``serve`` starts the recording server(s), prints their base URLs and the
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from tests.recording import REPO_ROOT
-from tests.recording.build import BuildError, LlamaCppBuild, ensure_llama_server
-from tests.recording.server import (
+from tools.recording import REPO_ROOT
+from tools.recording.build import BuildError, LlamaCppBuild, ensure_llama_server
+from tools.recording.server import (
     ROLE_CHAT,
     ROLE_TOOLS,
     ServerError,
@@ -38,7 +38,7 @@ from tests.recording.server import (
     recording_servers,
     run_servers,
 )
-from tests.recording.weights import ModelFile, WeightsError, ensure_model
+from tools.recording.weights import ModelFile, WeightsError, ensure_model
 
 __all__ = ["FAKE_API_KEY", "LIVE_BASE_URL", "Setup", "main", "provenance_markdown"]
 
@@ -150,7 +150,7 @@ def _append_entry(readme: Path, entry: str) -> None:
     with readme.open("a", encoding="utf-8") as handle:
         if not existing:
             handle.write(
-                "# Cassettes\n\nRecorded with `python -m tests.recording record`. "
+                "# Cassettes\n\nRecorded with `python -m tools.recording record`. "
                 "Each recording run appends its provenance below.\n"
             )
         elif not existing.endswith("\n"):
@@ -169,7 +169,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     pytest_args: list[str] = list(args.pytest_args)
     if pytest_args[:1] == ["--"]:
         pytest_args = pytest_args[1:]
-    invocation = shlex.join(["python", "-m", "tests.recording", *args.argv])
+    invocation = shlex.join(["python", "-m", "tools.recording", *args.argv])
     env = dict(os.environ)
     live = bool(env.get(ENV_API_KEY)) and not env.get(ENV_BASE_URL) and not args.local
     date = _utc_now()
@@ -211,7 +211,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.recording",
+        prog="python -m tools.recording",
         description="Build and run a local llama-server to record the HTTP cassettes.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
