@@ -7,8 +7,8 @@ None of these may cost the caller the answer. A reply that fails validation is r
 and validated again: a member that is only metadata (the list below) and has a value
 of the wrong type is removed, so it takes its default; a single content block becomes a
 one-block list. Members that carry the answer (text, tool names, arguments) are never
-removed: if they cannot be read, validation still fails and the caller gets a typed
-error naming them.
+removed unless they are ``null`` (which means absent): if they cannot be read,
+validation still fails and the caller gets a typed error naming them.
 
 Values whose meaning is unambiguous are converted where they are read instead (see
 ``ResponseFunctionCall.arguments``: an object becomes its JSON text).
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["OPTIONAL_METADATA", "validate_leniently"]
+__all__ = ["NULL_MEANS_ABSENT", "OPTIONAL_METADATA", "validate_leniently"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -53,6 +53,9 @@ OPTIONAL_METADATA = frozenset(
 )
 """Members that are dropped (to their default) when their value has the wrong type."""
 
+NULL_MEANS_ABSENT = frozenset(("choices", "delta", "message", "function", "tool_calls", "content"))
+"""Members that carry the answer: dropped to their default only when they are ``null``."""
+
 _ROUNDS = 4
 
 
@@ -72,7 +75,8 @@ def _repair(payload: Any, error_locations: list[tuple[int | str, ...]]) -> bool:
                     changed = True
                     target = None
                     break
-                if part in OPTIONAL_METADATA and not (part == "index" and in_tool_call):
+                optional = part in OPTIONAL_METADATA and not (part == "index" and in_tool_call)
+                if optional or (part in NULL_MEANS_ABSENT and node[part] is None):
                     target = (node, part)  # the deepest one wins
                 node = node[part]
             elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
