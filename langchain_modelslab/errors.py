@@ -24,6 +24,10 @@ working, and LangChain's retry helpers can read ``is_retryable``:
   / ``ModelsLabInvalidResponseError``, a ``ModelAPIError``;
 - any other ``ModelsLabError``: ``ModelsLabModelError``, a ``ModelError``.
 
+Every class's ``is_retryable`` is the transport's ``retryable`` for that very error, so
+LangChain's retry helpers resend exactly what the transport itself would (not, for
+example, a read timeout or a stream that broke after text was delivered).
+
 The messages are the transport's, which never contain the API key.
 """
 
@@ -82,61 +86,86 @@ __all__ = [
 ]
 
 
-class ModelsLabAuthenticationError(AuthenticationError, ModelAuthenticationError):
+class _TransportRetryFlag:
+    """Makes LangChain's ``is_retryable`` read the transport's ``retryable``.
+
+    ``langchain_core`` sets ``is_retryable`` per class (True for every API, connection
+    and timeout error); the transport decides per error, and the two must agree.
+    """
+
+    retryable: bool
+
+    @property
+    def is_retryable(self) -> bool:
+        """Whether sending the same request again may succeed (the transport's verdict)."""
+        return self.retryable
+
+    @is_retryable.setter
+    def is_retryable(self, value: bool) -> None:
+        self.retryable = value  # one flag: setting either sets both
+
+
+class ModelsLabAuthenticationError(
+    _TransportRetryFlag, AuthenticationError, ModelAuthenticationError
+):
     """The API key is missing or invalid (HTTP 401)."""
 
 
-class ModelsLabInsufficientCreditsError(InsufficientCreditsError, ModelPermissionDeniedError):
+class ModelsLabInsufficientCreditsError(
+    _TransportRetryFlag, InsufficientCreditsError, ModelPermissionDeniedError
+):
     """The account has no credits left for this request (HTTP 402). Not retryable."""
 
 
-class ModelsLabPermissionDeniedError(PermissionDeniedError, ModelPermissionDeniedError):
+class ModelsLabPermissionDeniedError(
+    _TransportRetryFlag, PermissionDeniedError, ModelPermissionDeniedError
+):
     """The account's plan does not allow this request (HTTP 403)."""
 
 
-class ModelsLabNotFoundError(NotFoundError, ModelNotFoundError):
+class ModelsLabNotFoundError(_TransportRetryFlag, NotFoundError, ModelNotFoundError):
     """The model (or endpoint) does not exist (HTTP 404, or "Model not found")."""
 
 
-class ModelsLabBadRequestError(BadRequestError, ModelInvalidRequestError):
+class ModelsLabBadRequestError(_TransportRetryFlag, BadRequestError, ModelInvalidRequestError):
     """The request was rejected as invalid (HTTP 400, 422, other 4xx)."""
 
 
 class ModelsLabContextOverflowError(
-    BadRequestError, ContextOverflowError, ModelInvalidRequestError
+    _TransportRetryFlag, BadRequestError, ContextOverflowError, ModelInvalidRequestError
 ):
     """The input does not fit in the model's context window (an HTTP 400 saying so)."""
 
 
-class ModelsLabRateLimitError(RateLimitError, ModelRateLimitError):
+class ModelsLabRateLimitError(_TransportRetryFlag, RateLimitError, ModelRateLimitError):
     """Too many queued requests for the account (HTTP 429). Retryable."""
 
 
-class ModelsLabServerError(ServerError, ModelAPIError):
+class ModelsLabServerError(_TransportRetryFlag, ServerError, ModelAPIError):
     """The server failed or is overloaded (HTTP 5xx). Retryable."""
 
 
-class ModelsLabAPIStatusError(APIStatusError, ModelAPIError):
+class ModelsLabAPIStatusError(_TransportRetryFlag, APIStatusError, ModelAPIError):
     """An error status the transport could not classify further."""
 
 
-class ModelsLabTimeoutError(APITimeoutError, ModelTimeoutError):
+class ModelsLabTimeoutError(_TransportRetryFlag, APITimeoutError, ModelTimeoutError):
     """A connect, read or per-chunk stream timeout expired."""
 
 
-class ModelsLabConnectionError(APIConnectionError, ModelConnectionError):
+class ModelsLabConnectionError(_TransportRetryFlag, APIConnectionError, ModelConnectionError):
     """The server could not be reached, or the connection broke mid-answer."""
 
 
-class ModelsLabIncompleteStreamError(IncompleteStreamError, ModelAPIError):
+class ModelsLabIncompleteStreamError(_TransportRetryFlag, IncompleteStreamError, ModelAPIError):
     """A stream ended before the server marked it complete."""
 
 
-class ModelsLabInvalidResponseError(InvalidResponseError, ModelAPIError):
+class ModelsLabInvalidResponseError(_TransportRetryFlag, InvalidResponseError, ModelAPIError):
     """The server's answer could not be understood."""
 
 
-class ModelsLabModelError(ModelsLabError, ModelError):
+class ModelsLabModelError(_TransportRetryFlag, ModelsLabError, ModelError):
     """Any other transport failure."""
 
 
@@ -181,15 +210,27 @@ def _langchain_class(error: ModelsLabError) -> type[ModelsLabError]:
 def to_langchain_error(error: ModelsLabError) -> ModelsLabError:
     """The same error as an instance of the class that is also a LangChain model error.
 
-    All attributes (``status_code``, ``request_id``, ``retry_after``, ``body``, ...) are
-    kept. An error that already is a LangChain model error is returned as is.
+    Built through the class's constructor; every attribute (``status_code``,
+    ``request_id``, ``retry_after``, ``body``, ``retryable``, ...) is kept. An error
+    that already is a LangChain model error is returned as is.
     """
     if isinstance(error, ModelError):
         return error
     target = _langchain_class(error)
-    converted = target.__new__(target, *error.args)
-    converted.__dict__.update(error.__dict__)
-    return converted
+    if isinstance(error, APIStatusError):
+        assert issubclass(target, APIStatusError)
+        return target(
+            error.message,
+            status_code=error.status_code,
+            request_id=error.request_id,
+            code=error.code,
+            error_type=error.error_type,
+            retry_after=error.retry_after,
+            body=error.body,
+            retryable=error.retryable,
+            in_stream=error.in_stream,
+        )
+    return target(error.message, retryable=error.retryable)
 
 
 @contextmanager

@@ -51,15 +51,20 @@ class _PendingChoice:
     calls: dict[int, _PendingCall] = field(default_factory=dict)
     finish_reason: str | None = None
     last_call: int | None = None
+    by_server_index: dict[int, int] = field(default_factory=dict)
+    """The server's tool-call index -> the call it currently continues."""
 
 
 class ChatStreamAccumulator:
     """Adds up chat chunks: text, reasoning, tool-call fragments, finish reason, usage.
 
-    Tool-call fragments are keyed by their ``index``. A fragment without an index
-    continues the latest call unless it brings a new ``id``, in which case it starts
-    the next one. Name fragments are joined (a repeated full name is not doubled);
-    argument fragments are concatenated.
+    Tool-call fragments are keyed by their ``index``. A fragment whose index belongs
+    to a call with a different ``id`` starts a new call (some servers send each
+    parallel call whole, every one with ``"index": 0``); a fragment without an id
+    continues the call at its index. A fragment without an index continues the latest
+    call unless it brings a new ``id``, in which case it starts the next one. Calls
+    are numbered in the order they start. Name fragments are joined (a repeated full
+    name is not doubled); argument fragments are concatenated.
     """
 
     def __init__(self) -> None:
@@ -139,14 +144,22 @@ class ChatStreamAccumulator:
         pending: _PendingChoice, fragment: ResponseToolCall
     ) -> tuple[int, bool, str, str]:
         """Fold one fragment in; return (call index, began the call, name added, args added)."""
-        index = fragment.index
-        if index is None:
-            last = pending.last_call
-            starts_new = last is None or (
-                fragment.id is not None and fragment.id != pending.calls[last].id
-            )
-            index = (max(pending.calls) + 1 if pending.calls else 0) if starts_new else last
-        assert index is not None
+        calls = pending.calls
+        given = fragment.index
+        current = pending.last_call if given is None else pending.by_server_index.get(given)
+        if current is None or (
+            fragment.id is not None
+            and calls[current].id is not None
+            and fragment.id != calls[current].id
+        ):
+            # A new call: keep the server's index when it is free, else take the next one.
+            index = given if given is not None and given not in calls else len(calls)
+            while index in calls:
+                index += 1
+            if given is not None:
+                pending.by_server_index[given] = index
+        else:
+            index = current
         started = index not in pending.calls
         call = pending.calls.setdefault(index, _PendingCall())
         pending.last_call = index

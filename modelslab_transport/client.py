@@ -121,7 +121,7 @@ class _ClientCore:
             if self.settings.requires_api_key:
                 raise AuthenticationError(
                     f"no ModelsLab API key: pass api_key=... or set {API_KEY_ENV}",
-                    status_code=401,
+                    status_code=None,  # nothing was sent, so there is no HTTP status
                 )
         elif call.path == CHAT_COMPLETIONS_PATH:
             headers["authorization"] = f"Bearer {key.get_secret_value()}"

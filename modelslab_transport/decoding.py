@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from modelslab_transport.error_bodies import ErrorDetails, error_details_in_body, error_from_reply
+from modelslab_transport.error_bodies import (
+    ERROR_MEMBERS,
+    ErrorDetails,
+    body_message,
+    error_details_in_body,
+    error_from_reply,
+)
 from modelslab_transport.errors import (
     APIConnectionError,
     APIStatusError,
@@ -31,6 +37,7 @@ from modelslab_transport.wire.chat import (
     ChunkChoice,
     Delta,
 )
+from modelslab_transport.wire.leniency import validate_leniently
 from modelslab_transport.wire.messages import (
     CountTokensResponse,
     Message,
@@ -106,7 +113,7 @@ def _raise_body_error(
 
 def _validate(model: type[M], payload: Any, settings: ClientSettings, what: str) -> M:
     try:
-        return model.model_validate(payload)
+        return validate_leniently(model, payload)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
@@ -127,8 +134,8 @@ def _decode_object(
     if not isinstance(payload, dict):
         raise InvalidResponseError(f"{what} is a JSON {type(payload).__name__}, not an object")
     if required not in payload:
-        message = payload.get("message") or payload.get("messege")
-        if isinstance(message, str) and message.strip():
+        message = body_message(payload)
+        if message:
             # ModelsLab reports some failures as a bare {"message": ...} with HTTP 200.
             raise error_from_reply(
                 200,
@@ -136,7 +143,7 @@ def _decode_object(
                 text,
                 response.headers,
                 redact=settings.redact,
-                details=ErrorDetails(message=message.strip()),
+                details=ErrorDetails(message=message),
             )
         raise InvalidResponseError(
             settings.redact(f"{what} has no {required!r}: {_snippet(settings.redact(text))!r}")
@@ -144,9 +151,6 @@ def _decode_object(
     return payload
 
 
-# Members through which a body reports an error (see ``error_details_in_body``); no
-# wire reply type declares them, so in a validated reply they can only be extras.
-_ERROR_MEMBERS = frozenset(("error", "status"))
 # Content types whose body is UTF-8 JSON, which pydantic can read as bytes.
 _PLAIN_JSON = frozenset(("application/json", "application/json; charset=utf-8"))
 
@@ -166,7 +170,7 @@ def _fast_validate(model: type[M], data: str | bytes) -> M | None:
     except ValidationError:
         return None
     extra = item.__pydantic_extra__
-    if extra and not _ERROR_MEMBERS.isdisjoint(extra):
+    if extra and not ERROR_MEMBERS.isdisjoint(extra):
         return None
     return item
 
@@ -219,8 +223,10 @@ def completion_as_chunk(completion: ChatCompletion) -> ChatCompletionChunk:
                 role=choice.message.role,
                 content=choice.message.content,
                 reasoning_content=choice.message.reasoning_content,
+                # A whole message lists each call once: its position is its index (some
+                # servers give every call "index": 0).
                 tool_calls=[
-                    call.model_copy(update={"index": call.index if call.index is not None else i})
+                    call.model_copy(update={"index": i})
                     for i, call in enumerate(choice.message.tool_calls or [])
                 ]
                 or None,
@@ -308,7 +314,13 @@ class _JsonEventDecoder(Generic[M]):
             details = ErrorDetails(message=_snippet(self._settings.redact(data)))
         if details is not None:
             raise error_from_reply(
-                200, payload, data, headers, redact=self._settings.redact, details=details
+                200,
+                payload,
+                data,
+                headers,
+                redact=self._settings.redact,
+                details=details,
+                in_stream=True,
             )
         if not isinstance(payload, dict):
             raise InvalidResponseError(f"{self.what} is a JSON {type(payload).__name__}")
@@ -436,26 +448,101 @@ class MessagesAsChatDecoder:
         self._events.end()
 
 
+def _timeout_limit(exc: httpx.HTTPError, phase: str) -> float | None:
+    """The limit (seconds) the failed request had for ``phase`` (connect/read/write/pool)."""
+    try:
+        limits = exc.request.extensions.get("timeout") or {}
+    except RuntimeError:  # an error raised without a request
+        return None
+    value = limits.get(phase)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _target(exc: httpx.HTTPError, settings: ClientSettings) -> str:
+    """The URL the failed request went to (the base URL if the error does not say)."""
+    try:
+        return settings.redact(str(exc.request.url))
+    except RuntimeError:
+        return settings.base_url
+
+
+def _asked_for_stream(exc: httpx.HTTPError) -> bool:
+    try:
+        return "text/event-stream" in exc.request.headers.get("accept", "")
+    except RuntimeError:
+        return False
+
+
+def _os_error_text(exc: BaseException) -> str | None:
+    """The text of the operating-system error under ``exc`` (``[Errno 111] ...``), if any.
+
+    The async stack reports a refused connection as "All connection attempts failed";
+    the refusal itself is further down the chain of causes.
+    """
+    seen = 0
+    cause: BaseException | None = exc
+    while cause is not None and seen < 8:
+        if isinstance(cause, OSError) and cause.errno is not None:
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return None
+
+
+def _seconds(value: float | None) -> str:
+    return "no limit" if value is None else f"{value:g}"
+
+
 def transport_error(
     exc: httpx.HTTPError, settings: ClientSettings, *, streaming: bool = False
 ) -> ModelsLabError:
-    """The typed error for an httpx failure to reach or read the server."""
+    """The typed error for an httpx failure to reach or read the server.
+
+    The message names the URL that was tried and, for a timeout, the limit that
+    expired and the setting that controls it (``timeout``, ``connect_timeout`` or
+    ``stream_chunk_timeout``), so the caller knows what to change.
+    """
     detail = settings.redact(str(exc)) or type(exc).__name__
+    url = _target(exc, settings)
     if isinstance(exc, httpx.TimeoutException):
         if isinstance(exc, httpx.ConnectTimeout):
-            return APITimeoutError(f"timed out connecting to the server: {detail}", retryable=True)
+            limit = _seconds(_timeout_limit(exc, "connect"))
+            return APITimeoutError(
+                f"could not connect to {url} within {limit} s "
+                f"(connect_timeout={limit}; raise connect_timeout=): {detail}",
+                retryable=True,
+            )
         if isinstance(exc, httpx.PoolTimeout):
+            limit = _seconds(_timeout_limit(exc, "pool"))
             return APITimeoutError(
-                f"timed out waiting for a free connection: {detail}", retryable=True
+                f"no free connection to {url} within {limit} s (timeout={limit}; "
+                f"fewer calls at once, or raise timeout=): {detail}",
+                retryable=True,
             )
-        if streaming:
+        if isinstance(exc, httpx.WriteTimeout):
+            limit = _seconds(_timeout_limit(exc, "write"))
             return APITimeoutError(
-                f"the stream sent nothing for {settings.stream_chunk_timeout} s "
-                f"(stream_chunk_timeout): {detail}"
+                f"could not send the request to {url} within {limit} s "
+                f"(timeout={limit}; raise timeout=): {detail}"
             )
-        return APITimeoutError(f"timed out waiting for the server: {detail}")
+        limit = _seconds(_timeout_limit(exc, "read"))
+        if streaming or _asked_for_stream(exc):
+            return APITimeoutError(
+                f"the stream from {url} sent nothing for {limit} s "
+                f"(stream_chunk_timeout={limit}; raise stream_chunk_timeout=, "
+                f"or set it to None to wait without a limit): {detail}"
+            )
+        return APITimeoutError(
+            f"no reply from {url} within {limit} s (timeout={limit}; raise timeout=): {detail}"
+        )
     if isinstance(exc, httpx.TransportError):
         if streaming:
-            return APIConnectionError(f"the connection broke during the stream: {detail}")
-        return APIConnectionError(f"could not reach the server: {detail}", retryable=True)
-    return APIConnectionError(f"HTTP failure: {detail}")
+            return APIConnectionError(f"the connection to {url} broke during the stream: {detail}")
+        if isinstance(exc, httpx.ConnectError):
+            if "[Errno" not in detail:
+                detail = settings.redact(_os_error_text(exc) or detail)
+            return APIConnectionError(f"could not reach {url}: {detail}", retryable=True)
+        return APIConnectionError(
+            f"the connection to {url} failed before a reply: {detail}", retryable=True
+        )
+    return APIConnectionError(f"HTTP failure at {url}: {detail}")

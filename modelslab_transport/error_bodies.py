@@ -1,6 +1,7 @@
 """Reading errors out of ModelsLab replies, whatever shape they come in.
 
-ModelsLab reports errors in several shapes, sometimes inside an HTTP 200
+This module is the one place that knows how a reply body says "error". ModelsLab and
+the servers it routes to report errors in several shapes, sometimes inside an HTTP 200
 (see ``shared/modelslab-api.md`` §7 and §10):
 
 * ``{"status": "error", "message": "..."}`` (the platform shape; legacy endpoints
@@ -8,15 +9,22 @@ ModelsLab reports errors in several shapes, sometimes inside an HTTP 200
 * ``{"error": {"message": "...", "type": "...", "code": "..."}}`` (OpenAI shape),
 * ``{"type": "error", "error": {"type": "...", "message": "..."}}`` (Anthropic shape),
 * ``{"error": "text"}``, and combinations of these in one body,
-* an HTML page from a proxy in front of the API.
+* ``[{"error": {"code": 429, "message": "..."}}]`` (an array of error objects, as
+  Google-style upstreams send),
+* ``{"detail": "..."}`` or ``{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}``
+  (FastAPI / pydantic validation errors, as vLLM-style servers send),
+* a bare JSON string, or an HTML page from a proxy in front of the API.
 
 This module turns any of them into the matching :mod:`modelslab_transport.errors` class.
+For an HTTP 4xx the status decides the class; the body only refines it where ModelsLab
+documents that it must (a 400 saying "Model not found" is a
+:class:`~modelslab_transport.errors.NotFoundError`). For an error inside an HTTP 200
+(a body or a stream event) the body's code, type and wording decide.
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -34,7 +42,31 @@ from modelslab_transport.errors import (
     ServerError,
 )
 
-__all__ = ["ErrorDetails", "error_details_in_body", "error_from_reply", "parse_retry_after"]
+__all__ = [
+    "ERROR_MEMBERS",
+    "ErrorDetails",
+    "body_message",
+    "error_details_in_body",
+    "error_from_reply",
+    "parse_retry_after",
+    "redact_values",
+]
+
+ERROR_MEMBERS = frozenset(("error", "status"))
+"""Members through which an otherwise normal JSON object reports an error.
+
+No wire reply type declares them, so in a validated reply they can only be extras: a
+reply that has one must be looked at by :func:`error_details_in_body`.
+"""
+
+# Members that hold an error's human-readable text, in the order they are consulted:
+# OpenAI/Anthropic ``message``, ModelsLab's legacy misspelling ``messege``, pydantic's
+# ``msg``, FastAPI's ``detail`` (a string, an object or a list of validation errors),
+# OAuth's ``error_description``, a list of ``errors``, RFC 7807's ``title``.
+_MESSAGE_MEMBERS = ("message", "messege", "msg", "detail", "error_description", "errors", "title")
+_NO_MESSAGE = "the server reported an error without a message"
+_MAX_DEPTH = 4
+_MAX_ITEMS = 5
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -49,20 +81,30 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 _TYPE_CLASSES: dict[str, type[APIStatusError]] = {
     "authentication_error": AuthenticationError,
     "invalid_api_key": AuthenticationError,
+    "unauthenticated": AuthenticationError,
     "permission_error": PermissionDeniedError,
     "permission_denied": PermissionDeniedError,
     "not_found_error": NotFoundError,
     "model_not_found": NotFoundError,
+    "not_found": NotFoundError,
     "rate_limit_error": RateLimitError,
     "rate_limit_exceeded": RateLimitError,
+    "resource_exhausted": RateLimitError,
     "insufficient_quota": InsufficientCreditsError,
     "overloaded_error": ServerError,
     "server_error": ServerError,
     "api_error": ServerError,
+    "internal": ServerError,
+    "unavailable": ServerError,
     "invalid_request_error": BadRequestError,
+    "invalid_argument": BadRequestError,
 }
 
-# Wording seen in ModelsLab's documented error bodies, most specific first.
+_MODEL_NOT_FOUND = re.compile(r"model not found|no such model|model .* (does not exist|not found)")
+
+# Wording seen in ModelsLab's documented error bodies, most specific first. Consulted
+# only for errors inside an HTTP 200 (the status says nothing there). Word boundaries
+# keep ``extra_forbidden`` (a pydantic validation type) from reading as "forbidden".
 _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[APIStatusError]], ...] = (
     (
         re.compile(
@@ -71,13 +113,10 @@ _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[APIStatusError]], ...] = (
         AuthenticationError,
     ),
     (re.compile(r"insufficient (credit|balance|fund)"), InsufficientCreditsError),
-    (
-        re.compile(r"model not found|no such model|model .* (does not exist|not found)"),
-        NotFoundError,
-    ),
+    (_MODEL_NOT_FOUND, NotFoundError),
     (re.compile(r"rate limit|too many requests|queued requests"), RateLimitError),
     (
-        re.compile(r"requires a premium|not allowed|permission denied|forbidden"),
+        re.compile(r"requires a premium|not allowed|permission denied|\bforbidden\b"),
         PermissionDeniedError,
     ),
     (re.compile(r"internal server error|temporarily unavailable|overloaded"), ServerError),
@@ -98,7 +137,7 @@ class ErrorDetails:
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
+    if value is None or isinstance(value, (Mapping, list)):
         return None
     if isinstance(value, str):
         return value.strip() or None
@@ -118,40 +157,106 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _message_of(value: Any, depth: int = 0) -> str | None:
+    """The human-readable text of a message-holding value, whatever its JSON type."""
+    if depth > _MAX_DEPTH or value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        parts = [part for item in value[:_MAX_ITEMS] if (part := _item_text(item, depth + 1))]
+        if len(value) > _MAX_ITEMS:
+            parts.append(f"and {len(value) - _MAX_ITEMS} more")
+        return "; ".join(parts) or None
+    if isinstance(value, Mapping):
+        nested = value.get("error")
+        if isinstance(nested, (Mapping, list)):
+            found = _message_of(nested, depth + 1)
+            if found:
+                return found
+        for name in _MESSAGE_MEMBERS:
+            found = _message_of(value.get(name), depth + 1)
+            if found:
+                return found
+        return _text(nested)
+    return None
+
+
+def _item_text(item: Any, depth: int) -> str | None:
+    """One entry of an error list; a validation error reads ``loc: msg (type)``."""
+    if not isinstance(item, Mapping):
+        return _message_of(item, depth)
+    text = _message_of(item, depth)
+    if text is None:
+        return None
+    loc = item.get("loc")
+    if isinstance(loc, list) and loc:
+        text = f"{'.'.join(str(part) for part in loc)}: {text}"
+    kind = _text(item.get("type"))
+    if kind and kind not in text:
+        text = f"{text} ({kind})"
+    return text
+
+
+def body_message(payload: Any) -> str | None:
+    """The message a JSON body carries in any member that holds error text, or None.
+
+    Looks at ``message``, ``messege`` (ModelsLab's legacy misspelling), ``msg``,
+    ``detail`` (a string, an object, or a FastAPI/pydantic list of validation errors),
+    ``error_description``, ``errors`` and ``title``, and inside a nested ``error``; a
+    bare JSON string is its own message, a list gives the messages of its items.
+    """
+    return _message_of(payload)
+
+
+def _details_of_error_object(error: Mapping[str, Any], outer: Mapping[str, Any]) -> ErrorDetails:
+    retry_after = _number(outer.get("retry_after"))
+    code = _text(error.get("code"))
+    kind = _text(error.get("type")) or _text(error.get("status"))
+    return ErrorDetails(
+        message=_message_of(error) or _message_of(outer) or _NO_MESSAGE,
+        code=code,
+        error_type=kind,
+        retry_after=retry_after if retry_after is not None else _number(error.get("retry_after")),
+    )
+
+
 def error_details_in_body(payload: Any) -> ErrorDetails | None:
     """Return the error a parsed JSON body reports, or None if it reports none.
 
     A body reports an error when its ``status`` is ``"error"``/``"failed"``, when it
-    has a non-empty ``error`` member (object or string), or when its ``status`` is
-    ``"processing"`` (a queued job, which an LLM call should never be).
+    has a non-empty ``error`` member (an object, a list of them, or a string), when it
+    is an array whose items do, or when its ``status`` is ``"processing"`` (a queued
+    job, which an LLM call should never be).
     """
+    if isinstance(payload, list):
+        for item in payload[:_MAX_ITEMS]:
+            found = error_details_in_body(item)
+            if found is not None:
+                return found
+        return None
     if not isinstance(payload, Mapping):
         return None
     status = payload.get("status")
     status = status.lower() if isinstance(status, str) else None
     error = payload.get("error")
-    retry_after = _number(payload.get("retry_after"))
+    if isinstance(error, list):
+        error = next((item for item in error if isinstance(item, (Mapping, str))), None)
     if isinstance(error, Mapping):
-        message = _text(error.get("message")) or _text(payload.get("message"))
-        return ErrorDetails(
-            message=message or "the server reported an error without a message",
-            code=_text(error.get("code")),
-            error_type=_text(error.get("type")),
-            retry_after=retry_after
-            if retry_after is not None
-            else _number(error.get("retry_after")),
-        )
+        return _details_of_error_object(error, payload)
     if isinstance(error, str) and error.strip():
-        return ErrorDetails(message=error.strip(), retry_after=retry_after)
-    if status in ("error", "failed", "failure"):
-        message = (
-            _text(payload.get("message"))
-            or _text(payload.get("messege"))
-            or _text(payload.get("detail"))
-            or "the server reported an error without a message"
-        )
         return ErrorDetails(
-            message=message, code=_text(payload.get("code")), retry_after=retry_after
+            message=error.strip(),
+            code=_text(payload.get("code")),
+            retry_after=_number(payload.get("retry_after")),
+        )
+    if status in ("error", "failed", "failure"):
+        return ErrorDetails(
+            message=_message_of(payload) or _NO_MESSAGE,
+            code=_text(payload.get("code")),
+            retry_after=_number(payload.get("retry_after")),
         )
     if status == "processing":
         job = _text(payload.get("id")) or "unknown"
@@ -170,17 +275,19 @@ def _details_for_status(status_code: int, payload: Any, text: str) -> ErrorDetai
     details = error_details_in_body(payload)
     if details is not None:
         return details
-    if isinstance(payload, Mapping):
-        message = (
-            _text(payload.get("message"))
-            or _text(payload.get("messege"))
-            or _text(payload.get("detail"))
-        )
-        if message:
-            return ErrorDetails(message=message, retry_after=_number(payload.get("retry_after")))
+    message = _message_of(payload)
+    if message:
+        if isinstance(payload, Mapping):
+            return ErrorDetails(
+                message=message,
+                code=_text(payload.get("code")),
+                retry_after=_number(payload.get("retry_after")),
+            )
+        return ErrorDetails(message=message)
     snippet = _SPACE.sub(" ", _TAG.sub(" ", text)).strip()[:200]
     if snippet:
-        return ErrorDetails(message=f"HTTP {status_code} with a non-JSON body: {snippet}")
+        kind = "a JSON body without a message" if payload is not None else "a non-JSON body"
+        return ErrorDetails(message=f"HTTP {status_code} with {kind}: {snippet}")
     return ErrorDetails(message=f"HTTP {status_code} with an empty body")
 
 
@@ -202,18 +309,17 @@ def _class_from_details(details: ErrorDetails) -> type[APIStatusError] | None:
 
 
 def _class_for(status_code: int, details: ErrorDetails) -> type[APIStatusError]:
-    by_status = _STATUS_CLASSES.get(status_code)
     if status_code >= 500:
         return ServerError
-    if by_status is not None and status_code not in (400, 422):
+    if status_code >= 400:
+        # The status decides; the body only refines a 400/422 that says the model does
+        # not exist (ModelsLab answers an unknown model id so, shared/modelslab-api.md §7).
+        by_status = _STATUS_CLASSES.get(status_code, BadRequestError)
+        if by_status is BadRequestError and _MODEL_NOT_FOUND.search(details.message.lower()):
+            return NotFoundError
         return by_status
-    # 2xx error bodies, 400 and 422: the body says more than the status does
-    # ("Model not found" arrives as a 400 or inside a 200).
-    return (
-        _class_from_details(details)
-        or by_status
-        or (BadRequestError if status_code >= 400 else APIStatusError)
-    )
+    # An error inside a 2xx reply (a body or a stream event): only the body says what.
+    return _class_from_details(details) or APIStatusError
 
 
 def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float | None:
@@ -236,12 +342,27 @@ def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float 
             when = None
         if when is not None:
             return max(when.timestamp() - time.time(), 0.0)
+    details = error_details_in_body(payload)
+    if details is not None and details.retry_after is not None:
+        return details.retry_after
     if isinstance(payload, Mapping):
-        details = error_details_in_body(payload)
-        if details is not None and details.retry_after is not None:
-            return details.retry_after
         return _number(payload.get("retry_after"))
     return None
+
+
+def redact_values(value: Any, redact: Callable[[str], str]) -> Any:
+    """A copy of parsed JSON with ``redact`` applied to every string, keys included.
+
+    Redacting the parsed values (rather than the JSON text) cannot break the JSON, and
+    cannot touch numbers: a placeholder key ``"1"`` leaves ``"code": 1`` alone.
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {redact(str(key)): redact_values(item, redact) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_values(item, redact) for item in value]
+    return value
 
 
 def error_from_reply(
@@ -252,6 +373,7 @@ def error_from_reply(
     *,
     redact: Callable[[str], str] = lambda s: s,
     details: ErrorDetails | None = None,
+    in_stream: bool = False,
 ) -> APIStatusError:
     """Build the typed error for a reply the server marked as failed.
 
@@ -263,6 +385,8 @@ def error_from_reply(
         headers: Response headers (for ``Retry-After`` and the request id).
         redact: Removes secrets from any text that ends up in the error.
         details: Already-extracted error details, if the caller has them.
+        in_stream: The error arrived as an event inside a stream that had begun
+            with HTTP 200 (its message then says so instead of naming the status).
     """
     text = redact(text)  # before anything cuts it short: a cut key escapes redaction in part
     details = details or _details_for_status(status_code, payload, text)
@@ -271,7 +395,7 @@ def error_from_reply(
     retry_after = parse_retry_after(headers, payload)
     if retry_after is None:
         retry_after = details.retry_after
-    body: Any = json.loads(redact(json.dumps(payload))) if payload is not None else text[:2000]
+    body: Any = redact_values(payload, redact) if payload is not None else text[:2000]
     return cls(
         redact(details.message),
         status_code=status_code,
@@ -280,4 +404,5 @@ def error_from_reply(
         error_type=details.error_type,
         retry_after=retry_after,
         body=body,
+        in_stream=in_stream,
     )

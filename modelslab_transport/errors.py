@@ -56,26 +56,29 @@ class APIStatusError(ModelsLabError):
 
     Attributes:
         status_code: The HTTP status of the reply (200 for an error inside a 200 body
-            or inside a stream).
+            or inside a stream), or None when the request was never sent (no API key).
         request_id: The server's request id, when it sent one.
         code: The server's error code, when it sent one.
         error_type: The server's error type, when it sent one.
         retry_after: Seconds the server asked us to wait (``Retry-After`` header first,
             then a body ``retry_after``), or None.
         body: The parsed error body (JSON object or text), for inspection.
+        in_stream: True when the error arrived as an event inside a stream that had
+            begun with HTTP 200; ``str()`` then says so rather than "HTTP 200".
     """
 
     def __init__(
         self,
         message: str,
         *,
-        status_code: int,
+        status_code: int | None,
         request_id: str | None = None,
         code: str | None = None,
         error_type: str | None = None,
         retry_after: float | None = None,
         body: Any = None,
         retryable: bool | None = None,
+        in_stream: bool = False,
     ) -> None:
         super().__init__(message, retryable=retryable)
         self.status_code = status_code
@@ -84,9 +87,12 @@ class APIStatusError(ModelsLabError):
         self.error_type = error_type
         self.retry_after = retry_after
         self.body = body
+        self.in_stream = in_stream
 
     def __str__(self) -> str:
-        where = f"HTTP {self.status_code}"
+        if self.status_code is None:
+            return f"{self.message} (request not sent)"
+        where = "an error event inside the stream" if self.in_stream else f"HTTP {self.status_code}"
         if self.request_id:
             where += f", request id {self.request_id}"
         return f"{self.message} ({where})"

@@ -286,9 +286,11 @@ class MessageEventTranslator:
 
     Text deltas become content deltas; a ``tool_use`` block becomes a tool call whose
     ``index`` counts tool calls (not content blocks), its input JSON fragments become
-    argument fragments; ``message_delta`` gives the finish reason; the usage from
-    ``message_start`` and ``message_delta`` arrives in a final usage-only chunk
-    (``choices == []``), as with ``stream_options.include_usage``.
+    argument fragments (an input sent whole in ``content_block_start``, with no
+    ``input_json_delta``, becomes the arguments at ``content_block_stop``);
+    ``message_delta`` gives the finish reason; the usage from ``message_start`` and
+    ``message_delta`` arrives in a final usage-only chunk (``choices == []``), as with
+    ``stream_options.include_usage``.
     """
 
     def __init__(self) -> None:
@@ -296,6 +298,9 @@ class MessageEventTranslator:
         self._model: str | None = None
         self._usage = MessagesUsage()
         self._tool_index: dict[int, int] = {}
+        # tool_use blocks whose input came whole in content_block_start, by block index:
+        # sent as the arguments at content_block_stop unless input_json_delta came first.
+        self._whole_input: dict[int, Any] = {}
 
     def _chunk(
         self,
@@ -334,12 +339,22 @@ class MessageEventTranslator:
             if block.type != "tool_use":
                 return None
             index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
+            if block.input:
+                self._whole_input[event.index or 0] = block.input
             call = ResponseToolCall(
                 index=index,
                 id=block.id,
                 type="function",
                 function=ResponseFunctionCall(name=block.name, arguments=""),
             )
+            return self._chunk(Delta(tool_calls=[call]))
+        if event.type == "content_block_stop":
+            whole = self._whole_input.pop(event.index or 0, None)
+            if whole is None:
+                return None
+            index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
+            arguments = json.dumps(whole, ensure_ascii=False)
+            call = ResponseToolCall(index=index, function=ResponseFunctionCall(arguments=arguments))
             return self._chunk(Delta(tool_calls=[call]))
         if event.type == "content_block_delta" and event.delta is not None:
             delta = event.delta
@@ -348,6 +363,7 @@ class MessageEventTranslator:
             if delta.type == "thinking_delta" and delta.thinking:
                 return self._chunk(Delta(reasoning_content=delta.thinking))
             if delta.type == "input_json_delta" and delta.partial_json:
+                self._whole_input.pop(event.index or 0, None)  # the deltas are the input
                 index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
                 call = ResponseToolCall(
                     index=index, function=ResponseFunctionCall(arguments=delta.partial_json)

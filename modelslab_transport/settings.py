@@ -20,6 +20,7 @@ from modelslab_transport.defaults import (
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
+from modelslab_transport.redaction import redact_secret
 
 __all__ = ["ClientSettings", "InsecureBaseURLWarning"]
 
@@ -134,8 +135,12 @@ class ClientSettings(BaseModel):
         )
 
     def redact(self, text: str) -> str:
-        """Return ``text`` with every occurrence of the API key replaced by ``***``."""
+        """Return ``text`` with every occurrence of the API key replaced by ``***``.
+
+        A placeholder key for a local server (shorter than 8 characters, such as
+        ``"EMPTY"`` or ``"1"``) is not a secret and is left alone (see
+        :mod:`modelslab_transport.redaction`).
+        """
         if self.api_key is None:
             return text
-        secret = self.api_key.get_secret_value()
-        return text.replace(secret, "***") if secret and secret in text else text
+        return redact_secret(text, self.api_key.get_secret_value())

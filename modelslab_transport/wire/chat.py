@@ -1,8 +1,9 @@
 """Wire types of ``POST /chat/completions`` (OpenAI-compatible), request and reply."""
 
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from modelslab_transport.wire._base import RequestModel, ResponseModel, StrictModel
 
@@ -28,6 +29,7 @@ __all__ = [
     "ToolCall",
     "Usage",
     "content_text",
+    "json_text",
 ]
 
 
@@ -178,11 +180,30 @@ def content_text(content: str | list[Any] | None) -> str:
     return "".join(parts)
 
 
+def json_text(value: Any) -> Any:
+    """A JSON object or array given where JSON *text* is expected, as that text.
+
+    Some servers send ``function.arguments`` as an object rather than OpenAI's string
+    holding JSON; the meaning is the same. Anything else is returned unchanged.
+    """
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 class ResponseFunctionCall(ResponseModel):
-    """A function call in a reply; in a stream, each field may be a fragment or absent."""
+    """A function call in a reply; in a stream, each field may be a fragment or absent.
+
+    ``arguments`` is JSON text; an object sent in its place is read as its JSON text.
+    """
 
     name: str | None = None
     arguments: str | None = None
+
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _arguments_as_text(cls, value: Any) -> Any:
+        return json_text(value)
 
 
 class ResponseToolCall(ResponseModel):

@@ -1,10 +1,12 @@
 """Wire types of the Anthropic-compatible ``/v1/messages`` and ``/v1/messages/count_tokens``."""
 
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from modelslab_transport.wire._base import RequestModel, ResponseModel, StrictModel
+from modelslab_transport.wire.chat import json_text
 
 __all__ = [
     "ContentBlock",
@@ -145,6 +147,18 @@ class ContentBlock(ResponseModel):
     input: Any = None
     thinking: str | None = None
 
+    @field_validator("input", mode="before")
+    @classmethod
+    def _input_as_object(cls, value: Any) -> Any:
+        """A ``tool_use`` input sent as JSON text rather than an object is read as the object."""
+        if isinstance(value, str) and value.strip().startswith("{"):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                return value
+            return parsed if isinstance(parsed, dict) else value
+        return value
+
 
 class MessagesUsage(ResponseModel):
     """Token counts on the Messages protocol."""
@@ -174,7 +188,10 @@ class Message(ResponseModel):
 
 
 class StreamDelta(ResponseModel):
-    """The ``delta`` of a content_block_delta or message_delta event."""
+    """The ``delta`` of a content_block_delta or message_delta event.
+
+    ``partial_json`` is JSON text; an object sent in its place is read as its JSON text.
+    """
 
     type: str | None = None
     text: str | None = None
@@ -182,6 +199,11 @@ class StreamDelta(ResponseModel):
     thinking: str | None = None
     stop_reason: str | None = None
     stop_sequence: str | None = None
+
+    @field_validator("partial_json", mode="before")
+    @classmethod
+    def _partial_json_as_text(cls, value: Any) -> Any:
+        return json_text(value)
 
 
 class MessageStreamEvent(ResponseModel):

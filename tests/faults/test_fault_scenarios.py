@@ -115,7 +115,7 @@ def test_connection_refused(
     with refused_base_url() as base_url:
         outcome = driver.run(base_url)
     error = assert_typed_error(driver, outcome, APIConnectionError)
-    assert "could not reach the server" in str(error)
+    assert str(error).startswith(f"could not reach {base_url}/chat/completions: ")
     assert outcome.pieces == []
     assert len(retry_delays) == MAX_RETRIES  # 3 connection attempts in all
     check_clean(outcome, debug_logs)

@@ -160,20 +160,54 @@ def test_missing_key_for_modelslab_is_an_authentication_error(
 
 
 @pytest.mark.parametrize(
-    ("error_class", "retryable"),
+    ("error", "retryable"),
     [
-        (lm.ModelsLabRateLimitError, True),
-        (lm.ModelsLabServerError, True),
-        (lm.ModelsLabConnectionError, True),
-        (lm.ModelsLabTimeoutError, True),
-        (lm.ModelsLabAuthenticationError, False),
-        (lm.ModelsLabBadRequestError, False),
-        (lm.ModelsLabNotFoundError, False),
-        (lm.ModelsLabInsufficientCreditsError, False),
+        (transport.RateLimitError("busy", status_code=429), True),
+        (transport.ServerError("down", status_code=503), True),
+        (transport.APIConnectionError("could not reach", retryable=True), True),
+        (transport.APITimeoutError("connect timed out", retryable=True), True),
+        (transport.AuthenticationError("bad key", status_code=401), False),
+        (transport.BadRequestError("bad", status_code=400), False),
+        (transport.NotFoundError("no model", status_code=404), False),
+        (transport.InsufficientCreditsError("top up", status_code=402), False),
+        # The five on which LangChain's class default (True) and the transport disagree:
+        (transport.APITimeoutError("no reply within 300 s"), False),
+        (transport.APIConnectionError("the connection broke during the stream"), False),
+        (transport.IncompleteStreamError("the stream ended early"), False),
+        (transport.InvalidResponseError("not JSON"), False),
+        (transport.APIStatusError("odd status", status_code=302), False),
     ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
 )
-def test_is_retryable_follows_langchain(error_class: type[lc.ModelError], retryable: bool) -> None:
-    assert error_class.is_retryable is retryable
+def test_is_retryable_is_the_transports_retryable(
+    error: transport.ModelsLabError, retryable: bool
+) -> None:
+    converted = lm.to_langchain_error(error)
+    assert isinstance(converted, lc.ModelError)
+    assert converted.retryable is retryable
+    assert converted.is_retryable is retryable
+
+
+def test_langchain_retry_middleware_resends_only_what_the_transport_would() -> None:
+    """``ModelRetryMiddleware`` retries on ``is_retryable``: a read timeout is not resent."""
+    from langchain.agents.middleware import ModelRetryMiddleware
+
+    def stall(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    middleware = ModelRetryMiddleware(max_retries=2, initial_delay=0, jitter=False)
+    timed_out = FakeAPI([stall, json_reply(completion("too late"))])
+    llm = timed_out.model()
+    with pytest.raises(lc.ModelTimeoutError) as caught:
+        middleware.wrap_model_call(None, lambda _: llm.invoke("hi"))  # type: ignore[arg-type]
+    assert caught.value.is_retryable is False
+    assert len(timed_out.requests) == 1
+
+    limited = FakeAPI([json_reply(_error_body("busy"), 429), json_reply(completion("finally"))])
+    llm = limited.model()
+    answer = middleware.wrap_model_call(None, lambda _: llm.invoke("hi"))  # type: ignore[arg-type]
+    assert answer.content == "finally"  # type: ignore[union-attr]
+    assert len(limited.requests) == 2
 
 
 def test_with_retry_retries_rate_limits_and_not_auth_errors() -> None:
@@ -207,11 +241,30 @@ def test_transport_retries_before_surfacing() -> None:
 
 def test_to_langchain_error_keeps_attributes_and_is_idempotent() -> None:
     original = transport.RateLimitError(
-        "busy", status_code=429, request_id="r1", retry_after=2.0, body={"x": 1}
+        "busy",
+        status_code=429,
+        request_id="r1",
+        code="429",
+        error_type="rate_limit_error",
+        retry_after=2.0,
+        body={"x": 1},
+        retryable=False,
+        in_stream=True,
     )
     converted = lm.to_langchain_error(original)
     assert isinstance(converted, lm.ModelsLabRateLimitError)
     assert (converted.request_id, converted.retry_after, converted.body) == ("r1", 2.0, {"x": 1})
+    assert (converted.code, converted.error_type, converted.status_code) == (
+        "429",
+        "rate_limit_error",
+        429,
+    )
+    assert (converted.retryable, converted.is_retryable, converted.in_stream) == (
+        False,
+        False,
+        True,
+    )
+    assert (str(converted), converted.args) == (str(original), original.args)
     assert lm.to_langchain_error(converted) is converted
     other = lm.to_langchain_error(transport.ModelsLabError("odd"))
     assert isinstance(other, lm.ModelsLabModelError)

@@ -240,3 +240,61 @@ def test_add_with_tool_deltas_reports_what_each_chunk_added_to_each_call() -> No
     ]
     assert text_only == []
     assert [c.function.arguments for c in accumulator.tool_calls()] == ['{"q": "x"}', ""]
+
+
+def test_whole_parallel_calls_sharing_index_zero_are_separate_calls() -> None:
+    accumulator = _fold(
+        _chunk({"delta": {"tool_calls": [_tool(0, "call_a", "get_weather", '{"city": "Paris"}')]}}),
+        _chunk({"delta": {"tool_calls": [_tool(0, "call_b", "get_time", '{"tz": "CET"}')]}}),
+        _chunk({"delta": {"tool_calls": [_tool(0, "call_c", "get_news", "{}")]}}),
+    )
+    assert _calls(accumulator) == [
+        (0, "call_a", "function", "get_weather", '{"city": "Paris"}'),
+        (1, "call_b", "function", "get_time", '{"tz": "CET"}'),
+        (2, "call_c", "function", "get_news", "{}"),
+    ]
+
+
+def test_fragment_without_id_continues_the_latest_call_at_its_index() -> None:
+    accumulator = ChatStreamAccumulator()
+    accumulator.add(_chunk({"delta": {"tool_calls": [_tool(0, "call_a", "f", "{}")]}}))
+    started = accumulator.add_with_tool_deltas(
+        _chunk({"delta": {"tool_calls": [_tool(0, "call_b", "g", '{"x"')]}})
+    )
+    continued = accumulator.add_with_tool_deltas(
+        _chunk({"delta": {"tool_calls": [_tool(0, arguments=": 1}")]}})
+    )
+    same_id = accumulator.add_with_tool_deltas(
+        _chunk({"delta": {"tool_calls": [_tool(0, "call_b", arguments="")]}})
+    )
+    assert [(d.index, d.started, d.id) for d in started] == [(1, True, "call_b")]
+    assert [(d.index, d.started, d.arguments) for d in continued] == [(1, False, ": 1}")]
+    assert [(d.index, d.started) for d in same_id] == [(1, False)]
+    assert _calls(accumulator) == [
+        (0, "call_a", "function", "f", "{}"),
+        (1, "call_b", "function", "g", '{"x": 1}'),
+    ]
+
+
+def test_server_indexes_are_kept_when_a_reused_index_moved_a_call() -> None:
+    # index 0 twice (two calls), then the server's own index 1 continues as usual.
+    accumulator = _fold(
+        _chunk({"delta": {"tool_calls": [_tool(0, "a", "f", "{}")]}}),
+        _chunk({"delta": {"tool_calls": [_tool(0, "b", "g", "{}")]}}),
+        _chunk({"delta": {"tool_calls": [_tool(1, "c", "h", '{"k"')]}}),
+        _chunk({"delta": {"tool_calls": [_tool(1, arguments=": 2}")]}}),
+    )
+    assert [(i, call_id, args) for i, call_id, _, _, args in _calls(accumulator)] == [
+        (0, "a", "{}"),
+        (1, "b", "{}"),
+        (2, "c", '{"k": 2}'),
+    ]
+
+
+def test_arguments_sent_as_an_object_are_its_json_text() -> None:
+    fragment = _tool(0, "call_a", "f")
+    fragment["function"]["arguments"] = {"city": "Paris", "days": [1, 2]}
+    accumulator = _fold(_chunk({"delta": {"tool_calls": [fragment]}}))
+    arguments = accumulator.tool_calls()[0].function.arguments
+    assert arguments is not None
+    assert json.loads(arguments) == {"city": "Paris", "days": [1, 2]}

@@ -21,9 +21,12 @@ from modelslab_transport import (
     ServerError,
 )
 from modelslab_transport.error_bodies import (
+    ErrorDetails,
+    body_message,
     error_details_in_body,
     error_from_reply,
     parse_retry_after,
+    redact_values,
 )
 from tests.transport.transport_support import (
     ScriptedServer,
@@ -352,7 +355,9 @@ def test_every_error_is_a_modelslab_error() -> None:
 def test_error_details_in_body_ignores_success_bodies() -> None:
     assert error_details_in_body(completion_body()) is None
     assert error_details_in_body({"status": "success", "choices": []}) is None
-    assert error_details_in_body([{"error": "x"}]) is None
+    assert (
+        error_details_in_body([{"id": "x"}]) is None
+    )  # an array reports an error only in its items
     assert error_details_in_body({"error": ""}) is None
     assert error_details_in_body({"error": None}) is None
 
@@ -402,3 +407,95 @@ def test_parse_retry_after_http_date(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 42.0
     monkeypatch.setattr(error_bodies.time, "time", lambda: 1445412480.0 + 100.0)
     assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
+
+
+# ---------------------------------------------- every JSON shape, in one module
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"message": "m"}, "m"),
+        ({"messege": "legacy spelling"}, "legacy spelling"),
+        ({"msg": "pydantic"}, "pydantic"),
+        ({"detail": "Not authenticated"}, "Not authenticated"),
+        (
+            {"detail": [{"loc": ["body", "n"], "msg": "too big", "type": "less_than_equal"}]},
+            "body.n: too big (less_than_equal)",
+        ),
+        ({"detail": {"message": "nested"}}, "nested"),
+        ({"error": {"error": {"message": "deeper"}}}, "deeper"),
+        ({"errors": [{"message": "first"}, {"message": "second"}]}, "first; second"),
+        ("a bare string", "a bare string"),
+        ([{"error": {"message": "in an array"}}], "in an array"),
+        ({"title": "Bad Request", "detail": "the detail wins"}, "the detail wins"),
+        ({"choices": []}, None),
+        ({"message": ""}, None),
+    ],
+)
+def test_body_message_reads_every_shape(payload: Any, message: str | None) -> None:
+    assert body_message(payload) == message
+
+
+def test_array_of_error_objects_is_an_error_body() -> None:
+    details = error_details_in_body(
+        [{"error": {"code": 429, "message": "exhausted", "status": "RESOURCE_EXHAUSTED"}}]
+    )
+    assert details == ErrorDetails("exhausted", code="429", error_type="RESOURCE_EXHAUSTED")
+    assert error_details_in_body([{"id": 1}, {"id": 2}]) is None
+    assert error_details_in_body({"error": [{"message": "listed"}]}) == ErrorDetails("listed")
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [
+        (400, "stream_options: extra_forbidden", BadRequestError),
+        (400, "permission denied for this field", BadRequestError),
+        (400, "Invalid API key in field 'x'", BadRequestError),
+        (422, "rate limit on this parameter", BadRequestError),
+        (400, "Model not found: m", NotFoundError),
+        (401, "Model not found: m", AuthenticationError),
+        (403, "too many requests", PermissionDeniedError),
+        (409, "forbidden", BadRequestError),
+        (503, "invalid api key", ServerError),
+    ],
+)
+def test_for_4xx_and_5xx_the_status_decides(
+    status: int, message: str, expected: type[APIStatusError]
+) -> None:
+    error = error_from_reply(status, {"error": {"message": message}}, "", {})
+    assert type(error) is expected
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("extra_forbidden: stream_options", APIStatusError),
+        ("forbidden", PermissionDeniedError),
+        ("Invalid API key", AuthenticationError),
+    ],
+)
+def test_inside_a_200_the_wording_decides(message: str, expected: type[APIStatusError]) -> None:
+    assert type(error_from_reply(200, {"error": message}, "", {})) is expected
+
+
+def test_redaction_of_a_json_body_works_on_values_not_text() -> None:
+    def redact(text: str) -> str:
+        return text.replace("1", "***")
+
+    body = {"error": {"message": "key 1", "code": 1}, "1": [1, "1"]}
+    error = error_from_reply(400, body, json.dumps(body), {}, redact=redact)
+    assert error.body == {"error": {"message": "key ***", "code": 1}, "***": [1, "***"]}
+    assert error.message == "key ***"
+    assert redact_values(["1", 1, None, True, 1.5], redact) == ["***", 1, None, True, 1.5]
+
+
+def test_an_error_that_was_never_sent_names_no_status() -> None:
+    error = AuthenticationError("no key", status_code=None)
+    assert str(error) == "no key (request not sent)"
+
+
+def test_an_error_inside_a_stream_says_so() -> None:
+    error = error_from_reply(200, {"error": "boom"}, "", {}, in_stream=True)
+    assert str(error) == "boom (an error event inside the stream)"
+    assert error.status_code == 200

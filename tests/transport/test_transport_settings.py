@@ -195,7 +195,14 @@ def test_no_timeout_at_all() -> None:
 
 
 def test_redact() -> None:
-    settings = ClientSettings(api_key="abc-123")
-    assert settings.redact("key abc-123 and abc-123") == "key *** and ***"
+    settings = ClientSettings(api_key="abc-12345")
+    assert settings.redact("key abc-12345 and abc-12345") == "key *** and ***"
     assert settings.redact("nothing here") == "nothing here"
-    assert ClientSettings().redact("abc-123") == "abc-123"
+    assert ClientSettings().redact("abc-12345") == "abc-12345"
+
+
+@pytest.mark.parametrize("placeholder", ["1", "x", "EMPTY", "dummy", "sk-1234"])
+def test_placeholder_keys_are_not_redacted(placeholder: str) -> None:
+    """Keys shorter than 8 characters are placeholders for local servers, not secrets."""
+    text = f"model mixtral-8x7b-{placeholder} rejected: code 1, EMPTY input x"
+    assert ClientSettings(api_key=placeholder).redact(text) == text
