@@ -20,9 +20,15 @@ Model ids come in two spellings on ModelsLab, ``org/Name`` and the slug ``org-Na
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from modelslab_transport.defaults import DEFAULT_MAX_TOKENS
+
+if TYPE_CHECKING:
+    from modelslab_transport.wire.catalog import ModelInfo
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
@@ -31,8 +37,11 @@ __all__ = [
     "ModelProfile",
     "context_window",
     "default_max_tokens",
+    "forget_catalog",
     "lookup_model_profile",
     "model_profile",
+    "profile_from_catalog",
+    "remember_catalog",
 ]
 
 DEFAULT_CONTEXT_WINDOW = 8192
@@ -305,18 +314,124 @@ _BY_KEY = {_key(model): profile for model, profile in MODEL_PROFILES.items()}
 
 
 def lookup_model_profile(model: str) -> ModelProfile | None:
-    """The table's profile for ``model`` (either id spelling, any case), or None."""
-    return _BY_KEY.get(_key(model))
+    """The profile for ``model`` (either id spelling, any case), or None.
+
+    Limits a fetched ``/v1/models`` catalog reported for the model
+    (:func:`remember_catalog`) win over the table's values.
+    """
+    table = _BY_KEY.get(_key(model))
+    with _CATALOG_LOCK:
+        entry = _CATALOG.get(_key(model))
+    if entry is None:
+        return table
+    return profile_from_catalog(entry, table)
 
 
 def model_profile(model: str) -> ModelProfile:
-    """The table's profile for ``model``, or :data:`DEFAULT_PROFILE` for an unknown model.
+    """The profile for ``model``, or :data:`DEFAULT_PROFILE` for an unknown model.
 
-    Values the table leaves unknown (``None``) stay unknown; callers that need a
-    number fall back themselves (the context window to :data:`DEFAULT_CONTEXT_WINDOW`).
+    Values left unknown (``None``) stay unknown; callers that need a number fall back
+    themselves (the context window to :data:`DEFAULT_CONTEXT_WINDOW`).
     """
     known = lookup_model_profile(model)
     return known if known is not None else DEFAULT_PROFILE
+
+
+# ------------------------------------------------------- limits from /v1/models
+
+# ModelsLab documents only id/object/created/owned_by for catalog entries
+# (docs.modelslab.com/llm-api/list-models), but it routes to providers whose model
+# lists carry limits, under these names: OpenRouter ``context_length``,
+# ``top_provider.context_length`` / ``max_completion_tokens`` and
+# ``architecture.input_modalities`` (https://openrouter.ai/docs/api-reference/list-available-models);
+# Together ``context_length`` (https://docs.together.ai/reference/models-1); Groq
+# ``context_window`` / ``max_completion_tokens`` (https://console.groq.com/docs/models).
+_CONTEXT_KEYS = ("context_length", "context_window", "max_context_length", "max_model_len")
+_OUTPUT_KEYS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
+
+_CATALOG: dict[str, Mapping[str, Any]] = {}
+_CATALOG_LOCK = threading.Lock()
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = int(value)
+    return number if number > 0 and number == value else None
+
+
+def _first_int(data: Mapping[str, Any], keys: Iterable[str]) -> int | None:
+    for key in keys:
+        found = _positive_int(data.get(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _entry_data(entry: ModelInfo | Mapping[str, Any]) -> Mapping[str, Any]:
+    return entry if isinstance(entry, Mapping) else entry.model_dump()
+
+
+def profile_from_catalog(
+    entry: ModelInfo | Mapping[str, Any], base: ModelProfile | None = None
+) -> ModelProfile:
+    """``base`` (the table's profile, or :data:`DEFAULT_PROFILE`) with the entry's limits.
+
+    Reads a context window (``context_length``, ``context_window``,
+    ``max_context_length``, ``max_model_len``, or ``top_provider.context_length``),
+    an output cap (``max_completion_tokens``, ``max_output_tokens``, ``max_tokens``,
+    also under ``top_provider``), image input (``architecture.input_modalities`` or
+    ``input_modalities`` containing ``"image"``) and tool calling
+    (``supported_parameters`` containing ``"tools"``). What the entry states wins;
+    what it leaves out keeps ``base``'s value. A catalog that sends none of these (the
+    documented shape) leaves ``base`` as it is.
+    """
+    data = _entry_data(entry)
+    profile = base if base is not None else DEFAULT_PROFILE
+    provider = data.get("top_provider")
+    provider = provider if isinstance(provider, Mapping) else {}
+    context = _first_int(data, _CONTEXT_KEYS) or _first_int(provider, ("context_length",))
+    output = _first_int(data, _OUTPUT_KEYS) or _first_int(provider, ("max_completion_tokens",))
+    architecture = data.get("architecture")
+    architecture = architecture if isinstance(architecture, Mapping) else {}
+    modalities = architecture.get("input_modalities", data.get("input_modalities"))
+    parameters = data.get("supported_parameters")
+    changes: dict[str, Any] = {}
+    if context is not None:
+        changes["context_window"] = context
+    if output is not None:
+        changes["max_output_tokens"] = output
+    if isinstance(modalities, list):
+        changes["vision"] = "image" in modalities
+    if isinstance(parameters, list):
+        changes["tool_calling"] = "tools" in parameters
+    if not changes:
+        return profile
+    changes["sources"] = (*profile.sources, "GET /v1/models")
+    return replace(profile, **changes)
+
+
+def remember_catalog(entries: Iterable[ModelInfo | Mapping[str, Any]]) -> None:
+    """Keep the limits a fetched ``/v1/models`` catalog reports, for profile lookups.
+
+    The transport clients call this from ``list_models``; from then on
+    :func:`model_profile` (and so the LangChain profile and the LlamaIndex
+    ``metadata`` of models built afterwards) prefers them to the table.
+    """
+    found = {}
+    for entry in entries:
+        data = _entry_data(entry)
+        model_id = data.get("id")
+        if isinstance(model_id, str) and model_id:
+            found[_key(model_id)] = data
+    with _CATALOG_LOCK:
+        _CATALOG.update(found)
+
+
+def forget_catalog() -> None:
+    """Drop every limit :func:`remember_catalog` kept (back to the table alone)."""
+    with _CATALOG_LOCK:
+        _CATALOG.clear()
 
 
 def context_window(model: str) -> int:
