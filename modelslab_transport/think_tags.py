@@ -2,11 +2,12 @@
 
 DeepSeek-R1 distills and some Qwen3 deployments put their reasoning in ``content``,
 wrapped in ``<think>`` tags, instead of a separate ``reasoning_content`` field. This
-module moves it there: only a ``<think>`` that opens the content (after optional
-whitespace) counts, so an answer that merely mentions the tag later is left alone.
+module moves it there: only a ``<think>`` that opens the content (its very first
+characters) counts, so an answer that merely mentions the tag later is left alone.
 
 :class:`ThinkTagSplitter` works on text that arrives in pieces cut anywhere (inside a
-tag too): it holds back only what could still be part of a tag. :func:`split_completion`
+tag too): it holds back only what could still be part of a tag (an answer that does
+not begin with ``<`` is never held). :func:`split_completion`
 and :class:`ThinkTagStream` apply it to whole completions and to chunk streams; both
 go through the same splitter, so a streamed answer adds up to what the same answer
 gives unstreamed. The framework integrations turn this off with ``split_think_tags=False``.
@@ -45,9 +46,8 @@ def _partial_close_length(text: str) -> int:
 class ThinkTagSplitter:
     """Splits one answer's text, fed in pieces, into (reasoning, content).
 
-    Leading whitespace before ``<think>`` and around the reasoning, and the
-    whitespace between ``</think>`` and the answer, are dropped. An answer that does
-    not open with ``<think>`` passes through unchanged (whitespace included). A
+    Whitespace around the reasoning and between ``</think>`` and the answer is
+    dropped. An answer that does not open with ``<think>`` passes through unchanged. A
     stream that ends inside the tags gives what it had as reasoning.
     """
 
@@ -62,17 +62,16 @@ class ThinkTagSplitter:
             return "", ""
         if self._state == "start":
             held = self._held + text
-            stripped = held.lstrip()
-            if not stripped or (len(stripped) < len(OPEN_TAG) and OPEN_TAG.startswith(stripped)):
+            if len(held) < len(OPEN_TAG) and OPEN_TAG.startswith(held):
                 self._held = held
                 return "", ""
             self._held = ""
-            if not stripped.startswith(OPEN_TAG):
+            if not held.startswith(OPEN_TAG):
                 self._state = "content"
                 return "", held
             self.found = True
             self._state = "think_start"
-            return self.feed(stripped[len(OPEN_TAG) :])
+            return self.feed(held[len(OPEN_TAG) :])
         if self._state == "think_start":
             text = text.lstrip()
             if not text:

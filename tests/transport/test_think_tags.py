@@ -15,7 +15,7 @@ from modelslab_transport.think_tags import (
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk
 
 ANSWER_TEXT = (
-    "\n<think>\nLet me check: 6·7 = 42 </thi no, </thinking? fine.\n</think>\n\n"
+    "<think>\nLet me check: 6·7 = 42 </thi no, </thinking? fine.\n</think>\n\n"
     "It is 42; write <think> to show tags."
 )
 REASONING = "Let me check: 6·7 = 42 </thi no, </thinking? fine."
@@ -41,6 +41,7 @@ def test_whole_text() -> None:
     [
         ("Plain answer.", (None, "Plain answer.")),
         ("  Indented answer.", (None, "  Indented answer.")),
+        (" <think>not at the start</think>", (None, " <think>not at the start</think>")),
         ("Use <think>x</think> tags like this.", (None, "Use <think>x</think> tags like this.")),
         ("<thinking>not ours</thinking>", (None, "<thinking>not ours</thinking>")),
         ("<think>cut off by max_tokens", ("cut off by max_tokens", "")),
@@ -81,8 +82,8 @@ def test_every_utf8_byte_cut_of_the_encoded_stream() -> None:
 
 def test_text_without_tags_passes_through_unheld() -> None:
     splitter = ThinkTagSplitter()
-    assert splitter.feed("Hello") == ("", "Hello")
-    assert splitter.feed(" <think>") == ("", " <think>")
+    assert splitter.feed(" ") == ("", " ")
+    assert splitter.feed("Hello <think>") == ("", "Hello <think>")
 
 
 def _completion(content: str, reasoning: str | None = None) -> ChatCompletion:
