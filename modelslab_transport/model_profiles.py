@@ -1,8 +1,8 @@
 """What the integrations know about each ModelsLab model: limits and capabilities.
 
 ModelsLab documents no per-model context window, output cap or capability list, and
-``GET /v1/models`` returns only ids (docs.modelslab.com/llm-api/list-models). The
-table below therefore holds each model's *published* numbers: the model card or the
+``GET /v1/models`` is documented to return only ids (docs.modelslab.com/llm-api/list-models).
+The table below therefore holds each model's *published* numbers: the model card or the
 vendor's own documentation, cited value by value. They are the model's native
 limits; the provider ModelsLab routes a request to may serve less, so the numbers are
 upper bounds, and where the card gives a default and an opt-in extension (Qwen's
@@ -15,11 +15,16 @@ back to the conservative :data:`DEFAULT_PROFILE`. Users override any of it per m
 ..., max_tokens=...)``).
 
 Model ids come in two spellings on ModelsLab, ``org/Name`` and the slug ``org-Name``
-(modelslab-api.md §6); :func:`lookup_model_profile` accepts either, in any case.
+(modelslab-api.md §6); :func:`lookup_model_profile` accepts either, in any case, and
+falls back to a model family (:data:`MODEL_FAMILIES`: Qwen3, Qwen2.5-VL, DeepSeek-V3.2,
+GPT-4o) for ids the table does not list. Where a fetched ``/v1/models`` reply does
+carry limits (``context_length`` and the like, as the routers behind ModelsLab send),
+:func:`remember_catalog` keeps them and they win over the table.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
     "DEFAULT_PROFILE",
+    "MODEL_FAMILIES",
     "MODEL_PROFILES",
     "ModelProfile",
     "context_window",
@@ -296,14 +302,141 @@ MODEL_PROFILES: dict[str, ModelProfile] = {
         json_mode=True,
         sources=("https://huggingface.co/mistralai/Mistral-Small-24B-Instruct-2501",),
     ),
+    # ------------- ids seen in calls to ModelsLab v7 by third parties (modelslab-api.md §6,
+    # T1/T2: INFERRED ids); the values describe the upstream models they name.
+    "gpt-5-mini": ModelProfile(
+        # "400,000 context window", "128,000 max output tokens", image input, function
+        # calling: https://platform.openai.com/docs/models/gpt-5-mini
+        context_window=400000,
+        max_output_tokens=128000,
+        tool_calling=True,
+        vision=True,
+        json_mode=True,  # structured outputs supported (same page)
+        sources=("https://platform.openai.com/docs/models/gpt-5-mini",),
+    ),
+    "openai-gpt-4.1-mini": ModelProfile(
+        # "1,047,576 context window", "32,768 max output tokens", image input, function
+        # calling: https://platform.openai.com/docs/models/gpt-4.1-mini
+        context_window=1047576,
+        max_output_tokens=32768,
+        tool_calling=True,
+        vision=True,
+        json_mode=True,  # structured outputs supported (same page)
+        sources=("https://platform.openai.com/docs/models/gpt-4.1-mini",),
+    ),
+    "gemini-2.5-flash": ModelProfile(
+        # "Input token limit 1,048,576", "Output token limit 65,536", function calling
+        # supported, inputs text, images, video, audio:
+        # https://ai.google.dev/gemini-api/docs/models#gemini-2.5-flash
+        context_window=1048576,
+        max_output_tokens=65536,
+        tool_calling=True,
+        vision=True,
+        json_mode=True,  # "Structured outputs: Supported" (same page)
+        sources=("https://ai.google.dev/gemini-api/docs/models#gemini-2.5-flash",),
+    ),
+    "gpt-oss-120b": ModelProfile(
+        # Card: 128k context ("native context length of 128k"), "native capabilities for
+        # function calling", text only: https://huggingface.co/openai/gpt-oss-120b
+        context_window=131072,
+        max_output_tokens=None,  # not stated on the card
+        tool_calling=True,
+        vision=False,
+        json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+        sources=("https://huggingface.co/openai/gpt-oss-120b", _MODELSLAB_JSON_MODE),
+    ),
+    "claude-3.5-sonnet": ModelProfile(
+        # Models overview table: context window 200K, max output 8192 tokens, vision
+        # (text and image input), tool use:
+        # https://docs.anthropic.com/en/docs/about-claude/models
+        context_window=200000,
+        max_output_tokens=8192,
+        tool_calling=True,
+        vision=True,
+        json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+        sources=("https://docs.anthropic.com/en/docs/about-claude/models", _MODELSLAB_JSON_MODE),
+    ),
 }
 """The models ModelsLab serves that a public source describes, keyed by ModelsLab id.
 
-Not listed, for want of a source: ``meta-llama/Llama-3.1-70B-Instruct``'s siblings
-that ModelsLab never names, ``openai-gpt-5.4-pro`` (ModelsLab's fusion default; no
-public model card), the uncensored ``ModelsLab/Llama-3.1-8b-Uncensored-Dare`` (no
-published limits), and the ids seen only in third-party code (modelslab-api.md §6).
+Not listed, for want of a checked source: ``openai-gpt-5.4-pro`` (ModelsLab's fusion
+default), ``gpt-5.2``, ``qwen-qwen3.5-122b-a10b`` and ``xiaomi-mimo-v2.5-pro-asr``
+(seen in third-party calls), the uncensored ``ModelsLab/Llama-3.1-8b-Uncensored-Dare``
+(no published limits). Model families whose ids vary in spelling across the catalog
+are in :data:`MODEL_FAMILIES`.
 """
+
+
+MODEL_FAMILIES: tuple[tuple[str, ModelProfile], ...] = (
+    (
+        # Qwen2.5-VL (every size): a vision-language model; config.json set for 32,768
+        # tokens, longer only with YaRN enabled by the server (card):
+        # https://huggingface.co/Qwen/Qwen2.5-VL-72B-Instruct
+        r"qwen2\.5-vl-",
+        ModelProfile(
+            context_window=32768,
+            tool_calling=None,  # not documented on the card
+            vision=True,
+            json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+            sources=("https://huggingface.co/Qwen/Qwen2.5-VL-72B-Instruct", _MODELSLAB_JSON_MODE),
+        ),
+    ),
+    (
+        # The original (hybrid thinking) Qwen3 releases, 0.6B to 235B-A22B: "Context
+        # Length: 32,768 natively and 131,072 tokens with YaRN"; tool calling
+        # documented ("agent capabilities ... integration with external tools"):
+        # https://huggingface.co/Qwen/Qwen3-32B and the Qwen3 docs
+        # (https://github.com/QwenLM/Qwen3, "Enabling long context"). The 2507 updates,
+        # Qwen3-Coder, Qwen3-VL and Qwen3.5 have other limits and do not match.
+        r"qwen3-\d+(\.\d+)?b(-a\d+b)?(-fp8)?$",
+        ModelProfile(
+            context_window=32768,
+            tool_calling=True,
+            vision=False,
+            json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+            sources=("https://huggingface.co/Qwen/Qwen3-32B", _MODELSLAB_JSON_MODE),
+        ),
+    ),
+    (
+        # DeepSeek-V3.2 (and -Exp): 128K context, tool calls in thinking and
+        # non-thinking mode, text only: DeepSeek API docs, "Models & Pricing"
+        # (https://api-docs.deepseek.com/quick_start/pricing) and "Thinking Mode"
+        # (https://api-docs.deepseek.com/guides/thinking_mode). The API's output caps
+        # are DeepSeek's own service limits, not the model's: unknown here.
+        r"deepseek-v3\.2",
+        ModelProfile(
+            context_window=131072,
+            tool_calling=True,
+            vision=False,
+            json_mode=True,  # JSON Output documented (same docs)
+            sources=(
+                "https://api-docs.deepseek.com/quick_start/pricing",
+                "https://api-docs.deepseek.com/guides/thinking_mode",
+            ),
+        ),
+    ),
+    (
+        # GPT-4o and GPT-4o mini: "128,000 context window", "16,384 max output
+        # tokens", image input, function calling:
+        # https://platform.openai.com/docs/models/gpt-4o and .../gpt-4o-mini
+        r"gpt-4o",
+        ModelProfile(
+            context_window=128000,
+            max_output_tokens=16384,
+            tool_calling=True,
+            vision=True,
+            json_mode=True,  # structured outputs supported (same pages)
+            sources=(
+                "https://platform.openai.com/docs/models/gpt-4o",
+                "https://platform.openai.com/docs/models/gpt-4o-mini",
+            ),
+        ),
+    ),
+)
+"""Profiles for model families, matched (``re.search``) against a model id that is not
+in :data:`MODEL_PROFILES`, after the id is lower-cased and ``/`` turned into ``-``: the
+catalog spells one upstream model in several ways (``Qwen/Qwen3-32B``,
+``qwen-qwen3-32b``, ``openai-gpt-4o``), and these match them all."""
 
 
 def _key(model: str) -> str:
@@ -311,15 +444,27 @@ def _key(model: str) -> str:
 
 
 _BY_KEY = {_key(model): profile for model, profile in MODEL_PROFILES.items()}
+_FAMILIES = tuple((re.compile(pattern), profile) for pattern, profile in MODEL_FAMILIES)
+
+
+def _table_profile(key: str) -> ModelProfile | None:
+    exact = _BY_KEY.get(key)
+    if exact is not None:
+        return exact
+    for pattern, profile in _FAMILIES:
+        if pattern.search(key):
+            return profile
+    return None
 
 
 def lookup_model_profile(model: str) -> ModelProfile | None:
     """The profile for ``model`` (either id spelling, any case), or None.
 
-    Limits a fetched ``/v1/models`` catalog reported for the model
-    (:func:`remember_catalog`) win over the table's values.
+    An id missing from :data:`MODEL_PROFILES` gets its family's profile
+    (:data:`MODEL_FAMILIES`), if one matches. Limits a fetched ``/v1/models``
+    catalog reported for the model (:func:`remember_catalog`) win over the table's.
     """
-    table = _BY_KEY.get(_key(model))
+    table = _table_profile(_key(model))
     with _CATALOG_LOCK:
         entry = _CATALOG.get(_key(model))
     if entry is None:
@@ -349,6 +494,8 @@ def model_profile(model: str) -> ModelProfile:
 _CONTEXT_KEYS = ("context_length", "context_window", "max_context_length", "max_model_len")
 _OUTPUT_KEYS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
 
+_CATALOG_SOURCE = "https://docs.modelslab.com/llm-api/list-models"
+"""Cited for values a ``GET /v1/models`` reply gave."""
 _CATALOG: dict[str, Mapping[str, Any]] = {}
 _CATALOG_LOCK = threading.Lock()
 
@@ -407,7 +554,7 @@ def profile_from_catalog(
         changes["tool_calling"] = "tools" in parameters
     if not changes:
         return profile
-    changes["sources"] = (*profile.sources, "GET /v1/models")
+    changes["sources"] = (*profile.sources, _CATALOG_SOURCE)
     return replace(profile, **changes)
 
 

@@ -236,7 +236,7 @@ def test_catalog_limits_win_over_the_table() -> None:
     assert (merged.context_window, merged.max_output_tokens) == (65536, 16384)
     assert (merged.vision, merged.tool_calling) == (False, True)
     assert merged.json_mode == table.json_mode
-    assert merged.sources[-1] == "GET /v1/models"
+    assert merged.sources[-1] == "https://docs.modelslab.com/llm-api/list-models"
 
 
 def test_catalog_without_limits_changes_nothing() -> None:
@@ -252,3 +252,28 @@ def test_catalog_gives_a_profile_to_a_model_the_table_lacks() -> None:
     profile = model_profile("brand-new-model")
     assert profile.context_window == 200000
     assert profile.vision == DEFAULT_PROFILE.vision
+
+
+@pytest.mark.parametrize(
+    ("model", "window", "vision"),
+    [
+        ("Qwen/Qwen3-32B", 32768, False),
+        ("qwen-qwen3-235b-a22b", 32768, False),
+        ("deepseek-ai/DeepSeek-V3.2", 131072, False),
+        ("deepseek-ai-DeepSeek-V3.2-Exp", 131072, False),
+        ("gpt-4o", 128000, True),
+        ("openai-gpt-4o-mini", 128000, True),
+        ("Qwen/Qwen2.5-VL-7B-Instruct", 32768, True),
+        ("gpt-5-mini", 400000, True),
+        ("claude-3.5-sonnet", 200000, True),
+    ],
+)
+def test_catalog_families_no_longer_fall_back(model: str, window: int, vision: bool) -> None:
+    profile = model_profile(model)
+    assert (profile.context_window, profile.vision) == (window, vision)
+    assert profile.sources
+
+
+def test_unlisted_relatives_do_not_match_a_family() -> None:
+    for model in ("Qwen/Qwen3-235B-A22B-Thinking-2507", "qwen-qwen3.5-122b-a10b", "Qwen3-VL-8B"):
+        assert lookup_model_profile(model) is None
