@@ -151,3 +151,26 @@ def test_reasoning_goes_back_only_after_the_latest_user_message() -> None:
     )
     wire = wire_messages([*USER, assistant("old"), tool, *USER, assistant("new"), tool])
     assert [m.reasoning_content for m in wire] == [None, None, None, None, "new", None]
+
+
+def test_messages_strict_tools_reach_the_request() -> None:
+    from llama_index.core.tools import FunctionTool
+
+    def lookup(city: str) -> str:
+        """Weather in a city."""
+        return city
+
+    reply = httpx.Response(
+        200,
+        json={
+            "id": "m",
+            "content": [
+                {"type": "tool_use", "id": "t1", "name": "lookup", "input": {"city": "Oslo"}}
+            ],
+            "stop_reason": "tool_use",
+        },
+    )
+    llm, server = scripted_llm(reply, api="messages")
+    response = llm.chat_with_tools([FunctionTool.from_defaults(lookup)], user_msg="q", strict=True)
+    assert server.bodies[0]["tools"][0]["strict"] is True
+    assert llm.get_tool_calls_from_response(response)[0].tool_kwargs == {"city": "Oslo"}
