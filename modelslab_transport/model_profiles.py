@@ -490,7 +490,9 @@ def model_profile(model: str) -> ModelProfile:
 # ``top_provider.context_length`` / ``max_completion_tokens`` and
 # ``architecture.input_modalities`` (https://openrouter.ai/docs/api-reference/list-available-models);
 # Together ``context_length`` (https://docs.together.ai/reference/models-1); Groq
-# ``context_window`` / ``max_completion_tokens`` (https://console.groq.com/docs/models).
+# ``context_window`` / ``max_completion_tokens`` (https://console.groq.com/docs/models);
+# llama.cpp's llama-server ``meta.n_ctx``, the context it actually serves (seen in this
+# project's recorded replies, cassettes/*/test_*list_models*).
 _CONTEXT_KEYS = ("context_length", "context_window", "max_context_length", "max_model_len")
 _OUTPUT_KEYS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
 
@@ -525,7 +527,8 @@ def profile_from_catalog(
     """``base`` (the table's profile, or :data:`DEFAULT_PROFILE`) with the entry's limits.
 
     Reads a context window (``context_length``, ``context_window``,
-    ``max_context_length``, ``max_model_len``, or ``top_provider.context_length``),
+    ``max_context_length``, ``max_model_len``, ``top_provider.context_length``, or
+    llama-server's ``meta.n_ctx``),
     an output cap (``max_completion_tokens``, ``max_output_tokens``, ``max_tokens``,
     also under ``top_provider``), image input (``architecture.input_modalities`` or
     ``input_modalities`` containing ``"image"``) and tool calling
@@ -537,7 +540,13 @@ def profile_from_catalog(
     profile = base if base is not None else DEFAULT_PROFILE
     provider = data.get("top_provider")
     provider = provider if isinstance(provider, Mapping) else {}
-    context = _first_int(data, _CONTEXT_KEYS) or _first_int(provider, ("context_length",))
+    meta = data.get("meta")
+    meta = meta if isinstance(meta, Mapping) else {}
+    context = (
+        _first_int(data, _CONTEXT_KEYS)
+        or _first_int(provider, ("context_length",))
+        or _first_int(meta, ("n_ctx",))
+    )
     output = _first_int(data, _OUTPUT_KEYS) or _first_int(provider, ("max_completion_tokens",))
     architecture = data.get("architecture")
     architecture = architecture if isinstance(architecture, Mapping) else {}

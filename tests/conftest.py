@@ -78,3 +78,13 @@ def server_api_key() -> str:
 def tools_base_url(server_base_url: str) -> str:
     """Where tool-calling tests send requests while recording (a second server if needed)."""
     return os.environ.get("MODELSLAB_TOOLS_BASE_URL") or server_base_url
+
+
+@pytest.fixture(autouse=True)
+def _forget_model_catalog() -> Any:
+    """Each test starts and ends without remembered ``/v1/models`` limits (they are global)."""
+    from modelslab_transport.model_profiles import forget_catalog
+
+    forget_catalog()
+    yield
+    forget_catalog()

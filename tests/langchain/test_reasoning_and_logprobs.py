@@ -318,3 +318,13 @@ def test_tool_call_provider_fields_round_trip_in_invoke() -> None:
     wire = message_to_wire(message)
     assert wire.tool_calls is not None
     assert wire.model_dump(exclude_none=True)["tool_calls"][0]["extra_content"] == extra
+
+
+def test_catalog_limits_reach_the_profile_after_list_models() -> None:
+    """llama-server reports the context it serves (meta.n_ctx); it wins over the table."""
+    entry = {"id": "google-gemma-3-1b-it", "object": "model", "meta": {"n_ctx": 4096}}
+    api = FakeAPI([json_reply({"object": "list", "data": [entry]})])
+    assert api.model().profile is not None
+    assert api.model().profile["max_input_tokens"] == 32768  # the table's value
+    api.model().list_models()
+    assert api.model().profile["max_input_tokens"] == 4096

@@ -174,3 +174,11 @@ def test_messages_strict_tools_reach_the_request() -> None:
     response = llm.chat_with_tools([FunctionTool.from_defaults(lookup)], user_msg="q", strict=True)
     assert server.bodies[0]["tools"][0]["strict"] is True
     assert llm.get_tool_calls_from_response(response)[0].tool_kwargs == {"city": "Oslo"}
+
+
+async def test_catalog_limits_reach_metadata_after_list_models() -> None:
+    entry = {"id": "Qwen/Qwen3-32B", "object": "model", "context_length": 40960}
+    llm, _ = scripted_llm(httpx.Response(200, json={"data": [entry]}), model="qwen-qwen3-32b")
+    assert llm.metadata.context_window == 32768  # the Qwen3 family's native window
+    await llm.alist_models()
+    assert llm.metadata.context_window == 40960

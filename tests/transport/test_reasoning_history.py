@@ -11,7 +11,6 @@ from modelslab_transport.accumulate import ChatStreamAccumulator
 from modelslab_transport.decoding import message_as_events
 from modelslab_transport.model_profiles import (
     DEFAULT_PROFILE,
-    forget_catalog,
     lookup_model_profile,
     model_profile,
     profile_from_catalog,
@@ -207,13 +206,6 @@ def test_streamed_logprobs_are_concatenated() -> None:
 
 
 # ------------------------------------------------------------ catalog limits
-
-
-@pytest.fixture(autouse=True)
-def _clean_catalog() -> Any:
-    forget_catalog()
-    yield
-    forget_catalog()
 
 
 def test_catalog_limits_win_over_the_table() -> None:
