@@ -328,3 +328,47 @@ def test_catalog_limits_reach_the_profile_after_list_models() -> None:
     assert api.model().profile["max_input_tokens"] == 32768  # the table's value
     api.model().list_models()
     assert api.model().profile["max_input_tokens"] == 4096
+
+
+def _text_events(*pieces: str) -> httpx.Response:
+    events: list[dict[str, Any]] = [
+        {
+            "type": "message_start",
+            "message": {"id": "m", "content": [], "usage": {"input_tokens": 1}},
+        },
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    ]
+    events += [
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}
+        for p in pieces
+    ]
+    events += [
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 2},
+        },
+        {"type": "message_stop"},
+    ]
+    return _events(*events)
+
+
+@pytest.mark.parametrize("cut", range(0, len(THINK_TEXT) + 1, 3))
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+async def test_messages_stream_splits_think_tags(cut: int, use_async: bool) -> None:
+    api = FakeAPI([_text_events(THINK_TEXT[:cut], THINK_TEXT[cut:])])
+    total = await _run(api.model(api="messages"), use_async, stream=True)
+    assert (total.content, total.additional_kwargs["reasoning_content"]) == (ANSWER, REASONING)
+
+
+def test_messages_invoke_splits_think_tags() -> None:
+    reply = httpx.Response(
+        200,
+        json={
+            "id": "m",
+            "content": [{"type": "text", "text": THINK_TEXT}],
+            "stop_reason": "end_turn",
+        },
+    )
+    message = FakeAPI([reply]).model(api="messages").invoke("q")
+    assert (message.content, message.additional_kwargs["reasoning_content"]) == (ANSWER, REASONING)
