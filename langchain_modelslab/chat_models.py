@@ -61,7 +61,16 @@ _CLIENT_LOCK = threading.Lock()
 _TOOL_SPEC = dict[str, Any] | type | Callable[..., Any] | BaseTool
 
 # Request parameters that map one to one onto fields of the same name.
-_SAMPLING_FIELDS = ("temperature", "top_p", "n", "seed", "frequency_penalty", "presence_penalty")
+_SAMPLING_FIELDS = (
+    "temperature",
+    "top_p",
+    "n",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logprobs",
+    "top_logprobs",
+)
 
 # The endpoint errors get_num_tokens_from_messages answers with an estimate instead.
 _COUNT_UNAVAILABLE = (APIConnectionError, NotFoundError, ServerError)
@@ -141,6 +150,15 @@ class ChatModelsLab(BaseChatModel):
     """Penalty for frequent tokens, -2 to 2."""
     presence_penalty: float | None = None
     """Penalty for tokens already present, -2 to 2."""
+    logprobs: bool | None = None
+    """Return per-token log probabilities (``response_metadata["logprobs"]``, streamed
+    ones added up); chat completions only."""
+    top_logprobs: int | None = None
+    """How many most likely alternatives (0-20) to return per token with ``logprobs``."""
+    split_think_tags: bool = True
+    """Move reasoning that a model writes inline as a leading ``<think>...</think>``
+    (DeepSeek-R1 distills, some Qwen3 deployments) out of ``content`` into
+    ``additional_kwargs["reasoning_content"]``, in streams too; False keeps it as text."""
     timeout: Any = None
     """Seconds (or an ``httpx.Timeout``) for a non-streamed request; transport default
     (300 s) when None."""
@@ -353,7 +371,7 @@ class ChatModelsLab(BaseChatModel):
             if params.get("n", 1) > 1:
                 raise ValueError("n > 1 cannot be streamed; use invoke/generate")
             # The client sets ``stream`` for the call it makes, and the Messages
-            # protocol, which always reports usage, drops ``stream_options``.
+            # protocol reads the flag and reports usage only when asked.
             if stream_usage:
                 params["stream_options"] = {"include_usage": True}
         return ChatCompletionRequest(messages=messages_to_wire(messages), **params)
@@ -373,7 +391,9 @@ class ChatModelsLab(BaseChatModel):
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = self.client.chat(request, api=self.api)
-        return completion_to_result(completion, requested_model=request.model)
+        return completion_to_result(
+            completion, requested_model=request.model, split_think_tags=self.split_think_tags
+        )
 
     async def _agenerate(
         self,
@@ -390,7 +410,9 @@ class ChatModelsLab(BaseChatModel):
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = await self.async_client.chat(request, api=self.api)
-        return completion_to_result(completion, requested_model=request.model)
+        return completion_to_result(
+            completion, requested_model=request.model, split_think_tags=self.split_think_tags
+        )
 
     def _stream(
         self,
@@ -403,7 +425,7 @@ class ChatModelsLab(BaseChatModel):
         from langchain_modelslab.conversions import StreamConverter
 
         request = self._build_request(messages, stop, stream=True, **kwargs)
-        converter = StreamConverter(request.model)
+        converter = StreamConverter(request.model, split_think_tags=self.split_think_tags)
         with langchain_errors(), self.client.stream_chat(request, api=self.api) as events:
             for event in events:
                 for chunk in converter.convert(event):
@@ -426,7 +448,7 @@ class ChatModelsLab(BaseChatModel):
         from langchain_modelslab.conversions import StreamConverter
 
         request = self._build_request(messages, stop, stream=True, **kwargs)
-        converter = StreamConverter(request.model)
+        converter = StreamConverter(request.model, split_think_tags=self.split_think_tags)
         with langchain_errors():
             async with await self.async_client.stream_chat(request, api=self.api) as events:
                 async for event in events:

@@ -5,6 +5,21 @@ One direction turns LangChain's message history into :class:`ChatMessage` object
 a :class:`ChatCompletion` or a stream of :class:`ChatCompletionChunk` objects into
 LangChain messages with ``tool_calls``, ``usage_metadata`` and ``response_metadata``.
 Nothing here sends a request.
+
+Reasoning is kept on the ``AIMessage`` where LangChain users look for it and sent
+back where each provider wants it (:mod:`modelslab_transport.reasoning_history`):
+
+* ``additional_kwargs["reasoning_content"]``: the reasoning text (ChatDeepSeek's
+  key); ``content_blocks`` shows it as a standard ``reasoning`` block.
+* ``additional_kwargs["thinking_blocks"]``: the signed ``thinking`` and
+  ``redacted_thinking`` blocks of a Messages reply, in Anthropic's shape
+  (``{"type": "thinking", "thinking": ..., "signature": ...}``); ``content_blocks``
+  shows them as ``reasoning`` blocks with ``extras["signature"]`` (redacted ones as
+  ``non_standard``). ChatAnthropic-style thinking blocks in ``content`` and v1
+  ``reasoning`` blocks are read back as well.
+* ``additional_kwargs["tool_call_provider_fields"]``: per tool-call id, the fields a
+  provider attached to the call beyond id/type/function (Gemini's ``extra_content``),
+  sent back unchanged.
 """
 
 from __future__ import annotations
@@ -25,12 +40,16 @@ from langchain_core.messages import (
 )
 from langchain_core.messages import ChatMessage as LangChainChatMessage
 from langchain_core.messages import ToolCall as LangChainToolCall
+from langchain_core.messages import content as types
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.messages.block_translators import register_translator
 from langchain_core.messages.block_translators.openai import convert_to_openai_image_block
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from modelslab_transport.accumulate import ChatStreamAccumulator, ToolCallDelta
+from modelslab_transport.reasoning_history import apply_reasoning_rules
+from modelslab_transport.think_tags import ThinkTagStream, split_completion
 from modelslab_transport.tooling import ToolArgumentsError, parse_tool_arguments
 from modelslab_transport.wire.chat import (
     ChatCompletion,
@@ -40,7 +59,9 @@ from modelslab_transport.wire.chat import (
     FunctionCall,
     ImagePart,
     ImageURL,
+    ReasoningBlock,
     ResponseToolCall,
+    SignedReasoning,
     TextPart,
     ToolCall,
     Usage,
@@ -48,6 +69,9 @@ from modelslab_transport.wire.chat import (
 
 __all__ = [
     "MODEL_PROVIDER",
+    "REASONING_KEY",
+    "THINKING_BLOCKS_KEY",
+    "TOOL_CALL_FIELDS_KEY",
     "StreamConverter",
     "completion_to_result",
     "message_to_wire",
@@ -57,6 +81,13 @@ __all__ = [
 
 MODEL_PROVIDER = "modelslab"
 """The ``model_provider`` written into every message's ``response_metadata``."""
+
+REASONING_KEY = "reasoning_content"
+"""``additional_kwargs`` key of the reasoning text (as ChatDeepSeek and ChatOllama use)."""
+THINKING_BLOCKS_KEY = "thinking_blocks"
+"""``additional_kwargs`` key of the signed / redacted thinking blocks (Anthropic shape)."""
+TOOL_CALL_FIELDS_KEY = "tool_call_provider_fields"
+"""``additional_kwargs`` key of the opaque provider fields of tool calls, by call id."""
 
 _ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
 _WIRE_ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -122,6 +153,14 @@ def _text_only(parts: list[ContentPart], role: str) -> str:
     return collapsed
 
 
+def _provider_fields(message: AIMessage, call_id: str | None) -> dict[str, Any]:
+    fields = message.additional_kwargs.get(TOOL_CALL_FIELDS_KEY)
+    if not isinstance(fields, dict) or call_id is None:
+        return {}
+    extra = fields.get(call_id)
+    return dict(extra) if isinstance(extra, dict) else {}
+
+
 def _wire_tool_calls(message: AIMessage) -> list[ToolCall] | None:
     calls = [
         ToolCall(
@@ -129,6 +168,7 @@ def _wire_tool_calls(message: AIMessage) -> list[ToolCall] | None:
             function=FunctionCall(
                 name=call["name"], arguments=json.dumps(call["args"], ensure_ascii=False)
             ),
+            **_provider_fields(message, call["id"]),
         )
         for index, call in enumerate(message.tool_calls)
     ]
@@ -136,10 +176,63 @@ def _wire_tool_calls(message: AIMessage) -> list[ToolCall] | None:
         ToolCall(
             id=call["id"] or f"call_{len(calls) + index}",
             function=FunctionCall(name=call["name"] or "", arguments=call["args"] or ""),
+            **_provider_fields(message, call["id"]),
         )
         for index, call in enumerate(message.invalid_tool_calls)
     ]
     return calls or None
+
+
+def _content_dicts(message: AIMessage) -> list[dict[str, Any]]:
+    if isinstance(message.content, str):
+        return []
+    return [block for block in message.content if isinstance(block, dict)]
+
+
+def _reasoning_text(message: AIMessage) -> str | None:
+    """The reasoning to send back: ``additional_kwargs`` first, else content blocks."""
+    text = message.additional_kwargs.get(REASONING_KEY)
+    if isinstance(text, str):
+        return text or None
+    pieces = [
+        block.get("reasoning") if block.get("type") == "reasoning" else block.get("thinking")
+        for block in _content_dicts(message)
+        if block.get("type") in ("reasoning", "thinking")
+    ]
+    return "".join(piece for piece in pieces if isinstance(piece, str)) or None
+
+
+def _signed_block(block: dict[str, Any]) -> SignedReasoning | None:
+    """A signed block in Anthropic's shape or LangChain's v1 ``reasoning`` shape."""
+    kind = block.get("type")
+    if kind == "redacted_thinking" and isinstance(block.get("data"), str):
+        return SignedReasoning(type="redacted_thinking", data=block["data"])
+    if kind == "non_standard" and isinstance(block.get("value"), dict):
+        return _signed_block(block["value"])
+    if kind == "thinking":
+        text, signature = block.get("thinking"), block.get("signature")
+    elif kind == "reasoning":
+        found = block.get("extras")
+        extras: dict[str, Any] = found if isinstance(found, dict) else {}
+        text, signature = block.get("reasoning"), block.get("signature") or extras.get("signature")
+    else:
+        return None
+    if not isinstance(signature, str) or not signature:
+        return None  # unsigned reasoning cannot be sent back as a thinking block
+    return SignedReasoning(
+        type="thinking", thinking=text if isinstance(text, str) else "", signature=signature
+    )
+
+
+def _signed_reasoning(message: AIMessage) -> list[SignedReasoning] | None:
+    stored = message.additional_kwargs.get(THINKING_BLOCKS_KEY)
+    blocks = stored if isinstance(stored, list) else _content_dicts(message)
+    signed = [
+        found
+        for block in blocks
+        if isinstance(block, dict) and (found := _signed_block(block)) is not None
+    ]
+    return signed or None
 
 
 def message_to_wire(message: BaseMessage) -> ChatMessage:
@@ -162,6 +255,8 @@ def message_to_wire(message: BaseMessage) -> ChatMessage:
         return ChatMessage(
             role="assistant",
             content=text if text or not calls else None,
+            reasoning_content=_reasoning_text(message),
+            signed_reasoning=_signed_reasoning(message),
             tool_calls=calls,
             name=name,
         )
@@ -178,8 +273,12 @@ def message_to_wire(message: BaseMessage) -> ChatMessage:
 
 
 def messages_to_wire(messages: Sequence[BaseMessage]) -> list[ChatMessage]:
-    """A LangChain message history as chat-completions messages, in order."""
-    return [message_to_wire(message) for message in messages]
+    """A LangChain message history as chat-completions messages, in order.
+
+    Earlier reasoning is kept where its provider's rule wants it
+    (:func:`~modelslab_transport.reasoning_history.apply_reasoning_rules`).
+    """
+    return apply_reasoning_rules([message_to_wire(message) for message in messages])
 
 
 # ------------------------------------------------------------- wire -> LangChain
@@ -235,19 +334,67 @@ def _response_metadata(
     return metadata
 
 
-def completion_to_result(completion: ChatCompletion, *, requested_model: str) -> ChatResult:
+def _thinking_blocks(blocks: list[ReasoningBlock]) -> list[dict[str, Any]]:
+    """Signed / redacted reasoning blocks in Anthropic's shape (as ChatAnthropic keeps them)."""
+    shaped: list[dict[str, Any]] = []
+    for block in blocks:
+        if block.type == "redacted_thinking":
+            shaped.append({"type": "redacted_thinking", "data": block.data or ""})
+        elif block.signature:
+            shaped.append(
+                {"type": "thinking", "thinking": block.thinking or "", "signature": block.signature}
+            )
+    return shaped
+
+
+def _tool_call_fields(calls: list[ResponseToolCall]) -> dict[str, dict[str, Any]]:
+    """The opaque provider fields of each tool call, by the call's id."""
+    fields: dict[str, dict[str, Any]] = {}
+    for index, call in enumerate(calls):
+        if call.model_extra:
+            fields[call.id or f"call_{index}"] = dict(call.model_extra)
+    return fields
+
+
+def _reasoning_kwargs(
+    reasoning: str | None,
+    blocks: list[ReasoningBlock] | None,
+    calls: list[ResponseToolCall] | None,
+) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if reasoning:
+        extra[REASONING_KEY] = reasoning
+    thinking = _thinking_blocks(blocks or [])
+    if thinking:
+        extra[THINKING_BLOCKS_KEY] = thinking
+    fields = _tool_call_fields(calls or [])
+    if fields:
+        extra[TOOL_CALL_FIELDS_KEY] = fields
+    return extra
+
+
+def completion_to_result(
+    completion: ChatCompletion, *, requested_model: str, split_think_tags: bool = True
+) -> ChatResult:
     """A whole chat completion as a LangChain ``ChatResult`` (one generation per choice).
 
     ``usage_metadata`` goes on the first generation's message (it counts the whole
     request); ``llm_output`` carries the raw ``token_usage`` and the model name.
+    Reasoning, signed thinking blocks and opaque tool-call fields go into
+    ``additional_kwargs`` (see the module doc). With ``split_think_tags``, reasoning
+    written inline as a leading ``<think>...</think>`` moves out of ``content``.
     """
+    if split_think_tags:
+        completion = split_completion(completion)
     model = completion.model or requested_model
     generations: list[ChatGeneration] = []
     for position, choice in enumerate(completion.choices):
         valid, invalid = _tool_calls(choice.message.tool_calls or [])
-        extra: dict[str, Any] = {}
-        if choice.message.reasoning_content:
-            extra["reasoning_content"] = choice.message.reasoning_content
+        extra = _reasoning_kwargs(
+            choice.message.reasoning_content,
+            choice.message.reasoning_blocks,
+            choice.message.tool_calls,
+        )
         message = AIMessage(
             content=choice.message.text,
             additional_kwargs=extra,
@@ -296,17 +443,24 @@ class StreamConverter:
     Content, reasoning and tool-call fragments are passed on as they arrive (tool-call
     fragments as ``tool_call_chunks`` with their ``index``, resolved by
     :class:`ChatStreamAccumulator`). ``finish_reason`` rides on the chunk that brought
-    it. Usage, model name, id and fingerprint are held back and sent exactly once, by
-    :meth:`final_chunk`, so that adding the chunks up never counts or concatenates
-    them twice.
+    it; per-token ``logprobs`` ride on every chunk that has them (as ChatOpenAI's do),
+    so the added-up message has them all in ``response_metadata["logprobs"]``. Usage,
+    model name, id, fingerprint, signed thinking blocks and opaque tool-call fields
+    are held back and sent exactly once, by :meth:`final_chunk`, so that adding the
+    chunks up never counts or concatenates them twice. With ``split_think_tags``,
+    leading inline ``<think>`` reasoning moves to ``reasoning_content``, wherever the
+    chunks cut the tags.
     """
 
-    def __init__(self, requested_model: str) -> None:
+    def __init__(self, requested_model: str, *, split_think_tags: bool = True) -> None:
         self._requested_model = requested_model
         self._accumulator = ChatStreamAccumulator()
+        self._think_tags = ThinkTagStream() if split_think_tags else None
 
     def convert(self, chunk: ChatCompletionChunk) -> list[ChatGenerationChunk]:
         """The generation chunks one wire chunk adds (none for a usage-only chunk)."""
+        if self._think_tags is not None:
+            chunk = self._think_tags.split(chunk)
         tool_deltas = self._accumulator.add_with_tool_deltas(chunk)
         converted: list[ChatGenerationChunk] = []
         for choice in chunk.choices:
@@ -317,7 +471,8 @@ class StreamConverter:
                 if d.choice == choice.index and (d.started or d.name or d.arguments)
             ]
             text = delta.text
-            if not (text or calls or delta.reasoning_content or choice.finish_reason):
+            logprobs = choice.logprobs
+            if not (text or calls or delta.reasoning_content or choice.finish_reason or logprobs):
                 continue
             # Only non-empty fields are passed: each keyword costs validation, and the
             # empty ones are the defaults anyway (a text chunk is the common case).
@@ -330,16 +485,37 @@ class StreamConverter:
             info: dict[str, Any] | None = None
             if choice.finish_reason:
                 info = {"finish_reason": choice.finish_reason}
-                if choice.logprobs is not None:
-                    info["logprobs"] = choice.logprobs
+            if logprobs is not None:
+                info = {**(info or {}), "logprobs": logprobs}
             converted.append(ChatGenerationChunk(message=message, generation_info=info))
         return converted
 
     def final_chunk(self) -> ChatGenerationChunk:
-        """The closing chunk: usage (if the server sent any), model name, id, fingerprint."""
+        """The closing chunk: usage (if the server sent any), model name, id, fingerprint.
+
+        It also carries the first choice's signed thinking blocks and opaque tool-call
+        fields, and any text the think-tag splitter still held (a stream cut short).
+        """
+        text = ""
+        reasoning: str | None = None
+        if self._think_tags is not None:
+            rest = self._think_tags.flush()
+            if rest is not None:
+                self._accumulator.add(rest)
+                for choice in rest.choices:
+                    if choice.index == 0:
+                        text, reasoning = choice.delta.text, choice.delta.reasoning_content
         acc = self._accumulator
+        completion = acc.completion()
+        first = completion.choices[0].message if completion.choices else None
+        extra = _reasoning_kwargs(
+            reasoning,
+            first.reasoning_blocks if first is not None else None,
+            first.tool_calls if first is not None else None,
+        )
         message = AIMessageChunk(
-            content="",
+            content=text,
+            additional_kwargs=extra,
             usage_metadata=usage_to_metadata(acc.usage) if acc.usage is not None else None,
             response_metadata=_response_metadata(
                 acc.model or self._requested_model, acc.id, acc.system_fingerprint
@@ -347,3 +523,53 @@ class StreamConverter:
             chunk_position="last",
         )
         return ChatGenerationChunk(message=message)
+
+
+# ------------------------------------------------------------ content blocks
+
+
+def _standard_reasoning(block: dict[str, Any]) -> types.ContentBlock:
+    if block.get("type") == "redacted_thinking":
+        return types.NonStandardContentBlock(type="non_standard", value=dict(block))
+    return types.ReasoningContentBlock(
+        type="reasoning",
+        reasoning=block.get("thinking") or "",
+        extras={"signature": block.get("signature")},
+    )
+
+
+def _with_signed_reasoning(message: AIMessage, translate: Any) -> list[types.ContentBlock]:
+    """Standard blocks for a message that holds signed thinking blocks.
+
+    Messages without them raise ``NotImplementedError``, which makes LangChain use its
+    own best-effort parsing (it reads ``reasoning_content`` itself).
+    """
+    stored = message.additional_kwargs.get(THINKING_BLOCKS_KEY)
+    if not isinstance(stored, list) or not stored:
+        raise NotImplementedError
+    plain = message.model_copy(
+        update={
+            "additional_kwargs": {
+                k: v
+                for k, v in message.additional_kwargs.items()
+                if k not in (THINKING_BLOCKS_KEY, REASONING_KEY)
+            },
+            "response_metadata": {
+                k: v for k, v in message.response_metadata.items() if k != "model_provider"
+            },
+        }
+    )
+    reasoning = [_standard_reasoning(block) for block in stored if isinstance(block, dict)]
+    rest: list[types.ContentBlock] = translate(plain)
+    return reasoning + [block for block in rest if block.get("type") != "reasoning"]
+
+
+def _translate_content(message: AIMessage) -> list[types.ContentBlock]:
+    return _with_signed_reasoning(message, lambda plain: plain.content_blocks)
+
+
+def _translate_content_chunk(message: AIMessageChunk) -> list[types.ContentBlock]:
+    return _with_signed_reasoning(message, lambda plain: plain.content_blocks)
+
+
+register_translator(MODEL_PROVIDER, _translate_content, _translate_content_chunk)

@@ -201,12 +201,19 @@ class ModelsLabLLM(FunctionCallingLLM):
     stream_usage: bool = Field(
         default=True,
         description=(
-            "Ask streams for token usage (stream_options.include_usage); the Messages "
-            "protocol always sends it."
+            "Ask streams for token usage (stream_options.include_usage), on both protocols."
         ),
     )
     is_function_calling_model: bool = Field(
         default=True, description="Whether the model supports tool calling."
+    )
+    split_think_tags: bool = Field(
+        default=True,
+        description=(
+            "Move reasoning a model writes inline as a leading <think>...</think> "
+            "(DeepSeek-R1 distills, some Qwen3 deployments) out of the text into a "
+            "ThinkingBlock, in streams too; False keeps it as text."
+        ),
     )
     structured_output_method: StructuredOutputMethod = Field(
         default="function_calling",
@@ -314,7 +321,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         if params.get("max_tokens") is None:
             params["max_tokens"] = self.max_tokens or default_max_tokens(params["model"])
         # The client sets (or clears) ``stream`` and ``stream_options`` for the call it
-        # makes, and the Messages protocol, which always reports usage, drops them.
+        # makes; the Messages protocol reads the flag and reports usage only if asked.
         if stream and self.stream_usage and params.get("stream_options") is None:
             params["stream_options"] = {"include_usage": True}
         params["messages"] = wire_messages(messages)
@@ -329,21 +336,26 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self._request(messages, stream=False, kwargs=kwargs)
-        return chat_response_from_completion(self._client().chat(request, api=self.api))
+        return chat_response_from_completion(
+            self._client().chat(request, api=self.api), split_think_tags=self.split_think_tags
+        )
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self._request(messages, stream=False, kwargs=kwargs)
         completion = await self._aclient().chat(request, api=self.api)
-        return chat_response_from_completion(completion)
+        return chat_response_from_completion(completion, split_think_tags=self.split_think_tags)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         request = self._request(messages, stream=True, kwargs=kwargs)
 
         def responses() -> Generator[ChatResponse, None, None]:
-            builder = StreamResponseBuilder()
+            builder = StreamResponseBuilder(split_think_tags=self.split_think_tags)
             with self._client().stream_chat(request, api=self.api) as stream:
                 for chunk in stream:
                     yield builder.add(chunk)
+            rest = builder.finish()
+            if rest is not None:
+                yield rest
 
         return responses()
 
@@ -351,11 +363,14 @@ class ModelsLabLLM(FunctionCallingLLM):
         request = self._request(messages, stream=True, kwargs=kwargs)
 
         async def responses() -> AsyncGenerator[ChatResponse, None]:
-            builder = StreamResponseBuilder()
+            builder = StreamResponseBuilder(split_think_tags=self.split_think_tags)
             stream = await self._aclient().stream_chat(request, api=self.api)
             async with stream:
                 async for chunk in stream:
                     yield builder.add(chunk)
+            rest = builder.finish()
+            if rest is not None:
+                yield rest
 
         return responses()
 

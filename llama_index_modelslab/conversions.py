@@ -9,6 +9,16 @@ function-calling LLM: as :class:`~llama_index.core.base.llms.types.ToolCallBlock
 blocks (what agents and :meth:`ModelsLabLLM.get_tool_calls_from_response` read) and as
 OpenAI-shaped dicts in ``additional_kwargs["tool_calls"]`` (what older LlamaIndex
 components such as the streaming structured-output program look for).
+
+Reasoning is a :class:`ThinkingBlock` opening the message: its ``content`` is the
+reasoning text, and a signed Messages-protocol block keeps its signature in
+``additional_information["signature"]`` (as llama-index-llms-anthropic does); a
+redacted block is a ``ThinkingBlock`` with ``additional_information`` ``{"type":
+"redacted_thinking", "data": ...}``. Fields a provider attached to a tool call
+(Gemini's ``extra_content``) are kept on its legacy dict and, by call id, in
+``additional_kwargs["tool_call_provider_fields"]``. All of it goes back where each
+provider wants it (:mod:`modelslab_transport.reasoning_history`). Per-token logprobs
+fill ``ChatResponse.logprobs``.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from llama_index.core.base.llms.types import (
     ChatResponse,
     CompletionResponse,
     ImageBlock,
+    LogProb,
     MessageRole,
     TextBlock,
     ThinkingBlock,
@@ -33,6 +44,8 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.llm import ToolSelection
 
 from modelslab_transport.accumulate import ChatStreamAccumulator
+from modelslab_transport.reasoning_history import apply_reasoning_rules
+from modelslab_transport.think_tags import ThinkTagStream, split_completion
 from modelslab_transport.tooling import ToolArgumentsError, parse_partial_json, parse_tool_arguments
 from modelslab_transport.wire.chat import (
     ChatCompletion,
@@ -42,7 +55,9 @@ from modelslab_transport.wire.chat import (
     FunctionDefinition,
     ImagePart,
     ImageURL,
+    ReasoningBlock,
     ResponseToolCall,
+    SignedReasoning,
     TextPart,
     Tool,
     ToolCall,
@@ -54,6 +69,7 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = [
+    "TOOL_CALL_FIELDS_KEY",
     "StreamResponseBuilder",
     "chat_response_from_completion",
     "completion_response_from_chat",
@@ -76,6 +92,9 @@ _WIRE_ROLES = {
 }
 _IMAGE_DETAILS = ("auto", "low", "high")
 
+TOOL_CALL_FIELDS_KEY = "tool_call_provider_fields"
+"""``additional_kwargs`` key of the opaque provider fields of tool calls, by call id."""
+
 
 # ------------------------------------------------------------------- requests
 
@@ -89,7 +108,34 @@ def wire_messages(messages: Sequence[ChatMessage]) -> list[WireMessage]:
         ValueError: for a block the chat-completions API cannot carry (audio, video,
             documents) or a tool result that names no ``tool_call_id``.
     """
-    return [_wire_message(message) for message in messages]
+    return apply_reasoning_rules([_wire_message(message) for message in messages])
+
+
+def _reasoning_fields(message: ChatMessage) -> dict[str, Any]:
+    """``reasoning_content`` and ``signed_reasoning`` from a message's ThinkingBlocks."""
+    texts: list[str] = []
+    signed: list[SignedReasoning] = []
+    for block in message.blocks:
+        if not isinstance(block, ThinkingBlock):
+            continue
+        info = block.additional_information
+        if info.get("type") == "redacted_thinking":
+            if isinstance(info.get("data"), str) and info["data"]:
+                signed.append(SignedReasoning(type="redacted_thinking", data=info["data"]))
+            continue
+        if block.content:
+            texts.append(block.content)
+        signature = info.get("signature")
+        if isinstance(signature, str) and signature:
+            signed.append(
+                SignedReasoning(type="thinking", thinking=block.content or "", signature=signature)
+            )
+    fields: dict[str, Any] = {}
+    if texts:
+        fields["reasoning_content"] = "".join(texts)
+    if signed:
+        fields["signed_reasoning"] = signed
+    return fields
 
 
 def _wire_message(message: ChatMessage) -> WireMessage:
@@ -105,6 +151,7 @@ def _wire_message(message: ChatMessage) -> WireMessage:
     if isinstance(name, str) and name:
         fields["name"] = name
     if role == "assistant":
+        fields.update(_reasoning_fields(message))
         calls = _wire_tool_calls(message)
         if calls:
             fields["tool_calls"] = calls
@@ -142,6 +189,14 @@ def _content_parts(blocks: Iterable[Any]) -> list[ContentPart]:
     return parts
 
 
+def _provider_fields(message: ChatMessage, call_id: str | None) -> dict[str, Any]:
+    fields = message.additional_kwargs.get(TOOL_CALL_FIELDS_KEY)
+    if not isinstance(fields, dict) or call_id is None:
+        return {}
+    extra = fields.get(call_id)
+    return dict(extra) if isinstance(extra, dict) else {}
+
+
 def _wire_tool_calls(message: ChatMessage) -> list[ToolCall]:
     blocks = [block for block in message.blocks if isinstance(block, ToolCallBlock)]
     if blocks:
@@ -149,6 +204,7 @@ def _wire_tool_calls(message: ChatMessage) -> list[ToolCall]:
             ToolCall(
                 id=block.tool_call_id or _fallback_call_id(None, index, block.tool_name),
                 function=FunctionCall(name=block.tool_name, arguments=_arguments_text(block)),
+                **_provider_fields(message, block.tool_call_id),
             )
             for index, block in enumerate(blocks)
         ]
@@ -173,7 +229,8 @@ def _legacy_tool_call(call: Any, index: int) -> ToolCall:
     if not isinstance(arguments, str):
         arguments = json.dumps(arguments or {}, ensure_ascii=False)
     call_id = data.get("id") or _fallback_call_id(None, index, name)
-    return ToolCall(id=str(call_id), function=FunctionCall(name=name, arguments=arguments))
+    extra = {k: v for k, v in data.items() if k not in ("id", "type", "function", "index")}
+    return ToolCall(id=str(call_id), function=FunctionCall(name=name, arguments=arguments), **extra)
 
 
 def wire_tool(tool: BaseTool, *, strict: bool | None = None) -> Tool:
@@ -222,18 +279,39 @@ def _tool_kwargs(arguments: str) -> dict[str, Any] | str:
         return arguments
 
 
+def _thinking_blocks(
+    reasoning: str | None, signed: Sequence[ReasoningBlock]
+) -> list[ThinkingBlock]:
+    """The message's ThinkingBlocks: one per signed block if any, else the reasoning text."""
+    blocks: list[ThinkingBlock] = []
+    for block in signed:
+        if block.type == "redacted_thinking":
+            info = {"type": "redacted_thinking", "data": block.data or ""}
+            blocks.append(ThinkingBlock(content=None, additional_information=info))
+        elif block.signature:
+            blocks.append(
+                ThinkingBlock(
+                    content=block.thinking or "",
+                    additional_information={"signature": block.signature},
+                )
+            )
+    if not any(block.content for block in blocks) and reasoning:
+        blocks.insert(0, ThinkingBlock(content=reasoning))
+    return blocks
+
+
 def _assistant_message(
     text: str,
     reasoning: str | None,
     calls: Sequence[ResponseToolCall],
     completion_id: str | None,
+    signed: Sequence[ReasoningBlock] = (),
 ) -> ChatMessage:
-    blocks: list[Any] = []
-    if reasoning:
-        blocks.append(ThinkingBlock(content=reasoning))
+    blocks: list[Any] = list(_thinking_blocks(reasoning, signed))
     if text or not calls:
         blocks.append(TextBlock(text=text))
     legacy: list[dict[str, Any]] = []
+    provider_fields: dict[str, dict[str, Any]] = {}
     for position, call in enumerate(calls):
         index = call.index if call.index is not None else position
         name = call.function.name or ""
@@ -244,29 +322,78 @@ def _assistant_message(
         )
         legacy.append(
             {
+                **(call.model_extra or {}),
                 "id": call_id,
                 "type": "function",
                 "function": {"name": name, "arguments": arguments},
             }
         )
+        if call.model_extra:
+            provider_fields[call_id] = dict(call.model_extra)
     extra: dict[str, Any] = {"tool_calls": legacy} if legacy else {}
+    if provider_fields:
+        extra[TOOL_CALL_FIELDS_KEY] = provider_fields
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
-def chat_response_from_completion(completion: ChatCompletion) -> ChatResponse:
+def _logprob_lists(logprobs: Any) -> list[list[LogProb]] | None:
+    """Per-token logprobs as LlamaIndex wants them: one list of candidates per token.
+
+    Each token's list holds its ``top_logprobs`` candidates when the server sent them
+    (as llama-index-llms-openai reads them), else the chosen token alone.
+    """
+    if not isinstance(logprobs, dict) or not isinstance(logprobs.get("content"), list):
+        return None
+    lists: list[list[LogProb]] = []
+    for entry in logprobs["content"]:
+        if not isinstance(entry, dict):
+            continue
+        candidates = entry.get("top_logprobs") or [entry]
+        lists.append(
+            [
+                LogProb(
+                    token=str(item.get("token", "")),
+                    logprob=float(item.get("logprob", 0.0)),
+                    bytes=list(item.get("bytes") or []),
+                )
+                for item in candidates
+                if isinstance(item, dict)
+            ]
+        )
+    return lists
+
+
+def chat_response_from_completion(
+    completion: ChatCompletion, *, split_think_tags: bool = True
+) -> ChatResponse:
     """A ``ChatResponse`` for a whole (non-streamed) completion.
 
-    ``raw`` is the wire completion; ``additional_kwargs`` holds the token counts.
+    ``raw`` is the wire completion; ``additional_kwargs`` holds the token counts;
+    ``logprobs`` the per-token logprobs, when the server sent them. With
+    ``split_think_tags``, reasoning written inline as a leading ``<think>...</think>``
+    becomes a ThinkingBlock instead of text.
     """
+    if split_think_tags:
+        completion = split_completion(completion)
+    logprobs = None
     if completion.choices:
-        reply = completion.choices[0].message
+        choice = completion.choices[0]
+        reply = choice.message
         message = _assistant_message(
-            reply.text, reply.reasoning_content, reply.tool_calls or [], completion.id
+            reply.text,
+            reply.reasoning_content,
+            reply.tool_calls or [],
+            completion.id,
+            reply.reasoning_blocks or (),
         )
+        logprobs = _logprob_lists(choice.logprobs)
     else:
         message = _assistant_message("", None, [], completion.id)
     return ChatResponse(
-        message=message, raw=completion, additional_kwargs=usage_kwargs(completion.usage)
+        message=message,
+        raw=completion,
+        additional_kwargs=usage_kwargs(completion.usage),
+        logprobs=logprobs,
     )
 
 
@@ -275,18 +402,29 @@ class StreamResponseBuilder:
 
     Every response carries the whole message so far (text, reasoning, tool calls whose
     arguments may still be partial JSON), the text this chunk added as ``delta``, the
-    chunk as ``raw``, and, once the server has sent them, the token counts.
+    chunk as ``raw``, the per-token logprobs so far, and, once the server has sent
+    them, the token counts. With ``split_think_tags``, leading inline ``<think>``
+    reasoning becomes a ThinkingBlock wherever the chunks cut the tags; call
+    :meth:`finish` when the stream ends.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, split_think_tags: bool = True) -> None:
         self._accumulator = ChatStreamAccumulator()
+        self._think_tags = ThinkTagStream() if split_think_tags else None
         # Running strings, not lists joined per chunk: every response needs the whole
         # text, and one copy of it is cheaper than joining every piece again.
         self._text = ""
         self._reasoning = ""
 
-    def add(self, chunk: ChatCompletionChunk) -> ChatResponse:
+    def finish(self) -> ChatResponse | None:
+        """The response for text the think-tag splitter still held, if a stream was cut."""
+        rest = self._think_tags.flush() if self._think_tags is not None else None
+        return self.add(rest, split=False) if rest is not None else None
+
+    def add(self, chunk: ChatCompletionChunk, *, split: bool = True) -> ChatResponse:
         """Fold ``chunk`` in and return the response to yield for it."""
+        if split and self._think_tags is not None:
+            chunk = self._think_tags.split(chunk)
         self._accumulator.add(chunk)
         delta = ""
         for choice in chunk.choices:
@@ -301,12 +439,14 @@ class StreamResponseBuilder:
             self._reasoning or None,
             self._accumulator.tool_calls(0),
             self._accumulator.id,
+            self._accumulator.reasoning_blocks(0),
         )
         return ChatResponse(
             message=message,
             delta=delta,
             raw=chunk,
             additional_kwargs=usage_kwargs(self._accumulator.usage),
+            logprobs=_logprob_lists(self._accumulator.logprobs(0)),
         )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from modelslab_transport.wire.chat import (
     ChatCompletion,
     ChatCompletionChunk,
     Choice,
+    ReasoningBlock,
     ResponseFunctionCall,
     ResponseMessage,
     ResponseToolCall,
@@ -41,6 +43,15 @@ class _PendingCall:
     type: str | None = None
     name: str = ""
     arguments: list[str] = field(default_factory=list)
+    provider_fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _PendingReasoningBlock:
+    type: str
+    thinking: list[str] = field(default_factory=list)
+    signature: list[str] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +59,8 @@ class _PendingChoice:
     role: str = "assistant"
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
+    reasoning_blocks: dict[int, _PendingReasoningBlock] = field(default_factory=dict)
+    logprobs: list[Any] = field(default_factory=list)
     calls: dict[int, _PendingCall] = field(default_factory=dict)
     finish_reason: str | None = None
     last_call: int | None = None
@@ -55,11 +68,35 @@ class _PendingChoice:
     """The server's tool-call index -> the call it currently continues."""
 
 
+def _add_reasoning_fragment(pending: _PendingChoice, fragment: ReasoningBlock) -> None:
+    index = fragment.index if fragment.index is not None else len(pending.reasoning_blocks)
+    block = pending.reasoning_blocks.get(index)
+    if block is None:
+        block = pending.reasoning_blocks[index] = _PendingReasoningBlock(fragment.type)
+    for parts, text in (
+        (block.thinking, fragment.thinking),
+        (block.signature, fragment.signature),
+        (block.data, fragment.data),
+    ):
+        if text:
+            parts.append(text)
+
+
+def _logprob_tokens(logprobs: Any) -> list[Any]:
+    """The per-token entries of a choice's ``logprobs`` (``{"content": [...]}``)."""
+    if isinstance(logprobs, dict) and isinstance(logprobs.get("content"), list):
+        return list(logprobs["content"])
+    return []
+
+
 class ChatStreamAccumulator:
     """Adds up chat chunks: text, reasoning, tool-call fragments, finish reason, usage.
 
-    Tool-call fragments are keyed by their ``index``. A fragment whose index belongs
-    to a call with a different ``id`` starts a new call (some servers send each
+    Reasoning-block fragments (signed thinking from the Messages protocol) are joined
+    by their index; per-token ``logprobs`` entries are concatenated; fields a tool
+    call carries besides id/type/function (opaque provider fields) are kept as first
+    seen. Tool-call fragments are keyed by their ``index``. A fragment whose index
+    belongs to a call with a different ``id`` starts a new call (some servers send each
     parallel call whole, every one with ``"index": 0``); a fragment without an id
     continues the call at its index. A fragment without an index continues the latest
     call unless it brings a new ``id``, in which case it starts the next one. Calls
@@ -113,6 +150,11 @@ class ChatStreamAccumulator:
                 pending.content.append(text)
             if delta.reasoning_content:
                 pending.reasoning.append(delta.reasoning_content)
+            if delta.reasoning_blocks:
+                for reasoning_fragment in delta.reasoning_blocks:
+                    _add_reasoning_fragment(pending, reasoning_fragment)
+            if choice.logprobs is not None:
+                pending.logprobs += _logprob_tokens(choice.logprobs)
             if delta.tool_calls:
                 if deltas is None:
                     for fragment in delta.tool_calls:
@@ -165,6 +207,9 @@ class ChatStreamAccumulator:
         pending.last_call = index
         call.id = call.id or fragment.id
         call.type = call.type or fragment.type
+        if fragment.model_extra:
+            for key, value in fragment.model_extra.items():
+                call.provider_fields.setdefault(key, value)
         name = fragment.function.name
         if name and name != call.name:
             call.name += name
@@ -194,9 +239,33 @@ class ChatStreamAccumulator:
                 id=call.id,
                 type=call.type or "function",
                 function=ResponseFunctionCall(name=call.name, arguments="".join(call.arguments)),
+                **call.provider_fields,
             )
             for i, call in sorted(pending.calls.items())
         ]
+
+    def reasoning_blocks(self, index: int = 0) -> list[ReasoningBlock]:
+        """The signed / redacted reasoning blocks of choice ``index`` so far, in order."""
+        pending = self._choices.get(index)
+        if pending is None:
+            return []
+        return [
+            ReasoningBlock(
+                type=block.type,
+                index=i,
+                thinking="".join(block.thinking) if block.thinking else None,
+                signature="".join(block.signature) if block.signature else None,
+                data="".join(block.data) if block.data else None,
+            )
+            for i, block in sorted(pending.reasoning_blocks.items())
+        ]
+
+    def logprobs(self, index: int = 0) -> dict[str, Any] | None:
+        """Choice ``index``'s per-token logprobs so far as ``{"content": [...]}``, or None."""
+        pending = self._choices.get(index)
+        if pending is None or not pending.logprobs:
+            return None
+        return {"content": list(pending.logprobs)}
 
     def finish_reason(self, index: int = 0) -> str | None:
         """The finish reason of choice ``index``, once the server sent it."""
@@ -212,9 +281,11 @@ class ChatStreamAccumulator:
                     role=pending.role,
                     content="".join(pending.content) if pending.content else None,
                     reasoning_content="".join(pending.reasoning) if pending.reasoning else None,
+                    reasoning_blocks=self.reasoning_blocks(i) or None,
                     tool_calls=self.tool_calls(i) or None,
                 ),
                 finish_reason=pending.finish_reason,
+                logprobs=self.logprobs(i),
             )
             for i, pending in sorted(self._choices.items())
         ]

@@ -33,6 +33,7 @@ from modelslab_transport.decoding import (
 )
 from modelslab_transport.defaults import API_KEY_ENV
 from modelslab_transport.errors import AuthenticationError, ModelsLabError
+from modelslab_transport.model_profiles import remember_catalog
 from modelslab_transport.pooling import new_async_client, new_sync_client
 from modelslab_transport.protocol_bridge import (
     chat_request_to_count_tokens,
@@ -86,6 +87,11 @@ class _Call:
     content: bytes | None
     """The JSON body, encoded once (a retry sends the same bytes)."""
     stream: bool = False
+
+
+def _wants_usage(request: ChatCompletionRequest) -> bool:
+    """Whether a streamed chat asked for usage (``stream_options.include_usage``)."""
+    return bool(request.stream_options and request.stream_options.include_usage)
 
 
 def _json_body(payload: dict[str, Any]) -> bytes:
@@ -290,13 +296,13 @@ class ModelsLabClient(_ClientCore):
     ) -> EventStream[ChatCompletionChunk]:
         """Stream a chat over either protocol as chat-completion chunks.
 
-        On the Messages protocol usage always arrives, in a final usage-only chunk.
+        On the Messages protocol usage arrives in a final usage-only chunk when the
+        request asks for it (``stream_options.include_usage``), as on chat completions.
         """
         if api == "messages":
             call = self._messages_call(chat_request_to_messages(request), stream=True)
-            return EventStream(
-                self._send(call), MessagesAsChatDecoder(self.settings), self.settings
-            )
+            decoder = MessagesAsChatDecoder(self.settings, include_usage=_wants_usage(request))
+            return EventStream(self._send(call), decoder, self.settings)
         return self.stream_chat_completions(request)
 
     def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
@@ -318,8 +324,15 @@ class ModelsLabClient(_ClientCore):
         return decode_count_tokens(self._send(call), self.settings)
 
     def list_models(self) -> list[ModelInfo]:
-        """The models the API serves (``GET /v1/models``)."""
-        return decode_model_list(self._send(_Call("GET", MODELS_PATH, None)), self.settings).data
+        """The models the API serves (``GET /v1/models``).
+
+        Limits an entry reports (``context_length`` and the like) are kept for
+        :func:`modelslab_transport.model_profiles.model_profile`, where they win over
+        the table.
+        """
+        models = decode_model_list(self._send(_Call("GET", MODELS_PATH, None)), self.settings).data
+        remember_catalog(models)
+        return models
 
     def close(self) -> None:
         """Close the pooled connections this client opened (an injected client stays open)."""
@@ -432,7 +445,8 @@ class AsyncModelsLabClient(_ClientCore):
         if api == "messages":
             call = self._messages_call(chat_request_to_messages(request), stream=True)
             response = await self._send(call)
-            return AsyncEventStream(response, MessagesAsChatDecoder(self.settings), self.settings)
+            decoder = MessagesAsChatDecoder(self.settings, include_usage=_wants_usage(request))
+            return AsyncEventStream(response, decoder, self.settings)
         return await self.stream_chat_completions(request)
 
     async def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
@@ -460,7 +474,9 @@ class AsyncModelsLabClient(_ClientCore):
     async def list_models(self) -> list[ModelInfo]:
         """The models the API serves (``GET /v1/models``)."""
         response = await self._send(_Call("GET", MODELS_PATH, None))
-        return decode_model_list(response, self.settings).data
+        models = decode_model_list(response, self.settings).data
+        remember_catalog(models)
+        return models
 
     async def aclose(self) -> None:
         """Close the pooled connections this client opened (an injected client stays open).

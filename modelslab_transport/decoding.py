@@ -223,6 +223,7 @@ def completion_as_chunk(completion: ChatCompletion) -> ChatCompletionChunk:
                 role=choice.message.role,
                 content=choice.message.content,
                 reasoning_content=choice.message.reasoning_content,
+                reasoning_blocks=choice.message.reasoning_blocks,
                 # A whole message lists each call once: its position is its index (some
                 # servers give every call "index": 0).
                 tool_calls=[
@@ -232,6 +233,7 @@ def completion_as_chunk(completion: ChatCompletion) -> ChatCompletionChunk:
                 or None,
             ),
             finish_reason=choice.finish_reason,
+            logprobs=choice.logprobs,
         )
         for choice in completion.choices
     ]
@@ -257,6 +259,9 @@ def message_as_events(message: Message) -> list[MessageStreamEvent]:
         elif block.type == "tool_use":
             opening = block.model_copy(update={"input": {}})
             delta = StreamDelta(type="input_json_delta", partial_json=json.dumps(block.input or {}))
+        elif block.type == "thinking":
+            opening = block.model_copy(update={"thinking": "", "signature": None})
+            delta = StreamDelta(type="thinking_delta", thinking=block.thinking or "")
         else:
             opening, delta = block, None
         events.append(
@@ -264,6 +269,11 @@ def message_as_events(message: Message) -> list[MessageStreamEvent]:
         )
         if delta is not None:
             events.append(MessageStreamEvent(type="content_block_delta", index=index, delta=delta))
+        if block.type == "thinking" and block.signature:
+            signature = StreamDelta(type="signature_delta", signature=block.signature)
+            events.append(
+                MessageStreamEvent(type="content_block_delta", index=index, delta=signature)
+            )
         events.append(MessageStreamEvent(type="content_block_stop", index=index))
     events.append(
         MessageStreamEvent(
@@ -420,11 +430,15 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
 
 
 class MessagesAsChatDecoder:
-    """Decodes a Messages stream into chat-completion chunks (``api="messages"``)."""
+    """Decodes a Messages stream into chat-completion chunks (``api="messages"``).
 
-    def __init__(self, settings: ClientSettings) -> None:
+    ``include_usage=False`` (a request without ``stream_options.include_usage``)
+    leaves out the final usage-only chunk.
+    """
+
+    def __init__(self, settings: ClientSettings, *, include_usage: bool = True) -> None:
         self._events = MessageEventDecoder(settings)
-        self._translator = MessageEventTranslator()
+        self._translator = MessageEventTranslator(include_usage=include_usage)
 
     @property
     def done(self) -> bool:

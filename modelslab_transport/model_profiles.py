@@ -1,8 +1,8 @@
 """What the integrations know about each ModelsLab model: limits and capabilities.
 
 ModelsLab documents no per-model context window, output cap or capability list, and
-``GET /v1/models`` returns only ids (docs.modelslab.com/llm-api/list-models). The
-table below therefore holds each model's *published* numbers: the model card or the
+``GET /v1/models`` is documented to return only ids (docs.modelslab.com/llm-api/list-models).
+The table below therefore holds each model's *published* numbers: the model card or the
 vendor's own documentation, cited value by value. They are the model's native
 limits; the provider ModelsLab routes a request to may serve less, so the numbers are
 upper bounds, and where the card gives a default and an opt-in extension (Qwen's
@@ -15,24 +15,39 @@ back to the conservative :data:`DEFAULT_PROFILE`. Users override any of it per m
 ..., max_tokens=...)``).
 
 Model ids come in two spellings on ModelsLab, ``org/Name`` and the slug ``org-Name``
-(modelslab-api.md §6); :func:`lookup_model_profile` accepts either, in any case.
+(modelslab-api.md §6); :func:`lookup_model_profile` accepts either, in any case, and
+falls back to a model family (:data:`MODEL_FAMILIES`: Qwen3, Qwen2.5-VL, DeepSeek-V3.2,
+GPT-4o) for ids the table does not list. Where a fetched ``/v1/models`` reply does
+carry limits (``context_length`` and the like, as the routers behind ModelsLab send),
+:func:`remember_catalog` keeps them and they win over the table.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from modelslab_transport.defaults import DEFAULT_MAX_TOKENS
+
+if TYPE_CHECKING:
+    from modelslab_transport.wire.catalog import ModelInfo
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
     "DEFAULT_PROFILE",
+    "MODEL_FAMILIES",
     "MODEL_PROFILES",
     "ModelProfile",
     "context_window",
     "default_max_tokens",
+    "forget_catalog",
     "lookup_model_profile",
     "model_profile",
+    "profile_from_catalog",
+    "remember_catalog",
 ]
 
 DEFAULT_CONTEXT_WINDOW = 8192
@@ -287,14 +302,141 @@ MODEL_PROFILES: dict[str, ModelProfile] = {
         json_mode=True,
         sources=("https://huggingface.co/mistralai/Mistral-Small-24B-Instruct-2501",),
     ),
+    # ------------- ids seen in calls to ModelsLab v7 by third parties (modelslab-api.md §6,
+    # T1/T2: INFERRED ids); the values describe the upstream models they name.
+    "gpt-5-mini": ModelProfile(
+        # "400,000 context window", "128,000 max output tokens", image input, function
+        # calling: https://platform.openai.com/docs/models/gpt-5-mini
+        context_window=400000,
+        max_output_tokens=128000,
+        tool_calling=True,
+        vision=True,
+        json_mode=True,  # structured outputs supported (same page)
+        sources=("https://platform.openai.com/docs/models/gpt-5-mini",),
+    ),
+    "openai-gpt-4.1-mini": ModelProfile(
+        # "1,047,576 context window", "32,768 max output tokens", image input, function
+        # calling: https://platform.openai.com/docs/models/gpt-4.1-mini
+        context_window=1047576,
+        max_output_tokens=32768,
+        tool_calling=True,
+        vision=True,
+        json_mode=True,  # structured outputs supported (same page)
+        sources=("https://platform.openai.com/docs/models/gpt-4.1-mini",),
+    ),
+    "gemini-2.5-flash": ModelProfile(
+        # "Input token limit 1,048,576", "Output token limit 65,536", function calling
+        # supported, inputs text, images, video, audio:
+        # https://ai.google.dev/gemini-api/docs/models#gemini-2.5-flash
+        context_window=1048576,
+        max_output_tokens=65536,
+        tool_calling=True,
+        vision=True,
+        json_mode=True,  # "Structured outputs: Supported" (same page)
+        sources=("https://ai.google.dev/gemini-api/docs/models#gemini-2.5-flash",),
+    ),
+    "gpt-oss-120b": ModelProfile(
+        # Card: 128k context ("native context length of 128k"), "native capabilities for
+        # function calling", text only: https://huggingface.co/openai/gpt-oss-120b
+        context_window=131072,
+        max_output_tokens=None,  # not stated on the card
+        tool_calling=True,
+        vision=False,
+        json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+        sources=("https://huggingface.co/openai/gpt-oss-120b", _MODELSLAB_JSON_MODE),
+    ),
+    "claude-3.5-sonnet": ModelProfile(
+        # Models overview table: context window 200K, max output 8192 tokens, vision
+        # (text and image input), tool use:
+        # https://docs.anthropic.com/en/docs/about-claude/models
+        context_window=200000,
+        max_output_tokens=8192,
+        tool_calling=True,
+        vision=True,
+        json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+        sources=("https://docs.anthropic.com/en/docs/about-claude/models", _MODELSLAB_JSON_MODE),
+    ),
 }
 """The models ModelsLab serves that a public source describes, keyed by ModelsLab id.
 
-Not listed, for want of a source: ``meta-llama/Llama-3.1-70B-Instruct``'s siblings
-that ModelsLab never names, ``openai-gpt-5.4-pro`` (ModelsLab's fusion default; no
-public model card), the uncensored ``ModelsLab/Llama-3.1-8b-Uncensored-Dare`` (no
-published limits), and the ids seen only in third-party code (modelslab-api.md §6).
+Not listed, for want of a checked source: ``openai-gpt-5.4-pro`` (ModelsLab's fusion
+default), ``gpt-5.2``, ``qwen-qwen3.5-122b-a10b`` and ``xiaomi-mimo-v2.5-pro-asr``
+(seen in third-party calls), the uncensored ``ModelsLab/Llama-3.1-8b-Uncensored-Dare``
+(no published limits). Model families whose ids vary in spelling across the catalog
+are in :data:`MODEL_FAMILIES`.
 """
+
+
+MODEL_FAMILIES: tuple[tuple[str, ModelProfile], ...] = (
+    (
+        # Qwen2.5-VL (every size): a vision-language model; config.json set for 32,768
+        # tokens, longer only with YaRN enabled by the server (card):
+        # https://huggingface.co/Qwen/Qwen2.5-VL-72B-Instruct
+        r"qwen2\.5-vl-",
+        ModelProfile(
+            context_window=32768,
+            tool_calling=None,  # not documented on the card
+            vision=True,
+            json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+            sources=("https://huggingface.co/Qwen/Qwen2.5-VL-72B-Instruct", _MODELSLAB_JSON_MODE),
+        ),
+    ),
+    (
+        # The original (hybrid thinking) Qwen3 releases, 0.6B to 235B-A22B: "Context
+        # Length: 32,768 natively and 131,072 tokens with YaRN"; tool calling
+        # documented ("agent capabilities ... integration with external tools"):
+        # https://huggingface.co/Qwen/Qwen3-32B and the Qwen3 docs
+        # (https://github.com/QwenLM/Qwen3, "Enabling long context"). The 2507 updates,
+        # Qwen3-Coder, Qwen3-VL and Qwen3.5 have other limits and do not match.
+        r"qwen3-\d+(\.\d+)?b(-a\d+b)?(-fp8)?$",
+        ModelProfile(
+            context_window=32768,
+            tool_calling=True,
+            vision=False,
+            json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+            sources=("https://huggingface.co/Qwen/Qwen3-32B", _MODELSLAB_JSON_MODE),
+        ),
+    ),
+    (
+        # DeepSeek-V3.2 (and -Exp): 128K context, tool calls in thinking and
+        # non-thinking mode, text only: DeepSeek API docs, "Models & Pricing"
+        # (https://api-docs.deepseek.com/quick_start/pricing) and "Thinking Mode"
+        # (https://api-docs.deepseek.com/guides/thinking_mode). The API's output caps
+        # are DeepSeek's own service limits, not the model's: unknown here.
+        r"deepseek-v3\.2",
+        ModelProfile(
+            context_window=131072,
+            tool_calling=True,
+            vision=False,
+            json_mode=True,  # JSON Output documented (same docs)
+            sources=(
+                "https://api-docs.deepseek.com/quick_start/pricing",
+                "https://api-docs.deepseek.com/guides/thinking_mode",
+            ),
+        ),
+    ),
+    (
+        # GPT-4o and GPT-4o mini: "128,000 context window", "16,384 max output
+        # tokens", image input, function calling:
+        # https://platform.openai.com/docs/models/gpt-4o and .../gpt-4o-mini
+        r"gpt-4o",
+        ModelProfile(
+            context_window=128000,
+            max_output_tokens=16384,
+            tool_calling=True,
+            vision=True,
+            json_mode=True,  # structured outputs supported (same pages)
+            sources=(
+                "https://platform.openai.com/docs/models/gpt-4o",
+                "https://platform.openai.com/docs/models/gpt-4o-mini",
+            ),
+        ),
+    ),
+)
+"""Profiles for model families, matched (``re.search``) against a model id that is not
+in :data:`MODEL_PROFILES`, after the id is lower-cased and ``/`` turned into ``-``: the
+catalog spells one upstream model in several ways (``Qwen/Qwen3-32B``,
+``qwen-qwen3-32b``, ``openai-gpt-4o``), and these match them all."""
 
 
 def _key(model: str) -> str:
@@ -302,21 +444,150 @@ def _key(model: str) -> str:
 
 
 _BY_KEY = {_key(model): profile for model, profile in MODEL_PROFILES.items()}
+_FAMILIES = tuple((re.compile(pattern), profile) for pattern, profile in MODEL_FAMILIES)
+
+
+def _table_profile(key: str) -> ModelProfile | None:
+    exact = _BY_KEY.get(key)
+    if exact is not None:
+        return exact
+    for pattern, profile in _FAMILIES:
+        if pattern.search(key):
+            return profile
+    return None
 
 
 def lookup_model_profile(model: str) -> ModelProfile | None:
-    """The table's profile for ``model`` (either id spelling, any case), or None."""
-    return _BY_KEY.get(_key(model))
+    """The profile for ``model`` (either id spelling, any case), or None.
+
+    An id missing from :data:`MODEL_PROFILES` gets its family's profile
+    (:data:`MODEL_FAMILIES`), if one matches. Limits a fetched ``/v1/models``
+    catalog reported for the model (:func:`remember_catalog`) win over the table's.
+    """
+    table = _table_profile(_key(model))
+    with _CATALOG_LOCK:
+        entry = _CATALOG.get(_key(model))
+    if entry is None:
+        return table
+    return profile_from_catalog(entry, table)
 
 
 def model_profile(model: str) -> ModelProfile:
-    """The table's profile for ``model``, or :data:`DEFAULT_PROFILE` for an unknown model.
+    """The profile for ``model``, or :data:`DEFAULT_PROFILE` for an unknown model.
 
-    Values the table leaves unknown (``None``) stay unknown; callers that need a
-    number fall back themselves (the context window to :data:`DEFAULT_CONTEXT_WINDOW`).
+    Values left unknown (``None``) stay unknown; callers that need a number fall back
+    themselves (the context window to :data:`DEFAULT_CONTEXT_WINDOW`).
     """
     known = lookup_model_profile(model)
     return known if known is not None else DEFAULT_PROFILE
+
+
+# ------------------------------------------------------- limits from /v1/models
+
+# ModelsLab documents only id/object/created/owned_by for catalog entries
+# (docs.modelslab.com/llm-api/list-models), but it routes to providers whose model
+# lists carry limits, under these names: OpenRouter ``context_length``,
+# ``top_provider.context_length`` / ``max_completion_tokens`` and
+# ``architecture.input_modalities`` (https://openrouter.ai/docs/api-reference/list-available-models);
+# Together ``context_length`` (https://docs.together.ai/reference/models-1); Groq
+# ``context_window`` / ``max_completion_tokens`` (https://console.groq.com/docs/models);
+# llama.cpp's llama-server ``meta.n_ctx``, the context it actually serves (seen in this
+# project's recorded replies, cassettes/*/test_*list_models*).
+_CONTEXT_KEYS = ("context_length", "context_window", "max_context_length", "max_model_len")
+_OUTPUT_KEYS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
+
+_CATALOG_SOURCE = "https://docs.modelslab.com/llm-api/list-models"
+"""Cited for values a ``GET /v1/models`` reply gave."""
+_CATALOG: dict[str, Mapping[str, Any]] = {}
+_CATALOG_LOCK = threading.Lock()
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = int(value)
+    return number if number > 0 and number == value else None
+
+
+def _first_int(data: Mapping[str, Any], keys: Iterable[str]) -> int | None:
+    for key in keys:
+        found = _positive_int(data.get(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _entry_data(entry: ModelInfo | Mapping[str, Any]) -> Mapping[str, Any]:
+    return entry if isinstance(entry, Mapping) else entry.model_dump()
+
+
+def profile_from_catalog(
+    entry: ModelInfo | Mapping[str, Any], base: ModelProfile | None = None
+) -> ModelProfile:
+    """``base`` (the table's profile, or :data:`DEFAULT_PROFILE`) with the entry's limits.
+
+    Reads a context window (``context_length``, ``context_window``,
+    ``max_context_length``, ``max_model_len``, ``top_provider.context_length``, or
+    llama-server's ``meta.n_ctx``),
+    an output cap (``max_completion_tokens``, ``max_output_tokens``, ``max_tokens``,
+    also under ``top_provider``), image input (``architecture.input_modalities`` or
+    ``input_modalities`` containing ``"image"``) and tool calling
+    (``supported_parameters`` containing ``"tools"``). What the entry states wins;
+    what it leaves out keeps ``base``'s value. A catalog that sends none of these (the
+    documented shape) leaves ``base`` as it is.
+    """
+    data = _entry_data(entry)
+    profile = base if base is not None else DEFAULT_PROFILE
+    provider = data.get("top_provider")
+    provider = provider if isinstance(provider, Mapping) else {}
+    meta = data.get("meta")
+    meta = meta if isinstance(meta, Mapping) else {}
+    context = (
+        _first_int(data, _CONTEXT_KEYS)
+        or _first_int(provider, ("context_length",))
+        or _first_int(meta, ("n_ctx",))
+    )
+    output = _first_int(data, _OUTPUT_KEYS) or _first_int(provider, ("max_completion_tokens",))
+    architecture = data.get("architecture")
+    architecture = architecture if isinstance(architecture, Mapping) else {}
+    modalities = architecture.get("input_modalities", data.get("input_modalities"))
+    parameters = data.get("supported_parameters")
+    changes: dict[str, Any] = {}
+    if context is not None:
+        changes["context_window"] = context
+    if output is not None:
+        changes["max_output_tokens"] = output
+    if isinstance(modalities, list):
+        changes["vision"] = "image" in modalities
+    if isinstance(parameters, list):
+        changes["tool_calling"] = "tools" in parameters
+    if not changes:
+        return profile
+    changes["sources"] = (*profile.sources, _CATALOG_SOURCE)
+    return replace(profile, **changes)
+
+
+def remember_catalog(entries: Iterable[ModelInfo | Mapping[str, Any]]) -> None:
+    """Keep the limits a fetched ``/v1/models`` catalog reports, for profile lookups.
+
+    The transport clients call this from ``list_models``; from then on
+    :func:`model_profile` (and so the LangChain profile and the LlamaIndex
+    ``metadata`` of models built afterwards) prefers them to the table.
+    """
+    found = {}
+    for entry in entries:
+        data = _entry_data(entry)
+        model_id = data.get("id")
+        if isinstance(model_id, str) and model_id:
+            found[_key(model_id)] = data
+    with _CATALOG_LOCK:
+        _CATALOG.update(found)
+
+
+def forget_catalog() -> None:
+    """Drop every limit :func:`remember_catalog` kept (back to the table alone)."""
+    with _CATALOG_LOCK:
+        _CATALOG.clear()
 
 
 def context_window(model: str) -> int:

@@ -31,9 +31,11 @@ from modelslab_transport.wire.chat import (
     ContentPart,
     Delta,
     ImagePart,
+    ReasoningBlock,
     ResponseFunctionCall,
     ResponseMessage,
     ResponseToolCall,
+    SignedReasoning,
     Tool,
     Usage,
 )
@@ -47,8 +49,10 @@ from modelslab_transport.wire.messages import (
     MessagesTool,
     MessageStreamEvent,
     MessagesUsage,
+    RedactedThinkingBlockParam,
     RequestBlock,
     TextBlockParam,
+    ThinkingBlockParam,
     ToolResultBlockParam,
     ToolUseBlockParam,
 )
@@ -88,8 +92,23 @@ def _part_block(part: ContentPart) -> TextBlockParam | ImageBlockParam:
     return _image_block(part) if isinstance(part, ImagePart) else TextBlockParam(text=part.text)
 
 
+def _reasoning_block(block: SignedReasoning) -> ThinkingBlockParam | RedactedThinkingBlockParam:
+    if block.type == "redacted_thinking":
+        assert block.data is not None  # checked by SignedReasoning
+        return RedactedThinkingBlockParam(data=block.data)
+    assert block.signature is not None  # checked by SignedReasoning
+    return ThinkingBlockParam(thinking=block.thinking or "", signature=block.signature)
+
+
+_REASONING_BLOCKS = (ThinkingBlockParam, RedactedThinkingBlockParam)
+
+
 def _blocks(message: ChatMessage) -> list[RequestBlock]:
     blocks: list[RequestBlock] = []
+    if message.tool_calls:
+        # Signed thinking opens the assistant turn that calls tools (see
+        # modelslab_transport.reasoning_history); elsewhere the API does not need it.
+        blocks += [_reasoning_block(block) for block in message.signed_reasoning or []]
     if isinstance(message.content, str):
         if message.content:
             blocks.append(TextBlockParam(text=message.content))
@@ -140,7 +159,13 @@ def _system_and_turns(
         if turns and turns[-1].role == role:
             previous = turns[-1].content
             assert isinstance(previous, list)
-            previous.extend(blocks)
+            # Reasoning blocks stay at the start of the merged turn.
+            reasoning = [b for b in blocks if isinstance(b, _REASONING_BLOCKS)]
+            opening = 0
+            while opening < len(previous) and isinstance(previous[opening], _REASONING_BLOCKS):
+                opening += 1
+            previous[opening:opening] = reasoning
+            previous.extend(b for b in blocks if not isinstance(b, _REASONING_BLOCKS))
         else:
             turns.append(MessageParam(role=role, content=blocks))
     return ("\n\n".join(system) if system else None), turns
@@ -177,6 +202,7 @@ def _messages_tool(tool: Tool) -> MessagesTool:
         name=tool.function.name,
         description=tool.function.description,
         input_schema=tool.function.parameters,
+        strict=tool.function.strict,
     )
 
 
@@ -189,8 +215,9 @@ def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
 
     System and developer messages become ``system``; tool results become
     ``tool_result`` blocks in a user turn; assistant tool calls become ``tool_use``
-    blocks; consecutive turns of one role are merged. Extra (pass-through) parameters
-    are kept.
+    blocks, preceded by the turn's signed ``thinking`` / ``redacted_thinking`` blocks;
+    consecutive turns of one role are merged. A tool's ``strict`` flag is kept. Extra
+    (pass-through) parameters are kept.
 
     Raises:
         ValueError: for parameters the Messages protocol does not have (see module doc).
@@ -250,8 +277,26 @@ def _usage(usage: MessagesUsage | None) -> Usage | None:
     )
 
 
+def _reasoning_blocks(message: Message) -> list[ReasoningBlock]:
+    return [
+        ReasoningBlock(
+            type=block.type,
+            index=index,
+            thinking=block.thinking,
+            signature=block.signature,
+            data=block.data,
+        )
+        for index, block in enumerate(message.content)
+        if block.type in ("thinking", "redacted_thinking")
+    ]
+
+
 def message_to_completion(message: Message) -> ChatCompletion:
-    """Express a Messages reply as a chat completion."""
+    """Express a Messages reply as a chat completion.
+
+    Thinking text becomes ``reasoning_content``; the thinking and redacted-thinking
+    blocks themselves (signatures, encrypted data) are kept in ``reasoning_blocks``.
+    """
     text = message.text
     thinking = "".join(b.thinking or "" for b in message.content if b.type == "thinking")
     calls = [
@@ -272,6 +317,7 @@ def message_to_completion(message: Message) -> ChatCompletion:
                 message=ResponseMessage(
                     content=text if text or not calls else None,
                     reasoning_content=thinking or None,
+                    reasoning_blocks=_reasoning_blocks(message) or None,
                     tool_calls=calls or None,
                 ),
                 finish_reason=STOP_REASONS.get(message.stop_reason or "", message.stop_reason),
@@ -287,13 +333,17 @@ class MessageEventTranslator:
     Text deltas become content deltas; a ``tool_use`` block becomes a tool call whose
     ``index`` counts tool calls (not content blocks), its input JSON fragments become
     argument fragments (an input sent whole in ``content_block_start``, with no
-    ``input_json_delta``, becomes the arguments at ``content_block_stop``);
-    ``message_delta`` gives the finish reason; the usage from ``message_start`` and
-    ``message_delta`` arrives in a final usage-only chunk (``choices == []``), as with
-    ``stream_options.include_usage``.
+    ``input_json_delta``, becomes the arguments at ``content_block_stop``); thinking
+    and redacted-thinking blocks become ``reasoning_blocks`` fragments keyed by the
+    block's index (``thinking_delta`` text also as ``reasoning_content``,
+    ``signature_delta`` as the block's signature); ``message_delta`` gives the finish
+    reason; the usage from ``message_start`` and ``message_delta`` arrives in a final
+    usage-only chunk (``choices == []``), as with ``stream_options.include_usage``,
+    unless ``include_usage`` is False.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, include_usage: bool = True) -> None:
+        self._include_usage = include_usage
         self._id: str | None = None
         self._model: str | None = None
         self._usage = MessagesUsage()
@@ -336,6 +386,17 @@ class MessageEventTranslator:
             return self._chunk(Delta(role="assistant", content=""))
         if event.type == "content_block_start" and event.content_block is not None:
             block = event.content_block
+            if block.type in ("thinking", "redacted_thinking"):
+                fragment = ReasoningBlock(
+                    type=block.type,
+                    index=event.index,
+                    thinking=block.thinking or None,
+                    signature=block.signature or None,
+                    data=block.data,
+                )
+                return self._chunk(
+                    Delta(reasoning_content=block.thinking or None, reasoning_blocks=[fragment])
+                )
             if block.type != "tool_use":
                 return None
             index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
@@ -361,7 +422,17 @@ class MessageEventTranslator:
             if delta.type == "text_delta" and delta.text:
                 return self._chunk(Delta(content=delta.text))
             if delta.type == "thinking_delta" and delta.thinking:
-                return self._chunk(Delta(reasoning_content=delta.thinking))
+                fragment = ReasoningBlock(
+                    type="thinking", index=event.index, thinking=delta.thinking
+                )
+                return self._chunk(
+                    Delta(reasoning_content=delta.thinking, reasoning_blocks=[fragment])
+                )
+            if delta.type == "signature_delta" and delta.signature:
+                fragment = ReasoningBlock(
+                    type="thinking", index=event.index, signature=delta.signature
+                )
+                return self._chunk(Delta(reasoning_blocks=[fragment]))
             if delta.type == "input_json_delta" and delta.partial_json:
                 self._whole_input.pop(event.index or 0, None)  # the deltas are the input
                 index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
@@ -377,5 +448,5 @@ class MessageEventTranslator:
                 return None
             return self._chunk(Delta(), STOP_REASONS.get(reason, reason))
         if event.type == "message_stop":
-            return self._chunk(usage=_usage(self._usage))
+            return self._chunk(usage=_usage(self._usage)) if self._include_usage else None
         return None

@@ -2,7 +2,7 @@
 
 ModelsLab carries a chat over ``/chat/completions`` or ``/v1/messages``
 (:data:`ChatAPI`). The Messages protocol has no ``seed``, ``frequency_penalty``,
-``presence_penalty``, ``response_format``, ``logprobs`` or ``n > 1`` and caps
+``presence_penalty``, ``response_format``, ``logprobs``/``top_logprobs`` or ``n > 1`` and caps
 ``temperature`` at 1; the framework integrations check a configuration against it when
 a model is built. The conversion itself is :mod:`modelslab_transport.protocol_bridge`.
 """
@@ -23,7 +23,14 @@ __all__ = [
 ChatAPI = Literal["chat_completions", "messages"]
 """Which protocol carries a chat: OpenAI-style ``/chat/completions`` or ``/v1/messages``."""
 
-CHAT_ONLY_PARAMS = ("seed", "frequency_penalty", "presence_penalty", "response_format", "logprobs")
+CHAT_ONLY_PARAMS = (
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "response_format",
+    "logprobs",
+    "top_logprobs",
+)
 """Chat-completions parameters the Messages protocol has no counterpart for."""
 
 MESSAGES_MAX_TEMPERATURE = 1.0
@@ -40,7 +47,7 @@ def check_messages_params(params: Mapping[str, Any]) -> None:
 
     Raises:
         ValueError: naming ``seed``, ``frequency_penalty``, ``presence_penalty``,
-            ``response_format``, ``logprobs`` or ``n > 1`` when given, or a
+            ``response_format``, ``logprobs``, ``top_logprobs`` or ``n > 1`` when given, or a
             ``temperature`` above 1.
     """
     used = [name for name in CHAT_ONLY_PARAMS if params.get(name) is not None]

@@ -93,3 +93,13 @@ def benchmark() -> Any:
         return function(*args, **kwargs)
 
     return run_once
+
+
+@pytest.fixture(autouse=True)
+def _forget_model_catalog() -> Any:
+    """Each test starts and ends without remembered ``/v1/models`` limits (they are global)."""
+    from modelslab_transport.model_profiles import forget_catalog
+
+    forget_catalog()
+    yield
+    forget_catalog()

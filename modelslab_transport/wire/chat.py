@@ -3,7 +3,7 @@
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from modelslab_transport.wire._base import RequestModel, ResponseModel, StrictModel
 
@@ -20,9 +20,11 @@ __all__ = [
     "FunctionDefinition",
     "ImagePart",
     "ImageURL",
+    "ReasoningBlock",
     "ResponseFunctionCall",
     "ResponseMessage",
     "ResponseToolCall",
+    "SignedReasoning",
     "StreamOptions",
     "TextPart",
     "Tool",
@@ -69,11 +71,44 @@ class FunctionCall(StrictModel):
 
 
 class ToolCall(StrictModel):
-    """A tool call made by an earlier assistant turn, sent back in the history."""
+    """A tool call made by an earlier assistant turn, sent back in the history.
+
+    Fields the provider attached to the call besides these (Gemini's
+    ``extra_content.google.thought_signature`` through OpenAI-compatible APIs, say)
+    are passed as extra keyword arguments and sent back unchanged, as the provider
+    requires; they are the only extras a tool call accepts, and only as a mapping of
+    JSON values.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
+
+
+class SignedReasoning(StrictModel):
+    """A signed reasoning block of an earlier assistant turn, to send back as it came.
+
+    ``type="thinking"`` blocks carry the reasoning ``thinking`` text and the
+    provider's ``signature``; ``type="redacted_thinking"`` blocks carry only the
+    encrypted ``data``. Anthropic-style APIs check the signature, so the block must
+    come back byte for byte (Anthropic, "Extended thinking", preserving thinking
+    blocks: https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking).
+    """
+
+    type: Literal["thinking", "redacted_thinking"]
+    thinking: str | None = None
+    signature: str | None = None
+    data: str | None = None
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> "SignedReasoning":
+        if self.type == "thinking" and not self.signature:
+            raise ValueError("a 'thinking' block sent back needs the signature it came with")
+        if self.type == "redacted_thinking" and not self.data:
+            raise ValueError("a 'redacted_thinking' block sent back needs its 'data'")
+        return self
 
 
 class ChatMessage(StrictModel):
@@ -81,13 +116,21 @@ class ChatMessage(StrictModel):
 
     ``tool`` messages must name the ``tool_call_id`` they answer; ``assistant``
     messages may carry ``tool_calls`` instead of content.
+
+    Reasoning of an earlier assistant turn travels in two fields, one per provider
+    rule (:mod:`modelslab_transport.reasoning_history` decides where each is kept):
+    ``reasoning_content`` (DeepSeek's field, sent on ``/chat/completions``) and
+    ``signed_reasoning`` (Anthropic-style signed thinking blocks; never serialised
+    here, the Messages bridge puts them at the start of the assistant turn).
     """
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
     name: str | None = None
+    reasoning_content: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
+    signed_reasoning: list[SignedReasoning] | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _check_shape(self) -> "ChatMessage":
@@ -146,6 +189,8 @@ class ChatCompletionRequest(RequestModel):
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
     response_format: dict[str, Any] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
     @model_validator(mode="after")
     def _check_tool_choice(self) -> "ChatCompletionRequest":
@@ -215,12 +260,33 @@ class ResponseToolCall(ResponseModel):
     function: ResponseFunctionCall = Field(default_factory=ResponseFunctionCall)
 
 
+class ReasoningBlock(ResponseModel):
+    """A reasoning block of a reply, or a fragment of one in a stream delta.
+
+    Filled from Anthropic-style ``thinking`` (``thinking`` text and ``signature``)
+    and ``redacted_thinking`` (``data``) blocks. In a stream, fragments with the same
+    ``index`` belong to one block and their strings are concatenated.
+    """
+
+    type: str
+    index: int | None = None
+    thinking: str | None = None
+    signature: str | None = None
+    data: str | None = None
+
+
 class ResponseMessage(ResponseModel):
-    """The assistant message of a non-streamed choice."""
+    """The assistant message of a non-streamed choice.
+
+    ``reasoning_content`` is the reasoning text (DeepSeek's field; the Messages
+    bridge fills it from thinking blocks); ``reasoning_blocks`` the signed and
+    redacted thinking blocks a Messages reply had, which must go back unchanged.
+    """
 
     role: str = "assistant"
     content: str | list[Any] | None = None
     reasoning_content: str | None = None
+    reasoning_blocks: list[ReasoningBlock] | None = None
     tool_calls: list[ResponseToolCall] | None = None
 
     @property
@@ -273,6 +339,7 @@ class Delta(ResponseModel):
     role: str | None = None
     content: str | list[Any] | None = None
     reasoning_content: str | None = None
+    reasoning_blocks: list[ReasoningBlock] | None = None
     tool_calls: list[ResponseToolCall] | None = None
 
     @property

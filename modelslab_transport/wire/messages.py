@@ -20,9 +20,11 @@ __all__ = [
     "MessagesRequest",
     "MessagesTool",
     "MessagesUsage",
+    "RedactedThinkingBlockParam",
     "RequestBlock",
     "StreamDelta",
     "TextBlockParam",
+    "ThinkingBlockParam",
     "ToolResultBlockParam",
     "ToolUseBlockParam",
 ]
@@ -69,8 +71,28 @@ class ToolResultBlockParam(StrictModel):
     is_error: bool | None = None
 
 
+class ThinkingBlockParam(StrictModel):
+    """A signed thinking block of an earlier assistant turn, sent back as it came."""
+
+    type: Literal["thinking"] = "thinking"
+    thinking: str
+    signature: str
+
+
+class RedactedThinkingBlockParam(StrictModel):
+    """An encrypted (redacted) thinking block of an earlier assistant turn."""
+
+    type: Literal["redacted_thinking"] = "redacted_thinking"
+    data: str
+
+
 RequestBlock = Annotated[
-    TextBlockParam | ImageBlockParam | ToolUseBlockParam | ToolResultBlockParam,
+    TextBlockParam
+    | ImageBlockParam
+    | ToolUseBlockParam
+    | ToolResultBlockParam
+    | ThinkingBlockParam
+    | RedactedThinkingBlockParam,
     Field(discriminator="type"),
 ]
 """A content block we send."""
@@ -84,13 +106,14 @@ class MessageParam(StrictModel):
 
 
 class MessagesTool(StrictModel):
-    """A tool offered to the model."""
+    """A tool offered to the model; ``strict`` asks for inputs that follow the schema exactly."""
 
     name: str
     description: str | None = None
     input_schema: dict[str, Any] = Field(
         default_factory=lambda: {"type": "object", "properties": {}}
     )
+    strict: bool | None = None
 
 
 class MessagesRequest(RequestModel):
@@ -138,7 +161,10 @@ class CountTokensResponse(ResponseModel):
 
 
 class ContentBlock(ResponseModel):
-    """A content block of a reply: ``text``, ``tool_use``, ``thinking`` or another type."""
+    """A content block of a reply: ``text``, ``tool_use``, ``thinking`` or another type.
+
+    ``thinking`` blocks carry a ``signature``; ``redacted_thinking`` blocks ``data``.
+    """
 
     type: str
     text: str | None = None
@@ -146,6 +172,8 @@ class ContentBlock(ResponseModel):
     name: str | None = None
     input: Any = None
     thinking: str | None = None
+    signature: str | None = None
+    data: str | None = None
 
     @field_validator("input", mode="before")
     @classmethod
@@ -197,6 +225,7 @@ class StreamDelta(ResponseModel):
     text: str | None = None
     partial_json: str | None = None
     thinking: str | None = None
+    signature: str | None = None
     stop_reason: str | None = None
     stop_sequence: str | None = None
 

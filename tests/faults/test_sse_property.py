@@ -58,7 +58,17 @@ def _models(pieces: list[bytes], **fields: Any) -> tuple[ChatModelsLab, ModelsLa
     def transport() -> httpx.MockTransport:
         return httpx.MockTransport(ScriptedServer([lambda _: _reply(pieces)]))
 
-    common = {"api_key": FAKE_KEY, "base_url": BASE_URL, "max_retries": 0, **fields}
+    # Think-tag splitting is off: it may hold back (and so regroup) text that begins
+    # with a prefix of "<think>", and this property is about SSE framing alone. The
+    # splitting has its own every-offset tests (tests/transport/test_think_tags.py and
+    # the reasoning tests of both frameworks).
+    common = {
+        "api_key": FAKE_KEY,
+        "base_url": BASE_URL,
+        "max_retries": 0,
+        "split_think_tags": False,
+        **fields,
+    }
     langchain = ChatModelsLab(
         **common,
         http_client=httpx.Client(transport=transport()),

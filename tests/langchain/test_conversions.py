@@ -107,9 +107,14 @@ def test_assistant_tool_calls_and_tool_results() -> None:
     wire_ai, wire_tool = messages_to_wire(
         [ai, ToolMessage("3", tool_call_id="abc", name="add", status="error")]
     )
+    # The thinking block goes back: as reasoning_content on chat completions (the turn
+    # follows the latest user message) and, signed, ahead of tool_use on Messages.
+    assert wire_ai.signed_reasoning is not None
+    assert wire_ai.signed_reasoning[0].signature == "x"
     assert wire_ai.model_dump(exclude_none=True) == {
         "role": "assistant",
         "content": "let me add",
+        "reasoning_content": "hmm",
         "tool_calls": [
             {
                 "id": "abc",

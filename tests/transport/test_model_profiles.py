@@ -42,6 +42,12 @@ MODELS_NAMED_BY_MODELSLAB = [
     "Qwen-Qwen2.5-Coder-32B-Instruct",
     "mistralai-Mixtral-8x7B-Instruct-v0.1",
     "mistralai-Mistral-Small-24B-Instruct-2501",
+    # modelslab-api.md §6, seen in third-party calls to v7 (T1/T2, INFERRED ids)
+    "gpt-5-mini",
+    "openai-gpt-4.1-mini",
+    "gemini-2.5-flash",
+    "gpt-oss-120b",
+    "claude-3.5-sonnet",
 ]
 
 

@@ -28,6 +28,7 @@ from modelslab_transport.wire import (
     ImageURL,
     Message,
     MessageStreamEvent,
+    StreamOptions,
     TextPart,
     Tool,
     ToolCall,
@@ -324,6 +325,8 @@ def test_client_chat_over_messages_protocol() -> None:
     assert captured[0].url.path == "/api/v7/llm/v1/messages"
     assert captured[0].headers["x-api-key"] == "sk-test-bridge"
 
+    # Usage is asked for as on chat completions (stream_options.include_usage).
+    request = request.model_copy(update={"stream_options": StreamOptions(include_usage=True)})
     accumulator = ChatStreamAccumulator()
     with client.stream_chat(request, api="messages") as stream:
         for chunk in stream:

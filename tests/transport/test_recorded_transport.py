@@ -423,7 +423,10 @@ def test_forced_tool_call_over_messages(tools_settings: ClientSettings) -> None:
 
 
 async def test_stream_chat_over_messages(chat_settings: ClientSettings) -> None:
-    request = chat_request("Write one sentence about rain.", seed=None)
+    # Usage is asked for as on chat completions; the Messages body is the same either way.
+    request = chat_request(
+        "Write one sentence about rain.", seed=None, stream_options={"include_usage": True}
+    )
     accumulator = ChatStreamAccumulator()
     async with AsyncModelsLabClient(chat_settings) as client:
         stream = await client.stream_chat(request, api="messages")

@@ -1,0 +1,207 @@
+"""Reasoning written inline as ``<think>...</think>`` at the start of an answer.
+
+DeepSeek-R1 distills and some Qwen3 deployments put their reasoning in ``content``,
+wrapped in ``<think>`` tags, instead of a separate ``reasoning_content`` field. This
+module moves it there: only a ``<think>`` that opens the content (its very first
+characters) counts, so an answer that merely mentions the tag later is left alone.
+
+:class:`ThinkTagSplitter` works on text that arrives in pieces cut anywhere (inside a
+tag too): it holds back only what could still be part of a tag (an answer that does
+not begin with ``<`` is never held). :func:`split_completion`
+and :class:`ThinkTagStream` apply it to whole completions and to chunk streams; both
+go through the same splitter, so a streamed answer adds up to what the same answer
+gives unstreamed. The framework integrations turn this off with ``split_think_tags=False``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChunkChoice, Delta
+
+__all__ = [
+    "CLOSE_TAG",
+    "OPEN_TAG",
+    "ThinkTagSplitter",
+    "ThinkTagStream",
+    "split_completion",
+    "split_think_text",
+]
+
+OPEN_TAG = "<think>"
+"""The tag that opens inline reasoning (it must open the content)."""
+CLOSE_TAG = "</think>"
+"""The tag that ends inline reasoning."""
+
+
+def _partial_close_length(text: str) -> int:
+    """Length of the longest suffix of ``text`` that begins :data:`CLOSE_TAG`."""
+    for length in range(min(len(text), len(CLOSE_TAG) - 1), 0, -1):
+        if CLOSE_TAG.startswith(text[-length:]):
+            return length
+    return 0
+
+
+@dataclass
+class ThinkTagSplitter:
+    """Splits one answer's text, fed in pieces, into (reasoning, content).
+
+    Whitespace around the reasoning and between ``</think>`` and the answer is
+    dropped. An answer that does not open with ``<think>`` passes through unchanged. A
+    stream that ends inside the tags gives what it had as reasoning.
+    """
+
+    _state: str = "start"
+    _held: str = ""
+    found: bool = False
+    """Whether the text opened with ``<think>`` (set once that is known)."""
+
+    def feed(self, text: str) -> tuple[str, str]:
+        """Take the next piece; return the (reasoning, content) that is now certain."""
+        if not text:
+            return "", ""
+        if self._state == "start":
+            held = self._held + text
+            if len(held) < len(OPEN_TAG) and OPEN_TAG.startswith(held):
+                self._held = held
+                return "", ""
+            self._held = ""
+            if not held.startswith(OPEN_TAG):
+                self._state = "content"
+                return "", held
+            self.found = True
+            self._state = "think_start"
+            return self.feed(held[len(OPEN_TAG) :])
+        if self._state == "think_start":
+            text = text.lstrip()
+            if not text:
+                return "", ""
+            self._state = "think"
+        if self._state == "think":
+            buffer = self._held + text
+            end = buffer.find(CLOSE_TAG)
+            if end >= 0:
+                self._held = ""
+                self._state = "after"
+                _, content = self.feed(buffer[end + len(CLOSE_TAG) :])
+                return buffer[:end].rstrip(), content
+            keep = len(buffer) - _partial_close_length(buffer)
+            while keep > 0 and buffer[keep - 1].isspace():
+                keep -= 1
+            self._held = buffer[keep:]
+            return buffer[:keep], ""
+        if self._state == "after":
+            text = text.lstrip()
+            if not text:
+                return "", ""
+            self._state = "content"
+        return "", text
+
+    def finish(self) -> tuple[str, str]:
+        """The end of the text: return what was held back as (reasoning, content)."""
+        held, self._held = self._held, ""
+        state, self._state = self._state, "content"
+        if state == "start":
+            return "", held
+        if state == "think":
+            return held.rstrip(), ""
+        return "", ""
+
+
+def split_think_text(text: str) -> tuple[str | None, str]:
+    """``(reasoning, answer)`` of a whole text; reasoning is None without leading tags."""
+    splitter = ThinkTagSplitter()
+    reasoning, content = splitter.feed(text)
+    more_reasoning, more_content = splitter.finish()
+    if not splitter.found:
+        return None, text
+    return reasoning + more_reasoning, content + more_content
+
+
+def _joined(first: str | None, second: str | None) -> str | None:
+    return (first or "") + (second or "") or None
+
+
+def split_completion(completion: ChatCompletion) -> ChatCompletion:
+    """``completion`` with leading ``<think>`` reasoning moved to ``reasoning_content``.
+
+    Choices whose text content does not open with ``<think>`` are left as they are
+    (content given as a list of blocks is never touched).
+    """
+    choices = []
+    changed = False
+    for choice in completion.choices:
+        message = choice.message
+        if isinstance(message.content, str):
+            reasoning, answer = split_think_text(message.content)
+            if reasoning is not None:
+                changed = True
+                message = message.model_copy(
+                    update={
+                        "content": answer,
+                        "reasoning_content": _joined(message.reasoning_content, reasoning),
+                    }
+                )
+                choice = choice.model_copy(update={"message": message})
+        choices.append(choice)
+    return completion.model_copy(update={"choices": choices}) if changed else completion
+
+
+class ThinkTagStream:
+    """Applies :class:`ThinkTagSplitter` to the chunks of one stream, choice by choice.
+
+    :meth:`split` returns each chunk with its text content divided between
+    ``content`` and ``reasoning_content``; a choice's held-back text is released on
+    the chunk that brings its ``finish_reason``, and :meth:`flush` releases whatever a
+    stream that ended without one still holds.
+    """
+
+    def __init__(self) -> None:
+        self._splitters: dict[int, ThinkTagSplitter] = {}
+
+    def split(self, chunk: ChatCompletionChunk) -> ChatCompletionChunk:
+        """The chunk with inline reasoning moved out of its content."""
+        if not chunk.choices:
+            return chunk
+        choices: list[ChunkChoice] = []
+        changed = False
+        for choice in chunk.choices:
+            delta = choice.delta
+            if not isinstance(delta.content, str) and delta.content is not None:
+                choices.append(choice)
+                continue
+            splitter = self._splitters.setdefault(choice.index, ThinkTagSplitter())
+            reasoning, content = splitter.feed(delta.content or "")
+            if choice.finish_reason:
+                more_reasoning, more_content = splitter.finish()
+                reasoning, content = reasoning + more_reasoning, content + more_content
+            if content == (delta.content or "") and not reasoning:
+                choices.append(choice)
+                continue
+            changed = True
+            new_delta = delta.model_copy(
+                update={
+                    "content": content,
+                    "reasoning_content": _joined(delta.reasoning_content, reasoning),
+                }
+            )
+            choices.append(choice.model_copy(update={"delta": new_delta}))
+        return chunk.model_copy(update={"choices": choices}) if changed else chunk
+
+    def flush(self) -> ChatCompletionChunk | None:
+        """A chunk with the text still held back (a stream cut inside a tag), or None."""
+        choices: list[ChunkChoice] = []
+        for index, splitter in sorted(self._splitters.items()):
+            reasoning, content = splitter.finish()
+            if reasoning or content:
+                choices.append(
+                    ChunkChoice(
+                        index=index,
+                        delta=Delta(content=content, reasoning_content=reasoning or None),
+                    )
+                )
+        return (
+            ChatCompletionChunk(object="chat.completion.chunk", choices=choices)
+            if choices
+            else None
+        )
