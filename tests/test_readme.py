@@ -85,6 +85,14 @@ def test_agent_snippets_ran_the_tool() -> None:
     assert [m["content"] for m in second["messages"] if m["role"] == "tool"] == ["42"]
 
 
+def test_init_chat_model_cannot_name_modelslab_as_the_readme_says() -> None:
+    """LangChain's provider list is closed; if that changes, the README's note must too."""
+    from langchain.chat_models import init_chat_model
+
+    with pytest.raises(ValueError, match="model_provider"):
+        init_chat_model("modelslab:google-gemma-3-1b-it")
+
+
 # ------------------------------------------------------------------ model table
 
 _TABLE = re.compile(
