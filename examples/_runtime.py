@@ -70,9 +70,33 @@ def target() -> Target:
     return Target(REPLAY_BASE_URL, REPLAY_API_KEY, "replay")
 
 
+REPLAY_MISS = (
+    "replay has only the recorded prompts of examples/{name}.py; to run a changed example, "
+    "set MODELSLAB_BASE_URL to an OpenAI-compatible server (python -m tests.recording serve "
+    "starts one) or MODELSLAB_API_KEY for the live ModelsLab API"
+)
+"""The one line an example exits with when it sends a request its cassette lacks."""
+
+
+def _is_replay_miss(error: BaseException) -> bool:
+    """Whether ``error`` (or an error it was raised from) is vcrpy's "not in the cassette"."""
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, CannotOverwriteExistingCassetteException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 @contextlib.contextmanager
 def replaying(name: str, where: Target) -> Iterator[None]:
-    """Replay ``cassettes/examples/<name>.yaml`` in replay mode; otherwise do nothing."""
+    """Replay ``cassettes/examples/<name>.yaml`` in replay mode; otherwise do nothing.
+
+    A request the cassette does not hold (an edited prompt, say) ends the example with
+    the one-line :data:`REPLAY_MISS` (``SystemExit``) instead of vcrpy's long report.
+    """
     if where.mode != "replay":
         yield
         return
@@ -84,5 +108,10 @@ def replaying(name: str, where: Target) -> Iterator[None]:
     repeats = config.pop("allow_playback_repeats")
     recorder = vcr.VCR(record_mode="none", **config)
     cassette_rules.register_matchers(recorder)
-    with recorder.use_cassette(str(CASSETTES / f"{name}.yaml"), allow_playback_repeats=repeats):
-        yield
+    try:
+        with recorder.use_cassette(str(CASSETTES / f"{name}.yaml"), allow_playback_repeats=repeats):
+            yield
+    except Exception as error:
+        if _is_replay_miss(error):
+            raise SystemExit(REPLAY_MISS.format(name=name)) from None
+        raise

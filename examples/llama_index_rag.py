@@ -11,8 +11,8 @@ from pathlib import Path
 from llama_index.core import Document, VectorStoreIndex
 
 from examples._runtime import replaying, target
+from examples.minilm import MiniLMEmbedding
 from llama_index_modelslab import ModelsLabLLM
-from tests.llama_index.minilm import MiniLMEmbedding
 
 MODEL = "google-gemma-3-1b-it"
 CORPUS = Path(__file__).parent / "data"

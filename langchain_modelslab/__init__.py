@@ -4,8 +4,13 @@
 >>> llm = ChatModelsLab(model="google-gemma-3-1b-it")  # key from MODELSLAB_API_KEY
 """
 
-from langchain_modelslab.chat_models import DEFAULT_MODEL, ChatModelsLab
-from langchain_modelslab.errors import (
+from modelslab_transport._version import __version__
+from modelslab_transport.extras import require_extra
+
+require_extra("langchain_core", extra="langchain", needed_by="langchain_modelslab")
+
+from langchain_modelslab.chat_models import DEFAULT_MODEL, ChatModelsLab  # noqa: E402
+from langchain_modelslab.errors import (  # noqa: E402
     ModelsLabAPIStatusError,
     ModelsLabAuthenticationError,
     ModelsLabBadRequestError,
@@ -39,4 +44,5 @@ __all__ = [
     "ModelsLabRateLimitError",
     "ModelsLabServerError",
     "ModelsLabTimeoutError",
+    "__version__",
 ]

@@ -118,6 +118,34 @@ class ChatModelsLab(BaseChatModel):
 
     Errors are the transport's classes, each also a ``langchain_core.exceptions``
     ``Model*Error`` (see :mod:`langchain_modelslab.errors`).
+
+    Fields:
+        model: The ModelsLab model id (default ``"google-gemma-3-1b-it"``).
+        api_key: The API key (``SecretStr``); default ``$MODELSLAB_API_KEY``.
+        base_url: API root; default ``$MODELSLAB_BASE_URL`` or
+            ``https://modelslab.com/api/v7/llm``.
+        api: ``"chat_completions"`` (default) or ``"messages"`` (``/v1/messages``).
+        temperature: Sampling temperature, 0-2 (0-1 with ``api="messages"``).
+        max_tokens: Most tokens to generate (default 4096, capped by the model profile).
+        top_p: Nucleus sampling probability mass, 0-1.
+        stop: Stop sequences (up to 4).
+        n: Choices to generate per request.
+        seed: Seed for best-effort deterministic sampling.
+        frequency_penalty: Penalty for frequent tokens, -2 to 2.
+        presence_penalty: Penalty for tokens already present, -2 to 2.
+        timeout: Seconds (or an ``httpx.Timeout``) for a non-streamed request.
+        stream_chunk_timeout: Seconds a stream may stay silent.
+        max_retries: Retries on connect errors, 429 and 5xx.
+        default_headers: Extra headers sent with every request.
+        legacy_auth: Also send ``key`` and ``model_id`` in the chat-completions body.
+        streaming: Whether ``invoke`` streams under the hood.
+        stream_usage: Ask for token usage at the end of streams (default on).
+        model_kwargs: Further request parameters sent as given.
+        http_client: Your own ``httpx.Client`` (proxies, CA bundles, mTLS).
+        http_async_client: Your own ``httpx.AsyncClient``.
+
+    (The pydantic schema is built on first instantiation, to keep the import fast;
+    this list is kept in step with the fields by ``tests/langchain/test_help.py``.)
     """
 
     model_config = ConfigDict(populate_by_name=True, defer_build=True)

@@ -6,7 +6,12 @@ Example:
     >>> Settings.llm = ModelsLabLLM(model="google-gemma-3-1b-it")  # key: $MODELSLAB_API_KEY
 """
 
-from llama_index_modelslab.base import DEFAULT_MODEL, ModelsLabLLM
-from llama_index_modelslab.structured import JsonSchemaProgram
+from modelslab_transport._version import __version__
+from modelslab_transport.extras import require_extra
 
-__all__ = ["DEFAULT_MODEL", "JsonSchemaProgram", "ModelsLabLLM"]
+require_extra("llama_index.core", extra="llama-index", needed_by="llama_index_modelslab")
+
+from llama_index_modelslab.base import DEFAULT_MODEL, ModelsLabLLM  # noqa: E402
+from llama_index_modelslab.structured import JsonSchemaProgram  # noqa: E402
+
+__all__ = ["DEFAULT_MODEL", "JsonSchemaProgram", "ModelsLabLLM", "__version__"]

@@ -15,8 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modelslab_transport._lazy import lazy_exports, names_by_module
-
-__version__ = "0.1.0"
+from modelslab_transport._version import __version__
 
 if TYPE_CHECKING:
     from modelslab_transport.accumulate import ChatStreamAccumulator

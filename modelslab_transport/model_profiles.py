@@ -76,6 +76,8 @@ class ModelProfile:
         vision: Whether the model reads images.
         json_mode: Whether ``response_format`` ``json_object`` applies. ModelsLab
             documents JSON mode for the chat-completions API as a whole, not per model.
+        reasoning: Whether the model is documented to think before it answers
+            (``reasoning_content`` or thinking blocks in the reply).
         sources: Where the values come from (public URLs).
     """
 
@@ -84,6 +86,7 @@ class ModelProfile:
     tool_calling: bool | None = None
     vision: bool | None = None
     json_mode: bool | None = None
+    reasoning: bool | None = None
     sources: tuple[str, ...] = ()
 
 
@@ -168,6 +171,7 @@ MODEL_PROFILES: dict[str, ModelProfile] = {
         tool_calling=None,  # not documented on the card
         vision=False,  # text model (card)
         json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+        reasoning=True,  # "our first-generation reasoning models" (card)
         sources=("https://huggingface.co/deepseek-ai/DeepSeek-R1", _MODELSLAB_JSON_MODE),
     ),
     # ------------------------------ models named in ModelsLab's guide and skill (D5, D6)
@@ -216,6 +220,7 @@ MODEL_PROFILES: dict[str, ModelProfile] = {
         tool_calling=None,  # not documented on the card
         vision=False,
         json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+        reasoning=True,  # distilled from DeepSeek-R1's reasoning samples (card)
         sources=(
             "https://huggingface.co/deepseek-ai/DeepSeek-R1-Distill-Llama-70B",
             _MODELSLAB_JSON_MODE,
@@ -251,8 +256,12 @@ MODEL_PROFILES: dict[str, ModelProfile] = {
         tool_calling=True,  # UNCONFIRMED on that page's stored copy (capabilities cut off)
         vision=True,
         json_mode=True,  # ModelsLab JSON mode, API-wide (advanced-parameters)
+        # "The Gemini 2.5 series models use an internal 'thinking process'":
+        # https://ai.google.dev/gemini-api/docs/thinking-mode
+        reasoning=True,
         sources=(
             "https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/gemini/2-5-pro",
+            "https://ai.google.dev/gemini-api/docs/thinking-mode",
             _MODELSLAB_JSON_MODE,
         ),
     ),

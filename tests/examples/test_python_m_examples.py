@@ -37,3 +37,34 @@ def test_python_m_examples_replays_every_example_in_a_fresh_interpreter() -> Non
     for name, out in printed.items():
         assert out.strip().startswith("mode: replay"), out[:200]
         assert_printed(out, name)
+
+
+EDITED_EXAMPLE = """
+from examples._runtime import replaying, target
+from langchain_modelslab import ChatModelsLab
+
+where = target()
+llm = ChatModelsLab(model="google-gemma-3-1b-it", max_tokens=64, **where.langchain_kwargs())
+with replaying("langchain_chain", where):
+    llm.invoke("A prompt no cassette has recorded.")
+"""
+
+
+def test_an_edited_example_in_replay_ends_with_one_line_saying_what_to_do() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELSLAB_")}
+    result = subprocess.run(
+        [sys.executable, "-c", EDITED_EXAMPLE],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "replay has only the recorded prompts of examples/langchain_chain.py; to run a "
+        "changed example, set MODELSLAB_BASE_URL to an OpenAI-compatible server "
+        "(python -m tests.recording serve starts one) or MODELSLAB_API_KEY for the live "
+        "ModelsLab API"
+    ]

