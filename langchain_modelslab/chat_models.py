@@ -133,6 +133,9 @@ class ChatModelsLab(BaseChatModel):
         seed: Seed for best-effort deterministic sampling.
         frequency_penalty: Penalty for frequent tokens, -2 to 2.
         presence_penalty: Penalty for tokens already present, -2 to 2.
+        logprobs: Return per-token log probabilities (``response_metadata["logprobs"]``).
+        top_logprobs: How many most likely alternatives (0-20) to return per token.
+        split_think_tags: Move a leading ``<think>...</think>`` into reasoning (default on).
         timeout: Seconds (or an ``httpx.Timeout``) for a non-streamed request.
         stream_chunk_timeout: Seconds a stream may stay silent.
         max_retries: Retries on connect errors, 429 and 5xx.
