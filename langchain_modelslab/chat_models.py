@@ -23,7 +23,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_modelslab.errors import langchain_errors
 from modelslab_transport.defaults import (
@@ -191,7 +191,6 @@ class ChatModelsLab(BaseChatModel):
     """An ``httpx.AsyncClient`` to send async requests through."""
 
     _modelslab: ModelsLab | None = PrivateAttr(default=None)
-    _watched: tuple[Any, ...] | None = PrivateAttr(default=None)
 
     # ------------------------------------------------------------ construction
 
@@ -231,11 +230,17 @@ class ChatModelsLab(BaseChatModel):
     @model_validator(mode="after")
     def _check_options(self) -> ChatModelsLab:
         """Check every option once, in the core (ranges, URL, the protocol's refusals)."""
-        self._modelslab = ModelsLab(
-            self._options(), http_client=self.http_client, async_http_client=self.http_async_client
-        )
-        self._watched = self._watched_values()
+        self._modelslab = self._new_modelslab()
         return self
+
+    def _new_modelslab(self) -> ModelsLab:
+        return ModelsLab.following(
+            self,
+            _WATCHED_FIELDS,
+            self._options,
+            http_client=self.http_client,
+            async_http_client=self.http_async_client,
+        )
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         """The model's profile from :mod:`modelslab_transport.model_profiles`.
@@ -280,13 +285,6 @@ class ChatModelsLab(BaseChatModel):
 
     # ---------------------------------------------------------------- clients
 
-    def _watched_values(self) -> tuple[Any, ...]:
-        values = tuple(
-            dict(value) if isinstance(value, dict) else value
-            for value in (getattr(self, name) for name in _WATCHED_FIELDS)
-        )
-        return (*values, id(self.http_client), id(self.http_async_client))
-
     def _options(self) -> ModelsLabOptions:
         """The fields as one validated options record.
 
@@ -296,16 +294,11 @@ class ChatModelsLab(BaseChatModel):
         extra = dict(self.model_kwargs)
         if self.extra_body:
             extra["extra_body"] = {**extra.get("extra_body", {}), **self.extra_body}
-        try:
-            return ModelsLabOptions(
-                **{name: getattr(self, name) for name in _OPTION_FIELDS},
-                default_headers=self.default_headers or {},
-                extra_params=extra,
-            )
-        except ValidationError as exc:
-            raise ValueError(
-                "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
-            ) from None
+        return ModelsLabOptions.checked(
+            **{name: getattr(self, name) for name in _OPTION_FIELDS},
+            default_headers=self.default_headers or {},
+            extra_params=extra,
+        )
 
     @property
     def client(self) -> ModelsLab:
@@ -314,27 +307,19 @@ class ChatModelsLab(BaseChatModel):
         It follows the fields: after one changes (``llm.base_url = ...``) the next call
         gets new transport clients, while calls already running keep theirs.
         """
-        watched = self._watched_values()
         core = self._modelslab
-        if core is None or watched != self._watched:
+        if core is None:  # built with model_construct()
             with _CLIENT_LOCK:
+                if self._modelslab is None:
+                    self._modelslab = self._new_modelslab()
                 core = self._modelslab
-                if core is None or watched != self._watched:
-                    options = self._options()
-                    if core is None:
-                        core = self._modelslab = ModelsLab(
-                            options,
-                            http_client=self.http_client,
-                            async_http_client=self.http_async_client,
-                        )
-                    else:
-                        core.configure(
-                            options,
-                            http_client=self.http_client,
-                            async_http_client=self.http_async_client,
-                        )
-                    self._watched = watched
-        return core
+        return core.follow(
+            self,
+            _WATCHED_FIELDS,
+            self._options,
+            http_client=self.http_client,
+            async_http_client=self.http_async_client,
+        )
 
     def close(self) -> None:
         """Close the pooled sync connections (an injected ``http_client`` stays open)."""

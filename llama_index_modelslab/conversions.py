@@ -54,14 +54,15 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = [
-    "StreamResponseBuilder",
-    "chat_response_from_completion",
+    "StreamConverter",
     "completion_response_from_chat",
+    "completion_to_response",
     "keep_first_tool_call",
+    "message_to_wire",
+    "messages_to_wire",
     "tool_selections",
-    "usage_kwargs",
-    "wire_messages",
-    "wire_tool",
+    "tool_to_wire",
+    "usage_to_kwargs",
 ]
 
 _WIRE_ROLES = {
@@ -80,7 +81,7 @@ _IMAGE_DETAILS = ("auto", "low", "high")
 # ------------------------------------------------------------------- requests
 
 
-def wire_messages(messages: Sequence[ChatMessage]) -> list[WireMessage]:
+def messages_to_wire(messages: Sequence[ChatMessage]) -> list[WireMessage]:
     """Convert a LlamaIndex conversation into chat-completions messages.
 
     The input messages are not modified.
@@ -89,10 +90,11 @@ def wire_messages(messages: Sequence[ChatMessage]) -> list[WireMessage]:
         ValueError: for a block the chat-completions API cannot carry (audio, video,
             documents) or a tool result that names no ``tool_call_id``.
     """
-    return [_wire_message(message) for message in messages]
+    return [message_to_wire(message) for message in messages]
 
 
-def _wire_message(message: ChatMessage) -> WireMessage:
+def message_to_wire(message: ChatMessage) -> WireMessage:
+    """One LlamaIndex message as a wire message (tool calls and image blocks included)."""
     role = _WIRE_ROLES.get(message.role, "user")
     parts = _content_parts(message.blocks)
     content: str | list[ContentPart] | None
@@ -176,7 +178,7 @@ def _legacy_tool_call(call: Any, index: int) -> ToolCall:
     return ToolCall(id=str(call_id), function=FunctionCall(name=name, arguments=arguments))
 
 
-def wire_tool(tool: BaseTool, *, strict: bool | None = None) -> Tool:
+def tool_to_wire(tool: BaseTool, *, strict: bool | None = None) -> Tool:
     """Describe a LlamaIndex tool as a chat-completions function tool."""
     metadata = tool.metadata
     if not metadata.name:
@@ -194,7 +196,7 @@ def wire_tool(tool: BaseTool, *, strict: bool | None = None) -> Tool:
 # -------------------------------------------------------------------- replies
 
 
-def usage_kwargs(usage: Usage | None) -> dict[str, int]:
+def usage_to_kwargs(usage: Usage | None) -> dict[str, int]:
     """Token counts in the flat shape LlamaIndex users read from ``additional_kwargs``."""
     if usage is None:
         return {}
@@ -253,7 +255,7 @@ def _assistant_message(
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
-def chat_response_from_completion(completion: ChatCompletion) -> ChatResponse:
+def completion_to_response(completion: ChatCompletion) -> ChatResponse:
     """A ``ChatResponse`` for a whole (non-streamed) completion.
 
     ``raw`` is the wire completion; ``additional_kwargs`` holds the token counts.
@@ -266,11 +268,11 @@ def chat_response_from_completion(completion: ChatCompletion) -> ChatResponse:
     else:
         message = _assistant_message("", None, [], completion.id)
     return ChatResponse(
-        message=message, raw=completion, additional_kwargs=usage_kwargs(completion.usage)
+        message=message, raw=completion, additional_kwargs=usage_to_kwargs(completion.usage)
     )
 
 
-class StreamResponseBuilder:
+class StreamConverter:
     """Turns each streamed chunk into the ``ChatResponse`` LlamaIndex yields for it.
 
     Every response carries the whole message so far (text, reasoning, tool calls whose
@@ -306,7 +308,7 @@ class StreamResponseBuilder:
             message=message,
             delta=delta,
             raw=chunk,
-            additional_kwargs=usage_kwargs(self._accumulator.usage),
+            additional_kwargs=usage_to_kwargs(self._accumulator.usage),
         )
 
 

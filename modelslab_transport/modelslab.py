@@ -16,7 +16,7 @@ are never closed under them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelslab_transport.options import ModelsLabOptions
@@ -135,9 +135,54 @@ class ModelsLab:
         self._http_client = http_client
         self._async_http_client = async_http_client
         self._retry_policy = retry_policy
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._clients = _Clients(self._options, http_client, async_http_client, retry_policy)
         self._retired: list[_Clients] = []
+        self._fingerprint: tuple[Any, ...] | None = None
+
+    @classmethod
+    def following(
+        cls,
+        source: object,
+        names: Sequence[str],
+        make_options: Callable[[], ModelsLabOptions],
+        *,
+        http_client: Any = None,
+        async_http_client: Any = None,
+    ) -> ModelsLab:
+        """A ``ModelsLab`` configured from the attributes ``names`` of ``source``.
+
+        ``make_options`` turns them into options; :meth:`follow` later reconfigures the
+        object when one of them has changed. This is how the framework classes, whose
+        fields are mutable, keep their ``ModelsLab`` in step.
+        """
+        core = cls(make_options(), http_client=http_client, async_http_client=async_http_client)
+        core._fingerprint = _fingerprint(source, names, http_client, async_http_client)
+        return core
+
+    def follow(
+        self,
+        source: object,
+        names: Sequence[str],
+        make_options: Callable[[], ModelsLabOptions],
+        *,
+        http_client: Any = None,
+        async_http_client: Any = None,
+    ) -> ModelsLab:
+        """Reconfigure from ``source`` if any attribute in ``names`` changed; return self.
+
+        Compares values (dicts and lists by content, so an in-place edit counts); the
+        options are rebuilt, and validated, only on a change.
+        """
+        fingerprint = _fingerprint(source, names, http_client, async_http_client)
+        if fingerprint != self._fingerprint:
+            with self._lock:
+                if fingerprint != self._fingerprint:
+                    self.configure(
+                        make_options(), http_client=http_client, async_http_client=async_http_client
+                    )
+                    self._fingerprint = fingerprint
+        return self
 
     def __repr__(self) -> str:
         return (
@@ -380,6 +425,14 @@ class ModelsLab:
     async def alist_models(self) -> list[ModelInfo]:
         """Async :meth:`list_models`."""
         return await self._clients.get_async().list_models()
+
+
+def _fingerprint(
+    source: object, names: Sequence[str], http_client: Any, async_http_client: Any
+) -> tuple[Any, ...]:
+    values = (getattr(source, name) for name in names)
+    copied = tuple(value.copy() if isinstance(value, (dict, list)) else value for value in values)
+    return (*copied, id(http_client), id(async_http_client))
 
 
 def _tool_name(tool: Any) -> str:

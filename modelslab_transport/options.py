@@ -254,6 +254,26 @@ class ModelsLabOptions(BaseModel):
     stream_usage: bool = True
     extra_params: dict[str, Any] = Field(default_factory=dict)
 
+    @classmethod
+    def checked(cls, **values: Any) -> ModelsLabOptions:
+        """Build options from ``values``, failing with one plain message.
+
+        Raises:
+            ValueError: naming each invalid option and what is allowed (instead of
+                pydantic's ``ValidationError`` listing for this record).
+        """
+        from pydantic import ValidationError
+
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                message = str(error["msg"]).removeprefix("Value error, ")
+                where = ".".join(str(part) for part in error["loc"])
+                problems.append(message if not where or where in message else f"{where}: {message}")
+            raise ValueError("; ".join(problems)) from None
+
     @field_validator("api_key", mode="before")
     @classmethod
     def _blank_key_is_none(cls, value: Any) -> Any:
