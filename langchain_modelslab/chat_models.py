@@ -353,7 +353,7 @@ class ChatModelsLab(BaseChatModel):
         from langchain_modelslab.conversions import messages_to_wire
 
         return self.client.build_request(
-            messages_to_wire(messages), stream=stream, stop=stop, **kwargs
+            messages_to_wire(messages), stream=stream, stop=stop, params=kwargs
         )
 
     def _generate(

@@ -354,7 +354,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         self, messages: Sequence[ChatMessage], *, stream: bool, kwargs: dict[str, Any]
     ) -> ChatCompletionRequest:
         """The wire request for ``messages``: fields, then additional_kwargs, then call kwargs."""
-        return self.client.build_request(messages_to_wire(messages), stream=stream, **kwargs)
+        return self.client.build_request(messages_to_wire(messages), stream=stream, params=kwargs)
 
     def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:
         to_prompt = self.completion_to_prompt

@@ -292,13 +292,14 @@ class ModelsLab:
         *,
         stream: bool,
         stop: list[str] | str | None = None,
-        **params: Any,
+        params: Mapping[str, Any] | None = None,
     ) -> ChatCompletionRequest:
         """The wire request for one call: the options' defaults, then ``params``.
 
-        ``params`` are per-call request parameters in chat-completions terms. ``stream``
-        among them is ignored (the call made decides), ``stream_usage`` overrides the
-        option for this call, ``extra_body`` (a mapping) is merged into the body, and
+        ``params`` are per-call request parameters in chat-completions terms (a
+        framework's call keyword arguments). ``stream`` among them is ignored (the call
+        made decides), ``stream_usage`` overrides the option for this call,
+        ``extra_body`` (a mapping, added to the options' own) is merged into the body, and
         ``tool_choice`` is mapped onto the wire (``"any"``/``True`` -> ``"required"``, a
         tool's name -> that tool). ``max_tokens`` defaults to
         :meth:`max_tokens_for` the request's model.
@@ -311,19 +312,18 @@ class ModelsLab:
         from modelslab_transport.wire.chat import ChatCompletionRequest
 
         options = self._options
-        params.pop("stream", None)
-        stream_usage = params.pop("stream_usage", options.stream_usage)
+        call = dict(params or {})
+        call.pop("stream", None)
+        stream_usage = call.pop("stream_usage", options.stream_usage)
         merged = options.request_params()
         if stop is not None:
             merged["stop"] = stop
-        merged.update(params)
-        extra_body = merged.pop("extra_body", None)
-        if extra_body is not None:
-            if not isinstance(extra_body, Mapping):
-                raise TypeError(
-                    f"extra_body must be a mapping of body fields, got {type(extra_body).__name__}"
-                )
-            merged.update(extra_body)
+        extra_body = {
+            **_mapping(merged.pop("extra_body", None)),
+            **_mapping(call.pop("extra_body", None)),
+        }
+        merged.update(call)
+        merged.update(extra_body)
         merged = {key: value for key, value in merged.items() if value is not None}
         if not merged.get("stop"):
             merged.pop("stop", None)
@@ -433,6 +433,16 @@ def _fingerprint(
     values = (getattr(source, name) for name in names)
     copied = tuple(value.copy() if isinstance(value, (dict, list)) else value for value in values)
     return (*copied, id(http_client), id(async_http_client))
+
+
+def _mapping(extra_body: Any) -> Mapping[str, Any]:
+    if extra_body is None:
+        return {}
+    if not isinstance(extra_body, Mapping):
+        raise TypeError(
+            f"extra_body must be a mapping of body fields, got {type(extra_body).__name__}"
+        )
+    return extra_body
 
 
 def _tool_name(tool: Any) -> str:

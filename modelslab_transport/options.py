@@ -146,9 +146,9 @@ def check_base_url(value: str, *, has_key: bool) -> str:
 
 
 def did_you_mean(name: str, known: Collection[str]) -> str:
-    """``"; did you mean 'model'?"`` for the known name closest to ``name``, or ``""``."""
+    """``" (did you mean 'model'?)"`` for the known name closest to ``name``, or ``""``."""
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # name -> (lowest, highest, whether the lowest is excluded); one table for both frameworks.
