@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -54,13 +53,12 @@ if TYPE_CHECKING:
 # What builds requests and reads replies (message conversions, wire types, the HTTP
 # client and httpx, structured-output parsers) is imported by the methods that first
 # need it, not with this module: ``import langchain_modelslab`` then costs little more
-# than importing ``BaseChatModel`` itself (benchmarks/RESULTS.md, scenario 5).
+# than importing ``BaseChatModel`` itself (measured by ``python -m benchmarks``).
 
 __all__ = ["DEFAULT_MODEL", "ChatModelsLab"]
 
 logger = logging.getLogger(__name__)
 
-_CLIENT_LOCK = threading.Lock()
 _TOOL_SPEC = dict[str, Any] | type | Callable[..., Any] | BaseTool
 
 # Fields that map one to one onto ModelsLabOptions fields of the same name.
@@ -307,12 +305,12 @@ class ChatModelsLab(BaseChatModel):
         It follows the fields: after one changes (``llm.base_url = ...``) the next call
         gets new transport clients, while calls already running keep theirs.
         """
-        core = self._modelslab
+        # Read from pydantic's private-attribute slot: ``self._modelslab`` goes through
+        # pydantic's ``__getattr__``, which costs more than the rest of this property.
+        private = self.__pydantic_private__
+        core: ModelsLab | None = private.get("_modelslab") if private else None
         if core is None:  # built with model_construct()
-            with _CLIENT_LOCK:
-                if self._modelslab is None:
-                    self._modelslab = self._new_modelslab()
-                core = self._modelslab
+            core = self._modelslab = self._new_modelslab()
         return core.follow(
             self,
             _WATCHED_FIELDS,

@@ -299,7 +299,10 @@ class ModelsLabLLM(FunctionCallingLLM):
         It follows the fields: after one changes (``llm.timeout = 5``) the next call gets
         new transport clients, while calls already running keep theirs.
         """
-        core = self._modelslab
+        # Read from pydantic's private-attribute slot: ``self._modelslab`` goes through
+        # pydantic's ``__getattr__``, which costs more than the rest of this property.
+        private = self.__pydantic_private__
+        core: ModelsLab | None = private.get("_modelslab") if private else None
         if core is None:  # built with model_construct()
             core = self._modelslab = self._new_modelslab()
         return core.follow(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from modelslab_transport.options import ModelsLabOptions
@@ -157,7 +158,7 @@ class ModelsLab:
         fields are mutable, keep their ``ModelsLab`` in step.
         """
         core = cls(make_options(), http_client=http_client, async_http_client=async_http_client)
-        core._fingerprint = _fingerprint(source, names, http_client, async_http_client)
+        core._fingerprint = _stored(_fingerprint(source, names, http_client, async_http_client))
         return core
 
     def follow(
@@ -181,7 +182,7 @@ class ModelsLab:
                     self.configure(
                         make_options(), http_client=http_client, async_http_client=async_http_client
                     )
-                    self._fingerprint = fingerprint
+                    self._fingerprint = _stored(fingerprint)
         return self
 
     def __repr__(self) -> str:
@@ -242,7 +243,8 @@ class ModelsLab:
             self._options = options
             connection = (options.connection(), id(self._http_client), id(self._async_http_client))
             if connection != self._clients.connection:
-                self._retired.append(self._clients)
+                if self._clients.sync is not None or self._clients.async_ is not None:
+                    self._retired.append(self._clients)
                 self._clients = _Clients(
                     options, self._http_client, self._async_http_client, self._retry_policy
                 )
@@ -430,9 +432,17 @@ class ModelsLab:
 def _fingerprint(
     source: object, names: Sequence[str], http_client: Any, async_http_client: Any
 ) -> tuple[Any, ...]:
-    values = (getattr(source, name) for name in names)
-    copied = tuple(value.copy() if isinstance(value, (dict, list)) else value for value in values)
-    return (*copied, id(http_client), id(async_http_client))
+    values: tuple[Any, ...] = attrgetter(*names)(source) if len(names) > 1 else ()
+    if len(names) == 1:
+        values = (getattr(source, names[0]),)
+    return (*values, id(http_client), id(async_http_client))
+
+
+def _stored(fingerprint: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``fingerprint`` with dicts and lists copied, so that an in-place edit shows."""
+    return tuple(
+        value.copy() if isinstance(value, (dict, list)) else value for value in fingerprint
+    )
 
 
 def _mapping(extra_body: Any) -> Mapping[str, Any]:

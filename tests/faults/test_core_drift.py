@@ -26,7 +26,7 @@ from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ModelsLab
 from modelslab_transport.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
 from modelslab_transport.options import InsecureBaseURLWarning
-from tests.faults.drivers import FAKE_KEY, bounded, make_model
+from tests.faults.drivers import FAKE_KEY, Framework, bounded, make_model
 from tests.faults.fault_server import FaultServer, chunk, completion, finish, json_reply
 from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
 
@@ -76,7 +76,7 @@ def _bodies(server: FaultServer) -> list[dict[str, Any]]:
 
 
 @FRAMEWORKS
-def test_timeouts_mean_the_same_in_both_classes(framework: str) -> None:
+def test_timeouts_mean_the_same_in_both_classes(framework: Framework) -> None:
     cls = ChatModelsLab if framework == "langchain" else ModelsLabLLM
     settings = cls(api_key=FAKE_KEY).client.sync_client.settings
     assert settings.request_timeout().read == DEFAULT_TIMEOUT
@@ -89,7 +89,7 @@ def test_timeouts_mean_the_same_in_both_classes(framework: str) -> None:
 
 
 @FRAMEWORKS
-def test_base_url_changed_after_the_first_call_is_honoured(framework: str) -> None:
+def test_base_url_changed_after_the_first_call_is_honoured(framework: Framework) -> None:
     with FaultServer(_answer("first")) as first, FaultServer(_answer("second")) as second:
         llm = make_model(framework, first.base_url)
         assert bounded("first call", lambda: _ask(llm)) == "first"
@@ -100,7 +100,9 @@ def test_base_url_changed_after_the_first_call_is_honoured(framework: str) -> No
 
 
 @FRAMEWORKS
-def test_a_settings_change_under_sixteen_threads_closes_nothing_in_flight(framework: str) -> None:
+def test_a_settings_change_under_sixteen_threads_closes_nothing_in_flight(
+    framework: Framework,
+) -> None:
     with FaultServer(_answer("ok", pause=0.01)) as server:
         llm = make_model(framework, server.base_url, max_retries=0)
         answers: list[str] = []
@@ -133,7 +135,7 @@ def test_a_settings_change_under_sixteen_threads_closes_nothing_in_flight(framew
 
 
 @FRAMEWORKS
-def test_a_used_model_pickles_and_deep_copies(framework: str) -> None:
+def test_a_used_model_pickles_and_deep_copies(framework: Framework) -> None:
     with FaultServer(_answer("again")) as server:
         llm = make_model(framework, server.base_url)
         assert _ask(llm) == "again"
@@ -150,7 +152,7 @@ def test_a_used_model_pickles_and_deep_copies(framework: str) -> None:
 
 @FRAMEWORKS
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_per_call_stream_argument_does_not_collide(framework: str, stream: bool) -> None:
+def test_a_per_call_stream_argument_does_not_collide(framework: Framework, stream: bool) -> None:
     with FaultServer(_answer("hello")) as server:
         llm = make_model(framework, server.base_url)
         assert _ask(llm, stream=stream) == "hello"
@@ -231,7 +233,7 @@ def test_extra_body_is_merged_into_the_llama_index_body() -> None:
 
 
 @FRAMEWORKS
-def test_extra_body_must_be_a_mapping(framework: str) -> None:
+def test_extra_body_must_be_a_mapping(framework: Framework) -> None:
     llm = make_model(framework, "http://127.0.0.1:9")
     with pytest.raises(TypeError, match="extra_body must be a mapping"):
         _ask(llm, extra_body=["top_k", 5])
@@ -274,20 +276,20 @@ def test_modelslab_llm_misspelt_argument_raises_with_a_suggestion(
     ],
 )
 def test_both_classes_refuse_the_same_values(
-    framework: str, field: str, value: Any, message: str
+    framework: Framework, field: str, value: Any, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
         make_model(framework, "http://127.0.0.1:9", **{field: value})
 
 
 @FRAMEWORKS
-def test_both_classes_refuse_what_the_protocol_cannot_carry(framework: str) -> None:
+def test_both_classes_refuse_what_the_protocol_cannot_carry(framework: Framework) -> None:
     with pytest.raises(ValueError, match=r"temperature 1\.5 is above 1"):
         make_model(framework, "http://127.0.0.1:9", api="messages", temperature=1.5)
 
 
 @FRAMEWORKS
-def test_a_changed_field_is_validated_before_the_next_call(framework: str) -> None:
+def test_a_changed_field_is_validated_before_the_next_call(framework: Framework) -> None:
     llm = make_model(framework, "http://127.0.0.1:9")
     llm.temperature = 5
     with pytest.raises(ValueError, match="temperature must be 0 to 2, got 5"):
@@ -296,7 +298,9 @@ def test_a_changed_field_is_validated_before_the_next_call(framework: str) -> No
 
 @FRAMEWORKS
 @pytest.mark.parametrize("key", [FAKE_KEY, None])
-def test_insecure_url_warning_points_at_the_callers_line(framework: str, key: str | None) -> None:
+def test_insecure_url_warning_points_at_the_callers_line(
+    framework: Framework, key: str | None
+) -> None:
     cls = ChatModelsLab if framework == "langchain" else ModelsLabLLM
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -317,7 +321,7 @@ def test_function_calling_follows_the_model_profile() -> None:
 
 
 @FRAMEWORKS
-def test_max_tokens_default_comes_from_one_place(framework: str) -> None:
+def test_max_tokens_default_comes_from_one_place(framework: Framework) -> None:
     with FaultServer(_answer("ok")) as server:
         llm = make_model(framework, server.base_url, max_tokens=None, model="google-gemma-3-1b-it")
         _ask(llm)
