@@ -81,8 +81,16 @@ _OPTION_FIELDS = (
     "stop",
     "stream_usage",
 )
+# Fields sent as request parameters of the same name when set (None: not sent).
+_REQUEST_FIELDS: tuple[str, ...] = ()
 # Everything a change of which reconfigures the ModelsLab object.
-_WATCHED_FIELDS = (*_OPTION_FIELDS, "default_headers", "model_kwargs", "extra_body")
+_WATCHED_FIELDS = (
+    *_OPTION_FIELDS,
+    *_REQUEST_FIELDS,
+    "default_headers",
+    "model_kwargs",
+    "extra_body",
+)
 
 # The endpoint errors get_num_tokens_from_messages answers with an estimate instead.
 _COUNT_UNAVAILABLE = (APIConnectionError, NotFoundError, ServerError)
@@ -289,7 +297,10 @@ class ChatModelsLab(BaseChatModel):
         Raises:
             ValueError: naming each invalid option and what is allowed.
         """
-        extra = dict(self.model_kwargs)
+        extra = {
+            name: getattr(self, name) for name in _REQUEST_FIELDS if getattr(self, name) is not None
+        }
+        extra.update(self.model_kwargs)
         if self.extra_body:
             extra["extra_body"] = {**extra.get("extra_body", {}), **self.extra_body}
         return ModelsLabOptions.checked(
