@@ -36,6 +36,7 @@ from modelslab_transport.errors import APIConnectionError, NotFoundError, Server
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
 from modelslab_transport.modelslab import ModelsLab
 from modelslab_transport.options import (
+    FRAMEWORK_FIELDS,
     ModelsLabOptions,
     api_key_from_env,
     base_url_from_env,
@@ -63,23 +64,13 @@ _TOOL_SPEC = dict[str, Any] | type | Callable[..., Any] | BaseTool
 
 # Fields that map one to one onto ModelsLabOptions fields of the same name.
 _OPTION_FIELDS = (
-    "api_key",
-    "base_url",
-    "timeout",
-    "stream_chunk_timeout",
-    "max_retries",
-    "legacy_auth",
-    "model",
-    "api",
-    "max_tokens",
-    "temperature",
+    *FRAMEWORK_FIELDS,
     "top_p",
     "n",
     "seed",
     "frequency_penalty",
     "presence_penalty",
     "stop",
-    "stream_usage",
 )
 # Fields sent as request parameters of the same name when set (None: not sent).
 _REQUEST_FIELDS: tuple[str, ...] = ()

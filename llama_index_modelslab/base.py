@@ -58,6 +58,7 @@ from modelslab_transport.defaults import (
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
 from modelslab_transport.modelslab import ModelsLab
 from modelslab_transport.options import (
+    FRAMEWORK_FIELDS,
     ModelsLabOptions,
     api_key_from_env,
     base_url_from_env,
@@ -75,22 +76,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MODEL", "ModelsLabLLM"]
 
-# Fields that map one to one onto ModelsLabOptions fields of the same name.
-_OPTION_FIELDS = (
-    "api_key",
-    "base_url",
-    "timeout",
-    "stream_chunk_timeout",
-    "max_retries",
-    "legacy_auth",
-    "model",
-    "api",
-    "max_tokens",
-    "temperature",
-    "stream_usage",
-)
 # Everything a change of which reconfigures the ModelsLab object.
-_WATCHED_FIELDS = (*_OPTION_FIELDS, "default_headers", "additional_kwargs")
+_WATCHED_FIELDS = (*FRAMEWORK_FIELDS, "default_headers", "additional_kwargs")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 dispatcher = get_dispatcher(__name__)
@@ -286,7 +273,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         """
         api_key: Any = self.api_key  # a plain str when assigned after construction
         return ModelsLabOptions.checked(
-            **{name: getattr(self, name) for name in _OPTION_FIELDS if name != "api_key"},
+            **{name: getattr(self, name) for name in FRAMEWORK_FIELDS if name != "api_key"},
             api_key=api_key,
             default_headers=dict(self.default_headers),
             extra_params=dict(self.additional_kwargs),

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONNECTION_FIELDS",
+    "FRAMEWORK_FIELDS",
     "InsecureBaseURLWarning",
     "ModelsLabOptions",
     "api_key_from_env",
@@ -179,6 +180,21 @@ def check_sampling_params(params: dict[str, Any]) -> None:
             allowed = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
             raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
+
+FRAMEWORK_FIELDS = (
+    "api_key",
+    "base_url",
+    "timeout",
+    "stream_chunk_timeout",
+    "max_retries",
+    "legacy_auth",
+    "model",
+    "api",
+    "max_tokens",
+    "temperature",
+    "stream_usage",
+)
+"""The options both framework classes have as fields of the same name and meaning."""
 
 CONNECTION_FIELDS = (
     "api_key",
