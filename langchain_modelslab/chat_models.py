@@ -34,7 +34,7 @@ from modelslab_transport.defaults import (
 )
 from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
-from modelslab_transport.modelslab import ModelsLab
+from modelslab_transport.modelslab import ModelsLab, modelslab_of
 from modelslab_transport.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
@@ -227,17 +227,8 @@ class ChatModelsLab(BaseChatModel):
     @model_validator(mode="after")
     def _check_options(self) -> ChatModelsLab:
         """Check every option once, in the core (ranges, URL, the protocol's refusals)."""
-        self._modelslab = self._new_modelslab()
+        self.client  # noqa: B018 - builds the ModelsLab object, which checks the options
         return self
-
-    def _new_modelslab(self) -> ModelsLab:
-        return ModelsLab.following(
-            self,
-            _WATCHED_FIELDS,
-            self._options,
-            http_client=self.http_client,
-            async_http_client=self.http_async_client,
-        )
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         """The model's profile from :mod:`modelslab_transport.model_profiles`.
@@ -307,13 +298,7 @@ class ChatModelsLab(BaseChatModel):
         It follows the fields: after one changes (``llm.base_url = ...``) the next call
         gets new transport clients, while calls already running keep theirs.
         """
-        # Read from pydantic's private-attribute slot: ``self._modelslab`` goes through
-        # pydantic's ``__getattr__``, which costs more than the rest of this property.
-        private = self.__pydantic_private__
-        core: ModelsLab | None = private.get("_modelslab") if private else None
-        if core is None:  # built with model_construct()
-            core = self._modelslab = self._new_modelslab()
-        return core.follow(
+        return modelslab_of(
             self,
             _WATCHED_FIELDS,
             self._options,

@@ -56,7 +56,7 @@ from modelslab_transport.defaults import (
     DEFAULT_TIMEOUT,
 )
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
-from modelslab_transport.modelslab import ModelsLab
+from modelslab_transport.modelslab import ModelsLab, modelslab_of
 from modelslab_transport.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
@@ -253,17 +253,8 @@ class ModelsLabLLM(FunctionCallingLLM):
     @model_validator(mode="after")
     def _check_options(self) -> ModelsLabLLM:
         """Check every option once, in the core (ranges, URL, the protocol's refusals)."""
-        self._modelslab = self._new_modelslab()
+        self.client  # noqa: B018 - builds the ModelsLab object, which checks the options
         return self
-
-    def _new_modelslab(self) -> ModelsLab:
-        return ModelsLab.following(
-            self,
-            _WATCHED_FIELDS,
-            self._options,
-            http_client=self.http_client,
-            async_http_client=self.async_http_client,
-        )
 
     def _options(self) -> ModelsLabOptions:
         """The fields as one validated options record.
@@ -286,13 +277,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         It follows the fields: after one changes (``llm.timeout = 5``) the next call gets
         new transport clients, while calls already running keep theirs.
         """
-        # Read from pydantic's private-attribute slot: ``self._modelslab`` goes through
-        # pydantic's ``__getattr__``, which costs more than the rest of this property.
-        private = self.__pydantic_private__
-        core: ModelsLab | None = private.get("_modelslab") if private else None
-        if core is None:  # built with model_construct()
-            core = self._modelslab = self._new_modelslab()
-        return core.follow(
+        return modelslab_of(
             self,
             _WATCHED_FIELDS,
             self._options,

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     )
     from modelslab_transport.wire.messages import CountTokensRequest
 
-__all__ = ["ModelsLab"]
+__all__ = ["ModelsLab", "modelslab_of"]
 
 _UNSET: Any = object()
 
@@ -427,6 +427,43 @@ class ModelsLab:
     async def alist_models(self) -> list[ModelInfo]:
         """Async :meth:`list_models`."""
         return await self._clients.get_async().list_models()
+
+
+def modelslab_of(
+    owner: Any,
+    names: Sequence[str],
+    make_options: Callable[[], ModelsLabOptions],
+    *,
+    http_client: Any = None,
+    async_http_client: Any = None,
+) -> ModelsLab:
+    """The ``ModelsLab`` a framework model keeps in its pydantic private ``_modelslab``.
+
+    Built (and stored) on the first call, then kept in step with the attributes
+    ``names`` of ``owner`` (see :meth:`ModelsLab.follow`). Both framework classes hold
+    their object through this one function.
+    """
+    # Read from pydantic's private-attribute slot: ``owner._modelslab`` goes through
+    # pydantic's ``__getattr__``, which costs more than the rest of this function.
+    private = owner.__pydantic_private__
+    core: ModelsLab | None = private.get("_modelslab") if private else None
+    if core is None:
+        core = ModelsLab.following(
+            owner,
+            names,
+            make_options,
+            http_client=http_client,
+            async_http_client=async_http_client,
+        )
+        owner._modelslab = core
+        return core
+    return core.follow(
+        owner,
+        names,
+        make_options,
+        http_client=http_client,
+        async_http_client=async_http_client,
+    )
 
 
 def _fingerprint(
