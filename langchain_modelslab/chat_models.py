@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,54 +21,66 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_modelslab.errors import langchain_errors
-from modelslab_transport.defaults import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
-from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
-from modelslab_transport.model_profiles import (
-    DEFAULT_CONTEXT_WINDOW,
-    default_max_tokens,
-    model_profile,
+from modelslab_transport.defaults import (
+    API_KEY_ENV,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MODEL,
+    DEFAULT_STREAM_CHUNK_TIMEOUT,
+    DEFAULT_TIMEOUT,
 )
-from modelslab_transport.protocols import ChatAPI, check_messages_params, supports_response_format
+from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
+from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
+from modelslab_transport.modelslab import ModelsLab, modelslab_of
+from modelslab_transport.options import (
+    FRAMEWORK_FIELDS,
+    ModelsLabOptions,
+    api_key_from_env,
+    base_url_from_env,
+    caller_stacklevel,
+    did_you_mean,
+)
+from modelslab_transport.protocols import ChatAPI, supports_response_format
 from modelslab_transport.tooling import chat_tool_choice
 
 if TYPE_CHECKING:
     from langchain_modelslab.structured_output import StructuredOutputMethod
-    from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
-    from modelslab_transport.settings import ClientSettings
     from modelslab_transport.wire.catalog import ModelInfo
-    from modelslab_transport.wire.chat import ChatCompletionRequest
-    from modelslab_transport.wire.messages import CountTokensRequest
+    from modelslab_transport.wire.chat import ChatCompletionRequest, Tool
 
 # What builds requests and reads replies (message conversions, wire types, the HTTP
 # client and httpx, structured-output parsers) is imported by the methods that first
 # need it, not with this module: ``import langchain_modelslab`` then costs little more
-# than importing ``BaseChatModel`` itself (benchmarks/RESULTS.md, scenario 5).
+# than importing ``BaseChatModel`` itself (measured by ``python -m benchmarks``).
 
 __all__ = ["DEFAULT_MODEL", "ChatModelsLab"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "google-gemma-3-1b-it"
-"""The model used when none is named."""
-
-_CLIENT_LOCK = threading.Lock()
 _TOOL_SPEC = dict[str, Any] | type | Callable[..., Any] | BaseTool
 
-# Request parameters that map one to one onto fields of the same name.
-_SAMPLING_FIELDS = (
-    "temperature",
+# Fields that map one to one onto ModelsLabOptions fields of the same name.
+_OPTION_FIELDS = (
+    *FRAMEWORK_FIELDS,
     "top_p",
     "n",
     "seed",
     "frequency_penalty",
     "presence_penalty",
-    "logprobs",
-    "top_logprobs",
+    "stop",
+)
+# Fields sent as request parameters of the same name when set (None: not sent).
+_REQUEST_FIELDS: tuple[str, ...] = ("logprobs", "top_logprobs")
+# Everything a change of which reconfigures the ModelsLab object.
+_WATCHED_FIELDS = (
+    *_OPTION_FIELDS,
+    *_REQUEST_FIELDS,
+    "default_headers",
+    "model_kwargs",
+    "extra_body",
 )
 
 # The endpoint errors get_num_tokens_from_messages answers with an estimate instead.
@@ -155,9 +166,9 @@ class ChatModelsLab(BaseChatModel):
 
     model: str = DEFAULT_MODEL
     """The ModelsLab model id, e.g. ``"google-gemma-3-1b-it"``."""
-    api_key: SecretStr | None = Field(default_factory=secret_from_env(API_KEY_ENV, default=None))
+    api_key: SecretStr | None = Field(default_factory=api_key_from_env)
     """The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Needed only to send."""
-    base_url: str = Field(default_factory=from_env(BASE_URL_ENV, default=DEFAULT_BASE_URL))
+    base_url: str = Field(default_factory=base_url_from_env)
     """API root; defaults to ``$MODELSLAB_BASE_URL`` or ``https://modelslab.com/api/v7/llm``."""
     api: ChatAPI = "chat_completions"
     """The protocol: ``"chat_completions"`` (``/chat/completions``) or ``"messages"``
@@ -190,13 +201,13 @@ class ChatModelsLab(BaseChatModel):
     """Move reasoning that a model writes inline as a leading ``<think>...</think>``
     (DeepSeek-R1 distills, some Qwen3 deployments) out of ``content`` into
     ``additional_kwargs["reasoning_content"]``, in streams too; False keeps it as text."""
-    timeout: Any = None
-    """Seconds (or an ``httpx.Timeout``) for a non-streamed request; transport default
-    (300 s) when None."""
-    stream_chunk_timeout: float | None = None
-    """Seconds a stream may stay silent; transport default (120 s) when None."""
-    max_retries: int | None = None
-    """Retries on connect errors, 429 and 5xx; transport default (2) when None."""
+    timeout: Any = DEFAULT_TIMEOUT
+    """Seconds (or an ``httpx.Timeout``) for a non-streamed reply, 300 by default;
+    ``None`` means no limit (the same in ``ModelsLabLLM``)."""
+    stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
+    """Seconds a stream may stay silent, 120 by default; ``None`` means no limit."""
+    max_retries: int = DEFAULT_MAX_RETRIES
+    """Retries on connect errors, 429 and 5xx (2 by default; never after a stream began)."""
     default_headers: dict[str, str] | None = None
     """Extra headers sent with every request."""
     legacy_auth: bool = False
@@ -208,13 +219,15 @@ class ChatModelsLab(BaseChatModel):
     """Ask for token usage at the end of streams (``stream_options.include_usage``)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Further request parameters sent as given (``top_k``, ``repetition_penalty``, ...)."""
+    extra_body: dict[str, Any] | None = None
+    """Fields merged into every request body as given (the ChatOpenAI idiom); also
+    accepted per call and in ``bind``."""
     http_client: Any = Field(default=None, exclude=True)
     """An ``httpx.Client`` to send sync requests through (proxies, CA bundles, mTLS)."""
     http_async_client: Any = Field(default=None, exclude=True)
     """An ``httpx.AsyncClient`` to send async requests through."""
 
-    _sync_client: ModelsLabClient | None = PrivateAttr(default=None)
-    _async_client: AsyncModelsLabClient | None = PrivateAttr(default=None)
+    _modelslab: ModelsLab | None = PrivateAttr(default=None)
 
     # ------------------------------------------------------------ construction
 
@@ -236,10 +249,10 @@ class ChatModelsLab(BaseChatModel):
             return values
         for key in extra:
             warnings.warn(
-                f"{key!r} is not a ChatModelsLab field; it is sent as a request parameter "
-                "(pass it in model_kwargs to silence this warning)",
+                f"{key!r} is not a ChatModelsLab field{did_you_mean(key, known)}; it is sent "
+                "as a request parameter (pass it in model_kwargs to silence this warning)",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=caller_stacklevel(),
             )
         model_kwargs.update(extra)
         kept = {key: value for key, value in values.items() if key in known}
@@ -252,12 +265,9 @@ class ChatModelsLab(BaseChatModel):
         return self
 
     @model_validator(mode="after")
-    def _check_protocol_params(self) -> ChatModelsLab:
-        """Refuse, at construction, parameters ``api="messages"`` cannot send."""
-        if self.api == "messages":
-            check_messages_params(
-                {**self.model_kwargs, **{name: getattr(self, name) for name in _SAMPLING_FIELDS}}
-            )
+    def _check_options(self) -> ChatModelsLab:
+        """Check every option once, in the core (ranges, URL, the protocol's refusals)."""
+        self.client  # noqa: B018 - builds the ModelsLab object, which checks the options
         return self
 
     def _resolve_model_profile(self) -> ModelProfile | None:
@@ -303,76 +313,58 @@ class ChatModelsLab(BaseChatModel):
 
     # ---------------------------------------------------------------- clients
 
-    def _client_settings(self) -> ClientSettings:
-        from modelslab_transport.settings import ClientSettings
+    def _options(self) -> ModelsLabOptions:
+        """The fields as one validated options record.
 
-        options: dict[str, Any] = {"api_key": self.api_key, "base_url": self.base_url}
-        if self.timeout is not None:
-            options["timeout"] = self.timeout
-        if self.stream_chunk_timeout is not None:
-            options["stream_chunk_timeout"] = self.stream_chunk_timeout
-        if self.max_retries is not None:
-            options["max_retries"] = self.max_retries
-        if self.default_headers:
-            options["default_headers"] = self.default_headers
-        if self.legacy_auth:
-            options["legacy_auth"] = True
-        return ClientSettings(**options)
-
-    @property
-    def client(self) -> ModelsLabClient:
-        """The sync transport client, built (once) on first use."""
-        if self._sync_client is None:
-            with _CLIENT_LOCK:
-                if self._sync_client is None:
-                    from modelslab_transport.client import ModelsLabClient
-
-                    self._sync_client = ModelsLabClient(
-                        self._client_settings(), http_client=self.http_client
-                    )
-        return self._sync_client
+        Raises:
+            ValueError: naming each invalid option and what is allowed.
+        """
+        extra = {
+            name: getattr(self, name) for name in _REQUEST_FIELDS if getattr(self, name) is not None
+        }
+        extra.update(self.model_kwargs)
+        if self.extra_body:
+            extra["extra_body"] = {**extra.get("extra_body", {}), **self.extra_body}
+        return ModelsLabOptions.checked(
+            **{name: getattr(self, name) for name in _OPTION_FIELDS},
+            default_headers=self.default_headers or {},
+            extra_params=extra,
+        )
 
     @property
-    def async_client(self) -> AsyncModelsLabClient:
-        """The async transport client, built (once) on first use."""
-        if self._async_client is None:
-            with _CLIENT_LOCK:
-                if self._async_client is None:
-                    from modelslab_transport.client import AsyncModelsLabClient
+    def client(self) -> ModelsLab:
+        """The :class:`~modelslab_transport.ModelsLab` object this model calls through.
 
-                    self._async_client = AsyncModelsLabClient(
-                        self._client_settings(), http_client=self.http_async_client
-                    )
-        return self._async_client
+        It follows the fields: after one changes (``llm.base_url = ...``) the next call
+        gets new transport clients, while calls already running keep theirs.
+        """
+        return modelslab_of(
+            self,
+            _WATCHED_FIELDS,
+            self._options,
+            http_client=self.http_client,
+            async_http_client=self.http_async_client,
+        )
 
     def close(self) -> None:
         """Close the pooled sync connections (an injected ``http_client`` stays open)."""
-        if self._sync_client is not None:
-            self._sync_client.close()
+        if self._modelslab is not None:
+            self._modelslab.close()
 
     async def aclose(self) -> None:
         """Close the pooled async connections (an injected client stays open)."""
-        if self._async_client is not None:
-            await self._async_client.aclose()
+        if self._modelslab is not None:
+            await self._modelslab.aclose()
 
     # --------------------------------------------------------------- requests
 
     @property
     def _default_params(self) -> dict[str, Any]:
         """The request parameters this instance sends on every call."""
-        params: dict[str, Any] = {
-            "model": self.model,
-            "max_tokens": (
-                self.max_tokens if self.max_tokens is not None else default_max_tokens(self.model)
-            ),
-        }
-        for name in _SAMPLING_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                params[name] = value
-        if self.stop:
-            params["stop"] = self.stop
-        return {**params, **self.model_kwargs}
+        options = self.client.options
+        params = options.request_params()
+        params.setdefault("max_tokens", options.max_tokens_for())
+        return params
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -384,28 +376,10 @@ class ChatModelsLab(BaseChatModel):
     ) -> ChatCompletionRequest:
         """The wire request for one call: instance defaults, then per-call arguments."""
         from langchain_modelslab.conversions import messages_to_wire
-        from modelslab_transport.wire.chat import ChatCompletionRequest
 
-        kwargs.pop("stream", None)
-        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
-        params = self._default_params
-        if stop is not None:
-            params["stop"] = stop
-        params.update(kwargs)
-        params = {key: value for key, value in params.items() if value is not None}
-        if not params.get("stop"):
-            params.pop("stop", None)
-        if "tool_choice" in params:
-            names = [tool["function"]["name"] for tool in params.get("tools") or []]
-            params["tool_choice"] = chat_tool_choice(params["tool_choice"], names)
-        if stream:
-            if params.get("n", 1) > 1:
-                raise ValueError("n > 1 cannot be streamed; use invoke/generate")
-            # The client sets ``stream`` for the call it makes, and the Messages
-            # protocol reads the flag and reports usage only when asked.
-            if stream_usage:
-                params["stream_options"] = {"include_usage": True}
-        return ChatCompletionRequest(messages=messages_to_wire(messages), **params)
+        return self.client.build_request(
+            messages_to_wire(messages), stream=stream, stop=stop, params=kwargs
+        )
 
     def _generate(
         self,
@@ -415,13 +389,14 @@ class ChatModelsLab(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         """One chat completion (streamed under the hood when ``streaming`` is on)."""
-        if kwargs.get("stream", self.streaming):
+        stream = kwargs.pop("stream", None)
+        if self.streaming if stream is None else stream:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         from langchain_modelslab.conversions import completion_to_result
 
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
-            completion = self.client.chat(request, api=self.api)
+            completion = self.client.chat(request)
         return completion_to_result(
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
@@ -434,13 +409,14 @@ class ChatModelsLab(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         """One chat completion on the async client."""
-        if kwargs.get("stream", self.streaming):
+        stream = kwargs.pop("stream", None)
+        if self.streaming if stream is None else stream:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         from langchain_modelslab.conversions import completion_to_result
 
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
-            completion = await self.async_client.chat(request, api=self.api)
+            completion = await self.client.achat(request)
         return completion_to_result(
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
@@ -455,9 +431,10 @@ class ChatModelsLab(BaseChatModel):
         """Stream a chat completion; the last chunk carries usage and the model name."""
         from langchain_modelslab.conversions import StreamConverter
 
+        kwargs.pop("stream", None)
         request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model, split_think_tags=self.split_think_tags)
-        with langchain_errors(), self.client.stream_chat(request, api=self.api) as events:
+        with langchain_errors(), self.client.stream_chat(request) as events:
             for event in events:
                 for chunk in converter.convert(event):
                     if run_manager is not None:
@@ -478,10 +455,11 @@ class ChatModelsLab(BaseChatModel):
         """Stream a chat completion on the async client."""
         from langchain_modelslab.conversions import StreamConverter
 
+        kwargs.pop("stream", None)
         request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model, split_think_tags=self.split_think_tags)
         with langchain_errors():
-            async with await self.async_client.stream_chat(request, api=self.api) as events:
+            async with await self.client.astream_chat(request) as events:
                 async for event in events:
                     for chunk in converter.convert(event):
                         if run_manager is not None:
@@ -508,7 +486,7 @@ class ChatModelsLab(BaseChatModel):
         params["ls_max_tokens"] = (
             max_tokens
             if isinstance(max_tokens, int)
-            else default_max_tokens(str(kwargs.get("model") or self.model))
+            else self.client.max_tokens_for(str(kwargs.get("model") or self.model))
         )
         stops = stop if stop is not None else self.stop
         if stops:
@@ -614,20 +592,19 @@ class ChatModelsLab(BaseChatModel):
 
     # -------------------------------------------------------------- token count
 
-    def _count_tokens_request(
-        self, messages: list[BaseMessage], tools: Sequence[Any] | None
-    ) -> tuple[CountTokensRequest, list[dict[str, Any]]]:
+    @staticmethod
+    def _count_inputs(
+        messages: Sequence[BaseMessage], tools: Sequence[Any] | None
+    ) -> tuple[list[Any], list[Tool], list[dict[str, Any]]]:
         from langchain_modelslab.conversions import messages_to_wire
-        from modelslab_transport.protocol_bridge import count_tokens_request
         from modelslab_transport.wire.chat import Tool
 
         formatted = [convert_to_openai_tool(tool) for tool in tools or []]
-        request = count_tokens_request(
-            self.model,
+        return (
             messages_to_wire(messages),
             [Tool.model_validate(tool) for tool in formatted],
+            formatted,
         )
-        return request, formatted
 
     @staticmethod
     def _approximate_tokens(
@@ -647,31 +624,47 @@ class ChatModelsLab(BaseChatModel):
         """The exact input token count, from ModelsLab's ``/v1/messages/count_tokens``.
 
         ``tools`` (anything :meth:`bind_tools` takes) are counted too. System messages
-        are counted as the Messages protocol's ``system``; the count is the server's
-        whichever ``api`` this model speaks.
+        are counted as the Messages protocol's ``system`` (a list of system messages only,
+        as ``trim_messages`` may pass, as that text); the count is the server's whichever
+        ``api`` this model speaks. An empty list is 0, without a request.
 
         When that endpoint cannot be reached (connection failure, timeout, 404 or
         5xx) this falls back to LangChain's ``count_tokens_approximately`` (about four
         characters a token) and logs a warning; other errors (a bad key, say) raise.
         """
-        request, formatted = self._count_tokens_request(messages, tools)
+        wire, tool_list, formatted = self._count_inputs(messages, tools)
         try:
             with langchain_errors():
-                return self.client.count_tokens(request).input_tokens
+                return self.client.count_tokens(wire, tool_list)
         except _COUNT_UNAVAILABLE as exc:
-            return self._approximate_tokens(messages, formatted, exc)
+            return self._approximate_tokens(list(messages), formatted, exc)
 
     async def aget_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
         """Async :meth:`get_num_tokens_from_messages` (same fallback)."""
-        request, formatted = self._count_tokens_request(messages, tools)
+        wire, tool_list, formatted = self._count_inputs(messages, tools)
         try:
             with langchain_errors():
-                counted = await self.async_client.count_tokens(request)
-            return counted.input_tokens
+                return await self.client.acount_tokens(wire, tool_list)
         except _COUNT_UNAVAILABLE as exc:
-            return self._approximate_tokens(messages, formatted, exc)
+            return self._approximate_tokens(list(messages), formatted, exc)
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens of ``text`` sent as one user message, counted by the server.
+
+        Answered by :meth:`get_num_tokens_from_messages` (no local tokenizer, so no
+        ``transformers`` needed); an empty text is 0.
+        """
+        from langchain_core.messages import HumanMessage
+
+        return self.get_num_tokens_from_messages([HumanMessage(text)]) if text else 0
+
+    async def aget_num_tokens(self, text: str) -> int:
+        """Async :meth:`get_num_tokens`."""
+        from langchain_core.messages import HumanMessage
+
+        return await self.aget_num_tokens_from_messages([HumanMessage(text)]) if text else 0
 
     # ------------------------------------------------------------ model catalog
 
@@ -687,4 +680,4 @@ class ChatModelsLab(BaseChatModel):
     async def alist_models(self) -> list[ModelInfo]:
         """Async :meth:`list_models`."""
         with langchain_errors():
-            return await self.async_client.list_models()
+            return await self.client.alist_models()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
@@ -36,15 +35,14 @@ from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import BasePydanticProgram, Model
 from llama_index_instrumentation import get_dispatcher
 
-from llama_index_modelslab.clients import TransportClients
 from llama_index_modelslab.conversions import (
-    StreamResponseBuilder,
-    chat_response_from_completion,
+    StreamConverter,
     completion_response_from_chat,
+    completion_to_response,
     keep_first_tool_call,
+    messages_to_wire,
     tool_selections,
-    wire_messages,
-    wire_tool,
+    tool_to_wire,
 )
 from llama_index_modelslab.structured import StructuredOutputMethod, structured_program
 from modelslab_transport.defaults import (
@@ -53,33 +51,33 @@ from modelslab_transport.defaults import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
-from modelslab_transport.model_profiles import (
-    DEFAULT_CONTEXT_WINDOW,
-    context_window,
-    default_max_tokens,
+from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
+from modelslab_transport.modelslab import ModelsLab, modelslab_of
+from modelslab_transport.options import (
+    FRAMEWORK_FIELDS,
+    ModelsLabOptions,
+    api_key_from_env,
+    base_url_from_env,
+    did_you_mean,
 )
-from modelslab_transport.protocol_bridge import count_tokens_request
-from modelslab_transport.protocols import ChatAPI, check_messages_params
+from modelslab_transport.protocols import ChatAPI
 from modelslab_transport.tooling import chat_tool_choice
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletionRequest
-from modelslab_transport.wire.messages import CountTokensRequest
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
     from llama_index.core.tools.types import BaseTool
 
-    from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
-    from modelslab_transport.settings import ClientSettings
-
 __all__ = ["DEFAULT_MODEL", "ModelsLabLLM"]
 
-DEFAULT_MODEL = "google-gemma-3-1b-it"
-"""The model used when none is named. Check ``GET /v1/models`` for what your account serves."""
+# Everything a change of which reconfigures the ModelsLab object.
+_WATCHED_FIELDS = (*FRAMEWORK_FIELDS, "default_headers", "additional_kwargs")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 dispatcher = get_dispatcher(__name__)
@@ -93,11 +91,6 @@ def _chat_callback() -> Callable[[_F], _F]:
 def _completion_callback() -> Callable[[_F], _F]:
     """``llm_completion_callback()`` with its type kept (it is untyped upstream)."""
     return cast(Callable[[_F], _F], llm_completion_callback())
-
-
-def _api_key_from_env() -> SecretStr | None:
-    value = os.environ.get(API_KEY_ENV, "").strip()
-    return SecretStr(value) if value else None
 
 
 class ModelsLabLLM(FunctionCallingLLM):
@@ -131,21 +124,22 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     model: str = Field(default=DEFAULT_MODEL, description="The ModelsLab model id.")
     api_key: SecretStr | None = Field(
-        default_factory=_api_key_from_env,
+        default_factory=api_key_from_env,
         description=f"The ModelsLab API key; defaults to ${API_KEY_ENV}.",
         exclude=True,
         repr=False,
     )
     base_url: str = Field(
-        default_factory=lambda: os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
+        default_factory=base_url_from_env,
         description=f"API root; defaults to ${BASE_URL_ENV} or {DEFAULT_BASE_URL}.",
     )
     temperature: float | None = Field(
-        default=None, ge=0, le=2, description="Sampling temperature; the server's default if None."
+        default=None,
+        description="Sampling temperature, 0-2 (0-1 with api='messages'); the server's default "
+        "if None.",
     )
     max_tokens: int | None = Field(
         default=None,
-        gt=0,
         description=(
             f"Most tokens to generate; if None, {DEFAULT_MAX_TOKENS} capped by the model "
             "profile's output limit (always sent, because the server's own default of 1000 "
@@ -162,20 +156,23 @@ class ModelsLabLLM(FunctionCallingLLM):
         ),
     )
     timeout: float | None = Field(
-        default=DEFAULT_TIMEOUT, description="Seconds to wait for a non-streamed reply."
+        default=DEFAULT_TIMEOUT,
+        description=f"Seconds to wait for a non-streamed reply ({DEFAULT_TIMEOUT:g} by default); "
+        "None means no limit (the same in ChatModelsLab).",
     )
     stream_chunk_timeout: float | None = Field(
         default=DEFAULT_STREAM_CHUNK_TIMEOUT,
-        description="Seconds a stream may stay silent before it fails.",
+        description="Seconds a stream may stay silent before it fails "
+        f"({DEFAULT_STREAM_CHUNK_TIMEOUT:g} by default); None means no limit.",
     )
     max_retries: int = Field(
         default=DEFAULT_MAX_RETRIES,
-        ge=0,
         description="Retries on connection errors, 429 and 5xx (never after a stream began).",
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict,
-        description="Extra request parameters sent with every call (top_p, seed, stop, ...).",
+        description="Extra request parameters sent with every call (top_p, seed, stop, ...); "
+        "an 'extra_body' dict among them is merged into the body.",
     )
     default_headers: dict[str, str] = Field(
         default_factory=dict,
@@ -204,8 +201,9 @@ class ModelsLabLLM(FunctionCallingLLM):
             "Ask streams for token usage (stream_options.include_usage), on both protocols."
         ),
     )
-    is_function_calling_model: bool = Field(
-        default=True, description="Whether the model supports tool calling."
+    is_function_calling_model: bool | None = Field(
+        default=None,
+        description="Whether the model calls tools; None: the model profile's tool flag.",
     )
     split_think_tags: bool = Field(
         default=True,
@@ -237,19 +235,62 @@ class ModelsLabLLM(FunctionCallingLLM):
         description="An httpx.AsyncClient to send async requests through.",
     )
 
-    _clients: TransportClients = PrivateAttr(default_factory=TransportClients)
+    _modelslab: ModelsLab | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_arguments(cls, values: Any) -> Any:
+        """Refuse misspelt arguments, as LlamaIndex's own LLM classes do."""
+        if not isinstance(values, dict):
+            return values
+        known = set(cls.model_fields) | {
+            field.alias for field in cls.model_fields.values() if field.alias
+        }
+        unknown = [key for key in values if key not in known and key != "class_name"]
+        if unknown:
+            raise ValueError(
+                "; ".join(
+                    f"{key!r} is not a ModelsLabLLM argument{did_you_mean(key, known)}"
+                    for key in unknown
+                )
+                + " (request parameters go in additional_kwargs)"
+            )
+        return values
 
     @model_validator(mode="after")
-    def _check_connection_settings(self) -> ModelsLabLLM:
-        self._settings()
+    def _check_options(self) -> ModelsLabLLM:
+        """Check every option once, in the core (ranges, URL, the protocol's refusals)."""
+        self.client  # noqa: B018 - builds the ModelsLab object, which checks the options
         return self
 
-    @model_validator(mode="after")
-    def _check_protocol_params(self) -> ModelsLabLLM:
-        """Refuse, at construction, parameters ``api="messages"`` cannot send."""
-        if self.api == "messages":
-            check_messages_params({**self.additional_kwargs, "temperature": self.temperature})
-        return self
+    def _options(self) -> ModelsLabOptions:
+        """The fields as one validated options record.
+
+        Raises:
+            ValueError: naming each invalid option and what is allowed.
+        """
+        api_key: Any = self.api_key  # a plain str when assigned after construction
+        return ModelsLabOptions.checked(
+            **{name: getattr(self, name) for name in FRAMEWORK_FIELDS if name != "api_key"},
+            api_key=api_key,
+            default_headers=dict(self.default_headers),
+            extra_params=dict(self.additional_kwargs),
+        )
+
+    @property
+    def client(self) -> ModelsLab:
+        """The :class:`~modelslab_transport.ModelsLab` object this LLM calls through.
+
+        It follows the fields: after one changes (``llm.timeout = 5``) the next call gets
+        new transport clients, while calls already running keep theirs.
+        """
+        return modelslab_of(
+            self,
+            _WATCHED_FIELDS,
+            self._options,
+            http_client=self.http_client,
+            async_http_client=self.async_http_client,
+        )
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
         """A deep copy that shares the injected httpx clients (they are not copyable)."""
@@ -267,65 +308,35 @@ class ModelsLabLLM(FunctionCallingLLM):
     @property
     def metadata(self) -> LLMMetadata:
         """What LlamaIndex needs to know to budget prompts and pick programs and agents."""
+        calls_tools = self.is_function_calling_model
+        if calls_tools is None:
+            calls_tools = model_profile(self.model).tool_calling is not False
         return LLMMetadata(
             context_window=self.context_window or context_window(self.model),
-            num_output=self.max_tokens or default_max_tokens(self.model),
+            num_output=self.client.max_tokens_for(),
             is_chat_model=True,
-            is_function_calling_model=self.is_function_calling_model,
+            is_function_calling_model=calls_tools,
             model_name=self.model,
             system_role=MessageRole.SYSTEM,
         )
 
     # ------------------------------------------------------------------ transport
 
-    def _settings(self) -> ClientSettings:
-        """The transport settings for the current field values (rebuilt when they change)."""
-        api_key: Any = self.api_key  # a plain str when assigned after construction
-        return self._clients.configure(
-            {
-                "api_key": api_key.get_secret_value()
-                if isinstance(api_key, SecretStr)
-                else api_key,
-                "base_url": self.base_url,
-                "timeout": self.timeout,
-                "stream_chunk_timeout": self.stream_chunk_timeout,
-                "max_retries": self.max_retries,
-                "default_headers": dict(self.default_headers),
-                "legacy_auth": self.legacy_auth,
-            },
-            self.http_client,
-            self.async_http_client,
-        )
-
-    def _client(self) -> ModelsLabClient:
-        return self._clients.sync(self._settings(), self.http_client)
-
-    def _aclient(self) -> AsyncModelsLabClient:
-        return self._clients.async_(self._settings(), self.async_http_client)
-
     def close(self) -> None:
         """Close the sync connection pool this LLM opened (an injected client stays open)."""
-        self._clients.close()
+        if self._modelslab is not None:
+            self._modelslab.close()
 
     async def aclose(self) -> None:
         """Close the async connection pool this LLM opened (an injected client stays open)."""
-        await self._clients.aclose()
+        if self._modelslab is not None:
+            await self._modelslab.aclose()
 
     def _request(
         self, messages: Sequence[ChatMessage], *, stream: bool, kwargs: dict[str, Any]
     ) -> ChatCompletionRequest:
         """The wire request for ``messages``: fields, then additional_kwargs, then call kwargs."""
-        params: dict[str, Any] = {"model": self.model, "temperature": self.temperature}
-        params.update(self.additional_kwargs)
-        params.update(kwargs)
-        if params.get("max_tokens") is None:
-            params["max_tokens"] = self.max_tokens or default_max_tokens(params["model"])
-        # The client sets (or clears) ``stream`` and ``stream_options`` for the call it
-        # makes; the Messages protocol reads the flag and reports usage only if asked.
-        if stream and self.stream_usage and params.get("stream_options") is None:
-            params["stream_options"] = {"include_usage": True}
-        params["messages"] = wire_messages(messages)
-        return ChatCompletionRequest.model_validate(params)
+        return self.client.build_request(messages_to_wire(messages), stream=stream, params=kwargs)
 
     def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:
         to_prompt = self.completion_to_prompt
@@ -336,21 +347,21 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self._request(messages, stream=False, kwargs=kwargs)
-        return chat_response_from_completion(
-            self._client().chat(request, api=self.api), split_think_tags=self.split_think_tags
+        return completion_to_response(
+            self.client.chat(request), split_think_tags=self.split_think_tags
         )
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self._request(messages, stream=False, kwargs=kwargs)
-        completion = await self._aclient().chat(request, api=self.api)
-        return chat_response_from_completion(completion, split_think_tags=self.split_think_tags)
+        completion = await self.client.achat(request)
+        return completion_to_response(completion, split_think_tags=self.split_think_tags)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         request = self._request(messages, stream=True, kwargs=kwargs)
 
         def responses() -> Generator[ChatResponse, None, None]:
-            builder = StreamResponseBuilder(split_think_tags=self.split_think_tags)
-            with self._client().stream_chat(request, api=self.api) as stream:
+            builder = StreamConverter(split_think_tags=self.split_think_tags)
+            with self.client.stream_chat(request) as stream:
                 for chunk in stream:
                     yield builder.add(chunk)
             rest = builder.finish()
@@ -363,8 +374,8 @@ class ModelsLabLLM(FunctionCallingLLM):
         request = self._request(messages, stream=True, kwargs=kwargs)
 
         async def responses() -> AsyncGenerator[ChatResponse, None]:
-            builder = StreamResponseBuilder(split_think_tags=self.split_think_tags)
-            stream = await self._aclient().stream_chat(request, api=self.api)
+            builder = StreamConverter(split_think_tags=self.split_think_tags)
+            stream = await self.client.astream_chat(request)
             async with stream:
                 async for chunk in stream:
                     yield builder.add(chunk)
@@ -444,13 +455,12 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     # --------------------------------------------------- token count and catalog
 
-    def _count_request(
+    def _count_inputs(
         self, messages: str | Sequence[ChatMessage], tools: Sequence[BaseTool] | None
-    ) -> CountTokensRequest:
+    ) -> tuple[list[Any], list[Any]]:
         if isinstance(messages, str):
-            messages = self._prompt_messages(messages, formatted=False)
-        tool_list = [wire_tool(tool) for tool in tools or []]
-        return count_tokens_request(self.model, wire_messages(messages), tool_list)
+            messages = self._prompt_messages(messages, formatted=False) if messages else []
+        return messages_to_wire(messages), [tool_to_wire(tool) for tool in tools or []]
 
     def count_tokens(
         self, messages: str | Sequence[ChatMessage], tools: Sequence[BaseTool] | None = None
@@ -458,20 +468,20 @@ class ModelsLabLLM(FunctionCallingLLM):
         """The exact number of input tokens ``messages`` (and ``tools``) would use.
 
         Counted by the server (``POST /v1/messages/count_tokens``), whichever ``api``
-        this LLM speaks; a string counts as one user message. Add the system prompt
-        to ``messages`` yourself if it should count: ``chat`` does not prepend it.
+        this LLM speaks; a string counts as one user message, and nothing (an empty list
+        or string, no tools) is 0 without a request. Add the system prompt to
+        ``messages`` yourself if it should count: ``chat`` does not prepend it.
 
         Raises:
             ModelsLabError: when the server cannot count (no estimate is made up).
         """
-        return self._client().count_tokens(self._count_request(messages, tools)).input_tokens
+        return self.client.count_tokens(*self._count_inputs(messages, tools))
 
     async def acount_tokens(
         self, messages: str | Sequence[ChatMessage], tools: Sequence[BaseTool] | None = None
     ) -> int:
         """Async :meth:`count_tokens`."""
-        counted = await self._aclient().count_tokens(self._count_request(messages, tools))
-        return counted.input_tokens
+        return await self.client.acount_tokens(*self._count_inputs(messages, tools))
 
     def list_models(self) -> list[ModelInfo]:
         """The models this account can use (``GET /v1/models``), as typed entries.
@@ -479,11 +489,11 @@ class ModelsLabLLM(FunctionCallingLLM):
         Each entry has ``id`` (what ``model=`` takes), ``owned_by`` and ``created``;
         limits and capabilities are in :func:`modelslab_transport.model_profiles.model_profile`.
         """
-        return self._client().list_models()
+        return self.client.list_models()
 
     async def alist_models(self) -> list[ModelInfo]:
         """Async :meth:`list_models`."""
-        return await self._aclient().list_models()
+        return await self.client.alist_models()
 
     # -------------------------------------------------------------- tool calling
 
@@ -516,7 +526,7 @@ class ModelsLabLLM(FunctionCallingLLM):
             return chat_kwargs
         names = [tool.metadata.name for tool in tools if tool.metadata.name]
         choice = tool_choice if tool_choice is not None else tool_required
-        chat_kwargs["tools"] = [wire_tool(tool, strict=strict) for tool in tools]
+        chat_kwargs["tools"] = [tool_to_wire(tool, strict=strict) for tool in tools]
         chat_kwargs["tool_choice"] = chat_tool_choice(choice, names) if choice else "auto"
         chat_kwargs["parallel_tool_calls"] = allow_parallel_tool_calls
         return chat_kwargs

@@ -70,14 +70,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TOOL_CALL_FIELDS_KEY",
-    "StreamResponseBuilder",
-    "chat_response_from_completion",
+    "StreamConverter",
     "completion_response_from_chat",
+    "completion_to_response",
     "keep_first_tool_call",
+    "message_to_wire",
+    "messages_to_wire",
     "tool_selections",
-    "usage_kwargs",
-    "wire_messages",
-    "wire_tool",
+    "tool_to_wire",
+    "usage_to_kwargs",
 ]
 
 _WIRE_ROLES = {
@@ -99,7 +100,7 @@ TOOL_CALL_FIELDS_KEY = "tool_call_provider_fields"
 # ------------------------------------------------------------------- requests
 
 
-def wire_messages(messages: Sequence[ChatMessage]) -> list[WireMessage]:
+def messages_to_wire(messages: Sequence[ChatMessage]) -> list[WireMessage]:
     """Convert a LlamaIndex conversation into chat-completions messages.
 
     The input messages are not modified.
@@ -108,7 +109,7 @@ def wire_messages(messages: Sequence[ChatMessage]) -> list[WireMessage]:
         ValueError: for a block the chat-completions API cannot carry (audio, video,
             documents) or a tool result that names no ``tool_call_id``.
     """
-    return apply_reasoning_rules([_wire_message(message) for message in messages])
+    return apply_reasoning_rules([message_to_wire(message) for message in messages])
 
 
 def _reasoning_fields(message: ChatMessage) -> dict[str, Any]:
@@ -138,7 +139,8 @@ def _reasoning_fields(message: ChatMessage) -> dict[str, Any]:
     return fields
 
 
-def _wire_message(message: ChatMessage) -> WireMessage:
+def message_to_wire(message: ChatMessage) -> WireMessage:
+    """One LlamaIndex message as a wire message (tool calls and image blocks included)."""
     role = _WIRE_ROLES.get(message.role, "user")
     parts = _content_parts(message.blocks)
     content: str | list[ContentPart] | None
@@ -233,7 +235,7 @@ def _legacy_tool_call(call: Any, index: int) -> ToolCall:
     return ToolCall(id=str(call_id), function=FunctionCall(name=name, arguments=arguments), **extra)
 
 
-def wire_tool(tool: BaseTool, *, strict: bool | None = None) -> Tool:
+def tool_to_wire(tool: BaseTool, *, strict: bool | None = None) -> Tool:
     """Describe a LlamaIndex tool as a chat-completions function tool."""
     metadata = tool.metadata
     if not metadata.name:
@@ -251,7 +253,7 @@ def wire_tool(tool: BaseTool, *, strict: bool | None = None) -> Tool:
 # -------------------------------------------------------------------- replies
 
 
-def usage_kwargs(usage: Usage | None) -> dict[str, int]:
+def usage_to_kwargs(usage: Usage | None) -> dict[str, int]:
     """Token counts in the flat shape LlamaIndex users read from ``additional_kwargs``."""
     if usage is None:
         return {}
@@ -363,7 +365,7 @@ def _logprob_lists(logprobs: Any) -> list[list[LogProb]] | None:
     return lists
 
 
-def chat_response_from_completion(
+def completion_to_response(
     completion: ChatCompletion, *, split_think_tags: bool = True
 ) -> ChatResponse:
     """A ``ChatResponse`` for a whole (non-streamed) completion.
@@ -392,12 +394,12 @@ def chat_response_from_completion(
     return ChatResponse(
         message=message,
         raw=completion,
-        additional_kwargs=usage_kwargs(completion.usage),
+        additional_kwargs=usage_to_kwargs(completion.usage),
         logprobs=logprobs,
     )
 
 
-class StreamResponseBuilder:
+class StreamConverter:
     """Turns each streamed chunk into the ``ChatResponse`` LlamaIndex yields for it.
 
     Every response carries the whole message so far (text, reasoning, tool calls whose
@@ -445,7 +447,7 @@ class StreamResponseBuilder:
             message=message,
             delta=delta,
             raw=chunk,
-            additional_kwargs=usage_kwargs(self._accumulator.usage),
+            additional_kwargs=usage_to_kwargs(self._accumulator.usage),
             logprobs=_logprob_lists(self._accumulator.logprobs(0)),
         )
 

@@ -71,7 +71,8 @@ def parse_structured_text(text: str, output_cls: type[Model]) -> Model:
 
 
 # The all-optional twin of an output class, built once per class: building a pydantic
-# class takes about 0.23 ms, and a streamed answer needs it for nearly every chunk.
+# class is slow next to parsing one chunk, and a streamed answer needs it for nearly
+# every chunk.
 _flexible_model = functools.lru_cache(maxsize=128)(create_flexible_model)
 
 

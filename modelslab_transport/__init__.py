@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         BASE_URL_ENV,
         DEFAULT_BASE_URL,
         DEFAULT_MAX_TOKENS,
+        DEFAULT_MODEL,
     )
     from modelslab_transport.errors import (
         APIConnectionError,
@@ -54,9 +55,11 @@ if TYPE_CHECKING:
         lookup_model_profile,
         model_profile,
     )
-    from modelslab_transport.protocols import ChatAPI
+    from modelslab_transport.modelslab import ModelsLab
+    from modelslab_transport.options import InsecureBaseURLWarning, ModelsLabOptions
+    from modelslab_transport.protocols import CHAT_PROTOCOLS, ChatAPI, ChatProtocol
     from modelslab_transport.retry import RetryPolicy
-    from modelslab_transport.settings import ClientSettings, InsecureBaseURLWarning
+    from modelslab_transport.settings import ClientSettings
     from modelslab_transport.streams import AsyncEventStream, EventStream
     from modelslab_transport.wire.catalog import ModelInfo
 
@@ -69,9 +72,16 @@ _EXPORTS = names_by_module(
             "MESSAGES_PATH",
             "MODELS_PATH",
             "AsyncModelsLabClient",
+            "ModelsLab",
             "ModelsLabClient",
         ],
-        "defaults": ["API_KEY_ENV", "BASE_URL_ENV", "DEFAULT_BASE_URL", "DEFAULT_MAX_TOKENS"],
+        "defaults": [
+            "API_KEY_ENV",
+            "BASE_URL_ENV",
+            "DEFAULT_BASE_URL",
+            "DEFAULT_MAX_TOKENS",
+            "DEFAULT_MODEL",
+        ],
         "errors": [
             "APIConnectionError",
             "APIStatusError",
@@ -82,6 +92,7 @@ _EXPORTS = names_by_module(
             "InsufficientCreditsError",
             "InvalidResponseError",
             "ModelsLabError",
+            "ModelsLabOptions",
             "NotFoundError",
             "PermissionDeniedError",
             "RateLimitError",
@@ -93,9 +104,11 @@ _EXPORTS = names_by_module(
             "lookup_model_profile",
             "model_profile",
         ],
-        "protocols": ["ChatAPI"],
+        "modelslab": ["ModelsLab"],
+        "options": ["InsecureBaseURLWarning", "ModelsLabOptions"],
+        "protocols": ["CHAT_PROTOCOLS", "ChatAPI", "ChatProtocol"],
         "retry": ["RetryPolicy"],
-        "settings": ["ClientSettings", "InsecureBaseURLWarning"],
+        "settings": ["ClientSettings"],
         "streams": ["AsyncEventStream", "EventStream"],
         "wire.catalog": ["ModelInfo"],
     }
@@ -105,10 +118,12 @@ __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "CHAT_COMPLETIONS_PATH",
+    "CHAT_PROTOCOLS",
     "COUNT_TOKENS_PATH",
     "DEFAULT_BASE_URL",
     "DEFAULT_CONTEXT_WINDOW",
     "DEFAULT_MAX_TOKENS",
+    "DEFAULT_MODEL",
     "MESSAGES_PATH",
     "MODELS_PATH",
     "APIConnectionError",
@@ -119,6 +134,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ChatAPI",
+    "ChatProtocol",
     "ChatStreamAccumulator",
     "ClientSettings",
     "EventStream",
@@ -128,8 +144,10 @@ __all__ = [
     "InvalidResponseError",
     "ModelInfo",
     "ModelProfile",
+    "ModelsLab",
     "ModelsLabClient",
     "ModelsLabError",
+    "ModelsLabOptions",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",

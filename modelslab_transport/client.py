@@ -21,10 +21,7 @@ import httpx
 
 from modelslab_transport import __version__
 from modelslab_transport.decoding import (
-    ChatChunkDecoder,
     MessageEventDecoder,
-    MessagesAsChatDecoder,
-    decode_chat_completion,
     decode_count_tokens,
     decode_message,
     decode_model_list,
@@ -35,12 +32,8 @@ from modelslab_transport.defaults import API_KEY_ENV
 from modelslab_transport.errors import AuthenticationError, ModelsLabError
 from modelslab_transport.model_profiles import remember_catalog
 from modelslab_transport.pooling import new_async_client, new_sync_client
-from modelslab_transport.protocol_bridge import (
-    chat_request_to_count_tokens,
-    chat_request_to_messages,
-    message_to_completion,
-)
-from modelslab_transport.protocols import ChatAPI
+from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
+from modelslab_transport.protocols import CHAT_PROTOCOLS, AuthStyle, ChatAPI, ChatProtocol
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.streams import AsyncEventStream, EventStream
@@ -65,9 +58,9 @@ __all__ = [
 
 logger = logging.getLogger("modelslab_transport")
 
-CHAT_COMPLETIONS_PATH = "/chat/completions"
+CHAT_COMPLETIONS_PATH = CHAT_PROTOCOLS["chat_completions"].path
 """OpenAI-compatible chat completions, relative to the base URL."""
-MESSAGES_PATH = "/v1/messages"
+MESSAGES_PATH = CHAT_PROTOCOLS["messages"].path
 """Anthropic-compatible messages, relative to the base URL."""
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 """Exact input token counting, relative to the base URL."""
@@ -87,11 +80,8 @@ class _Call:
     content: bytes | None
     """The JSON body, encoded once (a retry sends the same bytes)."""
     stream: bool = False
-
-
-def _wants_usage(request: ChatCompletionRequest) -> bool:
-    """Whether a streamed chat asked for usage (``stream_options.include_usage``)."""
-    return bool(request.stream_options and request.stream_options.include_usage)
+    auth: AuthStyle = "x-api-key"
+    """Which header carries the key (the protocol table's, for a chat)."""
 
 
 def _json_body(payload: dict[str, Any]) -> bytes:
@@ -120,7 +110,7 @@ class _ClientCore:
         }
         if call.content is not None:
             headers["content-type"] = "application/json"
-        if call.path.startswith("/v1/"):  # the Anthropic-style endpoints, models included
+        if call.auth == "x-api-key":  # the Anthropic-style endpoints, models included
             headers["anthropic-version"] = self.settings.anthropic_version
         key = self.settings.api_key
         if key is None:
@@ -129,7 +119,7 @@ class _ClientCore:
                     f"no ModelsLab API key: pass api_key=... or set {API_KEY_ENV}",
                     status_code=None,  # nothing was sent, so there is no HTTP status
                 )
-        elif call.path == CHAT_COMPLETIONS_PATH:
+        elif call.auth == "bearer":
             headers["authorization"] = f"Bearer {key.get_secret_value()}"
         else:
             headers["x-api-key"] = key.get_secret_value()
@@ -155,16 +145,15 @@ class _ClientCore:
             url = self._urls[text] = httpx.URL(text)
         return url
 
+    def _protocol_call(
+        self, protocol: ChatProtocol, request: ChatCompletionRequest, *, stream: bool
+    ) -> _Call:
+        """The call that carries ``request`` over ``protocol`` (its path, body and auth)."""
+        body = protocol.build_body(request, self.settings, stream)
+        return _Call("POST", protocol.path, _json_body(body), stream, protocol.auth)
+
     def _chat_call(self, request: ChatCompletionRequest, *, stream: bool) -> _Call:
-        update: dict[str, Any] = (
-            {"stream": True} if stream else {"stream": None, "stream_options": None}
-        )
-        body = request.model_copy(update=update).to_payload()
-        if self.settings.legacy_auth:
-            body.setdefault("model_id", request.model)
-            if self.settings.api_key is not None:
-                body["key"] = self.settings.api_key.get_secret_value()
-        return _Call("POST", CHAT_COMPLETIONS_PATH, _json_body(body), stream)
+        return self._protocol_call(CHAT_PROTOCOLS["chat_completions"], request, stream=stream)
 
     @staticmethod
     def _messages_call(request: MessagesRequest, *, stream: bool) -> _Call:
@@ -264,9 +253,7 @@ class ModelsLabClient(_ClientCore):
             ModelsLabError: a subclass naming what failed, including errors that the
                 server reported inside an HTTP 200 body.
         """
-        return decode_chat_completion(
-            self._send(self._chat_call(request, stream=False)), self.settings
-        )
+        return self.chat(request, api="chat_completions")
 
     def stream_chat_completions(
         self, request: ChatCompletionRequest
@@ -276,20 +263,20 @@ class ModelsLabClient(_ClientCore):
         Use it as a context manager (or call ``close()``) to release the connection
         if you stop early. Retries happen only before the first chunk is read.
         """
-        response = self._send(self._chat_call(request, stream=True))
-        return EventStream(response, ChatChunkDecoder(self.settings), self.settings)
+        return self.stream_chat(request, api="chat_completions")
 
     def chat(
         self, request: ChatCompletionRequest, *, api: ChatAPI = "chat_completions"
     ) -> ChatCompletion:
         """Send a chat over either protocol and return it as a chat completion.
 
-        With ``api="messages"`` the request is converted to ``/v1/messages`` and the
-        reply converted back (see :mod:`modelslab_transport.protocol_bridge`).
+        ``api`` picks the entry of :data:`~modelslab_transport.protocols.CHAT_PROTOCOLS`
+        that builds the body and decodes the reply (``"messages"``: converted to
+        ``/v1/messages`` and back, see :mod:`modelslab_transport.protocol_bridge`).
         """
-        if api == "messages":
-            return message_to_completion(self.messages(chat_request_to_messages(request)))
-        return self.chat_completions(request)
+        protocol = CHAT_PROTOCOLS[api]
+        response = self._send(self._protocol_call(protocol, request, stream=False))
+        return protocol.decode_reply(response, self.settings)
 
     def stream_chat(
         self, request: ChatCompletionRequest, *, api: ChatAPI = "chat_completions"
@@ -299,11 +286,9 @@ class ModelsLabClient(_ClientCore):
         On the Messages protocol usage arrives in a final usage-only chunk when the
         request asks for it (``stream_options.include_usage``), as on chat completions.
         """
-        if api == "messages":
-            call = self._messages_call(chat_request_to_messages(request), stream=True)
-            decoder = MessagesAsChatDecoder(self.settings, include_usage=_wants_usage(request))
-            return EventStream(self._send(call), decoder, self.settings)
-        return self.stream_chat_completions(request)
+        protocol = CHAT_PROTOCOLS[api]
+        response = self._send(self._protocol_call(protocol, request, stream=True))
+        return EventStream(response, protocol.stream_decoder(self.settings, request), self.settings)
 
     def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
         """Exact input tokens of a chat request (tools included), counted by the server."""
@@ -419,35 +404,31 @@ class AsyncModelsLabClient(_ClientCore):
 
     async def chat_completions(self, request: ChatCompletionRequest) -> ChatCompletion:
         """Send a chat completion and return the whole reply (see the sync client)."""
-        response = await self._send(self._chat_call(request, stream=False))
-        return decode_chat_completion(response, self.settings)
+        return await self.chat(request, api="chat_completions")
 
     async def stream_chat_completions(
         self, request: ChatCompletionRequest
     ) -> AsyncEventStream[ChatCompletionChunk]:
         """Send a streamed chat completion; ``async for`` over the result for chunks."""
-        response = await self._send(self._chat_call(request, stream=True))
-        return AsyncEventStream(response, ChatChunkDecoder(self.settings), self.settings)
+        return await self.stream_chat(request, api="chat_completions")
 
     async def chat(
         self, request: ChatCompletionRequest, *, api: ChatAPI = "chat_completions"
     ) -> ChatCompletion:
         """Send a chat over either protocol and return it as a chat completion."""
-        if api == "messages":
-            message = await self.messages(chat_request_to_messages(request))
-            return message_to_completion(message)
-        return await self.chat_completions(request)
+        protocol = CHAT_PROTOCOLS[api]
+        response = await self._send(self._protocol_call(protocol, request, stream=False))
+        return protocol.decode_reply(response, self.settings)
 
     async def stream_chat(
         self, request: ChatCompletionRequest, *, api: ChatAPI = "chat_completions"
     ) -> AsyncEventStream[ChatCompletionChunk]:
         """Stream a chat over either protocol as chat-completion chunks."""
-        if api == "messages":
-            call = self._messages_call(chat_request_to_messages(request), stream=True)
-            response = await self._send(call)
-            decoder = MessagesAsChatDecoder(self.settings, include_usage=_wants_usage(request))
-            return AsyncEventStream(response, decoder, self.settings)
-        return await self.stream_chat_completions(request)
+        protocol = CHAT_PROTOCOLS[api]
+        response = await self._send(self._protocol_call(protocol, request, stream=True))
+        return AsyncEventStream(
+            response, protocol.stream_decoder(self.settings, request), self.settings
+        )
 
     async def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
         """Exact input tokens of a chat request (tools included), counted by the server."""

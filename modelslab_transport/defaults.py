@@ -1,4 +1,4 @@
-"""The transport's defaults: base URL, environment variable names, timeouts, limits.
+"""The transport's defaults: model, base URL, environment variable names, timeouts, limits.
 
 A module of constants only (it imports nothing), so that the framework integrations can
 name their defaults without importing httpx.
@@ -11,10 +11,13 @@ __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_TOKENS",
+    "DEFAULT_MODEL",
     "DEFAULT_STREAM_CHUNK_TIMEOUT",
     "DEFAULT_TIMEOUT",
 ]
 
+DEFAULT_MODEL = "google-gemma-3-1b-it"
+"""The model used when none is named (check ``list_models()`` for what your account serves)."""
 DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
 """The documented base URL of the ModelsLab LLM API."""
 API_KEY_ENV = "MODELSLAB_API_KEY"

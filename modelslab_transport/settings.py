@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from modelslab_transport.defaults import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
-    DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
+from modelslab_transport.options import (
+    InsecureBaseURLWarning,
+    api_key_from_env,
+    base_url_from_env,
+    check_base_url,
+)
 from modelslab_transport.redaction import redact_secret
 
 __all__ = ["ClientSettings", "InsecureBaseURLWarning"]
-
-
-class InsecureBaseURLWarning(UserWarning):
-    """The base URL sends the API key in clear text to a host that is not this machine."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class ClientSettings(BaseModel):
@@ -62,16 +49,8 @@ class ClientSettings(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
 
     # validate_default: values read from the environment get the same checks as arguments.
-    api_key: SecretStr | None = Field(
-        default_factory=lambda: (
-            SecretStr(os.environ[API_KEY_ENV]) if os.environ.get(API_KEY_ENV) else None
-        ),
-        validate_default=True,
-    )
-    base_url: str = Field(
-        default_factory=lambda: os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
-        validate_default=True,
-    )
+    api_key: SecretStr | None = Field(default_factory=api_key_from_env, validate_default=True)
+    base_url: str = Field(default_factory=base_url_from_env, validate_default=True)
     timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
     stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
@@ -91,22 +70,8 @@ class ClientSettings(BaseModel):
 
     @field_validator("base_url")
     @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        url = value.strip().rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"base_url must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, "
-                f"got {value!r}"
-            )
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            warnings.warn(
-                f"base_url {url!r} uses plain http to a host that is not this machine: "
-                "the API key would travel unencrypted. Use https.",
-                InsecureBaseURLWarning,
-                stacklevel=2,
-            )
-        return url
+    def _check_base_url(cls, value: str, info: ValidationInfo) -> str:
+        return check_base_url(value, has_key=info.data.get("api_key") is not None)
 
     @field_validator("timeout", "connect_timeout", "stream_chunk_timeout")
     @classmethod

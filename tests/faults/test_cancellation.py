@@ -53,14 +53,14 @@ def gc_disabled() -> Iterator[None]:
 
 def sync_pool(llm: Any) -> Any:
     """The httpcore connection pool behind the model's sync client."""
-    client = llm.client if isinstance(llm, ChatModelsLab) else llm._client()
+    client = llm.client.sync_client
     transport: Any = client.http_client._transport
     return transport._pool
 
 
 def async_pool(llm: Any) -> Any:
     """The httpcore connection pool behind the model's async client (in the running loop)."""
-    client = llm.async_client if isinstance(llm, ChatModelsLab) else llm._aclient()
+    client = llm.client.async_client
     transport: Any = client.http_client._transport
     return transport._pool
 

@@ -60,7 +60,8 @@ def _exposed_texts(llm: Any) -> list[str]:
     texts = [repr(llm), str(llm), f"{llm!r:>10}"]
     if isinstance(llm, ChatModelsLab):
         texts += [dumps(llm), json.dumps(dumpd(llm)), str(llm.asdict()), repr(llm.model_dump())]
-        texts += [repr(llm.client), repr(llm.async_client), repr(llm.client.settings)]
+        texts += [repr(llm.client), repr(llm.client.sync_client), repr(llm.client.async_client)]
+        texts.append(repr(llm.client.sync_client.settings))
         texts += [json.dumps(llm._identifying_params, default=str)]
     else:
         texts += [llm.to_json(), json.dumps(llm.to_dict(), default=str), repr(llm.to_dict())]
@@ -229,12 +230,20 @@ def _insecure_warnings(build: Any) -> list[warnings.WarningMessage]:
 
 
 def test_chat_models_lab_warns_about_plain_http_to_a_remote_host() -> None:
-    llm = ChatModelsLab(api_key=FAKE_KEY, base_url="http://llm.example.com/api/v7/llm")
-    # Constructing builds no client; the settings (and the warning) come with first use.
-    assert len(_insecure_warnings(lambda: llm.client)) == 1
-    assert len(_insecure_warnings(lambda: llm.async_client)) == 1
-    warned = _insecure_warnings(lambda: ChatModelsLab(base_url="http://10.0.0.8/v7").client)
+    # The options are checked once, when the model is built (as ModelsLabLLM does);
+    # building the clients later warns no second time.
+    built: list[ChatModelsLab] = []
+    warned = _insecure_warnings(
+        lambda: built.append(
+            ChatModelsLab(api_key=FAKE_KEY, base_url="http://llm.example.com/api/v7/llm")
+        )
+    )
+    assert len(warned) == 1
     assert "unencrypted" in str(warned[0].message)
+    assert (
+        _insecure_warnings(lambda: (built[0].client.sync_client, built[0].client.async_client))
+        == []
+    )
 
 
 def test_modelslab_llm_warns_about_plain_http_to_a_remote_host() -> None:
@@ -251,7 +260,7 @@ def test_modelslab_llm_warns_about_plain_http_to_a_remote_host() -> None:
 )
 def test_no_warning_for_https_or_loopback(base_url: str) -> None:
     def build() -> None:
-        ChatModelsLab(api_key=FAKE_KEY, base_url=base_url).client  # noqa: B018
+        ChatModelsLab(api_key=FAKE_KEY, base_url=base_url).client.sync_client  # noqa: B018
         ModelsLabLLM(api_key=FAKE_KEY, base_url=base_url)
 
     assert _insecure_warnings(build) == []

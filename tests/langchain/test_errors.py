@@ -234,7 +234,9 @@ def test_with_retry_retries_rate_limits_and_not_auth_errors() -> None:
 def test_transport_retries_before_surfacing() -> None:
     api = FakeAPI([json_reply(_error_body("busy"), 503), json_reply(completion("ok"))])
     llm = api.model(max_retries=1)
-    llm.client.retry_policy = RetryPolicy(initial_backoff=0, max_backoff=0, sleep=lambda _: None)
+    llm.client.sync_client.retry_policy = RetryPolicy(
+        initial_backoff=0, max_backoff=0, sleep=lambda _: None
+    )
     assert llm.invoke("hi").content == "ok"
     assert len(api.requests) == 2
 

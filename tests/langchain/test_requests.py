@@ -52,8 +52,9 @@ def test_construction_needs_no_key_and_no_network(monkeypatch: pytest.MonkeyPatc
     assert llm.api_key is None
     assert llm.model == "google-gemma-3-1b-it"
     assert llm.base_url == "https://modelslab.com/api/v7/llm"
-    assert llm._sync_client is None
-    assert llm._async_client is None
+    # No transport client is built before the first call.
+    assert llm.client._clients.sync is None
+    assert llm.client._clients.async_ is None
 
 
 def test_environment_supplies_key_and_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -425,15 +426,15 @@ def test_streaming_invoke_reports_every_token_to_callbacks() -> None:
 
 def test_close_releases_owned_connections() -> None:
     llm = ChatModelsLab(api_key="k")
-    http = llm.client.http_client
+    http = llm.client.sync_client.http_client
     llm.close()
     assert http.is_closed
-    assert llm.client.http_client is not http
+    assert llm.client.sync_client.http_client is not http
 
 
 async def test_aclose_releases_owned_connections() -> None:
     llm = ChatModelsLab(api_key="k")
-    http = llm.async_client.http_client
+    http = llm.client.async_client.http_client
     await llm.aclose()
     assert http.is_closed
 
@@ -445,4 +446,4 @@ def test_injected_clients_are_used_and_left_open() -> None:
     llm.invoke("hi")
     llm.close()
     assert not injected.is_closed
-    assert llm.client.http_client is injected
+    assert llm.client.sync_client.http_client is injected

@@ -38,9 +38,9 @@ def test_key_absent_from_repr_str_and_dumps() -> None:
 
 def test_key_absent_from_client_reprs() -> None:
     llm = ChatModelsLab(api_key=API_KEY)
-    assert API_KEY not in repr(llm.client)
-    assert API_KEY not in repr(llm.async_client)
-    assert API_KEY not in repr(llm.client.settings)
+    assert API_KEY not in repr(llm.client.sync_client)
+    assert API_KEY not in repr(llm.client.async_client)
+    assert API_KEY not in repr(llm.client.sync_client.settings)
 
 
 @pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ThinkingBlock
 
-from llama_index_modelslab.conversions import wire_messages
+from llama_index_modelslab.conversions import messages_to_wire
 from tests.llama_index.support import chunk, completion, scripted_llm, sse, tool_call, usage_chunk
 
 THINK_TEXT = "<think>\nSix sevens: 42.\n</think>\n\nThe answer is 42, not <think>."
@@ -134,7 +134,7 @@ def test_tool_call_provider_fields_go_back_unchanged(stream: bool) -> None:
         response = list(scripted_llm(reply)[0].stream_chat(USER))[-1]
     else:
         response = scripted_llm(completion(None, tool_calls=[call]))[0].chat(USER)
-    wire = wire_messages([*USER, response.message])[1]
+    wire = messages_to_wire([*USER, response.message])[1]
     assert wire.model_dump(exclude_none=True)["tool_calls"][0]["extra_content"] == extra
 
 
@@ -149,7 +149,7 @@ def test_reasoning_goes_back_only_after_the_latest_user_message() -> None:
     tool = ChatMessage(
         role=MessageRole.TOOL, content="1", additional_kwargs={"tool_call_id": "call_1"}
     )
-    wire = wire_messages([*USER, assistant("old"), tool, *USER, assistant("new"), tool])
+    wire = messages_to_wire([*USER, assistant("old"), tool, *USER, assistant("new"), tool])
     assert [m.reasoning_content for m in wire] == [None, None, None, None, "new", None]
 
 

@@ -1,0 +1,499 @@
+"""``ModelsLab``: the one object both framework integrations call through.
+
+It owns, for ``ChatModelsLab`` and ``ModelsLabLLM`` alike, what an SDK owns: the
+options (:class:`~modelslab_transport.options.ModelsLabOptions`), the sync and async
+transport clients (built lazily), request building (instance defaults, per-call
+arguments, the ``max_tokens`` default, ``stream_options``, the tool-choice mapping,
+``extra_body``, the protocol's refusals) and the four calls — chat, streamed chat,
+token counting and the model list — each sync and async. The framework classes hold
+one and convert their messages to and from the wire types; nothing else.
+
+Changing options (:meth:`ModelsLab.configure`) swaps in new clients for the calls that
+start afterwards; calls already running finish on the clients they started with, which
+are never closed under them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+from modelslab_transport.options import ModelsLabOptions
+from modelslab_transport.protocols import ChatProtocol, chat_protocol
+from modelslab_transport.tooling import chat_tool_choice
+
+if TYPE_CHECKING:
+    from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
+    from modelslab_transport.retry import RetryPolicy
+    from modelslab_transport.settings import ClientSettings
+    from modelslab_transport.streams import AsyncEventStream, EventStream
+    from modelslab_transport.wire.catalog import ModelInfo
+    from modelslab_transport.wire.chat import (
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatCompletionRequest,
+        ChatMessage,
+        Tool,
+    )
+    from modelslab_transport.wire.messages import CountTokensRequest
+
+__all__ = ["ModelsLab", "modelslab_of"]
+
+_UNSET: Any = object()
+
+
+class _Clients:
+    """The transport clients for one set of connection options, built on first use."""
+
+    def __init__(
+        self,
+        options: ModelsLabOptions,
+        http_client: Any,
+        async_http_client: Any,
+        retry_policy: RetryPolicy | None,
+    ) -> None:
+        self.connection = (options.connection(), id(http_client), id(async_http_client))
+        self._options = options
+        self._http_client = http_client
+        self._async_http_client = async_http_client
+        self._retry_policy = retry_policy
+        self._lock = threading.Lock()
+        self._settings: ClientSettings | None = None
+        self.sync: ModelsLabClient | None = None
+        self.async_: AsyncModelsLabClient | None = None
+
+    def settings(self) -> ClientSettings:
+        if self._settings is None:
+            self._settings = self._options.client_settings()
+        return self._settings
+
+    def get_sync(self) -> ModelsLabClient:
+        client = self.sync
+        if client is None:
+            with self._lock:
+                if self.sync is None:
+                    from modelslab_transport.client import ModelsLabClient
+
+                    self.sync = ModelsLabClient(
+                        self.settings(),
+                        http_client=self._http_client,
+                        retry_policy=self._retry_policy,
+                    )
+                client = self.sync
+        return client
+
+    def get_async(self) -> AsyncModelsLabClient:
+        client = self.async_
+        if client is None:
+            with self._lock:
+                if self.async_ is None:
+                    from modelslab_transport.client import AsyncModelsLabClient
+
+                    self.async_ = AsyncModelsLabClient(
+                        self.settings(),
+                        http_client=self._async_http_client,
+                        retry_policy=self._retry_policy,
+                    )
+                client = self.async_
+        return client
+
+
+class ModelsLab:
+    """A ModelsLab chat model's options, clients, request building and calls.
+
+    Example:
+        >>> from modelslab_transport import ModelsLab, ModelsLabOptions
+        >>> from modelslab_transport.wire import ChatMessage
+        >>> ml = ModelsLab(ModelsLabOptions(model="google-gemma-3-1b-it", temperature=0))
+        >>> request = ml.build_request([ChatMessage(role="user", content="Hi")], stream=False)
+        >>> request.max_tokens
+        4096
+        >>> ml.chat(request).choices[0].message.content  # doctest: +SKIP
+
+    Args:
+        options: The options; by default every default (the key from the environment).
+        http_client: An ``httpx.Client`` to send sync requests through (proxies, CA
+            bundles, mTLS); never closed by :meth:`close`.
+        async_http_client: An ``httpx.AsyncClient`` to send async requests through.
+        retry_policy: How long to wait between retries.
+
+    Pickling or deep-copying it copies the options (and, for a deep copy, shares the
+    injected HTTP clients); pooled connections are never copied: the copy builds its own.
+    """
+
+    def __init__(
+        self,
+        options: ModelsLabOptions | None = None,
+        *,
+        http_client: Any = None,
+        async_http_client: Any = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self._options = options if options is not None else ModelsLabOptions()
+        self._protocol = chat_protocol(self._options.api)
+        self._http_client = http_client
+        self._async_http_client = async_http_client
+        self._retry_policy = retry_policy
+        self._lock = threading.RLock()
+        self._clients = _Clients(self._options, http_client, async_http_client, retry_policy)
+        self._retired: list[_Clients] = []
+        self._fingerprint: tuple[Any, ...] | None = None
+
+    @classmethod
+    def following(
+        cls,
+        source: object,
+        names: Sequence[str],
+        make_options: Callable[[], ModelsLabOptions],
+        *,
+        http_client: Any = None,
+        async_http_client: Any = None,
+    ) -> ModelsLab:
+        """A ``ModelsLab`` configured from the attributes ``names`` of ``source``.
+
+        ``make_options`` turns them into options; :meth:`follow` later reconfigures the
+        object when one of them has changed. This is how the framework classes, whose
+        fields are mutable, keep their ``ModelsLab`` in step.
+        """
+        core = cls(make_options(), http_client=http_client, async_http_client=async_http_client)
+        core._fingerprint = _stored(_fingerprint(source, names, http_client, async_http_client))
+        return core
+
+    def follow(
+        self,
+        source: object,
+        names: Sequence[str],
+        make_options: Callable[[], ModelsLabOptions],
+        *,
+        http_client: Any = None,
+        async_http_client: Any = None,
+    ) -> ModelsLab:
+        """Reconfigure from ``source`` if any attribute in ``names`` changed; return self.
+
+        Compares values (dicts and lists by content, so an in-place edit counts); the
+        options are rebuilt, and validated, only on a change.
+        """
+        fingerprint = _fingerprint(source, names, http_client, async_http_client)
+        if fingerprint != self._fingerprint:
+            with self._lock:
+                if fingerprint != self._fingerprint:
+                    self.configure(
+                        make_options(), http_client=http_client, async_http_client=async_http_client
+                    )
+                    self._fingerprint = _stored(fingerprint)
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelsLab(model={self._options.model!r}, api={self._options.api!r}, "
+            f"base_url={self._options.base_url!r})"
+        )
+
+    # ----------------------------------------------------------------- copying
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Clients, locks and injected HTTP clients (sockets, locks) stay behind.
+        return {"options": self._options, "retry_policy": self._retry_policy}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["options"], retry_policy=state["retry_policy"])  # type: ignore[misc]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ModelsLab:
+        return ModelsLab(
+            self._options,
+            http_client=self._http_client,
+            async_http_client=self._async_http_client,
+            retry_policy=self._retry_policy,
+        )
+
+    # ----------------------------------------------------------------- options
+
+    @property
+    def options(self) -> ModelsLabOptions:
+        """The current options (frozen; change them with :meth:`configure`)."""
+        return self._options
+
+    @property
+    def protocol(self) -> ChatProtocol:
+        """The protocol table entry the options' ``api`` selects."""
+        return self._protocol
+
+    def configure(
+        self,
+        options: ModelsLabOptions,
+        *,
+        http_client: Any = _UNSET,
+        async_http_client: Any = _UNSET,
+    ) -> None:
+        """Use ``options`` (and, when given, other injected HTTP clients) from now on.
+
+        When the connection changes (key, URL, timeouts, retries, headers, injected
+        clients) calls that start afterwards get new transport clients; calls already
+        running keep theirs, which are not closed under them (:meth:`close` closes them
+        later). A change to request defaults only keeps the clients.
+        """
+        with self._lock:
+            if http_client is not _UNSET:
+                self._http_client = http_client
+            if async_http_client is not _UNSET:
+                self._async_http_client = async_http_client
+            self._protocol = chat_protocol(options.api)
+            self._options = options
+            connection = (options.connection(), id(self._http_client), id(self._async_http_client))
+            if connection != self._clients.connection:
+                if self._clients.sync is not None or self._clients.async_ is not None:
+                    self._retired.append(self._clients)
+                self._clients = _Clients(
+                    options, self._http_client, self._async_http_client, self._retry_policy
+                )
+
+    def max_tokens_for(self, model: str | None = None) -> int:
+        """The ``max_tokens`` sent for ``model`` when the caller sets none.
+
+        See :meth:`ModelsLabOptions.max_tokens_for`.
+        """
+        return self._options.max_tokens_for(model)
+
+    # ----------------------------------------------------------------- clients
+
+    @property
+    def sync_client(self) -> ModelsLabClient:
+        """The sync transport client for the current options, built on first use."""
+        return self._clients.get_sync()
+
+    @property
+    def async_client(self) -> AsyncModelsLabClient:
+        """The async transport client for the current options, built on first use."""
+        return self._clients.get_async()
+
+    def close(self) -> None:
+        """Close the sync connection pools this object opened (injected clients stay open)."""
+        with self._lock:
+            everything = [*self._retired, self._clients]
+            self._retired = []
+        for clients in everything:
+            if clients.sync is not None:
+                clients.sync.close()
+
+    async def aclose(self) -> None:
+        """Close the async connection pools this object opened (injected clients stay open)."""
+        with self._lock:
+            everything = [*self._retired, self._clients]
+            self._retired = []
+        for clients in everything:
+            if clients.async_ is not None:
+                await clients.async_.aclose()
+
+    # -------------------------------------------------------- request building
+
+    def build_request(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        stream: bool,
+        stop: list[str] | str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> ChatCompletionRequest:
+        """The wire request for one call: the options' defaults, then ``params``.
+
+        ``params`` are per-call request parameters in chat-completions terms (a
+        framework's call keyword arguments). ``stream`` among them is ignored (the call
+        made decides), ``stream_usage`` overrides the option for this call,
+        ``extra_body`` (a mapping, added to the options' own) is merged into the body, and
+        ``tool_choice`` is mapped onto the wire (``"any"``/``True`` -> ``"required"``, a
+        tool's name -> that tool). ``max_tokens`` defaults to
+        :meth:`max_tokens_for` the request's model.
+
+        Raises:
+            ValueError: for ``n > 1`` on a stream, a parameter the protocol cannot carry
+                (when sent), or an unknown tool choice.
+            TypeError: when ``extra_body`` is not a mapping.
+        """
+        from modelslab_transport.wire.chat import ChatCompletionRequest
+
+        options = self._options
+        call = dict(params or {})
+        call.pop("stream", None)
+        stream_usage = call.pop("stream_usage", options.stream_usage)
+        merged = options.request_params()
+        if stop is not None:
+            merged["stop"] = stop
+        extra_body = {
+            **_mapping(merged.pop("extra_body", None)),
+            **_mapping(call.pop("extra_body", None)),
+        }
+        merged.update(call)
+        merged.update(extra_body)
+        merged = {key: value for key, value in merged.items() if value is not None}
+        if not merged.get("stop"):
+            merged.pop("stop", None)
+        if "max_tokens" not in merged:
+            merged["max_tokens"] = options.max_tokens_for(merged["model"])
+        if "tool_choice" in merged:
+            names = [_tool_name(tool) for tool in merged.get("tools") or []]
+            merged["tool_choice"] = chat_tool_choice(merged["tool_choice"], names)
+        if stream:
+            if merged.get("n", 1) > 1:
+                raise ValueError("n > 1 cannot be streamed; use invoke/generate")
+            if stream_usage:
+                merged.setdefault("stream_options", {"include_usage": True})
+        return ChatCompletionRequest(messages=list(messages), **merged)
+
+    def count_tokens_request(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[Tool] | None = None,
+        *,
+        model: str | None = None,
+    ) -> CountTokensRequest | None:
+        """The count_tokens request for ``messages`` and ``tools`` (None: nothing to count).
+
+        With no messages and no tools there is nothing to count (the count is 0).
+        A conversation of system messages only is counted as that text in a user turn
+        (the endpoint needs one turn); tools alone are counted with one empty user turn.
+        """
+        from modelslab_transport.protocol_bridge import count_tokens_request
+        from modelslab_transport.wire.chat import ChatMessage
+
+        if not messages and not tools:
+            return None
+        turns = list(messages)
+        if all(message.role in ("system", "developer") for message in turns):
+            text = "\n\n".join(
+                message.content if isinstance(message.content, str) else "" for message in turns
+            )
+            turns = [ChatMessage(role="user", content=text)]
+        return count_tokens_request(model or self._options.model, turns, list(tools or []))
+
+    # ------------------------------------------------------------------- calls
+
+    def chat(self, request: ChatCompletionRequest) -> ChatCompletion:
+        """Send ``request`` over the options' protocol and return the whole reply."""
+        return self._clients.get_sync().chat(request, api=self._protocol.name)
+
+    async def achat(self, request: ChatCompletionRequest) -> ChatCompletion:
+        """Async :meth:`chat`."""
+        return await self._clients.get_async().chat(request, api=self._protocol.name)
+
+    def stream_chat(self, request: ChatCompletionRequest) -> EventStream[ChatCompletionChunk]:
+        """Stream ``request`` as chat-completion chunks (use it as a context manager)."""
+        return self._clients.get_sync().stream_chat(request, api=self._protocol.name)
+
+    async def astream_chat(
+        self, request: ChatCompletionRequest
+    ) -> AsyncEventStream[ChatCompletionChunk]:
+        """Async :meth:`stream_chat`: await it, then ``async with`` / ``async for``."""
+        return await self._clients.get_async().stream_chat(request, api=self._protocol.name)
+
+    def count_tokens(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[Tool] | None = None,
+        *,
+        model: str | None = None,
+    ) -> int:
+        """Input tokens of ``messages`` (and ``tools``), counted by the server.
+
+        ``POST /v1/messages/count_tokens``; 0 for nothing to count, without a request.
+
+        Raises:
+            ModelsLabError: when the server cannot count.
+        """
+        request = self.count_tokens_request(messages, tools, model=model)
+        if request is None:
+            return 0
+        return self._clients.get_sync().count_tokens(request).input_tokens
+
+    async def acount_tokens(
+        self,
+        messages: Sequence[ChatMessage],
+        tools: Sequence[Tool] | None = None,
+        *,
+        model: str | None = None,
+    ) -> int:
+        """Async :meth:`count_tokens`."""
+        request = self.count_tokens_request(messages, tools, model=model)
+        if request is None:
+            return 0
+        counted = await self._clients.get_async().count_tokens(request)
+        return counted.input_tokens
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models the API serves (``GET /v1/models``)."""
+        return self._clients.get_sync().list_models()
+
+    async def alist_models(self) -> list[ModelInfo]:
+        """Async :meth:`list_models`."""
+        return await self._clients.get_async().list_models()
+
+
+def modelslab_of(
+    owner: Any,
+    names: Sequence[str],
+    make_options: Callable[[], ModelsLabOptions],
+    *,
+    http_client: Any = None,
+    async_http_client: Any = None,
+) -> ModelsLab:
+    """The ``ModelsLab`` a framework model keeps in its pydantic private ``_modelslab``.
+
+    Built (and stored) on the first call, then kept in step with the attributes
+    ``names`` of ``owner`` (see :meth:`ModelsLab.follow`). Both framework classes hold
+    their object through this one function.
+    """
+    # Read from pydantic's private-attribute slot: ``owner._modelslab`` goes through
+    # pydantic's ``__getattr__``, which costs more than the rest of this function.
+    private = owner.__pydantic_private__
+    core: ModelsLab | None = private.get("_modelslab") if private else None
+    if core is None:
+        core = ModelsLab.following(
+            owner,
+            names,
+            make_options,
+            http_client=http_client,
+            async_http_client=async_http_client,
+        )
+        owner._modelslab = core
+        return core
+    return core.follow(
+        owner,
+        names,
+        make_options,
+        http_client=http_client,
+        async_http_client=async_http_client,
+    )
+
+
+def _fingerprint(
+    source: object, names: Sequence[str], http_client: Any, async_http_client: Any
+) -> tuple[Any, ...]:
+    values: tuple[Any, ...] = attrgetter(*names)(source) if len(names) > 1 else ()
+    if len(names) == 1:
+        values = (getattr(source, names[0]),)
+    return (*values, id(http_client), id(async_http_client))
+
+
+def _stored(fingerprint: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``fingerprint`` with dicts and lists copied, so that an in-place edit shows."""
+    return tuple(
+        value.copy() if isinstance(value, (dict, list)) else value for value in fingerprint
+    )
+
+
+def _mapping(extra_body: Any) -> Mapping[str, Any]:
+    if extra_body is None:
+        return {}
+    if not isinstance(extra_body, Mapping):
+        raise TypeError(
+            f"extra_body must be a mapping of body fields, got {type(extra_body).__name__}"
+        )
+    return extra_body
+
+
+def _tool_name(tool: Any) -> str:
+    if isinstance(tool, Mapping):
+        return str((tool.get("function") or {}).get("name") or tool.get("name") or "")
+    function = getattr(tool, "function", None)
+    return str(getattr(function, "name", "") or "")

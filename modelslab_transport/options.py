@@ -1,0 +1,387 @@
+"""The options of a ModelsLab chat model: one validated record for both frameworks.
+
+:class:`ModelsLabOptions` holds what ``ChatModelsLab`` and ``ModelsLabLLM`` are
+configured with: the connection (key, base URL, timeouts, retries, headers) and the
+request defaults (model, protocol, sampling parameters, extra parameters). Every value
+is checked here, once, with the same ranges for both frameworks; the environment
+(``MODELSLAB_API_KEY``, ``MODELSLAB_BASE_URL``) is read here and nowhere else.
+
+Timeouts, in seconds, mean the same in both classes: a number is a limit, ``None`` is
+no limit at all (wait as long as the server takes). The defaults are
+:data:`~modelslab_transport.defaults.DEFAULT_TIMEOUT` (300 s for a whole reply) and
+:data:`~modelslab_transport.defaults.DEFAULT_STREAM_CHUNK_TIMEOUT` (120 s of silence in
+a stream).
+
+The module imports neither httpx nor the wire types, so that validating a model's
+configuration when it is built costs no transport import.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import sys
+import warnings
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_core.core_schema import ValidationInfo
+
+from modelslab_transport.defaults import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MODEL,
+    DEFAULT_STREAM_CHUNK_TIMEOUT,
+    DEFAULT_TIMEOUT,
+)
+from modelslab_transport.model_profiles import default_max_tokens
+from modelslab_transport.protocols import ChatAPI, check_protocol_params
+
+if TYPE_CHECKING:
+    from modelslab_transport.settings import ClientSettings
+
+__all__ = [
+    "CONNECTION_FIELDS",
+    "FRAMEWORK_FIELDS",
+    "InsecureBaseURLWarning",
+    "ModelsLabOptions",
+    "api_key_from_env",
+    "base_url_from_env",
+    "caller_stacklevel",
+    "check_base_url",
+    "check_sampling_params",
+    "did_you_mean",
+]
+
+
+class InsecureBaseURLWarning(UserWarning):
+    """The base URL sends requests (and the key, when set) in clear text to another host."""
+
+
+def api_key_from_env() -> SecretStr | None:
+    """The key in ``$MODELSLAB_API_KEY`` (None when unset or blank)."""
+    value = os.environ.get(API_KEY_ENV, "").strip()
+    return SecretStr(value) if value else None
+
+
+def base_url_from_env() -> str:
+    """``$MODELSLAB_BASE_URL``, or the public API's base URL when it is unset or blank."""
+    return os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL
+
+
+# Frames of these packages are skipped when a warning names the caller's line.
+_LIBRARY_ROOTS = frozenset(
+    {
+        "modelslab_transport",
+        "langchain_modelslab",
+        "llama_index_modelslab",
+        "pydantic",
+        "pydantic_core",
+        "langchain_core",
+        "langchain",
+        "llama_index",
+        "llama_index_instrumentation",
+    }
+)
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the caller's own line.
+
+    That is the first frame outside the libraries (this project, pydantic, LangChain,
+    LlamaIndex).
+    Call it from the function that calls :func:`warnings.warn`.
+    """
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.partition(".")[0] not in _LIBRARY_ROOTS:
+            break
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(value: str, *, has_key: bool) -> str:
+    """``value`` without trailing slashes, once checked to be an absolute http(s) URL.
+
+    Plain ``http`` to a host that is not this machine gives an
+    :class:`InsecureBaseURLWarning` pointing at the caller's line; it mentions the API
+    key only when one is set (``has_key``).
+
+    Raises:
+        ValueError: for anything but an absolute http(s) URL.
+    """
+    from urllib.parse import urlsplit
+
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"base_url must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, got {value!r}"
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        what = "the API key and every prompt" if has_key else "every prompt and answer"
+        warnings.warn(
+            f"base_url {url!r} uses plain http to a host that is not this machine: "
+            f"{what} would travel unencrypted. Use https.",
+            InsecureBaseURLWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    return url
+
+
+def did_you_mean(name: str, known: Collection[str]) -> str:
+    """``" (did you mean 'model'?)"`` for the known name closest to ``name``, or ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# name -> (lowest, highest, whether the lowest is excluded); one table for both frameworks.
+_RANGES: dict[str, tuple[float, float | None, bool]] = {
+    "temperature": (0.0, 2.0, False),
+    "top_p": (0.0, 1.0, False),
+    "n": (1, None, False),
+    "max_tokens": (1, None, False),
+    "frequency_penalty": (-2.0, 2.0, False),
+    "presence_penalty": (-2.0, 2.0, False),
+}
+
+
+def check_sampling_params(params: dict[str, Any]) -> None:
+    """Check the request parameters both frameworks validate alike.
+
+    ``temperature`` 0-2, ``top_p`` 0-1, ``n`` and ``max_tokens`` at least 1, penalties
+    -2 to 2 (the OpenAI ranges ModelsLab documents); ``None`` is unset.
+
+    Raises:
+        ValueError: naming the parameter, its value and the allowed range.
+    """
+    for name, (low, high, _) in _RANGES.items():
+        value = params.get(name)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if value < low or (high is not None and value > high):
+            allowed = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
+            raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+FRAMEWORK_FIELDS = (
+    "api_key",
+    "base_url",
+    "timeout",
+    "stream_chunk_timeout",
+    "max_retries",
+    "legacy_auth",
+    "model",
+    "api",
+    "max_tokens",
+    "temperature",
+    "stream_usage",
+)
+"""The options both framework classes have as fields of the same name and meaning."""
+
+CONNECTION_FIELDS = (
+    "api_key",
+    "base_url",
+    "timeout",
+    "connect_timeout",
+    "stream_chunk_timeout",
+    "max_retries",
+    "default_headers",
+    "legacy_auth",
+    "anthropic_version",
+)
+"""The options the transport clients are built from; a change to one swaps the clients."""
+
+
+class ModelsLabOptions(BaseModel):
+    """Everything a ModelsLab chat model is configured with, checked once.
+
+    Frozen: change options by building new ones (``options.model_copy(update=...)`` is
+    not validated; use ``ModelsLabOptions(**{**options.model_dump(), ...})`` or
+    :meth:`modelslab_transport.modelslab.ModelsLab.configure`).
+
+    Attributes:
+        api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Needed only
+            when a request is sent to ModelsLab itself.
+        base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API.
+        timeout: Seconds (or a timeout object of the HTTP library) for a reply read
+            whole; ``None``: no limit.
+        connect_timeout: Seconds to establish a connection; ``None``: no limit.
+        stream_chunk_timeout: Seconds a stream may stay silent; ``None``: no limit.
+        max_retries: Retries after the first attempt (connect errors, 429, 5xx).
+        default_headers: Extra headers sent with every request.
+        legacy_auth: Also send ``key`` and ``model_id`` in chat-completions bodies.
+        anthropic_version: The ``anthropic-version`` header of the Anthropic-style endpoints.
+        model: The model id.
+        api: The protocol (an entry of :data:`~modelslab_transport.protocols.CHAT_PROTOCOLS`).
+        max_tokens: Tokens to generate at most; ``None``: the default capped by the model
+            profile (:meth:`max_tokens_for`).
+        temperature, top_p, n, seed, frequency_penalty, presence_penalty: Sampling
+            parameters; ``None``: the server's default.
+        stop: Stop sequences.
+        stream_usage: Ask streams for usage (``stream_options.include_usage``) on
+            protocols that need asking.
+        extra_params: Further request parameters sent as given (``model_kwargs`` /
+            ``additional_kwargs``); an ``extra_body`` mapping among them is merged into
+            the body.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+
+    # Connection. api_key comes before base_url: the insecure-URL warning needs it.
+    api_key: SecretStr | None = Field(default_factory=api_key_from_env)
+    base_url: str = Field(default_factory=base_url_from_env, validate_default=True)
+    timeout: Any = DEFAULT_TIMEOUT
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
+    stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
+    default_headers: dict[str, str] = Field(default_factory=dict)
+    legacy_auth: bool = False
+    anthropic_version: str = "2023-06-01"
+
+    # Request defaults.
+    model: str = DEFAULT_MODEL
+    api: ChatAPI = "chat_completions"
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    n: int | None = None
+    seed: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stop: list[str] | str | None = None
+    stream_usage: bool = True
+    extra_params: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def checked(cls, **values: Any) -> ModelsLabOptions:
+        """Build options from ``values``, failing with one plain message.
+
+        Raises:
+            ValueError: naming each invalid option and what is allowed (instead of
+                pydantic's ``ValidationError`` listing for this record).
+        """
+        from pydantic import ValidationError
+
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                message = str(error["msg"]).removeprefix("Value error, ")
+                where = ".".join(str(part) for part in error["loc"])
+                problems.append(message if not where or where in message else f"{where}: {message}")
+            raise ValueError("; ".join(problems)) from None
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_none(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str, info: ValidationInfo) -> str:
+        return check_base_url(value, has_key=info.data.get("api_key") is not None)
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: Any) -> Any:
+        if value is None or isinstance(value, bool):
+            if isinstance(value, bool):
+                raise ValueError(f"timeout must be seconds or None, got {value!r}")
+            return value
+        if isinstance(value, (int, float)):
+            if value <= 0:
+                raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
+            return float(value)
+        if all(hasattr(value, name) for name in ("connect", "read", "write", "pool")):
+            return value  # the HTTP library's own timeout object
+        raise ValueError(
+            f"timeout must be seconds, None (no limit) or an httpx timeout, got {value!r}"
+        )
+
+    @field_validator("connect_timeout", "stream_chunk_timeout")
+    @classmethod
+    def _positive(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_request_defaults(self) -> ModelsLabOptions:
+        params = self.request_params()
+        check_sampling_params(params)
+        check_protocol_params(self.api, params)
+        return self
+
+    def request_params(self) -> dict[str, Any]:
+        """The request parameters set on these options (``None`` left out), extra ones last.
+
+        ``max_tokens`` is the explicit value or the profile-capped default
+        (:meth:`max_tokens_for`); ``model`` is always present.
+        """
+        params: dict[str, Any] = {"model": self.model}
+        for name in (
+            "temperature",
+            "top_p",
+            "n",
+            "seed",
+            "frequency_penalty",
+            "presence_penalty",
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                params[name] = value
+        if self.stop:
+            params["stop"] = self.stop
+        if self.max_tokens is not None:
+            params["max_tokens"] = self.max_tokens
+        params.update(self.extra_params)
+        return params
+
+    def max_tokens_for(self, model: str | None = None) -> int:
+        """The ``max_tokens`` a request for ``model`` sends when the caller sets none.
+
+        ``model`` defaults to :attr:`model`. :attr:`max_tokens` if set, else
+        :data:`~modelslab_transport.defaults.DEFAULT_MAX_TOKENS` capped by the model
+        profile's output limit. The one place this number is computed.
+        """
+        if self.max_tokens is not None:
+            return self.max_tokens
+        return default_max_tokens(model or self.model)
+
+    def client_settings(self) -> ClientSettings:
+        """The connection part, as the transport clients take it (already validated)."""
+        from modelslab_transport.settings import ClientSettings
+
+        return ClientSettings.model_construct(
+            **{name: getattr(self, name) for name in CONNECTION_FIELDS}
+        )
+
+    def connection(self) -> tuple[Any, ...]:
+        """The connection values, comparable: equal tuples share clients."""
+        return tuple(
+            tuple(sorted(value.items())) if isinstance(value, dict) else value
+            for value in (getattr(self, name) for name in CONNECTION_FIELDS)
+        )

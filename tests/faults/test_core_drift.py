@@ -1,0 +1,362 @@
+"""Both framework classes configure, build and send through one ``ModelsLab`` object.
+
+Each test here is a drift the two classes once had (issue 14), or something callers pass
+that the core now handles once (issues 15 and 19), checked through both public classes
+against a loopback server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import pickle
+import subprocess
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, trim_messages
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+from langchain_modelslab import ChatModelsLab
+from llama_index_modelslab import ModelsLabLLM
+from modelslab_transport import ModelsLab
+from modelslab_transport.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
+from modelslab_transport.options import InsecureBaseURLWarning
+from tests.faults.drivers import FAKE_KEY, Framework, bounded, make_model
+from tests.faults.fault_server import FaultServer, chunk, completion, finish, json_reply
+from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+
+FRAMEWORKS = pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("modelslab_transport", "langchain_modelslab", "llama_index_modelslab")
+BRANCHING = r'api == \|api != \|== "messages"\|== "chat_completions"\|api in ('
+_LI_PROMPT = [ChatMessage(role=MessageRole.USER, content="Hi")]
+
+
+def _ask(llm: Any, **kwargs: Any) -> str:
+    if isinstance(llm, ChatModelsLab):
+        return str(llm.invoke("Hi", **kwargs).content)
+    return str(llm.chat(_LI_PROMPT, **kwargs).message.content)
+
+
+async def _aask(llm: Any, **kwargs: Any) -> str:
+    if isinstance(llm, ChatModelsLab):
+        return str((await llm.ainvoke("Hi", **kwargs)).content)
+    return str((await llm.achat(_LI_PROMPT, **kwargs)).message.content)
+
+
+def _answer(text: str, *, pause: float = 0.0) -> Any:
+    """Answer a stream with SSE chunks and anything else with a whole completion."""
+
+    def behaviour(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
+        if pause:
+            conn.wait(pause)
+        body = json.loads(request.body or b"{}")
+        if body.get("stream"):
+            conn.send_sse_headers()
+            for event in (chunk(text), finish()):
+                conn.send_chunk(f"data: {json.dumps(event)}\n\n".encode())
+            conn.send_chunk(b"data: [DONE]\n\n")
+            conn.end_chunks()
+            return True
+        return json_reply(completion(text))(conn, request)
+
+    return behaviour
+
+
+def _bodies(server: FaultServer) -> list[dict[str, Any]]:
+    return [json.loads(request.body) for request in server.requests if request.body]
+
+
+# ------------------------------------------------------------ the same options
+
+
+@FRAMEWORKS
+def test_timeouts_mean_the_same_in_both_classes(framework: Framework) -> None:
+    cls = ChatModelsLab if framework == "langchain" else ModelsLabLLM
+    settings = cls(api_key=FAKE_KEY).client.sync_client.settings
+    assert settings.request_timeout().read == DEFAULT_TIMEOUT
+    assert settings.stream_timeout().read == DEFAULT_STREAM_CHUNK_TIMEOUT
+    # None is no limit at all, in both classes (it used to be 300 s in one of them).
+    unlimited = cls(api_key=FAKE_KEY, timeout=None, stream_chunk_timeout=None)
+    settings = unlimited.client.sync_client.settings
+    assert settings.request_timeout().read is None
+    assert settings.stream_timeout().read is None
+
+
+@FRAMEWORKS
+def test_base_url_changed_after_the_first_call_is_honoured(framework: Framework) -> None:
+    with FaultServer(_answer("first")) as first, FaultServer(_answer("second")) as second:
+        llm = make_model(framework, first.base_url)
+        assert bounded("first call", lambda: _ask(llm)) == "first"
+        llm.base_url = second.base_url
+        assert bounded("after the change", lambda: _ask(llm)) == "second"
+        assert asyncio.run(_aask(llm)) == "second"
+        assert (first.request_count, second.request_count) == (1, 2)
+
+
+@FRAMEWORKS
+def test_a_settings_change_under_sixteen_threads_closes_nothing_in_flight(
+    framework: Framework,
+) -> None:
+    with FaultServer(_answer("ok", pause=0.01)) as server:
+        llm = make_model(framework, server.base_url, max_retries=0)
+        answers: list[str] = []
+        failures: list[BaseException] = []
+        lock = threading.Lock()
+
+        def caller() -> None:
+            for _ in range(6):
+                try:
+                    text = _ask(llm)
+                except BaseException as exc:  # collected and asserted below
+                    with lock:
+                        failures.append(exc)
+                else:
+                    with lock:
+                        answers.append(text)
+
+        threads = [threading.Thread(target=caller, daemon=True) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for step in range(40):  # swap the clients again and again while calls run
+            llm.timeout = 20.0 + step % 2
+            threading.Event().wait(0.005)
+        for thread in threads:
+            thread.join(30)
+        assert not any(thread.is_alive() for thread in threads), "calls hung"
+        assert failures == []
+        assert answers == ["ok"] * 96
+        assert llm.client.sync_client.settings.timeout == 20.0 + 39 % 2
+
+
+@FRAMEWORKS
+def test_a_used_model_pickles_and_deep_copies(framework: Framework) -> None:
+    with FaultServer(_answer("again")) as server:
+        llm = make_model(framework, server.base_url)
+        assert _ask(llm) == "again"
+        assert asyncio.run(_aask(llm)) == "again"
+        for copied in (pickle.loads(pickle.dumps(llm)), copy.deepcopy(llm)):
+            assert copied.client is not llm.client
+            assert copied.client.options == llm.client.options
+            assert bounded("copy", lambda copied=copied: _ask(copied)) == "again"
+        assert _ask(llm) == "again"  # the original keeps working
+
+
+# --------------------------------------------------------------- what callers pass
+
+
+@FRAMEWORKS
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_per_call_stream_argument_does_not_collide(framework: Framework, stream: bool) -> None:
+    with FaultServer(_answer("hello")) as server:
+        llm = make_model(framework, server.base_url)
+        assert _ask(llm, stream=stream) == "hello"
+        assert asyncio.run(_aask(llm, stream=stream)) == "hello"
+        if framework == "llama_index":  # the call kind decides; the argument is not sent
+            assert [body.get("stream") for body in _bodies(server)] == [None, None]
+        else:  # LangChain's own reading of stream= picks the call
+            assert [bool(body.get("stream")) for body in _bodies(server)] == [stream, stream]
+
+
+# A system-only list is counted as that text in the one user turn the endpoint needs.
+_USER_BRIEF = {"role": "user", "content": [{"type": "text", "text": "Be brief."}]}
+
+
+def _count_reply(tokens: int) -> Any:
+    return json_reply({"input_tokens": tokens})
+
+
+def test_langchain_counts_any_list_it_may_be_given() -> None:
+    with FaultServer(_count_reply(7)) as server:
+        llm = make_model("langchain", server.base_url)
+        assert llm.get_num_tokens_from_messages([]) == 0
+        assert asyncio.run(llm.aget_num_tokens_from_messages([])) == 0
+        assert server.request_count == 0  # nothing to count, nothing sent
+        assert llm.get_num_tokens_from_messages([SystemMessage("Be brief.")]) == 7
+        (body,) = _bodies(server)
+        assert body["messages"] == [_USER_BRIEF]
+        assert llm.get_num_tokens("hello there") == 7  # no transformers needed
+        history = [SystemMessage("Be brief."), HumanMessage("a"), AIMessage("b"), HumanMessage("c")]
+        trimmed = trim_messages(
+            history, token_counter=llm, include_system=True, strategy="last", max_tokens=7
+        )
+        assert trimmed[0] == history[0]
+        assert all(
+            request.path.endswith("/v1/messages/count_tokens") for request in server.requests
+        )
+
+
+def test_llama_index_counts_any_list_it_may_be_given() -> None:
+    with FaultServer(_count_reply(5)) as server:
+        llm = make_model("llama_index", server.base_url)
+        assert llm.count_tokens([]) == 0
+        assert llm.count_tokens("") == 0
+        assert asyncio.run(llm.acount_tokens([])) == 0
+        assert server.request_count == 0
+        system_only = [ChatMessage(role=MessageRole.SYSTEM, content="Be brief.")]
+        assert llm.count_tokens(system_only) == 5
+        assert asyncio.run(llm.acount_tokens(system_only)) == 5
+        assert _bodies(server)[0]["messages"] == [_USER_BRIEF]
+
+
+def test_extra_body_is_merged_into_the_langchain_body() -> None:
+    with FaultServer(_answer("ok")) as server:
+        llm = make_model("langchain", server.base_url, extra_body={"top_k": 5})
+        llm.invoke("Hi")
+        llm.bind(extra_body={"min_p": 0.1}).invoke("Hi")
+        llm.invoke("Hi", extra_body={"repetition_penalty": 1.1})
+        asyncio.run(llm.ainvoke("Hi", extra_body={"top_k": 9}))
+        bodies = _bodies(server)
+        assert all("extra_body" not in body for body in bodies)
+        assert [body["top_k"] for body in bodies] == [5, 5, 5, 9]
+        assert bodies[1]["min_p"] == 0.1
+        assert bodies[2]["repetition_penalty"] == 1.1
+
+
+def test_extra_body_is_merged_into_the_llama_index_body() -> None:
+    with FaultServer(_answer("ok")) as server:
+        llm = make_model(
+            "llama_index", server.base_url, additional_kwargs={"extra_body": {"top_k": 5}}
+        )
+        llm.chat(_LI_PROMPT)
+        llm.chat(_LI_PROMPT, extra_body={"top_k": 7, "min_p": 0.2})
+        list(llm.stream_chat(_LI_PROMPT))
+        bodies = _bodies(server)
+        assert all("extra_body" not in body for body in bodies)
+        assert [body["top_k"] for body in bodies] == [5, 7, 5]
+        assert bodies[1]["min_p"] == 0.2
+
+
+@FRAMEWORKS
+def test_extra_body_must_be_a_mapping(framework: Framework) -> None:
+    llm = make_model(framework, "http://127.0.0.1:9")
+    with pytest.raises(TypeError, match="extra_body must be a mapping"):
+        _ask(llm, extra_body=["top_k", 5])
+
+
+# ------------------------------------------------------------------ configuration
+
+
+def test_chat_models_lab_misspelt_argument_warns_with_a_suggestion() -> None:
+    with pytest.warns(
+        UserWarning, match=r"'modle' is not a ChatModelsLab field \(did you mean 'model'\?\)"
+    ) as caught:
+        ChatModelsLab(modle="x")
+    assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize(
+    ("argument", "suggestion"), [("modle", "model"), ("temprature", "temperature")]
+)
+def test_modelslab_llm_misspelt_argument_raises_with_a_suggestion(
+    argument: str, suggestion: str
+) -> None:
+    with pytest.raises(
+        ValueError,
+        match=rf"'{argument}' is not a ModelsLabLLM argument \(did you mean '{suggestion}'\?\)",
+    ):
+        ModelsLabLLM(**{argument: 0.2})
+
+
+@FRAMEWORKS
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("temperature", 3, "temperature must be 0 to 2, got 3"),
+        ("temperature", -0.5, "temperature must be 0 to 2"),
+        ("max_tokens", 0, "max_tokens must be at least 1, got 0"),
+        ("max_retries", -1, "max_retries"),
+        ("timeout", 0, "timeouts must be positive seconds or None"),
+        ("stream_chunk_timeout", -1, "timeouts must be positive seconds or None"),
+    ],
+)
+def test_both_classes_refuse_the_same_values(
+    framework: Framework, field: str, value: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_model(framework, "http://127.0.0.1:9", **{field: value})
+
+
+@FRAMEWORKS
+def test_both_classes_refuse_what_the_protocol_cannot_carry(framework: Framework) -> None:
+    with pytest.raises(ValueError, match=r"temperature 1\.5 is above 1"):
+        make_model(framework, "http://127.0.0.1:9", api="messages", temperature=1.5)
+
+
+@FRAMEWORKS
+def test_a_changed_field_is_validated_before_the_next_call(framework: Framework) -> None:
+    llm = make_model(framework, "http://127.0.0.1:9")
+    llm.temperature = 5
+    with pytest.raises(ValueError, match="temperature must be 0 to 2, got 5"):
+        _ask(llm)
+
+
+@FRAMEWORKS
+@pytest.mark.parametrize("key", [FAKE_KEY, None])
+def test_insecure_url_warning_points_at_the_callers_line(
+    framework: Framework, key: str | None
+) -> None:
+    cls = ChatModelsLab if framework == "langchain" else ModelsLabLLM
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cls(api_key=key, base_url="http://llm.example.com/v1")  # the line warned about
+    (warning,) = [w for w in caught if issubclass(w.category, InsecureBaseURLWarning)]
+    assert warning.filename == __file__
+    text = str(warning.message)
+    assert "unencrypted" in text
+    assert ("API key" in text) is (key is not None)
+
+
+def test_function_calling_follows_the_model_profile() -> None:
+    assert not ModelsLabLLM(model="meta-llama-Llama-3.2-1B").metadata.is_function_calling_model
+    assert ModelsLabLLM(model="google-gemma-3-1b-it").metadata.is_function_calling_model
+    assert ModelsLabLLM(model="an-unknown-model").metadata.is_function_calling_model
+    forced = ModelsLabLLM(model="meta-llama-Llama-3.2-1B", is_function_calling_model=True)
+    assert forced.metadata.is_function_calling_model
+
+
+@FRAMEWORKS
+def test_max_tokens_default_comes_from_one_place(framework: Framework) -> None:
+    with FaultServer(_answer("ok")) as server:
+        llm = make_model(framework, server.base_url, max_tokens=None, model="google-gemma-3-1b-it")
+        _ask(llm)
+        (body,) = _bodies(server)
+        assert (
+            body["max_tokens"]
+            == llm.client.max_tokens_for()
+            == ModelsLab().max_tokens_for("google-gemma-3-1b-it")
+        )
+
+
+def test_the_framework_packages_do_not_branch_on_the_protocol() -> None:
+    found = subprocess.run(
+        [
+            "grep",
+            "-rn",
+            "--include=*.py",
+            BRANCHING,
+            "langchain_modelslab",
+            "llama_index_modelslab",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.stdout == ""
+
+
+def test_only_the_options_module_reads_the_environment() -> None:
+    found = subprocess.run(
+        ["grep", "-rln", "--include=*.py", "os.environ", *PACKAGES],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.stdout.split() == ["modelslab_transport/options.py"]
