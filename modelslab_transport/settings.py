@@ -8,7 +8,7 @@ import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from modelslab_transport.defaults import (
@@ -47,7 +47,7 @@ class ClientSettings(BaseModel):
     Attributes:
         api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``.
         base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API.
-        timeout: Seconds (or an ``httpx.Timeout``) for a non-streamed request.
+        timeout: Seconds (or an ``httpx2.Timeout``) for a non-streamed request.
         connect_timeout: Seconds to establish a connection (when ``timeout`` is a number).
         stream_chunk_timeout: Seconds a stream may stay silent before it fails with
             :class:`~modelslab_transport.errors.APITimeoutError`; None waits forever.
@@ -71,7 +71,7 @@ class ClientSettings(BaseModel):
         default_factory=lambda: os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
         validate_default=True,
     )
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
+    timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
     stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
@@ -120,16 +120,16 @@ class ClientSettings(BaseModel):
         host = urlsplit(self.base_url).hostname or ""
         return host == "modelslab.com" or host.endswith(".modelslab.com")
 
-    def request_timeout(self) -> httpx.Timeout:
+    def request_timeout(self) -> httpx2.Timeout:
         """The timeout for a request whose reply is read whole."""
-        if isinstance(self.timeout, httpx.Timeout):
+        if isinstance(self.timeout, httpx2.Timeout):
             return self.timeout
-        return httpx.Timeout(self.timeout, connect=self.connect_timeout)
+        return httpx2.Timeout(self.timeout, connect=self.connect_timeout)
 
-    def stream_timeout(self) -> httpx.Timeout:
+    def stream_timeout(self) -> httpx2.Timeout:
         """The timeout for a streamed request: reads time out per chunk."""
         base = self.request_timeout()
-        return httpx.Timeout(
+        return httpx2.Timeout(
             connect=base.connect, read=self.stream_chunk_timeout, write=base.write, pool=base.pool
         )
 
