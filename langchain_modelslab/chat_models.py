@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from modelslab_transport.wire.messages import CountTokensRequest
 
 # What builds requests and reads replies (message conversions, wire types, the HTTP
-# client and httpx, structured-output parsers) is imported by the methods that first
+# client and httpx2, structured-output parsers) is imported by the methods that first
 # need it, not with this module: ``import langchain_modelslab`` then costs little more
 # than importing ``BaseChatModel`` itself (benchmarks/RESULTS.md, scenario 5).
 
@@ -142,7 +142,7 @@ class ChatModelsLab(BaseChatModel):
     presence_penalty: float | None = None
     """Penalty for tokens already present, -2 to 2."""
     timeout: Any = None
-    """Seconds (or an ``httpx.Timeout``) for a non-streamed request; transport default
+    """Seconds (or an ``httpx2.Timeout``) for a non-streamed request; transport default
     (300 s) when None."""
     stream_chunk_timeout: float | None = None
     """Seconds a stream may stay silent; transport default (120 s) when None."""
@@ -160,9 +160,10 @@ class ChatModelsLab(BaseChatModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Further request parameters sent as given (``top_k``, ``repetition_penalty``, ...)."""
     http_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.Client`` to send sync requests through (proxies, CA bundles, mTLS)."""
+    """An ``httpx2.Client`` to send sync requests through (proxies, CA bundles, mTLS);
+    anything else raises ``TypeError``."""
     http_async_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.AsyncClient`` to send async requests through."""
+    """An ``httpx2.AsyncClient`` to send async requests through."""
 
     _sync_client: ModelsLabClient | None = PrivateAttr(default=None)
     _async_client: AsyncModelsLabClient | None = PrivateAttr(default=None)
@@ -195,6 +196,16 @@ class ChatModelsLab(BaseChatModel):
         model_kwargs.update(extra)
         kept = {key: value for key, value in values.items() if key in known}
         return {**kept, "model_kwargs": model_kwargs}
+
+    @model_validator(mode="after")
+    def _check_http_clients(self) -> ChatModelsLab:
+        """Refuse, at construction, HTTP clients that are not httpx2 ones (``TypeError``)."""
+        if self.http_client is not None or self.http_async_client is not None:
+            from modelslab_transport.http_clients import check_http_client
+
+            check_http_client(self.http_client, is_async=False, name="http_client")
+            check_http_client(self.http_async_client, is_async=True, name="http_async_client")
+        return self
 
     @model_validator(mode="after")
     def _check_streaming_choices(self) -> ChatModelsLab:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
-    # httpx and the HTTP client are imported when the first client is built.
+    # httpx2 and the HTTP client are imported when the first client is built.
     from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
     from modelslab_transport.settings import ClientSettings
 
@@ -59,7 +59,7 @@ class TransportClients:
         return self._settings
 
     def sync(self, settings: ClientSettings, http_client: Any) -> ModelsLabClient:
-        """The sync client (``http_client``: an ``httpx.Client`` to send through, or None)."""
+        """The sync client (``http_client``: an ``httpx2.Client`` to send through, or None)."""
         if self._sync is None:
             from modelslab_transport.client import ModelsLabClient
 
@@ -67,7 +67,7 @@ class TransportClients:
         return self._sync
 
     def async_(self, settings: ClientSettings, http_client: Any) -> AsyncModelsLabClient:
-        """The async client (``http_client``: an ``httpx.AsyncClient``, or None)."""
+        """The async client (``http_client``: an ``httpx2.AsyncClient``, or None)."""
         if self._async is None:
             from modelslab_transport.client import AsyncModelsLabClient
 

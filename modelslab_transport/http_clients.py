@@ -54,7 +54,10 @@ def check_http_client(value: Any, *, is_async: bool, name: str) -> None:
     kind = type(value)
     hint = ""
     if kind.__module__.split(".")[0] == "httpx":
-        hint = " (an httpx client; this transport is built on httpx2: `pip install httpx2`)"
+        hint = (
+            f" (this transport sends through httpx2: build an httpx2.{expected.__name__}"
+            " with the same options)"
+        )
     elif isinstance(value, httpx2.Client | httpx2.AsyncClient):
         hint = " (a sync client where an async one is needed, or the reverse)"
     raise TypeError(

@@ -26,7 +26,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from types import TracebackType
 from typing import Generic, TypeVar
 
@@ -47,8 +47,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-DEFAULT_MAX_SSE_EVENT_SIZE = 4 * 1024 * 1024
-"""The largest server-sent event a stream accepts by default, in bytes (4 MiB): far
+DEFAULT_MAX_SSE_EVENT_SIZE = 16 * 1024 * 1024
+"""The largest server-sent event a stream accepts by default, in bytes (16 MiB): far
 above any real chunk, far below what an endless line or an SSE bomb would use."""
 DRAIN_MAX_BYTES = 64 * 1024
 """After the end-of-stream marker, read at most this many more bytes to reuse the
@@ -317,6 +317,10 @@ async def _adrain(chunks: AsyncIterator[bytes]) -> None:
 class AsyncEventStream(Generic[T]):
     """An async stream of decoded items (chat chunks or messages events).
 
+    Not an async generator: the event loop finalises every async generator still open
+    when it shuts down, concurrently, and one a framework is closing at that moment
+    would fail with "aclose(): asynchronous generator is already running".
+
     Args:
         response: The streamed HTTP reply (its body not read yet).
         decoder: Turns its events into items.
@@ -333,58 +337,84 @@ class AsyncEventStream(Generic[T]):
     ) -> None:
         self.response = response
         """The underlying HTTP response (status and headers are available at once)."""
-        # Not a bound method: the generator must not hold ``self`` (see EventStream).
-        self._items = self._iterate(response, decoder, settings, max_event_size)
+        self._decoder = decoder
+        self._settings = settings
+        self._max_event_size = max_event_size
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._events: AsyncIterator[httpx2.ServerSentEvent] | None = None
+        self._ready: list[T] = []  # items of a plain reply, in reverse order
+        self._finished = False
 
-    @staticmethod
-    async def _iterate(
-        response: httpx2.Response,
-        decoder: EventDecoder[T],
-        settings: ClientSettings,
-        max_event_size: int | None,
-    ) -> AsyncGenerator[T, None]:
-        try:
-            chunks = response.aiter_bytes()
-            head, header_says_sse, kind = b"", is_event_stream(response), None
-            while kind is None:
-                piece = await anext(chunks, None)
-                head += piece or b""
-                kind = _sniff(head, header_says_sse, complete=piece is None)
-            if not kind:
-                body = head + b"".join([piece async for piece in chunks])
-                for item in decoder.plain_reply(_plain_response(response, body)):
-                    yield item
-                return
-            events = httpx2.EventSource(
-                _sse_response(response, _AsyncRest(head, chunks)), max_event_size=max_event_size
+    async def _start(self) -> None:
+        """Tell an event stream from a plain reply by the first bytes of the body."""
+        response = self.response
+        chunks = self._chunks = response.aiter_bytes()
+        head, header_says_sse, kind = b"", is_event_stream(response), None
+        while kind is None:
+            piece = await anext(chunks, None)
+            head += piece or b""
+            kind = _sniff(head, header_says_sse, complete=piece is None)
+        if kind:
+            source = httpx2.EventSource(
+                _sse_response(response, _AsyncRest(head, chunks)),
+                max_event_size=self._max_event_size,
             )
-            decode, headers = decoder.decode, response.headers
-            async for event in events:
-                decoded = decode(event, headers)
-                if decoder.done:
-                    await _adrain(chunks)
-                    if decoded is not None:
-                        yield decoded
-                    return
-                if decoded is not None:
-                    yield decoded
-            decoder.end()
-        except httpx2.SSEError as exc:
-            raise _too_large(exc, max_event_size) from None
-        except httpx2.HTTPError as exc:
-            raise transport_error(exc, settings, streaming=True) from exc
-        finally:
-            await response.aclose()
+            self._events = aiter(source)
+            return
+        body = head + b"".join([piece async for piece in chunks])
+        self._ready = self._decoder.plain_reply(_plain_response(response, body))[::-1]
+        self._finished = True
+        await response.aclose()
+
+    async def _next(self) -> T:
+        if self._events is None and not self._finished:
+            await self._start()
+        if self._ready:
+            return self._ready.pop()
+        if self._finished or self._events is None:
+            raise StopAsyncIteration
+        decoder, headers = self._decoder, self.response.headers
+        while True:
+            try:
+                event = await anext(self._events)
+            except StopAsyncIteration:
+                self._finished = True
+                decoder.end()
+                raise
+            item = decoder.decode(event, headers)
+            if decoder.done:
+                self._finished = True
+                assert self._chunks is not None
+                await _adrain(self._chunks)
+                await self.response.aclose()
+                if item is None:
+                    raise StopAsyncIteration
+                return item
+            if item is not None:
+                return item
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self
 
     async def __anext__(self) -> T:
-        return await self._items.__anext__()
+        try:
+            return await self._next()
+        except StopAsyncIteration:
+            await self.aclose()
+            raise
+        except httpx2.SSEError as exc:
+            await self.aclose()
+            raise _too_large(exc, self._max_event_size) from None
+        except httpx2.HTTPError as exc:
+            await self.aclose()
+            raise transport_error(exc, self._settings, streaming=True) from exc
+        except BaseException:
+            await self.aclose()
+            raise
 
     async def aclose(self) -> None:
         """Stop reading and release the connection."""
-        await self._items.aclose()
+        self._finished, self._ready = True, []
         await self.response.aclose()
 
     async def __aenter__(self) -> AsyncEventStream[T]:
