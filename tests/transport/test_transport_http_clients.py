@@ -211,16 +211,17 @@ def test_a_transport_stream_open_at_loop_end_is_released(
 
         got: list[str] = []
 
-        async def read_forever() -> None:
+        async def read_forever(first: asyncio.Event) -> None:
             async with await client.stream_chat(chat_request()) as stream:
                 async for piece in stream:
                     got.append(piece.choices[0].delta.text)
+                    first.set()
                     await asyncio.sleep(3600)  # still open when the loop ends
 
         async def first_piece() -> str:
-            reader = asyncio.get_running_loop().create_task(read_forever())
-            while not got:
-                await asyncio.sleep(0.01)
+            first = asyncio.Event()
+            reader = asyncio.get_running_loop().create_task(read_forever(first))
+            await asyncio.wait_for(first.wait(), timeout=10)
             assert not reader.done()
             return got[0]  # asyncio.run then cancels the reader and shuts the loop down
 
@@ -283,7 +284,9 @@ def test_a_forked_child_never_reuses_the_parents_sync_connections() -> None:
 
         def child() -> bool:
             ours = client.http_client
-            return ours is not parents and client.chat(chat_request()).choices[0].message.text == "ok"
+            return (
+                ours is not parents and client.chat(chat_request()).choices[0].message.text == "ok"
+            )
 
         assert _in_child(child) == 0
         assert client.http_client is parents
