@@ -370,3 +370,20 @@ def test_an_injected_client_is_shared_by_a_deep_copy_and_refuses_pickling() -> N
     with pytest.raises(TypeError, match="injected http_client cannot be pickled"):
         pickle.dumps(client)
     injected.close()
+
+
+def test_the_framework_packages_never_import_httpx2_or_httpx() -> None:
+    import re
+    from pathlib import Path
+
+    import langchain_modelslab
+    import llama_index_modelslab
+
+    pattern = re.compile(r"^\s*(import|from)\s+httpx", re.MULTILINE)
+    offenders = [
+        path.name
+        for package in (langchain_modelslab, llama_index_modelslab)
+        for path in Path(package.__file__).parent.glob("*.py")
+        if pattern.search(path.read_text())
+    ]
+    assert offenders == []
