@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from modelslab_transport.wire.chat import ChatCompletionRequest, Tool
 
 # What builds requests and reads replies (message conversions, wire types, the HTTP
-# client and httpx, structured-output parsers) is imported by the methods that first
+# client and httpx2, structured-output parsers) is imported by the methods that first
 # need it, not with this module: ``import langchain_modelslab`` then costs little more
 # than importing ``BaseChatModel`` itself (measured by ``python -m benchmarks``).
 
@@ -147,7 +147,7 @@ class ChatModelsLab(BaseChatModel):
         logprobs: Return per-token log probabilities (``response_metadata["logprobs"]``).
         top_logprobs: How many most likely alternatives (0-20) to return per token.
         split_think_tags: Move a leading ``<think>...</think>`` into reasoning (default on).
-        timeout: Seconds (or an ``httpx.Timeout``) for a non-streamed request.
+        timeout: Seconds (or an ``httpx2.Timeout``) for a non-streamed request.
         stream_chunk_timeout: Seconds a stream may stay silent.
         max_retries: Retries on connect errors, 429 and 5xx.
         default_headers: Extra headers sent with every request.
@@ -155,8 +155,8 @@ class ChatModelsLab(BaseChatModel):
         streaming: Whether ``invoke`` streams under the hood.
         stream_usage: Ask for token usage at the end of streams (default on).
         model_kwargs: Further request parameters sent as given.
-        http_client: Your own ``httpx.Client`` (proxies, CA bundles, mTLS).
-        http_async_client: Your own ``httpx.AsyncClient``.
+        http_client: Your own ``httpx2.Client`` (proxies, CA bundles, mTLS).
+        http_async_client: Your own ``httpx2.AsyncClient``.
 
     (The pydantic schema is built on first instantiation, to keep the import fast;
     this list is kept in step with the fields by ``tests/langchain/test_help.py``.)
@@ -202,7 +202,7 @@ class ChatModelsLab(BaseChatModel):
     (DeepSeek-R1 distills, some Qwen3 deployments) out of ``content`` into
     ``additional_kwargs["reasoning_content"]``, in streams too; False keeps it as text."""
     timeout: Any = DEFAULT_TIMEOUT
-    """Seconds (or an ``httpx.Timeout``) for a non-streamed reply, 300 by default;
+    """Seconds (or an ``httpx2.Timeout``) for a non-streamed reply, 300 by default;
     ``None`` means no limit (the same in ``ModelsLabLLM``)."""
     stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
     """Seconds a stream may stay silent, 120 by default; ``None`` means no limit."""
@@ -223,9 +223,10 @@ class ChatModelsLab(BaseChatModel):
     """Fields merged into every request body as given (the ChatOpenAI idiom); also
     accepted per call and in ``bind``."""
     http_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.Client`` to send sync requests through (proxies, CA bundles, mTLS)."""
+    """An ``httpx2.Client`` to send sync requests through (proxies, CA bundles, mTLS);
+    anything else raises ``TypeError``."""
     http_async_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.AsyncClient`` to send async requests through."""
+    """An ``httpx2.AsyncClient`` to send async requests through."""
 
     _modelslab: ModelsLab | None = PrivateAttr(default=None)
 
@@ -257,6 +258,16 @@ class ChatModelsLab(BaseChatModel):
         model_kwargs.update(extra)
         kept = {key: value for key, value in values.items() if key in known}
         return {**kept, "model_kwargs": model_kwargs}
+
+    @model_validator(mode="after")
+    def _check_http_clients(self) -> ChatModelsLab:
+        """Refuse, at construction, HTTP clients that are not httpx2 ones (``TypeError``)."""
+        if self.http_client is not None or self.http_async_client is not None:
+            from modelslab_transport.http_clients import check_http_client
+
+            check_http_client(self.http_client, is_async=False, name="http_client")
+            check_http_client(self.http_async_client, is_async=True, name="http_async_client")
+        return self
 
     @model_validator(mode="after")
     def _check_streaming_choices(self) -> ChatModelsLab:

@@ -226,13 +226,16 @@ class ModelsLabLLM(FunctionCallingLLM):
         default=None,
         exclude=True,
         repr=False,
-        description="An httpx.Client to send sync requests through (proxies, CA bundles, mTLS).",
+        description=(
+            "An httpx2.Client to send sync requests through (proxies, CA bundles, mTLS); "
+            "anything else raises TypeError."
+        ),
     )
     async_http_client: Any = Field(
         default=None,
         exclude=True,
         repr=False,
-        description="An httpx.AsyncClient to send async requests through.",
+        description="An httpx2.AsyncClient to send async requests through.",
     )
 
     _modelslab: ModelsLab | None = PrivateAttr(default=None)
@@ -261,6 +264,16 @@ class ModelsLabLLM(FunctionCallingLLM):
     def _check_options(self) -> ModelsLabLLM:
         """Check every option once, in the core (ranges, URL, the protocol's refusals)."""
         self.client  # noqa: B018 - builds the ModelsLab object, which checks the options
+        return self
+
+    @model_validator(mode="after")
+    def _check_http_clients(self) -> ModelsLabLLM:
+        """Refuse, at construction, HTTP clients that are not httpx2 ones (``TypeError``)."""
+        if self.http_client is not None or self.async_http_client is not None:
+            from modelslab_transport.http_clients import check_http_client
+
+            check_http_client(self.http_client, is_async=False, name="http_client")
+            check_http_client(self.async_http_client, is_async=True, name="async_http_client")
         return self
 
     def _options(self) -> ModelsLabOptions:
@@ -293,7 +306,7 @@ class ModelsLabLLM(FunctionCallingLLM):
         )
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        """A deep copy that shares the injected httpx clients (they are not copyable)."""
+        """A deep copy that shares the injected httpx2 clients (they are not copyable)."""
         memo = {} if memo is None else memo
         for client in (self.http_client, self.async_http_client):
             if client is not None:

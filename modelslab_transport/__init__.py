@@ -1,11 +1,11 @@
-"""An httpx transport for the ModelsLab LLM API, shared by the framework integrations.
+"""An httpx2 transport for the ModelsLab LLM API, shared by the framework integrations.
 
 It knows ModelsLab's wire format and its quirks (errors inside HTTP 200 bodies,
 several error shapes, SSE comment lines, ``retry_after`` in 429 bodies, the
 1000-token default ``max_tokens``) and nothing of LangChain or LlamaIndex.
 
 The names below are imported from their modules on first access (PEP 562), so that
-``import langchain_modelslab`` does not pay for httpx and the HTTP client until a
+``import langchain_modelslab`` does not pay for httpx2 and the HTTP client until a
 request is about to be sent. ``from modelslab_transport import ModelsLabClient``
 works as usual.
 """

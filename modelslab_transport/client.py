@@ -1,23 +1,22 @@
 """The sync and async ModelsLab clients: the four endpoints, auth, and retries.
 
-Both clients share one pooled httpx client for their whole life, built on first use
-(or injected by the caller, for proxies, CA bundles or mTLS); neither builds a
-client per request. Request building and reply decoding are shared; the two
-classes differ only in how they send, wait and read.
+Both clients send through pooled httpx2 clients built on first use (one per process
+for the sync client, one per event loop for the async one; see
+:mod:`modelslab_transport.http_clients`) or injected by the caller, for proxies, CA
+bundles or mTLS; neither builds a client per request. Request building and reply
+decoding are shared; the two classes differ only in how they send, wait and read.
 """
 
 from __future__ import annotations
 
-import asyncio
+import copy
 import json
 import logging
-import threading
-import weakref
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 
-import httpx
+import httpx2
 
 from modelslab_transport import __version__
 from modelslab_transport.decoding import (
@@ -30,13 +29,18 @@ from modelslab_transport.decoding import (
 )
 from modelslab_transport.defaults import API_KEY_ENV
 from modelslab_transport.errors import AuthenticationError, ModelsLabError
+from modelslab_transport.http_clients import (
+    DEFAULT_LIMITS,
+    AsyncClientPerLoop,
+    SyncClientPerProcess,
+    check_http_client,
+)
 from modelslab_transport.model_profiles import remember_catalog
-from modelslab_transport.pooling import new_async_client, new_sync_client
 from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
 from modelslab_transport.protocols import CHAT_PROTOCOLS, AuthStyle, ChatAPI, ChatProtocol
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.settings import ClientSettings
-from modelslab_transport.streams import AsyncEventStream, EventStream
+from modelslab_transport.streams import DEFAULT_MAX_SSE_EVENT_SIZE, AsyncEventStream, EventStream
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from modelslab_transport.wire.messages import (
@@ -67,8 +71,7 @@ COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 MODELS_PATH = "/v1/models"
 """The model catalog, relative to the base URL (not ``/models``)."""
 
-_USER_AGENT = f"modelslab-llm/{__version__} httpx/{httpx.__version__}"
-_BUILD_LOCK = threading.Lock()
+_USER_AGENT = f"modelslab-llm/{__version__} httpx2/{httpx2.__version__}"
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ class _ClientCore:
         """The connection settings (read-only)."""
         self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy()
         """How long to wait between retries."""
-        self._urls: dict[str, httpx.URL] = {}
+        self._urls: dict[str, httpx2.URL] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
@@ -126,7 +129,7 @@ class _ClientCore:
         headers.update(self.settings.default_headers)
         return headers
 
-    def _build(self, http: httpx.Client | httpx.AsyncClient, call: _Call) -> httpx.Request:
+    def _build(self, http: httpx2.Client | httpx2.AsyncClient, call: _Call) -> httpx2.Request:
         timeout = self.settings.stream_timeout() if call.stream else self.settings.request_timeout()
         return http.build_request(
             call.method,
@@ -136,13 +139,13 @@ class _ClientCore:
             timeout=timeout,
         )
 
-    def _url(self, text: str) -> httpx.URL:
-        """``text`` parsed once: httpx takes a parsed URL as is, a string it parses per call."""
+    def _url(self, text: str) -> httpx2.URL:
+        """``text`` parsed once: httpx2 takes a parsed URL as is, a string it parses per call."""
         url = self._urls.get(text)
         if url is None:
             if len(self._urls) > 16:  # only a settings change brings new ones
                 self._urls.clear()
-            url = self._urls[text] = httpx.URL(text)
+            url = self._urls[text] = httpx2.URL(text)
         return url
 
     def _protocol_call(
@@ -161,7 +164,51 @@ class _ClientCore:
         return _Call("POST", MESSAGES_PATH, _json_body(body), stream)
 
     def _new_http_kwargs(self) -> dict[str, Any]:
-        return {"timeout": self.settings.request_timeout(), "follow_redirects": False}
+        return {
+            "timeout": self.settings.request_timeout(),
+            "follow_redirects": False,
+            "limits": self._limits,
+        }
+
+    # -- copies: the pooled clients stay with the original ------------------------------
+
+    _injected: Any
+    _limits: httpx2.Limits
+    _max_sse_event_size: int | None
+
+    def _reset_http(self) -> None:
+        """Forget the pooled clients (a copy, or an unpickled client, builds its own)."""
+        raise NotImplementedError
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self._injected is not None:
+            raise TypeError(
+                f"a {type(self).__name__} with an injected http_client cannot be pickled "
+                "(httpx2 clients hold locks and sockets): pickle one without it and pass "
+                "the client again after loading"
+            )
+        return {key: value for key, value in vars(self).items() if key != "_http"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self._reset_http()
+
+    def __copy__(self) -> _ClientCore:
+        twin = type(self).__new__(type(self))
+        vars(twin).update({k: v for k, v in vars(self).items() if k != "_http"})
+        twin._reset_http()
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientCore:
+        """A copy with its own pools; an injected client is shared, not copied."""
+        twin = type(self).__new__(type(self))
+        memo[id(self)] = twin
+        if self._injected is not None:
+            memo[id(self._injected)] = self._injected
+        state = {k: v for k, v in vars(self).items() if k != "_http"}
+        vars(twin).update(copy.deepcopy(state, memo))
+        twin._reset_http()
+        return twin
 
     def _give_up_or_wait(self, attempt: int, error: ModelsLabError, call: _Call) -> float:
         """Return how long to wait before the next attempt, or raise ``error``."""
@@ -191,38 +238,47 @@ class ModelsLabClient(_ClientCore):
 
     Args:
         settings: Connection settings; by default read from the environment.
-        http_client: An ``httpx.Client`` to send through (for proxies, CA bundles, mTLS).
+        http_client: An ``httpx2.Client`` to send through (for proxies, CA bundles, mTLS).
             It is not closed by :meth:`close`; its own timeouts are overridden per request.
         retry_policy: How long to wait between retries.
+        limits: Connection limits of the pool this client builds (not of an injected
+            one); default :data:`~modelslab_transport.http_clients.DEFAULT_LIMITS`.
+        max_sse_event_size: The largest server-sent event a stream accepts, in bytes
+            (default :data:`~modelslab_transport.streams.DEFAULT_MAX_SSE_EVENT_SIZE`);
+            a larger one fails with :class:`~modelslab_transport.errors.InvalidResponseError`.
+            None accepts any size.
+
+    Raises:
+        TypeError: ``http_client`` is not an ``httpx2.Client``.
     """
 
     def __init__(
         self,
         settings: ClientSettings | None = None,
         *,
-        http_client: httpx.Client | None = None,
+        http_client: httpx2.Client | None = None,
         retry_policy: RetryPolicy | None = None,
+        limits: httpx2.Limits | None = None,
+        max_sse_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
     ) -> None:
+        check_http_client(http_client, is_async=False, name="http_client")
         super().__init__(settings, retry_policy)
         self._injected = http_client
-        self._owned: httpx.Client | None = None
+        self._limits = limits if limits is not None else DEFAULT_LIMITS
+        self._max_sse_event_size = max_sse_event_size
+        self._reset_http()
+
+    def _reset_http(self) -> None:
+        self._http = SyncClientPerProcess(lambda: httpx2.Client(**self._new_http_kwargs()))
 
     @property
-    def http_client(self) -> httpx.Client:
-        """The pooled httpx client, built on first use unless one was injected."""
+    def http_client(self) -> httpx2.Client:
+        """The pooled httpx2 client (one per process), built on first use unless injected."""
         if self._injected is not None:
-            return self._injected
-        owned = self._owned
-        if owned is None:
-            # Threads that send their first requests at once must share one pool, not
-            # each build one (all but the last would be dropped, connections and all).
-            with _BUILD_LOCK:
-                if self._owned is None:
-                    self._owned = new_sync_client(**self._new_http_kwargs())
-                owned = self._owned
-        return owned
+            return self._injected  # type: ignore[no-any-return]
+        return self._http.get()
 
-    def _send(self, call: _Call) -> httpx.Response:
+    def _send(self, call: _Call) -> httpx2.Response:
         attempt = 0
         while True:
             http = self.http_client
@@ -230,7 +286,7 @@ class ModelsLabClient(_ClientCore):
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
                 response = http.send(request, stream=call.stream)
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 error: ModelsLabError = transport_error(exc, self.settings)
                 error.__cause__ = exc
             else:
@@ -238,7 +294,7 @@ class ModelsLabClient(_ClientCore):
                     return response
                 try:
                     response.read()
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     pass
                 finally:
                     response.close()
@@ -288,7 +344,8 @@ class ModelsLabClient(_ClientCore):
         """
         protocol = CHAT_PROTOCOLS[api]
         response = self._send(self._protocol_call(protocol, request, stream=True))
-        return EventStream(response, protocol.stream_decoder(self.settings, request), self.settings)
+        decoder = protocol.stream_decoder(self.settings, request)
+        return EventStream(response, decoder, self.settings, self._max_sse_event_size)
 
     def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
         """Exact input tokens of a chat request (tools included), counted by the server."""
@@ -301,7 +358,9 @@ class ModelsLabClient(_ClientCore):
     def stream_messages(self, request: MessagesRequest) -> EventStream[MessageStreamEvent]:
         """Send a streamed Messages request; iterate the result for events."""
         response = self._send(self._messages_call(request, stream=True))
-        return EventStream(response, MessageEventDecoder(self.settings), self.settings)
+        return EventStream(
+            response, MessageEventDecoder(self.settings), self.settings, self._max_sse_event_size
+        )
 
     def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:
         """Count the input tokens a Messages request would use, on the server."""
@@ -321,9 +380,7 @@ class ModelsLabClient(_ClientCore):
 
     def close(self) -> None:
         """Close the pooled connections this client opened (an injected client stays open)."""
-        if self._owned is not None:
-            self._owned.close()
-            self._owned = None
+        self._http.close()
 
     def __enter__(self) -> ModelsLabClient:
         return self
@@ -340,45 +397,52 @@ class ModelsLabClient(_ClientCore):
 class AsyncModelsLabClient(_ClientCore):
     """An asynchronous client for the ModelsLab LLM API.
 
-    The pooled ``httpx.AsyncClient`` it builds belongs to the event loop it was built
-    in; used from another loop (a second ``asyncio.run``), it builds a fresh one instead
-    of failing with "Event loop is closed".
+    Each event loop gets its own pooled ``httpx2.AsyncClient`` (its connections belong
+    to that loop), kept while the loop lives and closed as it shuts down: two loops used
+    in turn each reuse their own connections, and a second ``asyncio.run`` neither
+    fails with "Event loop is closed" nor leaves sockets open.
 
     Args:
         settings: Connection settings; by default read from the environment.
-        http_client: An ``httpx.AsyncClient`` to send through. It is not closed by
+        http_client: An ``httpx2.AsyncClient`` to send through. It is not closed by
             :meth:`aclose`.
         retry_policy: How long to wait between retries.
+        limits: Connection limits of each pool this client builds (see
+            :class:`ModelsLabClient`).
+        max_sse_event_size: The largest server-sent event a stream accepts, in bytes
+            (see :class:`ModelsLabClient`).
+
+    Raises:
+        TypeError: ``http_client`` is not an ``httpx2.AsyncClient``.
     """
 
     def __init__(
         self,
         settings: ClientSettings | None = None,
         *,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: httpx2.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
+        limits: httpx2.Limits | None = None,
+        max_sse_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
     ) -> None:
+        check_http_client(http_client, is_async=True, name="http_client")
         super().__init__(settings, retry_policy)
         self._injected = http_client
-        self._owned: httpx.AsyncClient | None = None
-        self._owned_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        self._limits = limits if limits is not None else DEFAULT_LIMITS
+        self._max_sse_event_size = max_sse_event_size
+        self._reset_http()
+
+    def _reset_http(self) -> None:
+        self._http = AsyncClientPerLoop(lambda: httpx2.AsyncClient(**self._new_http_kwargs()))
 
     @property
-    def http_client(self) -> httpx.AsyncClient:
-        """The pooled httpx client for the running event loop, built on first use."""
+    def http_client(self) -> httpx2.AsyncClient:
+        """The pooled httpx2 client of the running event loop, built on first use."""
         if self._injected is not None:
-            return self._injected
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        stale = loop is not None and self._owned_loop is not None and self._owned_loop() is not loop
-        if self._owned is None or stale:
-            self._owned = new_async_client(**self._new_http_kwargs())
-            self._owned_loop = weakref.ref(loop) if loop is not None else None
-        return self._owned
+            return self._injected  # type: ignore[no-any-return]
+        return self._http.get()
 
-    async def _send(self, call: _Call) -> httpx.Response:
+    async def _send(self, call: _Call) -> httpx2.Response:
         attempt = 0
         while True:
             http = self.http_client
@@ -386,7 +450,7 @@ class AsyncModelsLabClient(_ClientCore):
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
                 response = await http.send(request, stream=call.stream)
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 error: ModelsLabError = transport_error(exc, self.settings)
                 error.__cause__ = exc
             else:
@@ -394,7 +458,7 @@ class AsyncModelsLabClient(_ClientCore):
                     return response
                 try:
                     await response.aread()
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     pass
                 finally:
                     await response.aclose()
@@ -426,9 +490,8 @@ class AsyncModelsLabClient(_ClientCore):
         """Stream a chat over either protocol as chat-completion chunks."""
         protocol = CHAT_PROTOCOLS[api]
         response = await self._send(self._protocol_call(protocol, request, stream=True))
-        return AsyncEventStream(
-            response, protocol.stream_decoder(self.settings, request), self.settings
-        )
+        decoder = protocol.stream_decoder(self.settings, request)
+        return AsyncEventStream(response, decoder, self.settings, self._max_sse_event_size)
 
     async def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
         """Exact input tokens of a chat request (tools included), counted by the server."""
@@ -445,7 +508,9 @@ class AsyncModelsLabClient(_ClientCore):
     ) -> AsyncEventStream[MessageStreamEvent]:
         """Send a streamed Messages request; ``async for`` over the result for events."""
         response = await self._send(self._messages_call(request, stream=True))
-        return AsyncEventStream(response, MessageEventDecoder(self.settings), self.settings)
+        return AsyncEventStream(
+            response, MessageEventDecoder(self.settings), self.settings, self._max_sse_event_size
+        )
 
     async def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:
         """Count the input tokens a Messages request would use, on the server."""
@@ -460,15 +525,12 @@ class AsyncModelsLabClient(_ClientCore):
         return models
 
     async def aclose(self) -> None:
-        """Close the pooled connections this client opened (an injected client stays open).
+        """Close the running loop's pooled connections (an injected client stays open).
 
-        A pool built in another event loop (an earlier ``asyncio.run``) is only dropped:
-        its connections belong to that loop and cannot be closed from this one.
+        Pools of other event loops close when their loop shuts down: their connections
+        belong to that loop and cannot be closed from this one.
         """
-        owned, built_in = self._owned, self._owned_loop
-        self._owned, self._owned_loop = None, None
-        if owned is not None and (built_in is None or built_in() is asyncio.get_running_loop()):
-            await owned.aclose()
+        await self._http.aclose()
 
     async def __aenter__(self) -> AsyncModelsLabClient:
         return self

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-import httpx
+import httpx2
 from pydantic import BaseModel, ValidationError
 
 from modelslab_transport.error_bodies import (
@@ -46,7 +46,7 @@ from modelslab_transport.wire.messages import (
 )
 
 if TYPE_CHECKING:
-    from httpx_sse import ServerSentEvent
+    from httpx2 import ServerSentEvent
 
 __all__ = [
     "ChatChunkDecoder",
@@ -68,7 +68,7 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 
-def is_event_stream(response: httpx.Response) -> bool:
+def is_event_stream(response: httpx2.Response) -> bool:
     """True when the reply is Server-Sent Events (else it is a plain body)."""
     content_type = response.headers.get("content-type", "")
     return "text/event-stream" in content_type.lower()
@@ -88,11 +88,11 @@ def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
         ) from None
 
 
-def error_for_status(response: httpx.Response, settings: ClientSettings) -> APIStatusError:
+def error_for_status(response: httpx2.Response, settings: ClientSettings) -> APIStatusError:
     """The typed error for a reply with an HTTP error status (its body already read)."""
     try:
         text = response.text
-    except httpx.ResponseNotRead:  # the connection broke while the body was being read
+    except httpx2.ResponseNotRead:  # the connection broke while the body was being read
         text = ""
     try:
         payload: Any = json.loads(text) if text.strip() else None
@@ -125,7 +125,7 @@ def _validate(model: type[M], payload: Any, settings: ClientSettings, what: str)
 
 
 def _decode_object(
-    response: httpx.Response, settings: ClientSettings, what: str, required: str
+    response: httpx2.Response, settings: ClientSettings, what: str, required: str
 ) -> dict[str, Any]:
     """Parse a 2xx JSON body, raise the error it reports, and check its key member."""
     text = response.text
@@ -175,7 +175,7 @@ def _fast_validate(model: type[M], data: str | bytes) -> M | None:
     return item
 
 
-def _fast_completion(response: httpx.Response) -> ChatCompletion | None:
+def _fast_completion(response: httpx2.Response) -> ChatCompletion | None:
     """A UTF-8 body through :func:`_fast_validate`; one without ``choices`` is left too."""
     if response.headers.get("content-type", "").lower() not in _PLAIN_JSON:
         return None  # another charset, or a type the general path should judge
@@ -185,7 +185,7 @@ def _fast_completion(response: httpx.Response) -> ChatCompletion | None:
     return completion
 
 
-def decode_chat_completion(response: httpx.Response, settings: ClientSettings) -> ChatCompletion:
+def decode_chat_completion(response: httpx2.Response, settings: ClientSettings) -> ChatCompletion:
     """Decode a non-streamed chat completion, raising the error a 200 body may carry."""
     completion = _fast_completion(response)
     if completion is None:
@@ -196,19 +196,19 @@ def decode_chat_completion(response: httpx.Response, settings: ClientSettings) -
     return completion
 
 
-def decode_message(response: httpx.Response, settings: ClientSettings) -> Message:
+def decode_message(response: httpx2.Response, settings: ClientSettings) -> Message:
     """Decode a non-streamed Messages reply."""
     payload = _decode_object(response, settings, "the messages reply", "content")
     return _validate(Message, payload, settings, "the messages reply")
 
 
-def decode_count_tokens(response: httpx.Response, settings: ClientSettings) -> CountTokensResponse:
+def decode_count_tokens(response: httpx2.Response, settings: ClientSettings) -> CountTokensResponse:
     """Decode a count_tokens reply."""
     payload = _decode_object(response, settings, "the count_tokens reply", "input_tokens")
     return _validate(CountTokensResponse, payload, settings, "the count_tokens reply")
 
 
-def decode_model_list(response: httpx.Response, settings: ClientSettings) -> ModelList:
+def decode_model_list(response: httpx2.Response, settings: ClientSettings) -> ModelList:
     """Decode a models catalog reply."""
     payload = _decode_object(response, settings, "the models reply", "data")
     return _validate(ModelList, payload, settings, "the models reply")
@@ -296,7 +296,7 @@ class EventDecoder(Protocol[T]):
     def decode(self, event: ServerSentEvent, headers: Mapping[str, str]) -> T | None:
         """The item an event carries, None for events that carry none; raises on errors."""
 
-    def plain_reply(self, response: httpx.Response) -> list[T]:
+    def plain_reply(self, response: httpx2.Response) -> list[T]:
         """The items of a plain (non-SSE) reply to a stream request."""
 
     def end(self) -> None:
@@ -380,7 +380,7 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
                     break
         return chunk
 
-    def plain_reply(self, response: httpx.Response) -> list[ChatCompletionChunk]:
+    def plain_reply(self, response: httpx2.Response) -> list[ChatCompletionChunk]:
         """A plain JSON completion answered to a stream request, as one chunk."""
         self._done = True
         return [completion_as_chunk(decode_chat_completion(response, self._settings))]
@@ -418,7 +418,7 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
             self._done = True
         return item
 
-    def plain_reply(self, response: httpx.Response) -> list[MessageStreamEvent]:
+    def plain_reply(self, response: httpx2.Response) -> list[MessageStreamEvent]:
         """A plain JSON message answered to a stream request, as the events it implies."""
         self._done = True
         return message_as_events(decode_message(response, self._settings))
@@ -452,7 +452,7 @@ class MessagesAsChatDecoder:
         item = self._events.decode(event, headers)
         return None if item is None else self._translator.translate(item)
 
-    def plain_reply(self, response: httpx.Response) -> list[ChatCompletionChunk]:
+    def plain_reply(self, response: httpx2.Response) -> list[ChatCompletionChunk]:
         """A plain Messages reply to a stream request, as chunks."""
         chunks = (self._translator.translate(e) for e in self._events.plain_reply(response))
         return [chunk for chunk in chunks if chunk is not None]
@@ -462,7 +462,7 @@ class MessagesAsChatDecoder:
         self._events.end()
 
 
-def _timeout_limit(exc: httpx.HTTPError, phase: str) -> float | None:
+def _timeout_limit(exc: httpx2.HTTPError, phase: str) -> float | None:
     """The limit (seconds) the failed request had for ``phase`` (connect/read/write/pool)."""
     try:
         limits = exc.request.extensions.get("timeout") or {}
@@ -472,7 +472,7 @@ def _timeout_limit(exc: httpx.HTTPError, phase: str) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def _target(exc: httpx.HTTPError, settings: ClientSettings) -> str:
+def _target(exc: httpx2.HTTPError, settings: ClientSettings) -> str:
     """The URL the failed request went to (the base URL if the error does not say)."""
     try:
         return settings.redact(str(exc.request.url))
@@ -480,7 +480,7 @@ def _target(exc: httpx.HTTPError, settings: ClientSettings) -> str:
         return settings.base_url
 
 
-def _asked_for_stream(exc: httpx.HTTPError) -> bool:
+def _asked_for_stream(exc: httpx2.HTTPError) -> bool:
     try:
         return "text/event-stream" in exc.request.headers.get("accept", "")
     except RuntimeError:
@@ -508,7 +508,7 @@ def _seconds(value: float | None) -> str:
 
 
 def transport_error(
-    exc: httpx.HTTPError, settings: ClientSettings, *, streaming: bool = False
+    exc: httpx2.HTTPError, settings: ClientSettings, *, streaming: bool = False
 ) -> ModelsLabError:
     """The typed error for an httpx failure to reach or read the server.
 
@@ -518,22 +518,22 @@ def transport_error(
     """
     detail = settings.redact(str(exc)) or type(exc).__name__
     url = _target(exc, settings)
-    if isinstance(exc, httpx.TimeoutException):
-        if isinstance(exc, httpx.ConnectTimeout):
+    if isinstance(exc, httpx2.TimeoutException):
+        if isinstance(exc, httpx2.ConnectTimeout):
             limit = _seconds(_timeout_limit(exc, "connect"))
             return APITimeoutError(
                 f"could not connect to {url} within {limit} s "
                 f"(connect_timeout={limit}; raise connect_timeout=): {detail}",
                 retryable=True,
             )
-        if isinstance(exc, httpx.PoolTimeout):
+        if isinstance(exc, httpx2.PoolTimeout):
             limit = _seconds(_timeout_limit(exc, "pool"))
             return APITimeoutError(
                 f"no free connection to {url} within {limit} s (timeout={limit}; "
                 f"fewer calls at once, or raise timeout=): {detail}",
                 retryable=True,
             )
-        if isinstance(exc, httpx.WriteTimeout):
+        if isinstance(exc, httpx2.WriteTimeout):
             limit = _seconds(_timeout_limit(exc, "write"))
             return APITimeoutError(
                 f"could not send the request to {url} within {limit} s "
@@ -549,10 +549,10 @@ def transport_error(
         return APITimeoutError(
             f"no reply from {url} within {limit} s (timeout={limit}; raise timeout=): {detail}"
         )
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, httpx2.TransportError):
         if streaming:
             return APIConnectionError(f"the connection to {url} broke during the stream: {detail}")
-        if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc, httpx2.ConnectError):
             if "[Errno" not in detail:
                 detail = settings.redact(_os_error_text(exc) or detail)
             return APIConnectionError(f"could not reach {url}: {detail}", retryable=True)

@@ -1,7 +1,7 @@
 """The transport's defaults: model, base URL, environment variable names, timeouts, limits.
 
 A module of constants only (it imports nothing), so that the framework integrations can
-name their defaults without importing httpx.
+name their defaults without importing httpx2.
 """
 
 __all__ = [

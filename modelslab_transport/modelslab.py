@@ -114,9 +114,9 @@ class ModelsLab:
 
     Args:
         options: The options; by default every default (the key from the environment).
-        http_client: An ``httpx.Client`` to send sync requests through (proxies, CA
+        http_client: An ``httpx2.Client`` to send sync requests through (proxies, CA
             bundles, mTLS); never closed by :meth:`close`.
-        async_http_client: An ``httpx.AsyncClient`` to send async requests through.
+        async_http_client: An ``httpx2.AsyncClient`` to send async requests through.
         retry_policy: How long to wait between retries.
 
     Pickling or deep-copying it copies the options (and, for a deep copy, shares the

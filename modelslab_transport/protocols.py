@@ -8,7 +8,7 @@ no counterpart for, how structured output is asked for, and which auth header it
 takes. Nothing else in the project compares protocol names; a third protocol is one
 more entry.
 
-This module imports neither httpx nor the wire types: the body builders and decoders
+This module imports neither httpx2 nor the wire types: the body builders and decoders
 import what they need when first called, so the framework integrations can check a
 configuration against the table when a model is built, at no import cost.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from modelslab_transport.decoding import EventDecoder
     from modelslab_transport.settings import ClientSettings
@@ -70,7 +70,7 @@ MESSAGES_MAX_TEMPERATURE = 1.0
 
 BodyBuilder = Callable[["ChatCompletionRequest", "ClientSettings", bool], dict[str, Any]]
 """``(request, settings, stream) -> JSON body`` for one protocol."""
-ReplyDecoder = Callable[["httpx.Response", "ClientSettings"], "ChatCompletion"]
+ReplyDecoder = Callable[["httpx2.Response", "ClientSettings"], "ChatCompletion"]
 """``(response, settings) -> chat completion`` for a whole (non-streamed) reply."""
 StreamDecoderFactory = Callable[
     ["ClientSettings", "ChatCompletionRequest"], "EventDecoder[ChatCompletionChunk]"
@@ -123,7 +123,7 @@ def _chat_completions_body(
     return body
 
 
-def _decode_chat_completion(response: httpx.Response, settings: ClientSettings) -> ChatCompletion:
+def _decode_chat_completion(response: httpx2.Response, settings: ClientSettings) -> ChatCompletion:
     from modelslab_transport.decoding import decode_chat_completion
 
     return decode_chat_completion(response, settings)
@@ -151,7 +151,7 @@ def _messages_body(
     return messages.model_copy(update={"stream": True if stream else None}).to_payload()
 
 
-def _decode_message(response: httpx.Response, settings: ClientSettings) -> ChatCompletion:
+def _decode_message(response: httpx2.Response, settings: ClientSettings) -> ChatCompletion:
     from modelslab_transport.decoding import decode_message
     from modelslab_transport.protocol_bridge import message_to_completion
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from modelslab_transport.defaults import (
@@ -35,7 +35,7 @@ class ClientSettings(BaseModel):
     Attributes:
         api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``.
         base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API.
-        timeout: Seconds (or an ``httpx.Timeout``) for a non-streamed request.
+        timeout: Seconds (or an ``httpx2.Timeout``) for a non-streamed request.
         connect_timeout: Seconds to establish a connection (when ``timeout`` is a number).
         stream_chunk_timeout: Seconds a stream may stay silent before it fails with
             :class:`~modelslab_transport.errors.APITimeoutError`; None waits forever.
@@ -51,7 +51,7 @@ class ClientSettings(BaseModel):
     # validate_default: values read from the environment get the same checks as arguments.
     api_key: SecretStr | None = Field(default_factory=api_key_from_env, validate_default=True)
     base_url: str = Field(default_factory=base_url_from_env, validate_default=True)
-    timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT
+    timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
     stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
@@ -86,16 +86,16 @@ class ClientSettings(BaseModel):
         host = urlsplit(self.base_url).hostname or ""
         return host == "modelslab.com" or host.endswith(".modelslab.com")
 
-    def request_timeout(self) -> httpx.Timeout:
+    def request_timeout(self) -> httpx2.Timeout:
         """The timeout for a request whose reply is read whole."""
-        if isinstance(self.timeout, httpx.Timeout):
+        if isinstance(self.timeout, httpx2.Timeout):
             return self.timeout
-        return httpx.Timeout(self.timeout, connect=self.connect_timeout)
+        return httpx2.Timeout(self.timeout, connect=self.connect_timeout)
 
-    def stream_timeout(self) -> httpx.Timeout:
+    def stream_timeout(self) -> httpx2.Timeout:
         """The timeout for a streamed request: reads time out per chunk."""
         base = self.request_timeout()
-        return httpx.Timeout(
+        return httpx2.Timeout(
             connect=base.connect, read=self.stream_chunk_timeout, write=base.write, pool=base.pool
         )
 

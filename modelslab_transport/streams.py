@@ -1,72 +1,259 @@
-"""Streamed replies: iterators over decoded items that always close their connection.
+"""Streamed replies: iterators over decoded items that always release their connection.
 
 A stream is an iterator and a context manager. Leaving the ``with`` block, calling
 ``close()``, exhausting it, or an error while reading all release the HTTP
-connection back to the pool; so does dropping an unfinished sync stream.
+connection; so does dropping an unfinished sync stream.
+
+The body decides how it is read, not only the ``Content-Type``: a body that starts
+as JSON (``{`` or ``[``) is a plain reply even under ``text/event-stream``, and one that
+starts with an SSE field (``data:``, ``event:``, ``id:``, ``retry:``, or a ``:``
+comment) is an event stream under ``application/json``, ``text/plain`` or no type at
+all. Events are parsed by httpx2's :class:`httpx2.EventSource`, as UTF-8 with a
+leading byte-order mark dropped, and no event may exceed ``max_event_size`` bytes.
+
+Once the server marks the stream complete (``[DONE]``, ``message_stop``) the rest of
+the body (at most :data:`DRAIN_MAX_BYTES`, for at most :data:`DRAIN_MAX_SECONDS`) is
+read before the connection is released, so that it goes back to the pool instead of
+being closed: sequential streams then share one connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+import contextlib
+import heapq
+import itertools
+import os
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Generator, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
-import httpx
+import anyio
+import httpx2
 
 from modelslab_transport.decoding import EventDecoder, is_event_stream, transport_error
+from modelslab_transport.errors import InvalidResponseError
 from modelslab_transport.settings import ClientSettings
 
-if TYPE_CHECKING:
-    from httpx_sse import EventSource
-
-__all__ = ["AsyncEventStream", "EventStream"]
+__all__ = [
+    "DEFAULT_MAX_SSE_EVENT_SIZE",
+    "DRAIN_MAX_BYTES",
+    "DRAIN_MAX_SECONDS",
+    "AsyncEventStream",
+    "EventStream",
+]
 
 T = TypeVar("T")
 
+DEFAULT_MAX_SSE_EVENT_SIZE = 16 * 1024 * 1024
+"""The largest server-sent event a stream accepts by default, in bytes (16 MiB): far
+above any real chunk, far below what an endless line or an SSE bomb would use."""
+DRAIN_MAX_BYTES = 64 * 1024
+"""After the end-of-stream marker, read at most this many more bytes to reuse the
+connection; a server that sends more has its connection closed instead."""
+DRAIN_MAX_SECONDS = 0.5
+"""After the end-of-stream marker, wait at most this long for the body's end."""
 
-def _event_source(response: httpx.Response) -> EventSource:
-    """An SSE reader for a reply already known to be an event stream.
+_BOM = b"\xef\xbb\xbf"
+_SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":", b"data\n", b"data\r")
+_SNIFF_BYTES = 16
+"""Bytes (after a BOM and blank space) enough to tell JSON from an SSE field name."""
 
-    The SSE library compares the content type case-sensitively; servers that send
-    ``Text/Event-Stream`` are normalised first. It is imported on the first stream,
-    not with the package.
+
+def _sniff(head: bytes, header_says_sse: bool, *, complete: bool) -> bool | None:
+    """True for an event stream, False for a plain body, None while undecided."""
+    text = head.removeprefix(_BOM).lstrip(b" \t\r\n")
+    if not text:
+        return header_says_sse if complete else None
+    if text[:1] in (b"{", b"["):
+        return False
+    if header_says_sse:
+        return True
+    if any(text.startswith(field) for field in _SSE_FIELDS):
+        return True
+    if not complete and len(text) < _SNIFF_BYTES and b"\n" not in text:
+        return None  # a field name may still be arriving ("da" ...)
+    return False
+
+
+def _sse_response(
+    response: httpx2.Response, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream
+) -> httpx2.Response:
+    """A response over ``stream`` (the body's decoded bytes) that EventSource accepts."""
+    sse = httpx2.Response(
+        response.status_code,
+        headers={"content-type": "text/event-stream"},
+        stream=stream,
+        request=response.request,
+    )
+    sse.encoding = "utf-8-sig"  # SSE is always UTF-8; a leading BOM is not text
+    return sse
+
+
+def _plain_response(response: httpx2.Response, body: bytes) -> httpx2.Response:
+    """The already decoded ``body`` as a read response with ``response``'s headers."""
+    headers = response.headers.copy()
+    for name in ("content-encoding", "content-length", "transfer-encoding"):
+        headers.pop(name, None)
+    return httpx2.Response(
+        response.status_code, headers=headers, content=body, request=response.request
+    )
+
+
+def _too_large(exc: httpx2.SSEError, limit: int | None) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"a server-sent event exceeded {limit} bytes (max_sse_event_size): {exc}"
+    )
+
+
+# -- sync --------------------------------------------------------------------------------
+
+
+class _Rest(httpx2.SyncByteStream):
+    """The sniffed head, then the rest of the body."""
+
+    def __init__(self, head: bytes, rest: Iterator[bytes]) -> None:
+        self._head, self._rest = head, rest
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._head:
+            yield self._head
+        yield from self._rest
+
+
+class _DrainWatchdog:
+    """Shuts down the socket of a drain that overruns its deadline (one daemon thread).
+
+    A sync read cannot be interrupted otherwise: without it, a server that keeps the
+    response open after the end-of-stream marker would hold the caller for the whole
+    read timeout.
     """
-    from httpx_sse import EventSource
 
-    response.headers["content-type"] = "text/event-stream"
-    return EventSource(response)
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: list[tuple[float, int]] = []
+        self._sockets: dict[int, socket.socket] = {}
+        self._ids = itertools.count()
+        self._pid = 0
+
+    @contextlib.contextmanager
+    def guard(self, sock: socket.socket | None, seconds: float) -> Iterator[None]:
+        if sock is None:
+            yield
+            return
+        with self._cond:
+            if self._pid != os.getpid():  # first use, or a forked child: no thread yet
+                self._pid = os.getpid()
+                self._due, self._sockets = [], {}
+                threading.Thread(target=self._run, name="modelslab-drain", daemon=True).start()
+            key = next(self._ids)
+            self._sockets[key] = sock
+            heapq.heappush(self._due, (time.monotonic() + seconds, key))
+            self._cond.notify()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._sockets.pop(key, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._due and (
+                    self._due[0][0] <= now or self._due[0][1] not in self._sockets
+                ):
+                    _, key = heapq.heappop(self._due)
+                    sock = self._sockets.pop(key, None)
+                    if sock is not None:
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RDWR)
+                self._cond.wait(self._due[0][0] - now if self._due else None)
+
+
+_WATCHDOG = _DrainWatchdog()
+
+
+def _socket_of(response: httpx2.Response) -> socket.socket | None:
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _drain(chunks: Iterator[bytes], response: httpx2.Response) -> None:
+    """Read the rest of the body (bounded) so the connection can go back to the pool."""
+    read = 0
+    with _WATCHDOG.guard(_socket_of(response), DRAIN_MAX_SECONDS):
+        try:
+            for piece in chunks:
+                read += len(piece)
+                if read > DRAIN_MAX_BYTES:
+                    return  # closing the response then closes the connection
+        except httpx2.HTTPError:
+            return
 
 
 class EventStream(Generic[T]):
-    """A sync stream of decoded items (chat chunks or messages events)."""
+    """A sync stream of decoded items (chat chunks or messages events).
+
+    Args:
+        response: The streamed HTTP reply (its body not read yet).
+        decoder: Turns its events into items.
+        settings: The client's settings (for error messages and timeouts).
+        max_event_size: The largest event accepted, in bytes (None: no limit); a larger
+            one raises :class:`~modelslab_transport.errors.InvalidResponseError`.
+    """
 
     def __init__(
-        self, response: httpx.Response, decoder: EventDecoder[T], settings: ClientSettings
+        self,
+        response: httpx2.Response,
+        decoder: EventDecoder[T],
+        settings: ClientSettings,
+        max_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
     ) -> None:
         self.response = response
         """The underlying HTTP response (status and headers are available at once)."""
         # The generator must not hold ``self``: that reference cycle would keep an abandoned
         # stream, and its pooled connection, alive until the cyclic garbage collector runs.
-        self._items = self._iterate(response, decoder, settings)
+        self._items = self._iterate(response, decoder, settings, max_event_size)
 
     @staticmethod
     def _iterate(
-        response: httpx.Response, decoder: EventDecoder[T], settings: ClientSettings
+        response: httpx2.Response,
+        decoder: EventDecoder[T],
+        settings: ClientSettings,
+        max_event_size: int | None,
     ) -> Generator[T, None, None]:
         try:
-            if not is_event_stream(response):
-                response.read()
-                yield from decoder.plain_reply(response)
+            chunks = response.iter_bytes()
+            head, header_says_sse, kind = b"", is_event_stream(response), None
+            while kind is None:
+                piece = next(chunks, None)
+                head += piece or b""
+                kind = _sniff(head, header_says_sse, complete=piece is None)
+            if not kind:
+                body = head + b"".join(chunks)
+                yield from decoder.plain_reply(_plain_response(response, body))
                 return
+            events = httpx2.EventSource(
+                _sse_response(response, _Rest(head, chunks)), max_event_size=max_event_size
+            )
             decode, headers = decoder.decode, response.headers
-            for event in _event_source(response).iter_sse():
+            for event in events:
                 item = decode(event, headers)
+                if decoder.done:
+                    _drain(chunks, response)
+                    if item is not None:
+                        yield item
+                    return
                 if item is not None:
                     yield item
-                if decoder.done:
-                    return
             decoder.end()
-        except httpx.HTTPError as exc:
+        except httpx2.SSEError as exc:
+            raise _too_large(exc, max_event_size) from None
+        except httpx2.HTTPError as exc:
             raise transport_error(exc, settings, streaming=True) from exc
         finally:
             response.close()
@@ -98,49 +285,136 @@ class EventStream(Generic[T]):
         self.close()
 
 
+# -- async -------------------------------------------------------------------------------
+
+
+class _AsyncRest(httpx2.AsyncByteStream):
+    """The sniffed head, then the rest of the body."""
+
+    def __init__(self, head: bytes, rest: AsyncIterator[bytes]) -> None:
+        self._head, self._rest = head, rest
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._head:
+            yield self._head
+        async for piece in self._rest:
+            yield piece
+
+
+async def _adrain(chunks: AsyncIterator[bytes]) -> None:
+    """Read the rest of the body (bounded) so the connection can go back to the pool."""
+    read = 0
+    with anyio.move_on_after(DRAIN_MAX_SECONDS):
+        try:
+            async for piece in chunks:
+                read += len(piece)
+                if read > DRAIN_MAX_BYTES:
+                    return
+        except httpx2.HTTPError:
+            return
+
+
 class AsyncEventStream(Generic[T]):
-    """An async stream of decoded items (chat chunks or messages events)."""
+    """An async stream of decoded items (chat chunks or messages events).
+
+    Not an async generator: the event loop finalises every async generator still open
+    when it shuts down, concurrently, and one a framework is closing at that moment
+    would fail with "aclose(): asynchronous generator is already running".
+
+    Args:
+        response: The streamed HTTP reply (its body not read yet).
+        decoder: Turns its events into items.
+        settings: The client's settings (for error messages and timeouts).
+        max_event_size: The largest event accepted, in bytes (see :class:`EventStream`).
+    """
 
     def __init__(
-        self, response: httpx.Response, decoder: EventDecoder[T], settings: ClientSettings
+        self,
+        response: httpx2.Response,
+        decoder: EventDecoder[T],
+        settings: ClientSettings,
+        max_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
     ) -> None:
         self.response = response
         """The underlying HTTP response (status and headers are available at once)."""
-        # Not a bound method: the generator must not hold ``self`` (see EventStream).
-        self._items = self._iterate(response, decoder, settings)
+        self._decoder = decoder
+        self._settings = settings
+        self._max_event_size = max_event_size
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._events: AsyncIterator[httpx2.ServerSentEvent] | None = None
+        self._ready: list[T] = []  # items of a plain reply, in reverse order
+        self._finished = False
 
-    @staticmethod
-    async def _iterate(
-        response: httpx.Response, decoder: EventDecoder[T], settings: ClientSettings
-    ) -> AsyncGenerator[T, None]:
-        try:
-            if not is_event_stream(response):
-                await response.aread()
-                for item in decoder.plain_reply(response):
-                    yield item
-                return
-            decode, headers = decoder.decode, response.headers
-            async for event in _event_source(response).aiter_sse():
-                decoded = decode(event, headers)
-                if decoded is not None:
-                    yield decoded
-                if decoder.done:
-                    return
-            decoder.end()
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, settings, streaming=True) from exc
-        finally:
-            await response.aclose()
+    async def _start(self) -> None:
+        """Tell an event stream from a plain reply by the first bytes of the body."""
+        response = self.response
+        chunks = self._chunks = response.aiter_bytes()
+        head, header_says_sse, kind = b"", is_event_stream(response), None
+        while kind is None:
+            piece = await anext(chunks, None)
+            head += piece or b""
+            kind = _sniff(head, header_says_sse, complete=piece is None)
+        if kind:
+            source = httpx2.EventSource(
+                _sse_response(response, _AsyncRest(head, chunks)),
+                max_event_size=self._max_event_size,
+            )
+            self._events = aiter(source)
+            return
+        body = head + b"".join([piece async for piece in chunks])
+        self._ready = self._decoder.plain_reply(_plain_response(response, body))[::-1]
+        self._finished = True
+        await response.aclose()
+
+    async def _next(self) -> T:
+        if self._events is None and not self._finished:
+            await self._start()
+        if self._ready:
+            return self._ready.pop()
+        if self._finished or self._events is None:
+            raise StopAsyncIteration
+        decoder, headers = self._decoder, self.response.headers
+        while True:
+            try:
+                event = await anext(self._events)
+            except StopAsyncIteration:
+                self._finished = True
+                decoder.end()
+                raise
+            item = decoder.decode(event, headers)
+            if decoder.done:
+                self._finished = True
+                assert self._chunks is not None
+                await _adrain(self._chunks)
+                await self.response.aclose()
+                if item is None:
+                    raise StopAsyncIteration
+                return item
+            if item is not None:
+                return item
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self
 
     async def __anext__(self) -> T:
-        return await self._items.__anext__()
+        try:
+            return await self._next()
+        except StopAsyncIteration:
+            await self.aclose()
+            raise
+        except httpx2.SSEError as exc:
+            await self.aclose()
+            raise _too_large(exc, self._max_event_size) from None
+        except httpx2.HTTPError as exc:
+            await self.aclose()
+            raise transport_error(exc, self._settings, streaming=True) from exc
+        except BaseException:
+            await self.aclose()
+            raise
 
     async def aclose(self) -> None:
         """Stop reading and release the connection."""
-        await self._items.aclose()
+        self._finished, self._ready = True, []
         await self.response.aclose()
 
     async def __aenter__(self) -> AsyncEventStream[T]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
+import httpx2
 from langchain_core.load import dumps
 from llama_index.core.llms import ChatMessage
 
@@ -23,22 +23,22 @@ REPLY = {
 }
 
 
-def _transport(seen: list[httpx.Request]) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
+def _transport(seen: list[httpx2.Request]) -> httpx2.MockTransport:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(200, json=REPLY)
+        return httpx2.Response(200, json=REPLY)
 
-    return httpx.MockTransport(handler)
+    return httpx2.MockTransport(handler)
 
 
 def test_langchain_legacy_auth_sends_key_and_model_id_in_the_body() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
     llm = ChatModelsLab(
         model="google-gemma-3-1b-it",
         api_key=KEY,
         base_url="https://modelslab.com/api/v7/llm",
         legacy_auth=True,
-        http_client=httpx.Client(transport=_transport(seen)),
+        http_client=httpx2.Client(transport=_transport(seen)),
     )
     assert llm.invoke("hello").text == "hi"
     body = json.loads(seen[0].content)
@@ -50,13 +50,13 @@ def test_langchain_legacy_auth_sends_key_and_model_id_in_the_body() -> None:
 
 
 def test_llama_index_legacy_auth_sends_key_and_model_id_in_the_body() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
     llm = ModelsLabLLM(
         model="google-gemma-3-1b-it",
         api_key=KEY,
         base_url="https://modelslab.com/api/v7/llm",
         legacy_auth=True,
-        http_client=httpx.Client(transport=_transport(seen)),
+        http_client=httpx2.Client(transport=_transport(seen)),
     )
     reply = llm.chat([ChatMessage(role="user", content="hello")])
     assert reply.message.content == "hi"
@@ -68,11 +68,11 @@ def test_llama_index_legacy_auth_sends_key_and_model_id_in_the_body() -> None:
 
 
 def test_legacy_auth_is_off_by_default() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
     ChatModelsLab(
         api_key=KEY,
         base_url="https://modelslab.com/api/v7/llm",
-        http_client=httpx.Client(transport=_transport(seen)),
+        http_client=httpx2.Client(transport=_transport(seen)),
     ).invoke("hello")
     body = json.loads(seen[0].content)
     assert "key" not in body

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from examples import _runtime
@@ -42,10 +42,10 @@ def _harness(monkeypatch: pytest.MonkeyPatch) -> None:
     tools = os.environ.get("MODELSLAB_TOOLS_BASE_URL")
     if chat and tools and chat != tools:
 
-        def clients() -> tuple[httpx.Client, httpx.AsyncClient]:
+        def clients() -> tuple[httpx2.Client, httpx2.AsyncClient]:
             return (
-                httpx.Client(transport=RoutingTransport(chat, tools)),
-                httpx.AsyncClient(transport=AsyncRoutingTransport(chat, tools)),
+                httpx2.Client(transport=RoutingTransport(chat, tools)),
+                httpx2.AsyncClient(transport=AsyncRoutingTransport(chat, tools)),
             )
 
         monkeypatch.setattr(_runtime, "HTTP_CLIENTS", clients)

@@ -19,8 +19,8 @@ DEBUG_LOGGERS = (
     "modelslab_transport",
     "langchain_modelslab",
     "llama_index_modelslab",
-    "httpx",
-    "httpcore",
+    "httpx2",
+    "httpcore2",
 )
 """Our loggers and the HTTP stack's, all captured at DEBUG by :func:`debug_logs`."""
 
@@ -45,7 +45,7 @@ def retry_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.fixture
 def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """Capture DEBUG records of our loggers and of httpx/httpcore."""
+    """Capture DEBUG records of our loggers and of httpx2/httpcore2."""
     for name in DEBUG_LOGGERS:
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog

@@ -24,7 +24,7 @@ from tests.transport.transport_support import LoopbackConnection, LoopbackReques
 
 ABANDONED = 1000
 POOL_SIZE = 100
-"""httpx's default ``max_connections``: the pool both classes build."""
+"""A bound on connections open at once (the pools the classes build allow up to 1,000)."""
 PROMPT = [ChatMessage(role=MessageRole.USER, content="hi")]
 FRAMEWORKS = pytest.mark.parametrize("framework", ["langchain", "llama_index"])
 
@@ -52,14 +52,14 @@ def gc_disabled() -> Iterator[None]:
 
 
 def sync_pool(llm: Any) -> Any:
-    """The httpcore connection pool behind the model's sync client."""
+    """The httpcore2 connection pool behind the model's sync client."""
     client = llm.client.sync_client
     transport: Any = client.http_client._transport
     return transport._pool
 
 
 def async_pool(llm: Any) -> Any:
-    """The httpcore connection pool behind the model's async client (in the running loop)."""
+    """The httpcore2 connection pool behind the model's async client (in the running loop)."""
     client = llm.client.async_client
     transport: Any = client.http_client._transport
     return transport._pool

@@ -5,7 +5,7 @@ Each scenario ends in the documented typed error or in the right answer: never a
 compared, and the server counts the requests), never an empty answer passed off as a
 success. Retries are counted at the server; retry waits are recorded, not slept (see
 ``conftest.py``). Every run also checks that the fake key appears nowhere in the error,
-its ``__cause__`` chain, or the DEBUG logs of our loggers and httpx/httpcore, even when
+its ``__cause__`` chain, or the DEBUG logs of our loggers and httpx2/httpcore2, even when
 the server echoes it back.
 """
 
@@ -83,7 +83,7 @@ def check_clean(outcome: Outcome, logs: pytest.LogCaptureFixture) -> None:
     if outcome.error is not None:
         assert_no_key(exception_texts(outcome.error), "the error or its __cause__ chain")
     loggers = {record.name.split(".")[0] for record in logs.records}
-    assert {"modelslab_transport", "httpcore"} <= loggers  # the logs were really captured
+    assert {"modelslab_transport", "httpcore2"} <= loggers  # the logs were really captured
     assert_no_key([logs.text], "DEBUG logs")
     assert_no_key([record.getMessage() for record in logs.records], "DEBUG log records")
 

@@ -21,7 +21,7 @@ import itertools
 import json
 from typing import Any
 
-import httpx
+import httpx2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -48,15 +48,15 @@ FEWER = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCh
 Case = tuple[list[dict[str, Any]], list[bytes]]
 
 
-def _reply(pieces: list[bytes]) -> httpx.Response:
-    return httpx.Response(200, headers=SSE_HEADERS, stream=PiecesStream(list(pieces)))
+def _reply(pieces: list[bytes]) -> httpx2.Response:
+    return httpx2.Response(200, headers=SSE_HEADERS, stream=PiecesStream(list(pieces)))
 
 
 def _models(pieces: list[bytes], **fields: Any) -> tuple[ChatModelsLab, ModelsLabLLM]:
     """Both classes, each answered (sync and async) by one stream of ``pieces``."""
 
-    def transport() -> httpx.MockTransport:
-        return httpx.MockTransport(ScriptedServer([lambda _: _reply(pieces)]))
+    def transport() -> httpx2.MockTransport:
+        return httpx2.MockTransport(ScriptedServer([lambda _: _reply(pieces)]))
 
     # Think-tag splitting is off: it may hold back (and so regroup) text that begins
     # with a prefix of "<think>", and this property is about SSE framing alone. The
@@ -71,13 +71,13 @@ def _models(pieces: list[bytes], **fields: Any) -> tuple[ChatModelsLab, ModelsLa
     }
     langchain = ChatModelsLab(
         **common,
-        http_client=httpx.Client(transport=transport()),
-        http_async_client=httpx.AsyncClient(transport=transport()),
+        http_client=httpx2.Client(transport=transport()),
+        http_async_client=httpx2.AsyncClient(transport=transport()),
     )
     llama_index = ModelsLabLLM(
         **common,
-        http_client=httpx.Client(transport=transport()),
-        async_http_client=httpx.AsyncClient(transport=transport()),
+        http_client=httpx2.Client(transport=transport()),
+        async_http_client=httpx2.AsyncClient(transport=transport()),
     )
     return langchain, llama_index
 

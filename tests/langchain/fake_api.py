@@ -1,6 +1,6 @@
-"""A scripted, in-process ModelsLab API for LangChain unit tests (httpx.MockTransport).
+"""A scripted, in-process ModelsLab API for LangChain unit tests (httpx2.MockTransport).
 
-No socket is opened: the model under test gets ``httpx.Client`` / ``httpx.AsyncClient``
+No socket is opened: the model under test gets ``httpx2.Client`` / ``httpx2.AsyncClient``
 instances whose transport calls :class:`FakeAPI`, which records every request body and
 answers from a queue of scripted replies.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 
 from langchain_modelslab import ChatModelsLab
 
@@ -20,7 +20,7 @@ API_KEY = "sk-live-Lc7Qp2Wv9Xr4Zt8Ny3Mb"
 """A recognisable fake key: tests assert it never leaks."""
 BASE_URL = "https://modelslab.com/api/v7/llm"
 
-Reply = Callable[[httpx.Request], httpx.Response]
+Reply = Callable[[httpx2.Request], httpx2.Response]
 
 
 def completion(
@@ -52,12 +52,12 @@ def function_call(name: str, arguments: str, call_id: str = "call_1") -> dict[st
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
-def sse(*chunks: dict[str, Any], done: bool = True) -> httpx.Response:
+def sse(*chunks: dict[str, Any], done: bool = True) -> httpx2.Response:
     """A Server-Sent Events reply carrying ``chunks``."""
     text = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks)
     if done:
         text += "data: [DONE]\n\n"
-    return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+    return httpx2.Response(200, text=text, headers={"content-type": "text/event-stream"})
 
 
 def chunk(
@@ -88,19 +88,19 @@ def chunk(
     return body
 
 
-def json_reply(body: Any, status: int = 200, **headers: str) -> httpx.Response:
+def json_reply(body: Any, status: int = 200, **headers: str) -> httpx2.Response:
     """A JSON reply."""
-    return httpx.Response(status, json=body, headers=headers)
+    return httpx2.Response(status, json=body, headers=headers)
 
 
 @dataclass
 class FakeAPI:
     """Answers requests from a queue of replies and records what was sent."""
 
-    replies: list[httpx.Response | Reply] = field(default_factory=list)
-    requests: list[httpx.Request] = field(default_factory=list)
+    replies: list[httpx2.Response | Reply] = field(default_factory=list)
+    requests: list[httpx2.Request] = field(default_factory=list)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         request.read()
         self.requests.append(request)
         if not self.replies:
@@ -124,12 +124,12 @@ class FakeAPI:
         params.setdefault("base_url", BASE_URL)
         params.setdefault("max_retries", 0)
         return ChatModelsLab(
-            http_client=httpx.Client(transport=httpx.MockTransport(self)),
-            http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(self)),
+            http_client=httpx2.Client(transport=httpx2.MockTransport(self)),
+            http_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(self)),
             **params,
         )
 
 
-def _fresh(response: httpx.Response) -> httpx.Response:
+def _fresh(response: httpx2.Response) -> httpx2.Response:
     """A copy of a scripted response, so that it can be served more than once."""
-    return httpx.Response(response.status_code, content=response.content, headers=response.headers)
+    return httpx2.Response(response.status_code, content=response.content, headers=response.headers)

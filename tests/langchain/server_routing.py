@@ -7,7 +7,7 @@ under test gets httpx clients whose transport sends each request where the live
 API would have behaved alike: requests that force a tool call
 (``tool_choice: "required"`` with tools on ``/chat/completions``; ``{"type": "any"}``
 or ``{"type": "tool"}`` on ``/v1/messages``) to the tools server, everything else to
-the chat server. The transport wraps a plain ``httpx.HTTPTransport``, which vcrpy
+the chat server. The transport wraps a plain ``httpx2.HTTPTransport``, which vcrpy
 patches, so cassettes record and replay as usual; matching ignores the host, and
 in replay both URLs are the same placeholder, so the routing changes nothing.
 """
@@ -18,7 +18,7 @@ import json
 import os
 from typing import Any
 
-import httpx
+import httpx2
 
 from tests.conftest import recording_api_key, recording_base_url
 
@@ -30,7 +30,7 @@ def tools_base_url() -> str:
     return os.environ.get("MODELSLAB_TOOLS_BASE_URL") or recording_base_url()
 
 
-def _forces_a_tool_call(request: httpx.Request) -> bool:
+def _forces_a_tool_call(request: httpx2.Request) -> bool:
     """Whether the request offers tools and must call one, on either protocol.
 
     Chat completions says so with ``tool_choice: "required"``; the Messages protocol
@@ -52,42 +52,42 @@ def _forces_a_tool_call(request: httpx.Request) -> bool:
     return bool(choice == "required")
 
 
-def _rerouted(request: httpx.Request, chat: httpx.URL, tools: httpx.URL) -> httpx.Request:
+def _rerouted(request: httpx2.Request, chat: httpx2.URL, tools: httpx2.URL) -> httpx2.Request:
     if chat == tools or not _forces_a_tool_call(request):
         return request
     path = request.url.path[len(chat.path.rstrip("/")) :]
     url = tools.copy_with(path=tools.path.rstrip("/") + path, query=request.url.query or None)
     headers = request.headers.copy()
     headers["host"] = url.netloc.decode()
-    return httpx.Request(
+    return httpx2.Request(
         request.method, url, headers=headers, content=request.content, extensions=request.extensions
     )
 
 
-class RoutingTransport(httpx.BaseTransport):
+class RoutingTransport(httpx2.BaseTransport):
     """Sync transport: forced tool calls to the tools server, the rest to the chat server."""
 
     def __init__(self, chat_base_url: str, tools_base_url: str) -> None:
-        self._chat = httpx.URL(chat_base_url)
-        self._tools = httpx.URL(tools_base_url)
-        self._inner = httpx.HTTPTransport()
+        self._chat = httpx2.URL(chat_base_url)
+        self._tools = httpx2.URL(tools_base_url)
+        self._inner = httpx2.HTTPTransport()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         return self._inner.handle_request(_rerouted(request, self._chat, self._tools))
 
     def close(self) -> None:
         self._inner.close()
 
 
-class AsyncRoutingTransport(httpx.AsyncBaseTransport):
+class AsyncRoutingTransport(httpx2.AsyncBaseTransport):
     """Async counterpart of :class:`RoutingTransport`."""
 
     def __init__(self, chat_base_url: str, tools_base_url: str) -> None:
-        self._chat = httpx.URL(chat_base_url)
-        self._tools = httpx.URL(tools_base_url)
-        self._inner = httpx.AsyncHTTPTransport()
+        self._chat = httpx2.URL(chat_base_url)
+        self._tools = httpx2.URL(tools_base_url)
+        self._inner = httpx2.AsyncHTTPTransport()
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         rerouted = _rerouted(request, self._chat, self._tools)
         return await self._inner.handle_async_request(rerouted)
 
@@ -104,6 +104,6 @@ def routed_model_params(
     return {
         "base_url": chat,
         "api_key": api_key or recording_api_key(),
-        "http_client": httpx.Client(transport=RoutingTransport(chat, tools)),
-        "http_async_client": httpx.AsyncClient(transport=AsyncRoutingTransport(chat, tools)),
+        "http_client": httpx2.Client(transport=RoutingTransport(chat, tools)),
+        "http_async_client": httpx2.AsyncClient(transport=AsyncRoutingTransport(chat, tools)),
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from langchain_core import exceptions as lc
 from langchain_core.runnables import RunnableLambda
@@ -113,7 +113,7 @@ def test_error_inside_a_200_body() -> None:
 
 def test_error_inside_a_stream() -> None:
     body = "data: " + '{"status": "error", "message": "Model not found"}' + "\n\n"
-    api = FakeAPI([httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})])
+    api = FakeAPI([httpx2.Response(200, text=body, headers={"content-type": "text/event-stream"})])
     with pytest.raises(lm.ModelsLabNotFoundError):
         list(api.model().stream("hi"))
 
@@ -133,11 +133,11 @@ async def test_async_errors_are_converted() -> None:
 
 
 def test_connection_and_timeout_errors() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
 
-    def stall(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out", request=request)
+    def stall(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ReadTimeout("timed out", request=request)
 
     with pytest.raises(lm.ModelsLabConnectionError) as refused:
         FakeAPI([refuse]).model().invoke("hi")
@@ -192,8 +192,8 @@ def test_langchain_retry_middleware_resends_only_what_the_transport_would() -> N
     """``ModelRetryMiddleware`` retries on ``is_retryable``: a read timeout is not resent."""
     from langchain.agents.middleware import ModelRetryMiddleware
 
-    def stall(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out", request=request)
+    def stall(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ReadTimeout("timed out", request=request)
 
     middleware = ModelRetryMiddleware(max_retries=2, initial_delay=0, jitter=False)
     timed_out = FakeAPI([stall, json_reply(completion("too late"))])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
-import httpx
+import httpx2
 import pytest
 from langchain_core.messages import (
     AIMessage,
@@ -45,7 +45,7 @@ def add(a: int, b: int) -> int:
 
 def message(
     *blocks: dict[str, Any], stop_reason: str = "end_turn", usage: tuple[int, int] = (12, 4)
-) -> httpx.Response:
+) -> httpx2.Response:
     """A non-streamed Messages reply."""
     return json_reply(
         {
@@ -60,10 +60,10 @@ def message(
     )
 
 
-def events(*items: dict[str, Any]) -> httpx.Response:
+def events(*items: dict[str, Any]) -> httpx2.Response:
     """A streamed Messages reply: each item as an ``event:``/``data:`` pair."""
     text = "".join(f"event: {item['type']}\ndata: {json.dumps(item)}\n\n" for item in items)
-    return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+    return httpx2.Response(200, text=text, headers={"content-type": "text/event-stream"})
 
 
 def start(input_tokens: int = 10) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import json
 import warnings
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from pydantic import BaseModel
@@ -131,10 +131,10 @@ def test_invoke_logprobs_on_response_metadata() -> None:
 # ------------------------------------------------------------- api="messages"
 
 
-def _message_reply(request: httpx.Request) -> httpx.Response:
+def _message_reply(request: httpx2.Request) -> httpx2.Response:
     body = json.loads(request.content)
     tool = body["tools"][0]["name"]
-    return httpx.Response(
+    return httpx2.Response(
         200,
         json={
             "id": "msg_1",
@@ -163,9 +163,9 @@ def test_messages_strict_reaches_the_request() -> None:
     assert api.last_body["tools"][0]["strict"] is True
 
 
-def _events(*events: dict[str, Any]) -> httpx.Response:
+def _events(*events: dict[str, Any]) -> httpx2.Response:
     text = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
-    return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+    return httpx2.Response(200, text=text, headers={"content-type": "text/event-stream"})
 
 
 MESSAGE_STREAM = (
@@ -330,7 +330,7 @@ def test_catalog_limits_reach_the_profile_after_list_models() -> None:
     assert api.model().profile["max_input_tokens"] == 4096
 
 
-def _text_events(*pieces: str) -> httpx.Response:
+def _text_events(*pieces: str) -> httpx2.Response:
     events: list[dict[str, Any]] = [
         {
             "type": "message_start",
@@ -362,7 +362,7 @@ async def test_messages_stream_splits_think_tags(cut: int, use_async: bool) -> N
 
 
 def test_messages_invoke_splits_think_tags() -> None:
-    reply = httpx.Response(
+    reply = httpx2.Response(
         200,
         json={
             "id": "m",

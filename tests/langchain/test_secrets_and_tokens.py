@@ -6,7 +6,7 @@ import json
 import logging
 import pickle
 
-import httpx
+import httpx2
 import pytest
 from langchain_core.load import dumpd, dumps, load, loads
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -80,7 +80,7 @@ def test_pickled_model_keeps_its_key_private() -> None:
 
 
 def test_key_absent_from_an_authentication_error() -> None:
-    def reject(request: httpx.Request) -> httpx.Response:
+    def reject(request: httpx2.Request) -> httpx2.Response:
         sent = request.headers["authorization"]
         return json_reply({"status": "error", "message": f"Invalid API key: {sent}"}, 401)
 
@@ -125,7 +125,7 @@ def test_token_count_is_exact_through_count_tokens() -> None:
     ],
 )
 def test_token_count_falls_back_when_the_endpoint_is_unavailable(
-    reply: httpx.Response, caplog: pytest.LogCaptureFixture
+    reply: httpx2.Response, caplog: pytest.LogCaptureFixture
 ) -> None:
     messages: list[BaseMessage] = [HumanMessage("hello there, how are you today?")]
     with caplog.at_level(logging.WARNING, logger="langchain_modelslab.chat_models"):
@@ -135,8 +135,8 @@ def test_token_count_falls_back_when_the_endpoint_is_unavailable(
 
 
 def test_token_count_falls_back_when_unreachable() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused", request=request)
 
     messages: list[BaseMessage] = [HumanMessage("hello")]
     count = FakeAPI([refuse]).model().get_num_tokens_from_messages(messages)

@@ -1,5 +1,5 @@
 """Helpers for the ModelsLabLLM unit tests: a scripted chat-completions server on
-``httpx.MockTransport`` (no socket is opened) and builders for its replies."""
+``httpx2.MockTransport`` (no socket is opened) and builders for its replies."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 
 from llama_index_modelslab import ModelsLabLLM
 
@@ -16,7 +16,7 @@ MOCK_BASE_URL = "http://127.0.0.1:9"
 MOCK_KEY = "sk-unit-test-secret-0123456789"
 """The API key the unit tests use; it must never show up anywhere."""
 
-Reply = httpx.Response | Callable[[dict[str, Any]], httpx.Response]
+Reply = httpx2.Response | Callable[[dict[str, Any]], httpx2.Response]
 
 
 def completion(
@@ -27,7 +27,7 @@ def completion(
     finish_reason: str = "stop",
     reasoning: str | None = None,
     completion_id: str = "chatcmpl-1",
-) -> httpx.Response:
+) -> httpx2.Response:
     """A non-streamed chat completion."""
     message: dict[str, Any] = {"role": "assistant", "content": text}
     if tool_calls is not None:
@@ -47,7 +47,7 @@ def completion(
             "completion_tokens": usage[1],
             "total_tokens": sum(usage),
         }
-    return httpx.Response(200, json=body)
+    return httpx2.Response(200, json=body)
 
 
 def tool_call(name: str, arguments: str, call_id: str | None = "call_1") -> dict[str, Any]:
@@ -94,13 +94,13 @@ def usage_chunk(prompt: int = 9, completion_tokens: int = 4) -> dict[str, Any]:
     }
 
 
-def sse(*chunks: dict[str, Any]) -> httpx.Response:
+def sse(*chunks: dict[str, Any]) -> httpx2.Response:
     """A streamed reply: the chunks as SSE events, then ``[DONE]``."""
     text = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
-    return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=text)
+    return httpx2.Response(200, headers={"content-type": "text/event-stream"}, text=text)
 
 
-def text_stream(*pieces: str, usage: bool = True) -> httpx.Response:
+def text_stream(*pieces: str, usage: bool = True) -> httpx2.Response:
     """A streamed plain-text reply made of ``pieces``."""
     chunks = [chunk(role="assistant", content="")]
     chunks += [chunk(piece) for piece in pieces]
@@ -115,19 +115,19 @@ class ScriptedServer:
 
     def __init__(self, *replies: Reply) -> None:
         self.replies = list(replies)
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
     @property
     def bodies(self) -> list[dict[str, Any]]:
         """The JSON bodies received so far."""
         return [json.loads(request.content) for request in self.requests]
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         if not self.replies:
             raise AssertionError(f"unexpected request #{len(self.requests)}: {request.content!r}")
         reply = self.replies.pop(0)
-        if isinstance(reply, httpx.Response):
+        if isinstance(reply, httpx2.Response):
             return reply
         return reply(json.loads(request.content))
 
@@ -135,13 +135,13 @@ class ScriptedServer:
 def scripted_llm(*replies: Reply, **fields: Any) -> tuple[ModelsLabLLM, ScriptedServer]:
     """A ModelsLabLLM whose sync and async clients both talk to one scripted server."""
     server = ScriptedServer(*replies)
-    transport = httpx.MockTransport(server)
+    transport = httpx2.MockTransport(server)
     fields.setdefault("api_key", MOCK_KEY)
     fields.setdefault("base_url", MOCK_BASE_URL)
     fields.setdefault("model", "test-model")
     llm = ModelsLabLLM(
-        http_client=httpx.Client(transport=transport),
-        async_http_client=httpx.AsyncClient(transport=transport),
+        http_client=httpx2.Client(transport=transport),
+        async_http_client=httpx2.AsyncClient(transport=transport),
         **fields,
     )
     return llm, server

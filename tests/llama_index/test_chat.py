@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from llama_index.core.base.llms.types import (
     AudioBlock,
@@ -222,7 +222,7 @@ def test_stream_complete_yields_text_so_far() -> None:
 
 
 def test_stream_cut_short_raises() -> None:
-    cut = httpx.Response(
+    cut = httpx2.Response(
         200,
         headers={"content-type": "text/event-stream"},
         text=f"data: {json.dumps(chunk('partial'))}\n\n",
@@ -336,8 +336,8 @@ def test_usage_chunk_alone_is_enough() -> None:
 # ------------------------------------------------------------- Messages protocol
 
 
-def _message_reply(text: str) -> httpx.Response:
-    return httpx.Response(
+def _message_reply(text: str) -> httpx2.Response:
+    return httpx2.Response(
         200,
         json={
             "id": "msg_1",

@@ -6,7 +6,7 @@ import copy
 import logging
 import pickle
 
-import httpx
+import httpx2
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -169,7 +169,7 @@ def test_default_headers_are_sent() -> None:
 
 
 def test_error_does_not_leak_key(caplog: pytest.LogCaptureFixture) -> None:
-    echo = httpx.Response(401, json={"error": {"message": f"Invalid API key {MOCK_KEY}"}})
+    echo = httpx2.Response(401, json={"error": {"message": f"Invalid API key {MOCK_KEY}"}})
     llm, _ = scripted_llm(echo)
     with caplog.at_level(logging.DEBUG), pytest.raises(AuthenticationError) as info:
         llm.chat(USER)
@@ -179,13 +179,13 @@ def test_error_does_not_leak_key(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_error_inside_http_200_is_raised() -> None:
-    llm, _ = scripted_llm(httpx.Response(200, json={"status": "error", "message": "bad input"}))
+    llm, _ = scripted_llm(httpx2.Response(200, json={"status": "error", "message": "bad input"}))
     with pytest.raises(APIStatusError, match="bad input"):
         llm.chat(USER)
 
 
 def test_retries_follow_max_retries() -> None:
-    busy = httpx.Response(503, headers={"retry-after": "0"}, json={"error": "busy"})
+    busy = httpx2.Response(503, headers={"retry-after": "0"}, json={"error": "busy"})
     llm, server = scripted_llm(busy, completion("ok"), max_retries=1)
     assert llm.chat(USER).message.content == "ok"
     assert len(server.requests) == 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.prompts import PromptTemplate
@@ -38,9 +38,9 @@ class City(BaseModel):
     country: str
 
 
-def message_reply(*blocks: dict[str, Any], stop_reason: str = "end_turn") -> httpx.Response:
+def message_reply(*blocks: dict[str, Any], stop_reason: str = "end_turn") -> httpx2.Response:
     """A non-streamed Messages reply."""
-    return httpx.Response(
+    return httpx2.Response(
         200,
         json={
             "id": "msg_1",
@@ -106,7 +106,7 @@ def test_json_schema_structured_output_is_a_forced_tool_call_on_messages() -> No
 
 
 def test_count_tokens_is_the_servers_count_with_tools() -> None:
-    llm, server = scripted_llm(httpx.Response(200, json={"input_tokens": 31}))
+    llm, server = scripted_llm(httpx2.Response(200, json={"input_tokens": 31}))
     messages = [
         ChatMessage(role="system", content="Be brief."),
         ChatMessage(role="user", content="Define cat."),
@@ -125,13 +125,13 @@ def test_count_tokens_is_the_servers_count_with_tools() -> None:
 
 
 async def test_acount_tokens_of_a_string() -> None:
-    llm, server = scripted_llm(httpx.Response(200, json={"input_tokens": 5}))
+    llm, server = scripted_llm(httpx2.Response(200, json={"input_tokens": 5}))
     assert await llm.acount_tokens("hello") == 5
     assert server.bodies[0]["messages"][0]["role"] == "user"
 
 
 def test_count_tokens_raises_instead_of_guessing() -> None:
-    llm, _ = scripted_llm(httpx.Response(404, json={"error": {"message": "no such route"}}))
+    llm, _ = scripted_llm(httpx2.Response(404, json={"error": {"message": "no such route"}}))
     with pytest.raises(NotFoundError):
         llm.count_tokens("hello")
 
@@ -141,7 +141,7 @@ def test_count_tokens_raises_instead_of_guessing() -> None:
 
 def test_list_models_returns_typed_entries() -> None:
     catalog = {"object": "list", "data": [{"id": "google-gemma-3-1b-it", "owned_by": "google"}]}
-    llm, server = scripted_llm(httpx.Response(200, json=catalog))
+    llm, server = scripted_llm(httpx2.Response(200, json=catalog))
     models = llm.list_models()
     assert models == [ModelInfo(id="google-gemma-3-1b-it", owned_by="google")]
     assert server.requests[0].method == "GET"
@@ -149,7 +149,7 @@ def test_list_models_returns_typed_entries() -> None:
 
 
 async def test_alist_models() -> None:
-    llm, _ = scripted_llm(httpx.Response(200, json={"data": [{"id": "a"}, {"id": "b"}]}))
+    llm, _ = scripted_llm(httpx2.Response(200, json={"data": [{"id": "a"}, {"id": "b"}]}))
     assert [m.id for m in await llm.alist_models()] == ["a", "b"]
 
 
@@ -181,7 +181,7 @@ def test_user_fields_override_the_profile() -> None:
 def test_request_sends_the_profile_capped_default_max_tokens() -> None:
     body: dict[str, Any] = {}
 
-    def reply(sent: dict[str, Any]) -> httpx.Response:
+    def reply(sent: dict[str, Any]) -> httpx2.Response:
         body.update(sent)
         return message_reply({"type": "text", "text": "ok"})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ThinkingBlock
 
@@ -73,7 +73,7 @@ def test_chat_fills_logprobs() -> None:
     body = json.loads(completion("Hi").content)
     body["choices"][0]["logprobs"] = {"content": [_logprob("Hi", "Hello")]}
     llm, server = scripted_llm(
-        httpx.Response(200, json=body), additional_kwargs={"logprobs": True, "top_logprobs": 2}
+        httpx2.Response(200, json=body), additional_kwargs={"logprobs": True, "top_logprobs": 2}
     )
     response = llm.chat(USER)
     assert server.bodies[0]["top_logprobs"] == 2
@@ -98,9 +98,9 @@ async def test_stream_fills_logprobs(use_async: bool) -> None:
     assert [c[0].token for c in responses[-1].logprobs] == ["Hi", "!"]
 
 
-def _events(*events: dict[str, Any]) -> httpx.Response:
+def _events(*events: dict[str, Any]) -> httpx2.Response:
     text = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
-    return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+    return httpx2.Response(200, text=text, headers={"content-type": "text/event-stream"})
 
 
 @pytest.mark.parametrize("stream_usage", [True, False])
@@ -160,7 +160,7 @@ def test_messages_strict_tools_reach_the_request() -> None:
         """Weather in a city."""
         return city
 
-    reply = httpx.Response(
+    reply = httpx2.Response(
         200,
         json={
             "id": "m",
@@ -178,7 +178,7 @@ def test_messages_strict_tools_reach_the_request() -> None:
 
 async def test_catalog_limits_reach_metadata_after_list_models() -> None:
     entry = {"id": "Qwen/Qwen3-32B", "object": "model", "context_length": 40960}
-    llm, _ = scripted_llm(httpx.Response(200, json={"data": [entry]}), model="qwen-qwen3-32b")
+    llm, _ = scripted_llm(httpx2.Response(200, json={"data": [entry]}), model="qwen-qwen3-32b")
     assert llm.metadata.context_window == 32768  # the Qwen3 family's native window
     await llm.alist_models()
     assert llm.metadata.context_window == 40960

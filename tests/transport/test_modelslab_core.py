@@ -8,7 +8,7 @@ import dataclasses
 import pickle
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from modelslab_transport import CHAT_PROTOCOLS, ModelsLab, ModelsLabOptions
@@ -21,7 +21,7 @@ HI = [ChatMessage(role="user", content="Hi")]
 
 
 def _core(server: ScriptedServer | None = None, **options: Any) -> ModelsLab:
-    http = httpx.Client(transport=httpx.MockTransport(server)) if server else None
+    http = httpx2.Client(transport=httpx2.MockTransport(server)) if server else None
     return ModelsLab(ModelsLabOptions(api_key=API_KEY, **options), http_client=http)
 
 
@@ -110,7 +110,7 @@ def test_pickle_and_deepcopy_leave_clients_behind() -> None:
 
 
 def test_a_third_protocol_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
-    server = ScriptedServer([httpx.Response(200, json=completion_body("via echo"))])
+    server = ScriptedServer([httpx2.Response(200, json=completion_body("via echo"))])
     echo = dataclasses.replace(
         CHAT_PROTOCOLS["chat_completions"], name="echo", path="/echo/chat", auth="x-api-key"
     )  # type: ignore[call-arg]
@@ -118,7 +118,7 @@ def test_a_third_protocol_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) ->
     options = ModelsLabOptions.model_construct(
         **{**ModelsLabOptions(api_key=API_KEY).model_dump(), "api": "echo"}
     )
-    core = ModelsLab(options, http_client=httpx.Client(transport=httpx.MockTransport(server)))
+    core = ModelsLab(options, http_client=httpx2.Client(transport=httpx2.MockTransport(server)))
     reply = core.chat(core.build_request(HI, stream=False))
     assert reply.choices[0].message.content == "via echo"
     (request,) = server.requests
@@ -128,19 +128,19 @@ def test_a_third_protocol_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_the_four_calls_sync_and_async() -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         if request.url.path.endswith("/v1/models"):
-            return httpx.Response(200, json={"object": "list", "data": [{"id": "m"}]})
+            return httpx2.Response(200, json={"object": "list", "data": [{"id": "m"}]})
         if request.url.path.endswith("/count_tokens"):
-            return httpx.Response(200, json={"input_tokens": 4})
-        return httpx.Response(200, json=completion_body("hello"))
+            return httpx2.Response(200, json={"input_tokens": 4})
+        return httpx2.Response(200, json=completion_body("hello"))
 
     server = ScriptedServer([answer])
-    transport = httpx.MockTransport(server)
+    transport = httpx2.MockTransport(server)
     core = ModelsLab(
         ModelsLabOptions(api_key=API_KEY),
-        http_client=httpx.Client(transport=transport),
-        async_http_client=httpx.AsyncClient(transport=transport),
+        http_client=httpx2.Client(transport=transport),
+        async_http_client=httpx2.AsyncClient(transport=transport),
     )
     request = core.build_request(HI, stream=False)
     assert core.chat(request).choices[0].message.content == "hello"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
+import httpx2
 import pytest
 
 from modelslab_transport import (
@@ -258,7 +258,7 @@ def test_event_stream_translates_to_chunks_that_accumulate() -> None:
     assert sum(1 for c in chunks if c.usage is not None) == 1
 
 
-def _messages_server(captured: list[httpx.Request]) -> httpx.MockTransport:
+def _messages_server(captured: list[httpx2.Request]) -> httpx2.MockTransport:
     events = [
         {
             "type": "message_start",
@@ -286,14 +286,14 @@ def _messages_server(captured: list[httpx.Request]) -> httpx.MockTransport:
     ]
     stream_body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         captured.append(request)
         body = json.loads(request.content)
         if body.get("stream"):
-            return httpx.Response(
+            return httpx2.Response(
                 200, headers={"content-type": "text/event-stream"}, text=stream_body
             )
-        return httpx.Response(
+        return httpx2.Response(
             200,
             json={
                 "id": "msg_8",
@@ -306,7 +306,7 @@ def _messages_server(captured: list[httpx.Request]) -> httpx.MockTransport:
             },
         )
 
-    return httpx.MockTransport(handler)
+    return httpx2.MockTransport(handler)
 
 
 def _settings() -> ClientSettings:
@@ -314,9 +314,9 @@ def _settings() -> ClientSettings:
 
 
 def test_client_chat_over_messages_protocol() -> None:
-    captured: list[httpx.Request] = []
+    captured: list[httpx2.Request] = []
     client = ModelsLabClient(
-        _settings(), http_client=httpx.Client(transport=_messages_server(captured))
+        _settings(), http_client=httpx2.Client(transport=_messages_server(captured))
     )
     request = _request(messages=[ChatMessage(role="user", content="Say hello in French")])
     completion = client.chat(request, api="messages")
@@ -339,9 +339,9 @@ def test_client_chat_over_messages_protocol() -> None:
 
 
 async def test_async_client_stream_over_messages_protocol() -> None:
-    captured: list[httpx.Request] = []
+    captured: list[httpx2.Request] = []
     client = AsyncModelsLabClient(
-        _settings(), http_client=httpx.AsyncClient(transport=_messages_server(captured))
+        _settings(), http_client=httpx2.AsyncClient(transport=_messages_server(captured))
     )
     request = _request(messages=[ChatMessage(role="user", content="Say hello in French")])
     texts = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from modelslab_transport import (
@@ -37,7 +37,7 @@ from tests.transport.transport_support import (
 MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 
 
-def sse_response(body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+def sse_response(body: bytes, headers: dict[str, str] | None = None) -> httpx2.Response:
     return stream_response(body, headers)
 
 
@@ -405,7 +405,7 @@ async def test_error_json_reply_to_a_stream_request_raises(
 
 @MODES
 async def test_plain_reply_without_content_type_is_read_as_json(mode: str) -> None:
-    reply = httpx.Response(200, content=json.dumps(completion_body("untyped")).encode())
+    reply = httpx2.Response(200, content=json.dumps(completion_body("untyped")).encode())
     items, _ = await collect(mode, reply)
     assert texts(items) == ["untyped"]
 
@@ -424,7 +424,7 @@ async def test_event_stream_content_type_with_charset(mode: str) -> None:
 async def test_utf8_split_across_network_reads(mode: str) -> None:
     body = sse(chunk("héllo — ✓ 日本"), chunk("!", finish_reason="stop"))
     pieces = [body[i : i + 1] for i in range(len(body))]
-    reply = httpx.Response(200, headers=SSE_HEADERS, stream=PiecesStream(pieces))
+    reply = httpx2.Response(200, headers=SSE_HEADERS, stream=PiecesStream(pieces))
     items, _ = await collect(mode, reply)
     assert texts(items) == ["héllo — ✓ 日本", "!"]
 

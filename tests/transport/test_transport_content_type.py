@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from modelslab_transport import ClientSettings, ModelsLabClient
 from modelslab_transport.wire import ChatCompletionRequest, ChatMessage
@@ -14,14 +14,14 @@ def test_mixed_case_event_stream_content_type_is_decoded() -> None:
         'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n'
         "data: [DONE]\n\n"
     )
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(
+    transport = httpx2.MockTransport(
+        lambda request: httpx2.Response(
             200, headers={"content-type": "Text/Event-Stream; charset=utf-8"}, text=body
         )
     )
     client = ModelsLabClient(
         ClientSettings(api_key="k", base_url="http://127.0.0.1:9"),
-        http_client=httpx.Client(transport=transport),
+        http_client=httpx2.Client(transport=transport),
     )
     request = ChatCompletionRequest(
         model="m", max_tokens=8, messages=[ChatMessage(role="user", content="hello")]

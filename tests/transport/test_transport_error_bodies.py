@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from modelslab_transport import (
@@ -288,7 +288,7 @@ def test_html_502_from_a_proxy_gives_a_readable_message() -> None:
         "</body>\r\n</html>\r\n"
     )
     server = ScriptedServer(
-        [httpx.Response(502, headers={"content-type": "text/html"}, content=page.encode())]
+        [httpx2.Response(502, headers={"content-type": "text/html"}, content=page.encode())]
     )
     client = sync_client(server, max_retries=0)
     with pytest.raises(ServerError) as caught:
@@ -304,7 +304,7 @@ def test_html_502_from_a_proxy_gives_a_readable_message() -> None:
 
 
 def test_empty_error_body_still_has_a_message() -> None:
-    server = ScriptedServer([httpx.Response(500)])
+    server = ScriptedServer([httpx2.Response(500)])
     client = sync_client(server, max_retries=0)
     with pytest.raises(ServerError) as caught:
         client.chat_completions(chat_request())

@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from modelslab_transport import (
@@ -78,7 +78,7 @@ def _every_endpoint(client: ModelsLabClient) -> None:
 
 
 def _endpoint_server() -> ScriptedServer:
-    def reply(request: httpx.Request) -> httpx.Response:
+    def reply(request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         if path.endswith(CHAT_COMPLETIONS_PATH):
             return json_response(completion_body())
@@ -165,7 +165,7 @@ def test_legacy_auth_keeps_an_explicit_model_id() -> None:
 
 def test_legacy_auth_applies_to_streams_too() -> None:
     server = ScriptedServer(
-        [httpx.Response(200, headers=SSE_HEADERS, content=sse(chunk("a", finish_reason="stop")))]
+        [httpx2.Response(200, headers=SSE_HEADERS, content=sse(chunk("a", finish_reason="stop")))]
     )
     client = sync_client(server, legacy_auth=True)
     with client.stream_chat_completions(chat_request()) as stream:
@@ -195,7 +195,7 @@ def test_no_key_with_the_modelslab_url_fails_before_sending(call: Any) -> None:
     server = ScriptedServer([json_response(completion_body())])
     client = ModelsLabClient(
         ClientSettings(api_key=None, base_url=DEFAULT_BASE_URL),
-        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(server)),
     )
     with pytest.raises(AuthenticationError) as caught:
         call(client)
@@ -207,7 +207,7 @@ async def test_async_no_key_with_the_modelslab_url_fails_before_sending() -> Non
     server = ScriptedServer([json_response(completion_body())])
     client = AsyncModelsLabClient(
         ClientSettings(api_key="   ", base_url="https://eu.modelslab.com/api/v7/llm"),
-        http_client=httpx.AsyncClient(transport=httpx.MockTransport(server)),
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server)),
     )
     with pytest.raises(AuthenticationError):
         await client.chat_completions(chat_request())
@@ -218,7 +218,7 @@ def test_no_key_with_a_local_url_sends_no_auth_header() -> None:
     server = _endpoint_server()
     client = ModelsLabClient(
         ClientSettings(api_key=None, base_url="http://127.0.0.1:8080/v1"),
-        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(server)),
     )
     _every_endpoint(client)
     assert len(server.requests) == 4
@@ -243,7 +243,9 @@ def test_accept_and_content_type_headers() -> None:
     server = ScriptedServer(
         [
             json_response(completion_body()),
-            httpx.Response(200, headers=SSE_HEADERS, content=sse(chunk("x", finish_reason="stop"))),
+            httpx2.Response(
+                200, headers=SSE_HEADERS, content=sse(chunk("x", finish_reason="stop"))
+            ),
         ]
     )
     client = sync_client(server)
@@ -292,7 +294,7 @@ def test_stream_options_dropped_from_non_stream_calls() -> None:
 
 def test_stream_call_sends_stream_true_and_keeps_stream_options() -> None:
     server = ScriptedServer(
-        [httpx.Response(200, headers=SSE_HEADERS, content=sse(chunk("x", finish_reason="stop")))]
+        [httpx2.Response(200, headers=SSE_HEADERS, content=sse(chunk("x", finish_reason="stop")))]
     )
     request = chat_request(stream=True, stream_options=StreamOptions(include_usage=True))
     list(sync_client(server).stream_chat_completions(request))
@@ -303,7 +305,7 @@ def test_stream_call_sends_stream_true_and_keeps_stream_options() -> None:
 
 def test_stream_call_sets_stream_even_when_the_request_did_not() -> None:
     server = ScriptedServer(
-        [httpx.Response(200, headers=SSE_HEADERS, content=sse(chunk("x", finish_reason="stop")))]
+        [httpx2.Response(200, headers=SSE_HEADERS, content=sse(chunk("x", finish_reason="stop")))]
     )
     list(sync_client(server).stream_chat_completions(chat_request()))
     assert server.bodies[0]["stream"] is True
@@ -497,17 +499,19 @@ def test_count_tokens_error_body_raises() -> None:
 
 def test_client_builds_one_pooled_http_client_lazily_and_closes_it() -> None:
     client = ModelsLabClient(ClientSettings(api_key=API_KEY))
-    assert client._owned is None
     first = client.http_client
     assert client.http_client is first
-    assert isinstance(first, httpx.Client)
+    assert isinstance(first, httpx2.Client)
     client.close()
     assert first.is_closed
-    assert client._owned is None
+    second = client.http_client
+    assert second is not first
+    assert not second.is_closed
+    client.close()
 
 
 def test_injected_http_client_is_used_and_not_closed() -> None:
-    injected = httpx.Client(transport=httpx.MockTransport(lambda r: json_response({})))
+    injected = httpx2.Client(transport=httpx2.MockTransport(lambda r: json_response({})))
     with ModelsLabClient(ClientSettings(api_key=API_KEY), http_client=injected) as client:
         assert client.http_client is injected
     assert not injected.is_closed
@@ -517,7 +521,7 @@ def test_injected_http_client_is_used_and_not_closed() -> None:
 async def test_async_client_context_manager_closes_its_own_client() -> None:
     async with AsyncModelsLabClient(ClientSettings(api_key=API_KEY)) as client:
         owned = client.http_client
-        assert isinstance(owned, httpx.AsyncClient)
+        assert isinstance(owned, httpx2.AsyncClient)
         assert client.http_client is owned
     assert owned.is_closed
 
@@ -529,7 +533,7 @@ def test_async_client_survives_a_second_event_loop() -> None:
 
     with LoopbackServer(script) as server:
         client = AsyncModelsLabClient(ClientSettings(base_url=server.base_url))
-        built: list[httpx.AsyncClient] = []
+        built: list[httpx2.AsyncClient] = []
 
         async def call() -> str:
             completion = await client.chat_completions(chat_request())
@@ -540,8 +544,10 @@ def test_async_client_survives_a_second_event_loop() -> None:
         assert asyncio.run(call()) == "loop"
         assert len(server.requests) == 2
         assert built[0] is not built[1]
-        asyncio.run(client.aclose())  # from a third loop: must not fail
-        assert client._owned is None
+        # Each pool was closed as its loop shut down; aclose from a third loop does not fail.
+        assert built[0].is_closed
+        assert built[1].is_closed
+        asyncio.run(client.aclose())
 
 
 async def test_aclose_in_the_loop_that_built_the_pool_closes_it() -> None:
@@ -549,5 +555,6 @@ async def test_aclose_in_the_loop_that_built_the_pool_closes_it() -> None:
     owned = client.http_client
     await client.aclose()
     assert owned.is_closed
-    assert client._owned is None
+    assert client.http_client is not owned
+    await client.aclose()
     await client.aclose()  # idempotent

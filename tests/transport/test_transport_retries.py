@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from modelslab_transport import (
@@ -99,7 +99,7 @@ async def stream_texts(
 
 @MODES
 async def test_connect_errors_are_retried(mode: str, no_jitter: None) -> None:
-    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    refused = httpx2.ConnectError("[Errno 111] Connection refused")
     result, server, recorder = await complete(
         mode, [refused, refused, json_response(completion_body("finally"))]
     )
@@ -110,7 +110,7 @@ async def test_connect_errors_are_retried(mode: str, no_jitter: None) -> None:
 
 
 @MODES
-@pytest.mark.parametrize("exc", [httpx.ConnectTimeout("slow"), httpx.PoolTimeout("full")])
+@pytest.mark.parametrize("exc", [httpx2.ConnectTimeout("slow"), httpx2.PoolTimeout("full")])
 async def test_connect_and_pool_timeouts_are_retried(mode: str, exc: Exception) -> None:
     result, server, recorder = await complete(mode, [exc, json_response(completion_body())])
     assert isinstance(result, ChatCompletion)
@@ -121,7 +121,7 @@ async def test_connect_and_pool_timeouts_are_retried(mode: str, exc: Exception) 
 @MODES
 async def test_read_timeout_on_a_plain_call_is_not_retried(mode: str) -> None:
     result, server, recorder = await complete(
-        mode, [httpx.ReadTimeout("silent"), json_response(completion_body())]
+        mode, [httpx2.ReadTimeout("silent"), json_response(completion_body())]
     )
     assert isinstance(result, APITimeoutError)
     assert result.retryable is False
@@ -307,10 +307,10 @@ async def test_max_retries_bounds_the_attempts(mode: str, max_retries: int) -> N
 
 @MODES
 async def test_max_retries_zero_means_exactly_one_connect_attempt(mode: str) -> None:
-    result, server, recorder = await complete(mode, [httpx.ConnectError("refused")], max_retries=0)
+    result, server, recorder = await complete(mode, [httpx2.ConnectError("refused")], max_retries=0)
     assert isinstance(result, APIConnectionError)
     assert result.retryable is True
-    assert isinstance(result.__cause__, httpx.ConnectError)
+    assert isinstance(result.__cause__, httpx2.ConnectError)
     assert len(server.requests) == 1
     assert recorder.delays == []
 
@@ -371,7 +371,7 @@ async def test_streams_are_retried_on_429_and_503_before_the_first_byte(mode: st
 async def test_stream_connect_error_is_retried(mode: str) -> None:
     texts, error, server, _ = await stream_texts(
         mode,
-        [httpx.ConnectError("refused"), stream_response(sse(chunk("ok", finish_reason="stop")))],
+        [httpx2.ConnectError("refused"), stream_response(sse(chunk("ok", finish_reason="stop")))],
     )
     assert error is None
     assert texts == ["ok"]
@@ -386,7 +386,7 @@ async def test_stream_error_status_with_a_broken_body_is_still_typed_and_retried
         b'{"status": "error", "mess',
         {"content-type": "application/json"},
         status=503,
-        fail_with=httpx.ReadError("connection reset by peer"),
+        fail_with=httpx2.ReadError("connection reset by peer"),
     )
     texts, error, server, recorder = await stream_texts(
         mode, [broken, stream_response(sse(chunk("ok", finish_reason="stop")))]
@@ -400,7 +400,7 @@ async def test_stream_error_status_with_a_broken_body_is_still_typed_and_retried
 @MODES
 async def test_stream_error_status_with_a_broken_body_when_out_of_retries(mode: str) -> None:
     broken = stream_response(
-        b"<html>", {"content-type": "text/html"}, status=502, fail_with=httpx.ReadError("reset")
+        b"<html>", {"content-type": "text/html"}, status=502, fail_with=httpx2.ReadError("reset")
     )
     texts, error, server, _ = await stream_texts(mode, [broken], max_retries=0)
     assert texts == []
@@ -412,7 +412,7 @@ async def test_stream_error_status_with_a_broken_body_when_out_of_retries(mode: 
 @MODES
 async def test_stream_is_never_retried_after_it_yielded_data(mode: str) -> None:
     breaking = stream_response(
-        sse(chunk("first"), done=False), fail_with=httpx.ReadError("connection reset by peer")
+        sse(chunk("first"), done=False), fail_with=httpx2.ReadError("connection reset by peer")
     )
     texts, error, server, recorder = await stream_texts(
         mode, [breaking, stream_response(sse(chunk("second", finish_reason="stop")))]
@@ -421,7 +421,7 @@ async def test_stream_is_never_retried_after_it_yielded_data(mode: str) -> None:
     assert type(error) is APIConnectionError
     assert error.retryable is False
     assert "during the stream" in str(error)
-    assert isinstance(error.__cause__, httpx.ReadError)
+    assert isinstance(error.__cause__, httpx2.ReadError)
     assert len(server.requests) == 1
     assert recorder.delays == []
     assert server.responses[0].is_closed
@@ -430,7 +430,7 @@ async def test_stream_is_never_retried_after_it_yielded_data(mode: str) -> None:
 @MODES
 async def test_stream_read_timeout_mid_stream_is_a_timeout_error(mode: str) -> None:
     stalling = stream_response(
-        sse(chunk("first"), done=False), fail_with=httpx.ReadTimeout("timed out")
+        sse(chunk("first"), done=False), fail_with=httpx2.ReadTimeout("timed out")
     )
     texts, error, server, _ = await stream_texts(mode, [stalling], stream_chunk_timeout=7.5)
     assert texts == ["first"]

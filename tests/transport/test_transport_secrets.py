@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-import httpx
+import httpx2
 import pytest
 
 from modelslab_transport import (
@@ -71,7 +71,7 @@ def test_reprs_do_not_show_the_key() -> None:
         (json_response({"error": ECHO}, 500), APIStatusError),
         (json_response({"message": ECHO, "key": API_KEY}), AuthenticationError),
         (
-            httpx.Response(502, headers={"content-type": "text/html"}, text=f"<p>{ECHO}</p>"),
+            httpx2.Response(502, headers={"content-type": "text/html"}, text=f"<p>{ECHO}</p>"),
             APIStatusError,
         ),
         (json_response(f"not json {API_KEY}"), InvalidResponseError),
@@ -91,7 +91,7 @@ def test_reprs_do_not_show_the_key() -> None:
     ],
 )
 def test_errors_never_carry_the_key_even_when_the_server_echoes_it(
-    reply: httpx.Response, cls: type[ModelsLabError]
+    reply: httpx2.Response, cls: type[ModelsLabError]
 ) -> None:
     server = ScriptedServer([reply])
     with pytest.raises(ModelsLabError) as caught:
@@ -125,7 +125,7 @@ async def test_async_errors_are_redacted_too() -> None:
 
 
 def test_transport_error_mentioning_the_key_is_redacted() -> None:
-    server = ScriptedServer([httpx.ConnectError(f"proxy refused {API_KEY}")])
+    server = ScriptedServer([httpx2.ConnectError(f"proxy refused {API_KEY}")])
     with pytest.raises(APIConnectionError) as caught:
         sync_client(server, max_retries=0).chat_completions(chat_request())
     assert_no_key(caught.value)
@@ -163,7 +163,7 @@ def _script(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
 
 
 def _log_everything(caplog: pytest.LogCaptureFixture) -> None:
-    for name in ("modelslab_transport", "httpx", "httpcore"):
+    for name in ("modelslab_transport", "httpx2", "httpcore2"):
         caplog.set_level(logging.DEBUG, logger=name)
 
 
@@ -186,8 +186,8 @@ def test_debug_logs_never_contain_the_key(caplog: pytest.LogCaptureFixture) -> N
     assert recorder.delays == [0.0]
     loggers = {record.name for record in caplog.records}
     assert "modelslab_transport" in loggers
-    assert "httpx" in loggers
-    assert any(name.startswith("httpcore") for name in loggers)
+    assert "httpx2" in loggers
+    assert any(name.startswith("httpcore2") for name in loggers)
     assert any("retry 1 of 2" in record.getMessage() for record in caplog.records)
     assert API_KEY not in caplog.text
     for record in caplog.records:
@@ -207,7 +207,7 @@ async def test_async_debug_logs_never_contain_the_key(caplog: pytest.LogCaptureF
             with pytest.raises(AuthenticationError):
                 await client.chat_completions(chat_request(model="bad-key"))
     assert recorder.delays == [0.0]
-    assert any(record.name.startswith("httpcore") for record in caplog.records)
+    assert any(record.name.startswith("httpcore2") for record in caplog.records)
     assert API_KEY not in caplog.text
 
 
@@ -215,7 +215,7 @@ def test_mock_transport_logs_never_contain_the_key(caplog: pytest.LogCaptureFixt
     _log_everything(caplog)
     server = ScriptedServer(
         [
-            httpx.ConnectError(f"refused {API_KEY}"),
+            httpx2.ConnectError(f"refused {API_KEY}"),
             json_response({"status": "error", "message": ECHO}, 503),
             json_response(completion_body()),
         ]

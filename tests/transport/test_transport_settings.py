@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-import httpx
+import httpx2
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -162,7 +162,7 @@ def test_settings_are_frozen() -> None:
 
 def test_request_timeout_from_numbers() -> None:
     timeout = ClientSettings(timeout=30.0, connect_timeout=2.0).request_timeout()
-    assert timeout == httpx.Timeout(30.0, connect=2.0)
+    assert timeout == httpx2.Timeout(30.0, connect=2.0)
     default = ClientSettings().request_timeout()
     assert default.read == DEFAULT_TIMEOUT
     assert default.connect == DEFAULT_CONNECT_TIMEOUT
@@ -182,7 +182,7 @@ def test_stream_chunk_timeout_none_waits_forever() -> None:
 
 
 def test_httpx_timeout_object_is_used_as_given() -> None:
-    given = httpx.Timeout(connect=1.0, read=2.0, write=3.0, pool=4.0)
+    given = httpx2.Timeout(connect=1.0, read=2.0, write=3.0, pool=4.0)
     settings = ClientSettings(timeout=given, stream_chunk_timeout=9.0)
     assert settings.request_timeout() is given
     stream = settings.stream_timeout()

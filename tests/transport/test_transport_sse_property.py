@@ -7,7 +7,7 @@ import itertools
 import json
 from typing import Any
 
-import httpx
+import httpx2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -91,8 +91,8 @@ def _expected(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [ChatCompletionChunk.model_validate(c).model_dump() for c in chunks]
 
 
-def _reply(pieces: list[bytes]) -> httpx.Response:
-    return httpx.Response(200, headers=SSE_HEADERS, stream=PiecesStream(pieces))
+def _reply(pieces: list[bytes]) -> httpx2.Response:
+    return httpx2.Response(200, headers=SSE_HEADERS, stream=PiecesStream(pieces))
 
 
 @settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])

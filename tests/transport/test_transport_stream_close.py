@@ -6,7 +6,7 @@ import asyncio
 import gc
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
@@ -43,14 +43,14 @@ def gc_disabled() -> Iterator[None]:
 
 def _server() -> ScriptedServer:
     # One chunk per piece, so that nothing is read ahead of the consumer.
-    def reply(request: httpx.Request) -> httpx.Response:
+    def reply(request: httpx2.Request) -> httpx2.Response:
         pieces = [piece + b"\n\n" for piece in BODY.split(b"\n\n") if piece]
-        return httpx.Response(200, headers=SSE_HEADERS, stream=PiecesStream(pieces))
+        return httpx2.Response(200, headers=SSE_HEADERS, stream=PiecesStream(pieces))
 
     return ScriptedServer([reply])
 
 
-def _body_stream(response: httpx.Response) -> PiecesStream:
+def _body_stream(response: httpx2.Response) -> PiecesStream:
     stream = response.stream
     inner = getattr(stream, "_stream", stream)
     assert isinstance(inner, PiecesStream)
@@ -152,7 +152,7 @@ async def test_async_aclose_without_reading_closes_the_response() -> None:
 
 async def test_cancelling_a_task_consuming_a_stream_closes_the_response() -> None:
     body_stream = StallingAsyncStream([sse(chunk("one"), done=False)])
-    server = ScriptedServer([httpx.Response(200, headers=SSE_HEADERS, stream=body_stream)])
+    server = ScriptedServer([httpx2.Response(200, headers=SSE_HEADERS, stream=body_stream)])
     client = async_client(server)
     first_chunk = asyncio.Event()
     seen: list[str] = []
@@ -174,7 +174,7 @@ async def test_cancelling_a_task_consuming_a_stream_closes_the_response() -> Non
 
 async def test_cancelling_a_task_inside_async_with_closes_the_response() -> None:
     body_stream = StallingAsyncStream([sse(chunk("one"), done=False)])
-    server = ScriptedServer([httpx.Response(200, headers=SSE_HEADERS, stream=body_stream)])
+    server = ScriptedServer([httpx2.Response(200, headers=SSE_HEADERS, stream=body_stream)])
     client = async_client(server)
     first_chunk = asyncio.Event()
 
@@ -212,9 +212,9 @@ N_ABANDONED = 6
 
 def test_abandoned_streams_leave_no_connection_in_use(gc_disabled: None) -> None:
     with LoopbackServer(_first_chunk_then_wait) as server:
-        http = httpx.Client(limits=httpx.Limits(max_connections=2))
+        http = httpx2.Client(limits=httpx2.Limits(max_connections=2))
         client = ModelsLabClient(
-            ClientSettings(base_url=server.base_url, timeout=httpx.Timeout(5.0), max_retries=0),
+            ClientSettings(base_url=server.base_url, timeout=httpx2.Timeout(5.0), max_retries=0),
             http_client=http,
         )
         pool = http._transport._pool  # type: ignore[attr-defined]
@@ -237,7 +237,7 @@ def test_abandoned_streams_leave_no_connection_in_use(gc_disabled: None) -> None
 def test_owned_pool_after_abandoned_streams(gc_disabled: None) -> None:
     with LoopbackServer(_first_chunk_then_wait) as server:
         client = ModelsLabClient(
-            ClientSettings(base_url=server.base_url, timeout=httpx.Timeout(5.0), max_retries=0)
+            ClientSettings(base_url=server.base_url, timeout=httpx2.Timeout(5.0), max_retries=0)
         )
         try:
             for _ in range(3):
@@ -254,9 +254,9 @@ def test_owned_pool_after_abandoned_streams(gc_disabled: None) -> None:
 
 async def test_cancelled_async_streams_leave_no_connection_in_use() -> None:
     with LoopbackServer(_first_chunk_then_wait) as server:
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=2))
+        http = httpx2.AsyncClient(limits=httpx2.Limits(max_connections=2))
         client = AsyncModelsLabClient(
-            ClientSettings(base_url=server.base_url, timeout=httpx.Timeout(5.0), max_retries=0),
+            ClientSettings(base_url=server.base_url, timeout=httpx2.Timeout(5.0), max_retries=0),
             http_client=http,
         )
         pool = http._transport._pool  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 from modelslab_transport import (
@@ -57,7 +57,7 @@ async def _aread_into(seen: list[str], client: AsyncModelsLabClient) -> None:
 def _settings(server: LoopbackServer, chunk_timeout: float) -> ClientSettings:
     return ClientSettings(
         base_url=server.base_url,
-        timeout=httpx.Timeout(10.0),
+        timeout=httpx2.Timeout(10.0),
         stream_chunk_timeout=chunk_timeout,
         max_retries=2,
     )
@@ -74,7 +74,7 @@ def test_a_stalled_stream_raises_a_timeout() -> None:
                 _read_into(seen, client)
         assert seen == ["first"]
         assert "stream_chunk_timeout" in str(caught.value)
-        assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+        assert isinstance(caught.value.__cause__, httpx2.ReadTimeout)
         assert len(server.requests) == 1
         assert recorder.delays == []
 

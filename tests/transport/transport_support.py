@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 
 from modelslab_transport import (
     DEFAULT_BASE_URL,
@@ -120,9 +120,9 @@ def stream_response(
     headers: dict[str, str] | None = None,
     status: int = 200,
     fail_with: Exception | None = None,
-) -> httpx.Response:
+) -> httpx2.Response:
     """A reply whose body is streamed (so a test can see when it gets closed)."""
-    return httpx.Response(
+    return httpx2.Response(
         status,
         headers=SSE_HEADERS if headers is None else headers,
         stream=PiecesStream([body], fail_with),
@@ -131,10 +131,10 @@ def stream_response(
 
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> httpx.Response:
+) -> httpx2.Response:
     """A JSON reply (body may be a dict, or a str sent verbatim)."""
     content = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return httpx.Response(
+    return httpx2.Response(
         status,
         headers={**JSON_HEADERS, **(headers or {})},
         stream=PiecesStream([content.encode() if isinstance(content, str) else content]),
@@ -144,7 +144,7 @@ def json_response(
 # ---------------------------------------------------------------- byte streams
 
 
-class PiecesStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+class PiecesStream(httpx2.SyncByteStream, httpx2.AsyncByteStream):
     """A response body delivered in the given pieces, then optionally a failure."""
 
     def __init__(self, pieces: list[bytes], fail_with: Exception | None = None) -> None:
@@ -170,7 +170,7 @@ class PiecesStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self.closed = True
 
 
-class StallingAsyncStream(httpx.AsyncByteStream):
+class StallingAsyncStream(httpx2.AsyncByteStream):
     """Sends ``pieces`` then waits (for ``release``) as a server that stops talking would."""
 
     def __init__(self, pieces: list[bytes]) -> None:
@@ -193,22 +193,22 @@ class StallingAsyncStream(httpx.AsyncByteStream):
 # ------------------------------------------------------------ scripted server
 
 
-Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+Reply = httpx2.Response | Exception | Callable[[httpx2.Request], httpx2.Response]
 
 
 @dataclass
 class ScriptedServer:
     """A MockTransport handler that answers from a script and records every request.
 
-    Each reply is a response, an exception to raise (e.g. ``httpx.ConnectError``) or a
+    Each reply is a response, an exception to raise (e.g. ``httpx2.ConnectError``) or a
     callable; the last reply repeats once the script runs out.
     """
 
     replies: list[Reply]
-    requests: list[httpx.Request] = field(default_factory=list)
-    responses: list[httpx.Response] = field(default_factory=list)
+    requests: list[httpx2.Request] = field(default_factory=list)
+    responses: list[httpx2.Response] = field(default_factory=list)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         reply = self.replies[min(len(self.requests), len(self.replies)) - 1]
         if isinstance(reply, Exception):
@@ -223,17 +223,17 @@ class ScriptedServer:
         return [json.loads(r.content) if r.content else None for r in self.requests]
 
 
-def _fresh(response: httpx.Response) -> httpx.Response:
+def _fresh(response: httpx2.Response) -> httpx2.Response:
     """A new response equal to ``response`` (a response object can be sent only once)."""
     stream = response.stream
     if isinstance(stream, PiecesStream):
-        return httpx.Response(
+        return httpx2.Response(
             response.status_code,
             headers=response.headers,
             stream=PiecesStream(list(stream.pieces), stream.fail_with),
         )
-    if isinstance(stream, httpx.ByteStream):
-        return httpx.Response(
+    if isinstance(stream, httpx2.ByteStream):
+        return httpx2.Response(
             response.status_code, headers=response.headers, content=response.read()
         )
     return response  # a one-off stream (e.g. StallingAsyncStream): served as is
@@ -271,7 +271,7 @@ def sync_client(
     """A sync client whose requests go to ``server``."""
     return ModelsLabClient(
         settings(**setting_overrides),
-        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+        http_client=httpx2.Client(transport=httpx2.MockTransport(server)),
         retry_policy=(recorder or SleepRecorder()).policy(),
     )
 
@@ -284,7 +284,7 @@ def async_client(
     """An async client whose requests go to ``server``."""
     return AsyncModelsLabClient(
         settings(**setting_overrides),
-        http_client=httpx.AsyncClient(transport=httpx.MockTransport(server)),
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(server)),
         retry_policy=(recorder or SleepRecorder()).policy(),
     )
 

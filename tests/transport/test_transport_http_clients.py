@@ -1,0 +1,389 @@
+"""The httpx2 clients behind the transport clients: what they accept and how long they live.
+
+Only httpx2 clients are accepted (a ``TypeError`` names what to pass); the async client
+keeps one pool per event loop and closes it with its loop; a forked child never reuses
+its parent's sockets; copies and pickles build their own pools; a stream abandoned when
+its loop ends is released without "aclose(): asynchronous generator is already running".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import gc
+import logging
+import os
+import pickle
+import warnings
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+from llama_index.core.llms import ChatMessage as LlamaMessage
+
+from langchain_modelslab import ChatModelsLab
+from llama_index_modelslab import ModelsLabLLM
+from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
+from tests.transport.transport_support import (
+    API_KEY,
+    LoopbackConnection,
+    LoopbackRequest,
+    LoopbackServer,
+    chat_request,
+    chunk,
+    completion_body,
+    sse,
+)
+
+
+def answer(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
+    """A JSON completion, or a two-chunk stream, on a kept-alive connection."""
+    if b'"stream":true' in request.body:
+        body = sse(chunk("hi"), chunk(finish_reason="stop"))
+        conn.send_sse_headers()
+        conn.send_chunk(body)
+        conn.end_chunks()
+    else:
+        conn.send_json(completion_body("ok"))
+    return True
+
+
+def stall_stream(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
+    """Sends one chunk and then nothing until the client leaves."""
+    conn.send_sse_headers()
+    conn.send_chunk(sse(chunk("a"), done=False))
+    conn.wait_for_client_to_leave(limit=5)
+    return False
+
+
+def config(base_url: str) -> ClientSettings:
+    return ClientSettings(api_key=API_KEY, base_url=base_url, max_retries=0)
+
+
+# ------------------------------------------------------------------- what is accepted
+
+NOT_HTTPX2_SYNC = [
+    pytest.param(lambda: httpx.Client(), id="httpx.Client"),
+    pytest.param(lambda: httpx2.AsyncClient(), id="httpx2.AsyncClient"),
+    pytest.param(lambda: "http://proxy:8080", id="str"),
+]
+NOT_HTTPX2_ASYNC = [
+    pytest.param(lambda: httpx.AsyncClient(), id="httpx.AsyncClient"),
+    pytest.param(lambda: httpx2.Client(), id="httpx2.Client"),
+    pytest.param(lambda: object(), id="object"),
+]
+
+
+@pytest.mark.parametrize("make", NOT_HTTPX2_SYNC)
+def test_sync_http_client_must_be_an_httpx2_client(make: Any) -> None:
+    value = make()
+    for build in (
+        lambda: ModelsLabClient(config("http://127.0.0.1:9"), http_client=value),
+        lambda: ChatModelsLab(api_key=API_KEY, http_client=value),
+        lambda: ModelsLabLLM(api_key=API_KEY, http_client=value),
+    ):
+        with pytest.raises(TypeError, match=r"http_client must be an httpx2\.Client") as caught:
+            build()
+        assert type(value).__name__ in str(caught.value)
+
+
+@pytest.mark.parametrize("make", NOT_HTTPX2_ASYNC)
+def test_async_http_client_must_be_an_httpx2_async_client(make: Any) -> None:
+    value = make()
+    for build, name in (
+        (lambda: AsyncModelsLabClient(config("http://127.0.0.1:9"), http_client=value), "http"),
+        (lambda: ChatModelsLab(api_key=API_KEY, http_async_client=value), "http_async"),
+        (lambda: ModelsLabLLM(api_key=API_KEY, async_http_client=value), "async_http"),
+    ):
+        with pytest.raises(TypeError, match=rf"{name}_client must be an httpx2\.AsyncClient"):
+            build()
+
+
+def test_an_httpx_client_is_told_to_build_an_httpx2_one() -> None:
+    with pytest.raises(TypeError, match=r"build an httpx2\.Client with the same options"):
+        ModelsLabClient(config("http://127.0.0.1:9"), http_client=httpx.Client())
+
+
+def test_httpx2_clients_are_accepted_by_every_class() -> None:
+    sync, asynchronous = httpx2.Client(), httpx2.AsyncClient()
+    assert ModelsLabClient(http_client=sync).http_client is sync
+    assert AsyncModelsLabClient(http_client=asynchronous).http_client is asynchronous
+    chat = ChatModelsLab(api_key=API_KEY, http_client=sync, http_async_client=asynchronous)
+    assert chat.http_client is sync
+    llm = ModelsLabLLM(api_key=API_KEY, http_client=sync, async_http_client=asynchronous)
+    assert llm.async_http_client is asynchronous
+    sync.close()
+
+
+# ------------------------------------------------------------- one pool per event loop
+
+
+def test_two_live_loops_in_turn_each_reuse_their_own_connection() -> None:
+    with LoopbackServer(answer) as server:
+        client = AsyncModelsLabClient(config(server.base_url))
+        loops = [asyncio.new_event_loop(), asyncio.new_event_loop()]
+        pools: list[set[int]] = [set(), set()]
+
+        async def call(which: int) -> str:
+            reply = await client.chat(chat_request())
+            pools[which].add(id(client.http_client))
+            return reply.choices[0].message.text
+
+        for _ in range(5):
+            for which, loop in enumerate(loops):
+                assert loop.run_until_complete(call(which)) == "ok"
+        assert len(server.requests) == 10
+        assert server.total_connections == 2  # one per loop, not one per call
+        assert len(pools[0]) == len(pools[1]) == 1
+        assert pools[0] != pools[1]
+        for loop in loops:  # what asyncio.run does when it ends: the pool closes too
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+        assert server.wait_until_no_open_connections() == 0
+
+
+def _chat_twice_in_new_loops(call: Any) -> list[str]:
+    texts: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        texts.append(asyncio.run(call()))
+        texts.append(asyncio.run(call()))
+        gc.collect()
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == []
+    return texts
+
+
+def test_two_asyncio_runs_leave_no_socket_open() -> None:
+    with LoopbackServer(answer) as server:
+        client = AsyncModelsLabClient(config(server.base_url))
+
+        async def call() -> str:
+            return (await client.chat(chat_request())).choices[0].message.text
+
+        assert _chat_twice_in_new_loops(call) == ["ok", "ok"]
+        assert server.wait_until_no_open_connections() == 0
+        assert server.total_connections == 2
+
+
+def test_two_asyncio_runs_of_chat_models_lab_leave_no_socket_open() -> None:
+    with LoopbackServer(answer) as server:
+        llm = ChatModelsLab(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+
+        async def call() -> str:
+            return str((await llm.ainvoke("Hi")).content)
+
+        assert _chat_twice_in_new_loops(call) == ["ok", "ok"]
+        assert server.wait_until_no_open_connections() == 0
+
+
+def test_two_asyncio_runs_of_models_lab_llm_leave_no_socket_open() -> None:
+    with LoopbackServer(answer) as server:
+        llm = ModelsLabLLM(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+
+        async def call() -> str:
+            reply = await llm.achat([LlamaMessage(role="user", content="Hi")])
+            return str(reply.message.content)
+
+        assert _chat_twice_in_new_loops(call) == ["ok", "ok"]
+        assert server.wait_until_no_open_connections() == 0
+
+
+# ---------------------------------------------------- streams abandoned at loop shutdown
+
+
+def _abandon_in_a_loop(first_piece: Any, caplog: pytest.LogCaptureFixture) -> str:
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    text = asyncio.run(first_piece())
+    gc.collect()
+    problems = [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+    assert problems == []
+    assert "already running" not in caplog.text
+    return text
+
+
+def test_a_transport_stream_open_at_loop_end_is_released(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with LoopbackServer(stall_stream) as server:
+        client = AsyncModelsLabClient(config(server.base_url))
+
+        got: list[str] = []
+
+        async def read_forever(first: asyncio.Event) -> None:
+            async with await client.stream_chat(chat_request()) as stream:
+                async for piece in stream:
+                    got.append(piece.choices[0].delta.text)
+                    first.set()
+                    await asyncio.sleep(3600)  # still open when the loop ends
+
+        async def first_piece() -> str:
+            first = asyncio.Event()
+            reader = asyncio.get_running_loop().create_task(read_forever(first))
+            await asyncio.wait_for(first.wait(), timeout=10)
+            assert not reader.done()
+            return got[0]  # asyncio.run then cancels the reader and shuts the loop down
+
+        assert _abandon_in_a_loop(first_piece, caplog) == "a"
+        assert server.wait_until_no_open_connections() == 0
+
+
+def test_chat_models_lab_astream_abandoned_at_loop_end_is_released(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with LoopbackServer(stall_stream) as server:
+        llm = ChatModelsLab(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+
+        async def first_piece() -> str:
+            async for piece in llm.astream("Hi"):
+                return str(piece.content)
+            return ""
+
+        assert _abandon_in_a_loop(first_piece, caplog) == "a"
+        assert server.wait_until_no_open_connections() == 0
+
+
+def test_models_lab_llm_astream_chat_abandoned_at_loop_end_is_released(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with LoopbackServer(stall_stream) as server:
+        llm = ModelsLabLLM(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+
+        async def first_piece() -> str:
+            pieces = await llm.astream_chat([LlamaMessage(role="user", content="Hi")])
+            async for piece in pieces:
+                return str(piece.delta)
+            return ""
+
+        assert _abandon_in_a_loop(first_piece, caplog) == "a"
+        assert server.wait_until_no_open_connections() == 0
+
+
+# ---------------------------------------------------------------------------- fork
+
+
+def _in_child(work: Any) -> int:
+    """Run ``work`` in a forked child; its exit status (0 when ``work`` returned True)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        code = 1
+        try:
+            code = 0 if work() else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def test_a_forked_child_never_reuses_the_parents_sync_connections() -> None:
+    with LoopbackServer(answer) as server:
+        client = ModelsLabClient(config(server.base_url))
+        assert client.chat(chat_request()).choices[0].message.text == "ok"
+        parents = client.http_client
+
+        def child() -> bool:
+            ours = client.http_client
+            return (
+                ours is not parents and client.chat(chat_request()).choices[0].message.text == "ok"
+            )
+
+        assert _in_child(child) == 0
+        assert client.http_client is parents
+        assert client.chat(chat_request()).choices[0].message.text == "ok"
+        assert len(server.requests) == 3
+        assert server.total_connections == 2  # the parent's (used twice) and the child's
+        client.close()
+
+
+def test_a_forked_child_never_reuses_the_parents_async_connections() -> None:
+    with LoopbackServer(answer) as server:
+        client = AsyncModelsLabClient(config(server.base_url))
+        loop = asyncio.new_event_loop()
+        assert loop.run_until_complete(client.chat(chat_request())).choices[0].message.text
+        parents = loop.run_until_complete(asyncio.sleep(0, client.http_client))
+
+        def child() -> bool:
+            async def call() -> bool:
+                reply = await client.chat(chat_request())
+                return client.http_client is not parents and reply.choices[0].message.text == "ok"
+
+            return asyncio.run(call())
+
+        assert _in_child(child) == 0
+        assert loop.run_until_complete(client.chat(chat_request())).choices[0].message.text
+        assert server.total_connections == 2
+        loop.run_until_complete(client.aclose())
+        loop.close()
+
+
+def test_chat_models_lab_in_a_forked_child_opens_its_own_connection() -> None:
+    with LoopbackServer(answer) as server:
+        llm = ChatModelsLab(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+        assert llm.invoke("Hi").content == "ok"
+        assert _in_child(lambda: llm.invoke("Hi").content == "ok") == 0
+        assert llm.invoke("Hi").content == "ok"
+        assert server.total_connections == 2
+
+
+def test_models_lab_llm_in_a_forked_child_opens_its_own_connection() -> None:
+    with LoopbackServer(answer) as server:
+        llm = ModelsLabLLM(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+        ask = [LlamaMessage(role="user", content="Hi")]
+        assert llm.chat(ask).message.content == "ok"
+        assert _in_child(lambda: llm.chat(ask).message.content == "ok") == 0
+        assert llm.chat(ask).message.content == "ok"
+        assert server.total_connections == 2
+
+
+# ----------------------------------------------------------------- copies and pickles
+
+
+def test_a_used_sync_client_copies_and_pickles_without_its_pool() -> None:
+    with LoopbackServer(answer) as server:
+        client = ModelsLabClient(config(server.base_url))
+        assert client.chat(chat_request()).choices[0].message.text == "ok"
+        for twin in (pickle.loads(pickle.dumps(client)), copy.deepcopy(client), copy.copy(client)):
+            assert twin.settings == client.settings
+            assert twin.http_client is not client.http_client
+            assert twin.chat(chat_request()).choices[0].message.text == "ok"
+            twin.close()
+        assert not client.http_client.is_closed
+        client.close()
+
+
+async def test_a_used_async_client_copies_and_pickles_without_its_pools() -> None:
+    with LoopbackServer(answer) as server:
+        client = AsyncModelsLabClient(config(server.base_url))
+        assert (await client.chat(chat_request())).choices[0].message.text == "ok"
+        for twin in (pickle.loads(pickle.dumps(client)), copy.deepcopy(client)):
+            assert twin.http_client is not client.http_client
+            assert (await twin.chat(chat_request())).choices[0].message.text == "ok"
+            await twin.aclose()
+        await client.aclose()
+
+
+def test_an_injected_client_is_shared_by_a_deep_copy_and_refuses_pickling() -> None:
+    injected = httpx2.Client()
+    client = ModelsLabClient(config("http://127.0.0.1:9"), http_client=injected)
+    assert copy.deepcopy(client).http_client is injected
+    with pytest.raises(TypeError, match="injected http_client cannot be pickled"):
+        pickle.dumps(client)
+    injected.close()
+
+
+def test_the_framework_packages_never_import_httpx2_or_httpx() -> None:
+    import re
+    from pathlib import Path
+
+    import langchain_modelslab
+    import llama_index_modelslab
+
+    pattern = re.compile(r"^\s*(import|from)\s+httpx", re.MULTILINE)
+    offenders = [
+        path.name
+        for package in (langchain_modelslab, llama_index_modelslab)
+        for path in Path(package.__file__).parent.glob("*.py")
+        if pattern.search(path.read_text())
+    ]
+    assert offenders == []
