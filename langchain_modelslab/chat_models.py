@@ -148,6 +148,11 @@ class ChatModelsLab(BaseChatModel):
     """Seconds a stream may stay silent; transport default (120 s) when None."""
     max_retries: int | None = None
     """Retries on connect errors, 429 and 5xx; transport default (2) when None."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Requests of this account (base URL + key) in flight at once, shared by every
+    client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue
+    limit), none elsewhere. Queue-limit 429s wait instead of failing (see the README,
+    "Batches and ModelsLab's queue limit")."""
     default_headers: dict[str, str] | None = None
     """Extra headers sent with every request."""
     legacy_auth: bool = False
@@ -268,6 +273,8 @@ class ChatModelsLab(BaseChatModel):
             options["default_headers"] = self.default_headers
         if self.legacy_auth:
             options["legacy_auth"] = True
+        if self.max_concurrency is not None:
+            options["max_concurrency"] = self.max_concurrency
         return ClientSettings(**options)
 
     @property

@@ -173,6 +173,15 @@ class ModelsLabLLM(FunctionCallingLLM):
         ge=0,
         description="Retries on connection errors, 429 and 5xx (never after a stream began).",
     )
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Requests of this account (base URL + key) in flight at once, shared by every "
+            "client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue "
+            "limit), none elsewhere. Queue-limit 429s wait instead of failing."
+        ),
+    )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra request parameters sent with every call (top_p, seed, stop, ...).",
@@ -285,6 +294,7 @@ class ModelsLabLLM(FunctionCallingLLM):
                 "max_retries": self.max_retries,
                 "default_headers": dict(self.default_headers),
                 "legacy_auth": self.legacy_auth,
+                "max_concurrency": self.max_concurrency,
             },
             self.http_client,
             self.async_http_client,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx
 
+from modelslab_transport.concurrency import release_slot
 from modelslab_transport.decoding import EventDecoder, is_event_stream, transport_error
 from modelslab_transport.settings import ClientSettings
 
@@ -70,10 +71,12 @@ class EventStream(Generic[T]):
             raise transport_error(exc, settings, streaming=True) from exc
         finally:
             response.close()
+            release_slot(response)  # queue limit: the stream's slot
 
     def __del__(self) -> None:
         # A generator that never started runs no ``finally`` when it is dropped.
         self.response.close()
+        release_slot(self.response)  # queue limit
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -85,6 +88,7 @@ class EventStream(Generic[T]):
         """Stop reading and release the connection."""
         self._items.close()
         self.response.close()
+        release_slot(self.response)  # queue limit
 
     def __enter__(self) -> EventStream[T]:
         return self
@@ -131,6 +135,7 @@ class AsyncEventStream(Generic[T]):
             raise transport_error(exc, settings, streaming=True) from exc
         finally:
             await response.aclose()
+            release_slot(response)  # queue limit: the stream's slot
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self
@@ -142,6 +147,7 @@ class AsyncEventStream(Generic[T]):
         """Stop reading and release the connection."""
         await self._items.aclose()
         await self.response.aclose()
+        release_slot(self.response)  # queue limit (an abandoned stream: when collected)
 
     async def __aenter__(self) -> AsyncEventStream[T]:
         return self
