@@ -71,8 +71,9 @@ _SLOT_KEY = "modelslab_transport.slot"
 
 
 class QueueTimeoutError(APITimeoutError):
-    """The overall deadline (``ClientSettings.queue_timeout``) passed while a request
-    waited for a free slot of its account's queue limit.
+    """A request waited for a free slot of its account's queue limit past its deadline.
+
+    The deadline is ``ClientSettings.queue_timeout`` after the call began.
 
     Raise ``queue_timeout`` (seconds) or ``max_concurrency``, or send fewer requests at once.
     """
@@ -134,8 +135,11 @@ class Slot:
         return self._release is not None
 
     def attach_to(self, response: Any) -> None:
-        """Release this slot when ``response`` is released (:func:`release_slot`) or
-        garbage-collected, whichever comes first (for streamed replies)."""
+        """Release this slot with ``response`` (for streamed replies).
+
+        That is when :func:`release_slot` is called for it, or when it is
+        garbage-collected, whichever comes first.
+        """
         import weakref
 
         response.extensions[_SLOT_KEY] = weakref.finalize(response, self.release)
@@ -308,7 +312,9 @@ class AccountLimit:
                 continue
             remaining = deadline - time.monotonic()
             if remaining > 0:
-                got = await semaphore.async_acquire(timeout=None if math.isinf(remaining) else remaining)
+                got = await semaphore.async_acquire(
+                    timeout=None if math.isinf(remaining) else remaining
+                )
             else:
                 got = await semaphore.async_acquire(blocking=False)
             if not got:

@@ -28,6 +28,7 @@ atomically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import queue
@@ -203,7 +204,7 @@ class RedisAccountLimit(AccountLimit):
             while True:
                 lock = self._try_slot()
                 if lock is not None:
-                    return Slot(lambda: self._hand_back(lock, local), local.in_flight)
+                    return Slot(functools.partial(self._hand_back, lock, local), local.in_flight)
                 if time.monotonic() >= deadline:
                     raise self._timed_out()
                 time.sleep(self._poll * (0.5 + random.random()))
@@ -220,7 +221,7 @@ class RedisAccountLimit(AccountLimit):
             while True:
                 lock = await anyio.to_thread.run_sync(self._try_slot)
                 if lock is not None:
-                    return Slot(lambda: self._hand_back(lock, local), local.in_flight)
+                    return Slot(functools.partial(self._hand_back, lock, local), local.in_flight)
                 if time.monotonic() >= deadline:
                     raise self._timed_out()
                 await anyio.sleep(self._poll * (0.5 + random.random()))

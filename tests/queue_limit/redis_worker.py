@@ -13,7 +13,9 @@ from tests.queue_limit.server import answer_for
 
 
 async def main(base_url: str, tag: str, count: int) -> None:
-    llm = ChatModelsLab(model="m", api_key="sk-queue-test-key", base_url=base_url, max_concurrency=5)
+    llm = ChatModelsLab(
+        model="m", api_key="sk-queue-test-key", base_url=base_url, max_concurrency=5
+    )
     prompts = [f"{tag}-{i}" for i in range(count)]
     results = await llm.abatch(prompts, return_exceptions=True)
     errors = [repr(r) for r in results if isinstance(r, BaseException)]

@@ -80,7 +80,9 @@ def test_default_limit_is_five_on_modelslab_and_none_elsewhere() -> None:
     assert default_max_concurrency("http://127.0.0.1:8080") is None
     assert default_max_concurrency("https://notmodelslab.com/api") is None
     assert account_limit(_settings("https://modelslab.com/api/v7/llm")).limit == 5
-    assert account_limit(_settings("https://modelslab.com/api/v7/llm", max_concurrency=10)).limit == 10
+    assert (
+        account_limit(_settings("https://modelslab.com/api/v7/llm", max_concurrency=10)).limit == 10
+    )
 
 
 def test_the_registry_is_keyed_by_a_digest_of_the_key_never_the_key() -> None:
@@ -322,15 +324,14 @@ async def test_other_429s_keep_the_retry_policy(mode: str) -> None:
     with FaultServer(other, json_reply(completion("done"))) as server:
         sleeps = _Sleeps()
         settings = _settings(server.base_url, max_retries=0)
-        with pytest.raises(RateLimitError, match="Too many requests"):
-            if mode == "sync":
-                ModelsLabClient(settings, retry_policy=sleeps.policy()).chat_completions(
-                    _request("x")
-                )
-            else:
-                await AsyncModelsLabClient(settings, retry_policy=sleeps.policy()).chat_completions(
-                    _request("x")
-                )
+        if mode == "sync":
+            client = ModelsLabClient(settings, retry_policy=sleeps.policy())
+            with pytest.raises(RateLimitError, match="Too many requests"):
+                client.chat_completions(_request("x"))
+        else:
+            aclient = AsyncModelsLabClient(settings, retry_policy=sleeps.policy())
+            with pytest.raises(RateLimitError, match="Too many requests"):
+                await aclient.chat_completions(_request("x"))
         assert server.request_count == 1
 
 

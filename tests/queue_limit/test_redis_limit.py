@@ -41,8 +41,21 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     assert REDIS_SERVER is not None
     process = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
-         "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(tmp_path),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -79,7 +92,14 @@ def test_four_processes_share_one_limit_of_five(redis_url: str) -> None:
     with QueueLimitedServer(limit=5, latency=0.05) as server:
         workers = [
             subprocess.Popen(
-                [sys.executable, "-m", "tests.queue_limit.redis_worker", server.base_url, f"w{n}", "25"],
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.queue_limit.redis_worker",
+                    server.base_url,
+                    f"w{n}",
+                    "25",
+                ],
                 cwd=ROOT,
                 env=_env(redis_url),
                 stdout=subprocess.PIPE,
@@ -113,7 +133,8 @@ def test_a_killed_worker_gives_its_slots_back(redis_url: str) -> None:
             "from modelslab_transport.concurrency import account_limit\n"
             "from modelslab_transport.redis_limit import use_redis\n"
             f"use_redis({redis_url!r}, slot_ttl=1.0)\n"
-            f"s = ClientSettings(api_key='sk-queue-test-key', base_url={base_url!r}, max_concurrency=2)\n"
+            f"s = ClientSettings(api_key='sk-queue-test-key', base_url={base_url!r}, "
+            "max_concurrency=2)\n"
             "limit = account_limit(s)\n"
             "slots = [limit.acquire(float('inf')) for _ in range(2)]\n"
             "print('holding', flush=True)\n"
