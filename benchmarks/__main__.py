@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks import queue_scenario
 from benchmarks.clients import BUILDERS
 from benchmarks.runner import (
     Server,
@@ -555,7 +556,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmarks, print the table, update RESULTS.md."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a minute or two)")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="scenarios to run, e.g. 1,2")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="scenarios to run, e.g. 1,2")
     parser.add_argument("--json", type=Path, help="also write the raw timings here")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
@@ -580,17 +581,24 @@ def main(argv: list[str] | None = None) -> None:
             if number.rstrip("b") in wanted:
                 print(f"scenario {number}: {name} ...", file=sys.stderr, flush=True)
                 results[number] = scenario(server, config)
+        queue_rows = []
+        if "7" in wanted:  # ModelsLab's queue limit: N requests at once, limit 5
+            print("scenario 7: queue limit ...", file=sys.stderr, flush=True)
+            queue_rows = queue_scenario.run(server, (100,) if config.quick else (100, 1000))
+            print(queue_scenario.render(queue_rows), file=sys.stderr, flush=True)
         stats = server.stats()
     if "5" in wanted:
         print("scenario 5: imports ...", file=sys.stderr, flush=True)
         results["5"] = scenario_imports(config)
     report = render(results, config, time.perf_counter() - started)
+    if queue_rows:
+        report += "\n\n" + queue_scenario.render(queue_rows)
     print(report)
     print(f"\nserver counters: {stats}", file=sys.stderr)
     if args.json:
         raw = {k: [asdict(t) for t in v] for k, v in results.items()}
         args.json.write_text(json.dumps({"config": asdict(config), "results": raw}, indent=1))
-    if not args.no_write and wanted == {"1", "2", "3", "4", "5", "6"}:
+    if not args.no_write and wanted == {"1", "2", "3", "4", "5", "6", "7"}:
         _write_results(report)
         print(f"written to {RESULTS}", file=sys.stderr)
 

@@ -29,7 +29,18 @@ import json
 import sys
 from typing import Any
 
-STATS = {"connections": 0, "requests": 0, "usage_requests": 0}
+STATS = {
+    "connections": 0,
+    "requests": 0,
+    "usage_requests": 0,
+    "refused": 0,
+    "in_flight": 0,
+    "peak_in_flight": 0,
+}
+QUEUE_LIMIT_BODY = (
+    '{"status":"error","message":"Rate limit exceeded. Maximum %d queued requests allowed.",'
+    '"retry_after":30}'
+)
 
 _SSE_HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
@@ -203,13 +214,14 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[st
 
 
 @functools.lru_cache(maxsize=256)
-def _options(path: str) -> tuple[int, int, float]:
-    """(content chunks, tool-call fragments, latency in seconds) named by the URL path."""
-    options = {"c": 20.0, "t": 0.0, "l": 0.0}
+def _options(path: str) -> tuple[int, int, float, int]:
+    """(content chunks, tool-call fragments, latency in seconds, queue limit) named by
+    the URL path (``q5``: at most 5 requests in flight, ModelsLab's 429 beyond; 0: none)."""
+    options = {"c": 20.0, "t": 0.0, "l": 0.0, "q": 0.0}
     for segment in path.split("/"):
         if segment[:1] in options and segment[1:].replace(".", "", 1).isdigit():
             options[segment[0]] = float(segment[1:])
-    return int(options["c"]), int(options["t"]), options["l"]
+    return int(options["c"]), int(options["t"]), options["l"], int(options["q"])
 
 
 def _plain(status: str, payload: bytes, content_type: str = "application/json") -> bytes:
@@ -236,9 +248,20 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 STATS["connections"] += 1
             STATS["requests"] += 1
             request = json.loads(body or b"{}")
-            chunks, tools, latency = _options(path)
-            if latency:
-                await asyncio.sleep(latency)
+            chunks, tools, latency, queue_limit = _options(path)
+            if queue_limit and STATS["in_flight"] >= queue_limit:
+                STATS["refused"] += 1
+                refusal = (QUEUE_LIMIT_BODY % queue_limit).encode()
+                writer.write(_plain("429 Too Many Requests", refusal))
+                await writer.drain()
+                continue
+            STATS["in_flight"] += 1
+            STATS["peak_in_flight"] = max(STATS["peak_in_flight"], STATS["in_flight"])
+            try:
+                if latency:
+                    await asyncio.sleep(latency)
+            finally:
+                STATS["in_flight"] -= 1
             model = str(request.get("model", "bench-model"))
             if not request.get("stream"):
                 writer.write(_plain_reply(model, chunks, tools))

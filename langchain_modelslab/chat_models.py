@@ -208,6 +208,11 @@ class ChatModelsLab(BaseChatModel):
     """Seconds a stream may stay silent, 120 by default; ``None`` means no limit."""
     max_retries: int = DEFAULT_MAX_RETRIES
     """Retries on connect errors, 429 and 5xx (2 by default; never after a stream began)."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Requests of this account (base URL + key) in flight at once, shared by every
+    client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue
+    limit), none elsewhere. Queue-limit 429s wait instead of failing (see the README,
+    "Batches and ModelsLab's queue limit")."""
     default_headers: dict[str, str] | None = None
     """Extra headers sent with every request."""
     legacy_auth: bool = False

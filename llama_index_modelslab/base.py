@@ -169,6 +169,15 @@ class ModelsLabLLM(FunctionCallingLLM):
         default=DEFAULT_MAX_RETRIES,
         description="Retries on connection errors, 429 and 5xx (never after a stream began).",
     )
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Requests of this account (base URL + key) in flight at once, shared by every "
+            "client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue "
+            "limit), none elsewhere. Queue-limit 429s wait instead of failing."
+        ),
+    )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra request parameters sent with every call (top_p, seed, stop, ...); "

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import httpx2
 
 from modelslab_transport import __version__
+from modelslab_transport.concurrency import account_limit, call_deadline
 from modelslab_transport.decoding import (
     MessageEventDecoder,
     decode_count_tokens,
@@ -280,7 +281,9 @@ class ModelsLabClient(_ClientCore):
 
     def _send(self, call: _Call) -> httpx2.Response:
         attempt = 0
+        limit, deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
         while True:
+            slot = limit.acquire(deadline)  # queue limit: wait for a free slot
             http = self.http_client
             request = self._build(http, call)
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
@@ -289,8 +292,15 @@ class ModelsLabClient(_ClientCore):
             except httpx2.HTTPError as exc:
                 error: ModelsLabError = transport_error(exc, self.settings)
                 error.__cause__ = exc
+            except BaseException:
+                slot.release()  # queue limit
+                raise
             else:
                 if response.is_success:
+                    if call.stream:  # queue limit: a stream holds its slot until it ends
+                        slot.attach_to(response)
+                    else:
+                        slot.release()
                     return response
                 try:
                     response.read()
@@ -299,6 +309,11 @@ class ModelsLabClient(_ClientCore):
                 finally:
                     response.close()
                 error = error_for_status(response, self.settings)
+            slot.release()  # queue limit: a queue-limit 429 waits, is not a retry
+            queued = limit.wait_after(error, slot, deadline)
+            if queued is not None:
+                self.retry_policy.sleep(queued)
+                continue
             self.retry_policy.sleep(self._give_up_or_wait(attempt, error, call))
             attempt += 1
 
@@ -444,7 +459,9 @@ class AsyncModelsLabClient(_ClientCore):
 
     async def _send(self, call: _Call) -> httpx2.Response:
         attempt = 0
+        limit, deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
         while True:
+            slot = await limit.aacquire(deadline)  # queue limit: wait for a free slot
             http = self.http_client
             request = self._build(http, call)
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
@@ -453,8 +470,15 @@ class AsyncModelsLabClient(_ClientCore):
             except httpx2.HTTPError as exc:
                 error: ModelsLabError = transport_error(exc, self.settings)
                 error.__cause__ = exc
+            except BaseException:
+                slot.release()  # queue limit
+                raise
             else:
                 if response.is_success:
+                    if call.stream:  # queue limit: a stream holds its slot until it ends
+                        slot.attach_to(response)
+                    else:
+                        slot.release()
                     return response
                 try:
                     await response.aread()
@@ -463,6 +487,11 @@ class AsyncModelsLabClient(_ClientCore):
                 finally:
                     await response.aclose()
                 error = error_for_status(response, self.settings)
+            slot.release()  # queue limit: a queue-limit 429 waits, is not a retry
+            queued = limit.wait_after(error, slot, deadline)
+            if queued is not None:
+                await self.retry_policy.async_sleep(queued)
+                continue
             await self.retry_policy.async_sleep(self._give_up_or_wait(attempt, error, call))
             attempt += 1
 

@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_MODEL",
+    "DEFAULT_QUEUE_TIMEOUT",
     "DEFAULT_STREAM_CHUNK_TIMEOUT",
     "DEFAULT_TIMEOUT",
 ]
@@ -35,3 +36,6 @@ DEFAULT_MAX_TOKENS = 4096
 truncates longer answers (``finish_reason == "length"``)."""
 DEFAULT_MAX_RETRIES = 2
 """Retries after the first attempt, for connect errors, 429 and 5xx."""
+DEFAULT_QUEUE_TIMEOUT = 600.0
+"""Seconds one call may spend waiting for a free slot of its account's queue limit and
+resending after ModelsLab's queue-limit 429s, in all, before it fails."""

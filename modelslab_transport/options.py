@@ -36,6 +36,7 @@ from modelslab_transport.defaults import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MODEL,
+    DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
@@ -187,6 +188,7 @@ FRAMEWORK_FIELDS = (
     "timeout",
     "stream_chunk_timeout",
     "max_retries",
+    "max_concurrency",
     "legacy_auth",
     "model",
     "api",
@@ -206,6 +208,8 @@ CONNECTION_FIELDS = (
     "default_headers",
     "legacy_auth",
     "anthropic_version",
+    "max_concurrency",
+    "queue_timeout",
 )
 """The options the transport clients are built from; a change to one swaps the clients."""
 
@@ -229,6 +233,12 @@ class ModelsLabOptions(BaseModel):
         default_headers: Extra headers sent with every request.
         legacy_auth: Also send ``key`` and ``model_id`` in chat-completions bodies.
         anthropic_version: The ``anthropic-version`` header of the Anthropic-style endpoints.
+        max_concurrency: Requests of this account (base URL + key) in flight at once,
+            shared by every client in the process (:mod:`modelslab_transport.concurrency`);
+            ``None``: 5 on ModelsLab's own host (its pay-as-you-go queue limit,
+            modelslab-api.md, rate limits), no limit on other base URLs.
+        queue_timeout: Seconds a call may spend, in all, waiting for a free slot and
+            resending after queue-limit 429s before it fails; ``None``: no limit.
         model: The model id.
         api: The protocol (an entry of :data:`~modelslab_transport.protocols.CHAT_PROTOCOLS`).
         max_tokens: Tokens to generate at most; ``None``: the default capped by the model
@@ -255,6 +265,8 @@ class ModelsLabOptions(BaseModel):
     default_headers: dict[str, str] = Field(default_factory=dict)
     legacy_auth: bool = False
     anthropic_version: str = "2023-06-01"
+    max_concurrency: int | None = Field(default=None, ge=1)
+    queue_timeout: float | None = Field(default=DEFAULT_QUEUE_TIMEOUT, gt=0)
 
     # Request defaults.
     model: str = DEFAULT_MODEL

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 from modelslab_transport.defaults import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
@@ -44,6 +45,12 @@ class ClientSettings(BaseModel):
         legacy_auth: Also send ``key`` (the API key) and ``model_id`` in the JSON body of
             chat completions, as ModelsLab's older clients did.
         anthropic_version: The ``anthropic-version`` header sent to ``/v1/messages``.
+        max_concurrency: Requests of this account (base URL + key) in flight at once,
+            shared by every client in the process (see
+            :mod:`modelslab_transport.concurrency`); None: 5 on ModelsLab's own host
+            (its pay-as-you-go queue limit), no limit on other base URLs.
+        queue_timeout: Seconds a call may spend, in all, waiting for a free slot and
+            resending after queue-limit 429s before it fails; None waits forever.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
@@ -58,6 +65,8 @@ class ClientSettings(BaseModel):
     default_headers: dict[str, str] = Field(default_factory=dict)
     legacy_auth: bool = False
     anthropic_version: str = "2023-06-01"
+    max_concurrency: int | None = Field(default=None, ge=1)
+    queue_timeout: float | None = Field(default=DEFAULT_QUEUE_TIMEOUT, gt=0)
 
     @field_validator("api_key", mode="before")
     @classmethod

@@ -33,6 +33,7 @@ from typing import Generic, TypeVar
 import anyio
 import httpx2
 
+from modelslab_transport.concurrency import release_slot
 from modelslab_transport.decoding import EventDecoder, is_event_stream, transport_error
 from modelslab_transport.errors import InvalidResponseError
 from modelslab_transport.settings import ClientSettings
@@ -257,10 +258,12 @@ class EventStream(Generic[T]):
             raise transport_error(exc, settings, streaming=True) from exc
         finally:
             response.close()
+            release_slot(response)  # the queue-limit slot the stream held
 
     def __del__(self) -> None:
         # A generator that never started runs no ``finally`` when it is dropped.
         self.response.close()
+        release_slot(self.response)
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -272,6 +275,7 @@ class EventStream(Generic[T]):
         """Stop reading and release the connection."""
         self._items.close()
         self.response.close()
+        release_slot(self.response)
 
     def __enter__(self) -> EventStream[T]:
         return self
@@ -365,6 +369,7 @@ class AsyncEventStream(Generic[T]):
         self._ready = self._decoder.plain_reply(_plain_response(response, body))[::-1]
         self._finished = True
         await response.aclose()
+        release_slot(response)
 
     async def _next(self) -> T:
         if self._events is None and not self._finished:
@@ -387,6 +392,7 @@ class AsyncEventStream(Generic[T]):
                 assert self._chunks is not None
                 await _adrain(self._chunks)
                 await self.response.aclose()
+                release_slot(self.response)
                 if item is None:
                     raise StopAsyncIteration
                 return item
@@ -416,6 +422,7 @@ class AsyncEventStream(Generic[T]):
         """Stop reading and release the connection."""
         self._finished, self._ready = True, []
         await self.response.aclose()
+        release_slot(self.response)
 
     async def __aenter__(self) -> AsyncEventStream[T]:
         return self
