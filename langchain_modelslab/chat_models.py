@@ -27,6 +27,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_modelslab.errors import langchain_errors
+from modelslab_transport.credentials import check_default_headers, clean_api_key
 from modelslab_transport.defaults import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
 from modelslab_transport.model_profiles import (
@@ -36,6 +37,7 @@ from modelslab_transport.model_profiles import (
 )
 from modelslab_transport.protocols import ChatAPI, check_messages_params, supports_response_format
 from modelslab_transport.tooling import chat_tool_choice
+from modelslab_transport.urls import check_base_url
 
 if TYPE_CHECKING:
     from langchain_modelslab.structured_output import StructuredOutputMethod
@@ -111,7 +113,8 @@ class ChatModelsLab(BaseChatModel):
     ``Model*Error`` (see :mod:`langchain_modelslab.errors`).
     """
 
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
+    # hide_input_in_errors: a ValidationError's text never shows the arguments (the key).
+    model_config = ConfigDict(populate_by_name=True, defer_build=True, hide_input_in_errors=True)
 
     model: str = DEFAULT_MODEL
     """The ModelsLab model id, e.g. ``"google-gemma-3-1b-it"``."""
@@ -195,6 +198,19 @@ class ChatModelsLab(BaseChatModel):
         model_kwargs.update(extra)
         kept = {key: value for key, value in values.items() if key in known}
         return {**kept, "model_kwargs": model_kwargs}
+
+    @model_validator(mode="after")
+    def _check_connection_fields(self) -> ChatModelsLab:
+        """Refuse, at construction, a key, base URL or header that could not be sent.
+
+        The transport's own checks (:mod:`modelslab_transport.credentials`,
+        :mod:`modelslab_transport.urls`); the settings built on first use repeat them.
+        """
+        if self.api_key is not None:
+            clean_api_key(self.api_key.get_secret_value())
+        check_base_url(self.base_url)
+        check_default_headers(self.default_headers or {})
+        return self
 
     @model_validator(mode="after")
     def _check_streaming_choices(self) -> ChatModelsLab:

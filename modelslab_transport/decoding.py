@@ -20,9 +20,11 @@ from modelslab_transport.errors import (
     APITimeoutError,
     IncompleteStreamError,
     InvalidResponseError,
+    LocalRequestError,
     ModelsLabError,
 )
 from modelslab_transport.protocol_bridge import MessageEventTranslator
+from modelslab_transport.redirects import redirect_error
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.wire.catalog import ModelList
 from modelslab_transport.wire.chat import (
@@ -82,7 +84,12 @@ def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
 
 
 def error_for_status(response: httpx.Response, settings: ClientSettings) -> APIStatusError:
-    """The typed error for a reply with an HTTP error status (its body already read)."""
+    """The typed error for a reply with an HTTP error status (its body already read).
+
+    A 3xx (never followed: see :mod:`modelslab_transport.redirects`) is a ``RedirectError``.
+    """
+    if 300 <= response.status_code < 400:
+        return redirect_error(response, settings.redact)
     try:
         text = response.text
     except httpx.ResponseNotRead:  # the connection broke while the body was being read
@@ -439,8 +446,21 @@ class MessagesAsChatDecoder:
 def transport_error(
     exc: httpx.HTTPError, settings: ClientSettings, *, streaming: bool = False
 ) -> ModelsLabError:
-    """The typed error for an httpx failure to reach or read the server."""
+    """The typed error for an httpx failure to reach or read the server.
+
+    A request the HTTP stack itself refused before sending it (``LocalProtocolError``: a
+    header or URL it cannot write) is a ``LocalRequestError``: not retried, and not
+    reported as a failure to reach the server.
+    """
     detail = settings.redact(str(exc)) or type(exc).__name__
+    if isinstance(exc, httpx.LocalProtocolError):
+        # h11 quotes the offending bytes ("Illegal header value b'...'"): keep only what
+        # kind of problem it is, since the bytes may be a credential, escaped past redact.
+        kind = detail.split(" b'", 1)[0].split(' b"', 1)[0]
+        return LocalRequestError(
+            f"the HTTP library refused to send the request ({kind}); nothing reached the "
+            "server. Check default_headers and the headers of the http_client you gave"
+        )
     if isinstance(exc, httpx.TimeoutException):
         if isinstance(exc, httpx.ConnectTimeout):
             return APITimeoutError(f"timed out connecting to the server: {detail}", retryable=True)

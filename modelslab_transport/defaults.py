@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_STREAM_CHUNK_TIMEOUT",
     "DEFAULT_TIMEOUT",
+    "MAX_RETRY_AFTER",
 ]
 
 DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
@@ -32,3 +33,8 @@ DEFAULT_MAX_TOKENS = 4096
 truncates longer answers (``finish_reason == "length"``)."""
 DEFAULT_MAX_RETRIES = 2
 """Retries after the first attempt, for connect errors, 429 and 5xx."""
+MAX_RETRY_AFTER = 86_400.0
+"""The longest wait (seconds, one day) a server's ``Retry-After`` / ``retry_after`` is taken
+to ask for; longer values are capped to it, and ``nan``/``inf`` are ignored. Any wait over
+``RetryPolicy.max_wait`` is not slept: the error, with its ``retry_after``, goes to the
+caller."""
