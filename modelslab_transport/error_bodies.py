@@ -121,8 +121,11 @@ def _float(value: Any) -> float | None:
 
 
 def _seconds(value: float | None) -> float | None:
-    """A wait the server asked for, made safe: ``nan``/``inf`` count as no hint at all,
-    a negative wait is 0, and a longer one is capped at ``MAX_RETRY_AFTER``."""
+    """A wait the server asked for, made safe.
+
+    ``nan``/``inf`` count as no hint at all, a negative wait is 0, and a longer one is
+    capped at ``MAX_RETRY_AFTER``.
+    """
     if value is None or not math.isfinite(value):
         return None
     return min(max(value, 0.0), MAX_RETRY_AFTER)

@@ -155,10 +155,11 @@ class APITimeoutError(APIConnectionError):
 
 
 class LocalRequestError(ModelsLabError):
-    """The request could not be sent as built: the HTTP stack refused a header or the URL
-    before it reached the server (for example a header with a line break set on an
-    injected ``http_client``). Not retried, and not a connection problem: the message
-    says what to change."""
+    """The request could not be sent as built: the HTTP stack refused it before sending.
+
+    For example a header with a line break set on an injected ``http_client``. Not
+    retried, and not a connection problem: the message says what to change.
+    """
 
 
 class InvalidResponseError(ModelsLabError):

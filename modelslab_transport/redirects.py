@@ -28,8 +28,10 @@ def _without_secrets(url: httpx.URL) -> httpx.URL:
 
 
 def _suggested_base_url(target: httpx.URL, requested: httpx.URL) -> str | None:
-    """The base URL that would reach ``target`` directly, when the redirect kept the
-    endpoint path (``/x/chat/completions`` -> ``/y/chat/completions`` suggests ``/y``)."""
+    """The base URL that would reach ``target`` directly, if the redirect kept the path.
+
+    ``/x/chat/completions`` redirected to ``/y/chat/completions`` suggests ``/y``.
+    """
     for path in _ENDPOINT_PATHS:
         if requested.path.endswith(path) and target.path.endswith(path):
             return str(target.copy_with(path=target.path[: -len(path)] or "/")).rstrip("/")

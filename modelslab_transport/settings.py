@@ -93,8 +93,10 @@ class ClientSettings(BaseModel):
     @field_validator("api_key", mode="before")
     @classmethod
     def _clean_api_key(cls, value: Any) -> Any:
-        """Strip surrounding whitespace (blank means no key); refuse what a header cannot
-        carry (see :mod:`modelslab_transport.credentials`)."""
+        """Strip surrounding whitespace (blank means no key); refuse what no header carries.
+
+        See :mod:`modelslab_transport.credentials`.
+        """
         if isinstance(value, SecretStr):
             cleaned = clean_api_key(value.get_secret_value())
             return None if cleaned is None else SecretStr(cleaned)

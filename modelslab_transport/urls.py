@@ -92,7 +92,9 @@ def check_base_url(value: str) -> str:
             got = f"the scheme {parts.scheme!r}"
         else:
             got = "a URL without a host"
-        raise ValueError(f"base_url must be an absolute http(s) URL such as {_EXAMPLE!r}, got {got}")
+        raise ValueError(
+            f"base_url must be an absolute http(s) URL such as {_EXAMPLE!r}, got {got}"
+        )
     try:
         parts.port  # noqa: B018 - urlsplit checks the port only when it is read
     except ValueError:

@@ -58,7 +58,7 @@ def check_refused(error: BaseException, logs: pytest.LogCaptureFixture) -> None:
 
 def refused_by(driver: Driver, base_url: str, **fields: Any) -> ValueError:
     """Run ``driver`` expecting the model to be refused when it is built."""
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=r"api_key|base_url|default_headers") as caught:
         driver.run(base_url, **fields)
     return caught.value
 
