@@ -162,7 +162,8 @@ class ChatModelsLab(BaseChatModel):
     this list is kept in step with the fields by ``tests/langchain/test_help.py``.)
     """
 
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
+    # hide_input_in_errors: a ValidationError's text never shows the arguments (the key).
+    model_config = ConfigDict(populate_by_name=True, defer_build=True, hide_input_in_errors=True)
 
     model: str = DEFAULT_MODEL
     """The ModelsLab model id, e.g. ``"google-gemma-3-1b-it"``."""

@@ -16,6 +16,10 @@ working, and LangChain's retry helpers can read ``is_retryable``:
   ``ModelInvalidRequestError``; when the server says the input overflowed the
   context window, ``ModelsLabContextOverflowError``, also a ``ContextOverflowError``;
 - ``RateLimitError`` (429): ``ModelsLabRateLimitError``, a ``ModelRateLimitError``;
+- ``RedirectError`` (3xx, never followed): ``ModelsLabRedirectError``, a
+  ``ModelAPIError``;
+- ``LocalRequestError`` (the HTTP stack refused the request before sending it):
+  ``ModelsLabLocalRequestError``, a ``ModelInvalidRequestError``;
 - ``ServerError`` (5xx) and other statuses: ``ModelsLabServerError`` /
   ``ModelsLabAPIStatusError``, a ``ModelAPIError``;
 - ``APITimeoutError``: ``ModelsLabTimeoutError``, a ``ModelTimeoutError``;
@@ -59,10 +63,12 @@ from modelslab_transport.errors import (
     IncompleteStreamError,
     InsufficientCreditsError,
     InvalidResponseError,
+    LocalRequestError,
     ModelsLabError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
     ServerError,
 )
 
@@ -75,10 +81,12 @@ __all__ = [
     "ModelsLabIncompleteStreamError",
     "ModelsLabInsufficientCreditsError",
     "ModelsLabInvalidResponseError",
+    "ModelsLabLocalRequestError",
     "ModelsLabModelError",
     "ModelsLabNotFoundError",
     "ModelsLabPermissionDeniedError",
     "ModelsLabRateLimitError",
+    "ModelsLabRedirectError",
     "ModelsLabServerError",
     "ModelsLabTimeoutError",
     "langchain_errors",
@@ -145,6 +153,14 @@ class ModelsLabServerError(_TransportRetryFlag, ServerError, ModelAPIError):
     """The server failed or is overloaded (HTTP 5xx). Retryable."""
 
 
+class ModelsLabRedirectError(_TransportRetryFlag, RedirectError, ModelAPIError):
+    """The server answered with a redirect (HTTP 3xx), which is never followed."""
+
+
+class ModelsLabLocalRequestError(_TransportRetryFlag, LocalRequestError, ModelInvalidRequestError):
+    """The HTTP stack refused the request (a header or the URL) before sending it."""
+
+
 class ModelsLabAPIStatusError(_TransportRetryFlag, APIStatusError, ModelAPIError):
     """An error status the transport could not classify further."""
 
@@ -178,11 +194,13 @@ _LANGCHAIN_CLASSES: tuple[tuple[type[ModelsLabError], type[ModelsLabError]], ...
     (BadRequestError, ModelsLabBadRequestError),
     (RateLimitError, ModelsLabRateLimitError),
     (ServerError, ModelsLabServerError),
+    (RedirectError, ModelsLabRedirectError),
     (APIStatusError, ModelsLabAPIStatusError),
     (APITimeoutError, ModelsLabTimeoutError),
     (APIConnectionError, ModelsLabConnectionError),
     (IncompleteStreamError, ModelsLabIncompleteStreamError),
     (InvalidResponseError, ModelsLabInvalidResponseError),
+    (LocalRequestError, ModelsLabLocalRequestError),
     (ModelsLabError, ModelsLabModelError),
 )
 

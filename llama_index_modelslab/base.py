@@ -17,6 +17,7 @@ from llama_index.core.base.llms.types import (
     MessageRole,
 )
 from llama_index.core.bridge.pydantic import (
+    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -121,6 +122,9 @@ class ModelsLabLLM(FunctionCallingLLM):
     ``num_output`` come from :mod:`modelslab_transport.model_profiles` unless
     ``context_window`` / ``max_tokens`` are set.
     """
+
+    # hide_input_in_errors: a ValidationError's text never shows the arguments (the key).
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     model: str = Field(default=DEFAULT_MODEL, description="The ModelsLab model id.")
     api_key: SecretStr | None = Field(

@@ -42,6 +42,7 @@ from modelslab_transport.protocols import CHAT_PROTOCOLS, AuthStyle, ChatAPI, Ch
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.streams import DEFAULT_MAX_SSE_EVENT_SIZE, AsyncEventStream, EventStream
+from modelslab_transport.urls import endpoint_url
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from modelslab_transport.wire.messages import (
@@ -134,7 +135,7 @@ class _ClientCore:
         timeout = self.settings.stream_timeout() if call.stream else self.settings.request_timeout()
         return http.build_request(
             call.method,
-            self._url(self.settings.base_url + call.path),
+            self._url(endpoint_url(self.settings.base_url, call.path)),
             content=call.content,
             headers=self._headers(call),
             timeout=timeout,
@@ -288,7 +289,7 @@ class ModelsLabClient(_ClientCore):
             request = self._build(http, call)
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
-                response = http.send(request, stream=call.stream)
+                response = http.send(request, stream=call.stream, follow_redirects=False)
             except httpx2.HTTPError as exc:
                 error: ModelsLabError = transport_error(exc, self.settings)
                 error.__cause__ = exc
@@ -466,7 +467,7 @@ class AsyncModelsLabClient(_ClientCore):
             request = self._build(http, call)
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
-                response = await http.send(request, stream=call.stream)
+                response = await http.send(request, stream=call.stream, follow_redirects=False)
             except httpx2.HTTPError as exc:
                 error: ModelsLabError = transport_error(exc, self.settings)
                 error.__cause__ = exc

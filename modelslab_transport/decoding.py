@@ -26,9 +26,11 @@ from modelslab_transport.errors import (
     APITimeoutError,
     IncompleteStreamError,
     InvalidResponseError,
+    LocalRequestError,
     ModelsLabError,
 )
 from modelslab_transport.protocol_bridge import MessageEventTranslator
+from modelslab_transport.redirects import redirect_error
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.wire.catalog import ModelList
 from modelslab_transport.wire.chat import (
@@ -89,7 +91,12 @@ def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
 
 
 def error_for_status(response: httpx2.Response, settings: ClientSettings) -> APIStatusError:
-    """The typed error for a reply with an HTTP error status (its body already read)."""
+    """The typed error for a reply with an HTTP error status (its body already read).
+
+    A 3xx (never followed: see :mod:`modelslab_transport.redirects`) is a ``RedirectError``.
+    """
+    if 300 <= response.status_code < 400:
+        return redirect_error(response, settings.redact)
     try:
         text = response.text
     except httpx2.ResponseNotRead:  # the connection broke while the body was being read
@@ -515,9 +522,21 @@ def transport_error(
     The message names the URL that was tried and, for a timeout, the limit that
     expired and the setting that controls it (``timeout``, ``connect_timeout`` or
     ``stream_chunk_timeout``), so the caller knows what to change.
+
+    A request the HTTP stack itself refused before sending it (``LocalProtocolError``: a
+    header or URL it cannot write) is a ``LocalRequestError``: not retried, and not
+    reported as a failure to reach the server.
     """
     detail = settings.redact(str(exc)) or type(exc).__name__
     url = _target(exc, settings)
+    if isinstance(exc, httpx2.LocalProtocolError):
+        # h11 quotes the offending bytes ("Illegal header value b'...'"): keep only what
+        # kind of problem it is, since the bytes may be a credential, escaped past redact.
+        kind = detail.split(" b'", 1)[0].split(' b"', 1)[0]
+        return LocalRequestError(
+            f"the HTTP library refused to send the request ({kind}); nothing reached the "
+            "server. Check default_headers and the headers of the http_client you gave"
+        )
     if isinstance(exc, httpx2.TimeoutException):
         if isinstance(exc, httpx2.ConnectTimeout):
             limit = _seconds(_timeout_limit(exc, "connect"))

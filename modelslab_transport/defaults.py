@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_QUEUE_TIMEOUT",
     "DEFAULT_STREAM_CHUNK_TIMEOUT",
     "DEFAULT_TIMEOUT",
+    "MAX_RETRY_AFTER",
 ]
 
 DEFAULT_MODEL = "google-gemma-3-1b-it"
@@ -39,3 +40,8 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_QUEUE_TIMEOUT = 600.0
 """Seconds one call may spend waiting for a free slot of its account's queue limit and
 resending after ModelsLab's queue-limit 429s, in all, before it fails."""
+MAX_RETRY_AFTER = 86_400.0
+"""The longest wait (seconds, one day) a server's ``Retry-After`` / ``retry_after`` is taken
+to ask for; longer values are capped to it, and ``nan``/``inf`` are ignored. Any wait over
+``RetryPolicy.max_wait`` is not slept: the error, with its ``retry_after``, goes to the
+caller."""

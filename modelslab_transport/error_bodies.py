@@ -25,12 +25,14 @@ documents that it must (a 400 saying "Model not found" is a
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from modelslab_transport.defaults import MAX_RETRY_AFTER
 from modelslab_transport.errors import (
     APIStatusError,
     AuthenticationError,
@@ -144,17 +146,32 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _number(value: Any) -> float | None:
+def _float(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return max(float(value), 0.0)
+        return float(value)
     if isinstance(value, str):
         try:
-            return max(float(value.strip()), 0.0)
+            return float(value.strip())
         except ValueError:
             return None
     return None
+
+
+def _seconds(value: float | None) -> float | None:
+    """A wait the server asked for, made safe.
+
+    ``nan``/``inf`` count as no hint at all, a negative wait is 0, and a longer one is
+    capped at ``MAX_RETRY_AFTER``.
+    """
+    if value is None or not math.isfinite(value):
+        return None
+    return min(max(value, 0.0), MAX_RETRY_AFTER)
+
+
+def _number(value: Any) -> float | None:
+    return _seconds(_float(value))
 
 
 def _message_of(value: Any, depth: int = 0) -> str | None:
@@ -326,11 +343,13 @@ def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float 
     """Seconds to wait before retrying: ``Retry-After`` header first, then body ``retry_after``.
 
     The header may be seconds or an HTTP date; ``retry-after-ms`` is also understood.
-    Returns None when neither says anything usable.
+    Returns None when neither says anything usable; ``nan`` and ``inf`` are not usable
+    (the normal backoff applies), a negative wait or a past date is 0, and a wait over
+    :data:`~modelslab_transport.defaults.MAX_RETRY_AFTER` seconds is capped to it.
     """
-    millis = _number(headers.get("retry-after-ms"))
-    if millis is not None:
-        return millis / 1000.0
+    millis = _float(headers.get("retry-after-ms"))
+    if millis is not None and math.isfinite(millis):
+        return _seconds(millis / 1000.0)
     raw = headers.get("retry-after")
     if raw is not None:
         seconds = _number(raw)
@@ -341,7 +360,7 @@ def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float 
         except (TypeError, ValueError):
             when = None
         if when is not None:
-            return max(when.timestamp() - time.time(), 0.0)
+            return _seconds(when.timestamp() - time.time())
     details = error_details_in_body(payload)
     if details is not None and details.retry_after is not None:
         return details.retry_after

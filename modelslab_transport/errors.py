@@ -24,10 +24,12 @@ __all__ = [
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "InvalidResponseError",
+    "LocalRequestError",
     "ModelsLabError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "ServerError",
 ]
 
@@ -101,6 +103,23 @@ class APIStatusError(ModelsLabError):
         return f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r})"
 
 
+class RedirectError(APIStatusError):
+    """The server answered with a redirect (HTTP 3xx), which is never followed.
+
+    Following it would send the API key (header or body) to whatever the redirect names,
+    possibly another host, so the client stops and reports it instead: point
+    ``base_url`` at the target if you trust it.
+
+    Attributes:
+        location: The redirect's target (its ``Location`` header, query string and user
+            information removed), or None when the server named none.
+    """
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
+
+
 class BadRequestError(APIStatusError):
     """The request was rejected as malformed or invalid (HTTP 400, 422, other 4xx)."""
 
@@ -139,6 +158,14 @@ class APIConnectionError(ModelsLabError):
 
 class APITimeoutError(APIConnectionError):
     """A connect, read or per-chunk stream timeout expired."""
+
+
+class LocalRequestError(ModelsLabError):
+    """The request could not be sent as built: the HTTP stack refused it before sending.
+
+    For example a header with a line break set on an injected ``http_client``. Not
+    retried, and not a connection problem: the message says what to change.
+    """
 
 
 class InvalidResponseError(ModelsLabError):

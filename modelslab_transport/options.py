@@ -126,17 +126,17 @@ def check_base_url(value: str, *, has_key: bool) -> str:
     key only when one is set (``has_key``).
 
     Raises:
-        ValueError: for anything but an absolute http(s) URL.
+        ValueError: for anything but an absolute http(s) API root (see
+            :func:`modelslab_transport.urls.check_base_url`: no query string, fragment,
+            user information or pasted endpoint path).
     """
     from urllib.parse import urlsplit
 
-    url = value.strip().rstrip("/")
+    from modelslab_transport.urls import check_base_url as check_api_root
+
+    url = check_api_root(value)
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            f"base_url must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, got {value!r}"
-        )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
         what = "the API key and every prompt" if has_key else "every prompt and answer"
         warnings.warn(
             f"base_url {url!r} uses plain http to a host that is not this machine: "
@@ -253,7 +253,10 @@ class ModelsLabOptions(BaseModel):
             the body.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+    # hide_input_in_errors: a ValidationError's text never shows the values given (the key).
+    model_config = ConfigDict(
+        frozen=True, arbitrary_types_allowed=True, extra="forbid", hide_input_in_errors=True
+    )
 
     # Connection. api_key comes before base_url: the insecure-URL warning needs it.
     api_key: SecretStr | None = Field(default_factory=api_key_from_env)
@@ -304,12 +307,31 @@ class ModelsLabOptions(BaseModel):
 
     @field_validator("api_key", mode="before")
     @classmethod
-    def _blank_key_is_none(cls, value: Any) -> Any:
+    def _clean_api_key(cls, value: Any) -> Any:
+        """Surrounding whitespace removed (blank: no key); what no header carries refused.
+
+        See :mod:`modelslab_transport.credentials`; the error never shows the key.
+        """
+        from modelslab_transport.credentials import clean_api_key
+
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        return value
+        return clean_api_key(value) if isinstance(value, str) else value
+
+    @field_validator("default_headers")
+    @classmethod
+    def _check_default_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        """Names that are tokens, values of printable ASCII (surrounding whitespace removed)."""
+        from modelslab_transport.credentials import check_default_headers
+
+        return check_default_headers(value)
+
+    @field_validator("anthropic_version")
+    @classmethod
+    def _check_anthropic_version(cls, value: str) -> str:
+        from modelslab_transport.credentials import check_header
+
+        return check_header("anthropic-version", value, setting="anthropic_version")[1]
 
     @field_validator("base_url")
     @classmethod

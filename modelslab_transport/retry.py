@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -57,8 +58,9 @@ class RetryPolicy:
         """
         if not error.retryable or attempt >= max_retries:
             return None
-        if isinstance(error, APIStatusError) and error.retry_after is not None:
-            wait = float(error.retry_after)
+        hint = error.retry_after if isinstance(error, APIStatusError) else None
+        if hint is not None and math.isfinite(hint):  # nan/inf: as if the server gave none
+            wait = max(float(hint), 0.0)
             return wait if wait <= self.max_wait else None
         backoff = min(self.max_backoff, self.initial_backoff * (2.0**attempt))
         return backoff * (1 - self.jitter * random.random())

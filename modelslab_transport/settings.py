@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
+from modelslab_transport.credentials import check_default_headers, check_header, clean_api_key
 from modelslab_transport.defaults import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RETRIES,
@@ -34,14 +35,20 @@ class ClientSettings(BaseModel):
     server given as ``base_url`` may need none).
 
     Attributes:
-        api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``.
-        base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API.
+        api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Surrounding
+            whitespace is removed; a line break, control or non-ASCII character inside
+            it is refused (:mod:`modelslab_transport.credentials`).
+        base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API. A
+            query string, fragment, user information or a pasted endpoint path is
+            refused; a root ending in ``/v1`` is joined without doubling it
+            (:mod:`modelslab_transport.urls`).
         timeout: Seconds (or an ``httpx2.Timeout``) for a non-streamed request.
         connect_timeout: Seconds to establish a connection (when ``timeout`` is a number).
         stream_chunk_timeout: Seconds a stream may stay silent before it fails with
             :class:`~modelslab_transport.errors.APITimeoutError`; None waits forever.
         max_retries: Retries after the first attempt (0 means one attempt only).
-        default_headers: Extra headers sent with every request.
+        default_headers: Extra headers sent with every request (names RFC 9110 tokens,
+            values printable ASCII; surrounding whitespace removed).
         legacy_auth: Also send ``key`` (the API key) and ``model_id`` in the JSON body of
             chat completions, as ModelsLab's older clients did.
         anthropic_version: The ``anthropic-version`` header sent to ``/v1/messages``.
@@ -53,7 +60,10 @@ class ClientSettings(BaseModel):
             resending after queue-limit 429s before it fails; None waits forever.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
+    # hide_input_in_errors: a ValidationError's text never shows the values given (the key).
+    model_config = ConfigDict(
+        frozen=True, arbitrary_types_allowed=True, extra="forbid", hide_input_in_errors=True
+    )
 
     # validate_default: values read from the environment get the same checks as arguments.
     api_key: SecretStr | None = Field(default_factory=api_key_from_env, validate_default=True)
@@ -70,17 +80,33 @@ class ClientSettings(BaseModel):
 
     @field_validator("api_key", mode="before")
     @classmethod
-    def _empty_key_is_none(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
-            return None
+    def _clean_api_key(cls, value: Any) -> Any:
+        """Strip surrounding whitespace (blank means no key); refuse what no header carries.
+
+        See :mod:`modelslab_transport.credentials`.
+        """
+        if isinstance(value, SecretStr):
+            cleaned = clean_api_key(value.get_secret_value())
+            return None if cleaned is None else SecretStr(cleaned)
+        if isinstance(value, str):
+            return clean_api_key(value)
         return value
 
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str, info: ValidationInfo) -> str:
         return check_base_url(value, has_key=info.data.get("api_key") is not None)
+
+    @field_validator("default_headers")
+    @classmethod
+    def _check_default_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        """Names that are tokens, values of printable ASCII (surrounding whitespace removed)."""
+        return check_default_headers(value)
+
+    @field_validator("anthropic_version")
+    @classmethod
+    def _check_anthropic_version(cls, value: str) -> str:
+        return check_header("anthropic-version", value, setting="anthropic_version")[1]
 
     @field_validator("timeout", "connect_timeout", "stream_chunk_timeout")
     @classmethod

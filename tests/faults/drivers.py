@@ -20,6 +20,7 @@ from langchain_core.exceptions import (
     ModelAuthenticationError,
     ModelConnectionError,
     ModelError,
+    ModelInvalidRequestError,
     ModelRateLimitError,
     ModelTimeoutError,
 )
@@ -32,7 +33,9 @@ from langchain_modelslab.errors import (
     ModelsLabConnectionError,
     ModelsLabIncompleteStreamError,
     ModelsLabInvalidResponseError,
+    ModelsLabLocalRequestError,
     ModelsLabRateLimitError,
+    ModelsLabRedirectError,
     ModelsLabServerError,
     ModelsLabTimeoutError,
 )
@@ -44,8 +47,10 @@ from modelslab_transport import (
     AuthenticationError,
     IncompleteStreamError,
     InvalidResponseError,
+    LocalRequestError,
     ModelsLabError,
     RateLimitError,
+    RedirectError,
     ServerError,
 )
 
@@ -267,6 +272,8 @@ _LANGCHAIN_CLASSES: dict[type[ModelsLabError], tuple[type[ModelsLabError], type[
     APIStatusError: (ModelsLabAPIStatusError, ModelAPIError),
     IncompleteStreamError: (ModelsLabIncompleteStreamError, ModelAPIError),
     InvalidResponseError: (ModelsLabInvalidResponseError, ModelAPIError),
+    RedirectError: (ModelsLabRedirectError, ModelAPIError),
+    LocalRequestError: (ModelsLabLocalRequestError, ModelInvalidRequestError),
 }
 
 

@@ -1,0 +1,141 @@
+"""The base URL: what shapes are accepted, and how endpoint paths are joined to it.
+
+The base URL is an API root such as ``https://modelslab.com/api/v7/llm``; the clients
+add ``/chat/completions`` (OpenAI style) or ``/v1/messages``, ``/v1/messages/count_tokens``
+and ``/v1/models`` (Anthropic style) to it (``shared/modelslab-api.md`` §1).
+
+Accepted, and normalised when the settings are built:
+
+* surrounding whitespace and trailing slashes are removed;
+* a root ending in ``/v1`` (the OpenAI SDK habit, and ModelsLab's legacy
+  ``.../api/uncensored-chat/v1``) is kept as given: ``/chat/completions`` is added to it
+  as is, and the Anthropic-style paths, which start with ``/v1`` themselves, are joined
+  without doubling it (``.../v1`` + ``/v1/messages`` is ``.../v1/messages``).
+
+Refused with a ``ValueError`` that says what to change:
+
+* anything but an absolute ``http``/``https`` URL with a host, or with a port that is
+  not a number from 0 to 65535;
+* a query string (``?...``) or a fragment (``#...``): they would be spliced into the
+  middle of every endpoint URL (and a ``?key=...`` would leak into logs);
+* user name or password in the URL (``https://user:secret@host``): they would show in
+  every repr and log line; give the key as ``api_key``;
+* whitespace or control characters inside the URL;
+* an endpoint pasted in place of the root (``.../chat/completions``, ``.../v1/messages``,
+  ``.../v1/models``, ...): the message names the root to use instead.
+
+No error message quotes a query string, fragment or user information: they may hold a key.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import SplitResult, urlsplit
+
+__all__ = ["ENDPOINT_SUFFIXES", "check_base_url", "endpoint_url"]
+
+ENDPOINT_SUFFIXES = (
+    "/v1/messages/count_tokens",
+    "/messages/count_tokens",
+    "/chat/completions",
+    "/v1/completions",
+    "/v1/messages",
+    "/v1/models",
+)
+"""Endpoint paths that end a pasted endpoint URL rather than an API root (longest first).
+
+The root suggested instead is what precedes the suffix, keeping a ``/v1`` before
+``/chat/completions`` or ``/completions`` (``.../v1/chat/completions`` -> ``.../v1``). A
+bare ``/models`` or ``/messages`` is not among them: some OpenAI-compatible services
+have a root that ends so (Azure AI's ``https://<resource>.services.ai.azure.com/models``).
+"""
+
+_EXAMPLE = "https://modelslab.com/api/v7/llm"
+
+
+def _shown(parts: SplitResult) -> str:
+    """The URL without user information, query or fragment: safe to put in a message."""
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def check_base_url(value: str) -> str:
+    """``value`` as an API root: stripped of surrounding whitespace and trailing slashes.
+
+    Args:
+        value: The base URL as given (argument or ``$MODELSLAB_BASE_URL``).
+
+    Returns:
+        The normalised root, to which :func:`endpoint_url` adds endpoint paths.
+
+    Raises:
+        ValueError: for any of the shapes listed in this module's docstring, saying what
+            to change.
+    """
+    text = value.strip()
+    if any(character.isspace() or ord(character) < 0x20 for character in text):
+        raise ValueError(
+            "base_url contains whitespace or a control character inside it; give a URL "
+            f"on one line without spaces, such as {_EXAMPLE!r}"
+        )
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not parts.scheme or not parts.netloc:
+            got = "a URL without a scheme and host (add https://host)"
+        elif parts.scheme not in ("http", "https"):
+            got = f"the scheme {parts.scheme!r}"
+        else:
+            got = "a URL without a host"
+        raise ValueError(
+            f"base_url must be an absolute http(s) URL such as {_EXAMPLE!r}, got {got}"
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError:
+        raise ValueError(
+            f"base_url has a port that is not a number from 0 to 65535 (host "
+            f"{parts.hostname!r}); write it as scheme://host:port/path"
+        ) from None
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            f"base_url must not hold a user name or password ({_shown(parts)!r} without "
+            "them is the root to use): pass the key as api_key, and proxy credentials to "
+            "the http_client you give"
+        )
+    if "?" in text or "#" in text:
+        what = "a query string ('?...')" if "?" in text.split("#", 1)[0] else "a fragment"
+        raise ValueError(
+            f"base_url must not have {what}: it would be spliced into every endpoint URL; "
+            f"use the API root {_shown(parts).rstrip('/')!r} (pass the key as api_key, and "
+            "extra headers as default_headers)"
+        )
+    root = text.rstrip("/")
+    path = urlsplit(root).path
+    for suffix in ENDPOINT_SUFFIXES:
+        if path.endswith(suffix):
+            kept = "/v1" if suffix == "/v1/completions" else ""
+            trimmed = root[: len(root) - len(suffix)] + kept
+            raise ValueError(
+                f"base_url is an endpoint ({suffix!r}), not the API root: use "
+                f"{trimmed!r}; the client adds /chat/completions, /v1/messages and "
+                "/v1/models itself"
+            )
+    return root
+
+
+def endpoint_url(base_url: str, path: str) -> str:
+    """The URL of endpoint ``path`` under the root ``base_url`` (see the module docstring).
+
+    Args:
+        base_url: A root returned by :func:`check_base_url`.
+        path: An endpoint path starting with ``/`` (``/chat/completions``, ``/v1/messages``).
+    """
+    if path.startswith("/v1/") and base_url.endswith("/v1"):
+        return base_url + path[3:]
+    return base_url + path
