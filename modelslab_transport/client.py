@@ -284,9 +284,9 @@ class ModelsLabClient(_ClientCore):
         attempt = 0
         limit, deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
         while True:
-            slot = limit.acquire(deadline)  # queue limit: wait for a free slot
             http = self.http_client
-            request = self._build(http, call)
+            request = self._build(http, call)  # may refuse (no key): before a slot is taken
+            slot = limit.acquire(deadline)  # queue limit: wait for a free slot
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
                 response = http.send(request, stream=call.stream, follow_redirects=False)
@@ -462,9 +462,9 @@ class AsyncModelsLabClient(_ClientCore):
         attempt = 0
         limit, deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
         while True:
-            slot = await limit.aacquire(deadline)  # queue limit: wait for a free slot
             http = self.http_client
-            request = self._build(http, call)
+            request = self._build(http, call)  # may refuse (no key): before a slot is taken
+            slot = await limit.aacquire(deadline)  # queue limit: wait for a free slot
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
                 response = await http.send(request, stream=call.stream, follow_redirects=False)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
 import threading
 import time
@@ -380,10 +379,14 @@ def account_limit(settings: ClientSettings) -> AccountLimit:
     account = account_id(settings)
     explicit = settings.max_concurrency
     found = _REGISTRY.get(account)
-    if found is None and not _BACKEND and os.environ.get("MODELSLAB_REDIS_URL"):
-        from modelslab_transport.redis_limit import use_redis
+    if found is None and not _BACKEND:
+        from modelslab_transport.options import redis_url_from_env
 
-        use_redis(os.environ["MODELSLAB_REDIS_URL"])
+        redis_url = redis_url_from_env()
+        if redis_url is not None:
+            from modelslab_transport.redis_limit import use_redis
+
+            use_redis(redis_url)
     if found is not None and (explicit is None or found.explicit):
         if explicit is not None and found.limit is not None and explicit < found.limit:
             found.set_limit(explicit)

@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_STREAM_CHUNK_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "MAX_RETRY_AFTER",
+    "REDIS_URL_ENV",
 ]
 
 DEFAULT_MODEL = "google-gemma-3-1b-it"
@@ -26,6 +27,9 @@ API_KEY_ENV = "MODELSLAB_API_KEY"
 """Environment variable the API key is read from."""
 BASE_URL_ENV = "MODELSLAB_BASE_URL"
 """Environment variable that overrides the base URL."""
+REDIS_URL_ENV = "MODELSLAB_REDIS_URL"
+"""Environment variable naming a Redis server (``redis://host:port/db``) whose account
+limits every process shares (:mod:`modelslab_transport.redis_limit`, the ``[redis]`` extra)."""
 DEFAULT_TIMEOUT = 300.0
 """Seconds to wait for a non-streamed reply (a long generation sends nothing until done)."""
 DEFAULT_CONNECT_TIMEOUT = 10.0

@@ -39,6 +39,7 @@ from modelslab_transport.defaults import (
     DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_TIMEOUT,
+    REDIS_URL_ENV,
 )
 from modelslab_transport.model_profiles import default_max_tokens
 from modelslab_transport.protocols import ChatAPI, check_protocol_params
@@ -57,6 +58,7 @@ __all__ = [
     "check_base_url",
     "check_sampling_params",
     "did_you_mean",
+    "redis_url_from_env",
 ]
 
 
@@ -68,6 +70,11 @@ def api_key_from_env() -> SecretStr | None:
     """The key in ``$MODELSLAB_API_KEY`` (None when unset or blank)."""
     value = os.environ.get(API_KEY_ENV, "").strip()
     return SecretStr(value) if value else None
+
+
+def redis_url_from_env() -> str | None:
+    """``$MODELSLAB_REDIS_URL`` (a Redis server the queue limit is shared through), or None."""
+    return os.environ.get(REDIS_URL_ENV, "").strip() or None
 
 
 def base_url_from_env() -> str:

@@ -49,10 +49,10 @@ if TYPE_CHECKING:
 
 __all__ = ["REDIS_URL_ENV", "RedisAccountLimit", "RedisLimitBackend", "use_redis"]
 
+from modelslab_transport.defaults import REDIS_URL_ENV
+
 logger = logging.getLogger("modelslab_transport")
 
-REDIS_URL_ENV = "MODELSLAB_REDIS_URL"
-"""Environment variable naming a Redis URL: when set, account limits live on Redis."""
 DEFAULT_SLOT_TTL = 60.0
 """Seconds a slot of a dead process stays taken before Redis frees it."""
 DEFAULT_POLL_INTERVAL = 0.02
