@@ -150,11 +150,14 @@ class ChatModelsLab(BaseChatModel):
         timeout: Seconds (or an ``httpx2.Timeout``) for a non-streamed request.
         stream_chunk_timeout: Seconds a stream may stay silent.
         max_retries: Retries on connect errors, 429 and 5xx.
+        max_concurrency: Requests of this account in flight at once (default 5 on
+            ModelsLab's own host, its queue limit; no limit elsewhere).
         default_headers: Extra headers sent with every request.
         legacy_auth: Also send ``key`` and ``model_id`` in the chat-completions body.
         streaming: Whether ``invoke`` streams under the hood.
         stream_usage: Ask for token usage at the end of streams (default on).
         model_kwargs: Further request parameters sent as given.
+        extra_body: Fields merged into every request body (the ChatOpenAI idiom).
         http_client: Your own ``httpx2.Client`` (proxies, CA bundles, mTLS).
         http_async_client: Your own ``httpx2.AsyncClient``.
 

@@ -228,27 +228,15 @@ def _langchain_class(error: ModelsLabError) -> type[ModelsLabError]:
 def to_langchain_error(error: ModelsLabError) -> ModelsLabError:
     """The same error as an instance of the class that is also a LangChain model error.
 
-    Built through the class's constructor; every attribute (``status_code``,
-    ``request_id``, ``retry_after``, ``body``, ``retryable``, ...) is kept. An error
+    Built through the class's constructor with the error's own
+    :meth:`~modelslab_transport.errors.ModelsLabError.constructor_kwargs`, so every
+    attribute (``status_code``, ``retry_after``, ``body``, ``location``, ...) is kept. An error
     that already is a LangChain model error is returned as is.
     """
     if isinstance(error, ModelError):
         return error
     target = _langchain_class(error)
-    if isinstance(error, APIStatusError):
-        assert issubclass(target, APIStatusError)
-        return target(
-            error.message,
-            status_code=error.status_code,
-            request_id=error.request_id,
-            code=error.code,
-            error_type=error.error_type,
-            retry_after=error.retry_after,
-            body=error.body,
-            retryable=error.retryable,
-            in_stream=error.in_stream,
-        )
-    return target(error.message, retryable=error.retryable)
+    return target(error.message, **error.constructor_kwargs())
 
 
 @contextmanager

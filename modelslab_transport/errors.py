@@ -52,6 +52,14 @@ class ModelsLabError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def constructor_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this error (besides ``message``).
+
+        A subclass with attributes of its own adds them, so that an error re-raised as
+        another class of the same family (the LangChain-aware twins) keeps every one.
+        """
+        return {"retryable": self.retryable}
+
 
 class APIStatusError(ModelsLabError):
     """The server answered with an error: an HTTP error status or an error body.
@@ -91,6 +99,19 @@ class APIStatusError(ModelsLabError):
         self.body = body
         self.in_stream = in_stream
 
+    def constructor_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this error (see :class:`ModelsLabError`)."""
+        return {
+            **super().constructor_kwargs(),
+            "status_code": self.status_code,
+            "request_id": self.request_id,
+            "code": self.code,
+            "error_type": self.error_type,
+            "retry_after": self.retry_after,
+            "body": self.body,
+            "in_stream": self.in_stream,
+        }
+
     def __str__(self) -> str:
         if self.status_code is None:
             return f"{self.message} (request not sent)"
@@ -118,6 +139,10 @@ class RedirectError(APIStatusError):
     def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.location = location
+
+    def constructor_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this error (see :class:`ModelsLabError`)."""
+        return {**super().constructor_kwargs(), "location": self.location}
 
 
 class BadRequestError(APIStatusError):
