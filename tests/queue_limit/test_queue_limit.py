@@ -359,8 +359,8 @@ def test_a_429_naming_a_lower_maximum_lowers_the_limit() -> None:
 def test_the_classes_pass_max_concurrency_through() -> None:
     lc = ChatModelsLab(model="m", api_key=KEY, base_url="http://127.0.0.1:9", max_concurrency=7)
     li = ModelsLabLLM(model="m", api_key=KEY, base_url="http://127.0.0.1:9", max_concurrency=7)
-    assert lc.client.settings.max_concurrency == 7
-    assert li._client().settings.max_concurrency == 7
+    assert lc.client.sync_client.settings.max_concurrency == 7
+    assert li.client.async_client.settings.max_concurrency == 7
     with pytest.raises(ValueError, match="max_concurrency"):
         ChatModelsLab(model="m", api_key=KEY, max_concurrency=0)
     with pytest.raises(ValueError, match="max_concurrency"):
