@@ -46,10 +46,19 @@ def test_max_tokens_default_is_capped_by_the_profile_of_the_requests_model() -> 
     assert core.max_tokens_for("an-unknown-model") == DEFAULT_MAX_TOKENS
 
 
-@pytest.mark.parametrize(("api", "sent"), [("chat_completions", True), ("messages", False)])
-def test_stream_options_only_where_the_protocol_has_them(api: str, sent: bool) -> None:
-    request = _core(api=api).build_request(HI, stream=True)
-    assert (request.stream_options is not None) is sent
+@pytest.mark.parametrize(("api", "on_the_wire"), [("chat_completions", True), ("messages", False)])
+def test_usage_is_asked_for_on_streams_and_sent_where_the_protocol_has_stream_options(
+    api: str, on_the_wire: bool
+) -> None:
+    core = _core(api=api)
+    request = core.build_request(HI, stream=True)
+    # The internal request always says whether usage is wanted (the Messages stream
+    # decoder reads it); only chat completions carries stream_options on the wire.
+    assert request.stream_options is not None
+    assert request.stream_options.include_usage is True
+    settings = core.options.client_settings()
+    body = CHAT_PROTOCOLS[api].build_body(request, settings, True)
+    assert ("stream_options" in body) is on_the_wire
     assert _core(api=api, stream_usage=False).build_request(HI, stream=True).stream_options is None
     assert _core(api=api).build_request(HI, stream=False).stream_options is None
 
