@@ -252,7 +252,7 @@ async def test_async_client_raises_200_body_errors_too() -> None:
         (403, PermissionDeniedError, "This feature requires a premium subscription"),
         (404, NotFoundError, "Not here"),
         (422, BadRequestError, "max_tokens must be an integer"),
-        (429, RateLimitError, "Rate limit exceeded. Maximum 5 queued requests allowed."),
+        (429, RateLimitError, "Rate limit exceeded. Please slow down."),
         (500, ServerError, "Internal server error. Please try again."),
         (503, ServerError, "Service temporarily unavailable. Please try again later."),
         (409, BadRequestError, "conflict"),

@@ -39,7 +39,7 @@ from tests.transport.transport_support import (
 MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 RATE_LIMITED = {
     "status": "error",
-    "message": "Rate limit exceeded. Maximum 5 queued requests allowed.",
+    "message": "Rate limit exceeded. Please slow down.",
     "retry_after": 30,
 }
 UNAVAILABLE = {"status": "error", "message": "Service temporarily unavailable."}
