@@ -159,10 +159,10 @@ class ModelsLabLLM(FunctionCallingLLM):
             f"{DEFAULT_CONTEXT_WINDOW} for a model the table does not know."
         ),
     )
-    timeout: float | None = Field(
+    timeout: Any = Field(
         default=DEFAULT_TIMEOUT,
-        description=f"Seconds to wait for a non-streamed reply ({DEFAULT_TIMEOUT:g} by default); "
-        "None means no limit (the same in ChatModelsLab).",
+        description=f"Seconds (or an httpx2.Timeout) to wait for a non-streamed reply "
+        f"({DEFAULT_TIMEOUT:g} by default); None means no limit (the same in ChatModelsLab).",
     )
     stream_chunk_timeout: float | None = Field(
         default=DEFAULT_STREAM_CHUNK_TIMEOUT,

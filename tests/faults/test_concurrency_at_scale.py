@@ -146,7 +146,11 @@ async def test_concurrent_achats_of_models_lab_llm() -> None:
     with AsyncLoopbackServer().running() as server:
         pool = httpx2.AsyncClient(limits=httpx2.Limits(max_connections=POOL))
         llm = ModelsLabLLM(
-            api_key=API_KEY, base_url=server.base_url, max_retries=0, async_http_client=pool
+            api_key=API_KEY,
+            base_url=server.base_url,
+            max_retries=0,
+            timeout=httpx2.Timeout(300, connect=None),
+            async_http_client=pool,
         )
         replies = await asyncio.gather(*(llm.achat(ask) for _ in range(FRAMEWORK_CALLS)))
         await pool.aclose()
