@@ -109,6 +109,10 @@ _TOOL_CHOICE_WORDINGS: tuple[str, ...] = (
     # OpenRouter (HTTP 404): "No endpoints found that support the provided 'tool_choice'
     # value." (zed-industries/zed#36094).
     r"support the provided [`'\"]?tool_choice",
+    # pydantic's ``literal_error`` where a FastAPI server types the choice as a Literal:
+    # "tool_choice.type: Input should be 'auto', 'tool' or 'none'" (the field's location
+    # right before the message, as for extra_forbidden above).
+    r"\btool_choice[^{{}}\n]{{0,24}}?\s*Input should be",
 )
 
 REFUSAL_WORDINGS: Mapping[RefusableFeature, tuple[re.Pattern[str], ...]] = {

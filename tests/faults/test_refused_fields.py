@@ -97,6 +97,16 @@ MESSAGES_STRICT = {
         "message": "tools.0.custom.strict: Extra inputs are not permitted",
     },
 }
+MESSAGES_TOOL_CHOICE = {
+    "detail": [
+        {
+            "type": "literal_error",
+            "loc": ["body", "tool_choice", "type"],
+            "msg": "Input should be 'auto', 'tool' or 'none'",
+            "input": "any",
+        }
+    ]
+}
 UNRELATED = {"error": {"message": "messages: at least one message is required", "code": 400}}
 
 
@@ -360,6 +370,43 @@ def test_messages_protocol_refused_strict(debug_logs: pytest.LogCaptureFixture) 
     assert sent[0]["tools"][0]["strict"] is True
     assert all("strict" not in b["tools"][0] for b in sent[1:])
     _assert_negotiated(srv, debug_logs, "strict", calls=2)
+
+
+def _messages_reply(content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "fault-model",
+        "content": [content],
+        "stop_reason": "tool_use",
+        "usage": {"input_tokens": 3, "output_tokens": 2},
+    }
+
+
+@pytest.mark.parametrize("run", ["sync", "async"])
+def test_messages_protocol_structured_predict_falls_back_to_the_named_tool(
+    run: str, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    use = {"type": "tool_use", "id": "toolu_1", "name": "Weather"}
+    answer = json_reply(_messages_reply({**use, "input": {"city": "Paris", "celsius": 21}}))
+
+    def refuses(body: dict[str, Any]) -> bool:
+        return body.get("tool_choice", {}).get("type") == "any"
+
+    prompt = PromptTemplate("Weather in {city}?")
+    with FaultServer(refusing(refuses, 422, MESSAGES_TOOL_CHOICE, answer)) as srv:
+        llm = make_model("llama_index", srv.base_url, api="messages")
+        for _ in range(2):
+            if run == "sync":
+                result = llm.structured_predict(Weather, prompt, city="Paris")
+            else:
+                result = asyncio.run(llm.astructured_predict(Weather, prompt, city="Paris"))
+            assert result == Weather(city="Paris", celsius=21)
+    choices = [b["tool_choice"] for b in bodies(srv)]
+    assert choices[0]["type"] == "any"
+    assert [(c["type"], c["name"]) for c in choices[1:]] == [("tool", "Weather")] * 2
+    _assert_negotiated(srv, debug_logs, "tool_choice", calls=2)
 
 
 # --------------------------------------------------------------- propagation
