@@ -590,8 +590,11 @@ class ChatModelsLab(BaseChatModel):
         trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
         model: Runnable[LanguageModelInput, Any]
         if method == "function_calling":
-            # With a single tool, "any" is the same as naming it, and servers that
-            # ignore the object form of tool_choice still force the call.
+            # The tool is named as ChatOpenAI names it (convert_to_openai_tool). With a
+            # single tool, "any" ("required") forces the same call as naming it, and
+            # servers that ignore the object form of tool_choice (llama.cpp reads it as
+            # "auto") still force it; a server that refuses "required" gets the named
+            # form from the transport's negotiation (modelslab_transport.negotiation).
             model = self.bind_tools(
                 [schema], tool_choice="any", strict=strict, ls_structured_output_format=trace
             )

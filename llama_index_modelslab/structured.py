@@ -195,6 +195,9 @@ def structured_program(
     elif method == "json_schema":
         program = JsonSchemaProgram(output_cls, prompt, llm)
     else:
+        # "required" first, as ChatModelsLab.with_structured_output: llama.cpp reads the
+        # named form as "auto"; a server refusing "required" gets the named form from
+        # the transport's negotiation (modelslab_transport.negotiation).
         program = FunctionCallingProgram.from_defaults(
             output_cls=output_cls,
             prompt=prompt,

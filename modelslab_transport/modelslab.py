@@ -4,9 +4,10 @@ It owns, for ``ChatModelsLab`` and ``ModelsLabLLM`` alike, what an SDK owns: the
 options (:class:`~modelslab_transport.options.ModelsLabOptions`), the sync and async
 transport clients (built lazily), request building (instance defaults, per-call
 arguments, the ``max_tokens`` default, ``stream_options``, the tool-choice mapping,
-``extra_body``, the protocol's refusals) and the four calls — chat, streamed chat,
-token counting and the model list — each sync and async. The framework classes hold
-one and convert their messages to and from the wire types; nothing else.
+``extra_body``, the protocol's refusals), the four calls — chat, streamed chat,
+token counting and the model list — each sync and async — and, for the chat calls, the
+negotiation of fields a server refuses (:mod:`modelslab_transport.negotiation`). The
+framework classes hold one and convert their messages to and from the wire types; nothing else.
 
 Changing options (:meth:`ModelsLab.configure`) swaps in new clients for the calls that
 start afterwards; calls already running finish on the clients they started with, which
@@ -20,6 +21,15 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from modelslab_transport.errors import APIStatusError
+from modelslab_transport.negotiation import (
+    RefusableFeature,
+    features_sent,
+    log_refusal,
+    negotiable,
+    refused_features,
+    without_refused,
+)
 from modelslab_transport.options import ModelsLabOptions
 from modelslab_transport.protocols import ChatProtocol, chat_protocol
 from modelslab_transport.tooling import chat_tool_choice
@@ -63,6 +73,8 @@ class _Clients:
         self._settings: ClientSettings | None = None
         self.sync: ModelsLabClient | None = None
         self.async_: AsyncModelsLabClient | None = None
+        self.refused: set[RefusableFeature] = set()
+        """Request fields the server behind these clients refused (left out from now on)."""
 
     def settings(self) -> ClientSettings:
         if self._settings is None:
@@ -370,22 +382,92 @@ class ModelsLab:
     # ------------------------------------------------------------------- calls
 
     def chat(self, request: ChatCompletionRequest) -> ChatCompletion:
-        """Send ``request`` over the options' protocol and return the whole reply."""
-        return self._clients.get_sync().chat(request, api=self._protocol.name)
+        """Send ``request`` over the options' protocol and return the whole reply.
+
+        A field the server refuses (see :mod:`modelslab_transport.negotiation`) is left
+        out, or reworded, and the request sent once more; the refusal is remembered.
+        """
+        clients, api = self._clients, self._protocol.name
+        request = without_refused(request, clients.refused)
+        while True:
+            try:
+                return clients.get_sync().chat(request, api=api)
+            except APIStatusError as error:
+                retry = self._after_refusal(clients, request, error, stream=False)
+                if retry is None:
+                    raise
+                request = retry
 
     async def achat(self, request: ChatCompletionRequest) -> ChatCompletion:
         """Async :meth:`chat`."""
-        return await self._clients.get_async().chat(request, api=self._protocol.name)
+        clients, api = self._clients, self._protocol.name
+        request = without_refused(request, clients.refused)
+        while True:
+            try:
+                return await clients.get_async().chat(request, api=api)
+            except APIStatusError as error:
+                retry = self._after_refusal(clients, request, error, stream=False)
+                if retry is None:
+                    raise
+                request = retry
 
     def stream_chat(self, request: ChatCompletionRequest) -> EventStream[ChatCompletionChunk]:
-        """Stream ``request`` as chat-completion chunks (use it as a context manager)."""
-        return self._clients.get_sync().stream_chat(request, api=self._protocol.name)
+        """Stream ``request`` as chat-completion chunks (use it as a context manager).
+
+        Refused fields are negotiated as in :meth:`chat` (before any chunk is read).
+        """
+        clients, api = self._clients, self._protocol.name
+        request = without_refused(request, clients.refused)
+        while True:
+            try:
+                return clients.get_sync().stream_chat(request, api=api)
+            except APIStatusError as error:
+                retry = self._after_refusal(clients, request, error, stream=True)
+                if retry is None:
+                    raise
+                request = retry
 
     async def astream_chat(
         self, request: ChatCompletionRequest
     ) -> AsyncEventStream[ChatCompletionChunk]:
         """Async :meth:`stream_chat`: await it, then ``async with`` / ``async for``."""
-        return await self._clients.get_async().stream_chat(request, api=self._protocol.name)
+        clients, api = self._clients, self._protocol.name
+        request = without_refused(request, clients.refused)
+        while True:
+            try:
+                return await clients.get_async().stream_chat(request, api=api)
+            except APIStatusError as error:
+                retry = self._after_refusal(clients, request, error, stream=True)
+                if retry is None:
+                    raise
+                request = retry
+
+    def _after_refusal(
+        self,
+        clients: _Clients,
+        request: ChatCompletionRequest,
+        error: APIStatusError,
+        *,
+        stream: bool,
+    ) -> ChatCompletionRequest | None:
+        """The request to send again after ``error``, or None to raise ``error``.
+
+        Only fields this request sent, not refused before (so at most one extra request
+        per field per client), that the error names as refused and that the request can
+        do without.
+        """
+        settings = clients.settings()
+        sent = features_sent(self._protocol.build_body(request, settings, stream))
+        refused = {
+            feature
+            for feature in refused_features(error, sent - clients.refused)
+            if negotiable(request, feature)
+        }
+        if not refused:
+            return None
+        clients.refused.update(refused)
+        log_refusal(refused, error, settings.base_url)
+        return without_refused(request, clients.refused)
 
     def count_tokens(
         self,
