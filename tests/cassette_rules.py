@@ -60,8 +60,30 @@ def endpoint(path: str) -> str:
     return match.group(1) if match else path
 
 
+_DOC_INDENT = re.compile(r"\n[ \t]+")
+
+
+def _without_doc_indent(value: Any) -> Any:
+    """``value`` with the indentation after line breaks of every ``description`` removed.
+
+    Tool descriptions come from Python docstrings, which Python 3.13 dedents at compile
+    time and 3.11-3.12 do not: the same tool is described with and without the indent.
+    """
+    if isinstance(value, dict):
+        return {
+            key: _DOC_INDENT.sub("\n", item)
+            if key == "description" and isinstance(item, str)
+            else _without_doc_indent(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_doc_indent(item) for item in value]
+    return value
+
+
 def comparable_body(body: Any) -> Any:
-    """A body as compared for matching: parsed JSON without ``key``, else raw."""
+    """A body as compared for matching: parsed JSON without ``key`` and without the
+    indentation of descriptions (see :func:`_without_doc_indent`), else raw."""
     if body is None or body in (b"", ""):
         return None
     try:
@@ -70,7 +92,7 @@ def comparable_body(body: Any) -> Any:
         return body
     if isinstance(payload, dict):
         payload.pop("key", None)
-    return payload
+    return _without_doc_indent(payload)
 
 
 def endpoint_matcher(r1: Any, r2: Any) -> None:

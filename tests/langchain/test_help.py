@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -11,9 +12,10 @@ from tests.conftest import REPO_ROOT
 
 
 def _documented_fields() -> list[str]:
-    doc = ChatModelsLab.__doc__ or ""
-    section = doc.split("\n    Fields:\n", 1)[1].split("\n\n", 1)[0]
-    return re.findall(r"^        (\w+): ", section, re.MULTILINE)
+    # cleandoc: Python 3.13 strips a docstring's common indentation at compile time.
+    doc = inspect.cleandoc(ChatModelsLab.__doc__ or "")
+    section = doc.split("\nFields:\n", 1)[1].split("\n\n", 1)[0]
+    return re.findall(r"^    (\w+): ", section, re.MULTILINE)
 
 
 def test_fields_section_lists_every_public_field_in_order() -> None:
