@@ -93,27 +93,43 @@ class QueueLimitedServer(LoopbackServer):
             }
             conn.send_json(error, status=429, reason="Too Many Requests")
             return True
+        # The request leaves the queue before its last bytes go out: a client that has
+        # read its whole answer may send the next request at once, and must find the
+        # slot free (as on ModelsLab, where a request is done before it is answered).
+        done = False
+
+        def leave_queue() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                with self._state:
+                    self.in_flight -= 1
+                    self.served += 1
+
         try:
             conn.wait(self.latency)
             text = answer_for(prompt)
             messages = request.path.endswith("/v1/messages")
             if not body.get("stream"):
+                leave_queue()
                 conn.send_json(_message(text) if messages else completion(text))
                 return True
             conn.send_sse_headers()
             if messages:
-                for event in _message_events(text):
-                    conn.send_chunk(event)
+                events = _message_events(text)
             else:
-                for event in (chunk(text), finish(), "[DONE]"):
-                    data = event if isinstance(event, str) else json.dumps(event)
-                    conn.send_chunk(f"data: {data}\n\n".encode())
+                events = [
+                    f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n".encode()
+                    for e in (chunk(text), finish(), "[DONE]")
+                ]
+            for event in events[:-1]:
+                conn.send_chunk(event)
+            leave_queue()
+            conn.send_chunk(events[-1])
             conn.end_chunks()
             return True
         finally:
-            with self._state:
-                self.in_flight -= 1
-                self.served += 1
+            leave_queue()
 
 
 def _message_events(text: str) -> list[bytes]:
