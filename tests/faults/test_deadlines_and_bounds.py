@@ -17,12 +17,22 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import struct
+import subprocess
+import sys
 import zlib
 
 import pytest
 
 from modelslab_transport import APITimeoutError, InvalidResponseError, RateLimitError
-from tests.faults.drivers import ALL_DRIVERS, STREAM_DRIVERS, Driver, Outcome, assert_typed_error
+from tests.faults.drivers import (
+    ALL_DRIVERS,
+    FAKE_KEY,
+    STREAM_DRIVERS,
+    Driver,
+    Outcome,
+    assert_typed_error,
+)
 from tests.faults.fault_server import (
     Behaviour,
     FaultServer,
@@ -90,12 +100,23 @@ def trickle_stream(piece: bytes, pause: float, *, first: bytes = b"") -> Behavio
 
 @functools.cache
 def gzip_bomb(size: int) -> bytes:
-    """``size`` bytes of JSON-ish blanks, gzipped (about 1,000 times smaller)."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+    """A gzip body of ``size`` blanks (a multiple of 1 MiB), about 1,000 times smaller.
+
+    One MiB is deflated once, after a full flush (so its compressed form does not depend
+    on what came before), and that segment is repeated: building a 512 MiB bomb costs
+    the compression of 1 MiB and a CRC pass, not of 512 MiB.
+    """
     block = b" " * (1 << 20)
-    parts = [packer.compress(block) for _ in range(size >> 20)]
-    parts.append(packer.flush())
-    return b"".join(parts)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: the gzip frame is ours
+    packer.compress(block)
+    packer.flush(zlib.Z_FULL_FLUSH)
+    segment = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    end = packer.flush()
+    crc = 0
+    for _ in range(size >> 20):
+        crc = zlib.crc32(block, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    return header + segment * (size >> 20) + end + struct.pack("<II", crc, size & 0xFFFFFFFF)
 
 
 def bomb_reply(size: int, content_type: str = "application/json") -> Behaviour:
@@ -245,3 +266,39 @@ def test_many_small_events_are_fine_under_a_small_event_cap(driver: Driver) -> N
 
 def test_the_bomb_helper_inflates_to_its_size() -> None:
     assert len(gzip.decompress(gzip_bomb(2 << 20))) == 2 << 20
+
+
+_BOMB_CHILD = """
+import resource, sys
+from modelslab_transport import ClientSettings, InvalidResponseError, ModelsLabClient
+from modelslab_transport.wire import ChatCompletionRequest, ChatMessage
+client = ModelsLabClient(ClientSettings(api_key=sys.argv[2], base_url=sys.argv[1], max_retries=0))
+request = ChatCompletionRequest(
+    model="m", messages=[ChatMessage(role="user", content="hi")], max_tokens=8
+)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    client.chat(request)
+except InvalidResponseError as exc:
+    print(exc)
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(grown // 1024)
+"""
+
+
+def test_a_512_mib_gzip_bomb_stays_far_below_its_size_in_memory() -> None:
+    # Half a megabyte on the wire, 512 MiB inflated; the default cap is 64 MiB. Without
+    # the cap the child would grow by over 1 GiB (the body, then its text).
+    with FaultServer(bomb_reply(512 << 20)) as server:
+        result = subprocess.run(
+            [sys.executable, "-c", _BOMB_CHILD, server.base_url, FAKE_KEY],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    message, grown_mib = result.stdout.strip().rsplit("\n", 1)
+    assert "max_response_size=67108864" in message
+    assert_no_key([result.stdout, result.stderr], "the child's output")
+    assert int(grown_mib) < 400
