@@ -156,11 +156,13 @@ class ChatModelsLab(BaseChatModel):
         max_retries: Retries on connect errors, 429 and 5xx.
         max_response_size: Largest reply body read whole, in bytes once decompressed.
         max_sse_event_size: Largest server-sent event a stream accepts, in bytes.
+        max_concurrency: Requests of this account in flight at once, in this process.
         default_headers: Extra headers sent with every request.
         legacy_auth: Also send ``key`` and ``model_id`` in the chat-completions body.
         streaming: Whether ``invoke`` streams under the hood.
         stream_usage: Ask for token usage at the end of streams (default on).
         model_kwargs: Further request parameters sent as given.
+        extra_body: Fields merged into every request body as given.
         http_client: Your own ``httpx2.Client`` (proxies, CA bundles, mTLS).
         http_async_client: Your own ``httpx2.AsyncClient``.
 
