@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import queue_scenario
+from benchmarks import many_streams, queue_scenario
 from benchmarks.clients import BUILDERS
 from benchmarks.runner import (
     Server,
@@ -586,6 +586,10 @@ def main(argv: list[str] | None = None) -> None:
             print("scenario 7: queue limit ...", file=sys.stderr, flush=True)
             queue_rows = queue_scenario.run(server, (100,) if config.quick else (100, 1000))
             print(queue_scenario.render(queue_rows), file=sys.stderr, flush=True)
+        if "8" in wanted:  # 5,000 concurrent streams: RSS and file descriptors
+            print("scenario 8: 5,000 concurrent streams ...", file=sys.stderr, flush=True)
+            stream_rows = many_streams.run(server, 500 if config.quick else many_streams.STREAMS)
+            print(many_streams.render(stream_rows), file=sys.stderr, flush=True)
         stats = server.stats()
     if "5" in wanted:
         print("scenario 5: imports ...", file=sys.stderr, flush=True)

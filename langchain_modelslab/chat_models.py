@@ -27,9 +27,12 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from langchain_modelslab.errors import langchain_errors
 from modelslab_transport.defaults import (
     API_KEY_ENV,
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_SSE_EVENT_SIZE,
     DEFAULT_MODEL,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
+    DEFAULT_STREAM_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
 from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
@@ -147,9 +150,12 @@ class ChatModelsLab(BaseChatModel):
         logprobs: Return per-token log probabilities (``response_metadata["logprobs"]``).
         top_logprobs: How many most likely alternatives (0-20) to return per token.
         split_think_tags: Move a leading ``<think>...</think>`` into reasoning (default on).
-        timeout: Seconds (or an ``httpx2.Timeout``) for a non-streamed request.
-        stream_chunk_timeout: Seconds a stream may stay silent.
+        timeout: Seconds a non-streamed call may take in all, retries included.
+        stream_chunk_timeout: Seconds a stream may go without a complete event.
+        stream_timeout: Seconds a streamed call may take in all (default: no limit).
         max_retries: Retries on connect errors, 429 and 5xx.
+        max_response_size: Largest reply body read whole, in bytes once decompressed.
+        max_sse_event_size: Largest server-sent event a stream accepts, in bytes.
         max_concurrency: Requests of this account in flight at once (default 5 on
             ModelsLab's own host, its queue limit; no limit elsewhere).
         default_headers: Extra headers sent with every request.
@@ -206,12 +212,25 @@ class ChatModelsLab(BaseChatModel):
     (DeepSeek-R1 distills, some Qwen3 deployments) out of ``content`` into
     ``additional_kwargs["reasoning_content"]``, in streams too; False keeps it as text."""
     timeout: Any = DEFAULT_TIMEOUT
-    """Seconds (or an ``httpx2.Timeout``) for a non-streamed reply, 300 by default;
-    ``None`` means no limit (the same in ``ModelsLabLLM``)."""
+    """Seconds a non-streamed call may take in all, 300 by default: from its first request
+    to the last byte of its reply, retries and their waits included (a retry that would
+    end past it is not made); a stream gets as long to begin. ``None`` means no limit
+    (the same in ``ModelsLabLLM``); an ``httpx2.Timeout`` sets per-read limits instead."""
     stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
-    """Seconds a stream may stay silent, 120 by default; ``None`` means no limit."""
+    """Seconds a stream may go without a complete server-sent event, 120 by default
+    (``: ping`` comments and partial events do not count); ``None`` means no limit."""
+    stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT
+    """Seconds a streamed call may take in all, from its first request to its last event;
+    ``None`` (the default) means no limit."""
     max_retries: int = DEFAULT_MAX_RETRIES
-    """Retries on connect errors, 429 and 5xx (2 by default; never after a stream began)."""
+    """Retries on connect errors, 429 and 5xx (2 by default; never after a stream began,
+    never past ``timeout`` or ``stream_timeout``)."""
+    max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE
+    """The largest reply body read whole, in bytes once decompressed (64 MiB by default);
+    a larger one fails with ``InvalidResponseError``. ``None`` means no limit."""
+    max_sse_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE
+    """The largest server-sent event a stream accepts, in bytes (16 MiB by default); a
+    larger one fails with ``InvalidResponseError``. ``None`` means no limit."""
     max_concurrency: int | None = Field(default=None, ge=1)
     """Requests of this account (base URL + key) in flight at once, shared by every
     client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue

@@ -50,10 +50,13 @@ from modelslab_transport.defaults import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_SSE_EVENT_SIZE,
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
+    DEFAULT_STREAM_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
@@ -161,17 +164,37 @@ class ModelsLabLLM(FunctionCallingLLM):
     )
     timeout: Any = Field(
         default=DEFAULT_TIMEOUT,
-        description=f"Seconds (or an httpx2.Timeout) to wait for a non-streamed reply "
-        f"({DEFAULT_TIMEOUT:g} by default); None means no limit (the same in ChatModelsLab).",
+        description=f"Seconds a non-streamed call may take in all ({DEFAULT_TIMEOUT:g} by "
+        "default): from its first request to the last byte of its reply, retries and their "
+        "waits included (a retry that would end past it is not made); a stream gets as long "
+        "to begin. None means no limit (the same in ChatModelsLab). An httpx2.Timeout sets "
+        "httpx2's per-phase limits instead.",
     )
     stream_chunk_timeout: float | None = Field(
         default=DEFAULT_STREAM_CHUNK_TIMEOUT,
-        description="Seconds a stream may stay silent before it fails "
-        f"({DEFAULT_STREAM_CHUNK_TIMEOUT:g} by default); None means no limit.",
+        description="Seconds a stream may go without a complete server-sent event before it "
+        f"fails ({DEFAULT_STREAM_CHUNK_TIMEOUT:g} by default; ': ping' comments and partial "
+        "events do not count); None means no limit.",
+    )
+    stream_timeout: float | None = Field(
+        default=DEFAULT_STREAM_TIMEOUT,
+        description="Seconds a streamed call may take in all, from its first request to its "
+        "last event; None (the default) means no limit.",
     )
     max_retries: int = Field(
         default=DEFAULT_MAX_RETRIES,
-        description="Retries on connection errors, 429 and 5xx (never after a stream began).",
+        description="Retries on connection errors, 429 and 5xx (never after a stream began, "
+        "never past timeout or stream_timeout).",
+    )
+    max_response_size: int | None = Field(
+        default=DEFAULT_MAX_RESPONSE_SIZE,
+        description="The largest reply body read whole, in bytes once decompressed (64 MiB by "
+        "default); a larger one fails with InvalidResponseError. None means no limit.",
+    )
+    max_sse_event_size: int | None = Field(
+        default=DEFAULT_MAX_SSE_EVENT_SIZE,
+        description="The largest server-sent event a stream accepts, in bytes (16 MiB by "
+        "default); a larger one fails with InvalidResponseError. None means no limit.",
     )
     max_concurrency: int | None = Field(
         default=None,

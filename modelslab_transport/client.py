@@ -12,14 +12,22 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
 from dataclasses import dataclass
-from types import TracebackType
+from types import EllipsisType, TracebackType
 from typing import Any, Literal
 
+import anyio
 import httpx2
 
 from modelslab_transport import __version__
+from modelslab_transport.bodies import aread_body, read_body
 from modelslab_transport.concurrency import account_limit, call_deadline
+from modelslab_transport.deadlines import (
+    Deadline,
+    note_retry_past_deadline,
+    reply_deadline_error,
+)
 from modelslab_transport.decoding import (
     MessageEventDecoder,
     decode_count_tokens,
@@ -41,7 +49,7 @@ from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
 from modelslab_transport.protocols import CHAT_PROTOCOLS, AuthStyle, ChatAPI, ChatProtocol
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.settings import ClientSettings
-from modelslab_transport.streams import DEFAULT_MAX_SSE_EVENT_SIZE, AsyncEventStream, EventStream
+from modelslab_transport.streams import AsyncEventStream, EventStream
 from modelslab_transport.urls import endpoint_url
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
@@ -89,6 +97,26 @@ class _Call:
     """Which header carries the key (the protocol table's, for a chat)."""
 
 
+@dataclass(frozen=True)
+class _Deadlines:
+    """The deadlines of one call (see :mod:`modelslab_transport.deadlines`)."""
+
+    reply: Deadline
+    """``timeout``: the whole call (a stream: until its reply's headers arrive)."""
+    stream: Deadline
+    """``stream_timeout`` for a stream (none for a call read whole)."""
+
+    @classmethod
+    def start(cls, settings: ClientSettings, call: _Call) -> _Deadlines:
+        stream = Deadline.for_stream(settings) if call.stream else Deadline(None, "stream_timeout")
+        return cls(Deadline.for_reply(settings), stream)
+
+    def extend(self, seconds: float) -> None:
+        """Time that does not count (waiting for the account's concurrency limit)."""
+        self.reply.extend(seconds)
+        self.stream.extend(seconds)
+
+
 def _json_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -131,8 +159,25 @@ class _ClientCore:
         headers.update(self.settings.default_headers)
         return headers
 
-    def _build(self, http: httpx2.Client | httpx2.AsyncClient, call: _Call) -> httpx2.Request:
-        timeout = self.settings.stream_timeout() if call.stream else self.settings.request_timeout()
+    def _build(
+        self, http: httpx2.Client | httpx2.AsyncClient, call: _Call, deadlines: _Deadlines
+    ) -> httpx2.Request:
+        settings = self.settings
+        base = settings.stream_request_timeout() if call.stream else settings.request_timeout()
+        timeout = base
+        if deadlines.reply.limited or deadlines.stream.limited:
+            # No phase may outlast what is left of the call (a stream's reads: of the stream).
+            def cap(value: float | None, *, read: bool = False) -> float | None:
+                if not (read and call.stream):
+                    value = deadlines.reply.cap(value)
+                return deadlines.stream.cap(value)
+
+            timeout = httpx2.Timeout(
+                connect=cap(base.connect),
+                read=cap(base.read, read=True),
+                write=cap(base.write),
+                pool=cap(base.pool),
+            )
         return http.build_request(
             call.method,
             self._url(endpoint_url(self.settings.base_url, call.path)),
@@ -176,7 +221,7 @@ class _ClientCore:
 
     _injected: Any
     _limits: httpx2.Limits
-    _max_sse_event_size: int | None
+    _max_sse_event_size: int | EllipsisType | None
 
     def _reset_http(self) -> None:
         """Forget the pooled clients (a copy, or an unpickled client, builds its own)."""
@@ -212,11 +257,36 @@ class _ClientCore:
         twin._reset_http()
         return twin
 
-    def _give_up_or_wait(self, attempt: int, error: ModelsLabError, call: _Call) -> float:
-        """Return how long to wait before the next attempt, or raise ``error``."""
+    @property
+    def _event_size_cap(self) -> int | None:
+        """The SSE event size cap: the constructor's, else ``settings.max_sse_event_size``."""
+        if self._max_sse_event_size is ...:
+            return self.settings.max_sse_event_size
+        return self._max_sse_event_size
+
+    def _failure(self, exc: httpx2.HTTPError, call: _Call, deadlines: _Deadlines) -> ModelsLabError:
+        """The error for a failed attempt: a deadline's when one passed."""
+        for deadline in (deadlines.stream, deadlines.reply):
+            if deadline.expired():
+                url = self.settings.redact(endpoint_url(self.settings.base_url, call.path))
+                return reply_deadline_error(deadline, url, stream=call.stream)
+        return transport_error(exc, self.settings)
+
+    def _give_up_or_wait(
+        self, attempt: int, error: ModelsLabError, call: _Call, deadlines: _Deadlines
+    ) -> float:
+        """Return how long to wait before the next attempt, or raise ``error``.
+
+        A retry whose wait would end past the call's deadline (``timeout``, for a stream
+        also ``stream_timeout``) is not made: ``error`` is raised, saying so.
+        """
         delay = self.retry_policy.delay(attempt, error, self.settings.max_retries)
         if delay is None:
             raise error
+        for deadline in (deadlines.reply, deadlines.stream):
+            if not deadline.allows_wait(delay):
+                note_retry_past_deadline(error, delay, deadline)
+                raise error
         logger.debug(
             "%s %s failed (%s: %s); retry %d of %d in %.2f s",
             call.method,
@@ -245,10 +315,9 @@ class ModelsLabClient(_ClientCore):
         retry_policy: How long to wait between retries.
         limits: Connection limits of the pool this client builds (not of an injected
             one); default :data:`~modelslab_transport.http_clients.DEFAULT_LIMITS`.
-        max_sse_event_size: The largest server-sent event a stream accepts, in bytes
-            (default :data:`~modelslab_transport.streams.DEFAULT_MAX_SSE_EVENT_SIZE`);
+        max_sse_event_size: The largest server-sent event a stream accepts, in bytes;
             a larger one fails with :class:`~modelslab_transport.errors.InvalidResponseError`.
-            None accepts any size.
+            None accepts any size; by default ``settings.max_sse_event_size``.
 
     Raises:
         TypeError: ``http_client`` is not an ``httpx2.Client``.
@@ -261,7 +330,7 @@ class ModelsLabClient(_ClientCore):
         http_client: httpx2.Client | None = None,
         retry_policy: RetryPolicy | None = None,
         limits: httpx2.Limits | None = None,
-        max_sse_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
+        max_sse_event_size: int | EllipsisType | None = ...,
     ) -> None:
         check_http_client(http_client, is_async=False, name="http_client")
         super().__init__(settings, retry_policy)
@@ -280,18 +349,33 @@ class ModelsLabClient(_ClientCore):
             return self._injected  # type: ignore[no-any-return]
         return self._http.get()
 
-    def _send(self, call: _Call) -> httpx2.Response:
+    def _send(self, call: _Call, deadlines: _Deadlines | None = None) -> httpx2.Response:
+        """Send ``call`` (retrying as the policy and the deadlines allow).
+
+        A reply read whole comes back read (within ``timeout`` and ``max_response_size``);
+        a stream's comes back with its body unread, holding its concurrency slot.
+        """
         attempt = 0
-        limit, deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
+        limit, queue_deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
+        if deadlines is None:
+            deadlines = _Deadlines.start(self.settings, call)
         while True:
+            queued_at = time.monotonic()
+            slot = limit.acquire(queue_deadline)  # queue limit: wait for a free slot
+            deadlines.extend(time.monotonic() - queued_at)  # not counted against timeout
             http = self.http_client
-            request = self._build(http, call)  # may refuse (no key): before a slot is taken
-            slot = limit.acquire(deadline)  # queue limit: wait for a free slot
+            try:
+                request = self._build(http, call, deadlines)
+            except BaseException:  # refused while built (no key): give the slot back
+                slot.release()
+                raise
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
-                response = http.send(request, stream=call.stream, follow_redirects=False)
+                response = http.send(request, stream=True, follow_redirects=False)
+                if response.is_success and not call.stream:
+                    response = read_body(response, self.settings, deadlines.reply)
             except httpx2.HTTPError as exc:
-                error: ModelsLabError = transport_error(exc, self.settings)
+                error: ModelsLabError = self._failure(exc, call, deadlines)
                 error.__cause__ = exc
             except BaseException:
                 slot.release()  # queue limit
@@ -304,18 +388,20 @@ class ModelsLabClient(_ClientCore):
                         slot.release()
                     return response
                 try:
-                    response.read()
+                    response = read_body(response, self.settings, deadlines.reply)
                 except httpx2.HTTPError:
                     pass
-                finally:
-                    response.close()
+                except BaseException:
+                    slot.release()
+                    raise
                 error = error_for_status(response, self.settings)
             slot.release()  # queue limit: a queue-limit 429 waits, is not a retry
-            queued = limit.wait_after(error, slot, deadline)
+            queued = limit.wait_after(error, slot, queue_deadline)
             if queued is not None:
                 self.retry_policy.sleep(queued)
+                deadlines.extend(queued)
                 continue
-            self.retry_policy.sleep(self._give_up_or_wait(attempt, error, call))
+            self.retry_policy.sleep(self._give_up_or_wait(attempt, error, call, deadlines))
             attempt += 1
 
     def chat_completions(self, request: ChatCompletionRequest) -> ChatCompletion:
@@ -359,9 +445,13 @@ class ModelsLabClient(_ClientCore):
         request asks for it (``stream_options.include_usage``), as on chat completions.
         """
         protocol = CHAT_PROTOCOLS[api]
-        response = self._send(self._protocol_call(protocol, request, stream=True))
+        call = self._protocol_call(protocol, request, stream=True)
+        deadlines = _Deadlines.start(self.settings, call)
+        response = self._send(call, deadlines)
         decoder = protocol.stream_decoder(self.settings, request)
-        return EventStream(response, decoder, self.settings, self._max_sse_event_size)
+        return EventStream(
+            response, decoder, self.settings, self._event_size_cap, deadline=deadlines.stream
+        )
 
     def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
         """Exact input tokens of a chat request (tools included), counted by the server."""
@@ -373,9 +463,12 @@ class ModelsLabClient(_ClientCore):
 
     def stream_messages(self, request: MessagesRequest) -> EventStream[MessageStreamEvent]:
         """Send a streamed Messages request; iterate the result for events."""
-        response = self._send(self._messages_call(request, stream=True))
+        call = self._messages_call(request, stream=True)
+        deadlines = _Deadlines.start(self.settings, call)
+        response = self._send(call, deadlines)
+        decoder = MessageEventDecoder(self.settings)
         return EventStream(
-            response, MessageEventDecoder(self.settings), self.settings, self._max_sse_event_size
+            response, decoder, self.settings, self._event_size_cap, deadline=deadlines.stream
         )
 
     def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:
@@ -439,7 +532,7 @@ class AsyncModelsLabClient(_ClientCore):
         http_client: httpx2.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
         limits: httpx2.Limits | None = None,
-        max_sse_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
+        max_sse_event_size: int | EllipsisType | None = ...,
     ) -> None:
         check_http_client(http_client, is_async=True, name="http_client")
         super().__init__(settings, retry_policy)
@@ -458,19 +551,34 @@ class AsyncModelsLabClient(_ClientCore):
             return self._injected  # type: ignore[no-any-return]
         return self._http.get()
 
-    async def _send(self, call: _Call) -> httpx2.Response:
+    async def _send(self, call: _Call, deadlines: _Deadlines | None = None) -> httpx2.Response:
+        """Send ``call`` (see the sync client); a deadline interrupts any wait at once."""
         attempt = 0
-        limit, deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
+        limit, queue_deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
+        if deadlines is None:
+            deadlines = _Deadlines.start(self.settings, call)
         while True:
+            queued_at = time.monotonic()
+            slot = await limit.aacquire(queue_deadline)  # queue limit: wait for a free slot
+            deadlines.extend(time.monotonic() - queued_at)  # not counted against timeout
             http = self.http_client
-            request = self._build(http, call)  # may refuse (no key): before a slot is taken
-            slot = await limit.aacquire(deadline)  # queue limit: wait for a free slot
+            try:
+                request = self._build(http, call, deadlines)
+            except BaseException:  # refused while built (no key): give the slot back
+                slot.release()
+                raise
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
-                response = await http.send(request, stream=call.stream, follow_redirects=False)
+                with anyio.fail_after(deadlines.stream.cap(deadlines.reply.remaining())):
+                    response = await http.send(request, stream=True, follow_redirects=False)
+                    if response.is_success and not call.stream:
+                        response = await aread_body(response, self.settings, deadlines.reply)
             except httpx2.HTTPError as exc:
-                error: ModelsLabError = transport_error(exc, self.settings)
+                error: ModelsLabError = self._failure(exc, call, deadlines)
                 error.__cause__ = exc
+            except TimeoutError as exc:  # the cancel scope of a deadline
+                slot.release()
+                raise self._failure(httpx2.TimeoutException("deadline"), call, deadlines) from exc
             except BaseException:
                 slot.release()  # queue limit
                 raise
@@ -482,18 +590,28 @@ class AsyncModelsLabClient(_ClientCore):
                         slot.release()
                     return response
                 try:
-                    await response.aread()
+                    with anyio.fail_after(deadlines.reply.remaining()):
+                        response = await aread_body(response, self.settings, deadlines.reply)
                 except httpx2.HTTPError:
                     pass
-                finally:
-                    await response.aclose()
+                except TimeoutError as exc:
+                    slot.release()
+                    raise self._failure(
+                        httpx2.TimeoutException("deadline"), call, deadlines
+                    ) from exc
+                except BaseException:
+                    slot.release()
+                    raise
                 error = error_for_status(response, self.settings)
             slot.release()  # queue limit: a queue-limit 429 waits, is not a retry
-            queued = limit.wait_after(error, slot, deadline)
+            queued = limit.wait_after(error, slot, queue_deadline)
             if queued is not None:
                 await self.retry_policy.async_sleep(queued)
+                deadlines.extend(queued)
                 continue
-            await self.retry_policy.async_sleep(self._give_up_or_wait(attempt, error, call))
+            await self.retry_policy.async_sleep(
+                self._give_up_or_wait(attempt, error, call, deadlines)
+            )
             attempt += 1
 
     async def chat_completions(self, request: ChatCompletionRequest) -> ChatCompletion:
@@ -519,9 +637,13 @@ class AsyncModelsLabClient(_ClientCore):
     ) -> AsyncEventStream[ChatCompletionChunk]:
         """Stream a chat over either protocol as chat-completion chunks."""
         protocol = CHAT_PROTOCOLS[api]
-        response = await self._send(self._protocol_call(protocol, request, stream=True))
+        call = self._protocol_call(protocol, request, stream=True)
+        deadlines = _Deadlines.start(self.settings, call)
+        response = await self._send(call, deadlines)
         decoder = protocol.stream_decoder(self.settings, request)
-        return AsyncEventStream(response, decoder, self.settings, self._max_sse_event_size)
+        return AsyncEventStream(
+            response, decoder, self.settings, self._event_size_cap, deadline=deadlines.stream
+        )
 
     async def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
         """Exact input tokens of a chat request (tools included), counted by the server."""
@@ -537,9 +659,12 @@ class AsyncModelsLabClient(_ClientCore):
         self, request: MessagesRequest
     ) -> AsyncEventStream[MessageStreamEvent]:
         """Send a streamed Messages request; ``async for`` over the result for events."""
-        response = await self._send(self._messages_call(request, stream=True))
+        call = self._messages_call(request, stream=True)
+        deadlines = _Deadlines.start(self.settings, call)
+        response = await self._send(call, deadlines)
+        decoder = MessageEventDecoder(self.settings)
         return AsyncEventStream(
-            response, MessageEventDecoder(self.settings), self.settings, self._max_sse_event_size
+            response, decoder, self.settings, self._event_size_cap, deadline=deadlines.stream
         )
 
     async def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:

@@ -9,11 +9,14 @@ __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_RESPONSE_SIZE",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MAX_SSE_EVENT_SIZE",
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_MODEL",
     "DEFAULT_QUEUE_TIMEOUT",
     "DEFAULT_STREAM_CHUNK_TIMEOUT",
+    "DEFAULT_STREAM_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "MAX_RETRY_AFTER",
     "REDIS_URL_ENV",
@@ -31,11 +34,23 @@ REDIS_URL_ENV = "MODELSLAB_REDIS_URL"
 """Environment variable naming a Redis server (``redis://host:port/db``) whose account
 limits every process shares (:mod:`modelslab_transport.redis_limit`, the ``[redis]`` extra)."""
 DEFAULT_TIMEOUT = 300.0
-"""Seconds to wait for a non-streamed reply (a long generation sends nothing until done)."""
+"""Seconds a non-streamed call may take in all, from its first request to the last byte of
+its reply, retries and the waits between them included (a long generation sends nothing
+until done). A streamed call gets as long to begin (its retries included)."""
 DEFAULT_CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a connection."""
 DEFAULT_STREAM_CHUNK_TIMEOUT = 120.0
-"""Seconds a stream may stay silent between two reads before it is abandoned."""
+"""Seconds a stream may go without a complete server-sent event before it is abandoned
+(comments such as ``: ping`` and partial events do not count)."""
+DEFAULT_STREAM_TIMEOUT: float | None = None
+"""Seconds a streamed call may take in all, from its first request to its last event;
+None (the default): no limit, a stream may last as long as it keeps sending events."""
+DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+"""The largest reply body read whole, in bytes once decompressed (64 MiB): far above any
+real reply, far below what a compression bomb would inflate to."""
+DEFAULT_MAX_SSE_EVENT_SIZE = 16 * 1024 * 1024
+"""The largest server-sent event a stream accepts, in bytes (16 MiB): far above any real
+chunk, far below what an endless line or one huge event would use."""
 DEFAULT_MAX_TOKENS = 4096
 """``max_tokens`` sent when the caller sets none: ModelsLab's own default of 1000 silently
 truncates longer answers (``finish_reason == "length"``)."""

@@ -8,9 +8,11 @@ is checked here, once, with the same ranges for both frameworks; the environment
 
 Timeouts, in seconds, mean the same in both classes: a number is a limit, ``None`` is
 no limit at all (wait as long as the server takes). The defaults are
-:data:`~modelslab_transport.defaults.DEFAULT_TIMEOUT` (300 s for a whole reply) and
-:data:`~modelslab_transport.defaults.DEFAULT_STREAM_CHUNK_TIMEOUT` (120 s of silence in
-a stream).
+:data:`~modelslab_transport.defaults.DEFAULT_TIMEOUT` (300 s for a whole non-streamed
+call, retries included), :data:`~modelslab_transport.defaults.DEFAULT_STREAM_CHUNK_TIMEOUT`
+(120 s without a complete event in a stream) and
+:data:`~modelslab_transport.defaults.DEFAULT_STREAM_TIMEOUT` (None: a stream may last as
+long as it keeps sending events). Sizes are bytes; ``None`` is no limit.
 
 The module imports neither httpx nor the wire types, so that validating a model's
 configuration when it is built costs no transport import.
@@ -34,10 +36,13 @@ from modelslab_transport.defaults import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_SSE_EVENT_SIZE,
     DEFAULT_MODEL,
     DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
+    DEFAULT_STREAM_TIMEOUT,
     DEFAULT_TIMEOUT,
     REDIS_URL_ENV,
 )
@@ -194,8 +199,11 @@ FRAMEWORK_FIELDS = (
     "base_url",
     "timeout",
     "stream_chunk_timeout",
+    "stream_timeout",
     "max_retries",
     "max_concurrency",
+    "max_response_size",
+    "max_sse_event_size",
     "legacy_auth",
     "model",
     "api",
@@ -211,12 +219,15 @@ CONNECTION_FIELDS = (
     "timeout",
     "connect_timeout",
     "stream_chunk_timeout",
+    "stream_timeout",
     "max_retries",
     "default_headers",
     "legacy_auth",
     "anthropic_version",
     "max_concurrency",
     "queue_timeout",
+    "max_response_size",
+    "max_sse_event_size",
 )
 """The options the transport clients are built from; a change to one swaps the clients."""
 
@@ -232,11 +243,22 @@ class ModelsLabOptions(BaseModel):
         api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Needed only
             when a request is sent to ModelsLab itself.
         base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API.
-        timeout: Seconds (or a timeout object of the HTTP library) for a reply read
-            whole; ``None``: no limit.
+        timeout: Seconds a non-streamed call may take in all: from its first request to
+            the last byte of its reply, retries and the waits between them included (a
+            retry whose wait would end past it is not made: the last error is raised). A
+            streamed call gets as long to begin. ``None``: no limit. A timeout object of
+            the HTTP library sets its per-phase limits instead (no deadline).
         connect_timeout: Seconds to establish a connection; ``None``: no limit.
-        stream_chunk_timeout: Seconds a stream may stay silent; ``None``: no limit.
-        max_retries: Retries after the first attempt (connect errors, 429, 5xx).
+        stream_chunk_timeout: Seconds a stream may go without a complete server-sent
+            event (``: ping`` comments and partial events do not count); ``None``: no
+            limit.
+        stream_timeout: Seconds a streamed call may take in all, from its first request
+            to its last event (retries before it began included); ``None`` (default): no
+            limit.
+        max_retries: Retries after the first attempt (connect errors, 429, 5xx). They
+            never take a call past ``timeout`` (nor a stream past ``stream_timeout``);
+            with both ``None``, the waits total at most ``max_retries`` times the retry
+            policy's ``max_wait`` (60 s).
         default_headers: Extra headers sent with every request.
         legacy_auth: Also send ``key`` and ``model_id`` in chat-completions bodies.
         anthropic_version: The ``anthropic-version`` header of the Anthropic-style endpoints.
@@ -246,6 +268,10 @@ class ModelsLabOptions(BaseModel):
             modelslab-api.md, rate limits), no limit on other base URLs.
         queue_timeout: Seconds a call may spend, in all, waiting for a free slot and
             resending after queue-limit 429s before it fails; ``None``: no limit.
+        max_response_size: The largest reply body read whole, in bytes once decompressed
+            (default 64 MiB); larger fails with ``InvalidResponseError``. ``None``: no limit.
+        max_sse_event_size: The largest server-sent event a stream accepts, in bytes
+            (default 16 MiB); larger fails with ``InvalidResponseError``. ``None``: no limit.
         model: The model id.
         api: The protocol (an entry of :data:`~modelslab_transport.protocols.CHAT_PROTOCOLS`).
         max_tokens: Tokens to generate at most; ``None``: the default capped by the model
@@ -271,12 +297,15 @@ class ModelsLabOptions(BaseModel):
     timeout: Any = DEFAULT_TIMEOUT
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
     stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
+    stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     default_headers: dict[str, str] = Field(default_factory=dict)
     legacy_auth: bool = False
     anthropic_version: str = "2023-06-01"
     max_concurrency: int | None = Field(default=None, ge=1)
     queue_timeout: float | None = Field(default=DEFAULT_QUEUE_TIMEOUT, gt=0)
+    max_response_size: int | None = Field(default=DEFAULT_MAX_RESPONSE_SIZE, ge=1)
+    max_sse_event_size: int | None = Field(default=DEFAULT_MAX_SSE_EVENT_SIZE, ge=1)
 
     # Request defaults.
     model: str = DEFAULT_MODEL
@@ -362,7 +391,7 @@ class ModelsLabOptions(BaseModel):
             f"timeout must be seconds, None (no limit) or an httpx timeout, got {value!r}"
         )
 
-    @field_validator("connect_timeout", "stream_chunk_timeout")
+    @field_validator("connect_timeout", "stream_chunk_timeout", "stream_timeout")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         if value is not None and value <= 0:

@@ -11,9 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 from modelslab_transport.credentials import check_default_headers, check_header, clean_api_key
 from modelslab_transport.defaults import (
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_SSE_EVENT_SIZE,
     DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
+    DEFAULT_STREAM_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
 from modelslab_transport.options import (
@@ -42,11 +45,31 @@ class ClientSettings(BaseModel):
             query string, fragment, user information or a pasted endpoint path is
             refused; a root ending in ``/v1`` is joined without doubling it
             (:mod:`modelslab_transport.urls`).
-        timeout: Seconds (or an ``httpx2.Timeout``) for a non-streamed request.
+        timeout: Seconds a non-streamed call may take in all: from its first request to
+            the last byte of its reply, every retry and every wait between attempts
+            included (a retry whose wait would end past it is not made). A streamed call
+            gets as long to begin. None: no limit. An ``httpx2.Timeout`` instead sets
+            httpx2's per-phase limits as given (each read timed alone, no deadline).
+            Time spent waiting for the account's concurrency limit is not counted
+            (``queue_timeout`` bounds it).
         connect_timeout: Seconds to establish a connection (when ``timeout`` is a number).
-        stream_chunk_timeout: Seconds a stream may stay silent before it fails with
-            :class:`~modelslab_transport.errors.APITimeoutError`; None waits forever.
-        max_retries: Retries after the first attempt (0 means one attempt only).
+        stream_chunk_timeout: Seconds a stream may go without a complete server-sent
+            event (``: ping`` comments and partial events do not count) before it fails
+            with :class:`~modelslab_transport.errors.APITimeoutError`; None waits forever.
+        stream_timeout: Seconds a streamed call may take in all, from its first request
+            to its last event, retries before it began included; None (the default): no
+            limit. Exceeding it fails with
+            :class:`~modelslab_transport.errors.APITimeoutError`.
+        max_retries: Retries after the first attempt (0 means one attempt only). With
+            ``timeout`` a number, the whole call including retries stays within it; with
+            ``timeout=None`` the waits are at most ``max_retries`` times
+            ``RetryPolicy.max_wait`` (60 s).
+        max_response_size: The largest reply body read whole, in bytes once decompressed
+            (default 64 MiB); a larger one fails with
+            :class:`~modelslab_transport.errors.InvalidResponseError`. None: no limit.
+        max_sse_event_size: The largest server-sent event a stream accepts, in bytes
+            (default 16 MiB); a larger one fails with
+            :class:`~modelslab_transport.errors.InvalidResponseError`. None: no limit.
         default_headers: Extra headers sent with every request (names RFC 9110 tokens,
             values printable ASCII; surrounding whitespace removed).
         legacy_auth: Also send ``key`` (the API key) and ``model_id`` in the JSON body of
@@ -71,12 +94,15 @@ class ClientSettings(BaseModel):
     timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
     stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
+    stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     default_headers: dict[str, str] = Field(default_factory=dict)
     legacy_auth: bool = False
     anthropic_version: str = "2023-06-01"
     max_concurrency: int | None = Field(default=None, ge=1)
     queue_timeout: float | None = Field(default=DEFAULT_QUEUE_TIMEOUT, gt=0)
+    max_response_size: int | None = Field(default=DEFAULT_MAX_RESPONSE_SIZE, ge=1)
+    max_sse_event_size: int | None = Field(default=DEFAULT_MAX_SSE_EVENT_SIZE, ge=1)
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -108,7 +134,7 @@ class ClientSettings(BaseModel):
     def _check_anthropic_version(cls, value: str) -> str:
         return check_header("anthropic-version", value, setting="anthropic_version")[1]
 
-    @field_validator("timeout", "connect_timeout", "stream_chunk_timeout")
+    @field_validator("timeout", "connect_timeout", "stream_chunk_timeout", "stream_timeout")
     @classmethod
     def _positive(cls, value: Any) -> Any:
         if isinstance(value, (int, float)) and value <= 0:
@@ -122,13 +148,21 @@ class ClientSettings(BaseModel):
         return host == "modelslab.com" or host.endswith(".modelslab.com")
 
     def request_timeout(self) -> httpx2.Timeout:
-        """The timeout for a request whose reply is read whole."""
+        """httpx2's per-phase limits for a request whose reply is read whole.
+
+        The client also enforces ``timeout`` as a deadline for the whole call
+        (:mod:`modelslab_transport.deadlines`); these are each phase's upper bounds.
+        """
         if isinstance(self.timeout, httpx2.Timeout):
             return self.timeout
         return httpx2.Timeout(self.timeout, connect=self.connect_timeout)
 
-    def stream_timeout(self) -> httpx2.Timeout:
-        """The timeout for a streamed request: reads time out per chunk."""
+    def stream_request_timeout(self) -> httpx2.Timeout:
+        """httpx2's per-phase limits for a streamed request: each read ``stream_chunk_timeout``.
+
+        The stream also times the gaps between complete events and, with
+        ``stream_timeout``, its whole life (:mod:`modelslab_transport.deadlines`).
+        """
         base = self.request_timeout()
         return httpx2.Timeout(
             connect=base.connect, read=self.stream_chunk_timeout, write=base.write, pool=base.pool

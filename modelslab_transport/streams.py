@@ -19,13 +19,6 @@ being closed: sequential streams then share one connection.
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
-import os
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Generator, Iterator
 from types import TracebackType
 from typing import Generic, TypeVar
@@ -33,10 +26,20 @@ from typing import Generic, TypeVar
 import anyio
 import httpx2
 
+from modelslab_transport.bodies import ajoin_body, join_body, plain_response
 from modelslab_transport.concurrency import release_slot
+from modelslab_transport.deadlines import (
+    ATimedChunks,
+    Deadline,
+    EventClock,
+    reply_deadline_error,
+    timed_chunks,
+)
 from modelslab_transport.decoding import EventDecoder, is_event_stream, transport_error
+from modelslab_transport.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
 from modelslab_transport.errors import InvalidResponseError
 from modelslab_transport.settings import ClientSettings
+from modelslab_transport.watchdog import WATCHDOG, socket_of
 
 __all__ = [
     "DEFAULT_MAX_SSE_EVENT_SIZE",
@@ -48,9 +51,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-DEFAULT_MAX_SSE_EVENT_SIZE = 16 * 1024 * 1024
-"""The largest server-sent event a stream accepts by default, in bytes (16 MiB): far
-above any real chunk, far below what an endless line or an SSE bomb would use."""
 DRAIN_MAX_BYTES = 64 * 1024
 """After the end-of-stream marker, read at most this many more bytes to reuse the
 connection; a server that sends more has its connection closed instead."""
@@ -61,6 +61,9 @@ _BOM = b"\xef\xbb\xbf"
 _SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":", b"data\n", b"data\r")
 _SNIFF_BYTES = 16
 """Bytes (after a BOM and blank space) enough to tell JSON from an SSE field name."""
+_SNIFF_MAX = 64 * 1024
+"""A body still undecided after this many bytes (blank space only) is judged by its
+``Content-Type``: an endless blank prefix is never held whole."""
 
 
 def _sniff(head: bytes, header_says_sse: bool, *, complete: bool) -> bool | None:
@@ -93,20 +96,22 @@ def _sse_response(
     return sse
 
 
-def _plain_response(response: httpx2.Response, body: bytes) -> httpx2.Response:
-    """The already decoded ``body`` as a read response with ``response``'s headers."""
-    headers = response.headers.copy()
-    for name in ("content-encoding", "content-length", "transfer-encoding"):
-        headers.pop(name, None)
-    return httpx2.Response(
-        response.status_code, headers=headers, content=body, request=response.request
-    )
-
-
 def _too_large(exc: httpx2.SSEError, limit: int | None) -> InvalidResponseError:
     return InvalidResponseError(
-        f"a server-sent event exceeded {limit} bytes (max_sse_event_size): {exc}"
+        f"a server-sent event exceeded {limit} bytes (max_sse_event_size={limit}; raise "
+        f"max_sse_event_size=, or set it to None to accept events of any size): {exc}"
     )
+
+
+def _url_of(response: httpx2.Response, settings: ClientSettings) -> str:
+    try:
+        return settings.redact(str(response.request.url))
+    except RuntimeError:  # a response built without a request
+        return settings.base_url
+
+
+def _clock(response: httpx2.Response, settings: ClientSettings, deadline: Deadline) -> EventClock:
+    return EventClock(settings.stream_chunk_timeout, deadline, _url_of(response, settings))
 
 
 # -- sync --------------------------------------------------------------------------------
@@ -124,69 +129,10 @@ class _Rest(httpx2.SyncByteStream):
         yield from self._rest
 
 
-class _DrainWatchdog:
-    """Shuts down the socket of a drain that overruns its deadline (one daemon thread).
-
-    A sync read cannot be interrupted otherwise: without it, a server that keeps the
-    response open after the end-of-stream marker would hold the caller for the whole
-    read timeout.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._due: list[tuple[float, int]] = []
-        self._sockets: dict[int, socket.socket] = {}
-        self._ids = itertools.count()
-        self._pid = 0
-
-    @contextlib.contextmanager
-    def guard(self, sock: socket.socket | None, seconds: float) -> Iterator[None]:
-        if sock is None:
-            yield
-            return
-        with self._cond:
-            if self._pid != os.getpid():  # first use, or a forked child: no thread yet
-                self._pid = os.getpid()
-                self._due, self._sockets = [], {}
-                threading.Thread(target=self._run, name="modelslab-drain", daemon=True).start()
-            key = next(self._ids)
-            self._sockets[key] = sock
-            heapq.heappush(self._due, (time.monotonic() + seconds, key))
-            self._cond.notify()
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._sockets.pop(key, None)
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                while self._due and (
-                    self._due[0][0] <= now or self._due[0][1] not in self._sockets
-                ):
-                    _, key = heapq.heappop(self._due)
-                    sock = self._sockets.pop(key, None)
-                    if sock is not None:
-                        with contextlib.suppress(OSError):
-                            sock.shutdown(socket.SHUT_RDWR)
-                self._cond.wait(self._due[0][0] - now if self._due else None)
-
-
-_WATCHDOG = _DrainWatchdog()
-
-
-def _socket_of(response: httpx2.Response) -> socket.socket | None:
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    return sock if isinstance(sock, socket.socket) else None
-
-
 def _drain(chunks: Iterator[bytes], response: httpx2.Response) -> None:
     """Read the rest of the body (bounded) so the connection can go back to the pool."""
     read = 0
-    with _WATCHDOG.guard(_socket_of(response), DRAIN_MAX_SECONDS):
+    with WATCHDOG.guard(socket_of(response), DRAIN_MAX_SECONDS):
         try:
             for piece in chunks:
                 read += len(piece)
@@ -202,9 +148,16 @@ class EventStream(Generic[T]):
     Args:
         response: The streamed HTTP reply (its body not read yet).
         decoder: Turns its events into items.
-        settings: The client's settings (for error messages and timeouts).
+        settings: The client's settings (error messages, ``stream_chunk_timeout``, and
+            ``max_response_size`` for a plain reply).
         max_event_size: The largest event accepted, in bytes (None: no limit); a larger
             one raises :class:`~modelslab_transport.errors.InvalidResponseError`.
+        deadline: When the whole stream must have ended (``stream_timeout``, started
+            with the call); none by default.
+
+    Raises (while iterating):
+        APITimeoutError: no complete event for ``stream_chunk_timeout`` seconds, or the
+            stream outlived ``deadline``; the message names which.
     """
 
     def __init__(
@@ -213,12 +166,16 @@ class EventStream(Generic[T]):
         decoder: EventDecoder[T],
         settings: ClientSettings,
         max_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
+        *,
+        deadline: Deadline | None = None,
     ) -> None:
         self.response = response
         """The underlying HTTP response (status and headers are available at once)."""
+        if deadline is None:
+            deadline = Deadline(None, "stream_timeout")
         # The generator must not hold ``self``: that reference cycle would keep an abandoned
         # stream, and its pooled connection, alive until the cyclic garbage collector runs.
-        self._items = self._iterate(response, decoder, settings, max_event_size)
+        self._items = self._iterate(response, decoder, settings, max_event_size, deadline)
 
     @staticmethod
     def _iterate(
@@ -226,35 +183,47 @@ class EventStream(Generic[T]):
         decoder: EventDecoder[T],
         settings: ClientSettings,
         max_event_size: int | None,
+        deadline: Deadline,
     ) -> Generator[T, None, None]:
+        clock = _clock(response, settings, deadline)
         try:
-            chunks = response.iter_bytes()
-            head, header_says_sse, kind = b"", is_event_stream(response), None
-            while kind is None:
-                piece = next(chunks, None)
-                head += piece or b""
-                kind = _sniff(head, header_says_sse, complete=piece is None)
-            if not kind:
-                body = head + b"".join(chunks)
-                yield from decoder.plain_reply(_plain_response(response, body))
-                return
-            events = httpx2.EventSource(
-                _sse_response(response, _Rest(head, chunks)), max_event_size=max_event_size
-            )
-            decode, headers = decoder.decode, response.headers
-            for event in events:
-                item = decode(event, headers)
-                if decoder.done:
-                    _drain(chunks, response)
+            # A stalled read is interrupted at the stream's deadline; a trickle of bytes
+            # that completes no event fails at the next piece after the event was due.
+            with WATCHDOG.guard(socket_of(response), deadline.remaining()):
+                chunks = timed_chunks(response.iter_bytes(), clock)
+                head, header_says_sse, kind = b"", is_event_stream(response), None
+                while kind is None:
+                    piece = next(chunks, None)
+                    head += piece or b""
+                    kind = _sniff(
+                        head, header_says_sse, complete=piece is None or len(head) > _SNIFF_MAX
+                    )
+                if not kind:  # a plain reply: its reads are timed, not gaps between events
+                    clock.stop()
+                    body = join_body(head, chunks, settings, response)
+                    yield from decoder.plain_reply(plain_response(response, body))
+                    return
+                events = httpx2.EventSource(
+                    _sse_response(response, _Rest(head, chunks)), max_event_size=max_event_size
+                )
+                decode, headers, restart = decoder.decode, response.headers, clock.restart
+                for event in events:
+                    restart()
+                    item = decode(event, headers)
+                    if decoder.done:
+                        clock.stop()
+                        _drain(chunks, response)
+                        if item is not None:
+                            yield item
+                        return
                     if item is not None:
                         yield item
-                    return
-                if item is not None:
-                    yield item
-            decoder.end()
+                decoder.end()
         except httpx2.SSEError as exc:
             raise _too_large(exc, max_event_size) from None
         except httpx2.HTTPError as exc:
+            if deadline.expired():
+                raise reply_deadline_error(deadline, clock.url) from exc
             raise transport_error(exc, settings, streaming=True) from exc
         finally:
             response.close()
@@ -328,8 +297,9 @@ class AsyncEventStream(Generic[T]):
     Args:
         response: The streamed HTTP reply (its body not read yet).
         decoder: Turns its events into items.
-        settings: The client's settings (for error messages and timeouts).
+        settings: The client's settings (see :class:`EventStream`).
         max_event_size: The largest event accepted, in bytes (see :class:`EventStream`).
+        deadline: When the whole stream must have ended (see :class:`EventStream`).
     """
 
     def __init__(
@@ -338,9 +308,13 @@ class AsyncEventStream(Generic[T]):
         decoder: EventDecoder[T],
         settings: ClientSettings,
         max_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
+        *,
+        deadline: Deadline | None = None,
     ) -> None:
         self.response = response
         """The underlying HTTP response (status and headers are available at once)."""
+        self._deadline = deadline if deadline is not None else Deadline(None, "stream_timeout")
+        self._clock = _clock(response, settings, self._deadline)
         self._decoder = decoder
         self._settings = settings
         self._max_event_size = max_event_size
@@ -352,12 +326,12 @@ class AsyncEventStream(Generic[T]):
     async def _start(self) -> None:
         """Tell an event stream from a plain reply by the first bytes of the body."""
         response = self.response
-        chunks = self._chunks = response.aiter_bytes()
+        chunks = self._chunks = ATimedChunks(response.aiter_bytes(), self._clock)
         head, header_says_sse, kind = b"", is_event_stream(response), None
         while kind is None:
             piece = await anext(chunks, None)
             head += piece or b""
-            kind = _sniff(head, header_says_sse, complete=piece is None)
+            kind = _sniff(head, header_says_sse, complete=piece is None or len(head) > _SNIFF_MAX)
         if kind:
             source = httpx2.EventSource(
                 _sse_response(response, _AsyncRest(head, chunks)),
@@ -365,8 +339,9 @@ class AsyncEventStream(Generic[T]):
             )
             self._events = aiter(source)
             return
-        body = head + b"".join([piece async for piece in chunks])
-        self._ready = self._decoder.plain_reply(_plain_response(response, body))[::-1]
+        self._clock.stop()  # a plain reply: its reads are timed, not gaps between events
+        body = await ajoin_body(head, chunks, self._settings, response)
+        self._ready = self._decoder.plain_reply(plain_response(response, body))[::-1]
         self._finished = True
         await response.aclose()
         release_slot(response)
@@ -386,9 +361,11 @@ class AsyncEventStream(Generic[T]):
                 self._finished = True
                 decoder.end()
                 raise
+            self._clock.restart()
             item = decoder.decode(event, headers)
             if decoder.done:
                 self._finished = True
+                self._clock.stop()
                 assert self._chunks is not None
                 await _adrain(self._chunks)
                 await self.response.aclose()
@@ -404,6 +381,10 @@ class AsyncEventStream(Generic[T]):
 
     async def __anext__(self) -> T:
         try:
+            # Only with a stream_timeout: a cancel scope per item costs a few microseconds.
+            if self._deadline.limited:
+                with anyio.fail_after(self._deadline.remaining()):
+                    return await self._next()
             return await self._next()
         except StopAsyncIteration:
             await self.aclose()
@@ -413,7 +394,12 @@ class AsyncEventStream(Generic[T]):
             raise _too_large(exc, self._max_event_size) from None
         except httpx2.HTTPError as exc:
             await self.aclose()
+            if self._deadline.expired():
+                raise reply_deadline_error(self._deadline, self._clock.url) from exc
             raise transport_error(exc, self._settings, streaming=True) from exc
+        except TimeoutError as exc:  # the stream_timeout cancel scope
+            await self.aclose()
+            raise reply_deadline_error(self._deadline, self._clock.url) from exc
         except BaseException:
             await self.aclose()
             raise

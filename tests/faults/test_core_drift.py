@@ -80,12 +80,12 @@ def test_timeouts_mean_the_same_in_both_classes(framework: Framework) -> None:
     cls = ChatModelsLab if framework == "langchain" else ModelsLabLLM
     settings = cls(api_key=FAKE_KEY).client.sync_client.settings
     assert settings.request_timeout().read == DEFAULT_TIMEOUT
-    assert settings.stream_timeout().read == DEFAULT_STREAM_CHUNK_TIMEOUT
+    assert settings.stream_request_timeout().read == DEFAULT_STREAM_CHUNK_TIMEOUT
     # None is no limit at all, in both classes (it used to be 300 s in one of them).
     unlimited = cls(api_key=FAKE_KEY, timeout=None, stream_chunk_timeout=None)
     settings = unlimited.client.sync_client.settings
     assert settings.request_timeout().read is None
-    assert settings.stream_timeout().read is None
+    assert settings.stream_request_timeout().read is None
 
 
 @FRAMEWORKS

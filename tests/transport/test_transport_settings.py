@@ -170,7 +170,7 @@ def test_request_timeout_from_numbers() -> None:
 
 def test_stream_timeout_reads_time_out_per_chunk() -> None:
     settings = ClientSettings(timeout=30.0, connect_timeout=2.0, stream_chunk_timeout=0.3)
-    timeout = settings.stream_timeout()
+    timeout = settings.stream_request_timeout()
     assert timeout.read == 0.3
     assert timeout.connect == 2.0
     assert timeout.write == 30.0
@@ -178,14 +178,14 @@ def test_stream_timeout_reads_time_out_per_chunk() -> None:
 
 
 def test_stream_chunk_timeout_none_waits_forever() -> None:
-    assert ClientSettings(stream_chunk_timeout=None).stream_timeout().read is None
+    assert ClientSettings(stream_chunk_timeout=None).stream_request_timeout().read is None
 
 
 def test_httpx_timeout_object_is_used_as_given() -> None:
     given = httpx2.Timeout(connect=1.0, read=2.0, write=3.0, pool=4.0)
     settings = ClientSettings(timeout=given, stream_chunk_timeout=9.0)
     assert settings.request_timeout() is given
-    stream = settings.stream_timeout()
+    stream = settings.stream_request_timeout()
     assert (stream.connect, stream.read, stream.write, stream.pool) == (1.0, 9.0, 3.0, 4.0)
 
 

@@ -1,0 +1,84 @@
+"""Interrupting a blocking sync read at a deadline: shut its socket down from a thread.
+
+A sync read in httpx2 can only time out per read: a server that sends one byte now and
+then never lets it expire. :data:`WATCHDOG` (one daemon thread per process) shuts a
+socket down once its deadline passes, which makes the pending read fail at once; the
+caller then reports the deadline it was guarding (see
+:mod:`modelslab_transport.deadlines`). Async code needs none of this: a cancel scope
+interrupts any ``await``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx2
+
+__all__ = ["WATCHDOG", "SocketWatchdog", "socket_of"]
+
+
+class SocketWatchdog:
+    """Shuts down sockets whose guarded section overruns its deadline (one daemon thread)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: list[tuple[float, int]] = []
+        self._sockets: dict[int, socket.socket] = {}
+        self._ids = itertools.count()
+        self._pid = 0
+
+    @contextlib.contextmanager
+    def guard(self, sock: socket.socket | None, seconds: float | None) -> Iterator[None]:
+        """Shut ``sock`` down if the ``with`` block still runs after ``seconds``.
+
+        ``sock`` None (a mock transport) or ``seconds`` None (no limit) guard nothing.
+        """
+        if sock is None or seconds is None:
+            yield
+            return
+        with self._cond:
+            if self._pid != os.getpid():  # first use, or a forked child: no thread yet
+                self._pid = os.getpid()
+                self._due, self._sockets = [], {}
+                threading.Thread(target=self._run, name="modelslab-watchdog", daemon=True).start()
+            key = next(self._ids)
+            self._sockets[key] = sock
+            heapq.heappush(self._due, (time.monotonic() + seconds, key))
+            self._cond.notify()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._sockets.pop(key, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._due and (
+                    self._due[0][0] <= now or self._due[0][1] not in self._sockets
+                ):
+                    _, key = heapq.heappop(self._due)
+                    sock = self._sockets.pop(key, None)
+                    if sock is not None:
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RDWR)
+                self._cond.wait(self._due[0][0] - now if self._due else None)
+
+
+WATCHDOG = SocketWatchdog()
+"""The process's watchdog (its thread starts on first use, again in a forked child)."""
+
+
+def socket_of(response: httpx2.Response) -> socket.socket | None:
+    """The socket a response is read from, or None (a mock transport, a TLS wrapper)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if isinstance(sock, socket.socket) else None
