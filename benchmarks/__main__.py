@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import queue_scenario
-from benchmarks.clients import BUILDERS
+from benchmarks.clients import BUILDERS, FRAMEWORK_FLOORS
 from benchmarks.runner import (
     Server,
     Timing,
     close_all,
     running_server,
     time_concurrent,
+    time_large_bursts,
     time_sync,
 )
 
@@ -45,6 +46,9 @@ QUIET_ENVIRONMENT = {
     "LANGCHAIN_TRACING_V2": "false",
     "MODELSLAB_API_KEY": "sk-bench",
 }
+
+# group: the framework floor of scenario 1 (a bare framework subclass, no HTTP)
+FRAMEWORK_FLOOR_KEYS = {"langchain": "lc-floor", "llama-index": "li-floor"}
 
 GROUPS = {
     # group: (ours, peers)
@@ -67,7 +71,7 @@ IMPORTS = {
         ["llama_index.llms.openai_like:OpenAILike", "llama_index.llms.modelslab:ModelsLabLLM"],
         "llama_index.core.llms.function_calling:FunctionCallingLLM",
     ),
-    "transport": ("modelslab_transport:ModelsLabClient", ["openai:OpenAI"], "httpx:Client"),
+    "transport": ("modelslab_transport:ModelsLabClient", ["openai:OpenAI"], "httpx2:Client"),
 }
 
 
@@ -83,6 +87,9 @@ class Config:
     concurrency: int = 200
     latency: float = 0.05
     concurrent_repeats: int = 3
+    large_bursts: tuple[int, ...] = (1000, 5000)
+    """Sizes of scenario 3b's bursts (linearity: 1,000 against 5,000)."""
+    large_burst_repeats: int = 2
     tool_fragments: int = 200
     tool_streams: int = 5
     tool_repeats: int = 10
@@ -101,6 +108,7 @@ class Config:
             invokes=200,
             invoke_repeats=3,
             concurrent_repeats=1,
+            large_burst_repeats=1,
             tool_repeats=4,
             import_depths=(0, 36, 72, 108),
             memory_large=2000,
@@ -116,8 +124,14 @@ def _build(kind: str, base_url: str) -> list[Any]:
 
 
 def scenario_stream(server: Server, config: Config) -> list[Timing]:
-    """1. Stream ``stream_chunks`` content chunks and aggregate them."""
-    contenders = _build("stream", server.url(f"/c{config.stream_chunks}"))
+    """1. Stream ``stream_chunks`` content chunks and aggregate them.
+
+    Beside the HTTP contenders run the framework floors: the same chunks yielded by a
+    bare ``BaseChatModel`` / ``FunctionCallingLLM`` subclass through the same stream path.
+    """
+    url = server.url(f"/c{config.stream_chunks}")
+    contenders = _build("stream", url)
+    contenders += [builder("stream", url) for builder in FRAMEWORK_FLOORS.values()]
     try:
         return time_sync(contenders, server, repeats=config.stream_repeats, warmup=config.warmup)
     finally:
@@ -148,6 +162,30 @@ def scenario_concurrent(server: Server, config: Config) -> list[Timing]:
         )
     finally:
         close_all(contenders)
+
+
+LARGE_BURST_KEYS = ("lc-ours", "li-ours", "lc-openai")
+"""Scenario 3b's contenders: ours in both frameworks, and ChatOpenAI."""
+
+
+def scenario_large_bursts(server: Server, config: Config) -> list[Timing]:
+    """3b. 1,000 and 5,000 concurrent async invokes (linear, or a collapse?).
+
+    Each size is its own set of instances (fresh pools); the timing's key carries the
+    size (``lc-ours@5000``).
+    """
+    timings: list[Timing] = []
+    for size in config.large_bursts:
+        url = server.url(f"/c20/l{config.latency:g}")
+        contenders = [BUILDERS[key]("ainvoke", url) for key in LARGE_BURST_KEYS]
+        print(f"  {size:,} concurrent ...", file=sys.stderr, flush=True)
+        for timing in time_large_bursts(
+            contenders, server, concurrency=size, repeats=config.large_burst_repeats
+        ):
+            timing.extra["size"] = size
+            timing.key = f"{timing.key}@{size}"
+            timings.append(timing)
+    return timings
 
 
 def scenario_tools(server: Server, config: Config) -> list[Timing]:
@@ -314,6 +352,30 @@ def _compare(title: str, timings: list[Timing], note: Any) -> list[Row]:
     return rows
 
 
+def _framework_floor_rows(title: str, timings: list[Timing]) -> list[Row]:
+    """Ours against the framework floor of its group (scenario 1)."""
+    by_key = {t.key: t for t in timings}
+    rows = []
+    for group, floor_key in FRAMEWORK_FLOOR_KEYS.items():
+        if floor_key not in by_key:
+            continue
+        ours, floor = by_key[GROUPS[group][0]], by_key[floor_key]
+        rows.append(
+            [
+                title,
+                ours.label,
+                floor.label,
+                _cell(ours),
+                _cell(floor),
+                _ratio(ours, floor),
+                _cpu_ratio(ours, floor),
+                "",
+                "ms/stream; peer column: the framework alone (ours/peer = ours / framework floor)",
+            ]
+        )
+    return rows
+
+
 def _concurrent_rows(config: Config, timings: list[Timing]) -> list[Row]:
     ideal = config.latency
 
@@ -333,6 +395,46 @@ def _concurrent_rows(config: Config, timings: list[Timing]) -> list[Row]:
         f"{ideal * 1000:.0f} ms (ideal {ideal * 1000:.0f} ms)"
     )
     return _compare(title, timings, note)
+
+
+def _large_burst_rows(config: Config, timings: list[Timing]) -> list[Row]:
+    """Scenario 3b: per size, ours against ChatOpenAI; linearity against the smallest size."""
+    by_key = {t.key: t for t in timings}
+    small, *_ = config.large_bursts
+    rows = []
+    for size in config.large_bursts:
+        peer = by_key[f"lc-openai@{size}"]
+        for ours_key in ("lc-ours", "li-ours"):
+            ours = by_key[f"{ours_key}@{size}"]
+
+            def describe(t: Timing, base: str, size: int = size) -> str:
+                per_call = t.median / size * 1e6
+                scale = ""
+                if size != small:
+                    scale = (
+                        f", {t.median / by_key[f'{base}@{small}'].median:.1f}x the {small:,} burst"
+                    )
+                return (
+                    f"{per_call:.0f} us/call{scale}, {t.extra['first_burst_connections']} conns "
+                    f"first burst, {t.extra['errors'] + t.extra['first_burst_errors']} errors"
+                )
+
+            rows.append(
+                [
+                    f"3b. {size:,} concurrent async invokes, server latency "
+                    f"{config.latency * 1000:.0f} ms",
+                    ours.label,
+                    peer.label,
+                    _cell(ours),
+                    _cell(peer),
+                    _ratio(ours, peer),
+                    _cpu_ratio(ours, peer),
+                    "",
+                    f"ms/burst; ours {describe(ours, ours_key)}; "
+                    f"peer {describe(peer, 'lc-openai')}",
+                ]
+            )
+    return rows
 
 
 def _import_rows(timings: list[Timing]) -> list[Row]:
@@ -422,6 +524,19 @@ def _goals(results: dict[str, list[Timing]], config: Config) -> list[str]:
         ratio_goal(
             "1. transport iteration <= 1.3x the floor", get("1", "tr-ours"), get("1", "floor"), 1.3
         )
+        if any(t.key == "lc-floor" for t in results["1"]):
+            ratio_goal(
+                "1. ChatModelsLab.stream <= 1.2x the LangChain floor",
+                get("1", "lc-ours"),
+                get("1", "lc-floor"),
+                1.2,
+            )
+            ratio_goal(
+                "1. ModelsLabLLM.stream_chat <= 1.2x the LlamaIndex floor",
+                get("1", "li-ours"),
+                get("1", "li-floor"),
+                1.2,
+            )
     if "2" in results:
         ratio_goal(
             f"2. ChatModelsLab <= 0.8x ChatOpenAI ({config.invokes} invokes)",
@@ -438,6 +553,19 @@ def _goals(results: dict[str, list[Timing]], config: Config) -> list[str]:
                 warm == 0 and t.extra["first_burst_connections"] <= config.concurrency,
                 f"{t.extra['first_burst_connections']} connections for the first burst of "
                 f"{config.concurrency}, at most {warm} new in a warm burst",
+            )
+    if "3b" in results:
+        small, large = config.large_bursts[0], config.large_bursts[-1]
+        for key in ("lc-ours", "li-ours"):
+            a, b = get("3b", f"{key}@{small}"), get("3b", f"{key}@{large}")
+            errors = sum(t.extra["errors"] + t.extra["first_burst_errors"] for t in (a, b))
+            scale = b.median / a.median
+            goal(
+                f"3b. {a.label}: {large:,} concurrent calls linear, no collapse "
+                f"(<= 1.5x the per-call time of {small:,}, 0 errors)",
+                errors == 0 and scale <= 1.5 * large / small,
+                f"{large:,} took {b.median:.2f} s, {small:,} took {a.median:.2f} s "
+                f"({scale:.1f}x for {large / small:.0f}x the calls), {errors} errors",
             )
     if "5" in results:
         ours = get("5", "langchain_modelslab:ChatModelsLab")
@@ -464,11 +592,9 @@ def render(results: dict[str, list[Timing]], config: Config, elapsed: float) -> 
     """The markdown report: machine line, the ratio table, the goals."""
     rows: list[Row] = []
     if "1" in results:
-        rows += _compare(
-            f"1. stream {config.stream_chunks:,} chunks + aggregate",
-            results["1"],
-            lambda ours, peer: "ms/stream",
-        )
+        title = f"1. stream {config.stream_chunks:,} chunks + aggregate"
+        rows += _compare(title, results["1"], lambda ours, peer: "ms/stream")
+        rows += _framework_floor_rows(title, results["1"])
     if "2" in results:
         rows += _compare(
             f"2. {config.invokes} sequential invokes, one instance",
@@ -477,6 +603,8 @@ def render(results: dict[str, list[Timing]], config: Config, elapsed: float) -> 
         )
     if "3" in results:
         rows += _concurrent_rows(config, results["3"])
+    if "3b" in results:
+        rows += _large_burst_rows(config, results["3b"])
     if "4" in results:
         rows += _compare(
             f"4. stream {config.tool_fragments} tool-call fragments + assemble",
@@ -509,6 +637,8 @@ def render(results: dict[str, list[Timing]], config: Config, elapsed: float) -> 
     versions = ", ".join(
         f"{dist} {metadata.version(dist)}"
         for dist in (
+            "httpx2",
+            "httpcore2",
             "httpx",
             "httpcore",
             "pydantic",
@@ -570,6 +700,7 @@ def main(argv: list[str] | None = None) -> None:
         ("1", "stream", scenario_stream),
         ("2", "sequential invokes", scenario_invoke),
         ("3", "concurrent async invokes", scenario_concurrent),
+        ("3b", "1,000 and 5,000 concurrent async invokes", scenario_large_bursts),
         ("4", "tool-call stream", scenario_tools),
         ("5b", "cold start to a first reply", scenario_first_reply),
         ("6", "memory", scenario_memory),

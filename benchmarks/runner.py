@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 
 from benchmarks.clients import Contender
 
@@ -75,7 +75,7 @@ class Server:
 
     def stats(self) -> dict[str, int]:
         """The server's counters (connections that carried a chat request, requests)."""
-        return httpx.get(self.root + "/stats", timeout=10).json()  # type: ignore[no-any-return]
+        return httpx2.get(self.root + "/stats", timeout=10).json()  # type: ignore[no-any-return]
 
 
 def _free_port() -> int:
@@ -212,3 +212,59 @@ def close_all(contenders: list[Contender]) -> None:
             result = closer()
             if asyncio.iscoroutine(result):
                 result.close()
+
+
+def time_large_bursts(
+    contenders: list[Contender],
+    server: Server,
+    *,
+    concurrency: int,
+    repeats: int,
+) -> list[Timing]:
+    """Time bursts of ``concurrency`` concurrent ``arun`` calls, for large bursts.
+
+    Lighter than :func:`time_concurrent` (a peer's burst of thousands can take tens of
+    seconds): each contender runs one untimed burst (its result checked, the
+    connections it opened recorded as ``first_burst_connections``, its failed calls as
+    ``first_burst_errors``), then ``repeats`` timed bursts, interleaved with the other
+    contenders'. ``extra["errors"]`` counts calls that raised in the timed bursts, so a
+    burst that collapses into timeouts shows instead of looking fast.
+    """
+    timings = {c.key: Timing(c.key, c.label, c.role, c.group) for c in contenders}
+
+    async def burst(contender: Contender) -> list[Any]:
+        assert contender.arun is not None
+        calls = (contender.arun() for _ in range(concurrency))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    async def main() -> None:
+        for contender in contenders:
+            before = server.stats()["connections"]
+            results = await burst(contender)
+            timing = timings[contender.key]
+            timing.extra["first_burst_connections"] = server.stats()["connections"] - before
+            failed = [r for r in results if isinstance(r, BaseException)]
+            timing.extra["first_burst_errors"] = len(failed)
+            timing.extra["first_error"] = repr(failed[0])[:200] if failed else None
+            timing.extra["errors"] = 0
+            contender.check(next(r for r in results if not isinstance(r, BaseException)))
+        for repeat in range(repeats):
+            for contender in _order(contenders, repeat):
+                gc.collect()
+                before = server.stats()["connections"]
+                cpu_start, start = time.process_time(), time.perf_counter()
+                results = await burst(contender)
+                elapsed = time.perf_counter() - start
+                timing = timings[contender.key]
+                timing.cpu.append(time.process_time() - cpu_start)
+                timing.seconds.append(elapsed)
+                timing.connections.append(server.stats()["connections"] - before)
+                timing.extra["errors"] += sum(isinstance(r, BaseException) for r in results)
+        for contender in contenders:
+            for closer in contender.closers:
+                result = closer()
+                if asyncio.iscoroutine(result):
+                    await result
+
+    asyncio.run(main())
+    return list(timings.values())
