@@ -32,7 +32,6 @@ from benchmarks.runner import (
     close_all,
     running_server,
     time_concurrent,
-    time_large_bursts,
     time_sync,
 )
 
@@ -90,6 +89,8 @@ class Config:
     large_bursts: tuple[int, ...] = (1000, 5000)
     """Sizes of scenario 3b's bursts (linearity: 1,000 against 5,000)."""
     large_burst_repeats: int = 2
+    large_burst_deadline: float = 120.0
+    """Seconds a contender's 3b process (one untimed burst, then the timed ones) may take."""
     tool_fragments: int = 200
     tool_streams: int = 5
     tool_repeats: int = 10
@@ -171,19 +172,30 @@ LARGE_BURST_KEYS = ("lc-ours", "li-ours", "lc-openai")
 def scenario_large_bursts(server: Server, config: Config) -> list[Timing]:
     """3b. 1,000 and 5,000 concurrent async invokes (linear, or a collapse?).
 
-    Each size is its own set of instances (fresh pools); the timing's key carries the
-    size (``lc-ours@5000``).
+    Each contender and size runs in a fresh process (``benchmarks.probe burst``): one
+    untimed burst, then the timed ones. A process still running after
+    ``large_burst_deadline`` seconds is killed and recorded as not finished (the
+    timing's ``extra["deadline"]``). The timing's key carries the size (``lc-ours@5000``).
     """
     timings: list[Timing] = []
+    url = server.url(f"/c20/l{config.latency:g}")
     for size in config.large_bursts:
-        url = server.url(f"/c20/l{config.latency:g}")
-        contenders = [BUILDERS[key]("ainvoke", url) for key in LARGE_BURST_KEYS]
-        print(f"  {size:,} concurrent ...", file=sys.stderr, flush=True)
-        for timing in time_large_bursts(
-            contenders, server, concurrency=size, repeats=config.large_burst_repeats
-        ):
-            timing.extra["size"] = size
-            timing.key = f"{timing.key}@{size}"
+        for key in LARGE_BURST_KEYS:
+            contender = BUILDERS[key]("ainvoke", url)
+            close_all([contender])
+            timing = Timing(f"{key}@{size}", contender.label, contender.role, contender.group)
+            timing.extra = {"size": size, "first_burst_errors": 0, "errors": 0}
+            print(f"  {size:,} concurrent: {key} ...", file=sys.stderr, flush=True)
+            before = server.stats()["connections"]
+            args = ["burst", key, url, str(size), str(config.large_burst_repeats)]
+            try:
+                timing.extra.update(_probe(*args, timeout=config.large_burst_deadline))
+                timing.seconds = timing.extra.pop("seconds")
+                timing.cpu = timing.extra.pop("cpu")
+            except subprocess.TimeoutExpired:
+                timing.extra["deadline"] = config.large_burst_deadline
+                timing.seconds = [config.large_burst_deadline]
+            timing.extra["connections"] = server.stats()["connections"] - before
             timings.append(timing)
     return timings
 
@@ -203,13 +215,14 @@ def scenario_tools(server: Server, config: Config) -> list[Timing]:
         close_all(contenders)
 
 
-def _probe(*args: str) -> dict[str, Any]:
+def _probe(*args: str, timeout: float | None = None) -> dict[str, Any]:
     output = subprocess.run(
         [sys.executable, "-m", "benchmarks.probe", *args],
         check=True,
         capture_output=True,
         text=True,
         cwd=HERE.parent,
+        timeout=timeout,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -408,16 +421,26 @@ def _large_burst_rows(config: Config, timings: list[Timing]) -> list[Row]:
             ours = by_key[f"{ours_key}@{size}"]
 
             def describe(t: Timing, base: str, size: int = size) -> str:
+                if "deadline" in t.extra:
+                    return f"did not finish {size:,} calls within {t.extra['deadline']:.0f} s"
                 per_call = t.median / size * 1e6
                 scale = ""
-                if size != small:
-                    scale = (
-                        f", {t.median / by_key[f'{base}@{small}'].median:.1f}x the {small:,} burst"
-                    )
+                base_timing = by_key[f"{base}@{small}"]
+                if size != small and "deadline" not in base_timing.extra:
+                    scale = f", {t.median / base_timing.median:.1f}x the {small:,} burst"
                 return (
-                    f"{per_call:.0f} us/call{scale}, {t.extra['first_burst_connections']} conns "
-                    f"first burst, {t.extra['errors'] + t.extra['first_burst_errors']} errors"
+                    f"{per_call:.0f} us/call{scale}, {t.extra['connections']} conns in "
+                    f"{config.large_burst_repeats + 1} bursts, "
+                    f"{t.extra['errors'] + t.extra['first_burst_errors']} errors"
                 )
+
+            def cell(t: Timing) -> str:
+                return f"> {_ms(t.median)} (not finished)" if "deadline" in t.extra else _cell(t)
+
+            def ratio(a: Timing, b: Timing) -> str:
+                if "deadline" in b.extra:
+                    return f"**< {a.median / b.median:.2f}**"
+                return _ratio(a, b)
 
             rows.append(
                 [
@@ -425,10 +448,10 @@ def _large_burst_rows(config: Config, timings: list[Timing]) -> list[Row]:
                     f"{config.latency * 1000:.0f} ms",
                     ours.label,
                     peer.label,
-                    _cell(ours),
-                    _cell(peer),
-                    _ratio(ours, peer),
-                    _cpu_ratio(ours, peer),
+                    cell(ours),
+                    cell(peer),
+                    ratio(ours, peer),
+                    _cpu_ratio(ours, peer) if peer.cpu else "",
                     "",
                     f"ms/burst; ours {describe(ours, ours_key)}; "
                     f"peer {describe(peer, 'lc-openai')}",
@@ -560,10 +583,11 @@ def _goals(results: dict[str, list[Timing]], config: Config) -> list[str]:
             a, b = get("3b", f"{key}@{small}"), get("3b", f"{key}@{large}")
             errors = sum(t.extra["errors"] + t.extra["first_burst_errors"] for t in (a, b))
             scale = b.median / a.median
+            finished = "deadline" not in a.extra and "deadline" not in b.extra
             goal(
                 f"3b. {a.label}: {large:,} concurrent calls linear, no collapse "
                 f"(<= 1.5x the per-call time of {small:,}, 0 errors)",
-                errors == 0 and scale <= 1.5 * large / small,
+                finished and errors == 0 and scale <= 1.5 * large / small,
                 f"{large:,} took {b.median:.2f} s, {small:,} took {a.median:.2f} s "
                 f"({scale:.1f}x for {large / small:.0f}x the calls), {errors} errors",
             )
