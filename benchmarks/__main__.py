@@ -706,6 +706,11 @@ def _write_results(report: str) -> None:
     RESULTS.write_text(f"# Benchmark results\n\n{block}\n")
 
 
+def _write_json(path: Path, config: Config, results: dict[str, list[Timing]]) -> None:
+    raw = {k: [asdict(t) for t in v] for k, v in results.items()}
+    path.write_text(json.dumps({"config": asdict(config), "results": raw}, indent=1))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmarks, print the table, update RESULTS.md."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
@@ -736,6 +741,8 @@ def main(argv: list[str] | None = None) -> None:
             if number.rstrip("b") in wanted:
                 print(f"scenario {number}: {name} ...", file=sys.stderr, flush=True)
                 results[number] = scenario(server, config)
+                if args.json:  # after every scenario: a run cut short keeps what it measured
+                    _write_json(args.json, config, results)
         queue_rows = []
         if "7" in wanted:  # ModelsLab's queue limit: N requests at once, limit 5
             print("scenario 7: queue limit ...", file=sys.stderr, flush=True)
@@ -751,8 +758,7 @@ def main(argv: list[str] | None = None) -> None:
     print(report)
     print(f"\nserver counters: {stats}", file=sys.stderr)
     if args.json:
-        raw = {k: [asdict(t) for t in v] for k, v in results.items()}
-        args.json.write_text(json.dumps({"config": asdict(config), "results": raw}, indent=1))
+        _write_json(args.json, config, results)
     if not args.no_write and wanted == {"1", "2", "3", "4", "5", "6", "7"}:
         _write_results(report)
         print(f"written to {RESULTS}", file=sys.stderr)
