@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import many_streams, queue_scenario
-from benchmarks.clients import BUILDERS
+from benchmarks.clients import BUILDERS, FRAMEWORK_FLOORS
 from benchmarks.runner import (
     Server,
     Timing,
@@ -45,6 +45,9 @@ QUIET_ENVIRONMENT = {
     "LANGCHAIN_TRACING_V2": "false",
     "MODELSLAB_API_KEY": "sk-bench",
 }
+
+# group: the framework floor of scenario 1 (a bare framework subclass, no HTTP)
+FRAMEWORK_FLOOR_KEYS = {"langchain": "lc-floor", "llama-index": "li-floor"}
 
 GROUPS = {
     # group: (ours, peers)
@@ -67,7 +70,7 @@ IMPORTS = {
         ["llama_index.llms.openai_like:OpenAILike", "llama_index.llms.modelslab:ModelsLabLLM"],
         "llama_index.core.llms.function_calling:FunctionCallingLLM",
     ),
-    "transport": ("modelslab_transport:ModelsLabClient", ["openai:OpenAI"], "httpx:Client"),
+    "transport": ("modelslab_transport:ModelsLabClient", ["openai:OpenAI"], "httpx2:Client"),
 }
 
 
@@ -83,6 +86,11 @@ class Config:
     concurrency: int = 200
     latency: float = 0.05
     concurrent_repeats: int = 3
+    large_bursts: tuple[int, ...] = (1000, 5000)
+    """Sizes of scenario 3b's bursts (linearity: 1,000 against 5,000)."""
+    large_burst_repeats: int = 2
+    large_burst_deadline: float = 120.0
+    """Seconds a contender's 3b process (one untimed burst, then the timed ones) may take."""
     tool_fragments: int = 200
     tool_streams: int = 5
     tool_repeats: int = 10
@@ -101,6 +109,7 @@ class Config:
             invokes=200,
             invoke_repeats=3,
             concurrent_repeats=1,
+            large_burst_repeats=1,
             tool_repeats=4,
             import_depths=(0, 36, 72, 108),
             memory_large=2000,
@@ -116,8 +125,14 @@ def _build(kind: str, base_url: str) -> list[Any]:
 
 
 def scenario_stream(server: Server, config: Config) -> list[Timing]:
-    """1. Stream ``stream_chunks`` content chunks and aggregate them."""
-    contenders = _build("stream", server.url(f"/c{config.stream_chunks}"))
+    """1. Stream ``stream_chunks`` content chunks and aggregate them.
+
+    Beside the HTTP contenders run the framework floors: the same chunks yielded by a
+    bare ``BaseChatModel`` / ``FunctionCallingLLM`` subclass through the same stream path.
+    """
+    url = server.url(f"/c{config.stream_chunks}")
+    contenders = _build("stream", url)
+    contenders += [builder("stream", url) for builder in FRAMEWORK_FLOORS.values()]
     try:
         return time_sync(contenders, server, repeats=config.stream_repeats, warmup=config.warmup)
     finally:
@@ -150,6 +165,41 @@ def scenario_concurrent(server: Server, config: Config) -> list[Timing]:
         close_all(contenders)
 
 
+LARGE_BURST_KEYS = ("lc-ours", "li-ours", "lc-openai")
+"""Scenario 3b's contenders: ours in both frameworks, and ChatOpenAI."""
+
+
+def scenario_large_bursts(server: Server, config: Config) -> list[Timing]:
+    """3b. 1,000 and 5,000 concurrent async invokes (linear, or a collapse?).
+
+    Each contender and size runs in a fresh process (``benchmarks.probe burst``): one
+    untimed burst, then the timed ones. A process still running after
+    ``large_burst_deadline`` seconds is killed and recorded as not finished (the
+    timing's ``extra["deadline"]``). The timing's key carries the size (``lc-ours@5000``).
+    """
+    timings: list[Timing] = []
+    url = server.url(f"/c20/l{config.latency:g}")
+    for size in config.large_bursts:
+        for key in LARGE_BURST_KEYS:
+            contender = BUILDERS[key]("ainvoke", url)
+            close_all([contender])
+            timing = Timing(f"{key}@{size}", contender.label, contender.role, contender.group)
+            timing.extra = {"size": size, "first_burst_errors": 0, "errors": 0}
+            print(f"  {size:,} concurrent: {key} ...", file=sys.stderr, flush=True)
+            before = server.stats()["connections"]
+            args = ["burst", key, url, str(size), str(config.large_burst_repeats)]
+            try:
+                timing.extra.update(_probe(*args, timeout=config.large_burst_deadline))
+                timing.seconds = timing.extra.pop("seconds")
+                timing.cpu = timing.extra.pop("cpu")
+            except subprocess.TimeoutExpired:
+                timing.extra["deadline"] = config.large_burst_deadline
+                timing.seconds = [config.large_burst_deadline]
+            timing.extra["connections"] = server.stats()["connections"] - before
+            timings.append(timing)
+    return timings
+
+
 def scenario_tools(server: Server, config: Config) -> list[Timing]:
     """4. Stream ``tool_fragments`` tool-call argument fragments and assemble the call."""
     contenders = _build("tools", server.url(f"/c0/t{config.tool_fragments}"))
@@ -165,13 +215,14 @@ def scenario_tools(server: Server, config: Config) -> list[Timing]:
         close_all(contenders)
 
 
-def _probe(*args: str) -> dict[str, Any]:
+def _probe(*args: str, timeout: float | None = None) -> dict[str, Any]:
     output = subprocess.run(
         [sys.executable, "-m", "benchmarks.probe", *args],
         check=True,
         capture_output=True,
         text=True,
         cwd=HERE.parent,
+        timeout=timeout,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -314,6 +365,30 @@ def _compare(title: str, timings: list[Timing], note: Any) -> list[Row]:
     return rows
 
 
+def _framework_floor_rows(title: str, timings: list[Timing]) -> list[Row]:
+    """Ours against the framework floor of its group (scenario 1)."""
+    by_key = {t.key: t for t in timings}
+    rows = []
+    for group, floor_key in FRAMEWORK_FLOOR_KEYS.items():
+        if floor_key not in by_key:
+            continue
+        ours, floor = by_key[GROUPS[group][0]], by_key[floor_key]
+        rows.append(
+            [
+                title,
+                ours.label,
+                floor.label,
+                _cell(ours),
+                _cell(floor),
+                _ratio(ours, floor),
+                _cpu_ratio(ours, floor),
+                "",
+                "ms/stream; peer column: the framework alone (ours/peer = ours / framework floor)",
+            ]
+        )
+    return rows
+
+
 def _concurrent_rows(config: Config, timings: list[Timing]) -> list[Row]:
     ideal = config.latency
 
@@ -333,6 +408,56 @@ def _concurrent_rows(config: Config, timings: list[Timing]) -> list[Row]:
         f"{ideal * 1000:.0f} ms (ideal {ideal * 1000:.0f} ms)"
     )
     return _compare(title, timings, note)
+
+
+def _large_burst_rows(config: Config, timings: list[Timing]) -> list[Row]:
+    """Scenario 3b: per size, ours against ChatOpenAI; linearity against the smallest size."""
+    by_key = {t.key: t for t in timings}
+    small, *_ = config.large_bursts
+    rows = []
+    for size in config.large_bursts:
+        peer = by_key[f"lc-openai@{size}"]
+        for ours_key in ("lc-ours", "li-ours"):
+            ours = by_key[f"{ours_key}@{size}"]
+
+            def describe(t: Timing, base: str, size: int = size) -> str:
+                if "deadline" in t.extra:
+                    return f"did not finish {size:,} calls within {t.extra['deadline']:.0f} s"
+                per_call = t.median / size * 1e6
+                scale = ""
+                base_timing = by_key[f"{base}@{small}"]
+                if size != small and "deadline" not in base_timing.extra:
+                    scale = f", {t.median / base_timing.median:.1f}x the {small:,} burst"
+                return (
+                    f"{per_call:.0f} us/call{scale}, {t.extra['connections']} conns in "
+                    f"{config.large_burst_repeats + 1} bursts, "
+                    f"{t.extra['errors'] + t.extra['first_burst_errors']} errors"
+                )
+
+            def cell(t: Timing) -> str:
+                return f"> {_ms(t.median)} (not finished)" if "deadline" in t.extra else _cell(t)
+
+            def ratio(a: Timing, b: Timing) -> str:
+                if "deadline" in b.extra:
+                    return f"**< {a.median / b.median:.2f}**"
+                return _ratio(a, b)
+
+            rows.append(
+                [
+                    f"3b. {size:,} concurrent async invokes, server latency "
+                    f"{config.latency * 1000:.0f} ms",
+                    ours.label,
+                    peer.label,
+                    cell(ours),
+                    cell(peer),
+                    ratio(ours, peer),
+                    _cpu_ratio(ours, peer) if peer.cpu else "",
+                    "",
+                    f"ms/burst; ours {describe(ours, ours_key)}; "
+                    f"peer {describe(peer, 'lc-openai')}",
+                ]
+            )
+    return rows
 
 
 def _import_rows(timings: list[Timing]) -> list[Row]:
@@ -422,6 +547,19 @@ def _goals(results: dict[str, list[Timing]], config: Config) -> list[str]:
         ratio_goal(
             "1. transport iteration <= 1.3x the floor", get("1", "tr-ours"), get("1", "floor"), 1.3
         )
+        if any(t.key == "lc-floor" for t in results["1"]):
+            ratio_goal(
+                "1. ChatModelsLab.stream <= 1.2x the LangChain floor",
+                get("1", "lc-ours"),
+                get("1", "lc-floor"),
+                1.2,
+            )
+            ratio_goal(
+                "1. ModelsLabLLM.stream_chat <= 1.2x the LlamaIndex floor",
+                get("1", "li-ours"),
+                get("1", "li-floor"),
+                1.2,
+            )
     if "2" in results:
         ratio_goal(
             f"2. ChatModelsLab <= 0.8x ChatOpenAI ({config.invokes} invokes)",
@@ -438,6 +576,20 @@ def _goals(results: dict[str, list[Timing]], config: Config) -> list[str]:
                 warm == 0 and t.extra["first_burst_connections"] <= config.concurrency,
                 f"{t.extra['first_burst_connections']} connections for the first burst of "
                 f"{config.concurrency}, at most {warm} new in a warm burst",
+            )
+    if "3b" in results:
+        small, large = config.large_bursts[0], config.large_bursts[-1]
+        for key in ("lc-ours", "li-ours"):
+            a, b = get("3b", f"{key}@{small}"), get("3b", f"{key}@{large}")
+            errors = sum(t.extra["errors"] + t.extra["first_burst_errors"] for t in (a, b))
+            scale = b.median / a.median
+            finished = "deadline" not in a.extra and "deadline" not in b.extra
+            goal(
+                f"3b. {a.label}: {large:,} concurrent calls linear, no collapse "
+                f"(<= 1.5x the per-call time of {small:,}, 0 errors)",
+                finished and errors == 0 and scale <= 1.5 * large / small,
+                f"{large:,} took {b.median:.2f} s, {small:,} took {a.median:.2f} s "
+                f"({scale:.1f}x for {large / small:.0f}x the calls), {errors} errors",
             )
     if "5" in results:
         ours = get("5", "langchain_modelslab:ChatModelsLab")
@@ -464,11 +616,9 @@ def render(results: dict[str, list[Timing]], config: Config, elapsed: float) -> 
     """The markdown report: machine line, the ratio table, the goals."""
     rows: list[Row] = []
     if "1" in results:
-        rows += _compare(
-            f"1. stream {config.stream_chunks:,} chunks + aggregate",
-            results["1"],
-            lambda ours, peer: "ms/stream",
-        )
+        title = f"1. stream {config.stream_chunks:,} chunks + aggregate"
+        rows += _compare(title, results["1"], lambda ours, peer: "ms/stream")
+        rows += _framework_floor_rows(title, results["1"])
     if "2" in results:
         rows += _compare(
             f"2. {config.invokes} sequential invokes, one instance",
@@ -477,6 +627,8 @@ def render(results: dict[str, list[Timing]], config: Config, elapsed: float) -> 
         )
     if "3" in results:
         rows += _concurrent_rows(config, results["3"])
+    if "3b" in results:
+        rows += _large_burst_rows(config, results["3b"])
     if "4" in results:
         rows += _compare(
             f"4. stream {config.tool_fragments} tool-call fragments + assemble",
@@ -509,6 +661,8 @@ def render(results: dict[str, list[Timing]], config: Config, elapsed: float) -> 
     versions = ", ".join(
         f"{dist} {metadata.version(dist)}"
         for dist in (
+            "httpx2",
+            "httpcore2",
             "httpx",
             "httpcore",
             "pydantic",
@@ -552,11 +706,16 @@ def _write_results(report: str) -> None:
     RESULTS.write_text(f"# Benchmark results\n\n{block}\n")
 
 
+def _write_json(path: Path, config: Config, results: dict[str, list[Timing]]) -> None:
+    raw = {k: [asdict(t) for t in v] for k, v in results.items()}
+    path.write_text(json.dumps({"config": asdict(config), "results": raw}, indent=1))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmarks, print the table, update RESULTS.md."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a minute or two)")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="scenarios to run, e.g. 1,2")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="scenarios to run, e.g. 1,2")
     parser.add_argument("--json", type=Path, help="also write the raw timings here")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
@@ -570,6 +729,7 @@ def main(argv: list[str] | None = None) -> None:
         ("1", "stream", scenario_stream),
         ("2", "sequential invokes", scenario_invoke),
         ("3", "concurrent async invokes", scenario_concurrent),
+        ("3b", "1,000 and 5,000 concurrent async invokes", scenario_large_bursts),
         ("4", "tool-call stream", scenario_tools),
         ("5b", "cold start to a first reply", scenario_first_reply),
         ("6", "memory", scenario_memory),
@@ -581,7 +741,9 @@ def main(argv: list[str] | None = None) -> None:
             if number.rstrip("b") in wanted:
                 print(f"scenario {number}: {name} ...", file=sys.stderr, flush=True)
                 results[number] = scenario(server, config)
-        queue_rows = []
+                if args.json:  # after every scenario: a run cut short keeps what it measured
+                    _write_json(args.json, config, results)
+        queue_rows, stream_rows = [], []
         if "7" in wanted:  # ModelsLab's queue limit: N requests at once, limit 5
             print("scenario 7: queue limit ...", file=sys.stderr, flush=True)
             queue_rows = queue_scenario.run(server, (100,) if config.quick else (100, 1000))
@@ -597,12 +759,13 @@ def main(argv: list[str] | None = None) -> None:
     report = render(results, config, time.perf_counter() - started)
     if queue_rows:
         report += "\n\n" + queue_scenario.render(queue_rows)
+    if stream_rows:
+        report += "\n\n" + many_streams.render(stream_rows)
     print(report)
     print(f"\nserver counters: {stats}", file=sys.stderr)
     if args.json:
-        raw = {k: [asdict(t) for t in v] for k, v in results.items()}
-        args.json.write_text(json.dumps({"config": asdict(config), "results": raw}, indent=1))
-    if not args.no_write and wanted == {"1", "2", "3", "4", "5", "6", "7"}:
+        _write_json(args.json, config, results)
+    if not args.no_write and wanted == {"1", "2", "3", "4", "5", "6", "7", "8"}:
         _write_results(report)
         print(f"written to {RESULTS}", file=sys.stderr)
 

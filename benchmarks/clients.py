@@ -422,13 +422,14 @@ def tr_openai(kind: Kind, base_url: str) -> Contender:
 
 
 def floor(kind: Kind, base_url: str) -> Contender:
-    """Bare httpx: a pooled client, ``iter_lines``, ``json.loads`` per ``data:`` line."""
-    import httpx
+    """Bare httpx2 (the HTTP client our transport is built on): a pooled client,
+    ``iter_lines``, ``json.loads`` per ``data:`` line."""
+    import httpx2
 
     url = base_url + "/chat/completions"
     headers = {"authorization": f"Bearer {API_KEY}"}
-    client = httpx.Client(timeout=60)
-    aclient = httpx.AsyncClient(timeout=60)  # httpx's default pool: 100 connections, 20 kept
+    client = httpx2.Client(timeout=60)
+    aclient = httpx2.AsyncClient(timeout=60)  # the default pool: 100 connections, 20 kept
     text, _ = _stream_expectations(base_url)
 
     def body(stream: bool) -> dict[str, Any]:
@@ -453,10 +454,10 @@ def floor(kind: Kind, base_url: str) -> Contender:
                 yield json.loads(data)
 
     label = {
-        "stream": "floor: httpx stream + iter_lines + json.loads",
-        "invoke": "floor: httpx post + json.loads",
-        "ainvoke": "floor: httpx.AsyncClient() post + json.loads",
-        "tools": "floor: httpx stream + json.loads, fragments joined",
+        "stream": "floor: httpx2 stream + iter_lines + json.loads",
+        "invoke": "floor: httpx2 post + json.loads",
+        "ainvoke": "floor: httpx2.AsyncClient() post + json.loads",
+        "tools": "floor: httpx2 stream + json.loads, fragments joined",
     }[kind]
     contender = Contender("floor", label, "floor", "floor")
     if kind == "stream":
@@ -518,3 +519,34 @@ BUILDERS: dict[str, Callable[[Kind, str], Contender]] = {
     "floor": floor,
 }
 """Every contender, by key, in the order the table lists them."""
+
+
+def lc_floor(kind: Kind, base_url: str) -> Contender:
+    """The LangChain framework floor: a bare ``BaseChatModel`` yielding the chunks, no HTTP."""
+    from benchmarks.framework_floors import langchain_floor
+
+    if kind != "stream":
+        raise ValueError("the framework floors only stream")
+    text, _ = _stream_expectations(base_url)
+    llm = langchain_floor(len(text.split()))
+    label = "floor: bare BaseChatModel subclass .stream (no HTTP)"
+    return _langchain("lc-floor", llm, label, "floor", kind, base_url)
+
+
+def li_floor(kind: Kind, base_url: str) -> Contender:
+    """The LlamaIndex framework floor: a bare ``FunctionCallingLLM`` yielding the chunks."""
+    from benchmarks.framework_floors import llama_index_floor
+
+    if kind != "stream":
+        raise ValueError("the framework floors only stream")
+    text, _ = _stream_expectations(base_url)
+    llm = llama_index_floor(len(text.split()))
+    label = "floor: bare FunctionCallingLLM subclass .stream_chat (no HTTP)"
+    return _llama_index("li-floor", llm, label, "floor", kind, base_url)
+
+
+FRAMEWORK_FLOORS: dict[str, Callable[[Kind, str], Contender]] = {
+    "lc-floor": lc_floor,
+    "li-floor": li_floor,
+}
+"""Scenario 1's framework floors (stream only), by key."""

@@ -22,6 +22,11 @@ each measurement over a range of depths instead of timing one lucky or unlucky o
 ``KEY`` for non-streamed invokes, runs ``SMALL`` invokes, then more up to ``LARGE``,
 and prints the resident set size (after a full garbage collection) at both points as
 JSON.
+
+``python -m benchmarks.probe burst KEY BASE_URL SIZE REPEATS`` runs one untimed burst of
+``SIZE`` concurrent async invokes of contender ``KEY``, then ``REPEATS`` timed ones, and
+prints their timings as JSON (scenario 3b; a process of its own, so that a collapsing
+client can be killed at a deadline).
 """
 
 from __future__ import annotations
@@ -104,11 +109,54 @@ def probe_memory(key: str, base_url: str, small: int, large: int) -> None:
     )
 
 
+def probe_burst(key: str, base_url: str, size: int, repeats: int) -> None:
+    """One untimed burst of ``size`` concurrent ``ainvoke`` calls, then ``repeats`` timed.
+
+    Prints, as JSON, each timed burst's wall and CPU seconds, the failed calls of the
+    untimed and of the timed bursts. Run in its own process so that a client that
+    collapses under the burst can be stopped (killed) without holding up the run.
+    """
+    import asyncio
+
+    from benchmarks.clients import BUILDERS
+
+    contender = BUILDERS[key]("ainvoke", base_url)
+    arun = contender.arun
+    assert arun is not None
+
+    async def burst() -> list[object]:
+        return await asyncio.gather(*(arun() for _ in range(size)), return_exceptions=True)
+
+    async def main() -> dict[str, object]:
+        first = await burst()
+        contender.check(next(r for r in first if not isinstance(r, BaseException)))
+        failed = [r for r in first if isinstance(r, BaseException)]
+        seconds, cpu, errors = [], [], 0
+        for _ in range(repeats):
+            gc.collect()
+            cpu_start, start = time.process_time(), time.perf_counter()
+            results = await burst()
+            seconds.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - cpu_start)
+            errors += sum(isinstance(r, BaseException) for r in results)
+        return {
+            "seconds": seconds,
+            "cpu": cpu,
+            "first_burst_errors": len(failed),
+            "first_error": repr(failed[0])[:200] if failed else None,
+            "errors": errors,
+        }
+
+    print(json.dumps(asyncio.run(main())))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "import":
         probe_import(sys.argv[2], *map(int, sys.argv[3:4]))
     elif sys.argv[1] == "first-reply":
         probe_first_reply(sys.argv[2], sys.argv[3], *map(int, sys.argv[4:5]))
+    elif sys.argv[1] == "burst":
+        probe_burst(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     elif sys.argv[1] == "memory":
         probe_memory(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:

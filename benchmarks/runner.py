@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 
 from benchmarks.clients import Contender
 
@@ -75,7 +75,7 @@ class Server:
 
     def stats(self) -> dict[str, int]:
         """The server's counters (connections that carried a chat request, requests)."""
-        return httpx.get(self.root + "/stats", timeout=10).json()  # type: ignore[no-any-return]
+        return httpx2.get(self.root + "/stats", timeout=10).json()  # type: ignore[no-any-return]
 
 
 def _free_port() -> int:

@@ -56,6 +56,11 @@ class ThinkTagSplitter:
     found: bool = False
     """Whether the text opened with ``<think>`` (set once that is known)."""
 
+    @property
+    def passing_through(self) -> bool:
+        """Whether every further piece comes back unchanged as content (past any reasoning)."""
+        return self._state == "content"
+
     def feed(self, text: str) -> tuple[str, str]:
         """Take the next piece; return the (reasoning, content) that is now certain."""
         if not text:
@@ -170,7 +175,12 @@ class ThinkTagStream:
             if not isinstance(delta.content, str) and delta.content is not None:
                 choices.append(choice)
                 continue
-            splitter = self._splitters.setdefault(choice.index, ThinkTagSplitter())
+            splitter = self._splitters.get(choice.index)
+            if splitter is None:
+                splitter = self._splitters[choice.index] = ThinkTagSplitter()
+            elif splitter.passing_through and not choice.finish_reason:
+                choices.append(choice)  # past any leading reasoning: text passes as it is
+                continue
             reasoning, content = splitter.feed(delta.content or "")
             if choice.finish_reason:
                 more_reasoning, more_content = splitter.finish()
