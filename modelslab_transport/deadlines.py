@@ -210,3 +210,9 @@ class ATimedChunks:
         piece = await anext(self._chunks)
         self._clock.check()
         return piece
+
+    async def aclose(self) -> None:
+        """Close the wrapped iterator (an async generator of httpx2's, usually)."""
+        close = getattr(self._chunks, "aclose", None)
+        if close is not None:
+            await close()

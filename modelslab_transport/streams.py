@@ -38,6 +38,7 @@ from modelslab_transport.deadlines import (
 from modelslab_transport.decoding import EventDecoder, is_event_stream, transport_error
 from modelslab_transport.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
 from modelslab_transport.errors import InvalidResponseError
+from modelslab_transport.loop_shutdown import track, untrack
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.watchdog import WATCHDOG, socket_of
 
@@ -322,6 +323,8 @@ class AsyncEventStream(Generic[T]):
         self._events: AsyncIterator[httpx2.ServerSentEvent] | None = None
         self._ready: list[T] = []  # items of a plain reply, in reverse order
         self._finished = False
+        self._closing = False
+        track(self)  # closed in order if still open when the loop shuts down
 
     async def _start(self) -> None:
         """Tell an event stream from a plain reply by the first bytes of the body."""
@@ -405,10 +408,20 @@ class AsyncEventStream(Generic[T]):
             raise
 
     async def aclose(self) -> None:
-        """Stop reading and release the connection."""
+        """Stop reading and release the connection (again, or while closing: nothing)."""
+        if self._closing:
+            return
+        self._closing = True
         self._finished, self._ready = True, []
+        # The async generators reading the body, closed from the outside in (left to
+        # the loop's finaliser, they would be closed concurrently: see loop_shutdown).
+        for reader in (self._events, self._chunks):
+            close = getattr(reader, "aclose", None)
+            if close is not None:
+                await close()
         await self.response.aclose()
         release_slot(self.response)
+        untrack(self)
 
     async def __aenter__(self) -> AsyncEventStream[T]:
         return self

@@ -14,7 +14,6 @@ import gc
 import logging
 import os
 import pickle
-import sys
 import warnings
 from typing import Any
 
@@ -246,16 +245,6 @@ def test_chat_models_lab_astream_abandoned_at_loop_end_is_released(
         assert server.wait_until_no_open_connections() == 0
 
 
-@pytest.mark.xfail(
-    sys.version_info >= (3, 12),
-    reason=(
-        "known, open (issue 16, event loops and shutdown): on Python 3.12+ the loop's "
-        "shutdown closes httpx2's PoolByteStream generator while LlamaIndex's stream "
-        "wrapper is still closing ours, and asyncio logs 'an error occurred during closing "
-        "of asynchronous generator'; the connection itself is released"
-    ),
-    strict=False,
-)
 def test_models_lab_llm_astream_chat_abandoned_at_loop_end_is_released(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
