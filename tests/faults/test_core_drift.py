@@ -27,8 +27,8 @@ from modelslab_transport import ModelsLab
 from modelslab_transport.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
 from modelslab_transport.options import InsecureBaseURLWarning
 from tests.faults.drivers import FAKE_KEY, Framework, bounded, make_model
-from tests.faults.fault_server import FaultServer, chunk, completion, finish, json_reply
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.fault_server import FaultServer, chunk, completion, finish, json_reply
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
 
 FRAMEWORKS = pytest.mark.parametrize("framework", ["langchain", "llama_index"])
 REPO_ROOT = Path(__file__).resolve().parents[2]

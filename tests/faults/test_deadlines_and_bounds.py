@@ -33,7 +33,8 @@ from tests.faults.drivers import (
     Outcome,
     assert_typed_error,
 )
-from tests.faults.fault_server import (
+from tests.faults.leaks import assert_no_key, exception_texts
+from tests.support.fault_server import (
     Behaviour,
     FaultServer,
     chunk,
@@ -42,8 +43,7 @@ from tests.faults.fault_server import (
     json_reply,
     sse_reply,
 )
-from tests.faults.leaks import assert_no_key, exception_texts
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
 
 PLAIN_DRIVERS = tuple(driver for driver in ALL_DRIVERS if not driver.streaming)
 

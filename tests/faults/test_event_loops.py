@@ -16,8 +16,8 @@ import sys
 import textwrap
 
 from tests.faults.drivers import FAKE_KEY, Framework
-from tests.faults.fault_server import FaultServer, chunk, completion, json_reply, sse_reply
 from tests.faults.leaks import assert_no_key
+from tests.support.fault_server import FaultServer, chunk, completion, json_reply, sse_reply
 
 _CHILD = textwrap.dedent(
     """

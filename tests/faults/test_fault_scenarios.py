@@ -35,7 +35,8 @@ from tests.faults.drivers import (
     Outcome,
     assert_typed_error,
 )
-from tests.faults.fault_server import (
+from tests.faults.leaks import assert_no_key, exception_texts
+from tests.support.fault_server import (
     Behaviour,
     FaultServer,
     chunk,
@@ -43,15 +44,13 @@ from tests.faults.fault_server import (
     completion,
     finish,
     json_reply,
-    refused_base_url,
     reset,
     reset_mid_stream,
     sse_reply,
     stall_after,
     text_reply,
 )
-from tests.faults.leaks import assert_no_key, exception_texts
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, refused_base_url
 
 ANSWER = "Hello there"
 HEAD = ["Hel", "lo"]

@@ -27,7 +27,7 @@ from modelslab_transport import APIStatusError
 from modelslab_transport.errors import BadRequestError
 from modelslab_transport.negotiation import features_sent, refused_features
 from tests.faults.drivers import FAKE_KEY, make_model
-from tests.faults.fault_server import (
+from tests.support.fault_server import (
     Behaviour,
     FaultServer,
     chunk,
@@ -36,7 +36,7 @@ from tests.faults.fault_server import (
     json_reply,
     sse_reply,
 )
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
 
 # ------------------------------------------------------------ real error bodies
 

@@ -39,7 +39,8 @@ from tests.faults.drivers import (
     assert_typed_error,
     make_model,
 )
-from tests.faults.fault_server import (
+from tests.faults.leaks import assert_no_key, exception_texts
+from tests.support.fault_server import (
     FaultServer,
     chunk,
     completion,
@@ -48,8 +49,7 @@ from tests.faults.fault_server import (
     sse_reply,
     text_reply,
 )
-from tests.faults.leaks import assert_no_key, exception_texts
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = pytest.mark.parametrize("framework", ["langchain", "llama_index"])

@@ -27,8 +27,8 @@ from modelslab_transport.errors import RateLimitError
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.wire import ChatCompletionRequest
 from modelslab_transport.wire import ChatMessage as WireMessage
-from tests.faults.fault_server import FaultServer, completion, json_reply
-from tests.queue_limit.server import QueueLimitedServer, answer_for
+from tests.support.fault_server import FaultServer, completion, json_reply
+from tests.support.queue_server import QueueLimitedServer, answer_for
 
 KEY = "sk-queue-test-key"
 N = 100

@@ -19,20 +19,17 @@ from modelslab_transport import (
     ServerError,
 )
 from modelslab_transport.wire import ChatCompletionChunk, StreamOptions
-from tests.transport.transport_support import (
+from tests.support.clients import async_client, sync_client
+from tests.support.mock_api import PiecesStream, Reply, ScriptedServer
+from tests.support.replies import (
     SSE_HEADERS,
-    PiecesStream,
-    Reply,
-    ScriptedServer,
-    async_client,
-    chat_request,
     chunk,
     completion_body,
     json_response,
     sse,
     stream_response,
-    sync_client,
 )
+from tests.support.wire_requests import chat_request
 
 MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 

@@ -30,22 +30,11 @@ from modelslab_transport.wire import (
     StreamOptions,
     Tool,
 )
-from tests.transport.transport_support import (
-    API_KEY,
-    SSE_HEADERS,
-    LoopbackConnection,
-    LoopbackRequest,
-    LoopbackServer,
-    ScriptedServer,
-    async_client,
-    chat_request,
-    chunk,
-    completion_body,
-    json_response,
-    messages_request,
-    sse,
-    sync_client,
-)
+from tests.support.clients import API_KEY, async_client, sync_client
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import SSE_HEADERS, chunk, completion_body, json_response, sse
+from tests.support.wire_requests import chat_request, messages_request
 
 MESSAGE_BODY = {
     "id": "msg_abc123",

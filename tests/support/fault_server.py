@@ -14,15 +14,14 @@ Every pause is bounded (:data:`LIMIT`) and ends early when the server stops.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 
 __all__ = [
     "LIMIT",
@@ -33,7 +32,6 @@ __all__ = [
     "completion",
     "finish",
     "json_reply",
-    "refused_base_url",
     "reset",
     "reset_mid_stream",
     "sse_reply",
@@ -86,21 +84,6 @@ class FaultServer(LoopbackServer):
             self._answered += 1
             self.peak_open_connections = max(self.peak_open_connections, self.open_connections)
         return self.behaviours[index](conn, request)
-
-
-@contextlib.contextmanager
-def refused_base_url() -> Iterator[str]:
-    """A loopback base URL on which every connection is refused.
-
-    The port is bound (so nothing else takes it) but never listened on: the kernel
-    answers each SYN with a reset.
-    """
-    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        holder.bind(("127.0.0.1", 0))
-        yield f"http://127.0.0.1:{holder.getsockname()[1]}"
-    finally:
-        holder.close()
 
 
 # ------------------------------------------------------------------- payloads

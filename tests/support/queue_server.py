@@ -18,8 +18,8 @@ import json
 import threading
 from typing import Any
 
-from tests.faults.fault_server import chunk, completion, finish
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.fault_server import chunk, completion, finish
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 
 QUEUE_LIMIT_BODY = "Rate limit exceeded. Maximum {limit} queued requests allowed."
 
