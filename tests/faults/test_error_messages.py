@@ -34,13 +34,13 @@ from tests.faults.drivers import (
 from tests.support.fault_server import (
     LIMIT,
     FaultServer,
-    chunk,
     json_reply,
     sse_reply,
     stall_after,
     text_reply,
 )
 from tests.support.loopback import LoopbackConnection, LoopbackRequest, refused_base_url
+from tests.support.replies import chunk
 
 each_driver = pytest.mark.parametrize("driver", ALL_DRIVERS, ids=repr)
 each_stream_driver = pytest.mark.parametrize("driver", STREAM_DRIVERS, ids=repr)

@@ -27,10 +27,7 @@ __all__ = [
     "LIMIT",
     "Behaviour",
     "FaultServer",
-    "chunk",
     "close_mid_stream",
-    "completion",
-    "finish",
     "json_reply",
     "reset",
     "reset_mid_stream",
@@ -87,37 +84,6 @@ class FaultServer(LoopbackServer):
 
 
 # ------------------------------------------------------------------- payloads
-
-
-def chunk(content: str | None = None, *, finish_reason: str | None = None) -> dict[str, Any]:
-    """A chat.completion.chunk with one choice."""
-    delta: dict[str, Any] = {} if content is None else {"content": content}
-    return {
-        "id": "gen-faults",
-        "object": "chat.completion.chunk",
-        "created": 1712345678,
-        "model": "fault-model",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-    }
-
-
-def finish() -> dict[str, Any]:
-    """The last chunk of a chat stream: no text, ``finish_reason`` stop."""
-    return chunk(finish_reason="stop")
-
-
-def completion(text: str) -> dict[str, Any]:
-    """A whole chat completion body."""
-    return {
-        "id": "gen-faults",
-        "object": "chat.completion",
-        "created": 1712345678,
-        "model": "fault-model",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-        ],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
-    }
 
 
 def _event_bytes(event: dict[str, Any] | str | bytes) -> bytes:

@@ -69,15 +69,20 @@ class ScriptedServer:
     """A MockTransport handler that answers from a script and records every request.
 
     Each reply is a response, an exception to raise (e.g. ``httpx2.ConnectError``) or a
-    callable; the last reply repeats once the script runs out.
+    callable given the request. Once the script runs out the last reply repeats, or,
+    with ``repeat_last=False``, one more request fails the test.
     """
 
     replies: list[Reply]
     requests: list[httpx2.Request] = field(default_factory=list)
     responses: list[httpx2.Response] = field(default_factory=list)
+    repeat_last: bool = True
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        request.read()
         self.requests.append(request)
+        if len(self.requests) > len(self.replies) and not self.repeat_last:
+            raise AssertionError(f"unexpected request #{len(self.requests)}: {request.content!r}")
         reply = self.replies[min(len(self.requests), len(self.replies)) - 1]
         if isinstance(reply, Exception):
             raise reply
@@ -87,8 +92,13 @@ class ScriptedServer:
 
     @property
     def bodies(self) -> list[Any]:
-        """The JSON bodies of the requests seen, in order."""
+        """The JSON bodies of the requests seen, in order (None for a request without one)."""
         return [json.loads(r.content) if r.content else None for r in self.requests]
+
+    @property
+    def last_body(self) -> Any:
+        """The JSON body of the latest request that had one."""
+        return [body for body in self.bodies if body is not None][-1]
 
 
 def _fresh(response: httpx2.Response) -> httpx2.Response:

@@ -373,12 +373,12 @@ async def test_plain_json_reply_to_a_stream_request_is_one_chunk(mode: str) -> N
     assert len(items) == 1
     only = items[0]
     assert only.object == "chat.completion.chunk"
-    assert only.id == "gen-123"
+    assert only.id == "chatcmpl-1"
     assert only.choices[0].delta.text == "Whole answer"
     assert only.choices[0].delta.role == "assistant"
     assert only.choices[0].finish_reason == "stop"
     assert only.usage is not None
-    assert only.usage.total == 7
+    assert only.usage.total == 12
     calls = only.choices[0].delta.tool_calls or []
     assert [(c.index, c.id) for c in calls] == [(0, "c1"), (1, "c2")]
 

@@ -359,11 +359,11 @@ def test_chat_completion_decodes() -> None:
     server = ScriptedServer([json_response(completion_body("Hi there"))])
     completion = sync_client(server).chat_completions(chat_request())
     assert isinstance(completion, ChatCompletion)
-    assert completion.id == "gen-123"
+    assert completion.id == "chatcmpl-1"
     assert completion.choices[0].message.text == "Hi there"
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None
-    assert completion.usage.total == 7
+    assert completion.usage.total == 12
 
 
 def test_chat_completion_tolerates_missing_ids_and_keeps_unknown_fields() -> None:
