@@ -41,7 +41,7 @@ def target() -> Iterator[dict[str, Any]]:
         print("mode: live (MODELSLAB_API_KEY / MODELSLAB_BASE_URL)")
         yield {}
         return
-    from tests.queue_limit.server import QueueLimitedServer
+    from tests.support.queue_server import QueueLimitedServer
 
     with QueueLimitedServer(limit=5, latency=0.02) as server:
         print(f"mode: loopback server enforcing a queue limit of 5 ({server.base_url})")

@@ -17,7 +17,7 @@ import pytest
 
 from modelslab_transport.model_profiles import MODEL_PROFILES, ModelProfile
 from tests.conftest import REPO_ROOT
-from tests.openai_fake import MODEL_IDS, OpenAIFake
+from tests.support.openai_fake import MODEL_IDS, OpenAIFake
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 

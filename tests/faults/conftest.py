@@ -13,7 +13,7 @@ import logging
 import pytest
 
 from modelslab_transport import API_KEY_ENV, BASE_URL_ENV, RetryPolicy
-from tests.transport.transport_support import SleepRecorder
+from tests.support.clients import SleepRecorder
 
 DEBUG_LOGGERS = (
     "modelslab_transport",

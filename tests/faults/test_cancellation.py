@@ -19,8 +19,8 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from tests.faults.drivers import HARD_LIMIT, Framework, bounded, make_model
-from tests.faults.fault_server import LIMIT, FaultServer
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.fault_server import LIMIT, FaultServer
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
 
 ABANDONED = 1000
 POOL_SIZE = 100

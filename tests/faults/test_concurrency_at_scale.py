@@ -20,7 +20,9 @@ from llama_index.core.llms import ChatMessage as LlamaMessage
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import AsyncModelsLabClient, ClientSettings
-from tests.transport.transport_support import API_KEY, chat_request, completion_body
+from tests.support.clients import API_KEY
+from tests.support.replies import completion_body
+from tests.support.wire_requests import chat_request
 
 CALLS = 5000
 FRAMEWORK_CALLS = 2000

@@ -27,8 +27,9 @@ from modelslab_transport import ModelsLab
 from modelslab_transport.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
 from modelslab_transport.options import InsecureBaseURLWarning
 from tests.faults.drivers import FAKE_KEY, Framework, bounded, make_model
-from tests.faults.fault_server import FaultServer, chunk, completion, finish, json_reply
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.fault_server import FaultServer, json_reply
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
+from tests.support.replies import chunk, completion_body
 
 FRAMEWORKS = pytest.mark.parametrize("framework", ["langchain", "llama_index"])
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,12 +59,12 @@ def _answer(text: str, *, pause: float = 0.0) -> Any:
         body = json.loads(request.body or b"{}")
         if body.get("stream"):
             conn.send_sse_headers()
-            for event in (chunk(text), finish()):
+            for event in (chunk(text), chunk(finish_reason="stop")):
                 conn.send_chunk(f"data: {json.dumps(event)}\n\n".encode())
             conn.send_chunk(b"data: [DONE]\n\n")
             conn.end_chunks()
             return True
-        return json_reply(completion(text))(conn, request)
+        return json_reply(completion_body(text))(conn, request)
 
     return behaviour
 

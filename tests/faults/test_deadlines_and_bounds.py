@@ -33,17 +33,10 @@ from tests.faults.drivers import (
     Outcome,
     assert_typed_error,
 )
-from tests.faults.fault_server import (
-    Behaviour,
-    FaultServer,
-    chunk,
-    completion,
-    finish,
-    json_reply,
-    sse_reply,
-)
 from tests.faults.leaks import assert_no_key, exception_texts
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.fault_server import Behaviour, FaultServer, json_reply, sse_reply
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
+from tests.support.replies import chunk, completion_body
 
 PLAIN_DRIVERS = tuple(driver for driver in ALL_DRIVERS if not driver.streaming)
 
@@ -61,7 +54,7 @@ def trickle_body(pause: float = 0.2, length: int = 60) -> Behaviour:
     """A JSON reply whose body arrives one byte every ``pause`` s (12 s for all of it)."""
 
     def behaviour(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
-        body = json.dumps(completion("x" * length)).encode()
+        body = json.dumps(completion_body("x" * length)).encode()
         conn.sock.sendall(
             b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
             + f"content-length: {len(body)}\r\n\r\n".encode()
@@ -215,7 +208,9 @@ def test_stream_timeout_bounds_a_whole_stream(
 @pytest.mark.parametrize("driver", STREAM_DRIVERS, ids=repr)
 def test_a_stream_within_its_stream_timeout_is_whole(driver: Driver) -> None:
     with FaultServer(
-        sse_reply(chunk("a"), chunk("b"), finish(), "data: [DONE]\n\n", pause=0.05)
+        sse_reply(
+            chunk("a"), chunk("b"), chunk(finish_reason="stop"), "data: [DONE]\n\n", pause=0.05
+        )
     ) as server:
         outcome = driver.run(server.base_url, stream_timeout=10.0)
     assert outcome.error is None
@@ -244,7 +239,9 @@ def test_one_huge_event_is_refused_at_max_sse_event_size(
     driver: Driver, debug_logs: pytest.LogCaptureFixture
 ) -> None:
     huge = b"data: " + json.dumps(chunk("x" * (256 << 10))).encode() + b"\n\n"
-    with FaultServer(sse_reply(chunk("a"), huge, finish(), "data: [DONE]\n\n")) as server:
+    with FaultServer(
+        sse_reply(chunk("a"), huge, chunk(finish_reason="stop"), "data: [DONE]\n\n")
+    ) as server:
         outcome = driver.run(server.base_url, max_sse_event_size=64 << 10)
         assert server.request_count == 1
     error = assert_typed_error(driver, outcome, InvalidResponseError)
@@ -256,7 +253,7 @@ def test_one_huge_event_is_refused_at_max_sse_event_size(
 @pytest.mark.parametrize("driver", STREAM_DRIVERS, ids=repr)
 def test_many_small_events_are_fine_under_a_small_event_cap(driver: Driver) -> None:
     events = [chunk("y" * 100) for _ in range(2000)]  # 200 KB of text, 64 KiB cap per event
-    with FaultServer(sse_reply(*events, finish(), "data: [DONE]\n\n")) as server:
+    with FaultServer(sse_reply(*events, chunk(finish_reason="stop"), "data: [DONE]\n\n")) as server:
         outcome = driver.run(
             server.base_url, max_sse_event_size=64 << 10, stream_chunk_timeout=10.0
         )

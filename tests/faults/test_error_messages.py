@@ -31,17 +31,16 @@ from tests.faults.drivers import (
     Driver,
     assert_typed_error,
 )
-from tests.faults.fault_server import (
+from tests.support.fault_server import (
     LIMIT,
     FaultServer,
-    chunk,
     json_reply,
-    refused_base_url,
     sse_reply,
     stall_after,
     text_reply,
 )
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, refused_base_url
+from tests.support.replies import chunk
 
 each_driver = pytest.mark.parametrize("driver", ALL_DRIVERS, ids=repr)
 each_stream_driver = pytest.mark.parametrize("driver", STREAM_DRIVERS, ids=repr)

@@ -16,8 +16,9 @@ import sys
 import textwrap
 
 from tests.faults.drivers import FAKE_KEY, Framework
-from tests.faults.fault_server import FaultServer, chunk, completion, json_reply, sse_reply
 from tests.faults.leaks import assert_no_key
+from tests.support.fault_server import FaultServer, json_reply, sse_reply
+from tests.support.replies import chunk, completion_body
 
 _CHILD = textwrap.dedent(
     """
@@ -74,8 +75,8 @@ def test_event_loops_and_shutdown_leave_nothing_open() -> None:
         (framework, what, behaviour)
         for framework in FRAMEWORKS
         for what, behaviour in (
-            ("two_runs", json_reply(completion("ok"))),
-            ("two_loops", json_reply(completion("ok"))),
+            ("two_runs", json_reply(completion_body("ok"))),
+            ("two_loops", json_reply(completion_body("ok"))),
             ("abandon", stream),
         )
     ]

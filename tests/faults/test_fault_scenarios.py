@@ -35,23 +35,20 @@ from tests.faults.drivers import (
     Outcome,
     assert_typed_error,
 )
-from tests.faults.fault_server import (
+from tests.faults.leaks import assert_no_key, exception_texts
+from tests.support.fault_server import (
     Behaviour,
     FaultServer,
-    chunk,
     close_mid_stream,
-    completion,
-    finish,
     json_reply,
-    refused_base_url,
     reset,
     reset_mid_stream,
     sse_reply,
     stall_after,
     text_reply,
 )
-from tests.faults.leaks import assert_no_key, exception_texts
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, refused_base_url
+from tests.support.replies import chunk, completion_body
 
 ANSWER = "Hello there"
 HEAD = ["Hel", "lo"]
@@ -69,8 +66,10 @@ each_plain_driver = pytest.mark.parametrize(
 def answer_for(driver: Driver) -> Behaviour:
     """The right answer, shaped for the driver: an SSE stream or a JSON completion."""
     if driver.streaming:
-        return sse_reply(chunk("Hello"), chunk(" there"), finish(), "data: [DONE]\n\n")
-    return json_reply(completion(ANSWER))
+        return sse_reply(
+            chunk("Hello"), chunk(" there"), chunk(finish_reason="stop"), "data: [DONE]\n\n"
+        )
+    return json_reply(completion_body(ANSWER))
 
 
 def expected_pieces(driver: Driver) -> list[str]:
@@ -361,7 +360,7 @@ def test_reset_mid_body_is_retried_then_fails(
 @each_plain_driver
 def test_enormous_plain_body(driver: Driver) -> None:
     text = "x" * (4 * 1024 * 1024)
-    with FaultServer(json_reply(completion(text))) as server:
+    with FaultServer(json_reply(completion_body(text))) as server:
         outcome = driver.run(server.base_url)
     assert outcome.error is None
     assert outcome.pieces == [text]
@@ -409,7 +408,9 @@ def test_stream_ends_without_done_or_finish_reason(
 
 @each_stream_driver
 def test_stream_ends_without_done_after_finish_reason(driver: Driver) -> None:
-    with FaultServer(sse_reply(chunk("Hello"), chunk(" there"), finish())) as server:
+    with FaultServer(
+        sse_reply(chunk("Hello"), chunk(" there"), chunk(finish_reason="stop"))
+    ) as server:
         outcome = driver.run(server.base_url)
     succeeded(driver, outcome)
     assert server.request_count == 1
@@ -463,7 +464,9 @@ def test_stream_stalls(
 @each_stream_driver
 def test_malformed_json_chunk(driver: Driver, debug_logs: pytest.LogCaptureFixture) -> None:
     garbled = 'data: {"choices": [{"delta": {"content": "!"\n\n'
-    with FaultServer(sse_reply(chunk("Hel"), chunk("lo"), garbled, finish())) as server:
+    with FaultServer(
+        sse_reply(chunk("Hel"), chunk("lo"), garbled, chunk(finish_reason="stop"))
+    ) as server:
         outcome = driver.run(server.base_url)
     error = assert_typed_error(driver, outcome, InvalidResponseError)
     assert "not valid JSON" in str(error)
@@ -479,7 +482,9 @@ def test_error_object_mid_stream(driver: Driver, debug_logs: pytest.LogCaptureFi
 
     def stream(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
         event = "data: " + text.replace("{auth}", request.headers["authorization"]) + "\n\n"
-        return sse_reply(chunk("Hel"), chunk("lo"), event, finish())(conn, request)
+        return sse_reply(chunk("Hel"), chunk("lo"), event, chunk(finish_reason="stop"))(
+            conn, request
+        )
 
     with FaultServer(stream) as server:
         outcome = driver.run(server.base_url)
@@ -493,7 +498,9 @@ def test_error_object_mid_stream(driver: Driver, debug_logs: pytest.LogCaptureFi
 @each_stream_driver
 def test_enormous_single_chunk(driver: Driver) -> None:
     text = "x" * (4 * 1024 * 1024)
-    with FaultServer(sse_reply(chunk(text), finish(), "data: [DONE]\n\n")) as server:
+    with FaultServer(
+        sse_reply(chunk(text), chunk(finish_reason="stop"), "data: [DONE]\n\n")
+    ) as server:
         outcome = driver.run(server.base_url)
     assert outcome.error is None
     assert outcome.pieces == [text]
@@ -510,7 +517,7 @@ def test_slow_trickle_under_the_chunk_timeout_succeeds(driver: Driver) -> None:
     events = [chunk(str(i)) for i in range(TRICKLE)]
     assert TRICKLE * TRICKLE_PAUSE > STREAM_CHUNK_TIMEOUT
     with FaultServer(
-        sse_reply(*events, finish(), "data: [DONE]\n\n", pause=TRICKLE_PAUSE)
+        sse_reply(*events, chunk(finish_reason="stop"), "data: [DONE]\n\n", pause=TRICKLE_PAUSE)
     ) as server:
         outcome = driver.run(server.base_url)
     assert outcome.error is None
@@ -520,7 +527,7 @@ def test_slow_trickle_under_the_chunk_timeout_succeeds(driver: Driver) -> None:
 
 @each_stream_driver
 def test_plain_json_answer_to_a_stream_request(driver: Driver) -> None:
-    with FaultServer(json_reply(completion(ANSWER))) as server:
+    with FaultServer(json_reply(completion_body(ANSWER))) as server:
         outcome = driver.run(server.base_url)
     assert outcome.error is None
     assert outcome.pieces == [ANSWER]

@@ -22,10 +22,11 @@ from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import LocalRequestError, ModelsLabError, RateLimitError, RedirectError
 from modelslab_transport.defaults import MAX_RETRY_AFTER
 from tests.faults.drivers import ALL_DRIVERS, FAKE_KEY, Driver, assert_typed_error, make_model
-from tests.faults.fault_server import Behaviour, FaultServer, completion, json_reply
 from tests.faults.leaks import assert_no_key, exception_texts
 from tests.faults.test_fault_scenarios import ANSWER, answer_for, check_clean, succeeded
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.fault_server import Behaviour, FaultServer, json_reply
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
+from tests.support.replies import completion_body
 
 each_driver = pytest.mark.parametrize("driver", ALL_DRIVERS, ids=repr)
 FRAMEWORK_CLASSES = pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM])
@@ -116,7 +117,7 @@ def test_the_stripped_key_is_what_every_auth_mode_sends(
             "usage": {"input_tokens": 3, "output_tokens": 2},
         }
         if fields.get("api") == "messages"
-        else completion(ANSWER)
+        else completion_body(ANSWER)
     )
     with FaultServer(json_reply(reply)) as server:
         llm = make_model(framework, server.base_url, api_key=FAKE_KEY + "\n", **fields)

@@ -27,16 +27,9 @@ from modelslab_transport import APIStatusError
 from modelslab_transport.errors import BadRequestError
 from modelslab_transport.negotiation import features_sent, refused_features
 from tests.faults.drivers import FAKE_KEY, make_model
-from tests.faults.fault_server import (
-    Behaviour,
-    FaultServer,
-    chunk,
-    completion,
-    finish,
-    json_reply,
-    sse_reply,
-)
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.fault_server import Behaviour, FaultServer, json_reply, sse_reply
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
+from tests.support.replies import chunk, completion_body
 
 # ------------------------------------------------------------ real error bodies
 
@@ -143,7 +136,7 @@ def bodies(server: FaultServer) -> list[dict[str, Any]]:
 
 
 def tool_completion(name: str = "Weather", arguments: str = WEATHER_ARGS) -> dict[str, Any]:
-    body = completion("")
+    body = completion_body("")
     body["choices"][0]["message"] = {
         "role": "assistant",
         "content": None,
@@ -238,7 +231,7 @@ def test_langchain_structured_output_falls_back_to_the_named_tool(
         call["function"] = {"name": "Weather", "arguments": WEATHER_ARGS}
         answer = sse_reply(
             {**chunk(), "choices": [{"index": 0, "delta": {"tool_calls": [call]}}]},
-            finish(),
+            chunk(finish_reason="stop"),
             "data: [DONE]\n\n",
         )
     with FaultServer(refusing(_is_required, 400, VLLM_TOOL_CHOICE, answer)) as srv:

@@ -23,7 +23,7 @@ from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageR
 
 from llama_index_modelslab import ModelsLabLLM
 from tests.faults.drivers import bounded, make_model
-from tests.faults.fault_server import Behaviour, FaultServer, json_reply, sse_reply
+from tests.support.fault_server import Behaviour, FaultServer, json_reply, sse_reply
 
 PROMPT = [ChatMessage(role=MessageRole.USER, content="hi")]
 

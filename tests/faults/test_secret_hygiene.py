@@ -39,17 +39,10 @@ from tests.faults.drivers import (
     assert_typed_error,
     make_model,
 )
-from tests.faults.fault_server import (
-    FaultServer,
-    chunk,
-    completion,
-    finish,
-    json_reply,
-    sse_reply,
-    text_reply,
-)
 from tests.faults.leaks import assert_no_key, exception_texts
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest
+from tests.support.fault_server import FaultServer, json_reply, sse_reply, text_reply
+from tests.support.loopback import LoopbackConnection, LoopbackRequest
+from tests.support.replies import chunk, completion_body
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = pytest.mark.parametrize("framework", ["langchain", "llama_index"])
@@ -79,7 +72,7 @@ def test_the_key_is_in_no_repr_str_or_dump(framework: Framework) -> None:
 
 @FRAMEWORKS
 def test_the_key_stays_hidden_after_use(framework: Framework) -> None:
-    with FaultServer(json_reply(completion("ok"))) as server:
+    with FaultServer(json_reply(completion_body("ok"))) as server:
         llm = make_model(framework, server.base_url)
         if framework == "langchain":
             assert llm.invoke("hi").content == "ok"
@@ -123,7 +116,7 @@ class _LlamaIndexRecorder(BaseEventHandler):
 def test_the_key_is_not_in_langchain_callbacks() -> None:
     recorder = _LangChainRecorder()
     failing = json_reply({"status": "error", "message": "Provider returned error"})
-    with FaultServer(json_reply(completion("ok")), failing) as server:
+    with FaultServer(json_reply(completion_body("ok")), failing) as server:
         llm = make_model("langchain", server.base_url)
         llm.invoke("hi", config={"callbacks": [recorder]})
         with pytest.raises(APIStatusError):
@@ -140,7 +133,7 @@ def test_the_key_is_not_in_llama_index_events() -> None:
     root.add_event_handler(recorder)
     try:
         failing = json_reply({"status": "error", "message": "Provider returned error"})
-        with FaultServer(json_reply(completion("ok")), failing) as server:
+        with FaultServer(json_reply(completion_body("ok")), failing) as server:
             llm = make_model("llama_index", server.base_url)
             assert llm.complete("hi").text == "ok"
             with pytest.raises(APIStatusError):
@@ -173,7 +166,7 @@ def test_key_echoed_across_a_quoted_snippet_is_not_cut_in_half(driver: Driver) -
 
     def garbled_chunk(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
         event = "data: " + body.replace("{auth}", request.headers["authorization"]) + "\n\n"
-        return sse_reply(chunk("a"), event, finish())(conn, request)
+        return sse_reply(chunk("a"), event, chunk(finish_reason="stop"))(conn, request)
 
     garbled_body = text_reply(body, 200, "application/json", echo_key=True)
     behaviour = garbled_chunk if driver.streaming else garbled_body
@@ -282,7 +275,7 @@ def test_the_fault_suite_key_is_in_no_cassette() -> None:
 
 def test_async_paths_build_no_client_with_the_key_in_view() -> None:
     async def use() -> list[str]:
-        with FaultServer(json_reply(completion("ok"))) as server:
+        with FaultServer(json_reply(completion_body("ok"))) as server:
             lc = make_model("langchain", server.base_url)
             li = make_model("llama_index", server.base_url)
             assert (await lc.ainvoke("hi")).content == "ok"

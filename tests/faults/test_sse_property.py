@@ -30,14 +30,11 @@ from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport.wire import MessageStreamEvent
 from tests.faults.drivers import FAKE_KEY
+from tests.support.clients import sync_client
+from tests.support.mock_api import PiecesStream, ScriptedServer
+from tests.support.replies import SSE_HEADERS
+from tests.support.wire_requests import messages_request
 from tests.transport.test_transport_sse_property import COMMENT, TEXT, split_stream
-from tests.transport.transport_support import (
-    SSE_HEADERS,
-    PiecesStream,
-    ScriptedServer,
-    messages_request,
-    sync_client,
-)
 
 BASE_URL = "https://modelslab.com/api/v7/llm"  # never contacted: a mock transport answers
 PROMPT = [ChatMessage(role=MessageRole.USER, content="hi")]

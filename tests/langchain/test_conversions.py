@@ -23,7 +23,12 @@ from langchain_modelslab.conversions import (
     usage_to_metadata,
 )
 from modelslab_transport.wire import ChatCompletion, ChatCompletionChunk, ImagePart, TextPart, Usage
-from tests.langchain.fake_api import chunk, completion, function_call
+from tests.support.replies import (
+    chunk,
+    completion_body,
+    tool_call,
+    usage_chunk,
+)
 
 PNG = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9"
@@ -179,7 +184,7 @@ def test_usage_details() -> None:
 
 
 def test_completion_to_result() -> None:
-    body = completion("Hi!", system_fingerprint="fp-9")
+    body = completion_body("Hi!", system_fingerprint="fp-9")
     body["choices"][0]["message"]["reasoning_content"] = "thinking..."
     result = completion_to_result(ChatCompletion.model_validate(body), requested_model="asked")
     message = result.generations[0].message
@@ -200,19 +205,19 @@ def test_completion_to_result() -> None:
 
 
 def test_completion_without_model_reports_the_requested_one() -> None:
-    body = completion("x")
+    body = completion_body("x")
     del body["model"]
     result = completion_to_result(ChatCompletion.model_validate(body), requested_model="asked")
     assert result.generations[0].message.response_metadata["model_name"] == "asked"
 
 
 def test_tool_calls_valid_and_invalid() -> None:
-    body = completion(
+    body = completion_body(
         None,
         tool_calls=[
-            function_call("add", '{"a": 1}', "c1"),
-            function_call("add", "{not json", "c2"),
-            function_call("noargs", "", "c3"),
+            tool_call("add", '{"a": 1}', "c1"),
+            tool_call("add", "{not json", "c2"),
+            tool_call("noargs", "", "c3"),
         ],
         finish_reason="tool_calls",
     )
@@ -234,7 +239,7 @@ def test_tool_calls_valid_and_invalid() -> None:
 
 
 def test_several_choices_put_usage_on_the_first_only() -> None:
-    body = completion("a")
+    body = completion_body("a")
     body["choices"].append({"index": 1, "message": {"content": "b"}, "finish_reason": "stop"})
     result = completion_to_result(ChatCompletion.model_validate(body), requested_model="m")
     first, second = (g.message for g in result.generations)
@@ -263,11 +268,10 @@ def _run_stream(*wire_chunks: dict[str, object]) -> tuple[list[AIMessageChunk], 
 
 
 def test_stream_metadata_and_usage_arrive_exactly_once() -> None:
-    usage = {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}
     messages, full = _run_stream(
         chunk(content="Hel"),
         chunk(content="lo", finish_reason="stop"),
-        chunk(usage=usage, choices=False),
+        usage_chunk(7, 2),
     )
     assert [m.content for m in messages] == ["Hel", "lo", ""]
     assert sum(1 for m in messages if m.usage_metadata) == 1

@@ -10,7 +10,14 @@ from langchain_core.runnables import RunnableLambda
 from langchain_modelslab import errors as lm
 from modelslab_transport import RetryPolicy
 from modelslab_transport import errors as transport
-from tests.langchain.fake_api import API_KEY, FakeAPI, chunk, completion, json_reply, sse
+from tests.support.clients import API_KEY, chat_model
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import (
+    chunk,
+    completion_body,
+    json_response,
+    sse_response,
+)
 
 
 def _error_body(message: str) -> dict[str, object]:
@@ -85,9 +92,11 @@ def test_status_errors_are_both_kinds(
     langchain_class: type[Exception],
     ours: type[Exception],
 ) -> None:
-    api = FakeAPI([json_reply(_error_body(message), status, **{"x-request-id": "req-1"})])
+    api = ScriptedServer(
+        [json_response(_error_body(message), status, headers={"x-request-id": "req-1"})]
+    )
     with pytest.raises(ours) as caught:
-        api.model().invoke("hi")
+        chat_model(api).invoke("hi")
     error = caught.value
     assert isinstance(error, transport_class)
     assert isinstance(error, langchain_class)
@@ -99,36 +108,40 @@ def test_status_errors_are_both_kinds(
 
 
 def test_context_overflow_is_still_an_invalid_request() -> None:
-    api = FakeAPI([json_reply(_error_body("maximum context length is 4096 tokens"), 400)])
+    api = ScriptedServer([json_response(_error_body("maximum context length is 4096 tokens"), 400)])
     with pytest.raises(lc.ModelInvalidRequestError) as caught:
-        api.model().invoke("hi")
+        chat_model(api).invoke("hi")
     assert isinstance(caught.value, lc.ContextOverflowError)
 
 
 def test_error_inside_a_200_body() -> None:
-    api = FakeAPI([json_reply({"status": "error", "message": "Invalid API key"})])
+    api = ScriptedServer([json_response({"status": "error", "message": "Invalid API key"})])
     with pytest.raises(lc.ModelAuthenticationError):
-        api.model().invoke("hi")
+        chat_model(api).invoke("hi")
 
 
 def test_error_inside_a_stream() -> None:
     body = "data: " + '{"status": "error", "message": "Model not found"}' + "\n\n"
-    api = FakeAPI([httpx2.Response(200, text=body, headers={"content-type": "text/event-stream"})])
+    api = ScriptedServer(
+        [httpx2.Response(200, text=body, headers={"content-type": "text/event-stream"})]
+    )
     with pytest.raises(lm.ModelsLabNotFoundError):
-        list(api.model().stream("hi"))
+        list(chat_model(api).stream("hi"))
 
 
 def test_stream_cut_short() -> None:
-    api = FakeAPI([sse(chunk(content="partial"), done=False)])
+    api = ScriptedServer([sse_response(chunk(content="partial"), done=False)])
     with pytest.raises(lc.ModelAPIError) as caught:
-        list(api.model().stream("hi"))
+        list(chat_model(api).stream("hi"))
     assert isinstance(caught.value, transport.IncompleteStreamError)
 
 
 async def test_async_errors_are_converted() -> None:
-    api = FakeAPI([json_reply(_error_body("slow down"), 429, **{"retry-after": "0"})])
+    api = ScriptedServer(
+        [json_response(_error_body("slow down"), 429, headers={"retry-after": "0"})]
+    )
     with pytest.raises(lm.ModelsLabRateLimitError) as caught:
-        await api.model().ainvoke("hi")
+        await chat_model(api).ainvoke("hi")
     assert caught.value.is_retryable
 
 
@@ -140,11 +153,11 @@ def test_connection_and_timeout_errors() -> None:
         raise httpx2.ReadTimeout("timed out", request=request)
 
     with pytest.raises(lm.ModelsLabConnectionError) as refused:
-        FakeAPI([refuse]).model().invoke("hi")
+        chat_model(ScriptedServer([refuse])).invoke("hi")
     assert isinstance(refused.value, lc.ModelConnectionError)
     assert isinstance(refused.value, transport.APIConnectionError)
     with pytest.raises(lm.ModelsLabTimeoutError) as stalled:
-        FakeAPI([stall]).model().invoke("hi")
+        chat_model(ScriptedServer([stall])).invoke("hi")
     assert isinstance(stalled.value, lc.ModelTimeoutError)
     assert isinstance(stalled.value, transport.APITimeoutError)
 
@@ -153,9 +166,9 @@ def test_missing_key_for_modelslab_is_an_authentication_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("MODELSLAB_API_KEY", raising=False)
-    api = FakeAPI()
+    api = ScriptedServer([json_response(completion_body())])
     with pytest.raises(lc.ModelAuthenticationError, match="MODELSLAB_API_KEY"):
-        api.model(api_key=None).invoke("hi")
+        chat_model(api, api_key=None).invoke("hi")
     assert api.requests == []
 
 
@@ -196,25 +209,27 @@ def test_langchain_retry_middleware_resends_only_what_the_transport_would() -> N
         raise httpx2.ReadTimeout("timed out", request=request)
 
     middleware = ModelRetryMiddleware(max_retries=2, initial_delay=0, jitter=False)
-    timed_out = FakeAPI([stall, json_reply(completion("too late"))])
-    llm = timed_out.model()
+    timed_out = ScriptedServer([stall, json_response(completion_body("too late"))])
+    llm = chat_model(timed_out)
     with pytest.raises(lc.ModelTimeoutError) as caught:
         middleware.wrap_model_call(None, lambda _: llm.invoke("hi"))  # type: ignore[arg-type]
     assert caught.value.is_retryable is False
     assert len(timed_out.requests) == 1
 
-    limited = FakeAPI([json_reply(_error_body("busy"), 429), json_reply(completion("finally"))])
-    llm = limited.model()
+    limited = ScriptedServer(
+        [json_response(_error_body("busy"), 429), json_response(completion_body("finally"))]
+    )
+    llm = chat_model(limited)
     answer = middleware.wrap_model_call(None, lambda _: llm.invoke("hi"))  # type: ignore[arg-type]
     assert answer.content == "finally"  # type: ignore[union-attr]
     assert len(limited.requests) == 2
 
 
 def test_with_retry_retries_rate_limits_and_not_auth_errors() -> None:
-    rate_limited = FakeAPI(
-        [json_reply(_error_body("busy"), 429), json_reply(completion("finally"))]
+    rate_limited = ScriptedServer(
+        [json_response(_error_body("busy"), 429), json_response(completion_body("finally"))]
     )
-    retrying = rate_limited.model().with_retry(
+    retrying = chat_model(rate_limited).with_retry(
         retry_if_exception_type=(lc.ModelRateLimitError,),
         stop_after_attempt=2,
         wait_exponential_jitter=False,
@@ -222,8 +237,8 @@ def test_with_retry_retries_rate_limits_and_not_auth_errors() -> None:
     assert retrying.invoke("hi").content == "finally"
     assert len(rate_limited.requests) == 2
 
-    denied = FakeAPI([json_reply(_error_body("Invalid API key"), 401)])
-    retrying = denied.model().with_retry(
+    denied = ScriptedServer([json_response(_error_body("Invalid API key"), 401)])
+    retrying = chat_model(denied).with_retry(
         retry_if_exception_type=(lc.ModelRateLimitError,), stop_after_attempt=3
     )
     with pytest.raises(lc.ModelAuthenticationError):
@@ -232,8 +247,10 @@ def test_with_retry_retries_rate_limits_and_not_auth_errors() -> None:
 
 
 def test_transport_retries_before_surfacing() -> None:
-    api = FakeAPI([json_reply(_error_body("busy"), 503), json_reply(completion("ok"))])
-    llm = api.model(max_retries=1)
+    api = ScriptedServer(
+        [json_response(_error_body("busy"), 503), json_response(completion_body("ok"))]
+    )
+    llm = chat_model(api, max_retries=1)
     llm.client.sync_client.retry_policy = RetryPolicy(
         initial_backoff=0, max_backoff=0, sleep=lambda _: None
     )
@@ -274,16 +291,16 @@ def test_to_langchain_error_keeps_attributes_and_is_idempotent() -> None:
 
 
 def test_errors_never_show_the_key() -> None:
-    api = FakeAPI([json_reply({"error": f"bad key {API_KEY}"}, 401)])
+    api = ScriptedServer([json_response({"error": f"bad key {API_KEY}"}, 401)])
     with pytest.raises(lc.ModelAuthenticationError) as caught:
-        api.model().invoke("hi")
+        chat_model(api).invoke("hi")
     error = caught.value
     for text in (str(error), repr(error), str(error.__cause__), repr(getattr(error, "body", ""))):
         assert API_KEY not in text
 
 
 def test_errors_flow_through_runnables() -> None:
-    api = FakeAPI([json_reply(_error_body("nope"), 403)])
-    chain = RunnableLambda(lambda x: x) | api.model()
+    api = ScriptedServer([json_response(_error_body("nope"), 403)])
+    chain = RunnableLambda(lambda x: x) | chat_model(api)
     with pytest.raises(lc.ModelPermissionDeniedError):
         chain.invoke("hi")

@@ -28,7 +28,11 @@ from langchain_modelslab import ChatModelsLab, ModelsLabRateLimitError
 from modelslab_transport import DEFAULT_MAX_TOKENS
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW
 from modelslab_transport.wire.catalog import ModelInfo
-from tests.langchain.fake_api import API_KEY, FakeAPI, json_reply
+from tests.support.clients import API_KEY, chat_model
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import (
+    json_response,
+)
 
 
 class GetWeather(BaseModel):
@@ -47,7 +51,7 @@ def message(
     *blocks: dict[str, Any], stop_reason: str = "end_turn", usage: tuple[int, int] = (12, 4)
 ) -> httpx2.Response:
     """A non-streamed Messages reply."""
-    return json_reply(
+    return json_response(
         {
             "id": "msg_1",
             "type": "message",
@@ -134,8 +138,8 @@ def finish(stop_reason: str, output_tokens: int = 7) -> list[dict[str, Any]]:
 
 
 def test_invoke_goes_to_the_messages_endpoint() -> None:
-    api = FakeAPI([message({"type": "text", "text": "Bonjour."})])
-    llm = api.model(api="messages", temperature=0.5, stop=["\n"])
+    api = ScriptedServer([message({"type": "text", "text": "Bonjour."})])
+    llm = chat_model(api, api="messages", temperature=0.5, stop=["\n"])
     reply = llm.invoke([SystemMessage("Be brief."), HumanMessage("Say hello in French.")])
     request = api.requests[-1]
     assert request.url.path == "/api/v7/llm/v1/messages"
@@ -159,14 +163,14 @@ def test_invoke_goes_to_the_messages_endpoint() -> None:
 
 
 async def test_ainvoke_goes_to_the_messages_endpoint() -> None:
-    api = FakeAPI([message()])
-    reply = await api.model(api="messages").ainvoke("hi")
+    api = ScriptedServer([message()])
+    reply = await chat_model(api, api="messages").ainvoke("hi")
     assert api.requests[-1].url.path.endswith("/v1/messages")
     assert reply.content == "Hello!"
 
 
 def test_stream_text_and_tool_input_over_messages() -> None:
-    api = FakeAPI(
+    api = ScriptedServer(
         [
             events(
                 start(),
@@ -177,7 +181,7 @@ def test_stream_text_and_tool_input_over_messages() -> None:
             )
         ]
     )
-    llm = api.model(api="messages").bind_tools([GetWeather])
+    llm = chat_model(api, api="messages").bind_tools([GetWeather])
     chunks = [cast(AIMessageChunk, piece) for piece in llm.stream("Weather in Paris?")]
     assert "stream_options" not in api.last_body
     assert api.last_body["stream"] is True
@@ -196,14 +200,14 @@ def test_stream_text_and_tool_input_over_messages() -> None:
 
 
 async def test_astream_over_messages() -> None:
-    api = FakeAPI([events(start(), *text_block(0, "a", "b"), *finish("end_turn"))])
-    pieces = [piece async for piece in api.model(api="messages").astream("hi")]
+    api = ScriptedServer([events(start(), *text_block(0, "a", "b"), *finish("end_turn"))])
+    pieces = [piece async for piece in chat_model(api, api="messages").astream("hi")]
     assert "".join(str(piece.content) for piece in pieces) == "ab"
     assert pieces[-1].usage_metadata is not None
 
 
 def test_error_event_in_a_stream_raises() -> None:
-    api = FakeAPI(
+    api = ScriptedServer(
         [
             events(
                 start(),
@@ -212,12 +216,12 @@ def test_error_event_in_a_stream_raises() -> None:
         ]
     )
     with pytest.raises(ModelsLabRateLimitError, match="slow down"):
-        list(api.model(api="messages").stream("hi"))
+        list(chat_model(api, api="messages").stream("hi"))
 
 
 def test_stream_usage_flag_sends_no_stream_options_on_messages() -> None:
-    api = FakeAPI([events(start(), *text_block(0, "x"), *finish("end_turn"))])
-    list(api.model(api="messages", stream_usage=True).stream("hi"))
+    api = ScriptedServer([events(start(), *text_block(0, "x"), *finish("end_turn"))])
+    list(chat_model(api, api="messages", stream_usage=True).stream("hi"))
     assert "stream_options" not in api.last_body
 
 
@@ -235,8 +239,10 @@ def test_stream_usage_flag_sends_no_stream_options_on_messages() -> None:
     ],
 )
 def test_tool_choice_over_messages(tool_choice: Any, sent: dict[str, Any]) -> None:
-    api = FakeAPI([message({"type": "tool_use", "id": "t1", "name": "add", "input": {"a": 1}})])
-    llm = api.model(api="messages").bind_tools([add, GetWeather], tool_choice=tool_choice)
+    api = ScriptedServer(
+        [message({"type": "tool_use", "id": "t1", "name": "add", "input": {"a": 1}})]
+    )
+    llm = chat_model(api, api="messages").bind_tools([add, GetWeather], tool_choice=tool_choice)
     reply = llm.invoke("add one")
     assert api.last_body["tool_choice"] == sent
     assert [t["name"] for t in api.last_body["tools"]] == ["add", "GetWeather"]
@@ -245,13 +251,13 @@ def test_tool_choice_over_messages(tool_choice: Any, sent: dict[str, Any]) -> No
 
 
 def test_tool_results_travel_as_tool_result_blocks() -> None:
-    api = FakeAPI([message()])
+    api = ScriptedServer([message()])
     history: list[Any] = [
         HumanMessage("add 1 and 2"),
         AIMessage("", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "t1"}]),
         {"role": "tool", "content": "3", "tool_call_id": "t1"},
     ]
-    api.model(api="messages").invoke(history)
+    chat_model(api, api="messages").invoke(history)
     turns = api.last_body["messages"]
     assert turns[1] == {
         "role": "assistant",
@@ -264,8 +270,8 @@ def test_tool_results_travel_as_tool_result_blocks() -> None:
 
 
 def test_parallel_tool_calls_false_is_sent_as_disable_parallel_tool_use() -> None:
-    api = FakeAPI([message()])
-    api.model(api="messages").bind_tools([add], parallel_tool_calls=False).invoke("hi")
+    api = ScriptedServer([message()])
+    chat_model(api, api="messages").bind_tools([add], parallel_tool_calls=False).invoke("hi")
     assert api.last_body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
 
 
@@ -274,10 +280,10 @@ def test_parallel_tool_calls_false_is_sent_as_disable_parallel_tool_use() -> Non
 
 @pytest.mark.parametrize("method", ["function_calling", "json_schema", "json_mode"])
 def test_structured_output_over_messages_is_a_forced_tool_call(method: Any) -> None:
-    api = FakeAPI(
+    api = ScriptedServer(
         [message({"type": "tool_use", "id": "t1", "name": "GetWeather", "input": {"city": "Oslo"}})]
     )
-    structured = api.model(api="messages").with_structured_output(GetWeather, method=method)
+    structured = chat_model(api, api="messages").with_structured_output(GetWeather, method=method)
     assert structured.invoke("Weather in Oslo?") == GetWeather(city="Oslo")
     body = api.last_body
     assert "response_format" not in body
@@ -286,8 +292,10 @@ def test_structured_output_over_messages_is_a_forced_tool_call(method: Any) -> N
 
 
 def test_json_schema_still_uses_response_format_on_chat_completions() -> None:
-    api = FakeAPI([json_reply({"choices": [{"message": {"content": '{"city": "Oslo"}'}}]})])
-    structured = api.model().with_structured_output(GetWeather, method="json_schema")
+    api = ScriptedServer(
+        [json_response({"choices": [{"message": {"content": '{"city": "Oslo"}'}}]})]
+    )
+    structured = chat_model(api).with_structured_output(GetWeather, method="json_schema")
     assert structured.invoke("Weather in Oslo?") == GetWeather(city="Oslo")
     assert api.last_body["response_format"]["type"] == "json_schema"
 
@@ -318,9 +326,9 @@ def test_chat_completions_keeps_its_wider_range() -> None:
 
 
 def test_per_call_temperature_above_one_is_refused_before_sending() -> None:
-    api = FakeAPI([message()])
+    api = ScriptedServer([message()])
     with pytest.raises(ValueError, match=r"temperature 1\.8 is above 1"):
-        api.model(api="messages").invoke("hi", temperature=1.8)
+        chat_model(api, api="messages").invoke("hi", temperature=1.8)
     assert api.requests == []
 
 
@@ -333,17 +341,17 @@ def test_unknown_api_is_refused() -> None:
 
 
 async def test_async_token_count_is_exact_and_counts_tools() -> None:
-    api = FakeAPI([json_reply({"input_tokens": 57})])
-    llm = api.model(api="messages")
+    api = ScriptedServer([json_response({"input_tokens": 57})])
+    llm = chat_model(api, api="messages")
     assert await llm.aget_num_tokens_from_messages([HumanMessage("hi")], tools=[add]) == 57
     assert api.requests[-1].url.path.endswith("/v1/messages/count_tokens")
     assert api.last_body["tools"][0]["name"] == "add"
 
 
 async def test_async_token_count_falls_back_when_the_endpoint_is_missing() -> None:
-    api = FakeAPI([json_reply({"error": {"message": "no such route"}}, 404)])
+    api = ScriptedServer([json_response({"error": {"message": "no such route"}}, 404)])
     messages: list[BaseMessage] = [HumanMessage("hello there, how are you today?")]
-    count = await api.model().aget_num_tokens_from_messages(messages, tools=[add])
+    count = await chat_model(api).aget_num_tokens_from_messages(messages, tools=[add])
     assert count == count_tokens_approximately(messages, tools=[convert_to_openai_tool(add)])
 
 
@@ -358,8 +366,8 @@ def test_list_models_returns_typed_entries() -> None:
             {"id": "meta-llama-Llama-3.2-1B", "object": "model", "created": 1712345678},
         ],
     }
-    api = FakeAPI([json_reply(catalog)])
-    models = api.model().list_models()
+    api = ScriptedServer([json_response(catalog)])
+    models = chat_model(api).list_models()
     assert [type(m) for m in models] == [ModelInfo, ModelInfo]
     assert [m.id for m in models] == ["google-gemma-3-1b-it", "meta-llama-Llama-3.2-1B"]
     assert models[0].owned_by == "google"
@@ -370,8 +378,8 @@ def test_list_models_returns_typed_entries() -> None:
 
 
 async def test_alist_models() -> None:
-    api = FakeAPI([json_reply({"data": [{"id": "m"}]})])
-    assert [m.id for m in await api.model().alist_models()] == ["m"]
+    api = ScriptedServer([json_response({"data": [{"id": "m"}]})])
+    assert [m.id for m in await chat_model(api).alist_models()] == ["m"]
 
 
 # --------------------------------------------------------------------------- profiles

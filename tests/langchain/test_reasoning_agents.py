@@ -3,7 +3,7 @@
 Each provider (DeepSeek thinking mode, Anthropic-style signed thinking on
 ``api="messages"``, Gemini thought signatures on tool calls) answers the first
 request with a tool call and refuses the second with HTTP 400 unless the reasoning
-comes back where it wants it (tests/reasoning_provider.py). The loop completing, with
+comes back where it wants it (tests/support/reasoning_provider.py). The loop completing, with
 no refusal, is the proof; the request bodies are checked as well.
 """
 
@@ -16,7 +16,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_modelslab import ChatModelsLab
-from tests.reasoning_provider import (
+from tests.support.reasoning_provider import (
     ANSWER,
     REDACTED_DATA,
     THINKING_SIGNATURE,

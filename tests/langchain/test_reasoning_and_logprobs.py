@@ -12,7 +12,15 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 from pydantic import BaseModel
 
 from langchain_modelslab.conversions import message_to_wire, messages_to_wire
-from tests.langchain.fake_api import FakeAPI, chunk, completion, json_reply, sse
+from tests.support.clients import chat_model
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import (
+    chunk,
+    completion_body,
+    json_response,
+    sse_response,
+    usage_chunk,
+)
 
 THINK_TEXT = "<think>\nSix sevens: 42.\n</think>\n\nThe answer is 42, not <think>."
 REASONING = "Six sevens: 42."
@@ -35,8 +43,8 @@ async def _run(model: Any, use_async: bool, stream: bool) -> AIMessage | AIMessa
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 async def test_invoke_splits_leading_think_tags(use_async: bool) -> None:
-    api = FakeAPI([json_reply(completion(THINK_TEXT))])
-    message = await _run(api.model(), use_async, stream=False)
+    api = ScriptedServer([json_response(completion_body(THINK_TEXT))])
+    message = await _run(chat_model(api), use_async, stream=False)
     assert message.content == ANSWER
     assert message.additional_kwargs["reasoning_content"] == REASONING
     assert message.content_blocks[0] == {"type": "reasoning", "reasoning": REASONING}
@@ -45,20 +53,17 @@ async def test_invoke_splits_leading_think_tags(use_async: bool) -> None:
 @pytest.mark.parametrize("cut", range(len(THINK_TEXT) + 1))
 def test_stream_splits_think_tags_cut_at_every_offset(cut: int) -> None:
     pieces = [THINK_TEXT[:cut], THINK_TEXT[cut:]]
-    api = FakeAPI(
+    api = ScriptedServer(
         [
-            sse(
+            sse_response(
                 *[chunk(content=p) for p in pieces],
                 chunk(finish_reason="stop"),
-                chunk(
-                    usage={"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
-                    choices=False,
-                ),
+                usage_chunk(1, 2),
             )
         ]
     )
     total = None
-    for piece in api.model().stream("q"):
+    for piece in chat_model(api).stream("q"):
         total = piece if total is None else total + piece
     assert total is not None
     assert (total.content, total.additional_kwargs.get("reasoning_content")) == (ANSWER, REASONING)
@@ -68,16 +73,16 @@ def test_stream_splits_think_tags_cut_at_every_offset(cut: int) -> None:
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 async def test_split_think_tags_false_keeps_the_text(use_async: bool, stream: bool) -> None:
     reply = (
-        sse(
+        sse_response(
             chunk(content=THINK_TEXT[:9]),
             chunk(content=THINK_TEXT[9:]),
             chunk(finish_reason="stop"),
         )
         if stream
-        else json_reply(completion(THINK_TEXT))
+        else json_response(completion_body(THINK_TEXT))
     )
-    api = FakeAPI([reply])
-    message = await _run(api.model(split_think_tags=False), use_async, stream)
+    api = ScriptedServer([reply])
+    message = await _run(chat_model(api, split_think_tags=False), use_async, stream)
     assert message.content == THINK_TEXT
     assert "reasoning_content" not in message.additional_kwargs
 
@@ -94,8 +99,8 @@ def _logprob(token: str) -> dict[str, Any]:
 def test_logprobs_are_fields_and_are_sent() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        api = FakeAPI([json_reply(completion("Hi"))])
-        model = api.model(logprobs=True, top_logprobs=2)
+        api = ScriptedServer([json_response(completion_body("Hi"))])
+        model = chat_model(api, logprobs=True, top_logprobs=2)
     model.invoke("q")
     assert api.last_body["logprobs"] is True
     assert api.last_body["top_logprobs"] == 2
@@ -103,7 +108,9 @@ def test_logprobs_are_fields_and_are_sent() -> None:
 
 def test_logprobs_are_refused_on_messages() -> None:
     with pytest.raises(ValueError, match="top_logprobs"):
-        FakeAPI().model(api="messages", top_logprobs=2)
+        chat_model(
+            ScriptedServer([json_response(completion_body())]), api="messages", top_logprobs=2
+        )
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
@@ -113,18 +120,18 @@ async def test_streamed_logprobs_add_up_on_the_message(use_async: bool) -> None:
         body = chunk(content=token)
         body["choices"][0]["logprobs"] = {"content": [_logprob(token)], "refusal": None}
         chunks.append(body)
-    api = FakeAPI([sse(*chunks, chunk(finish_reason="stop"))])
-    total = await _run(api.model(logprobs=True), use_async, stream=True)
+    api = ScriptedServer([sse_response(*chunks, chunk(finish_reason="stop"))])
+    total = await _run(chat_model(api, logprobs=True), use_async, stream=True)
     tokens = [entry["token"] for entry in total.response_metadata["logprobs"]["content"]]
     assert tokens == ["Hi", " there"]
     assert total.response_metadata["finish_reason"] == "stop"
 
 
 def test_invoke_logprobs_on_response_metadata() -> None:
-    body = completion("Hi")
+    body = completion_body("Hi")
     body["choices"][0]["logprobs"] = {"content": [_logprob("Hi")]}
-    api = FakeAPI([json_reply(body)])
-    message = api.model(logprobs=True).invoke("q")
+    api = ScriptedServer([json_response(body)])
+    message = chat_model(api, logprobs=True).invoke("q")
     assert message.response_metadata["logprobs"]["content"][0]["token"] == "Hi"
 
 
@@ -154,8 +161,8 @@ class Weather(BaseModel):
 
 
 def test_messages_strict_reaches_the_request() -> None:
-    api = FakeAPI([_message_reply])
-    model = api.model(api="messages")
+    api = ScriptedServer([_message_reply])
+    model = chat_model(api, api="messages")
     model.bind_tools([Weather], strict=True).invoke("q")
     assert api.last_body["tools"][0]["strict"] is True
     parsed = model.with_structured_output(Weather, strict=True).invoke("q")
@@ -184,8 +191,8 @@ MESSAGE_STREAM = (
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("stream_usage", [True, False])
 async def test_messages_stream_usage_is_respected(use_async: bool, stream_usage: bool) -> None:
-    api = FakeAPI([_events(*MESSAGE_STREAM)])
-    total = await _run(api.model(api="messages", stream_usage=stream_usage), use_async, True)
+    api = ScriptedServer([_events(*MESSAGE_STREAM)])
+    total = await _run(chat_model(api, api="messages", stream_usage=stream_usage), use_async, True)
     assert total.content == "Hi"
     if stream_usage:
         assert total.usage_metadata is not None
@@ -249,8 +256,8 @@ EXPECTED_THINKING = [
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 async def test_streamed_signed_thinking_is_kept_and_sent_back(use_async: bool) -> None:
-    api = FakeAPI([_events(*SIGNED_STREAM)])
-    total = await _run(api.model(api="messages").bind_tools([Weather]), use_async, True)
+    api = ScriptedServer([_events(*SIGNED_STREAM)])
+    total = await _run(chat_model(api, api="messages").bind_tools([Weather]), use_async, True)
     assert total.additional_kwargs["reasoning_content"] == "Hmm, weather."
     assert total.additional_kwargs["thinking_blocks"] == EXPECTED_THINKING
     blocks = total.content_blocks
@@ -310,8 +317,10 @@ def test_tool_call_provider_fields_round_trip_in_invoke() -> None:
         "function": {"name": "Weather", "arguments": '{"city": "Rome"}'},
         "extra_content": extra,
     }
-    api = FakeAPI([json_reply(completion(None, tool_calls=[call], finish_reason="tool_calls"))])
-    message = api.model().bind_tools([Weather]).invoke("q")
+    api = ScriptedServer(
+        [json_response(completion_body(None, tool_calls=[call], finish_reason="tool_calls"))]
+    )
+    message = chat_model(api).bind_tools([Weather]).invoke("q")
     assert message.additional_kwargs["tool_call_provider_fields"] == {
         "call_1": {"extra_content": extra}
     }
@@ -323,11 +332,11 @@ def test_tool_call_provider_fields_round_trip_in_invoke() -> None:
 def test_catalog_limits_reach_the_profile_after_list_models() -> None:
     """llama-server reports the context it serves (meta.n_ctx); it wins over the table."""
     entry = {"id": "google-gemma-3-1b-it", "object": "model", "meta": {"n_ctx": 4096}}
-    api = FakeAPI([json_reply({"object": "list", "data": [entry]})])
-    assert api.model().profile is not None
-    assert api.model().profile["max_input_tokens"] == 32768  # the table's value
-    api.model().list_models()
-    assert api.model().profile["max_input_tokens"] == 4096
+    api = ScriptedServer([json_response({"object": "list", "data": [entry]})])
+    assert chat_model(api).profile is not None
+    assert chat_model(api).profile["max_input_tokens"] == 32768  # the table's value
+    chat_model(api).list_models()
+    assert chat_model(api).profile["max_input_tokens"] == 4096
 
 
 def _text_events(*pieces: str) -> httpx2.Response:
@@ -356,8 +365,8 @@ def _text_events(*pieces: str) -> httpx2.Response:
 @pytest.mark.parametrize("cut", range(0, len(THINK_TEXT) + 1, 3))
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 async def test_messages_stream_splits_think_tags(cut: int, use_async: bool) -> None:
-    api = FakeAPI([_text_events(THINK_TEXT[:cut], THINK_TEXT[cut:])])
-    total = await _run(api.model(api="messages"), use_async, stream=True)
+    api = ScriptedServer([_text_events(THINK_TEXT[:cut], THINK_TEXT[cut:])])
+    total = await _run(chat_model(api, api="messages"), use_async, stream=True)
     assert (total.content, total.additional_kwargs["reasoning_content"]) == (ANSWER, REASONING)
 
 
@@ -370,5 +379,5 @@ def test_messages_invoke_splits_think_tags() -> None:
             "stop_reason": "end_turn",
         },
     )
-    message = FakeAPI([reply]).model(api="messages").invoke("q")
+    message = chat_model(ScriptedServer([reply]), api="messages").invoke("q")
     assert (message.content, message.additional_kwargs["reasoning_content"]) == (ANSWER, REASONING)

@@ -13,7 +13,16 @@ from typing_extensions import TypedDict
 
 from langchain_modelslab import ChatModelsLab
 from modelslab_transport import DEFAULT_MAX_TOKENS
-from tests.langchain.fake_api import FakeAPI, chunk, completion, function_call, json_reply, sse
+from tests.support.clients import chat_model
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import (
+    chunk,
+    completion_body,
+    json_response,
+    sse_response,
+    tool_call,
+    usage_chunk,
+)
 
 
 class GetWeather(BaseModel):
@@ -67,8 +76,8 @@ def test_environment_supplies_key_and_base_url(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_default_request_always_sends_max_tokens() -> None:
-    api = FakeAPI()
-    api.model().invoke("hi")
+    api = ScriptedServer([json_response(completion_body())])
+    chat_model(api).invoke("hi")
     assert api.last_body == {
         "model": "google-gemma-3-1b-it",
         "messages": [{"role": "user", "content": "hi"}],
@@ -79,8 +88,9 @@ def test_default_request_always_sends_max_tokens() -> None:
 
 
 def test_constructor_parameters_are_sent() -> None:
-    api = FakeAPI()
-    llm = api.model(
+    api = ScriptedServer([json_response(completion_body())])
+    llm = chat_model(
+        api,
         model="meta-llama-3-8B-instruct",
         temperature=0.2,
         max_tokens=50,
@@ -117,41 +127,40 @@ def test_unknown_constructor_arguments_go_to_model_kwargs() -> None:
 
 
 def test_per_call_arguments_override_defaults() -> None:
-    api = FakeAPI()
-    llm = api.model(stop=["a"], temperature=0.5)
+    api = ScriptedServer([json_response(completion_body())])
+    llm = chat_model(api, stop=["a"], temperature=0.5)
     llm.invoke("hi", stop=["b"], temperature=0.0, model="other-model")
     body = api.last_body
     assert (body["stop"], body["temperature"], body["model"]) == (["b"], 0.0, "other-model")
 
 
 def test_empty_stop_list_is_not_sent() -> None:
-    api = FakeAPI()
-    api.model(stop=[]).invoke("hi")
+    api = ScriptedServer([json_response(completion_body())])
+    chat_model(api, stop=[]).invoke("hi")
     assert "stop" not in api.last_body
 
 
 def test_stream_requests_usage_by_default() -> None:
-    api = FakeAPI([sse(chunk(content="x", finish_reason="stop"))])
-    list(api.model().stream("hi"))
+    api = ScriptedServer([sse_response(chunk(content="x", finish_reason="stop"))])
+    list(chat_model(api).stream("hi"))
     assert api.last_body["stream"] is True
     assert api.last_body["stream_options"] == {"include_usage": True}
     assert api.requests[-1].headers["accept"] == "text/event-stream"
 
 
 def test_stream_usage_can_be_turned_off() -> None:
-    api = FakeAPI([sse(chunk(content="x", finish_reason="stop"))])
-    list(api.model(stream_usage=False).stream("hi"))
+    api = ScriptedServer([sse_response(chunk(content="x", finish_reason="stop"))])
+    list(chat_model(api, stream_usage=False).stream("hi"))
     assert "stream_options" not in api.last_body
-    list(api.model().stream("hi", stream_usage=False))
+    list(chat_model(api).stream("hi", stream_usage=False))
     assert "stream_options" not in api.last_body
 
 
 def test_streaming_flag_makes_invoke_stream() -> None:
-    usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
-    api = FakeAPI(
-        [sse(chunk(content="ok", finish_reason="stop"), chunk(usage=usage, choices=False))]
+    api = ScriptedServer(
+        [sse_response(chunk(content="ok", finish_reason="stop"), usage_chunk(3, 1))]
     )
-    result = api.model(streaming=True).invoke("hi")
+    result = chat_model(api, streaming=True).invoke("hi")
     assert api.last_body["stream"] is True
     assert result.content == "ok"
     assert result.usage_metadata == {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4}
@@ -160,24 +169,24 @@ def test_streaming_flag_makes_invoke_stream() -> None:
 def test_n_greater_than_one_cannot_stream() -> None:
     with pytest.raises(ValueError, match="n > 1"):
         ChatModelsLab(n=2, streaming=True)
-    api = FakeAPI()
+    api = ScriptedServer([json_response(completion_body())])
     with pytest.raises(ValueError, match="n > 1"):
-        list(api.model(n=2).stream("hi"))
+        list(chat_model(api, n=2).stream("hi"))
 
 
 async def test_async_invoke_and_stream() -> None:
-    api = FakeAPI([json_reply(completion("async!"))])
-    llm = api.model()
+    api = ScriptedServer([json_response(completion_body("async!"))])
+    llm = chat_model(api)
     assert (await llm.ainvoke("hi")).content == "async!"
-    api.replies[:] = [sse(chunk(content="a"), chunk(content="b", finish_reason="stop"))]
+    api.replies[:] = [sse_response(chunk(content="a"), chunk(content="b", finish_reason="stop"))]
     text = "".join([c.text async for c in llm.astream("hi")])
     assert text == "ab"
     assert api.last_body["stream"] is True
 
 
 def test_batch_uses_one_pooled_client() -> None:
-    api = FakeAPI()
-    llm = api.model()
+    api = ScriptedServer([json_response(completion_body())])
+    llm = chat_model(api)
     assert [m.content for m in llm.batch(["a", "b", "c"])] == ["Hello!"] * 3
     client = llm.client
     llm.invoke("d")
@@ -189,7 +198,7 @@ def test_batch_uses_one_pooled_client() -> None:
 
 
 def test_bind_tools_accepts_every_tool_kind() -> None:
-    api = FakeAPI()
+    api = ScriptedServer([json_response(completion_body())])
     raw = {
         "type": "function",
         "function": {
@@ -203,7 +212,7 @@ def test_bind_tools_accepts_every_tool_kind() -> None:
         "description": "Pick a colour.",
         "input_schema": {"type": "object", "properties": {"c": {"type": "string"}}},
     }
-    api.model().bind_tools([GetWeather, add, multiply, raw, anthropic_style]).invoke("hi")
+    chat_model(api).bind_tools([GetWeather, add, multiply, raw, anthropic_style]).invoke("hi")
     tools = api.last_body["tools"]
     assert [t["function"]["name"] for t in tools] == [
         "GetWeather",
@@ -234,8 +243,8 @@ def test_bind_tools_accepts_every_tool_kind() -> None:
     ],
 )
 def test_tool_choice_mapping(choice: Any, sent: Any) -> None:
-    api = FakeAPI()
-    api.model().bind_tools([GetWeather, add], tool_choice=choice).invoke("hi")
+    api = ScriptedServer([json_response(completion_body())])
+    chat_model(api).bind_tools([GetWeather, add], tool_choice=choice).invoke("hi")
     assert api.last_body["tool_choice"] == sent
 
 
@@ -246,33 +255,33 @@ def test_tool_choice_naming_an_unbound_tool_fails_at_bind_time() -> None:
 
 @pytest.mark.parametrize("parallel", [True, False])
 def test_parallel_tool_calls_sent_only_when_set(parallel: bool) -> None:
-    api = FakeAPI()
-    api.model().bind_tools([add], parallel_tool_calls=parallel).invoke("hi")
+    api = ScriptedServer([json_response(completion_body())])
+    chat_model(api).bind_tools([add], parallel_tool_calls=parallel).invoke("hi")
     assert api.last_body["parallel_tool_calls"] is parallel
 
 
 def test_strict_tools() -> None:
-    api = FakeAPI()
-    api.model().bind_tools([GetWeather], strict=True).invoke("hi")
+    api = ScriptedServer([json_response(completion_body())])
+    chat_model(api).bind_tools([GetWeather], strict=True).invoke("hi")
     function = api.last_body["tools"][0]["function"]
     assert function["strict"] is True
     assert function["parameters"]["additionalProperties"] is False
 
 
 def test_tool_call_reply_and_history_round_trip() -> None:
-    api = FakeAPI(
+    api = ScriptedServer(
         [
-            json_reply(
-                completion(
+            json_response(
+                completion_body(
                     None,
-                    tool_calls=[function_call("add", '{"a": 1, "b": 2}', "call_7")],
+                    tool_calls=[tool_call("add", '{"a": 1, "b": 2}', "call_7")],
                     finish_reason="tool_calls",
                 )
             ),
-            json_reply(completion("It is 3.")),
+            json_response(completion_body("It is 3.")),
         ]
     )
-    llm = api.model().bind_tools([add])
+    llm = chat_model(api).bind_tools([add])
     first = llm.invoke("What is 1 + 2?")
     assert isinstance(first, AIMessage)
     assert first.tool_calls == [
@@ -296,9 +305,9 @@ def test_tool_call_reply_and_history_round_trip() -> None:
 
 
 def test_streamed_tool_call_chunks_carry_index() -> None:
-    api = FakeAPI(
+    api = ScriptedServer(
         [
-            sse(
+            sse_response(
                 chunk(
                     tool_calls=[
                         {"index": 0, "id": "c1", "type": "function", "function": {"name": "add"}}
@@ -312,7 +321,7 @@ def test_streamed_tool_call_chunks_carry_index() -> None:
     )
     chunks = [
         c
-        for c in api.model().bind_tools([add], tool_choice="any").stream("1+2?")
+        for c in chat_model(api).bind_tools([add], tool_choice="any").stream("1+2?")
         if isinstance(c, AIMessageChunk)
     ]
     indexed = [tc for c in chunks for tc in c.tool_call_chunks]
@@ -329,26 +338,26 @@ def test_streamed_tool_call_chunks_carry_index() -> None:
 
 
 def test_structured_output_function_calling_forces_the_schema_tool() -> None:
-    api = FakeAPI(
+    api = ScriptedServer(
         [
-            json_reply(
-                completion(
+            json_response(
+                completion_body(
                     None,
-                    tool_calls=[function_call("GetWeather", '{"city": "Paris"}')],
+                    tool_calls=[tool_call("GetWeather", '{"city": "Paris"}')],
                     finish_reason="tool_calls",
                 )
             )
         ]
     )
-    result = api.model().with_structured_output(GetWeather).invoke("weather in Paris?")
+    result = chat_model(api).with_structured_output(GetWeather).invoke("weather in Paris?")
     assert result == GetWeather(city="Paris")
     assert api.last_body["tool_choice"] == "required"
     assert [t["function"]["name"] for t in api.last_body["tools"]] == ["GetWeather"]
 
 
 def test_structured_output_json_mode() -> None:
-    api = FakeAPI([json_reply(completion('{"setup": "s", "punchline": "p"}'))])
-    result = api.model().with_structured_output(Joke, method="json_mode").invoke("joke")
+    api = ScriptedServer([json_response(completion_body('{"setup": "s", "punchline": "p"}'))])
+    result = chat_model(api).with_structured_output(Joke, method="json_mode").invoke("joke")
     assert result == {"setup": "s", "punchline": "p"}
     assert api.last_body["response_format"] == {"type": "json_object"}
     assert "tools" not in api.last_body
@@ -356,8 +365,8 @@ def test_structured_output_json_mode() -> None:
 
 @pytest.mark.parametrize("strict", [None, True])
 def test_structured_output_json_schema(strict: bool | None) -> None:
-    api = FakeAPI([json_reply(completion('{"city": "Oslo"}'))])
-    chain = api.model().with_structured_output(GetWeather, method="json_schema", strict=strict)
+    api = ScriptedServer([json_response(completion_body('{"city": "Oslo"}'))])
+    chain = chat_model(api).with_structured_output(GetWeather, method="json_schema", strict=strict)
     assert chain.invoke("weather?") == GetWeather(city="Oslo")
     response_format = api.last_body["response_format"]
     assert response_format["type"] == "json_schema"
@@ -373,15 +382,15 @@ def test_structured_output_json_schema_dict_input() -> None:
         "properties": {"value": {"type": "integer"}},
         "required": ["value"],
     }
-    api = FakeAPI([json_reply(completion('{"value": 4}'))])
-    assert api.model().with_structured_output(schema, method="json_schema").invoke("2+2") == {
+    api = ScriptedServer([json_response(completion_body('{"value": 4}'))])
+    assert chat_model(api).with_structured_output(schema, method="json_schema").invoke("2+2") == {
         "value": 4
     }
 
 
 def test_structured_output_include_raw_keeps_parse_errors() -> None:
-    api = FakeAPI([json_reply(completion("not json at all"))])
-    out = api.model().with_structured_output(GetWeather, method="json_mode", include_raw=True)
+    api = ScriptedServer([json_response(completion_body("not json at all"))])
+    out = chat_model(api).with_structured_output(GetWeather, method="json_mode", include_raw=True)
     result = out.invoke("weather?")
     assert isinstance(result, dict)
     assert isinstance(result["raw"], AIMessage)
@@ -417,9 +426,11 @@ def test_streaming_invoke_reports_every_token_to_callbacks() -> None:
         def on_llm_new_token(self, token: Any, **kwargs: Any) -> Any:
             self.tokens.append(token)
 
-    api = FakeAPI([sse(chunk(content="a"), chunk(content="b", finish_reason="stop"))])
+    api = ScriptedServer(
+        [sse_response(chunk(content="a"), chunk(content="b", finish_reason="stop"))]
+    )
     handler = Tokens()
-    result = api.model(streaming=True).invoke("hi", config={"callbacks": [handler]})
+    result = chat_model(api, streaming=True).invoke("hi", config={"callbacks": [handler]})
     assert result.content == "ab"
     assert [t for t in handler.tokens if t] == ["a", "b"]
 
@@ -440,8 +451,8 @@ async def test_aclose_releases_owned_connections() -> None:
 
 
 def test_injected_clients_are_used_and_left_open() -> None:
-    api = FakeAPI()
-    llm = api.model()
+    api = ScriptedServer([json_response(completion_body())])
+    llm = chat_model(api)
     injected = llm.http_client
     llm.invoke("hi")
     llm.close()

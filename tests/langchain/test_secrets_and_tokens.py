@@ -15,7 +15,12 @@ from langchain_core.tools import tool
 
 from langchain_modelslab import ChatModelsLab
 from langchain_modelslab.errors import ModelsLabAuthenticationError
-from tests.langchain.fake_api import API_KEY, FakeAPI, json_reply
+from tests.support.clients import API_KEY, chat_model
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import (
+    completion_body,
+    json_response,
+)
 
 
 @tool
@@ -67,8 +72,8 @@ def test_serialised_model_loads_back_with_key_from_env(monkeypatch: pytest.Monke
 
 
 def test_injected_http_clients_are_not_serialised() -> None:
-    api = FakeAPI()
-    assert "http_client" not in dumpd(api.model())["kwargs"]
+    api = ScriptedServer([json_response(completion_body())])
+    assert "http_client" not in dumpd(chat_model(api))["kwargs"]
 
 
 def test_pickled_model_keeps_its_key_private() -> None:
@@ -82,17 +87,17 @@ def test_pickled_model_keeps_its_key_private() -> None:
 def test_key_absent_from_an_authentication_error() -> None:
     def reject(request: httpx2.Request) -> httpx2.Response:
         sent = request.headers["authorization"]
-        return json_reply({"status": "error", "message": f"Invalid API key: {sent}"}, 401)
+        return json_response({"status": "error", "message": f"Invalid API key: {sent}"}, 401)
 
     with pytest.raises(ModelsLabAuthenticationError) as caught:
-        FakeAPI([reject]).model().invoke("hi")
+        chat_model(ScriptedServer([reject])).invoke("hi")
     texts = [str(caught.value), repr(caught.value), json.dumps(caught.value.body)]
     assert all(API_KEY not in text for text in texts)
 
 
 def test_token_count_is_exact_through_count_tokens() -> None:
-    api = FakeAPI([json_reply({"input_tokens": 42})])
-    llm = api.model(model="m-1")
+    api = ScriptedServer([json_response({"input_tokens": 42})])
+    llm = chat_model(api, model="m-1")
     messages = [
         SystemMessage("be brief"),
         HumanMessage("look up cat"),
@@ -120,8 +125,8 @@ def test_token_count_is_exact_through_count_tokens() -> None:
 @pytest.mark.parametrize(
     "reply",
     [
-        json_reply({"error": {"message": "no such route"}}, 404),
-        json_reply({"error": {"message": "down"}}, 503),
+        json_response({"error": {"message": "no such route"}}, 404),
+        json_response({"error": {"message": "down"}}, 503),
     ],
 )
 def test_token_count_falls_back_when_the_endpoint_is_unavailable(
@@ -129,7 +134,7 @@ def test_token_count_falls_back_when_the_endpoint_is_unavailable(
 ) -> None:
     messages: list[BaseMessage] = [HumanMessage("hello there, how are you today?")]
     with caplog.at_level(logging.WARNING, logger="langchain_modelslab.chat_models"):
-        count = FakeAPI([reply]).model().get_num_tokens_from_messages(messages)
+        count = chat_model(ScriptedServer([reply])).get_num_tokens_from_messages(messages)
     assert count == count_tokens_approximately(messages)
     assert "approximate" in caplog.text
 
@@ -139,11 +144,11 @@ def test_token_count_falls_back_when_unreachable() -> None:
         raise httpx2.ConnectError("refused", request=request)
 
     messages: list[BaseMessage] = [HumanMessage("hello")]
-    count = FakeAPI([refuse]).model().get_num_tokens_from_messages(messages)
+    count = chat_model(ScriptedServer([refuse])).get_num_tokens_from_messages(messages)
     assert count == count_tokens_approximately(messages)
 
 
 def test_token_count_raises_on_a_bad_key() -> None:
-    api = FakeAPI([json_reply({"error": {"message": "Invalid API key"}}, 401)])
+    api = ScriptedServer([json_response({"error": {"message": "Invalid API key"}}, 401)])
     with pytest.raises(ModelsLabAuthenticationError):
-        api.model().get_num_tokens_from_messages([HumanMessage("hi")])
+        chat_model(api).get_num_tokens_from_messages([HumanMessage("hi")])

@@ -15,7 +15,15 @@ from langchain_core.exceptions import OutputParserException
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
-from tests.langchain.fake_api import FakeAPI, chunk, completion, function_call, json_reply, sse
+from tests.support.clients import chat_model
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import (
+    chunk,
+    completion_body,
+    json_response,
+    sse_response,
+    tool_call,
+)
 
 PROSE = "Ada Lovelace was a mathematician."
 
@@ -34,17 +42,17 @@ class PersonDict(TypedDict):
     age: int
 
 
-def prose_api(*, stream: bool = False) -> FakeAPI:
+def prose_api(*, stream: bool = False) -> ScriptedServer:
     if stream:
-        return FakeAPI(
+        return ScriptedServer(
             [
-                sse(
+                sse_response(
                     chunk(content="Ada Lovelace "),
                     chunk(content="was a mathematician.", finish_reason="stop"),
                 )
             ]
         )
-    return FakeAPI([json_reply(completion(PROSE))])
+    return ScriptedServer([json_response(completion_body(PROSE))])
 
 
 SCHEMAS: list[Any] = [Person, PersonDict, Person.model_json_schema()]
@@ -63,7 +71,7 @@ def _check(error: BaseException, name: str) -> None:
 def test_invoke_raises_when_no_tool_was_called(schema: Any) -> None:
     api = prose_api()
     with pytest.raises(OutputParserException) as caught:
-        api.model().with_structured_output(schema).invoke("Who was Ada?")
+        chat_model(api).with_structured_output(schema).invoke("Who was Ada?")
     _check(caught.value, "Person" if schema is not PersonDict else "PersonDict")
     assert api.last_body["tool_choice"] == "required"
 
@@ -71,45 +79,49 @@ def test_invoke_raises_when_no_tool_was_called(schema: Any) -> None:
 @pytest.mark.parametrize("schema", SCHEMAS)
 async def test_ainvoke_raises_when_no_tool_was_called(schema: Any) -> None:
     with pytest.raises(OutputParserException) as caught:
-        await prose_api().model().with_structured_output(schema).ainvoke("Who was Ada?")
+        await chat_model(prose_api()).with_structured_output(schema).ainvoke("Who was Ada?")
     _check(caught.value, "Person" if schema is not PersonDict else "PersonDict")
 
 
 def test_stream_raises_when_no_tool_was_called() -> None:
-    structured = prose_api(stream=True).model().with_structured_output(Person)
+    structured = chat_model(prose_api(stream=True)).with_structured_output(Person)
     with pytest.raises(OutputParserException) as caught:
         list(structured.stream("Who was Ada?"))
     _check(caught.value, "Person")
 
 
 async def test_astream_raises_when_no_tool_was_called() -> None:
-    structured = prose_api(stream=True).model().with_structured_output(PersonDict)
+    structured = chat_model(prose_api(stream=True)).with_structured_output(PersonDict)
     with pytest.raises(OutputParserException) as caught:
         _ = [part async for part in structured.astream("Who was Ada?")]
     _check(caught.value, "PersonDict")
 
 
 def test_include_raw_sets_parsing_error() -> None:
-    result = prose_api().model().with_structured_output(Person, include_raw=True).invoke("Ada?")
+    result = chat_model(prose_api()).with_structured_output(Person, include_raw=True).invoke("Ada?")
     assert result["parsed"] is None
     assert result["raw"].text == PROSE
     _check(result["parsing_error"], "Person")
 
 
 def test_empty_reply_says_there_was_no_text() -> None:
-    api = FakeAPI([json_reply(completion(""))])
+    api = ScriptedServer([json_response(completion_body(""))])
     with pytest.raises(OutputParserException, match="no tool call and no text"):
-        api.model().with_structured_output(Person).invoke("Ada?")
+        chat_model(api).with_structured_output(Person).invoke("Ada?")
 
 
 def test_a_tool_call_still_parses_on_invoke_and_stream() -> None:
-    call = function_call("Person", '{"name": "Ada", "age": 36}')
-    api = FakeAPI([json_reply(completion(None, tool_calls=[call], finish_reason="tool_calls"))])
-    assert api.model().with_structured_output(Person).invoke("Ada?") == Person(name="Ada", age=36)
-    streamed = FakeAPI(
+    call = tool_call("Person", '{"name": "Ada", "age": 36}')
+    api = ScriptedServer(
+        [json_response(completion_body(None, tool_calls=[call], finish_reason="tool_calls"))]
+    )
+    assert chat_model(api).with_structured_output(Person).invoke("Ada?") == Person(
+        name="Ada", age=36
+    )
+    streamed = ScriptedServer(
         [
-            sse(
-                chunk(tool_calls=[{"index": 0, **function_call("PersonDict", '{"name": "Ada",')}]),
+            sse_response(
+                chunk(tool_calls=[{"index": 0, **tool_call("PersonDict", '{"name": "Ada",')}]),
                 chunk(
                     tool_calls=[{"index": 0, "function": {"arguments": ' "age": 36}'}}],
                     finish_reason="tool_calls",
@@ -117,24 +129,28 @@ def test_a_tool_call_still_parses_on_invoke_and_stream() -> None:
             )
         ]
     )
-    parts = list(streamed.model().with_structured_output(PersonDict).stream("Ada?"))
+    parts = list(chat_model(streamed).with_structured_output(PersonDict).stream("Ada?"))
     assert parts[-1] == {"name": "Ada", "age": 36}
 
 
 def test_a_call_of_another_tool_raises_naming_it() -> None:
-    call = function_call("Weather", '{"city": "Paris"}')
-    api = FakeAPI([json_reply(completion(None, tool_calls=[call], finish_reason="tool_calls"))])
+    call = tool_call("Weather", '{"city": "Paris"}')
+    api = ScriptedServer(
+        [json_response(completion_body(None, tool_calls=[call], finish_reason="tool_calls"))]
+    )
     with pytest.raises(OutputParserException, match=r"called \['Weather'\] instead"):
-        api.model().with_structured_output(PersonDict).invoke("Ada?")
+        chat_model(api).with_structured_output(PersonDict).invoke("Ada?")
 
 
 def test_an_invalid_tool_call_still_raises_the_validation_error_when_streamed() -> None:
     """Arguments that do not validate raise pydantic's error, as on invoke (not ours)."""
-    call = {"index": 0, **function_call("Person", '{"name": "Ada"}')}
-    api = FakeAPI([sse(chunk(tool_calls=[call], finish_reason="tool_calls"))])
+    call = {"index": 0, **tool_call("Person", '{"name": "Ada"}')}
+    api = ScriptedServer([sse_response(chunk(tool_calls=[call], finish_reason="tool_calls"))])
     with pytest.raises(ValidationError, match="age"):
-        list(api.model().with_structured_output(Person).stream("Ada?"))
-    whole = function_call("Person", '{"name": "Ada"}')
-    api = FakeAPI([json_reply(completion(None, tool_calls=[whole], finish_reason="tool_calls"))])
+        list(chat_model(api).with_structured_output(Person).stream("Ada?"))
+    whole = tool_call("Person", '{"name": "Ada"}')
+    api = ScriptedServer(
+        [json_response(completion_body(None, tool_calls=[whole], finish_reason="tool_calls"))]
+    )
     with pytest.raises(ValidationError, match="age"):
-        api.model().with_structured_output(Person).invoke("Ada?")
+        chat_model(api).with_structured_output(Person).invoke("Ada?")

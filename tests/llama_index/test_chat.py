@@ -26,11 +26,12 @@ from llama_index.core.instrumentation.events import BaseEvent
 
 from modelslab_transport import DEFAULT_MAX_TOKENS, IncompleteStreamError
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk
-from tests.llama_index.support import (
+from tests.support.clients import scripted_llm
+from tests.support.replies import (
     chunk,
-    completion,
-    scripted_llm,
-    sse,
+    completion_body,
+    json_response,
+    sse_response,
     text_stream,
     usage_chunk,
 )
@@ -42,7 +43,7 @@ USER = [ChatMessage(role="user", content="hi")]
 
 
 def test_request_body_defaults() -> None:
-    llm, server = scripted_llm(completion())
+    llm, server = scripted_llm(json_response(completion_body()))
     llm.chat(USER)
     assert server.bodies[0] == {
         "model": "test-model",
@@ -53,7 +54,7 @@ def test_request_body_defaults() -> None:
 
 def test_request_body_layers_fields_additional_kwargs_and_call_kwargs() -> None:
     llm, server = scripted_llm(
-        completion(),
+        json_response(completion_body()),
         temperature=0.2,
         max_tokens=64,
         additional_kwargs={"top_p": 0.5, "seed": 1, "max_tokens": 32},
@@ -70,7 +71,7 @@ def test_request_body_layers_fields_additional_kwargs_and_call_kwargs() -> None:
 def test_stream_asks_for_usage_and_plain_call_does_not() -> None:
     llm, server = scripted_llm(
         text_stream("a"),
-        completion(),
+        json_response(completion_body()),
         additional_kwargs={"stream_options": {"include_usage": True}},
     )
     list(llm.stream_chat(USER))
@@ -102,7 +103,7 @@ def test_messages_are_converted_and_not_mutated() -> None:
         ChatMessage(role="user", content="thanks", additional_kwargs={"name": "ann"}),
     ]
     before = [m.model_dump() for m in history]
-    llm, server = scripted_llm(completion())
+    llm, server = scripted_llm(json_response(completion_body()))
     llm.chat(history)
     assert server.bodies[0]["messages"] == [
         {"role": "system", "content": "be brief"},
@@ -126,7 +127,7 @@ def test_messages_are_converted_and_not_mutated() -> None:
 def test_legacy_tool_calls_in_additional_kwargs_are_sent() -> None:
     legacy = {"id": "c9", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     message = ChatMessage(role="assistant", content="", additional_kwargs={"tool_calls": [legacy]})
-    llm, server = scripted_llm(completion())
+    llm, server = scripted_llm(json_response(completion_body()))
     llm.chat([*USER, message])
     assert server.bodies[0]["messages"][1] == {"role": "assistant", "tool_calls": [legacy]}
 
@@ -140,7 +141,7 @@ def test_images_become_image_parts() -> None:
             ImageBlock(image=b"\x89PNG\r\n\x1a\nfake", image_mimetype="image/png"),
         ],
     )
-    llm, server = scripted_llm(completion())
+    llm, server = scripted_llm(json_response(completion_body()))
     llm.chat([message])
     parts = server.bodies[0]["messages"][0]["content"]
     assert parts[0] == {"type": "text", "text": "what is this?"}
@@ -164,7 +165,7 @@ def test_unsupported_blocks_and_orphan_tool_results_are_refused() -> None:
 
 
 def test_chat_reply_text_usage_and_raw() -> None:
-    llm, _ = scripted_llm(completion("Hello there", usage=(12, 4)))
+    llm, _ = scripted_llm(json_response(completion_body("Hello there", usage=(12, 4))))
     response = llm.chat(USER)
     assert response.message.role == MessageRole.ASSISTANT
     assert response.message.content == "Hello there"
@@ -179,7 +180,7 @@ def test_chat_reply_text_usage_and_raw() -> None:
 
 
 def test_reasoning_becomes_a_thinking_block() -> None:
-    llm, _ = scripted_llm(completion("42", reasoning="6*7"))
+    llm, _ = scripted_llm(json_response(completion_body("42", reasoning="6*7")))
     blocks = llm.chat(USER).message.blocks
     assert isinstance(blocks[0], ThinkingBlock)
     assert blocks[0].content == "6*7"
@@ -188,10 +189,14 @@ def test_reasoning_becomes_a_thinking_block() -> None:
 
 
 def test_complete_sends_one_user_message() -> None:
-    llm, server = scripted_llm(completion("done"), completion(), completion())
+    llm, server = scripted_llm(
+        json_response(completion_body("done")),
+        json_response(completion_body()),
+        json_response(completion_body()),
+    )
     response = llm.complete("do it")
     assert response.text == "done"
-    assert response.additional_kwargs["total_tokens"] == 14
+    assert response.additional_kwargs["total_tokens"] == 12
     assert server.bodies[0]["messages"] == [{"role": "user", "content": "do it"}]
     llm.completion_to_prompt = lambda prompt: f"<<{prompt}>>"
     llm.complete("x")
@@ -234,7 +239,10 @@ def test_stream_cut_short_raises() -> None:
 
 async def test_async_methods() -> None:
     llm, server = scripted_llm(
-        completion("a1"), completion("a2"), text_stream("s", "1"), text_stream("s", "2")
+        json_response(completion_body("a1")),
+        json_response(completion_body("a2")),
+        text_stream("s", "1"),
+        text_stream("s", "2"),
     )
     assert (await llm.achat(USER)).message.content == "a1"
     assert (await llm.acomplete("x")).text == "a2"
@@ -247,7 +255,7 @@ async def test_async_methods() -> None:
 
 
 def test_plain_json_reply_to_a_stream_request() -> None:
-    llm, _ = scripted_llm(completion("whole"))
+    llm, _ = scripted_llm(json_response(completion_body("whole")))
     responses = list(llm.stream_chat(USER))
     assert responses[-1].message.content == "whole"
 
@@ -276,7 +284,9 @@ def recorder() -> Any:
 
 
 def test_instrumentation_events_are_emitted(recorder: _Recorder) -> None:
-    llm, _ = scripted_llm(completion(), text_stream("a"), completion())
+    llm, _ = scripted_llm(
+        json_response(completion_body()), text_stream("a"), json_response(completion_body())
+    )
     llm.chat(USER)
     list(llm.stream_chat(USER))
     llm.complete("x")
@@ -289,7 +299,7 @@ def test_instrumentation_events_are_emitted(recorder: _Recorder) -> None:
 
 def test_token_counting_handler_reads_usage() -> None:
     counter = TokenCountingHandler()
-    llm, _ = scripted_llm(completion(usage=(21, 5)), text_stream("a"))
+    llm, _ = scripted_llm(json_response(completion_body(usage=(21, 5))), text_stream("a"))
     llm.callback_manager = CallbackManager([counter])
     llm.chat(USER)
     list(llm.stream_chat(USER))
@@ -311,7 +321,12 @@ class _CountingLimiter:
 
 async def test_rate_limiter_is_acquired_per_call() -> None:
     limiter = _CountingLimiter()
-    llm, _ = scripted_llm(completion(), completion(), text_stream("a"), rate_limiter=limiter)
+    llm, _ = scripted_llm(
+        json_response(completion_body()),
+        json_response(completion_body()),
+        text_stream("a"),
+        rate_limiter=limiter,
+    )
     llm.chat(USER)
     llm.complete("x")
     await llm.astream_chat(USER)
@@ -320,14 +335,16 @@ async def test_rate_limiter_is_acquired_per_call() -> None:
 
 
 def test_response_is_a_chat_response_with_string() -> None:
-    llm, _ = scripted_llm(completion("x"))
+    llm, _ = scripted_llm(json_response(completion_body("x")))
     response = llm.chat(USER)
     assert isinstance(response, ChatResponse)
     assert str(response) == "assistant: x"
 
 
 def test_usage_chunk_alone_is_enough() -> None:
-    llm, _ = scripted_llm(sse(chunk("only"), chunk(finish_reason="stop"), usage_chunk(1, 1)))
+    llm, _ = scripted_llm(
+        sse_response(chunk("only"), chunk(finish_reason="stop"), usage_chunk(1, 1))
+    )
     last = list(llm.stream_chat(USER))[-1]
     assert last.message.content == "only"
     assert last.additional_kwargs["total_tokens"] == 2

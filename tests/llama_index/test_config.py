@@ -21,7 +21,11 @@ from modelslab_transport import (
     ServerError,
 )
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
-from tests.llama_index.support import MOCK_KEY, completion, scripted_llm
+from tests.support.clients import API_KEY, scripted_llm
+from tests.support.replies import (
+    completion_body,
+    json_response,
+)
 
 USER = [ChatMessage(role="user", content="hi")]
 
@@ -102,7 +106,7 @@ def test_rejects_out_of_range_fields(fields: dict[str, float]) -> None:
 
 
 def test_key_is_never_serialised_or_shown() -> None:
-    llm = ModelsLabLLM(api_key=MOCK_KEY, default_headers={"x-extra": MOCK_KEY})
+    llm = ModelsLabLLM(api_key=API_KEY, default_headers={"x-extra": API_KEY})
     shown = [
         repr(llm),
         str(llm),
@@ -113,7 +117,7 @@ def test_key_is_never_serialised_or_shown() -> None:
         llm.model_dump_json(),
     ]
     for text in shown:
-        assert MOCK_KEY not in text
+        assert API_KEY not in text
     assert "api_key" not in llm.to_dict()
 
 
@@ -129,7 +133,9 @@ def test_round_trips_through_dict(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_pickles_and_copies_after_use(caplog: pytest.LogCaptureFixture) -> None:
-    llm, server = scripted_llm(completion("a"), completion("b"))
+    llm, server = scripted_llm(
+        json_response(completion_body("a")), json_response(completion_body("b"))
+    )
     llm.chat(USER)
     with caplog.at_level(logging.WARNING):
         plain = llm.model_copy(update={"http_client": None, "async_http_client": None})
@@ -142,18 +148,20 @@ def test_pickles_and_copies_after_use(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_injected_clients_carry_sync_and_async_requests() -> None:
-    llm, server = scripted_llm(completion("sync"), completion("async"))
+    llm, server = scripted_llm(
+        json_response(completion_body("sync")), json_response(completion_body("async"))
+    )
     assert llm.chat(USER).message.content == "sync"
 
     import asyncio
 
     assert asyncio.run(llm.achat(USER)).message.content == "async"
     assert [r.url.path for r in server.requests] == ["/chat/completions"] * 2
-    assert server.requests[0].headers["authorization"] == f"Bearer {MOCK_KEY}"
+    assert server.requests[0].headers["authorization"] == f"Bearer {API_KEY}"
 
 
 def test_settings_changes_take_effect() -> None:
-    llm, server = scripted_llm(completion(), completion())
+    llm, server = scripted_llm(json_response(completion_body()), json_response(completion_body()))
     llm.chat(USER)
     llm.base_url = "http://127.0.0.1:10/v2"
     llm.api_key = "other-key"  # type: ignore[assignment]
@@ -163,19 +171,19 @@ def test_settings_changes_take_effect() -> None:
 
 
 def test_default_headers_are_sent() -> None:
-    llm, server = scripted_llm(completion(), default_headers={"x-trace": "abc"})
+    llm, server = scripted_llm(json_response(completion_body()), default_headers={"x-trace": "abc"})
     llm.chat(USER)
     assert server.requests[0].headers["x-trace"] == "abc"
 
 
 def test_error_does_not_leak_key(caplog: pytest.LogCaptureFixture) -> None:
-    echo = httpx2.Response(401, json={"error": {"message": f"Invalid API key {MOCK_KEY}"}})
+    echo = httpx2.Response(401, json={"error": {"message": f"Invalid API key {API_KEY}"}})
     llm, _ = scripted_llm(echo)
     with caplog.at_level(logging.DEBUG), pytest.raises(AuthenticationError) as info:
         llm.chat(USER)
-    assert MOCK_KEY not in str(info.value)
-    assert MOCK_KEY not in repr(info.value)
-    assert MOCK_KEY not in caplog.text
+    assert API_KEY not in str(info.value)
+    assert API_KEY not in repr(info.value)
+    assert API_KEY not in caplog.text
 
 
 def test_error_inside_http_200_is_raised() -> None:
@@ -186,7 +194,7 @@ def test_error_inside_http_200_is_raised() -> None:
 
 def test_retries_follow_max_retries() -> None:
     busy = httpx2.Response(503, headers={"retry-after": "0"}, json={"error": "busy"})
-    llm, server = scripted_llm(busy, completion("ok"), max_retries=1)
+    llm, server = scripted_llm(busy, json_response(completion_body("ok")), max_retries=1)
     assert llm.chat(USER).message.content == "ok"
     assert len(server.requests) == 2
 
@@ -197,7 +205,7 @@ def test_retries_follow_max_retries() -> None:
 
 
 def test_close_is_safe_before_and_after_use() -> None:
-    llm, _ = scripted_llm(completion())
+    llm, _ = scripted_llm(json_response(completion_body()))
     llm.close()
     llm.chat(USER)
     llm.close()

@@ -20,7 +20,7 @@ from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import DEFAULT_MAX_TOKENS, NotFoundError
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW
 from modelslab_transport.wire.catalog import ModelInfo
-from tests.llama_index.support import MOCK_KEY, scripted_llm
+from tests.support.clients import API_KEY, scripted_llm
 
 
 def lookup(word: str) -> str:
@@ -114,7 +114,7 @@ def test_count_tokens_is_the_servers_count_with_tools() -> None:
     assert llm.count_tokens(messages, tools=[LOOKUP]) == 31
     request = server.requests[0]
     assert request.url.path.endswith("/v1/messages/count_tokens")
-    assert request.headers["x-api-key"] == MOCK_KEY
+    assert request.headers["x-api-key"] == API_KEY
     body = server.bodies[0]
     assert body["system"] == "Be brief."
     assert body["messages"] == [
@@ -181,8 +181,8 @@ def test_user_fields_override_the_profile() -> None:
 def test_request_sends_the_profile_capped_default_max_tokens() -> None:
     body: dict[str, Any] = {}
 
-    def reply(sent: dict[str, Any]) -> httpx2.Response:
-        body.update(sent)
+    def reply(request: httpx2.Request) -> httpx2.Response:
+        body.update(json.loads(request.content))
         return message_reply({"type": "text", "text": "ok"})
 
     llm, _ = scripted_llm(reply, api="messages", model="gemini-2.0-flash-001")

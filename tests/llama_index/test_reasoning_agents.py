@@ -1,6 +1,6 @@
 """A LlamaIndex ``FunctionAgent`` tool loop against providers that enforce reasoning rules.
 
-The same emulated providers as the LangChain test (tests/reasoning_provider.py): the
+The same emulated providers as the LangChain test (tests/support/reasoning_provider.py): the
 loop completes only if DeepSeek's ``reasoning_content``, Anthropic-style signed and
 redacted thinking blocks, and Gemini's tool-call thought signature come back where
 each provider wants them.
@@ -15,7 +15,7 @@ from llama_index.core.tools import FunctionTool
 from llama_index.core.workflow import Context
 
 from llama_index_modelslab import ModelsLabLLM
-from tests.reasoning_provider import ANSWER, REDACTED_DATA, THINKING_SIGNATURE, serve
+from tests.support.reasoning_provider import ANSWER, REDACTED_DATA, THINKING_SIGNATURE, serve
 
 CASES = [
     ("deepseek", "chat_completions"),

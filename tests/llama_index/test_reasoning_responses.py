@@ -10,7 +10,15 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ThinkingBlock
 
 from llama_index_modelslab.conversions import messages_to_wire
-from tests.llama_index.support import chunk, completion, scripted_llm, sse, tool_call, usage_chunk
+from tests.support.clients import scripted_llm
+from tests.support.replies import (
+    chunk,
+    completion_body,
+    json_response,
+    sse_response,
+    tool_call,
+    usage_chunk,
+)
 
 THINK_TEXT = "<think>\nSix sevens: 42.\n</think>\n\nThe answer is 42, not <think>."
 REASONING = "Six sevens: 42."
@@ -24,7 +32,7 @@ def _thinking(message: ChatMessage) -> list[ThinkingBlock]:
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 async def test_chat_splits_leading_think_tags(use_async: bool) -> None:
-    llm, _ = scripted_llm(completion(THINK_TEXT))
+    llm, _ = scripted_llm(json_response(completion_body(THINK_TEXT)))
     response = await llm.achat(USER) if use_async else llm.chat(USER)
     assert response.message.content == ANSWER
     assert _thinking(response.message)[0].content == REASONING
@@ -32,7 +40,9 @@ async def test_chat_splits_leading_think_tags(use_async: bool) -> None:
 
 @pytest.mark.parametrize("cut", range(len(THINK_TEXT) + 1))
 def test_stream_splits_think_tags_cut_at_every_offset(cut: int) -> None:
-    reply = sse(chunk(THINK_TEXT[:cut]), chunk(THINK_TEXT[cut:]), chunk(finish_reason="stop"))
+    reply = sse_response(
+        chunk(THINK_TEXT[:cut]), chunk(THINK_TEXT[cut:]), chunk(finish_reason="stop")
+    )
     llm, _ = scripted_llm(reply)
     responses = list(llm.stream_chat(USER))
     last = responses[-1]
@@ -42,7 +52,7 @@ def test_stream_splits_think_tags_cut_at_every_offset(cut: int) -> None:
 
 
 async def test_astream_splits_think_tags() -> None:
-    reply = sse(
+    reply = sse_response(
         chunk(THINK_TEXT[:3]),
         chunk(THINK_TEXT[3:20]),
         chunk(THINK_TEXT[20:]),
@@ -56,7 +66,9 @@ async def test_astream_splits_think_tags() -> None:
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 def test_split_think_tags_false_keeps_the_text(stream: bool) -> None:
     reply = (
-        sse(chunk(THINK_TEXT), chunk(finish_reason="stop")) if stream else completion(THINK_TEXT)
+        sse_response(chunk(THINK_TEXT), chunk(finish_reason="stop"))
+        if stream
+        else json_response(completion_body(THINK_TEXT))
     )
     llm, _ = scripted_llm(reply, split_think_tags=False)
     response = list(llm.stream_chat(USER))[-1] if stream else llm.chat(USER)
@@ -70,7 +82,7 @@ def _logprob(token: str, *alternatives: str) -> dict[str, Any]:
 
 
 def test_chat_fills_logprobs() -> None:
-    body = json.loads(completion("Hi").content)
+    body = completion_body("Hi")
     body["choices"][0]["logprobs"] = {"content": [_logprob("Hi", "Hello")]}
     llm, server = scripted_llm(
         httpx2.Response(200, json=body), additional_kwargs={"logprobs": True, "top_logprobs": 2}
@@ -89,7 +101,7 @@ async def test_stream_fills_logprobs(use_async: bool) -> None:
         body = chunk(token)
         body["choices"][0]["logprobs"] = {"content": [_logprob(token)]}
         chunks.append(body)
-    llm, _ = scripted_llm(sse(*chunks, chunk(finish_reason="stop"), usage_chunk()))
+    llm, _ = scripted_llm(sse_response(*chunks, chunk(finish_reason="stop"), usage_chunk()))
     if use_async:
         responses = [r async for r in await llm.astream_chat(USER)]
     else:
@@ -130,10 +142,14 @@ def test_tool_call_provider_fields_go_back_unchanged(stream: bool) -> None:
     extra = {"google": {"thought_signature": "gsig"}}
     call = {**tool_call("f", '{"x": 1}'), "extra_content": extra}
     if stream:
-        reply = sse(chunk(tool_calls=[{**call, "index": 0}]), chunk(finish_reason="tool_calls"))
+        reply = sse_response(
+            chunk(tool_calls=[{**call, "index": 0}]), chunk(finish_reason="tool_calls")
+        )
         response = list(scripted_llm(reply)[0].stream_chat(USER))[-1]
     else:
-        response = scripted_llm(completion(None, tool_calls=[call]))[0].chat(USER)
+        response = scripted_llm(json_response(completion_body(None, tool_calls=[call])))[0].chat(
+            USER
+        )
     wire = messages_to_wire([*USER, response.message])[1]
     assert wire.model_dump(exclude_none=True)["tool_calls"][0]["extra_content"] == extra
 

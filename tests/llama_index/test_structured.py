@@ -12,7 +12,15 @@ from llama_index.core.types import PydanticProgramMode
 from pydantic import BaseModel
 
 from llama_index_modelslab.structured import parse_structured_text
-from tests.llama_index.support import chunk, completion, scripted_llm, sse, tool_call, usage_chunk
+from tests.support.clients import scripted_llm
+from tests.support.replies import (
+    chunk,
+    completion_body,
+    json_response,
+    sse_response,
+    tool_call,
+    usage_chunk,
+)
 
 PROMPT = PromptTemplate("Describe {city}.")
 
@@ -28,7 +36,9 @@ CITY_JSON = '{"name": "Paris", "country": "France"}'
 
 
 def test_default_forces_a_tool_named_after_the_class() -> None:
-    llm, server = scripted_llm(completion(None, tool_calls=[tool_call("City", CITY_JSON)]))
+    llm, server = scripted_llm(
+        json_response(completion_body(None, tool_calls=[tool_call("City", CITY_JSON)]))
+    )
     city = llm.structured_predict(City, PROMPT, city="Paris")
     assert city == City(name="Paris", country="France")
     body = server.bodies[0]
@@ -40,7 +50,9 @@ def test_default_forces_a_tool_named_after_the_class() -> None:
 
 def test_json_schema_method_sends_response_format() -> None:
     llm, server = scripted_llm(
-        completion(CITY_JSON), structured_output_method="json_schema", system_prompt="Be exact."
+        json_response(completion_body(CITY_JSON)),
+        structured_output_method="json_schema",
+        system_prompt="Be exact.",
     )
     assert llm.structured_predict(City, PROMPT, city="Paris").country == "France"
     body = server.bodies[0]
@@ -53,7 +65,7 @@ def test_json_schema_method_sends_response_format() -> None:
 
 
 def test_method_can_be_chosen_per_call() -> None:
-    llm, server = scripted_llm(completion(CITY_JSON))
+    llm, server = scripted_llm(json_response(completion_body(CITY_JSON)))
     llm_kwargs = {"structured_output_method": "json_schema", "temperature": 0}
     llm.structured_predict(City, PROMPT, llm_kwargs=llm_kwargs, city="Paris")
     body = server.bodies[0]
@@ -72,7 +84,8 @@ def test_unknown_method_is_refused() -> None:
 
 def test_explicit_program_mode_is_respected() -> None:
     llm, server = scripted_llm(
-        completion(f"Here you go: {CITY_JSON}"), pydantic_program_mode=PydanticProgramMode.LLM
+        json_response(completion_body(f"Here you go: {CITY_JSON}")),
+        pydantic_program_mode=PydanticProgramMode.LLM,
     )
     assert llm.structured_predict(City, PROMPT, city="Paris").name == "Paris"
     assert "tools" not in server.bodies[0]
@@ -81,8 +94,8 @@ def test_explicit_program_mode_is_respected() -> None:
 
 async def test_async_structured_predict_both_methods() -> None:
     llm, _ = scripted_llm(
-        completion(None, tool_calls=[tool_call("City", CITY_JSON)]),
-        completion(CITY_JSON),
+        json_response(completion_body(None, tool_calls=[tool_call("City", CITY_JSON)])),
+        json_response(completion_body(CITY_JSON)),
     )
     assert (await llm.astructured_predict(City, PROMPT, city="Paris")).name == "Paris"
     llm.structured_output_method = "json_schema"
@@ -91,7 +104,7 @@ async def test_async_structured_predict_both_methods() -> None:
 
 def _json_stream() -> object:
     pieces = ['{"name": "Pa', 'ris", "coun', 'try": "France"}']
-    return sse(*(chunk(p) for p in pieces), chunk(finish_reason="stop"), usage_chunk())
+    return sse_response(*(chunk(p) for p in pieces), chunk(finish_reason="stop"), usage_chunk())
 
 
 def test_stream_structured_predict_with_json_schema() -> None:
@@ -105,7 +118,7 @@ async def test_astream_structured_predict_with_tools() -> None:
     calls = [
         {"index": 0, "id": "c", "type": "function", "function": {"name": "City", "arguments": ""}},
     ]
-    stream = sse(
+    stream = sse_response(
         chunk(tool_calls=calls),
         chunk(tool_calls=[{"index": 0, "function": {"arguments": CITY_JSON[:20]}}]),
         chunk(tool_calls=[{"index": 0, "function": {"arguments": CITY_JSON[20:]}}]),
@@ -118,7 +131,9 @@ async def test_astream_structured_predict_with_tools() -> None:
 
 
 def test_as_structured_llm_returns_json_of_the_object() -> None:
-    llm, _ = scripted_llm(completion(None, tool_calls=[tool_call("City", CITY_JSON)]))
+    llm, _ = scripted_llm(
+        json_response(completion_body(None, tool_calls=[tool_call("City", CITY_JSON)]))
+    )
     structured = llm.as_structured_llm(City)
     response = structured.chat([ChatMessage(role="user", content="Paris?")])
     assert json.loads(response.message.content or "") == {"name": "Paris", "country": "France"}

@@ -10,11 +10,12 @@ from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, ToolCallBlock
 from llama_index.core.tools import FunctionTool
 
-from tests.llama_index.support import (
+from tests.support.clients import scripted_llm
+from tests.support.replies import (
     chunk,
-    completion,
-    scripted_llm,
-    sse,
+    completion_body,
+    json_response,
+    sse_response,
     tool_call,
     usage_chunk,
 )
@@ -82,7 +83,9 @@ def test_prepare_without_tools_sends_no_tool_fields() -> None:
 
 
 def test_chat_with_tools_request_body() -> None:
-    llm, server = scripted_llm(completion(None, tool_calls=[tool_call("add", '{"a":1,"b":2}')]))
+    llm, server = scripted_llm(
+        json_response(completion_body(None, tool_calls=[tool_call("add", '{"a":1,"b":2}')]))
+    )
     llm.chat_with_tools([ADD], user_msg="1+2?", tool_required=True, allow_parallel_tool_calls=True)
     body = server.bodies[0]
     assert body["tool_choice"] == "required"
@@ -105,7 +108,7 @@ def test_chat_with_tools_request_body() -> None:
 
 
 def test_strict_is_passed_to_function_definitions() -> None:
-    llm, server = scripted_llm(completion())
+    llm, server = scripted_llm(json_response(completion_body()))
     llm.chat_with_tools([ADD], user_msg="x", strict=True)
     assert server.bodies[0]["tools"][0]["function"]["strict"] is True
 
@@ -115,7 +118,9 @@ def test_strict_is_passed_to_function_definitions() -> None:
 
 def test_tool_calls_are_blocks_and_legacy_kwargs() -> None:
     calls = [tool_call("add", '{"a": 1, "b": 2}', "call_x")]
-    llm, _ = scripted_llm(completion(None, tool_calls=calls, finish_reason="tool_calls"))
+    llm, _ = scripted_llm(
+        json_response(completion_body(None, tool_calls=calls, finish_reason="tool_calls"))
+    )
     response = llm.chat_with_tools([ADD], user_msg="1+2?")
     blocks = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
     assert blocks == [
@@ -131,7 +136,10 @@ def test_tool_calls_are_blocks_and_legacy_kwargs() -> None:
 
 def test_only_first_call_kept_unless_parallel() -> None:
     calls = [tool_call("add", '{"a":1,"b":2}', "c1"), tool_call("now", "{}", "c2")]
-    llm, _ = scripted_llm(completion(None, tool_calls=calls), completion(None, tool_calls=calls))
+    llm, _ = scripted_llm(
+        json_response(completion_body(None, tool_calls=calls)),
+        json_response(completion_body(None, tool_calls=calls)),
+    )
     single = llm.chat_with_tools([ADD, NOW], user_msg="x")
     assert [s.tool_id for s in llm.get_tool_calls_from_response(single)] == ["c1"]
     assert len(single.message.additional_kwargs["tool_calls"]) == 1
@@ -140,7 +148,7 @@ def test_only_first_call_kept_unless_parallel() -> None:
 
 
 def test_no_tool_call_raises_only_when_asked() -> None:
-    llm, _ = scripted_llm(completion("just text"))
+    llm, _ = scripted_llm(json_response(completion_body("just text")))
     response = llm.chat_with_tools([ADD], user_msg="x")
     assert llm.get_tool_calls_from_response(response, error_on_no_tool_call=False) == []
     with pytest.raises(ValueError, match="expected at least one tool call"):
@@ -149,7 +157,10 @@ def test_no_tool_call_raises_only_when_asked() -> None:
 
 def test_missing_ids_get_stable_ids() -> None:
     calls = [tool_call("now", "", call_id=None)]
-    llm, _ = scripted_llm(completion(None, tool_calls=calls), completion(None, tool_calls=calls))
+    llm, _ = scripted_llm(
+        json_response(completion_body(None, tool_calls=calls)),
+        json_response(completion_body(None, tool_calls=calls)),
+    )
     first = llm.get_tool_calls_from_response(llm.chat_with_tools([NOW], user_msg="x"))
     again = llm.get_tool_calls_from_response(llm.chat_with_tools([NOW], user_msg="x"))
     assert first[0].tool_id == again[0].tool_id
@@ -192,7 +203,7 @@ def test_legacy_tool_calls_are_read_from_additional_kwargs() -> None:
 
 def streamed_call() -> Any:
     """A streamed tool call whose arguments arrive in fragments."""
-    return sse(
+    return sse_response(
         chunk(role="assistant", content=None),
         chunk(tool_calls=[{"index": 0, "id": "call_s", "type": "function",
                            "function": {"name": "add", "arguments": ""}}]),
@@ -230,14 +241,18 @@ async def test_async_streamed_tool_call() -> None:
 
 
 def test_predict_and_call_runs_the_tool() -> None:
-    llm, _ = scripted_llm(completion(None, tool_calls=[tool_call("add", '{"a": 2, "b": 3}')]))
+    llm, _ = scripted_llm(
+        json_response(completion_body(None, tool_calls=[tool_call("add", '{"a": 2, "b": 3}')]))
+    )
     result = llm.predict_and_call([ADD], user_msg="2+3?")
     assert result.response == "5"
     assert result.sources[0].tool_name == "add"
 
 
 async def test_apredict_and_call_runs_the_tool() -> None:
-    llm, _ = scripted_llm(completion(None, tool_calls=[tool_call("add", '{"a": 2, "b": 5}')]))
+    llm, _ = scripted_llm(
+        json_response(completion_body(None, tool_calls=[tool_call("add", '{"a": 2, "b": 5}')]))
+    )
     result = await llm.apredict_and_call([ADD], user_msg="2+5?")
     assert result.response == "7"
 
@@ -246,11 +261,11 @@ async def test_apredict_and_call_runs_the_tool() -> None:
 async def test_function_agent_loop(streaming: bool) -> None:
     def reply(text: str | None, calls: list[dict[str, Any]] | None = None) -> Any:
         if not streaming:
-            return completion(text, tool_calls=calls)
+            return json_response(completion_body(text, tool_calls=calls))
         chunks = [chunk(role="assistant", content=text)]
         if calls:
             chunks.append(chunk(tool_calls=[{**calls[0], "index": 0}]))
-        return sse(*chunks, chunk(finish_reason="stop"), usage_chunk())
+        return sse_response(*chunks, chunk(finish_reason="stop"), usage_chunk())
 
     llm, server = scripted_llm(
         reply(None, [tool_call("add", '{"a": 20, "b": 22}', "call_add")]),

@@ -9,7 +9,7 @@
 3. for each of ``""``, ``[langchain]``, ``[agents]``, ``[llama-index]``: a fresh venv,
    ``pip install <wheel>[extra]``, then, from a directory outside the checkout (so the
    installed copy is what runs), the README snippets that extra is for, against the
-   loopback :class:`~tests.openai_fake.OpenAIFake`; the transport-only install must
+   loopback :class:`~tests.support.openai_fake.OpenAIFake`; the transport-only install must
    refuse ``import langchain_modelslab`` with the extra's name, and ``pip show`` must
    show the license.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from modelslab_transport import __version__
 from tests.conftest import REPO_ROOT
-from tests.openai_fake import OpenAIFake
+from tests.support.openai_fake import OpenAIFake
 from tests.test_readme import EXPECTED, SNIPPETS
 
 # The README snippets each install runs (the RAG snippet needs examples/ from a checkout).

@@ -9,7 +9,7 @@ import json
 import sys
 
 from langchain_modelslab import ChatModelsLab
-from tests.queue_limit.server import answer_for
+from tests.support.queue_server import answer_for
 
 
 async def main(base_url: str, tag: str, count: int) -> None:

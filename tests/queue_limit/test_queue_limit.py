@@ -27,8 +27,9 @@ from modelslab_transport.errors import RateLimitError
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.wire import ChatCompletionRequest
 from modelslab_transport.wire import ChatMessage as WireMessage
-from tests.faults.fault_server import FaultServer, completion, json_reply
-from tests.queue_limit.server import QueueLimitedServer, answer_for
+from tests.support.fault_server import FaultServer, json_reply
+from tests.support.queue_server import QueueLimitedServer, answer_for
+from tests.support.replies import completion_body
 
 KEY = "sk-queue-test-key"
 N = 100
@@ -301,7 +302,7 @@ class _Sleeps:
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_queue_limit_429s_do_not_count_against_max_retries(mode: str) -> None:
     refused = json_reply({**QUEUE_429, "retry_after": 2}, status=429)
-    with FaultServer(refused, refused, refused, json_reply(completion("done"))) as server:
+    with FaultServer(refused, refused, refused, json_reply(completion_body("done"))) as server:
         sleeps = _Sleeps()
         settings = _settings(server.base_url, max_retries=0, max_concurrency=5)
         if mode == "sync":
@@ -321,7 +322,7 @@ async def test_queue_limit_429s_do_not_count_against_max_retries(mode: str) -> N
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_other_429s_keep_the_retry_policy(mode: str) -> None:
     other = json_reply({"error": {"message": "Too many requests"}}, status=429)
-    with FaultServer(other, json_reply(completion("done"))) as server:
+    with FaultServer(other, json_reply(completion_body("done"))) as server:
         sleeps = _Sleeps()
         settings = _settings(server.base_url, max_retries=0)
         if mode == "sync":
@@ -348,7 +349,9 @@ def test_queue_limit_waits_are_bounded_by_queue_timeout() -> None:
 
 
 def test_a_429_naming_a_lower_maximum_lowers_the_limit() -> None:
-    with FaultServer(json_reply(QUEUE_429, status=429), json_reply(completion("ok"))) as server:
+    with FaultServer(
+        json_reply(QUEUE_429, status=429), json_reply(completion_body("ok"))
+    ) as server:
         settings = _settings(server.base_url, max_concurrency=8)
         sleeps = _Sleeps()
         ModelsLabClient(settings, retry_policy=sleeps.policy()).chat_completions(_request("x"))

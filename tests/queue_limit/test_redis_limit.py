@@ -17,7 +17,7 @@ import pytest
 
 from modelslab_transport import ClientSettings
 from modelslab_transport.concurrency import account_id
-from tests.queue_limit.server import QueueLimitedServer
+from tests.support.queue_server import QueueLimitedServer
 
 redis = pytest.importorskip("redis", reason="redis-py is not installed (the [redis] extra)")
 

@@ -15,7 +15,9 @@ from modelslab_transport import CHAT_PROTOCOLS, ModelsLab, ModelsLabOptions
 from modelslab_transport.defaults import DEFAULT_MAX_TOKENS
 from modelslab_transport.model_profiles import default_max_tokens
 from modelslab_transport.wire.chat import ChatMessage
-from tests.transport.transport_support import API_KEY, ScriptedServer, completion_body
+from tests.support.clients import API_KEY
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import completion_body
 
 HI = [ChatMessage(role="user", content="Hi")]
 

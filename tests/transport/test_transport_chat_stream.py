@@ -19,20 +19,17 @@ from modelslab_transport import (
     ServerError,
 )
 from modelslab_transport.wire import ChatCompletionChunk, StreamOptions
-from tests.transport.transport_support import (
+from tests.support.clients import async_client, sync_client
+from tests.support.mock_api import PiecesStream, Reply, ScriptedServer
+from tests.support.replies import (
     SSE_HEADERS,
-    PiecesStream,
-    Reply,
-    ScriptedServer,
-    async_client,
-    chat_request,
     chunk,
     completion_body,
     json_response,
     sse,
     stream_response,
-    sync_client,
 )
+from tests.support.wire_requests import chat_request
 
 MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 
@@ -376,12 +373,12 @@ async def test_plain_json_reply_to_a_stream_request_is_one_chunk(mode: str) -> N
     assert len(items) == 1
     only = items[0]
     assert only.object == "chat.completion.chunk"
-    assert only.id == "gen-123"
+    assert only.id == "chatcmpl-1"
     assert only.choices[0].delta.text == "Whole answer"
     assert only.choices[0].delta.role == "assistant"
     assert only.choices[0].finish_reason == "stop"
     assert only.usage is not None
-    assert only.usage.total == 7
+    assert only.usage.total == 12
     calls = only.choices[0].delta.tool_calls or []
     assert [(c.index, c.id) for c in calls] == [(0, "c1"), (1, "c2")]
 

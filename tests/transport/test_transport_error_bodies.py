@@ -28,14 +28,10 @@ from modelslab_transport.error_bodies import (
     parse_retry_after,
     redact_values,
 )
-from tests.transport.transport_support import (
-    ScriptedServer,
-    async_client,
-    chat_request,
-    completion_body,
-    json_response,
-    sync_client,
-)
+from tests.support.clients import async_client, sync_client
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import completion_body, json_response
+from tests.support.wire_requests import chat_request
 
 
 def _call_with_body(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:

@@ -22,13 +22,8 @@ from modelslab_transport.defaults import MAX_RETRY_AFTER
 from modelslab_transport.error_bodies import parse_retry_after
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.urls import check_base_url, endpoint_url
-from tests.transport.transport_support import (
-    LoopbackConnection,
-    LoopbackRequest,
-    LoopbackServer,
-    chat_request,
-    messages_request,
-)
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.wire_requests import chat_request, messages_request
 
 KEY = "sk-transport-3Jd8Kq0Zp7Lw2Nx5Vb9Hc4Ty6"
 

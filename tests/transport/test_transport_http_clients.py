@@ -25,16 +25,10 @@ from llama_index.core.llms import ChatMessage as LlamaMessage
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
-from tests.transport.transport_support import (
-    API_KEY,
-    LoopbackConnection,
-    LoopbackRequest,
-    LoopbackServer,
-    chat_request,
-    chunk,
-    completion_body,
-    sse,
-)
+from tests.support.clients import API_KEY
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.replies import chunk, completion_body, sse
+from tests.support.wire_requests import chat_request
 
 
 def answer(conn: LoopbackConnection, request: LoopbackRequest) -> bool:

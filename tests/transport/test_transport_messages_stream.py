@@ -15,15 +15,10 @@ from modelslab_transport import (
     ServerError,
 )
 from modelslab_transport.wire import MessageStreamEvent
-from tests.transport.transport_support import (
-    Reply,
-    ScriptedServer,
-    async_client,
-    json_response,
-    messages_request,
-    stream_response,
-    sync_client,
-)
+from tests.support.clients import async_client, sync_client
+from tests.support.mock_api import Reply, ScriptedServer
+from tests.support.replies import json_response, stream_response
+from tests.support.wire_requests import messages_request
 
 MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 

@@ -30,22 +30,11 @@ from modelslab_transport.wire import (
     StreamOptions,
     Tool,
 )
-from tests.transport.transport_support import (
-    API_KEY,
-    SSE_HEADERS,
-    LoopbackConnection,
-    LoopbackRequest,
-    LoopbackServer,
-    ScriptedServer,
-    async_client,
-    chat_request,
-    chunk,
-    completion_body,
-    json_response,
-    messages_request,
-    sse,
-    sync_client,
-)
+from tests.support.clients import API_KEY, async_client, sync_client
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import SSE_HEADERS, chunk, completion_body, json_response, sse
+from tests.support.wire_requests import chat_request, messages_request
 
 MESSAGE_BODY = {
     "id": "msg_abc123",
@@ -370,11 +359,11 @@ def test_chat_completion_decodes() -> None:
     server = ScriptedServer([json_response(completion_body("Hi there"))])
     completion = sync_client(server).chat_completions(chat_request())
     assert isinstance(completion, ChatCompletion)
-    assert completion.id == "gen-123"
+    assert completion.id == "chatcmpl-1"
     assert completion.choices[0].message.text == "Hi there"
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None
-    assert completion.usage.total == 7
+    assert completion.usage.total == 12
 
 
 def test_chat_completion_tolerates_missing_ids_and_keeps_unknown_fields() -> None:

@@ -22,19 +22,10 @@ from modelslab_transport import (
     ServerError,
 )
 from modelslab_transport.wire import ChatCompletion
-from tests.transport.transport_support import (
-    Reply,
-    ScriptedServer,
-    SleepRecorder,
-    async_client,
-    chat_request,
-    chunk,
-    completion_body,
-    json_response,
-    sse,
-    stream_response,
-    sync_client,
-)
+from tests.support.clients import SleepRecorder, async_client, sync_client
+from tests.support.mock_api import Reply, ScriptedServer
+from tests.support.replies import chunk, completion_body, json_response, sse, stream_response
+from tests.support.wire_requests import chat_request
 
 MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 RATE_LIMITED = {

@@ -19,23 +19,11 @@ from modelslab_transport import (
     ModelsLabClient,
     ModelsLabError,
 )
-from tests.transport.transport_support import (
-    API_KEY,
-    LoopbackConnection,
-    LoopbackRequest,
-    LoopbackServer,
-    ScriptedServer,
-    SleepRecorder,
-    async_client,
-    chat_request,
-    chunk,
-    completion_body,
-    json_response,
-    settings,
-    sse,
-    stream_response,
-    sync_client,
-)
+from tests.support.clients import API_KEY, SleepRecorder, async_client, settings, sync_client
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import chunk, completion_body, json_response, sse, stream_response
+from tests.support.wire_requests import chat_request
 
 ECHO = f"Invalid API key: {API_KEY}"
 

@@ -12,14 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelslab_transport.wire import ChatCompletionChunk
-from tests.transport.transport_support import (
-    SSE_HEADERS,
-    PiecesStream,
-    ScriptedServer,
-    async_client,
-    chat_request,
-    sync_client,
-)
+from tests.support.clients import async_client, sync_client
+from tests.support.mock_api import PiecesStream, ScriptedServer
+from tests.support.replies import SSE_HEADERS
+from tests.support.wire_requests import chat_request
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 NEWLINE = st.sampled_from(["\n", "\r\n"])

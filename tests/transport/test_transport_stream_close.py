@@ -10,21 +10,11 @@ import httpx2
 import pytest
 
 from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
-from tests.transport.transport_support import (
-    SSE_HEADERS,
-    LoopbackConnection,
-    LoopbackRequest,
-    LoopbackServer,
-    PiecesStream,
-    ScriptedServer,
-    StallingAsyncStream,
-    async_client,
-    chat_request,
-    chunk,
-    sse,
-    stream_response,
-    sync_client,
-)
+from tests.support.clients import async_client, sync_client
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.mock_api import PiecesStream, ScriptedServer, StallingAsyncStream
+from tests.support.replies import SSE_HEADERS, chunk, sse, stream_response
+from tests.support.wire_requests import chat_request
 
 BODY = sse(chunk("one"), chunk("two"), chunk("three", finish_reason="stop"))
 

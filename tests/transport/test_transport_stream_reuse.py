@@ -20,21 +20,11 @@ from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
 from modelslab_transport.errors import InvalidResponseError
-from tests.transport.transport_support import (
-    API_KEY,
-    LoopbackConnection,
-    LoopbackRequest,
-    LoopbackServer,
-    ScriptedServer,
-    async_client,
-    chat_request,
-    chunk,
-    completion_body,
-    messages_request,
-    sse,
-    stream_response,
-    sync_client,
-)
+from tests.support.clients import API_KEY, async_client, sync_client
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import chunk, completion_body, sse, stream_response
+from tests.support.wire_requests import chat_request, messages_request
 
 STREAMS = 50
 

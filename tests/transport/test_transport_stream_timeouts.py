@@ -11,15 +11,10 @@ from modelslab_transport import (
     ClientSettings,
     ModelsLabClient,
 )
-from tests.transport.transport_support import (
-    LoopbackConnection,
-    LoopbackRequest,
-    LoopbackServer,
-    SleepRecorder,
-    chat_request,
-    chunk,
-    sse,
-)
+from tests.support.clients import SleepRecorder
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.replies import chunk, sse
+from tests.support.wire_requests import chat_request
 
 CHUNK_TIMEOUT = 0.3
 TRICKLE = 10  # chunks 0.1 s apart: 1 s in all, longer than the per-chunk timeout

@@ -25,7 +25,7 @@ from modelslab_transport.wire import (
     Usage,
     content_text,
 )
-from tests.transport.transport_support import chat_request, messages_request
+from tests.support.wire_requests import chat_request, messages_request
 
 
 def _mentions(error: ValidationError, word: str) -> bool:

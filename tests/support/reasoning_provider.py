@@ -16,7 +16,7 @@ request that breaks its rule:
   ``extra_content.google.thought_signature`` it was given
   (https://ai.google.dev/gemini-api/docs/thought-signatures).
 
-The server listens on 127.0.0.1 only (:class:`tests.transport.transport_support.LoopbackServer`).
+The server listens on 127.0.0.1 only (:class:`tests.support.loopback.LoopbackServer`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 
 TOOL_NAME = "multiply"
 ANSWER = "6 times 7 is 42."

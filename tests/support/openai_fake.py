@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 
 __all__ = ["MODEL_IDS", "OpenAIFake", "arguments_for"]
 

@@ -18,8 +18,8 @@ import json
 import threading
 from typing import Any
 
-from tests.faults.fault_server import chunk, completion, finish
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.replies import chunk, completion_body
 
 QUEUE_LIMIT_BODY = "Rate limit exceeded. Maximum {limit} queued requests allowed."
 
@@ -112,7 +112,7 @@ class QueueLimitedServer(LoopbackServer):
             messages = request.path.endswith("/v1/messages")
             if not body.get("stream"):
                 leave_queue()
-                conn.send_json(_message(text) if messages else completion(text))
+                conn.send_json(_message(text) if messages else completion_body(text))
                 return True
             conn.send_sse_headers()
             if messages:
@@ -120,7 +120,7 @@ class QueueLimitedServer(LoopbackServer):
             else:
                 events = [
                     f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n".encode()
-                    for e in (chunk(text), finish(), "[DONE]")
+                    for e in (chunk(text), chunk(finish_reason="stop"), "[DONE]")
                 ]
             for event in events[:-1]:
                 conn.send_chunk(event)

@@ -14,26 +14,21 @@ Every pause is bounded (:data:`LIMIT`) and ends early when the server stops.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from tests.transport.transport_support import LoopbackConnection, LoopbackRequest, LoopbackServer
+from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 
 __all__ = [
     "LIMIT",
     "Behaviour",
     "FaultServer",
-    "chunk",
     "close_mid_stream",
-    "completion",
-    "finish",
     "json_reply",
-    "refused_base_url",
     "reset",
     "reset_mid_stream",
     "sse_reply",
@@ -88,53 +83,7 @@ class FaultServer(LoopbackServer):
         return self.behaviours[index](conn, request)
 
 
-@contextlib.contextmanager
-def refused_base_url() -> Iterator[str]:
-    """A loopback base URL on which every connection is refused.
-
-    The port is bound (so nothing else takes it) but never listened on: the kernel
-    answers each SYN with a reset.
-    """
-    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        holder.bind(("127.0.0.1", 0))
-        yield f"http://127.0.0.1:{holder.getsockname()[1]}"
-    finally:
-        holder.close()
-
-
 # ------------------------------------------------------------------- payloads
-
-
-def chunk(content: str | None = None, *, finish_reason: str | None = None) -> dict[str, Any]:
-    """A chat.completion.chunk with one choice."""
-    delta: dict[str, Any] = {} if content is None else {"content": content}
-    return {
-        "id": "gen-faults",
-        "object": "chat.completion.chunk",
-        "created": 1712345678,
-        "model": "fault-model",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-    }
-
-
-def finish() -> dict[str, Any]:
-    """The last chunk of a chat stream: no text, ``finish_reason`` stop."""
-    return chunk(finish_reason="stop")
-
-
-def completion(text: str) -> dict[str, Any]:
-    """A whole chat completion body."""
-    return {
-        "id": "gen-faults",
-        "object": "chat.completion",
-        "created": 1712345678,
-        "model": "fault-model",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-        ],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
-    }
 
 
 def _event_bytes(event: dict[str, Any] | str | bytes) -> bytes:
