@@ -113,8 +113,8 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
     "streams": ["AsyncEventStream", "EventStream"],
     "wire.catalog": ["ModelInfo"],
 }
-"""Each submodule's exported names: the one list of them (``errors`` takes its
-``__all__`` from here, being exported whole)."""
+"""Each submodule's exported names: the one list of them (``client`` and ``errors``,
+exported whole, take their ``__all__`` from here)."""
 _EXPORTS = names_by_module(_MODULE_EXPORTS)
 
 __all__ = [*_EXPORTS, "__version__"]
