@@ -9,44 +9,8 @@ from modelslab_transport.extras import require_extra
 
 require_extra("langchain_core", extra="langchain", needed_by="langchain_modelslab")
 
+from langchain_modelslab import errors  # noqa: E402
 from langchain_modelslab.chat_models import DEFAULT_MODEL, ChatModelsLab  # noqa: E402
-from langchain_modelslab.errors import (  # noqa: E402
-    ModelsLabAPIStatusError,
-    ModelsLabAuthenticationError,
-    ModelsLabBadRequestError,
-    ModelsLabConnectionError,
-    ModelsLabContextOverflowError,
-    ModelsLabIncompleteStreamError,
-    ModelsLabInsufficientCreditsError,
-    ModelsLabInvalidResponseError,
-    ModelsLabLocalRequestError,
-    ModelsLabModelError,
-    ModelsLabNotFoundError,
-    ModelsLabPermissionDeniedError,
-    ModelsLabRateLimitError,
-    ModelsLabRedirectError,
-    ModelsLabServerError,
-    ModelsLabTimeoutError,
-)
+from langchain_modelslab.errors import *  # noqa: E402, F403 - the error classes, errors.__all__
 
-__all__ = [
-    "DEFAULT_MODEL",
-    "ChatModelsLab",
-    "ModelsLabAPIStatusError",
-    "ModelsLabAuthenticationError",
-    "ModelsLabBadRequestError",
-    "ModelsLabConnectionError",
-    "ModelsLabContextOverflowError",
-    "ModelsLabIncompleteStreamError",
-    "ModelsLabInsufficientCreditsError",
-    "ModelsLabInvalidResponseError",
-    "ModelsLabLocalRequestError",
-    "ModelsLabModelError",
-    "ModelsLabNotFoundError",
-    "ModelsLabPermissionDeniedError",
-    "ModelsLabRateLimitError",
-    "ModelsLabRedirectError",
-    "ModelsLabServerError",
-    "ModelsLabTimeoutError",
-    "__version__",
-]
+__all__ = ["DEFAULT_MODEL", "ChatModelsLab", "__version__", *errors.__all__]

@@ -431,12 +431,12 @@ class ChatModelsLab(BaseChatModel):
         stream = kwargs.pop("stream", None)
         if self.streaming if stream is None else stream:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        from langchain_modelslab.conversions import completion_to_result
+        from langchain_modelslab.conversions import completion_from_wire
 
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = self.client.chat(request)
-        return completion_to_result(
+        return completion_from_wire(
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
 
@@ -451,12 +451,12 @@ class ChatModelsLab(BaseChatModel):
         stream = kwargs.pop("stream", None)
         if self.streaming if stream is None else stream:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        from langchain_modelslab.conversions import completion_to_result
+        from langchain_modelslab.conversions import completion_from_wire
 
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = await self.client.achat(request)
-        return completion_to_result(
+        return completion_from_wire(
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
 
@@ -479,7 +479,7 @@ class ChatModelsLab(BaseChatModel):
                     if run_manager is not None:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        final = converter.final_chunk()
+        final = converter.finish()
         if run_manager is not None:
             run_manager.on_llm_new_token("", chunk=final)
         yield final
@@ -504,7 +504,7 @@ class ChatModelsLab(BaseChatModel):
                         if run_manager is not None:
                             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                         yield chunk
-        final = converter.final_chunk()
+        final = converter.finish()
         if run_manager is not None:
             await run_manager.on_llm_new_token("", chunk=final)
         yield final

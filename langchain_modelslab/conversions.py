@@ -50,7 +50,12 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from modelslab_transport.accumulate import ChatStreamAccumulator, ToolCallDelta
 from modelslab_transport.reasoning_history import apply_reasoning_rules
 from modelslab_transport.think_tags import ThinkTagStream, split_completion
-from modelslab_transport.tooling import ToolArgumentsError, parse_tool_arguments
+from modelslab_transport.tooling import (
+    TOOL_CALL_FIELDS_KEY,
+    ToolArgumentsError,
+    parse_tool_arguments,
+    stored_provider_fields,
+)
 from modelslab_transport.wire.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -73,10 +78,10 @@ __all__ = [
     "THINKING_BLOCKS_KEY",
     "TOOL_CALL_FIELDS_KEY",
     "StreamConverter",
-    "completion_to_result",
+    "completion_from_wire",
     "message_to_wire",
     "messages_to_wire",
-    "usage_to_metadata",
+    "usage_from_wire",
 ]
 
 MODEL_PROVIDER = "modelslab"
@@ -86,8 +91,6 @@ REASONING_KEY = "reasoning_content"
 """``additional_kwargs`` key of the reasoning text (as ChatDeepSeek and ChatOllama use)."""
 THINKING_BLOCKS_KEY = "thinking_blocks"
 """``additional_kwargs`` key of the signed / redacted thinking blocks (Anthropic shape)."""
-TOOL_CALL_FIELDS_KEY = "tool_call_provider_fields"
-"""``additional_kwargs`` key of the opaque provider fields of tool calls, by call id."""
 
 _ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
 _WIRE_ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -153,14 +156,6 @@ def _text_only(parts: list[ContentPart], role: str) -> str:
     return collapsed
 
 
-def _provider_fields(message: AIMessage, call_id: str | None) -> dict[str, Any]:
-    fields = message.additional_kwargs.get(TOOL_CALL_FIELDS_KEY)
-    if not isinstance(fields, dict) or call_id is None:
-        return {}
-    extra = fields.get(call_id)
-    return dict(extra) if isinstance(extra, dict) else {}
-
-
 def _wire_tool_calls(message: AIMessage) -> list[ToolCall] | None:
     calls = [
         ToolCall(
@@ -168,7 +163,7 @@ def _wire_tool_calls(message: AIMessage) -> list[ToolCall] | None:
             function=FunctionCall(
                 name=call["name"], arguments=json.dumps(call["args"], ensure_ascii=False)
             ),
-            **_provider_fields(message, call["id"]),
+            **stored_provider_fields(message.additional_kwargs, call["id"]),
         )
         for index, call in enumerate(message.tool_calls)
     ]
@@ -176,7 +171,7 @@ def _wire_tool_calls(message: AIMessage) -> list[ToolCall] | None:
         ToolCall(
             id=call["id"] or f"call_{len(calls) + index}",
             function=FunctionCall(name=call["name"] or "", arguments=call["args"] or ""),
-            **_provider_fields(message, call["id"]),
+            **stored_provider_fields(message.additional_kwargs, call["id"]),
         )
         for index, call in enumerate(message.invalid_tool_calls)
     ]
@@ -235,6 +230,18 @@ def _signed_reasoning(message: AIMessage) -> list[SignedReasoning] | None:
     return signed or None
 
 
+def _reasoning_fields(message: AIMessage) -> dict[str, Any]:
+    """``reasoning_content`` and ``signed_reasoning`` to send back with an AI message."""
+    fields: dict[str, Any] = {}
+    text = _reasoning_text(message)
+    if text:
+        fields["reasoning_content"] = text
+    signed = _signed_reasoning(message)
+    if signed:
+        fields["signed_reasoning"] = signed
+    return fields
+
+
 def message_to_wire(message: BaseMessage) -> ChatMessage:
     """One LangChain message as a chat-completions message.
 
@@ -255,10 +262,9 @@ def message_to_wire(message: BaseMessage) -> ChatMessage:
         return ChatMessage(
             role="assistant",
             content=text if text or not calls else None,
-            reasoning_content=_reasoning_text(message),
-            signed_reasoning=_signed_reasoning(message),
             tool_calls=calls,
             name=name,
+            **_reasoning_fields(message),
         )
     if isinstance(message, ToolMessage):
         text = _text_only(_content_parts(message.content, "tool"), "tool")
@@ -284,7 +290,7 @@ def messages_to_wire(messages: Sequence[BaseMessage]) -> list[ChatMessage]:
 # ------------------------------------------------------------- wire -> LangChain
 
 
-def usage_to_metadata(usage: Usage) -> UsageMetadata:
+def usage_from_wire(usage: Usage) -> UsageMetadata:
     """Wire token counts as LangChain ``usage_metadata`` (with cache/reasoning details)."""
     metadata = UsageMetadata(
         input_tokens=usage.prompt_tokens,
@@ -373,7 +379,7 @@ def _reasoning_kwargs(
     return extra
 
 
-def completion_to_result(
+def completion_from_wire(
     completion: ChatCompletion, *, requested_model: str, split_think_tags: bool = True
 ) -> ChatResult:
     """A whole chat completion as a LangChain ``ChatResult`` (one generation per choice).
@@ -401,7 +407,7 @@ def completion_to_result(
             tool_calls=valid,
             invalid_tool_calls=invalid,
             usage_metadata=(
-                usage_to_metadata(completion.usage)
+                usage_from_wire(completion.usage)
                 if completion.usage is not None and position == 0
                 else None
             ),
@@ -446,7 +452,7 @@ class StreamConverter:
     it; per-token ``logprobs`` ride on every chunk that has them (as ChatOpenAI's do),
     so the added-up message has them all in ``response_metadata["logprobs"]``. Usage,
     model name, id, fingerprint, signed thinking blocks and opaque tool-call fields
-    are held back and sent exactly once, by :meth:`final_chunk`, so that adding the
+    are held back and sent exactly once, by :meth:`finish`, so that adding the
     chunks up never counts or concatenates them twice. With ``split_think_tags``,
     leading inline ``<think>`` reasoning moves to ``reasoning_content``, wherever the
     chunks cut the tags.
@@ -490,7 +496,7 @@ class StreamConverter:
             converted.append(ChatGenerationChunk(message=message, generation_info=info))
         return converted
 
-    def final_chunk(self) -> ChatGenerationChunk:
+    def finish(self) -> ChatGenerationChunk:
         """The closing chunk: usage (if the server sent any), model name, id, fingerprint.
 
         It also carries the first choice's signed thinking blocks and opaque tool-call
@@ -516,7 +522,7 @@ class StreamConverter:
         message = AIMessageChunk(
             content=text,
             additional_kwargs=extra,
-            usage_metadata=usage_to_metadata(acc.usage) if acc.usage is not None else None,
+            usage_metadata=usage_from_wire(acc.usage) if acc.usage is not None else None,
             response_metadata=_response_metadata(
                 acc.model or self._requested_model, acc.id, acc.system_fingerprint
             ),

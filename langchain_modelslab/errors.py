@@ -54,24 +54,10 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
-from modelslab_transport.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    IncompleteStreamError,
-    InsufficientCreditsError,
-    InvalidResponseError,
-    LocalRequestError,
-    ModelsLabError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RedirectError,
-    ServerError,
-)
+from modelslab_transport import errors as transport
 
+# The LangChain-aware error classes, all exported by the package (which takes this list);
+# ``langchain_errors`` and ``to_langchain_error`` are the integration's own helpers.
 __all__ = [
     "ModelsLabAPIStatusError",
     "ModelsLabAuthenticationError",
@@ -89,8 +75,6 @@ __all__ = [
     "ModelsLabRedirectError",
     "ModelsLabServerError",
     "ModelsLabTimeoutError",
-    "langchain_errors",
-    "to_langchain_error",
 ]
 
 
@@ -114,94 +98,106 @@ class _TransportRetryFlag:
 
 
 class ModelsLabAuthenticationError(
-    _TransportRetryFlag, AuthenticationError, ModelAuthenticationError
+    _TransportRetryFlag, transport.AuthenticationError, ModelAuthenticationError
 ):
     """The API key is missing or invalid (HTTP 401)."""
 
 
 class ModelsLabInsufficientCreditsError(
-    _TransportRetryFlag, InsufficientCreditsError, ModelPermissionDeniedError
+    _TransportRetryFlag, transport.InsufficientCreditsError, ModelPermissionDeniedError
 ):
     """The account has no credits left for this request (HTTP 402). Not retryable."""
 
 
 class ModelsLabPermissionDeniedError(
-    _TransportRetryFlag, PermissionDeniedError, ModelPermissionDeniedError
+    _TransportRetryFlag, transport.PermissionDeniedError, ModelPermissionDeniedError
 ):
     """The account's plan does not allow this request (HTTP 403)."""
 
 
-class ModelsLabNotFoundError(_TransportRetryFlag, NotFoundError, ModelNotFoundError):
+class ModelsLabNotFoundError(_TransportRetryFlag, transport.NotFoundError, ModelNotFoundError):
     """The model (or endpoint) does not exist (HTTP 404, or "Model not found")."""
 
 
-class ModelsLabBadRequestError(_TransportRetryFlag, BadRequestError, ModelInvalidRequestError):
+class ModelsLabBadRequestError(
+    _TransportRetryFlag, transport.BadRequestError, ModelInvalidRequestError
+):
     """The request was rejected as invalid (HTTP 400, 422, other 4xx)."""
 
 
 class ModelsLabContextOverflowError(
-    _TransportRetryFlag, BadRequestError, ContextOverflowError, ModelInvalidRequestError
+    _TransportRetryFlag, transport.BadRequestError, ContextOverflowError, ModelInvalidRequestError
 ):
     """The input does not fit in the model's context window (an HTTP 400 saying so)."""
 
 
-class ModelsLabRateLimitError(_TransportRetryFlag, RateLimitError, ModelRateLimitError):
+class ModelsLabRateLimitError(_TransportRetryFlag, transport.RateLimitError, ModelRateLimitError):
     """Too many queued requests for the account (HTTP 429). Retryable."""
 
 
-class ModelsLabServerError(_TransportRetryFlag, ServerError, ModelAPIError):
+class ModelsLabServerError(_TransportRetryFlag, transport.ServerError, ModelAPIError):
     """The server failed or is overloaded (HTTP 5xx). Retryable."""
 
 
-class ModelsLabRedirectError(_TransportRetryFlag, RedirectError, ModelAPIError):
+class ModelsLabRedirectError(_TransportRetryFlag, transport.RedirectError, ModelAPIError):
     """The server answered with a redirect (HTTP 3xx), which is never followed."""
 
 
-class ModelsLabLocalRequestError(_TransportRetryFlag, LocalRequestError, ModelInvalidRequestError):
+class ModelsLabLocalRequestError(
+    _TransportRetryFlag, transport.LocalRequestError, ModelInvalidRequestError
+):
     """The HTTP stack refused the request (a header or the URL) before sending it."""
 
 
-class ModelsLabAPIStatusError(_TransportRetryFlag, APIStatusError, ModelAPIError):
+class ModelsLabAPIStatusError(_TransportRetryFlag, transport.APIStatusError, ModelAPIError):
     """An error status the transport could not classify further."""
 
 
-class ModelsLabTimeoutError(_TransportRetryFlag, APITimeoutError, ModelTimeoutError):
+class ModelsLabTimeoutError(_TransportRetryFlag, transport.APITimeoutError, ModelTimeoutError):
     """A connect, read or per-chunk stream timeout expired."""
 
 
-class ModelsLabConnectionError(_TransportRetryFlag, APIConnectionError, ModelConnectionError):
+class ModelsLabConnectionError(
+    _TransportRetryFlag, transport.APIConnectionError, ModelConnectionError
+):
     """The server could not be reached, or the connection broke mid-answer."""
 
 
-class ModelsLabIncompleteStreamError(_TransportRetryFlag, IncompleteStreamError, ModelAPIError):
+class ModelsLabIncompleteStreamError(
+    _TransportRetryFlag, transport.IncompleteStreamError, ModelAPIError
+):
     """A stream ended before the server marked it complete."""
 
 
-class ModelsLabInvalidResponseError(_TransportRetryFlag, InvalidResponseError, ModelAPIError):
+class ModelsLabInvalidResponseError(
+    _TransportRetryFlag, transport.InvalidResponseError, ModelAPIError
+):
     """The server's answer could not be understood."""
 
 
-class ModelsLabModelError(_TransportRetryFlag, ModelsLabError, ModelError):
+class ModelsLabModelError(_TransportRetryFlag, transport.ModelsLabError, ModelError):
     """Any other transport failure."""
 
 
 # Most specific first: the first transport class the error is an instance of wins.
-_LANGCHAIN_CLASSES: tuple[tuple[type[ModelsLabError], type[ModelsLabError]], ...] = (
-    (AuthenticationError, ModelsLabAuthenticationError),
-    (InsufficientCreditsError, ModelsLabInsufficientCreditsError),
-    (PermissionDeniedError, ModelsLabPermissionDeniedError),
-    (NotFoundError, ModelsLabNotFoundError),
-    (BadRequestError, ModelsLabBadRequestError),
-    (RateLimitError, ModelsLabRateLimitError),
-    (ServerError, ModelsLabServerError),
-    (RedirectError, ModelsLabRedirectError),
-    (APIStatusError, ModelsLabAPIStatusError),
-    (APITimeoutError, ModelsLabTimeoutError),
-    (APIConnectionError, ModelsLabConnectionError),
-    (IncompleteStreamError, ModelsLabIncompleteStreamError),
-    (InvalidResponseError, ModelsLabInvalidResponseError),
-    (LocalRequestError, ModelsLabLocalRequestError),
-    (ModelsLabError, ModelsLabModelError),
+_LANGCHAIN_CLASSES: tuple[
+    tuple[type[transport.ModelsLabError], type[transport.ModelsLabError]], ...
+] = (
+    (transport.AuthenticationError, ModelsLabAuthenticationError),
+    (transport.InsufficientCreditsError, ModelsLabInsufficientCreditsError),
+    (transport.PermissionDeniedError, ModelsLabPermissionDeniedError),
+    (transport.NotFoundError, ModelsLabNotFoundError),
+    (transport.BadRequestError, ModelsLabBadRequestError),
+    (transport.RateLimitError, ModelsLabRateLimitError),
+    (transport.ServerError, ModelsLabServerError),
+    (transport.RedirectError, ModelsLabRedirectError),
+    (transport.APIStatusError, ModelsLabAPIStatusError),
+    (transport.APITimeoutError, ModelsLabTimeoutError),
+    (transport.APIConnectionError, ModelsLabConnectionError),
+    (transport.IncompleteStreamError, ModelsLabIncompleteStreamError),
+    (transport.InvalidResponseError, ModelsLabInvalidResponseError),
+    (transport.LocalRequestError, ModelsLabLocalRequestError),
+    (transport.ModelsLabError, ModelsLabModelError),
 )
 
 _CONTEXT_OVERFLOW = re.compile(
@@ -211,13 +207,13 @@ _CONTEXT_OVERFLOW = re.compile(
 )
 
 
-def _is_context_overflow(error: BadRequestError) -> bool:
+def _is_context_overflow(error: transport.BadRequestError) -> bool:
     text = " ".join(str(part) for part in (error.message, error.code, error.error_type) if part)
     return bool(_CONTEXT_OVERFLOW.search(text))
 
 
-def _langchain_class(error: ModelsLabError) -> type[ModelsLabError]:
-    if isinstance(error, BadRequestError) and _is_context_overflow(error):
+def _langchain_class(error: transport.ModelsLabError) -> type[transport.ModelsLabError]:
+    if isinstance(error, transport.BadRequestError) and _is_context_overflow(error):
         return ModelsLabContextOverflowError
     for transport_class, langchain_class in _LANGCHAIN_CLASSES:
         if isinstance(error, transport_class):
@@ -225,7 +221,7 @@ def _langchain_class(error: ModelsLabError) -> type[ModelsLabError]:
     return ModelsLabModelError
 
 
-def to_langchain_error(error: ModelsLabError) -> ModelsLabError:
+def to_langchain_error(error: transport.ModelsLabError) -> transport.ModelsLabError:
     """The same error as an instance of the class that is also a LangChain model error.
 
     Built through the class's constructor with the error's own
@@ -244,7 +240,7 @@ def langchain_errors() -> Iterator[None]:
     """Re-raise any transport error inside the block as its LangChain-aware class."""
     try:
         yield
-    except ModelsLabError as exc:
+    except transport.ModelsLabError as exc:
         if isinstance(exc, ModelError):
             raise
         raise to_langchain_error(exc) from exc

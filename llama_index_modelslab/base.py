@@ -38,8 +38,8 @@ from llama_index_instrumentation import get_dispatcher
 
 from llama_index_modelslab.conversions import (
     StreamConverter,
+    completion_from_wire,
     completion_response_from_chat,
-    completion_to_response,
     keep_first_tool_call,
     messages_to_wire,
     tool_selections,
@@ -396,14 +396,14 @@ class ModelsLabLLM(FunctionCallingLLM):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self._request(messages, stream=False, kwargs=kwargs)
-        return completion_to_response(
+        return completion_from_wire(
             self.client.chat(request), split_think_tags=self.split_think_tags
         )
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self._request(messages, stream=False, kwargs=kwargs)
         completion = await self.client.achat(request)
-        return completion_to_response(completion, split_think_tags=self.split_think_tags)
+        return completion_from_wire(completion, split_think_tags=self.split_think_tags)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         request = self._request(messages, stream=True, kwargs=kwargs)
@@ -412,7 +412,7 @@ class ModelsLabLLM(FunctionCallingLLM):
             builder = StreamConverter(split_think_tags=self.split_think_tags)
             with self.client.stream_chat(request) as stream:
                 for chunk in stream:
-                    yield builder.add(chunk)
+                    yield builder.convert(chunk)
             rest = builder.finish()
             if rest is not None:
                 yield rest
@@ -427,7 +427,7 @@ class ModelsLabLLM(FunctionCallingLLM):
             stream = await self.client.astream_chat(request)
             async with stream:
                 async for chunk in stream:
-                    yield builder.add(chunk)
+                    yield builder.convert(chunk)
             rest = builder.finish()
             if rest is not None:
                 yield rest

@@ -46,7 +46,13 @@ from llama_index.core.llms.llm import ToolSelection
 from modelslab_transport.accumulate import ChatStreamAccumulator
 from modelslab_transport.reasoning_history import apply_reasoning_rules
 from modelslab_transport.think_tags import ThinkTagStream, split_completion
-from modelslab_transport.tooling import ToolArgumentsError, parse_partial_json, parse_tool_arguments
+from modelslab_transport.tooling import (
+    TOOL_CALL_FIELDS_KEY,
+    ToolArgumentsError,
+    parse_partial_json,
+    parse_tool_arguments,
+    stored_provider_fields,
+)
 from modelslab_transport.wire.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -71,14 +77,14 @@ if TYPE_CHECKING:
 __all__ = [
     "TOOL_CALL_FIELDS_KEY",
     "StreamConverter",
+    "completion_from_wire",
     "completion_response_from_chat",
-    "completion_to_response",
     "keep_first_tool_call",
     "message_to_wire",
     "messages_to_wire",
     "tool_selections",
     "tool_to_wire",
-    "usage_to_kwargs",
+    "usage_from_wire",
 ]
 
 _WIRE_ROLES = {
@@ -92,9 +98,6 @@ _WIRE_ROLES = {
     MessageRole.MODEL: "assistant",
 }
 _IMAGE_DETAILS = ("auto", "low", "high")
-
-TOOL_CALL_FIELDS_KEY = "tool_call_provider_fields"
-"""``additional_kwargs`` key of the opaque provider fields of tool calls, by call id."""
 
 
 # ------------------------------------------------------------------- requests
@@ -191,14 +194,6 @@ def _content_parts(blocks: Iterable[Any]) -> list[ContentPart]:
     return parts
 
 
-def _provider_fields(message: ChatMessage, call_id: str | None) -> dict[str, Any]:
-    fields = message.additional_kwargs.get(TOOL_CALL_FIELDS_KEY)
-    if not isinstance(fields, dict) or call_id is None:
-        return {}
-    extra = fields.get(call_id)
-    return dict(extra) if isinstance(extra, dict) else {}
-
-
 def _wire_tool_calls(message: ChatMessage) -> list[ToolCall]:
     blocks = [block for block in message.blocks if isinstance(block, ToolCallBlock)]
     if blocks:
@@ -206,7 +201,7 @@ def _wire_tool_calls(message: ChatMessage) -> list[ToolCall]:
             ToolCall(
                 id=block.tool_call_id or _fallback_call_id(None, index, block.tool_name),
                 function=FunctionCall(name=block.tool_name, arguments=_arguments_text(block)),
-                **_provider_fields(message, block.tool_call_id),
+                **stored_provider_fields(message.additional_kwargs, block.tool_call_id),
             )
             for index, block in enumerate(blocks)
         ]
@@ -253,7 +248,7 @@ def tool_to_wire(tool: BaseTool, *, strict: bool | None = None) -> Tool:
 # -------------------------------------------------------------------- replies
 
 
-def usage_to_kwargs(usage: Usage | None) -> dict[str, int]:
+def usage_from_wire(usage: Usage | None) -> dict[str, int]:
     """Token counts in the flat shape LlamaIndex users read from ``additional_kwargs``."""
     if usage is None:
         return {}
@@ -282,24 +277,24 @@ def _tool_kwargs(arguments: str) -> dict[str, Any] | str:
 
 
 def _thinking_blocks(
-    reasoning: str | None, signed: Sequence[ReasoningBlock]
+    blocks: Sequence[ReasoningBlock], reasoning: str | None
 ) -> list[ThinkingBlock]:
     """The message's ThinkingBlocks: one per signed block if any, else the reasoning text."""
-    blocks: list[ThinkingBlock] = []
-    for block in signed:
+    thinking: list[ThinkingBlock] = []
+    for block in blocks:
         if block.type == "redacted_thinking":
             info = {"type": "redacted_thinking", "data": block.data or ""}
-            blocks.append(ThinkingBlock(content=None, additional_information=info))
+            thinking.append(ThinkingBlock(content=None, additional_information=info))
         elif block.signature:
-            blocks.append(
+            thinking.append(
                 ThinkingBlock(
                     content=block.thinking or "",
                     additional_information={"signature": block.signature},
                 )
             )
-    if not any(block.content for block in blocks) and reasoning:
-        blocks.insert(0, ThinkingBlock(content=reasoning))
-    return blocks
+    if not any(block.content for block in thinking) and reasoning:
+        thinking.insert(0, ThinkingBlock(content=reasoning))
+    return thinking
 
 
 def _assistant_message(
@@ -309,7 +304,7 @@ def _assistant_message(
     completion_id: str | None,
     signed: Sequence[ReasoningBlock] = (),
 ) -> ChatMessage:
-    blocks: list[Any] = list(_thinking_blocks(reasoning, signed))
+    blocks: list[Any] = list(_thinking_blocks(signed, reasoning))
     if text or not calls:
         blocks.append(TextBlock(text=text))
     legacy: list[dict[str, Any]] = []
@@ -365,7 +360,7 @@ def _logprob_lists(logprobs: Any) -> list[list[LogProb]] | None:
     return lists
 
 
-def completion_to_response(
+def completion_from_wire(
     completion: ChatCompletion, *, split_think_tags: bool = True
 ) -> ChatResponse:
     """A ``ChatResponse`` for a whole (non-streamed) completion.
@@ -394,7 +389,7 @@ def completion_to_response(
     return ChatResponse(
         message=message,
         raw=completion,
-        additional_kwargs=usage_to_kwargs(completion.usage),
+        additional_kwargs=usage_from_wire(completion.usage),
         logprobs=logprobs,
     )
 
@@ -418,12 +413,7 @@ class StreamConverter:
         self._text = ""
         self._reasoning = ""
 
-    def finish(self) -> ChatResponse | None:
-        """The response for text the think-tag splitter still held, if a stream was cut."""
-        rest = self._think_tags.flush() if self._think_tags is not None else None
-        return self.add(rest, split=False) if rest is not None else None
-
-    def add(self, chunk: ChatCompletionChunk, *, split: bool = True) -> ChatResponse:
+    def convert(self, chunk: ChatCompletionChunk, *, split: bool = True) -> ChatResponse:
         """Fold ``chunk`` in and return the response to yield for it."""
         if split and self._think_tags is not None:
             chunk = self._think_tags.split(chunk)
@@ -447,9 +437,14 @@ class StreamConverter:
             message=message,
             delta=delta,
             raw=chunk,
-            additional_kwargs=usage_to_kwargs(self._accumulator.usage),
+            additional_kwargs=usage_from_wire(self._accumulator.usage),
             logprobs=_logprob_lists(self._accumulator.logprobs(0)),
         )
+
+    def finish(self) -> ChatResponse | None:
+        """The response for text the think-tag splitter still held, if a stream was cut."""
+        rest = self._think_tags.flush() if self._think_tags is not None else None
+        return self.convert(rest, split=False) if rest is not None else None
 
 
 def completion_response_from_chat(response: ChatResponse) -> CompletionResponse:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import anyio
 import httpx2
 
-from modelslab_transport import __version__
+from modelslab_transport import _MODULE_EXPORTS, __version__
 from modelslab_transport.bodies import aread_body, read_body
 from modelslab_transport.concurrency import account_limit, call_deadline
 from modelslab_transport.deadlines import (
@@ -61,14 +61,7 @@ from modelslab_transport.wire.messages import (
     MessageStreamEvent,
 )
 
-__all__ = [
-    "CHAT_COMPLETIONS_PATH",
-    "COUNT_TOKENS_PATH",
-    "MESSAGES_PATH",
-    "MODELS_PATH",
-    "AsyncModelsLabClient",
-    "ModelsLabClient",
-]
+__all__ = _MODULE_EXPORTS["client"]  # the package's list: everything here is exported
 
 logger = logging.getLogger("modelslab_transport")
 

@@ -514,6 +514,33 @@ def _seconds(value: float | None) -> str:
     return "no limit" if value is None else f"{value:g}"
 
 
+# httpx2's per-phase timeouts before the reply: the phase whose limit expired, what is
+# said (with the setting that controls it), and whether a retry may help (None: the
+# error's default). A read timeout is told apart below (reply or stream).
+_PHASE_TIMEOUTS: tuple[tuple[type[httpx2.TimeoutException], str, str, bool | None], ...] = (
+    (
+        httpx2.ConnectTimeout,
+        "connect",
+        "could not connect to {url} within {limit} s (connect_timeout={limit}; "
+        "raise connect_timeout=)",
+        True,
+    ),
+    (
+        httpx2.PoolTimeout,
+        "pool",
+        "no free connection to {url} within {limit} s (timeout={limit}; "
+        "fewer calls at once, or raise timeout=)",
+        True,
+    ),
+    (
+        httpx2.WriteTimeout,
+        "write",
+        "could not send the request to {url} within {limit} s (timeout={limit}; raise timeout=)",
+        None,
+    ),
+)
+
+
 def transport_error(
     exc: httpx2.HTTPError, settings: ClientSettings, *, streaming: bool = False
 ) -> ModelsLabError:
@@ -538,26 +565,12 @@ def transport_error(
             "server. Check default_headers and the headers of the http_client you gave"
         )
     if isinstance(exc, httpx2.TimeoutException):
-        if isinstance(exc, httpx2.ConnectTimeout):
-            limit = _seconds(_timeout_limit(exc, "connect"))
-            return APITimeoutError(
-                f"could not connect to {url} within {limit} s "
-                f"(connect_timeout={limit}; raise connect_timeout=): {detail}",
-                retryable=True,
-            )
-        if isinstance(exc, httpx2.PoolTimeout):
-            limit = _seconds(_timeout_limit(exc, "pool"))
-            return APITimeoutError(
-                f"no free connection to {url} within {limit} s (timeout={limit}; "
-                f"fewer calls at once, or raise timeout=): {detail}",
-                retryable=True,
-            )
-        if isinstance(exc, httpx2.WriteTimeout):
-            limit = _seconds(_timeout_limit(exc, "write"))
-            return APITimeoutError(
-                f"could not send the request to {url} within {limit} s "
-                f"(timeout={limit}; raise timeout=): {detail}"
-            )
+        for timeout_class, phase, text, retryable in _PHASE_TIMEOUTS:
+            if isinstance(exc, timeout_class):
+                limit = _seconds(_timeout_limit(exc, phase))
+                return APITimeoutError(
+                    f"{text.format(url=url, limit=limit)}: {detail}", retryable=retryable
+                )
         limit = _seconds(_timeout_limit(exc, "read"))
         if streaming or _asked_for_stream(exc):
             return APITimeoutError(

@@ -15,23 +15,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-__all__ = [
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
-    "IncompleteStreamError",
-    "InsufficientCreditsError",
-    "InvalidResponseError",
-    "LocalRequestError",
-    "ModelsLabError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RedirectError",
-    "ServerError",
-]
+from modelslab_transport import _MODULE_EXPORTS
+
+__all__ = _MODULE_EXPORTS["errors"]
 
 
 class ModelsLabError(Exception):

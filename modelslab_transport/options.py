@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONNECTION_FIELDS",
     "FRAMEWORK_FIELDS",
+    "ConnectionOptions",
     "InsecureBaseURLWarning",
     "ModelsLabOptions",
     "api_key_from_env",
@@ -213,65 +214,165 @@ FRAMEWORK_FIELDS = (
 )
 """The options both framework classes have as fields of the same name and meaning."""
 
-CONNECTION_FIELDS = (
-    "api_key",
-    "base_url",
-    "timeout",
-    "connect_timeout",
-    "stream_chunk_timeout",
-    "stream_timeout",
-    "max_retries",
-    "default_headers",
-    "legacy_auth",
-    "anthropic_version",
-    "max_concurrency",
-    "queue_timeout",
-    "max_response_size",
-    "max_sse_event_size",
-)
+
+class ConnectionOptions(BaseModel):
+    """The connection options: one record of each, with its default, range and check.
+
+    :class:`ModelsLabOptions` (a chat model's options) and
+    :class:`~modelslab_transport.settings.ClientSettings` (what a transport client is
+    built from) both are these fields, so each exists once. Nothing here touches the
+    network, and no field is required: the API key is only needed when a request is
+    sent to ModelsLab itself (a local OpenAI-compatible server given as ``base_url``
+    may need none). Values read from the environment get the same checks as arguments.
+
+    Attributes:
+        api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Surrounding
+            whitespace is removed (blank: no key); a line break, control or non-ASCII
+            character inside it is refused (:mod:`modelslab_transport.credentials`).
+        base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API. A
+            query string, fragment, user information or a pasted endpoint path is
+            refused; a root ending in ``/v1`` is joined without doubling it
+            (:mod:`modelslab_transport.urls`). Plain http to another host warns
+            (:class:`InsecureBaseURLWarning`).
+        timeout: Seconds a non-streamed call may take in all: from its first request to
+            the last byte of its reply, every retry and every wait between attempts
+            included (a retry whose wait would end past it is not made: the last error
+            is raised). A streamed call gets as long to begin. ``None``: no limit. An
+            ``httpx2.Timeout`` instead sets httpx2's per-phase limits as given (each
+            read timed alone, no deadline). Time spent waiting for the account's
+            concurrency limit is not counted (``queue_timeout`` bounds it).
+        connect_timeout: Seconds to establish a connection (when ``timeout`` is a
+            number); ``None``: no limit.
+        stream_chunk_timeout: Seconds a stream may go without a complete server-sent
+            event (``: ping`` comments and partial events do not count) before it fails
+            with :class:`~modelslab_transport.errors.APITimeoutError`; ``None`` waits
+            forever.
+        stream_timeout: Seconds a streamed call may take in all, from its first request
+            to its last event, retries before it began included; ``None`` (the
+            default): no limit. Exceeding it fails with
+            :class:`~modelslab_transport.errors.APITimeoutError`.
+        max_retries: Retries after the first attempt (connect errors, 429, 5xx; 0 means
+            one attempt only). They never take a call past ``timeout`` (nor a stream
+            past ``stream_timeout``); with both ``None``, the waits total at most
+            ``max_retries`` times ``RetryPolicy.max_wait`` (60 s).
+        default_headers: Extra headers sent with every request (names RFC 9110 tokens,
+            values printable ASCII; surrounding whitespace removed).
+        legacy_auth: Also send ``key`` (the API key) and ``model_id`` in the JSON body of
+            chat completions, as ModelsLab's older clients did.
+        anthropic_version: The ``anthropic-version`` header sent to ``/v1/messages``.
+        max_concurrency: Requests of this account (base URL + key) in flight at once,
+            shared by every client in the process (see
+            :mod:`modelslab_transport.concurrency`); ``None``: 5 on ModelsLab's own host
+            (its pay-as-you-go queue limit, modelslab-api.md, rate limits), no limit on
+            other base URLs.
+        queue_timeout: Seconds a call may spend, in all, waiting for a free slot and
+            resending after queue-limit 429s before it fails; ``None`` waits forever.
+        max_response_size: The largest reply body read whole, in bytes once decompressed
+            (default 64 MiB); a larger one fails with
+            :class:`~modelslab_transport.errors.InvalidResponseError`. ``None``: no limit.
+        max_sse_event_size: The largest server-sent event a stream accepts, in bytes
+            (default 16 MiB); a larger one fails with
+            :class:`~modelslab_transport.errors.InvalidResponseError`. ``None``: no limit.
+    """
+
+    # hide_input_in_errors: a ValidationError's text never shows the values given (the key).
+    model_config = ConfigDict(
+        frozen=True, arbitrary_types_allowed=True, extra="forbid", hide_input_in_errors=True
+    )
+
+    # api_key comes before base_url: the insecure-URL warning needs it.
+    # validate_default: values read from the environment get the same checks as arguments.
+    api_key: SecretStr | None = Field(default_factory=api_key_from_env, validate_default=True)
+    base_url: str = Field(default_factory=base_url_from_env, validate_default=True)
+    timeout: Any = DEFAULT_TIMEOUT
+    """Seconds (a float once checked), None or an ``httpx2.Timeout``: see the class doc."""
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
+    stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
+    stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
+    default_headers: dict[str, str] = Field(default_factory=dict)
+    legacy_auth: bool = False
+    anthropic_version: str = "2023-06-01"
+    max_concurrency: int | None = Field(default=None, ge=1)
+    queue_timeout: float | None = Field(default=DEFAULT_QUEUE_TIMEOUT, gt=0)
+    max_response_size: int | None = Field(default=DEFAULT_MAX_RESPONSE_SIZE, ge=1)
+    max_sse_event_size: int | None = Field(default=DEFAULT_MAX_SSE_EVENT_SIZE, ge=1)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _clean_api_key(cls, value: Any) -> Any:
+        """Surrounding whitespace removed (blank: no key); what no header carries refused.
+
+        See :mod:`modelslab_transport.credentials`; the error never shows the key.
+        """
+        from modelslab_transport.credentials import clean_api_key
+
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return clean_api_key(value) if isinstance(value, str) else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str, info: ValidationInfo) -> str:
+        return check_base_url(value, has_key=info.data.get("api_key") is not None)
+
+    @field_validator("default_headers")
+    @classmethod
+    def _check_default_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        """Names that are tokens, values of printable ASCII (surrounding whitespace removed)."""
+        from modelslab_transport.credentials import check_default_headers
+
+        return check_default_headers(value)
+
+    @field_validator("anthropic_version")
+    @classmethod
+    def _check_anthropic_version(cls, value: str) -> str:
+        from modelslab_transport.credentials import check_header
+
+        return check_header("anthropic-version", value, setting="anthropic_version")[1]
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if isinstance(value, bool):
+            raise ValueError(f"timeout must be seconds or None, got {value!r}")
+        if isinstance(value, (int, float)):
+            if value <= 0:
+                raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
+            return float(value)
+        # An httpx2.Timeout can only have been built once httpx2 is imported: checking
+        # through sys.modules keeps this module free of the import.
+        httpx2 = sys.modules.get("httpx2")
+        if httpx2 is not None and isinstance(value, httpx2.Timeout):
+            return value
+        raise ValueError(
+            f"timeout must be seconds, None (no limit) or an httpx timeout, got {value!r}"
+        )
+
+    @field_validator("connect_timeout", "stream_chunk_timeout", "stream_timeout")
+    @classmethod
+    def _positive(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
+        return value
+
+
+CONNECTION_FIELDS: tuple[str, ...] = tuple(ConnectionOptions.model_fields)
 """The options the transport clients are built from; a change to one swaps the clients."""
 
 
-class ModelsLabOptions(BaseModel):
+class ModelsLabOptions(ConnectionOptions):
     """Everything a ModelsLab chat model is configured with, checked once.
 
     Frozen: change options by building new ones (``options.model_copy(update=...)`` is
     not validated; use ``ModelsLabOptions(**{**options.model_dump(), ...})`` or
-    :meth:`modelslab_transport.modelslab.ModelsLab.configure`).
+    :meth:`modelslab_transport.modelslab.ModelsLab.configure`). The connection fields
+    (key, base URL, timeouts, retries, headers, limits) are those of
+    :class:`ConnectionOptions`, documented there; the request defaults follow.
 
     Attributes:
-        api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Needed only
-            when a request is sent to ModelsLab itself.
-        base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API.
-        timeout: Seconds a non-streamed call may take in all: from its first request to
-            the last byte of its reply, retries and the waits between them included (a
-            retry whose wait would end past it is not made: the last error is raised). A
-            streamed call gets as long to begin. ``None``: no limit. A timeout object of
-            the HTTP library sets its per-phase limits instead (no deadline).
-        connect_timeout: Seconds to establish a connection; ``None``: no limit.
-        stream_chunk_timeout: Seconds a stream may go without a complete server-sent
-            event (``: ping`` comments and partial events do not count); ``None``: no
-            limit.
-        stream_timeout: Seconds a streamed call may take in all, from its first request
-            to its last event (retries before it began included); ``None`` (default): no
-            limit.
-        max_retries: Retries after the first attempt (connect errors, 429, 5xx). They
-            never take a call past ``timeout`` (nor a stream past ``stream_timeout``);
-            with both ``None``, the waits total at most ``max_retries`` times the retry
-            policy's ``max_wait`` (60 s).
-        default_headers: Extra headers sent with every request.
-        legacy_auth: Also send ``key`` and ``model_id`` in chat-completions bodies.
-        anthropic_version: The ``anthropic-version`` header of the Anthropic-style endpoints.
-        max_concurrency: Requests of this account (base URL + key) in flight at once,
-            shared by every client in the process (:mod:`modelslab_transport.concurrency`);
-            ``None``: 5 on ModelsLab's own host (its pay-as-you-go queue limit,
-            modelslab-api.md, rate limits), no limit on other base URLs.
-        queue_timeout: Seconds a call may spend, in all, waiting for a free slot and
-            resending after queue-limit 429s before it fails; ``None``: no limit.
-        max_response_size: The largest reply body read whole, in bytes once decompressed
-            (default 64 MiB); larger fails with ``InvalidResponseError``. ``None``: no limit.
-        max_sse_event_size: The largest server-sent event a stream accepts, in bytes
-            (default 16 MiB); larger fails with ``InvalidResponseError``. ``None``: no limit.
         model: The model id.
         api: The protocol (an entry of :data:`~modelslab_transport.protocols.CHAT_PROTOCOLS`).
         max_tokens: Tokens to generate at most; ``None``: the default capped by the model
@@ -285,27 +386,6 @@ class ModelsLabOptions(BaseModel):
             ``additional_kwargs``); an ``extra_body`` mapping among them is merged into
             the body.
     """
-
-    # hide_input_in_errors: a ValidationError's text never shows the values given (the key).
-    model_config = ConfigDict(
-        frozen=True, arbitrary_types_allowed=True, extra="forbid", hide_input_in_errors=True
-    )
-
-    # Connection. api_key comes before base_url: the insecure-URL warning needs it.
-    api_key: SecretStr | None = Field(default_factory=api_key_from_env)
-    base_url: str = Field(default_factory=base_url_from_env, validate_default=True)
-    timeout: Any = DEFAULT_TIMEOUT
-    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
-    stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
-    stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT
-    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
-    default_headers: dict[str, str] = Field(default_factory=dict)
-    legacy_auth: bool = False
-    anthropic_version: str = "2023-06-01"
-    max_concurrency: int | None = Field(default=None, ge=1)
-    queue_timeout: float | None = Field(default=DEFAULT_QUEUE_TIMEOUT, gt=0)
-    max_response_size: int | None = Field(default=DEFAULT_MAX_RESPONSE_SIZE, ge=1)
-    max_sse_event_size: int | None = Field(default=DEFAULT_MAX_SSE_EVENT_SIZE, ge=1)
 
     # Request defaults.
     model: str = DEFAULT_MODEL
@@ -340,63 +420,6 @@ class ModelsLabOptions(BaseModel):
                 where = ".".join(str(part) for part in error["loc"])
                 problems.append(message if not where or where in message else f"{where}: {message}")
             raise ValueError("; ".join(problems)) from None
-
-    @field_validator("api_key", mode="before")
-    @classmethod
-    def _clean_api_key(cls, value: Any) -> Any:
-        """Surrounding whitespace removed (blank: no key); what no header carries refused.
-
-        See :mod:`modelslab_transport.credentials`; the error never shows the key.
-        """
-        from modelslab_transport.credentials import clean_api_key
-
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        return clean_api_key(value) if isinstance(value, str) else value
-
-    @field_validator("default_headers")
-    @classmethod
-    def _check_default_headers(cls, value: dict[str, str]) -> dict[str, str]:
-        """Names that are tokens, values of printable ASCII (surrounding whitespace removed)."""
-        from modelslab_transport.credentials import check_default_headers
-
-        return check_default_headers(value)
-
-    @field_validator("anthropic_version")
-    @classmethod
-    def _check_anthropic_version(cls, value: str) -> str:
-        from modelslab_transport.credentials import check_header
-
-        return check_header("anthropic-version", value, setting="anthropic_version")[1]
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_base_url(cls, value: str, info: ValidationInfo) -> str:
-        return check_base_url(value, has_key=info.data.get("api_key") is not None)
-
-    @field_validator("timeout")
-    @classmethod
-    def _check_timeout(cls, value: Any) -> Any:
-        if value is None or isinstance(value, bool):
-            if isinstance(value, bool):
-                raise ValueError(f"timeout must be seconds or None, got {value!r}")
-            return value
-        if isinstance(value, (int, float)):
-            if value <= 0:
-                raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
-            return float(value)
-        if all(hasattr(value, name) for name in ("connect", "read", "write", "pool")):
-            return value  # the HTTP library's own timeout object
-        raise ValueError(
-            f"timeout must be seconds, None (no limit) or an httpx timeout, got {value!r}"
-        )
-
-    @field_validator("connect_timeout", "stream_chunk_timeout", "stream_timeout")
-    @classmethod
-    def _positive(cls, value: float | None) -> float | None:
-        if value is not None and value <= 0:
-            raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
-        return value
 
     @model_validator(mode="after")
     def _check_request_defaults(self) -> ModelsLabOptions:

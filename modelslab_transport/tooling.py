@@ -10,18 +10,44 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "TOOL_CALL_FIELDS_KEY",
     "ToolArgumentsError",
     "chat_tool_choice",
     "json_schema_response_format",
     "parse_partial_json",
     "parse_tool_arguments",
+    "stored_provider_fields",
 ]
 
 _NAME = re.compile(r"[^a-zA-Z0-9_-]+")
+
+TOOL_CALL_FIELDS_KEY = "tool_call_provider_fields"
+"""``additional_kwargs`` key, in both frameworks, of the opaque provider fields of tool calls.
+
+Its value maps each tool call's id to the fields the server sent on that call beyond
+id, type and function (a Gemini ``thought_signature``, say), which must go back
+unchanged with the call in the next request.
+"""
+
+
+def stored_provider_fields(
+    additional_kwargs: Mapping[str, Any], call_id: str | None
+) -> dict[str, Any]:
+    """The provider fields kept for the tool call ``call_id`` (a copy; ``{}`` when none).
+
+    ``additional_kwargs`` is the framework message's; the fields are read from its
+    :data:`TOOL_CALL_FIELDS_KEY` entry, and anything not shaped as written there is
+    ignored.
+    """
+    fields = additional_kwargs.get(TOOL_CALL_FIELDS_KEY)
+    if not isinstance(fields, Mapping) or call_id is None:
+        return {}
+    extra = fields.get(call_id)
+    return dict(extra) if isinstance(extra, Mapping) else {}
 
 
 class ToolArgumentsError(ValueError):

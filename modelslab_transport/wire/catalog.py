@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from modelslab_transport.wire import _MODULE_EXPORTS
 from modelslab_transport.wire._base import ResponseModel
 
-__all__ = ["ModelInfo", "ModelList"]
+__all__ = _MODULE_EXPORTS["catalog"]
 
 
 class ModelInfo(ResponseModel):

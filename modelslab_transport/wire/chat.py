@@ -5,34 +5,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from modelslab_transport.wire import _MODULE_EXPORTS
 from modelslab_transport.wire._base import RequestModel, ResponseModel, StrictModel
 
-__all__ = [
-    "ChatCompletion",
-    "ChatCompletionChunk",
-    "ChatCompletionRequest",
-    "ChatMessage",
-    "Choice",
-    "ChunkChoice",
-    "ContentPart",
-    "Delta",
-    "FunctionCall",
-    "FunctionDefinition",
-    "ImagePart",
-    "ImageURL",
-    "ReasoningBlock",
-    "ResponseFunctionCall",
-    "ResponseMessage",
-    "ResponseToolCall",
-    "SignedReasoning",
-    "StreamOptions",
-    "TextPart",
-    "Tool",
-    "ToolCall",
-    "Usage",
-    "content_text",
-    "json_text",
-]
+__all__ = [*_MODULE_EXPORTS["chat"], "json_text"]
 
 
 # ---------------------------------------------------------------- request side
@@ -275,15 +251,15 @@ class ReasoningBlock(ResponseModel):
     data: str | None = None
 
 
-class ResponseMessage(ResponseModel):
-    """The assistant message of a non-streamed choice.
+class _AssistantContent(ResponseModel):
+    """What a reply's assistant message and a stream chunk's delta both carry.
 
     ``reasoning_content`` is the reasoning text (DeepSeek's field; the Messages
     bridge fills it from thinking blocks); ``reasoning_blocks`` the signed and
     redacted thinking blocks a Messages reply had, which must go back unchanged.
     """
 
-    role: str = "assistant"
+    role: str | None = None
     content: str | list[Any] | None = None
     reasoning_content: str | None = None
     reasoning_blocks: list[ReasoningBlock] | None = None
@@ -291,8 +267,14 @@ class ResponseMessage(ResponseModel):
 
     @property
     def text(self) -> str:
-        """The message's text, whether content was a string or a list of blocks."""
+        """The text, whether content was a string or a list of blocks."""
         return content_text(self.content)
+
+
+class ResponseMessage(_AssistantContent):
+    """The assistant message of a non-streamed choice (fields as :class:`Delta`'s)."""
+
+    role: str = "assistant"
 
 
 class Choice(ResponseModel):
@@ -321,31 +303,25 @@ class Usage(ResponseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
-class ChatCompletion(ResponseModel):
-    """A non-streamed chat completion. ``id``, ``model`` and ``created`` may be absent."""
+class _ReplyHeader(ResponseModel):
+    """The fields a whole reply and a stream chunk both begin with (any may be absent)."""
 
     id: str | None = None
     object: str | None = None
     created: int | None = None
     model: str | None = None
+
+
+class ChatCompletion(_ReplyHeader):
+    """A non-streamed chat completion. ``id``, ``model`` and ``created`` may be absent."""
+
     choices: list[Choice] = Field(default_factory=list)
     usage: Usage | None = None
     system_fingerprint: str | None = None
 
 
-class Delta(ResponseModel):
-    """What one stream chunk adds to a choice."""
-
-    role: str | None = None
-    content: str | list[Any] | None = None
-    reasoning_content: str | None = None
-    reasoning_blocks: list[ReasoningBlock] | None = None
-    tool_calls: list[ResponseToolCall] | None = None
-
-    @property
-    def text(self) -> str:
-        """The text this delta adds."""
-        return content_text(self.content)
+class Delta(_AssistantContent):
+    """What one stream chunk adds to a choice (fields as :class:`ResponseMessage`'s)."""
 
 
 class ChunkChoice(ResponseModel):
@@ -357,13 +333,9 @@ class ChunkChoice(ResponseModel):
     logprobs: Any = None
 
 
-class ChatCompletionChunk(ResponseModel):
+class ChatCompletionChunk(_ReplyHeader):
     """One streamed chunk. A usage-only final chunk has ``choices == []``."""
 
-    id: str | None = None
-    object: str | None = None
-    created: int | None = None
-    model: str | None = None
     choices: list[ChunkChoice] = Field(default_factory=list)
     usage: Usage | None = None
     system_fingerprint: str | None = None

@@ -17,10 +17,10 @@ from langchain_core.messages import (
 
 from langchain_modelslab.conversions import (
     StreamConverter,
-    completion_to_result,
+    completion_from_wire,
     message_to_wire,
     messages_to_wire,
-    usage_to_metadata,
+    usage_from_wire,
 )
 from modelslab_transport.wire import ChatCompletion, ChatCompletionChunk, ImagePart, TextPart, Usage
 from tests.support.replies import (
@@ -174,7 +174,7 @@ def test_usage_details() -> None:
         prompt_tokens_details={"cached_tokens": 4},
         completion_tokens_details={"reasoning_tokens": 2},
     )
-    assert usage_to_metadata(usage) == {
+    assert usage_from_wire(usage) == {
         "input_tokens": 10,
         "output_tokens": 5,
         "total_tokens": 15,
@@ -183,10 +183,10 @@ def test_usage_details() -> None:
     }
 
 
-def test_completion_to_result() -> None:
+def test_completion_from_wire() -> None:
     body = completion_body("Hi!", system_fingerprint="fp-9")
     body["choices"][0]["message"]["reasoning_content"] = "thinking..."
-    result = completion_to_result(ChatCompletion.model_validate(body), requested_model="asked")
+    result = completion_from_wire(ChatCompletion.model_validate(body), requested_model="asked")
     message = result.generations[0].message
     assert isinstance(message, AIMessage)
     assert message.content == "Hi!"
@@ -207,7 +207,7 @@ def test_completion_to_result() -> None:
 def test_completion_without_model_reports_the_requested_one() -> None:
     body = completion_body("x")
     del body["model"]
-    result = completion_to_result(ChatCompletion.model_validate(body), requested_model="asked")
+    result = completion_from_wire(ChatCompletion.model_validate(body), requested_model="asked")
     assert result.generations[0].message.response_metadata["model_name"] == "asked"
 
 
@@ -222,7 +222,7 @@ def test_tool_calls_valid_and_invalid() -> None:
         finish_reason="tool_calls",
     )
     message = (
-        completion_to_result(ChatCompletion.model_validate(body), requested_model="m")
+        completion_from_wire(ChatCompletion.model_validate(body), requested_model="m")
         .generations[0]
         .message
     )
@@ -241,7 +241,7 @@ def test_tool_calls_valid_and_invalid() -> None:
 def test_several_choices_put_usage_on_the_first_only() -> None:
     body = completion_body("a")
     body["choices"].append({"index": 1, "message": {"content": "b"}, "finish_reason": "stop"})
-    result = completion_to_result(ChatCompletion.model_validate(body), requested_model="m")
+    result = completion_from_wire(ChatCompletion.model_validate(body), requested_model="m")
     first, second = (g.message for g in result.generations)
     assert isinstance(first, AIMessage)
     assert isinstance(second, AIMessage)
@@ -258,7 +258,7 @@ def _run_stream(*wire_chunks: dict[str, object]) -> tuple[list[AIMessageChunk], 
             assert isinstance(generation.message, AIMessageChunk)
             generation.message.response_metadata.update(generation.generation_info or {})
             messages.append(generation.message)
-    final = converter.final_chunk().message
+    final = converter.finish().message
     assert isinstance(final, AIMessageChunk)
     messages.append(final)
     full = messages[0]
