@@ -177,10 +177,10 @@ def test_without_a_timeout_a_retry_storm_is_bounded_by_max_retries_and_max_wait(
 def test_the_chunk_timeout_counts_complete_events_only(
     driver: Driver, piece: bytes, debug_logs: pytest.LogCaptureFixture
 ) -> None:
-    # stream_chunk_timeout is the drivers' 0.5 s; something arrives every 0.2 s.
+    # stream_chunk_timeout 0.5 s; something arrives every 0.2 s.
     first = b"data: " + json.dumps(chunk("a")).encode() + b"\n\n"
     with FaultServer(trickle_stream(piece, 0.2, first=first)) as server:
-        outcome = driver.run(server.base_url)
+        outcome = driver.run(server.base_url, stream_chunk_timeout=0.5)
         assert server.request_count == 1
     error = assert_typed_error(driver, outcome, APITimeoutError)
     assert "stream_chunk_timeout=0.5" in str(error)

@@ -216,7 +216,7 @@ def test_timeout_names_the_limit_and_the_setting(driver: Driver) -> None:
 def test_stream_chunk_timeout_names_its_setting(driver: Driver) -> None:
     with FaultServer(stall_after(chunk("Hel"))) as server:
         base_url = server.base_url
-        outcome = driver.run(base_url)
+        outcome = driver.run(base_url, stream_chunk_timeout=STREAM_CHUNK_TIMEOUT)
         server.gate.set()
     error = assert_typed_error(driver, outcome, APITimeoutError)
     limit = f"{STREAM_CHUNK_TIMEOUT:g}"

@@ -148,7 +148,11 @@ def test_reset_before_headers_once_then_success(
 def test_no_reply_at_all_times_out(driver: Driver, debug_logs: pytest.LogCaptureFixture) -> None:
     # Streams wait stream_chunk_timeout for the headers; plain calls wait timeout.
     with FaultServer(stall_after()) as server:
-        outcome = driver.run(server.base_url, timeout=STREAM_CHUNK_TIMEOUT)
+        outcome = driver.run(
+            server.base_url,
+            timeout=STREAM_CHUNK_TIMEOUT,
+            stream_chunk_timeout=STREAM_CHUNK_TIMEOUT,
+        )
     assert_typed_error(driver, outcome, APITimeoutError)
     assert outcome.pieces == []
     assert server.request_count == 1  # a read timeout is not retried: the server may be busy
@@ -452,7 +456,7 @@ def test_stream_stalls(
     driver: Driver, retry_delays: list[float], debug_logs: pytest.LogCaptureFixture
 ) -> None:
     with FaultServer(stall_after(chunk("Hel"), chunk("lo"))) as server:
-        outcome = driver.run(server.base_url)
+        outcome = driver.run(server.base_url, stream_chunk_timeout=STREAM_CHUNK_TIMEOUT)
     error = assert_typed_error(driver, outcome, APITimeoutError)
     assert "stream_chunk_timeout" in str(error)
     assert outcome.pieces == HEAD
@@ -519,7 +523,7 @@ def test_slow_trickle_under_the_chunk_timeout_succeeds(driver: Driver) -> None:
     with FaultServer(
         sse_reply(*events, chunk(finish_reason="stop"), "data: [DONE]\n\n", pause=TRICKLE_PAUSE)
     ) as server:
-        outcome = driver.run(server.base_url)
+        outcome = driver.run(server.base_url, stream_chunk_timeout=STREAM_CHUNK_TIMEOUT)
     assert outcome.error is None
     assert outcome.pieces == [str(i) for i in range(TRICKLE)]
     assert server.request_count == 1
