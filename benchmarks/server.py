@@ -39,7 +39,7 @@ STATS = {
 }
 QUEUE_LIMIT_BODY = (
     '{"status":"error","message":"Rate limit exceeded. Maximum %d queued requests allowed.",'
-    '"retry_after":30}'
+    '"retry_after":%g}'
 )
 
 _SSE_HEAD = (
@@ -214,14 +214,15 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[st
 
 
 @functools.lru_cache(maxsize=256)
-def _options(path: str) -> tuple[int, int, float, int]:
-    """(content chunks, tool-call fragments, latency in seconds, queue limit) named by
-    the URL path (``q5``: at most 5 requests in flight, ModelsLab's 429 beyond; 0: none)."""
-    options = {"c": 20.0, "t": 0.0, "l": 0.0, "q": 0.0}
+def _options(path: str) -> tuple[int, int, float, int, float]:
+    """(content chunks, tool-call fragments, latency in seconds, queue limit, retry_after)
+    named by the URL path (``q5``: at most 5 requests in flight, ModelsLab's 429 beyond;
+    0: none; ``r1``: the 429 body's ``retry_after`` is 1 s, default ModelsLab's 30)."""
+    options = {"c": 20.0, "t": 0.0, "l": 0.0, "q": 0.0, "r": 30.0}
     for segment in path.split("/"):
         if segment[:1] in options and segment[1:].replace(".", "", 1).isdigit():
             options[segment[0]] = float(segment[1:])
-    return int(options["c"]), int(options["t"]), options["l"], int(options["q"])
+    return int(options["c"]), int(options["t"]), options["l"], int(options["q"]), options["r"]
 
 
 def _plain(status: str, payload: bytes, content_type: str = "application/json") -> bytes:
@@ -248,10 +249,10 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 STATS["connections"] += 1
             STATS["requests"] += 1
             request = json.loads(body or b"{}")
-            chunks, tools, latency, queue_limit = _options(path)
+            chunks, tools, latency, queue_limit, retry_after = _options(path)
             if queue_limit and STATS["in_flight"] >= queue_limit:
                 STATS["refused"] += 1
-                refusal = (QUEUE_LIMIT_BODY % queue_limit).encode()
+                refusal = (QUEUE_LIMIT_BODY % (queue_limit, retry_after)).encode()
                 writer.write(_plain("429 Too Many Requests", refusal))
                 await writer.drain()
                 continue
