@@ -81,12 +81,23 @@ class _ReleasingStream(httpx2.AsyncByteStream):
                 release()
 
 
+class _Shard:
+    """One small pool and the requests it carries now (each until its response closes)."""
+
+    __slots__ = ("busy", "transport")
+
+    def __init__(self, transport: httpx2.AsyncHTTPTransport) -> None:
+        self.transport = transport
+        self.busy = 0
+
+
 class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
     """httpx2's ``AsyncHTTPTransport`` held as small pools of ``shard_size`` connections.
 
     Together they keep ``limits``: at most ``limits.max_connections`` connections (and
-    requests in flight; None: no limit) and ``limits.max_keepalive_connections`` idle
-    ones, each idle for at most ``limits.keepalive_expiry`` seconds. A request goes to
+    requests in flight; None: no limit) and about ``limits.max_keepalive_connections``
+    idle ones (each shard keeps an equal share, rounded up), each idle for at most
+    ``limits.keepalive_expiry`` seconds. A request goes to
     the first shard with a free connection slot (so light traffic keeps reusing the
     first shard's connections) and holds that slot until its response is closed. When
     every slot is taken it waits, in arrival order, for one to be freed; a wait longer
@@ -125,24 +136,24 @@ class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
             keepalive_expiry=limits.keepalive_expiry,
         )
         self._ssl_context = ssl_context
-        self._shards: list[httpx2.AsyncHTTPTransport] = []
-        self._busy: list[int] = []
+        self._shards: list[_Shard] = []
         self._slots = None if total is None else asyncio.Semaphore(total)
 
-    def _shard(self) -> int:
+    def _shard(self) -> _Shard:
         """The first shard with a free slot (a new one when all are full), taken."""
         size = self._shard_size
-        for index, busy in enumerate(self._busy):
-            if busy < size:
-                self._busy[index] = busy + 1
-                return index
+        for shard in self._shards:
+            if shard.busy < size:
+                shard.busy += 1
+                return shard
         if self._ssl_context is None:
             self._ssl_context = httpx2.create_ssl_context()
-        self._shards.append(
+        shard = _Shard(
             httpx2.AsyncHTTPTransport(verify=self._ssl_context, limits=self._shard_limits)
         )
-        self._busy.append(1)
-        return len(self._busy) - 1
+        shard.busy = 1
+        self._shards.append(shard)
+        return shard
 
     async def _acquire(self, request: httpx2.Request) -> None:
         slots = self._slots
@@ -164,19 +175,19 @@ class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         """Send ``request`` on a shard with a free slot, waiting for one if needed."""
         await self._acquire(request)
-        index = self._shard()
+        shard = self._shard()
         released = False
 
         def release() -> None:
             nonlocal released
             if not released:
                 released = True
-                self._busy[index] -= 1
+                shard.busy -= 1
                 if self._slots is not None:
                     self._slots.release()
 
         try:
-            response = await self._shards[index].handle_async_request(request)
+            response = await shard.transport.handle_async_request(request)
         except BaseException:
             release()
             raise
@@ -186,9 +197,9 @@ class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         """Close every shard's connections."""
-        shards, self._shards, self._busy = self._shards, [], []
+        shards, self._shards = self._shards, []
         for shard in shards:
-            await shard.aclose()
+            await shard.transport.aclose()
 
 
 def new_async_client(**kwargs: Any) -> httpx2.AsyncClient:

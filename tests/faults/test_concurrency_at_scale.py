@@ -264,6 +264,18 @@ async def test_a_failed_request_gives_its_slot_back() -> None:
                 await http.post("http://127.0.0.1:9/chat/completions", json={})
 
 
+async def test_a_response_closed_after_its_client_gives_its_slot_back_quietly() -> None:
+    with AsyncLoopbackServer().running() as server:
+        transport = ShardedAsyncTransport(httpx2.Limits(max_connections=1))
+        http = httpx2.AsyncClient(transport=transport)
+        url = f"{server.base_url}/chat/completions"
+        body = {"messages": [{"role": "user", "content": "late"}]}
+        response = await http.send(http.build_request("POST", url, json=body), stream=True)
+        await http.aclose()  # closes the shards under the open response
+        await response.aclose()  # must not fail on the dropped shard
+        assert response.is_closed
+
+
 def test_a_shard_size_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="shard_size must be at least 1, got 0"):
         ShardedAsyncTransport(shard_size=0)
