@@ -13,7 +13,8 @@
   rescans every active connection and reconnects after each burst, and capping the
   requests in flight to what one pool handles quickly caps throughput at that cap
   divided by the server's latency (long streams would queue behind each other). The
-  figures are in ``benchmarks/RESULTS.md``.
+  figures are in ``benchmarks/RESULTS.md``. (With a proxy named in the environment
+  the client is httpx2's own, so that its proxy routing applies unchanged.)
 * A sync client keeps one httpx2 pool (threads rarely number in the thousands).
 * A sync client is built once per process: after ``os.fork()`` the child builds its own
   and never touches the sockets it inherited (they belong to the parent's pool).
@@ -31,6 +32,7 @@ import math
 import os
 import ssl
 import threading
+import urllib.request
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
@@ -206,9 +208,13 @@ def new_async_client(**kwargs: Any) -> httpx2.AsyncClient:
     """An ``httpx2.AsyncClient`` built with ``kwargs``, sending through a sharded pool.
 
     The pool is a :class:`ShardedAsyncTransport` with ``kwargs["limits"]`` (default
-    :data:`DEFAULT_LIMITS`), mounted for every URL. Proxies configured in the environment
-    (``HTTPS_PROXY`` and the like) still take precedence, as in any httpx2 client.
+    :data:`DEFAULT_LIMITS`), mounted for every URL. When the environment names a proxy
+    (``HTTPS_PROXY``, ``ALL_PROXY`` and the like, as ``urllib.request.getproxies()``
+    reads them) and ``trust_env`` is left on, the client is httpx2's own, unchanged, so
+    that its proxy routing applies exactly as in any httpx2 client.
     """
+    if kwargs.get("trust_env", True) and urllib.request.getproxies():
+        return httpx2.AsyncClient(**kwargs)
     limits = kwargs.get("limits", DEFAULT_LIMITS)
     return httpx2.AsyncClient(**kwargs, mounts={"all://": ShardedAsyncTransport(limits)})
 

@@ -25,7 +25,11 @@ from llama_index.core.llms import ChatMessage as LlamaMessage
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import AsyncModelsLabClient, ClientSettings
-from modelslab_transport.http_clients import DEFAULT_LIMITS, ShardedAsyncTransport
+from modelslab_transport.http_clients import (
+    DEFAULT_LIMITS,
+    ShardedAsyncTransport,
+    new_async_client,
+)
 from modelslab_transport.wire import ChatMessage
 from tests.transport.transport_support import API_KEY, chat_request, completion_body
 
@@ -274,6 +278,21 @@ async def test_a_response_closed_after_its_client_gives_its_slot_back_quietly() 
         await http.aclose()  # closes the shards under the open response
         await response.aclose()  # must not fail on the dropped shard
         assert response.is_closed
+
+
+@pytest.mark.parametrize("variable", ["ALL_PROXY", "HTTP_PROXY"])
+async def test_a_proxy_named_in_the_environment_still_carries_the_requests(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with AsyncLoopbackServer().running() as proxy:  # answers whatever it is sent
+        monkeypatch.setenv(variable, proxy.base_url)
+        async with new_async_client(limits=DEFAULT_LIMITS) as http:
+            body = {"messages": [{"role": "user", "content": "via the proxy"}]}
+            reply = await http.post("http://api.example.invalid/chat/completions", json=body)
+    assert reply.json()["choices"][0]["message"]["content"] == "via the proxy"
+    assert proxy.requests == 1
 
 
 def test_a_shard_size_below_one_is_refused() -> None:
