@@ -43,6 +43,7 @@ from modelslab_transport.http_clients import (
     AsyncClientPerLoop,
     SyncClientPerProcess,
     check_http_client,
+    new_async_client,
 )
 from modelslab_transport.model_profiles import remember_catalog
 from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
@@ -535,7 +536,7 @@ class AsyncModelsLabClient(_ClientCore):
         self._reset_http()
 
     def _reset_http(self) -> None:
-        self._http = AsyncClientPerLoop(lambda: httpx2.AsyncClient(**self._new_http_kwargs()))
+        self._http = AsyncClientPerLoop(lambda: new_async_client(**self._new_http_kwargs()))
 
     @property
     def http_client(self) -> httpx2.AsyncClient:

@@ -1,6 +1,21 @@
 """The httpx2 clients the ModelsLab clients send through, and how long each one lives.
 
 * Pools are httpx2's own, with explicit :data:`DEFAULT_LIMITS` (no private API).
+* An async client sends through :class:`ShardedAsyncTransport`: the same limits, held
+  as many small httpx2 pools instead of one large one. httpcore2's pool re-examines
+  every connection it holds (and probes the socket of every idle one) each time a
+  request enters or leaves it, so one pool of a thousand connections spends time
+  proportional to its size on every request, and a burst of thousands of concurrent
+  calls costs the square of its size and collapses. A small pool makes each of those
+  passes short; requests beyond the connection limit wait in an ``asyncio.Semaphore``
+  (constant cost per request) instead of in a pool's queue (rescanned on every pass).
+  The alternatives measured were worse: a smaller keep-alive limit on one pool still
+  rescans every active connection and reconnects after each burst, and capping the
+  requests in flight to what one pool handles quickly caps throughput at that cap
+  divided by the server's latency (long streams would queue behind each other). The
+  figures are in ``benchmarks/RESULTS.md``. (With a proxy named in the environment
+  the client is httpx2's own, so that its proxy routing applies unchanged.)
+* A sync client keeps one httpx2 pool (threads rarely number in the thousands).
 * A sync client is built once per process: after ``os.fork()`` the child builds its own
   and never touches the sockets it inherited (they belong to the parent's pool).
 * An async client is built once per event loop (two loops used in turn each keep
@@ -13,19 +28,25 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
+import ssl
 import threading
+import urllib.request
 import weakref
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import httpx2
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "SHARD_CONNECTIONS",
     "AsyncClientPerLoop",
+    "ShardedAsyncTransport",
     "SyncClientPerProcess",
     "check_http_client",
+    "new_async_client",
 ]
 
 DEFAULT_LIMITS = httpx2.Limits(
@@ -33,6 +54,169 @@ DEFAULT_LIMITS = httpx2.Limits(
 )
 """Connection limits of the pools the clients build: up to 1,000 connections, all kept
 alive for 5 s when idle, so a burst reuses the connections of the previous one."""
+
+SHARD_CONNECTIONS = 8
+"""Connections of each small pool of a :class:`ShardedAsyncTransport` (its shard size).
+
+Each request entering or leaving an httpcore2 pool costs time proportional to the
+connections the pool holds, so shards are kept small; more of them cost nothing until
+they are used (a shard is built on first use)."""
+
+
+class _ReleasingStream(httpx2.AsyncByteStream):
+    """A response body that gives its shard slot back once closed."""
+
+    def __init__(self, body: httpx2.AsyncByteStream, release: Callable[[], None]) -> None:
+        self._body = body
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._body:
+            yield part
+
+    async def aclose(self) -> None:
+        try:
+            await self._body.aclose()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
+
+
+class _Shard:
+    """One small pool and the requests it carries now (each until its response closes)."""
+
+    __slots__ = ("busy", "transport")
+
+    def __init__(self, transport: httpx2.AsyncHTTPTransport) -> None:
+        self.transport = transport
+        self.busy = 0
+
+
+class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
+    """httpx2's ``AsyncHTTPTransport`` held as small pools of ``shard_size`` connections.
+
+    Together they keep ``limits``: at most ``limits.max_connections`` connections (and
+    requests in flight; None: no limit) and about ``limits.max_keepalive_connections``
+    idle ones (each shard keeps an equal share, rounded up), each idle for at most
+    ``limits.keepalive_expiry`` seconds. A request goes to
+    the first shard with a free connection slot (so light traffic keeps reusing the
+    first shard's connections) and holds that slot until its response is closed. When
+    every slot is taken it waits, in arrival order, for one to be freed; a wait longer
+    than the request's ``pool`` timeout raises ``httpx2.PoolTimeout``. Only public
+    httpx2 API is used: each shard is an ``httpx2.AsyncHTTPTransport``, all sharing one
+    SSL context.
+
+    Args:
+        limits: The limits of all shards together.
+        shard_size: Connections per shard; default :data:`SHARD_CONNECTIONS`.
+        ssl_context: TLS settings of every shard; by default ``httpx2.create_ssl_context()``
+            (certifi's bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``).
+    """
+
+    def __init__(
+        self,
+        limits: httpx2.Limits = DEFAULT_LIMITS,
+        *,
+        shard_size: int = SHARD_CONNECTIONS,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if shard_size < 1:
+            raise ValueError(f"shard_size must be at least 1, got {shard_size}")
+        total = limits.max_connections
+        self._shard_size = shard_size if total is None else max(1, min(shard_size, total))
+        shards = None if total is None else math.ceil(total / self._shard_size)
+        keepalive = limits.max_keepalive_connections
+        per_shard_keepalive = None if keepalive is None else math.ceil(keepalive / (shards or 1))
+        self._shard_limits = httpx2.Limits(
+            max_connections=self._shard_size,
+            max_keepalive_connections=(
+                self._shard_size
+                if per_shard_keepalive is None
+                else min(self._shard_size, per_shard_keepalive)
+            ),
+            keepalive_expiry=limits.keepalive_expiry,
+        )
+        self._ssl_context = ssl_context
+        self._shards: list[_Shard] = []
+        self._slots = None if total is None else asyncio.Semaphore(total)
+
+    def _shard(self) -> _Shard:
+        """The first shard with a free slot (a new one when all are full), taken."""
+        size = self._shard_size
+        for shard in self._shards:
+            if shard.busy < size:
+                shard.busy += 1
+                return shard
+        if self._ssl_context is None:
+            self._ssl_context = httpx2.create_ssl_context()
+        shard = _Shard(
+            httpx2.AsyncHTTPTransport(verify=self._ssl_context, limits=self._shard_limits)
+        )
+        shard.busy = 1
+        self._shards.append(shard)
+        return shard
+
+    async def _acquire(self, request: httpx2.Request) -> None:
+        slots = self._slots
+        if slots is None:
+            return
+        if not slots.locked():
+            await slots.acquire()
+            return
+        timeout = request.extensions.get("timeout", {}).get("pool")
+        try:
+            async with asyncio.timeout(timeout):
+                await slots.acquire()
+        except TimeoutError as exc:
+            raise httpx2.PoolTimeout(
+                f"no connection became free within the pool timeout ({timeout} s)",
+                request=request,
+            ) from exc
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send ``request`` on a shard with a free slot, waiting for one if needed."""
+        await self._acquire(request)
+        shard = self._shard()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                shard.busy -= 1
+                if self._slots is not None:
+                    self._slots.release()
+
+        try:
+            response = await shard.transport.handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        response.stream = _ReleasingStream(response.stream, release)
+        return response
+
+    async def aclose(self) -> None:
+        """Close every shard's connections."""
+        shards, self._shards = self._shards, []
+        for shard in shards:
+            await shard.transport.aclose()
+
+
+def new_async_client(**kwargs: Any) -> httpx2.AsyncClient:
+    """An ``httpx2.AsyncClient`` built with ``kwargs``, sending through a sharded pool.
+
+    The pool is a :class:`ShardedAsyncTransport` with ``kwargs["limits"]`` (default
+    :data:`DEFAULT_LIMITS`), mounted for every URL. When the environment names a proxy
+    (``HTTPS_PROXY``, ``ALL_PROXY`` and the like, as ``urllib.request.getproxies()``
+    reads them) and ``trust_env`` is left on, the client is httpx2's own, unchanged, so
+    that its proxy routing applies exactly as in any httpx2 client.
+    """
+    if kwargs.get("trust_env", True) and urllib.request.getproxies():
+        return httpx2.AsyncClient(**kwargs)
+    limits = kwargs.get("limits", DEFAULT_LIMITS)
+    return httpx2.AsyncClient(**kwargs, mounts={"all://": ShardedAsyncTransport(limits)})
 
 
 def check_http_client(value: Any, *, is_async: bool, name: str) -> None:
