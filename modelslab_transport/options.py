@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import os
 import sys
 import warnings
@@ -339,9 +340,7 @@ class ConnectionOptions(BaseModel):
         if isinstance(value, bool):
             raise ValueError(f"timeout must be seconds or None, got {value!r}")
         if isinstance(value, (int, float)):
-            if value <= 0:
-                raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
-            return float(value)
+            return _positive_seconds(value)
         # An httpx2.Timeout can only have been built once httpx2 is imported: checking
         # through sys.modules keeps this module free of the import.
         httpx2 = sys.modules.get("httpx2")
@@ -354,9 +353,23 @@ class ConnectionOptions(BaseModel):
     @field_validator("connect_timeout", "stream_chunk_timeout", "stream_timeout")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
-        if value is not None and value <= 0:
-            raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
-        return value
+        return None if value is None else _positive_seconds(value)
+
+
+def _positive_seconds(value: float) -> float:
+    """``value`` as float seconds, if it is positive and finite.
+
+    NaN and infinity are refused: an HTTP library can wait for neither, and ``None``
+    already means no limit.
+    """
+    if not math.isfinite(value):
+        raise ValueError(
+            f"timeouts must be positive, finite seconds or None, got {value!r}; "
+            "use None for no limit"
+        )
+    if value <= 0:
+        raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
+    return float(value)
 
 
 CONNECTION_FIELDS: tuple[str, ...] = tuple(ConnectionOptions.model_fields)

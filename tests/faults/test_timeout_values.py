@@ -1,0 +1,53 @@
+"""Non-finite timeouts (NaN, infinity) are refused when a model is built, in both classes.
+
+An HTTP library can wait for neither (NaN failed at the first call with a bare
+``ValueError: Invalid value NaN``, infinity with ``OverflowError: timestamp out of
+range``); ``None`` is how "no limit" is spelt.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from pydantic import ValidationError
+
+from langchain_modelslab import ChatModelsLab
+from llama_index_modelslab import ModelsLabLLM
+from modelslab_transport import ClientSettings
+
+FIELDS = ["timeout", "stream_chunk_timeout", "stream_timeout"]
+VALUES = [math.nan, math.inf, -math.inf]
+
+
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM])
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("value", VALUES)
+def test_non_finite_timeout_is_refused_at_construction(cls: type, field: str, value: float) -> None:
+    with pytest.raises(ValidationError) as caught:
+        cls(base_url="http://127.0.0.1:9", **{field: value})
+    text = str(caught.value)
+    assert "finite" in text
+    assert "use None for no limit" in text
+
+
+@pytest.mark.parametrize("field", [*FIELDS, "connect_timeout"])
+@pytest.mark.parametrize("value", VALUES)
+def test_transport_settings_refuse_non_finite_timeouts(field: str, value: float) -> None:
+    with pytest.raises(ValidationError, match="finite"):
+        ClientSettings(api_key="sk-test-timeouts", **{field: value})
+
+
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM])
+def test_non_finite_timeout_set_later_fails_before_sending(cls: type) -> None:
+    model = cls(base_url="http://127.0.0.1:9", max_retries=0)
+    model.timeout = math.nan
+    call = model.invoke if cls is ChatModelsLab else model.complete
+    with pytest.raises(ValueError, match="finite"):
+        call("hi")
+
+
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM])
+def test_finite_timeouts_are_kept_as_seconds(cls: type) -> None:
+    model = cls(base_url="http://127.0.0.1:9", timeout=2, stream_chunk_timeout=3, stream_timeout=4)
+    assert (model.timeout, model.stream_chunk_timeout, model.stream_timeout) == (2, 3, 4)
