@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -88,6 +89,12 @@ _WATCHED_FIELDS = (
 
 # The endpoint errors get_num_tokens_from_messages answers with an estimate instead.
 _COUNT_UNAVAILABLE = (APIConnectionError, NotFoundError, ServerError)
+
+
+_KEY_LIKE = re.compile(r"(?:[a-z0-9]+[_-])*api[_-]?key|key|token|secret")
+"""Unknown constructor arguments that name a credential (``apikey``, ``key``,
+``modelslab_api_key``, ``openai_api_key``...): refused instead of sent as request
+parameters, where the key would travel in the body and show in ``model_kwargs``."""
 
 
 class ChatModelsLab(BaseChatModel):
@@ -276,6 +283,14 @@ class ChatModelsLab(BaseChatModel):
         extra = {key: value for key, value in values.items() if key not in known}
         if not extra:
             return values
+        misplaced_keys = sorted(key for key in extra if _KEY_LIKE.fullmatch(key.lower()))
+        if misplaced_keys:
+            # Sent as a request parameter, the key would sit in the request body and in
+            # model_kwargs (repr, dumps()): refuse it, never showing its value.
+            raise ValueError(
+                f"{', '.join(map(repr, misplaced_keys))} is not a ChatModelsLab argument; "
+                "pass the ModelsLab key as api_key=... (or set MODELSLAB_API_KEY)"
+            )
         for key in extra:
             warnings.warn(
                 f"{key!r} is not a ChatModelsLab field{did_you_mean(key, known)}; it is sent "

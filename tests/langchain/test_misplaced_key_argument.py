@@ -1,0 +1,46 @@
+"""A key passed under a wrong argument name is refused, never sent as a request parameter.
+
+Unknown ``ChatModelsLab`` arguments become request parameters (with a warning, as in
+ChatOpenAI); for ``apikey=``, ``key=``, ``modelslab_api_key=`` or ``openai_api_key=``
+that put the key in every request body and in ``model_kwargs``, so in ``repr()`` and
+``dumps()``, and left the request without its ``Authorization`` header.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from langchain_core.load import dumps
+from pydantic import ValidationError
+
+from langchain_modelslab import ChatModelsLab
+
+KEY = "sk-misplaced-key-0123456789"
+
+
+@pytest.mark.parametrize(
+    "name", ["apikey", "key", "modelslab_api_key", "openai_api_key", "api-key", "API_KEY"]
+)
+def test_key_under_a_wrong_name_is_refused_without_showing_it(name: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ChatModelsLab(**{name: KEY})
+    text = str(caught.value)
+    assert f"{name!r} is not a ChatModelsLab argument" in text
+    assert "api_key=" in text
+    assert KEY not in text
+
+
+def test_other_unknown_arguments_still_become_request_parameters() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        llm = ChatModelsLab(prompt_cache_key="user-1", modle="x", api_key=KEY)
+    assert llm.model_kwargs == {"prompt_cache_key": "user-1", "modle": "x"}
+    assert any("did you mean 'model'" in str(w.message) for w in caught)
+    assert KEY not in repr(llm)
+    assert KEY not in dumps(llm)
+
+
+def test_key_in_model_kwargs_on_purpose_is_left_alone() -> None:
+    llm = ChatModelsLab(model_kwargs={"key": "legacy-body-key"})
+    assert llm.model_kwargs == {"key": "legacy-body-key"}
