@@ -32,6 +32,10 @@ _KEY_ADVICE = (
 )
 
 
+_SCHEMES = frozenset({"bearer", "basic", "token"})
+"""Authorization schemes a pasted header value may start with (lower case)."""
+
+
 def _describe(character: str) -> str:
     """Name a character's kind (never the character itself, which belongs to a secret)."""
     if character in "\r\n":
@@ -66,11 +70,19 @@ def clean_api_key(value: str) -> str | None:
 
     Raises:
         ValueError: when the key holds a line break, another control character or a
-            non-ASCII character. The message gives the position, never the key.
+            non-ASCII character (the message gives the position, never the key), or
+            starts with an authorization scheme (``"Bearer sk-..."``: the client writes
+            the scheme itself, so the server would get ``Bearer Bearer sk-...``).
     """
     key = value.strip()
     if not key:
         return None
+    scheme = key.split(" ", 1)[0]
+    if " " in key and scheme.lower() in _SCHEMES:
+        raise ValueError(
+            f"api_key starts with the authorization scheme {scheme!r}: pass the key alone "
+            f"(the client sends it as the header ModelsLab expects, with its scheme)"
+        )
     bad = _first_bad(key, allow_tab=False)
     if bad is not None:
         raise ValueError(

@@ -63,6 +63,18 @@ def test_a_key_with_a_character_no_header_carries_is_refused(inside: str, named:
 
 def test_a_key_with_an_inner_space_is_kept() -> None:
     assert clean_api_key("ab cd") == "ab cd"  # a header can carry it; the server judges it
+    assert clean_api_key("Bearerish key") == "Bearerish key"  # not a scheme
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BASIC", "Token"])
+def test_a_key_pasted_with_its_authorization_scheme_is_refused(scheme: str) -> None:
+    for build in (clean_api_key, lambda key: ClientSettings(api_key=key)):
+        with pytest.raises(ValueError, match="authorization scheme") as caught:
+            build(f"  {scheme} {KEY}\n")
+        text = str(caught.value)
+        assert f"starts with the authorization scheme {scheme!r}: pass the key alone" in text
+        assert KEY[:10] not in text
+        assert KEY[10:18] not in text
 
 
 @pytest.mark.parametrize(
