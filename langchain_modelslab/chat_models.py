@@ -91,6 +91,10 @@ _WATCHED_FIELDS = (
 _COUNT_UNAVAILABLE = (APIConnectionError, NotFoundError, ServerError)
 
 
+_LANGCHAIN_SYNONYMS = {"model_name": "model", "request_timeout": "timeout"}
+"""Other LangChain chat models' names for two of our fields (``ChatOpenAI(model_name=...,
+request_timeout=...)``), taken as those fields."""
+
 _KEY_LIKE = re.compile(r"(?:[a-z0-9]+[_-])*api[_-]?key|key|token|secret")
 """Unknown constructor arguments that name a credential (``apikey``, ``key``,
 ``modelslab_api_key``, ``openai_api_key``...): refused instead of sent as request
@@ -270,9 +274,21 @@ class ChatModelsLab(BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _collect_model_kwargs(cls, values: Any) -> Any:
-        """Move unknown constructor arguments into ``model_kwargs``, with a warning."""
+        """Move unknown constructor arguments into ``model_kwargs``, with a warning.
+
+        ``model_name=`` and ``request_timeout=`` (ChatOpenAI's names) are taken as
+        ``model`` and ``timeout``; giving both names of one field is a ``ValueError``.
+        """
         if not isinstance(values, dict):
             return values
+        for synonym, field_name in _LANGCHAIN_SYNONYMS.items():
+            if synonym in values:
+                if values.get(field_name) is not None:
+                    raise ValueError(
+                        f"{synonym}= and {field_name}= both given; pass {field_name}= only"
+                    )
+                values = dict(values)
+                values[field_name] = values.pop(synonym)
         known = set(cls.model_fields) | {
             field.alias for field in cls.model_fields.values() if field.alias
         }

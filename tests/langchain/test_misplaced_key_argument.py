@@ -44,3 +44,19 @@ def test_other_unknown_arguments_still_become_request_parameters() -> None:
 def test_key_in_model_kwargs_on_purpose_is_left_alone() -> None:
     llm = ChatModelsLab(model_kwargs={"key": "legacy-body-key"})
     assert llm.model_kwargs == {"key": "legacy-body-key"}
+
+
+@pytest.mark.parametrize(
+    ("synonym", "field", "value"),
+    [("model_name", "model", "meta-llama-3.1-8b-instruct"), ("request_timeout", "timeout", 7.5)],
+)
+def test_other_langchain_models_names_for_a_field_are_that_field(
+    synonym: str, field: str, value: object
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # taken as the field: no "not a field" warning
+        llm = ChatModelsLab(api_key="sk-test", **{synonym: value})
+    assert getattr(llm, field) == value
+    assert synonym not in llm.model_kwargs
+    with pytest.raises(ValueError, match=f"{synonym}= and {field}= both given"):
+        ChatModelsLab(api_key="sk-test", **{synonym: value, field: value})
