@@ -434,6 +434,18 @@ class ModelsLabOptions(ConnectionOptions):
                 problems.append(message if not where or where in message else f"{where}: {message}")
             raise ValueError("; ".join(problems)) from None
 
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        """A model id is one non-empty word: surrounding whitespace is removed."""
+        model = value.strip()
+        if not model or any(character.isspace() for character in model):
+            raise ValueError(
+                f"model must be a model id such as {DEFAULT_MODEL!r}, got {value!r}; "
+                "list the ids with list_models()"
+            )
+        return model
+
     @model_validator(mode="after")
     def _check_request_defaults(self) -> ModelsLabOptions:
         params = self.request_params()
