@@ -357,15 +357,17 @@ class ModelsLabLLM(FunctionCallingLLM):
     @property
     def metadata(self) -> LLMMetadata:
         """What LlamaIndex needs to know to budget prompts and pick programs and agents."""
+        client = self.client  # checks the fields first (one changed since may be invalid)
+        model = client.options.model
         calls_tools = self.is_function_calling_model
         if calls_tools is None:
-            calls_tools = model_profile(self.model).tool_calling is not False
+            calls_tools = model_profile(model).tool_calling is not False
         return LLMMetadata(
-            context_window=self.context_window or context_window(self.model),
-            num_output=self.client.max_tokens_for(),
+            context_window=self.context_window or context_window(model),
+            num_output=client.max_tokens_for(),
             is_chat_model=True,
             is_function_calling_model=calls_tools,
-            model_name=self.model,
+            model_name=model,
             system_role=MessageRole.SYSTEM,
         )
 

@@ -225,3 +225,12 @@ def test_package_never_imports_httpx() -> None:
     pattern = re.compile(r"^\s*(import|from)\s+httpx", re.MULTILINE)
     offenders = [p.name for p in package.glob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
+
+
+@pytest.mark.parametrize("model", [None, "", "two words"])
+def test_metadata_after_an_invalid_model_is_assigned_names_the_field(model: object) -> None:
+    llm = ModelsLabLLM(api_key="sk-test")
+    assert llm.metadata.model_name == llm.model
+    llm.model = model  # type: ignore[assignment]
+    with pytest.raises(ValueError, match="model"):
+        llm.metadata  # noqa: B018 - reading it is the check
