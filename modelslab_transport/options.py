@@ -345,6 +345,10 @@ class ConnectionOptions(BaseModel):
         # through sys.modules keeps this module free of the import.
         httpx2 = sys.modules.get("httpx2")
         if httpx2 is not None and isinstance(value, httpx2.Timeout):
+            for phase in ("connect", "read", "write", "pool"):  # each: seconds or None
+                seconds = getattr(value, phase)
+                if seconds is not None:
+                    _positive_seconds(seconds)
             return value
         raise ValueError(
             f"timeout must be seconds, None (no limit) or an httpx timeout, got {value!r}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import httpx2
 import pytest
 from pydantic import ValidationError
 
@@ -51,3 +52,16 @@ def test_non_finite_timeout_set_later_fails_before_sending(cls: type) -> None:
 def test_finite_timeouts_are_kept_as_seconds(cls: type) -> None:
     model = cls(base_url="http://127.0.0.1:9", timeout=2, stream_chunk_timeout=3, stream_timeout=4)
     assert (model.timeout, model.stream_chunk_timeout, model.stream_timeout) == (2, 3, 4)
+
+
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM, ClientSettings])
+@pytest.mark.parametrize("phase", ["connect", "read", "write", "pool"])
+@pytest.mark.parametrize("value", [*VALUES, 0.0, -1.0])
+def test_an_httpx_timeout_with_a_phase_no_library_can_wait_for_is_refused(
+    cls: type, phase: str, value: float
+) -> None:
+    given = httpx2.Timeout(30.0, **{phase: value})
+    with pytest.raises(ValueError, match="timeouts must be positive"):
+        cls(timeout=given)
+    kept = cls(timeout=httpx2.Timeout(30.0, **{phase: None})).timeout  # None: no limit
+    assert getattr(kept, phase) is None
