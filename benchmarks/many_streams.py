@@ -3,9 +3,10 @@
 One ``AsyncModelsLabClient`` (and then one ``ChatModelsLab`` via ``astream``) reads
 5,000 streams at once from the loopback server (20 chunks each, 200 ms before the
 first). Each contender runs in a fresh interpreter so that its peak memory is its own:
-reported are the wall time, the peak RSS growth over the process's size before the
-burst (``ru_maxrss``), the most file descriptors open at once (sampled every 10 ms from
-``/proc/self/fd``) and the TCP connections the server saw. The pool's limit (1,000
+reported are the wall time, the peak RSS growth over the process's size just before
+the burst and the most file descriptors open at once (both sampled every 10 ms, from
+``/proc/self/statm`` and ``/proc/self/fd``; ``ru_maxrss`` would hide the burst behind
+the peak of the imports), and the TCP connections the server saw. The pool's limit (1,000
 connections, :data:`modelslab_transport.http_clients.DEFAULT_LIMITS`) bounds the
 sockets; the rest wait for a free connection.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -31,17 +31,26 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss() -> int:
+    """The process's resident memory now, in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * _PAGE
+
+
 async def _burst(kind: str, base_url: str, streams: int) -> dict[str, Any]:
     from modelslab_transport import AsyncModelsLabClient, ClientSettings
     from modelslab_transport.wire import ChatCompletionRequest, ChatMessage
 
-    peak_fds = _open_fds()
+    peak_fds, peak_rss = _open_fds(), _rss()
     done = asyncio.Event()
 
     async def sample() -> None:
-        nonlocal peak_fds
+        nonlocal peak_fds, peak_rss
         while not done.is_set():
-            peak_fds = max(peak_fds, _open_fds())
+            peak_fds, peak_rss = max(peak_fds, _open_fds()), max(peak_rss, _rss())
             await asyncio.sleep(0.01)
 
     if kind == "transport":
@@ -67,7 +76,7 @@ async def _burst(kind: str, base_url: str, streams: int) -> dict[str, Any]:
 
         close = llm.aclose
     await one()  # warm up: imports, the pool
-    before_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before_rss = peak_rss = _rss()
     before_fds = _open_fds()
     sampler = asyncio.create_task(sample())
     started = time.perf_counter()
@@ -82,9 +91,8 @@ async def _burst(kind: str, base_url: str, streams: int) -> dict[str, Any]:
         "streams": streams,
         "failed": failed,
         "wall_s": round(wall, 2),
-        "rss_growth_mib": round(
-            (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before_rss) / 1024, 1
-        ),
+        "rss_before_mib": round(before_rss / 2**20, 1),
+        "rss_growth_mib": round((peak_rss - before_rss) / 2**20, 1),
         "peak_fds": peak_fds,
         "fds_before": before_fds,
         "fds_after": _open_fds(),
@@ -112,15 +120,16 @@ def run(server: Server, streams: int = STREAMS) -> list[dict[str, Any]]:
 def render(rows: list[dict[str, Any]]) -> str:
     """A markdown table of :func:`run`'s rows."""
     lines = [
-        "| 5,000 concurrent streams | failed | wall | peak RSS growth | peak open fds"
+        "| 5,000 concurrent streams | failed | wall | RSS before, peak growth | peak open fds"
         " (before, after) | TCP connections |",
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['kind']} | {row['failed']} | {row['wall_s']} s | "
-            f"{row['rss_growth_mib']} MiB | {row['peak_fds']} ({row['fds_before']}, "
-            f"{row['fds_after']}) | {row['connections']} |"
+            f"{row['rss_before_mib']} MiB, +{row['rss_growth_mib']} MiB | "
+            f"{row['peak_fds']} ({row['fds_before']}, {row['fds_after']}) | "
+            f"{row['connections']} |"
         )
     return "\n".join(lines)
 
