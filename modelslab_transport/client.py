@@ -44,6 +44,7 @@ from modelslab_transport.http_clients import (
     SyncClientPerProcess,
     check_http_client,
     new_async_client,
+    new_sync_client,
 )
 from modelslab_transport.model_profiles import remember_catalog
 from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
@@ -334,7 +335,7 @@ class ModelsLabClient(_ClientCore):
         self._reset_http()
 
     def _reset_http(self) -> None:
-        self._http = SyncClientPerProcess(lambda: httpx2.Client(**self._new_http_kwargs()))
+        self._http = SyncClientPerProcess(lambda: new_sync_client(**self._new_http_kwargs()))
 
     @property
     def http_client(self) -> httpx2.Client:

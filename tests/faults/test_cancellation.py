@@ -18,6 +18,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
+from modelslab_transport.http_clients import ShardedAsyncTransport
 from tests.faults.drivers import HARD_LIMIT, Framework, bounded, make_model
 from tests.support.fault_server import LIMIT, FaultServer
 from tests.support.loopback import LoopbackConnection, LoopbackRequest
@@ -51,23 +52,33 @@ def gc_disabled() -> Iterator[None]:
             gc.enable()
 
 
-def sync_pool(llm: Any) -> Any:
-    """The httpcore2 connection pool behind the model's sync client."""
+def sync_pools(llm: Any) -> list[Any]:
+    """The httpcore2 connection pool behind the model's sync client (one)."""
     client = llm.client.sync_client
     transport: Any = client.http_client._transport
-    return transport._pool
+    return [transport._pool]
 
 
-def async_pool(llm: Any) -> Any:
-    """The httpcore2 connection pool behind the model's async client (in the running loop)."""
-    client = llm.client.async_client
-    transport: Any = client.http_client._transport
-    return transport._pool
+def async_pools(llm: Any) -> list[Any]:
+    """The httpcore2 pools behind the model's async client in the running loop (one a shard).
+
+    Also checks that no request still holds a slot of the sharded transport.
+    """
+    transport = llm.client.async_client.http_client._transport
+    assert isinstance(transport, ShardedAsyncTransport), transport
+    assert transport.requests_in_flight == 0
+    assert transport.transports, "no request went through the sharded transport"
+    return [shard._pool for shard in transport.transports]
 
 
-def active_connections(pool: Any) -> list[Any]:
-    """Pool connections that are neither idle nor closed (a request still holds them)."""
-    return [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
+def active_connections(pools: list[Any]) -> list[Any]:
+    """Connections of ``pools`` that are neither idle nor closed (a request still holds them)."""
+    return [c for pool in pools for c in pool.connections if not (c.is_idle() or c.is_closed())]
+
+
+def queued_requests(pools: list[Any]) -> list[Any]:
+    """Requests still waiting in or held by ``pools``."""
+    return [request for pool in pools for request in pool._requests]
 
 
 def sync_stream(llm: Any) -> Iterator[str]:
@@ -88,10 +99,11 @@ async def async_stream(llm: Any) -> AsyncIterator[str]:
             yield response.delta or ""
 
 
-async def settle(pool: Any) -> None:
+async def settle(llm: Any) -> None:
     """Let the event loop finalise abandoned async generators (bounded)."""
     for _ in range(200):
-        if not active_connections(pool):
+        transport = llm.client.async_client.http_client._transport
+        if transport.requests_in_flight == 0 and not active_connections(async_pools(llm)):
             return
         await asyncio.sleep(0.005)
 
@@ -112,7 +124,7 @@ def test_break_out_of_a_stream_closes_the_response(framework: Framework, gc_disa
             return seen
 
         assert bounded("break", consume) == ["one"]
-        assert active_connections(sync_pool(llm)) == []
+        assert active_connections(sync_pools(llm)) == []
         assert server.wait_until_no_open_connections(LIMIT) == 0  # the client hung up
         assert server.request_count == 1
         llm.close()
@@ -127,8 +139,8 @@ async def test_break_out_of_an_async_stream_closes_the_response(framework: Frame
             async for piece in async_stream(llm):
                 assert piece == "one"
                 break
-            await settle(async_pool(llm))
-            assert active_connections(async_pool(llm)) == []
+            await settle(llm)
+            assert active_connections(async_pools(llm)) == []
             assert await asyncio.to_thread(server.wait_until_no_open_connections, LIMIT) == 0
 
         await asyncio.wait_for(consume(), HARD_LIMIT)
@@ -156,8 +168,8 @@ async def test_cancelling_the_consuming_task_closes_the_response(framework: Fram
             with pytest.raises(asyncio.CancelledError):
                 await task
             assert task.cancelled()
-            await settle(async_pool(llm))
-            assert active_connections(async_pool(llm)) == []
+            await settle(llm)
+            assert active_connections(async_pools(llm)) == []
             assert await asyncio.to_thread(server.wait_until_no_open_connections, LIMIT) == 0
 
         await asyncio.wait_for(cancel_midway(), HARD_LIMIT)
@@ -183,9 +195,9 @@ def test_a_thousand_abandoned_streams_leak_no_connection(
                     break
 
         bounded("1,000 abandoned streams", abandon_many, limit=60)
-        pool = sync_pool(llm)
-        assert active_connections(pool) == []
-        assert pool._requests == []
+        pools = sync_pools(llm)
+        assert active_connections(pools) == []
+        assert queued_requests(pools) == []
         assert server.request_count == ABANDONED  # one request each: nothing retried
         assert server.peak_open_connections <= POOL_SIZE
         assert server.wait_until_no_open_connections(LIMIT) == 0
@@ -202,10 +214,10 @@ async def test_a_thousand_abandoned_async_streams_leak_no_connection(framework: 
                 async for piece in async_stream(llm):
                     assert piece == "one"
                     break
-            pool = async_pool(llm)
-            await settle(pool)
-            assert active_connections(pool) == []
-            assert pool._requests == []
+            await settle(llm)
+            pools = async_pools(llm)
+            assert active_connections(pools) == []
+            assert queued_requests(pools) == []
             assert await asyncio.to_thread(server.wait_until_no_open_connections, LIMIT) == 0
 
         await asyncio.wait_for(abandon_many(), 60)

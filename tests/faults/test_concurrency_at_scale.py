@@ -1,22 +1,19 @@
 """Thousands of concurrent calls complete over a bounded pool (no collapse, no storm).
 
-The server is an asyncio HTTP/1.1 server on 127.0.0.1 in its own thread (one coroutine
-per connection, not one thread), so thousands of queued requests cost the test little.
-It answers each request with the text of its last message, so every reply can be
-matched to its own call. Nothing here is timed: every call must succeed with its own
-answer, and the server must never see more connections open at once than the client's
-pool allows. (Where the test sets the limits, it also checks that no connection was
-reopened; with the classes' own pools, a CPU starved for seconds may let a kept-alive
-connection pass its 5 s expiry, which is correct, so only the bound is checked.)
+The server (:class:`tests.support.scale_server.ScaleServer`) is an asyncio HTTP/1.1
+server on 127.0.0.1 in a process of its own (one coroutine per connection, not one
+thread), so thousands of queued requests cost the test little. It answers each request
+with the text of its last message, so every reply can be matched to its own call.
+Nothing here is timed: every call must succeed with its own answer, and the server must
+never see more connections open at once than the client's pool allows. (Where the test
+sets the limits, it also checks that no connection was reopened; with the classes' own
+pools, a CPU starved for seconds may let a kept-alive connection pass its 5 s expiry,
+which is correct, so only the bound is checked.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx2
 import pytest
@@ -32,98 +29,19 @@ from modelslab_transport.http_clients import (
 )
 from modelslab_transport.wire import ChatMessage
 from tests.support.clients import API_KEY
-from tests.support.replies import completion_body
+from tests.support.scale_server import ScaleServer
 from tests.support.wire_requests import chat_request
 
 CALLS = 5000
-"""Concurrent calls through the transport and through ``ChatModelsLab.ainvoke``."""
+"""Concurrent ``ChatModelsLab.ainvoke`` calls on the class's own pool."""
 LLAMA_INDEX_CALLS = 2000
 """Concurrent ``ModelsLabLLM.achat`` calls: beyond the 1,000 at which one large pool
 collapsed (the same sharded pool as ``ChatModelsLab``'s, so 5,000 would add run time,
 not coverage)."""
+TRANSPORT_CALLS = 2000
+"""Concurrent calls through the transport on a 64-connection pool (31 calls a
+connection; the 5,000 of ``CALLS`` go through the same transport code)."""
 POOL = 64
-
-
-def _reply(text: str) -> bytes:
-    body = json.dumps(completion_body(text)).encode()
-    head = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-        + f"content-length: {len(body)}\r\n\r\n".encode()
-    )
-    return head + body
-
-
-class AsyncLoopbackServer:
-    """Answers every request with one chat completion; counts connections and requests."""
-
-    def __init__(self) -> None:
-        self.connections = 0
-        self.open_connections = 0
-        self.most_open_connections = 0
-        self.requests = 0
-        self.base_url = ""
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._handlers: set[asyncio.Task[None]] = set()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self.open_connections += 1
-        self.most_open_connections = max(self.most_open_connections, self.open_connections)
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                request = json.loads(await reader.readexactly(length))
-                self.requests += 1
-                writer.write(_reply(request["messages"][-1]["content"]))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self.open_connections -= 1
-            writer.close()
-            self._handlers.discard(task)
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
-        host, port = server.sockets[0].getsockname()[:2]
-        self.base_url = f"http://{host}:{port}"
-        self._ready.set()
-        async with server:
-            await asyncio.wait_for(self._stop.wait(), timeout=600)
-            handlers = list(self._handlers)  # connections a client left open
-            for handler in handlers:
-                handler.cancel()
-            await asyncio.gather(*handlers, return_exceptions=True)
-
-    def _run(self) -> None:
-        try:
-            self._loop.run_until_complete(self._main())
-        except TimeoutError:
-            pass
-        finally:
-            self._loop.close()
-
-    @contextmanager
-    def running(self) -> Iterator[AsyncLoopbackServer]:
-        self._thread.start()
-        assert self._ready.wait(10)
-        try:
-            yield self
-        finally:
-            assert self._stop is not None
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(timeout=10)
 
 
 def settings(base_url: str) -> ClientSettings:
@@ -141,13 +59,13 @@ def asks(count: int) -> list[str]:
     return [f"question {number}" for number in range(count)]
 
 
-async def test_5000_concurrent_chats_share_a_bounded_pool() -> None:
-    with AsyncLoopbackServer().running() as server:
+async def test_2000_concurrent_chats_share_a_bounded_pool() -> None:
+    with ScaleServer().running() as server:
         client = AsyncModelsLabClient(
             settings(server.base_url),
             limits=httpx2.Limits(max_connections=POOL, max_keepalive_connections=POOL),
         )
-        questions = asks(CALLS)
+        questions = asks(TRANSPORT_CALLS)
         replies = await asyncio.gather(
             *(
                 client.chat(chat_request(messages=[ChatMessage(role="user", content=q)]))
@@ -156,12 +74,12 @@ async def test_5000_concurrent_chats_share_a_bounded_pool() -> None:
         )
         await client.aclose()
     assert [r.choices[0].message.text for r in replies] == questions
-    assert server.requests == CALLS
+    assert server.requests == TRANSPORT_CALLS
     assert 1 <= server.connections <= POOL  # every connection kept alive, none reopened
 
 
 async def test_5000_concurrent_ainvokes_of_chat_models_lab_on_its_own_pool() -> None:
-    with AsyncLoopbackServer().running() as server:
+    with ScaleServer().running() as server:
         llm = ChatModelsLab(
             api_key=API_KEY,
             base_url=server.base_url,
@@ -178,7 +96,7 @@ async def test_5000_concurrent_ainvokes_of_chat_models_lab_on_its_own_pool() -> 
 
 
 async def test_2000_concurrent_achats_of_models_lab_llm_on_its_own_pool() -> None:
-    with AsyncLoopbackServer().running() as server:
+    with ScaleServer().running() as server:
         llm = ModelsLabLLM(
             api_key=API_KEY,
             base_url=server.base_url,
@@ -197,7 +115,7 @@ async def test_2000_concurrent_achats_of_models_lab_llm_on_its_own_pool() -> Non
 
 
 async def test_an_injected_pool_bounds_concurrent_ainvokes() -> None:
-    with AsyncLoopbackServer().running() as server:
+    with ScaleServer().running() as server:
         pool = httpx2.AsyncClient(limits=httpx2.Limits(max_connections=POOL))
         llm = ChatModelsLab(
             api_key=API_KEY,
@@ -217,7 +135,7 @@ async def test_an_injected_pool_bounds_concurrent_ainvokes() -> None:
 
 
 async def test_sequential_calls_reuse_one_connection_of_the_first_shard() -> None:
-    with AsyncLoopbackServer().running() as server:
+    with ScaleServer().running() as server:
         client = AsyncModelsLabClient(settings(server.base_url))
         for q in asks(20):
             reply = await client.chat(chat_request(messages=[ChatMessage(role="user", content=q)]))
@@ -227,7 +145,7 @@ async def test_sequential_calls_reuse_one_connection_of_the_first_shard() -> Non
 
 
 async def test_a_burst_opens_no_more_connections_than_the_limit_at_once() -> None:
-    with AsyncLoopbackServer().running() as server:
+    with ScaleServer().running() as server:
         limits = httpx2.Limits(max_connections=20, max_keepalive_connections=20)
         async with httpx2.AsyncClient(
             transport=ShardedAsyncTransport(limits, shard_size=3)
@@ -247,7 +165,7 @@ async def test_a_burst_opens_no_more_connections_than_the_limit_at_once() -> Non
 
 
 async def test_a_request_waiting_past_its_pool_timeout_raises_pool_timeout() -> None:
-    with AsyncLoopbackServer().running() as server:
+    with ScaleServer().running() as server:
         limits = httpx2.Limits(max_connections=1)
         transport = ShardedAsyncTransport(limits)
         async with httpx2.AsyncClient(transport=transport) as http:
@@ -271,7 +189,7 @@ async def test_a_failed_request_gives_its_slot_back() -> None:
 
 
 async def test_a_response_closed_after_its_client_gives_its_slot_back_quietly() -> None:
-    with AsyncLoopbackServer().running() as server:
+    with ScaleServer().running() as server:
         transport = ShardedAsyncTransport(httpx2.Limits(max_connections=1))
         http = httpx2.AsyncClient(transport=transport)
         url = f"{server.base_url}/chat/completions"
@@ -288,7 +206,7 @@ async def test_a_proxy_named_in_the_environment_still_carries_the_requests(
 ) -> None:
     for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
-    with AsyncLoopbackServer().running() as proxy:  # answers whatever it is sent
+    with ScaleServer().running() as proxy:  # answers whatever it is sent
         monkeypatch.setenv(variable, proxy.base_url)
         async with new_async_client(limits=DEFAULT_LIMITS) as http:
             body = {"messages": [{"role": "user", "content": "via the proxy"}]}

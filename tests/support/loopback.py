@@ -99,7 +99,6 @@ class LoopbackServer:
         self.total_connections = 0
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
         self._threads: list[threading.Thread] = []
         self._sockets: list[socket.socket] = []
         self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
@@ -116,6 +115,8 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stopping.set()
+        with contextlib.suppress(OSError):  # wakes the acceptor blocked in accept()
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._acceptor.join(timeout=5)
         for sock in self._sockets:  # wake handlers blocked reading a kept-alive connection
             with contextlib.suppress(OSError):
@@ -139,9 +140,7 @@ class LoopbackServer:
         while not self.stopping.is_set():
             try:
                 sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
+            except OSError:  # the listener was shut down: the server is stopping
                 return
             with self._lock:
                 self.open_connections += 1
