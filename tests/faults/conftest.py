@@ -9,6 +9,7 @@ without waiting for it.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,22 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     for name in DEBUG_LOGGERS:
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog
+
+
+_FAULT_SUITE = Path(__file__).resolve().parent
+_spent: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up the time of each fault-suite test (setup, call and teardown)."""
+    if Path(report.fspath).resolve().is_relative_to(_FAULT_SUITE):
+        _spent[report.nodeid] = _spent.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say what the fault suite cost, so every CI log shows it against its two minutes."""
+    if _spent:
+        terminalreporter.write_line(
+            f"fault suite (tests/faults): {len(_spent)} tests, "
+            f"{sum(_spent.values()):.1f} s of test time (goal: under 120 s)"
+        )

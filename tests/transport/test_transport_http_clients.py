@@ -9,11 +9,13 @@ its loop ends is released without "aclose(): asynchronous generator is already r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import gc
 import logging
 import os
 import pickle
+import ssl
 import warnings
 from typing import Any
 
@@ -25,6 +27,7 @@ from llama_index.core.llms import ChatMessage as LlamaMessage
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
+from modelslab_transport.http_clients import ShardedAsyncTransport, default_ssl_context
 from tests.support.clients import API_KEY
 from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 from tests.support.replies import chunk, completion_body, sse
@@ -108,6 +111,55 @@ def test_httpx2_clients_are_accepted_by_every_class() -> None:
     llm = ModelsLabLLM(api_key=API_KEY, http_client=sync, async_http_client=asynchronous)
     assert llm.async_http_client is asynchronous
     sync.close()
+
+
+# ------------------------------------------------------------- one SSL context
+
+
+def test_every_client_and_shard_verifies_tls_with_one_context_built_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading the CA bundle is costly: a process builds one context, whatever it opens."""
+    built: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        context = real(*args, **kwargs)
+        built.append(context)
+        return context
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    default_ssl_context.cache_clear()
+    try:
+        with LoopbackServer(answer) as server:
+            sync = ModelsLabClient(config(server.base_url))
+            assert sync.chat(chat_request()).choices[0].message.text == "ok"
+            chat = ChatModelsLab(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+            llm = ModelsLabLLM(api_key=API_KEY, base_url=server.base_url, max_retries=0)
+            assert chat.invoke("hi").content == "ok"
+            assert llm.chat([LlamaMessage(role="user", content="hi")]).message.content == "ok"
+
+            async def burst() -> None:
+                # Shards of one connection: three concurrent calls build three shards.
+                transport = ShardedAsyncTransport(httpx2.Limits(max_connections=3), shard_size=1)
+                async with httpx2.AsyncClient(transport=transport) as http:
+                    url = f"{server.base_url}/chat/completions"
+                    body = {"messages": [{"role": "user", "content": "hi"}]}
+                    async with contextlib.AsyncExitStack() as held:
+                        for _ in range(3):  # each response holds its shard open
+                            await held.enter_async_context(http.stream("POST", url, json=body))
+                        assert len(transport.transports) == 3
+                assert (await chat.ainvoke("hi")).content == "ok"
+                reply = await llm.achat([LlamaMessage(role="user", content="hi")])
+                assert reply.message.content == "ok"
+                await AsyncModelsLabClient(config(server.base_url)).chat(chat_request())
+
+            asyncio.run(burst())
+            for closable in (sync, chat, llm):
+                closable.close()
+        assert built == [default_ssl_context()]
+    finally:
+        default_ssl_context.cache_clear()
 
 
 # ------------------------------------------------------------- one pool per event loop
