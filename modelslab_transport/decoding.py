@@ -7,6 +7,8 @@ and returns a typed object or raises a typed error. The clients only move bytes.
 from __future__ import annotations
 
 import json
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -514,6 +516,30 @@ def _seconds(value: float | None) -> str:
     return "no limit" if value is None else f"{value:g}"
 
 
+def _environment_proxy(exc: httpx2.HTTPError) -> tuple[str, str] | None:
+    """The proxy the environment names for the failed request's URL, if any.
+
+    Returns the proxy URL without its credentials and the variable it came from
+    (``HTTPS_PROXY``, ``HTTP_PROXY`` or ``ALL_PROXY``), read as httpx2 reads them
+    (``urllib.request.getproxies()``, ``NO_PROXY`` honoured); None when no proxy applies.
+    """
+    try:
+        url = exc.request.url
+    except RuntimeError:
+        return None
+    proxies = urllib.request.getproxies()
+    if not proxies or urllib.request.proxy_bypass(url.host):
+        return None
+    for key in (url.scheme, "all"):
+        proxy = proxies.get(key)
+        if proxy:
+            parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            host = parts.netloc.rpartition("@")[2]
+            shown = f"{parts.scheme}://{'***@' if '@' in parts.netloc else ''}{host}"
+            return shown, f"{key.upper()}_PROXY"
+    return None
+
+
 # httpx2's per-phase timeouts before the reply: the phase whose limit expired, what is
 # said (with the setting that controls it), and whether a retry may help (None: the
 # error's default). A read timeout is told apart below (reply or stream).
@@ -548,7 +574,9 @@ def transport_error(
 
     The message names the URL that was tried and, for a timeout, the limit that
     expired and the setting that controls it (``timeout``, ``connect_timeout`` or
-    ``stream_chunk_timeout``), so the caller knows what to change.
+    ``stream_chunk_timeout``), so the caller knows what to change. A connection that
+    could not be made also names the proxy the environment sets for that URL, if any
+    (its credentials shown as ``***``).
 
     A request the HTTP stack itself refused before sending it (``LocalProtocolError``: a
     header or URL it cannot write) is a ``LocalRequestError``: not retried, and not
@@ -587,6 +615,15 @@ def transport_error(
         if isinstance(exc, httpx2.ConnectError):
             if "[Errno" not in detail:
                 detail = settings.redact(_os_error_text(exc) or detail)
+            proxy = _environment_proxy(exc)
+            if proxy is not None:
+                # The connection that failed may be the one to the proxy: say which it is.
+                shown, variable = proxy
+                detail = settings.redact(
+                    f"{detail} (the environment names the proxy {shown} for this URL in "
+                    f"{variable}: check that it is running, or add the host to NO_PROXY "
+                    "to connect directly)"
+                )
             return APIConnectionError(f"could not reach {url}: {detail}", retryable=True)
         return APIConnectionError(
             f"the connection to {url} failed before a reply: {detail}", retryable=True

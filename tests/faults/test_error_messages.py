@@ -185,6 +185,40 @@ def test_connection_failure_names_the_url(driver: Driver, api: str, path: str) -
         assert "Connection refused" in str(error) or "Errno" in str(error)
 
 
+@each_driver
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "ALL_PROXY", "https_proxy"])
+def test_a_dead_proxy_from_the_environment_is_named_without_its_password(
+    driver: Driver, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with refused_base_url() as proxy:
+        host = proxy.removeprefix("http://")
+        monkeypatch.setenv(variable, f"http://proxyuser:proxy-secret-9@{host}")
+        # The API's host is never resolved: the client only ever talks to the proxy.
+        outcome = driver.run("https://api.example.invalid/v1", max_retries=0)
+    error = assert_typed_error(driver, outcome, APIConnectionError)
+    text = str(error)
+    assert text.startswith("could not reach https://api.example.invalid/v1/chat/completions: ")
+    expected_variable = variable.upper()
+    assert f"the environment names the proxy http://***@{host} for this URL in " in text
+    assert f"in {expected_variable}: check that it is running" in text
+    assert "proxy-secret-9" not in text
+    assert "proxyuser" not in text
+
+
+def test_no_proxy_note_when_no_proxy_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    # The URL is plain http to loopback: a proxy named for https URLs does not apply.
+    with refused_base_url() as base_url:
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # for https URLs only
+        driver = ALL_DRIVERS[0]
+        outcome = driver.run(base_url, max_retries=0)
+    error = assert_typed_error(driver, outcome, APIConnectionError)
+    assert "proxy" not in str(error)
+
+
 def _silent(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
     """Read the request and never answer (until the client gives up)."""
     conn.wait_for_client_to_leave(LIMIT)
