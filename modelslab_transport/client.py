@@ -445,7 +445,12 @@ class ModelsLabClient(_ClientCore):
         response = self._send(call, deadlines)
         decoder = protocol.stream_decoder(self.settings, request)
         return EventStream(
-            response, decoder, self.settings, self._event_size_cap, deadline=deadlines.stream
+            response,
+            decoder,
+            self.settings,
+            self._event_size_cap,
+            deadline=deadlines.stream,
+            owner=self,
         )
 
     def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
@@ -463,7 +468,12 @@ class ModelsLabClient(_ClientCore):
         response = self._send(call, deadlines)
         decoder = MessageEventDecoder(self.settings)
         return EventStream(
-            response, decoder, self.settings, self._event_size_cap, deadline=deadlines.stream
+            response,
+            decoder,
+            self.settings,
+            self._event_size_cap,
+            deadline=deadlines.stream,
+            owner=self,
         )
 
     def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:

@@ -17,7 +17,9 @@
   the client is httpx2's own, so that its proxy routing applies unchanged.)
 * A sync client keeps one httpx2 pool (threads rarely number in the thousands).
 * A sync client is built once per process: after ``os.fork()`` the child builds its own
-  and never touches the sockets it inherited (they belong to the parent's pool).
+  and never touches the sockets it inherited (they belong to the parent's pool). A
+  ModelsLab client dropped without ``close()`` closes it as it is collected (its
+  streams keep it alive while they are read).
 * An async client is built once per event loop (two loops used in turn each keep
   their own pool) and closed, in that loop, when the loop shuts down
   (``asyncio.run`` and ``asyncio.Runner`` end by finalising the loop's async
@@ -31,6 +33,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 import os
@@ -321,6 +324,15 @@ class SyncClientPerProcess:
             client, self._client = self._client, None
         if client is not None and self._pid == os.getpid():
             client.close()
+
+    def __del__(self) -> None:
+        # A ModelsLab client dropped without close() closes the connections it kept
+        # alive; otherwise each socket is collected unclosed ("ResourceWarning: unclosed
+        # socket"). Nothing still reading uses them: a stream keeps its client alive.
+        client = self._client
+        if client is not None and self._pid == os.getpid():
+            with contextlib.suppress(Exception):  # the interpreter may be shutting down
+                client.close()
 
 
 async def _closes_with_loop(client: httpx2.AsyncClient) -> AsyncGenerator[None, None]:

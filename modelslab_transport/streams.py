@@ -155,6 +155,8 @@ class EventStream(Generic[T]):
             one raises :class:`~modelslab_transport.errors.InvalidResponseError`.
         deadline: When the whole stream must have ended (``stream_timeout``, started
             with the call); none by default.
+        owner: The client that sent the request, kept alive while the stream is (a
+            dropped client closes its pool, and with it this stream's connection).
 
     Raises (while iterating):
         APITimeoutError: no complete event for ``stream_chunk_timeout`` seconds, or the
@@ -169,9 +171,11 @@ class EventStream(Generic[T]):
         max_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
         *,
         deadline: Deadline | None = None,
+        owner: object = None,
     ) -> None:
         self.response = response
         """The underlying HTTP response (status and headers are available at once)."""
+        self._owner = owner
         if deadline is None:
             deadline = Deadline(None, "stream_timeout")
         # The generator must not hold ``self``: that reference cycle would keep an abandoned

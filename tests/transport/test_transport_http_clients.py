@@ -17,6 +17,7 @@ import os
 import pickle
 import ssl
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -160,6 +161,78 @@ def test_every_client_and_shard_verifies_tls_with_one_context_built_once(
         assert built == [default_ssl_context()]
     finally:
         default_ssl_context.cache_clear()
+
+
+# ------------------------------------------------------------- dropped without close()
+
+
+def _unclosed_socket_warnings(work: Callable[[], None]) -> list[str]:
+    """The ResourceWarnings raised while ``work`` runs and garbage is collected after it."""
+    gc.collect()  # garbage of earlier tests must not count here
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        work()
+        gc.collect()
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def _use_and_drop(make: Callable[[str], Any], call: Callable[[Any], str]) -> None:
+    with LoopbackServer(answer) as server:
+
+        def work() -> None:
+            user = make(server.base_url)
+            assert call(user) == "ok"
+            del user  # never closed
+
+        assert _unclosed_socket_warnings(work) == []
+        assert server.wait_until_no_open_connections() == 0
+        assert server.total_connections == 1
+
+
+def test_a_dropped_sync_client_closes_its_connections() -> None:
+    _use_and_drop(
+        lambda url: ModelsLabClient(config(url)),
+        lambda client: client.chat(chat_request()).choices[0].message.text,
+    )
+
+
+def test_a_dropped_chat_models_lab_closes_its_connections() -> None:
+    _use_and_drop(
+        lambda url: ChatModelsLab(api_key=API_KEY, base_url=url, max_retries=0),
+        lambda llm: str(llm.invoke("hi").content),
+    )
+
+
+def test_a_dropped_models_lab_llm_closes_its_connections() -> None:
+    _use_and_drop(
+        lambda url: ModelsLabLLM(api_key=API_KEY, base_url=url, max_retries=0),
+        lambda llm: str(llm.chat([LlamaMessage(role="user", content="hi")]).message.content),
+    )
+
+
+def two_chunks_apart(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
+    """A stream whose second half is sent 0.2 s after its first."""
+    conn.send_sse_headers()
+    conn.send_chunk(sse(chunk("h"), done=False))
+    conn.wait(0.2)
+    conn.send_chunk(sse(chunk("i"), chunk(finish_reason="stop")))
+    conn.end_chunks()
+    return True
+
+
+def test_a_stream_keeps_the_client_it_came_from_alive() -> None:
+    with LoopbackServer(two_chunks_apart) as server:
+
+        def work() -> None:
+            stream = ModelsLabClient(config(server.base_url)).stream_chat(chat_request())
+            first = next(stream)
+            gc.collect()  # the client is referenced by its stream alone
+            rest = [c.choices[0].delta.content for c in stream if c.choices]
+            assert "".join(p or "" for p in [first.choices[0].delta.content, *rest]) == "hi"
+            del stream
+
+        assert _unclosed_socket_warnings(work) == []
+        assert server.wait_until_no_open_connections() == 0
 
 
 # ------------------------------------------------------------- one pool per event loop
