@@ -30,7 +30,7 @@ from modelslab_transport.negotiation import (
     refused_features,
     without_refused,
 )
-from modelslab_transport.options import ModelsLabOptions
+from modelslab_transport.options import ModelsLabOptions, check_sampling_params
 from modelslab_transport.protocols import ChatProtocol, chat_protocol
 from modelslab_transport.tooling import chat_tool_choice
 
@@ -319,8 +319,9 @@ class ModelsLab:
         :meth:`max_tokens_for` the request's model.
 
         Raises:
-            ValueError: for ``n > 1`` on a stream, a parameter the protocol cannot carry
-                (when sent), or an unknown tool choice.
+            ValueError: for a sampling parameter out of its range (or NaN, infinite),
+                ``n > 1`` on a stream, a parameter the protocol cannot carry (when
+                sent), or an unknown tool choice.
             TypeError: when ``extra_body`` is not a mapping.
         """
         from modelslab_transport.wire.chat import ChatCompletionRequest
@@ -343,6 +344,7 @@ class ModelsLab:
             merged.pop("stop", None)
         if "max_tokens" not in merged:
             merged["max_tokens"] = options.max_tokens_for(merged["model"])
+        check_sampling_params(merged)  # this call's own values, as the options were
         if "tool_choice" in merged:
             names = [_tool_name(tool) for tool in merged.get("tools") or []]
             merged["tool_choice"] = chat_tool_choice(merged["tool_choice"], names)

@@ -182,7 +182,9 @@ def check_sampling_params(params: dict[str, Any]) -> None:
     """Check the request parameters both frameworks validate alike.
 
     ``temperature`` 0-2, ``top_p`` 0-1, ``n`` and ``max_tokens`` at least 1, penalties
-    -2 to 2 (the OpenAI ranges ModelsLab documents); ``None`` is unset.
+    -2 to 2 (the OpenAI ranges ModelsLab documents); ``None`` is unset. NaN and infinity
+    are refused too (NaN passes every comparison, so a range check alone lets it by).
+    Used for the options when a model is built and again for each call's own values.
 
     Raises:
         ValueError: naming the parameter, its value and the allowed range.
@@ -191,7 +193,7 @@ def check_sampling_params(params: dict[str, Any]) -> None:
         value = params.get(name)
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        if value < low or (high is not None and value > high):
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
             allowed = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
             raise ValueError(f"{name} must be {allowed}, got {value!r}")
 

@@ -23,7 +23,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
-from modelslab_transport import ModelsLab
+from modelslab_transport import ModelsLab, ModelsLabError
 from modelslab_transport.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
 from modelslab_transport.options import InsecureBaseURLWarning
 from tests.faults.drivers import FAKE_KEY, Framework, bounded, make_model
@@ -270,6 +270,8 @@ def test_modelslab_llm_misspelt_argument_raises_with_a_suggestion(
     [
         ("temperature", 3, "temperature must be 0 to 2, got 3"),
         ("temperature", -0.5, "temperature must be 0 to 2"),
+        ("temperature", float("nan"), "temperature must be 0 to 2, got nan"),
+        ("temperature", float("inf"), "temperature must be 0 to 2, got inf"),
         ("max_tokens", 0, "max_tokens must be at least 1, got 0"),
         ("max_retries", -1, "max_retries"),
         ("timeout", 0, "timeouts must be positive seconds or None"),
@@ -281,6 +283,28 @@ def test_both_classes_refuse_the_same_values(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         make_model(framework, "http://127.0.0.1:9", **{field: value})
+
+
+@FRAMEWORKS
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("temperature", 3, "temperature must be 0 to 2, got 3"),
+        ("temperature", float("nan"), "temperature must be 0 to 2, got nan"),
+        ("top_p", float("inf"), "top_p must be 0 to 1, got inf"),
+        ("frequency_penalty", float("-inf"), "frequency_penalty must be -2 to 2, got -inf"),
+        ("presence_penalty", float("nan"), "presence_penalty must be -2 to 2, got nan"),
+        ("max_tokens", 0, "max_tokens must be at least 1, got 0"),
+    ],
+)
+def test_a_calls_own_value_is_checked_as_the_options_are(
+    framework: Framework, field: str, value: Any, message: str
+) -> None:
+    """Per-call keyword arguments get the same message as the model's fields, before sending."""
+    llm = make_model(framework, "http://127.0.0.1:9", max_retries=0)
+    with pytest.raises(ValueError, match=message) as caught:
+        _ask(llm, **{field: value})
+    assert not isinstance(caught.value, ModelsLabError)  # refused here: nothing was sent
 
 
 @FRAMEWORKS
