@@ -57,6 +57,7 @@ __all__ = [
     "EventDecoder",
     "MessageEventDecoder",
     "MessagesAsChatDecoder",
+    "body_text",
     "completion_as_chunk",
     "decode_chat_completion",
     "decode_count_tokens",
@@ -83,6 +84,15 @@ def _snippet(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def body_text(response: httpx2.Response) -> str:
+    """The reply's body as text, without a leading UTF-8 byte order mark.
+
+    JSON forbids sending a BOM but lets a reader ignore one (RFC 8259, section 8.1);
+    some servers and proxies add one. Every plain body is read as JSON through this.
+    """
+    return response.text.removeprefix("\ufeff")
+
+
 def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
     try:
         return json.loads(text)
@@ -100,7 +110,7 @@ def error_for_status(response: httpx2.Response, settings: ClientSettings) -> API
     if 300 <= response.status_code < 400:
         return redirect_error(response, settings.redact)
     try:
-        text = response.text
+        text = body_text(response)
     except httpx2.ResponseNotRead:  # the connection broke while the body was being read
         text = ""
     try:
@@ -137,7 +147,7 @@ def _decode_object(
     response: httpx2.Response, settings: ClientSettings, what: str, required: str
 ) -> dict[str, Any]:
     """Parse a 2xx JSON body, raise the error it reports, and check its key member."""
-    text = response.text
+    text = body_text(response)
     payload = _parse_json(text, settings, what)
     _raise_body_error(payload, text, response.headers, settings)
     if not isinstance(payload, dict):

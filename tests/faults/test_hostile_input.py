@@ -10,6 +10,7 @@ httpx/httpcore.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,7 +25,7 @@ from modelslab_transport.defaults import MAX_RETRY_AFTER
 from tests.faults.drivers import ALL_DRIVERS, FAKE_KEY, Driver, assert_typed_error, make_model
 from tests.faults.leaks import assert_no_key, exception_texts
 from tests.faults.test_fault_scenarios import ANSWER, answer_for, check_clean, succeeded
-from tests.support.fault_server import Behaviour, FaultServer, json_reply
+from tests.support.fault_server import Behaviour, FaultServer, json_reply, text_reply
 from tests.support.loopback import LoopbackConnection, LoopbackRequest
 from tests.support.replies import completion_body
 
@@ -343,6 +344,41 @@ def test_a_huge_retry_after_is_capped_and_handed_to_the_caller(
     assert error.retry_after == MAX_RETRY_AFTER  # over max_wait: not slept, not retried
     assert server.request_count == 1
     assert retry_delays == []
+    check_clean(outcome, debug_logs)
+
+
+# ------------------------------------------------- a byte order mark before JSON
+
+_BOM = "\ufeff"  # sent as EF BB BF: text_reply encodes as UTF-8
+
+
+@each_driver
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain; charset=utf-8"])
+def test_a_byte_order_mark_before_a_json_reply_is_ignored(
+    driver: Driver, content_type: str, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    """A BOM before a whole JSON reply (a plain one to a stream request too) is skipped."""
+    body = _BOM + json.dumps(completion_body(ANSWER))
+    with FaultServer(text_reply(body, 200, content_type, echo_key=False)) as server:
+        outcome = driver.run(server.base_url)
+    assert outcome.error is None, f"{type(outcome.error).__name__}: {outcome.error}"
+    assert outcome.text == ANSWER
+    assert server.request_count == 1
+    check_clean(outcome, debug_logs)
+
+
+@each_driver
+def test_a_byte_order_mark_before_an_error_body_keeps_its_message_and_hint(
+    driver: Driver, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    body = _BOM + json.dumps({"status": "error", "message": "Too many requests", "retry_after": 90})
+    with FaultServer(text_reply(body, 429, "application/json")) as server:
+        outcome = driver.run(server.base_url)
+    error = assert_typed_error(driver, outcome, RateLimitError)
+    assert isinstance(error, RateLimitError)
+    assert str(error).startswith("Too many requests")
+    assert error.retry_after == 90  # over max_wait: handed back, not waited for
+    assert server.request_count == 1
     check_clean(outcome, debug_logs)
 
 
