@@ -21,7 +21,8 @@
   ModelsLab client dropped without ``close()`` closes it as it is collected (its
   streams keep it alive while they are read).
 * An async client is built once per event loop (two loops used in turn each keep
-  their own pool) and closed, in that loop, when the loop shuts down
+  their own pool) and closed, in that loop, when the ModelsLab client is dropped (a
+  loop turn later) or when the loop shuts down
   (``asyncio.run`` and ``asyncio.Runner`` end by finalising the loop's async
   generators: a small one held per loop closes the client then).
 * Neither travels with a pickled or copied ModelsLab client: the copy builds its own.

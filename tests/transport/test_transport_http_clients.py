@@ -17,7 +17,7 @@ import os
 import pickle
 import ssl
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -207,6 +207,54 @@ def test_a_dropped_models_lab_llm_closes_its_connections() -> None:
     _use_and_drop(
         lambda url: ModelsLabLLM(api_key=API_KEY, base_url=url, max_retries=0),
         lambda llm: str(llm.chat([LlamaMessage(role="user", content="hi")]).message.content),
+    )
+
+
+def _use_and_drop_in_a_running_loop(
+    make: Callable[[str], Any], call: Callable[[Any], Awaitable[str]]
+) -> None:
+    with LoopbackServer(answer) as server:
+
+        def work() -> None:
+            async def use_and_drop() -> int:
+                user = make(server.base_url)
+                assert await call(user) == "ok"
+                del user  # never closed, and its loop goes on
+                gc.collect()
+                for _ in range(50):  # the pool closes in the loop, a few turns later
+                    if server.open_connections == 0:
+                        break
+                    await asyncio.sleep(0.01)
+                return server.open_connections
+
+            assert asyncio.run(use_and_drop()) == 0
+
+        assert _unclosed_socket_warnings(work) == []
+        assert server.total_connections == 1
+
+
+def test_a_dropped_async_client_closes_its_connections_in_its_loop() -> None:
+    async def chat(client: AsyncModelsLabClient) -> str:
+        return (await client.chat(chat_request())).choices[0].message.text
+
+    _use_and_drop_in_a_running_loop(lambda url: AsyncModelsLabClient(config(url)), chat)
+
+
+def test_a_dropped_chat_models_lab_closes_its_async_connections_in_its_loop() -> None:
+    async def ainvoke(llm: ChatModelsLab) -> str:
+        return str((await llm.ainvoke("hi")).content)
+
+    _use_and_drop_in_a_running_loop(
+        lambda url: ChatModelsLab(api_key=API_KEY, base_url=url, max_retries=0), ainvoke
+    )
+
+
+def test_a_dropped_models_lab_llm_closes_its_async_connections_in_its_loop() -> None:
+    async def achat(llm: ModelsLabLLM) -> str:
+        return str((await llm.achat([LlamaMessage(role="user", content="hi")])).message.content)
+
+    _use_and_drop_in_a_running_loop(
+        lambda url: ModelsLabLLM(api_key=API_KEY, base_url=url, max_retries=0), achat
     )
 
 
