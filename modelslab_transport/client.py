@@ -670,7 +670,12 @@ class AsyncModelsLabClient(_ClientCore):
         response = await self._send(call, deadlines)
         decoder = protocol.stream_decoder(self.settings, request)
         return AsyncEventStream(
-            response, decoder, self.settings, self._event_size_cap, deadline=deadlines.stream
+            response,
+            decoder,
+            self.settings,
+            self._event_size_cap,
+            deadline=deadlines.stream,
+            owner=self,
         )
 
     async def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
@@ -692,7 +697,12 @@ class AsyncModelsLabClient(_ClientCore):
         response = await self._send(call, deadlines)
         decoder = MessageEventDecoder(self.settings)
         return AsyncEventStream(
-            response, decoder, self.settings, self._event_size_cap, deadline=deadlines.stream
+            response,
+            decoder,
+            self.settings,
+            self._event_size_cap,
+            deadline=deadlines.stream,
+            owner=self,
         )
 
     async def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:

@@ -305,6 +305,8 @@ class AsyncEventStream(Generic[T]):
         settings: The client's settings (see :class:`EventStream`).
         max_event_size: The largest event accepted, in bytes (see :class:`EventStream`).
         deadline: When the whole stream must have ended (see :class:`EventStream`).
+        owner: The client that sent the request, kept alive while the stream is (see
+            :class:`EventStream`).
     """
 
     def __init__(
@@ -315,9 +317,11 @@ class AsyncEventStream(Generic[T]):
         max_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE,
         *,
         deadline: Deadline | None = None,
+        owner: object = None,
     ) -> None:
         self.response = response
         """The underlying HTTP response (status and headers are available at once)."""
+        self._owner = owner
         self._deadline = deadline if deadline is not None else Deadline(None, "stream_timeout")
         self._clock = _clock(response, settings, self._deadline)
         self._decoder = decoder

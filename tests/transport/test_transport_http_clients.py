@@ -283,6 +283,24 @@ def test_a_stream_keeps_the_client_it_came_from_alive() -> None:
         assert server.wait_until_no_open_connections() == 0
 
 
+def test_an_async_stream_keeps_the_client_it_came_from_alive() -> None:
+    with LoopbackServer(two_chunks_apart) as server:
+
+        async def read_after_the_client_is_dropped() -> str:
+            stream = await AsyncModelsLabClient(config(server.base_url)).stream_chat(chat_request())
+            first = await anext(stream)
+            gc.collect()  # the client is referenced by its stream alone
+            await asyncio.sleep(0.05)  # a loop turn: a dropped client's pool would close now
+            rest = [c.choices[0].delta.content async for c in stream if c.choices]
+            return "".join(p or "" for p in [first.choices[0].delta.content, *rest])
+
+        def work() -> None:
+            assert asyncio.run(read_after_the_client_is_dropped()) == "hi"
+
+        assert _unclosed_socket_warnings(work) == []
+        assert server.wait_until_no_open_connections() == 0
+
+
 # ------------------------------------------------------------- one pool per event loop
 
 
