@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import EllipsisType, TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import anyio
 import httpx2
@@ -31,6 +31,7 @@ from modelslab_transport.deadlines import (
     reply_deadline_error,
 )
 from modelslab_transport.decoding import (
+    EventDecoder,
     MessageEventDecoder,
     decode_count_tokens,
     decode_message,
@@ -64,6 +65,8 @@ from modelslab_transport.wire.messages import (
     MessagesRequest,
     MessageStreamEvent,
 )
+
+T = TypeVar("T")
 
 __all__ = _MODULE_EXPORTS["client"]  # the package's list: everything here is exported
 
@@ -466,6 +469,16 @@ class ModelsLabClient(_ClientCore):
         deadlines = _Deadlines.start(self.settings, call)
         response = self._send(call, deadlines)
         decoder = protocol.stream_decoder(self.settings, request)
+        return self._events(response, decoder, deadlines)
+
+    def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
+        """Exact input tokens of a chat request (tools included), counted by the server."""
+        return self.count_tokens(chat_request_to_count_tokens(request)).input_tokens
+
+    def _events(
+        self, response: httpx2.Response, decoder: EventDecoder[T], deadlines: _Deadlines
+    ) -> EventStream[T]:
+        """``response`` as a stream of ``decoder``'s items that keeps this client alive."""
         return EventStream(
             response,
             decoder,
@@ -474,10 +487,6 @@ class ModelsLabClient(_ClientCore):
             deadline=deadlines.stream,
             owner=self,
         )
-
-    def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
-        """Exact input tokens of a chat request (tools included), counted by the server."""
-        return self.count_tokens(chat_request_to_count_tokens(request)).input_tokens
 
     def messages(self, request: MessagesRequest) -> Message:
         """Send an Anthropic-style Messages request and return the whole reply."""
@@ -489,14 +498,7 @@ class ModelsLabClient(_ClientCore):
         deadlines = _Deadlines.start(self.settings, call)
         response = self._send(call, deadlines)
         decoder = MessageEventDecoder(self.settings)
-        return EventStream(
-            response,
-            decoder,
-            self.settings,
-            self._event_size_cap,
-            deadline=deadlines.stream,
-            owner=self,
-        )
+        return self._events(response, decoder, deadlines)
 
     def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:
         """Count the input tokens a Messages request would use, on the server."""
@@ -669,6 +671,17 @@ class AsyncModelsLabClient(_ClientCore):
         deadlines = _Deadlines.start(self.settings, call)
         response = await self._send(call, deadlines)
         decoder = protocol.stream_decoder(self.settings, request)
+        return self._events(response, decoder, deadlines)
+
+    async def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
+        """Exact input tokens of a chat request (tools included), counted by the server."""
+        counted = await self.count_tokens(chat_request_to_count_tokens(request))
+        return counted.input_tokens
+
+    def _events(
+        self, response: httpx2.Response, decoder: EventDecoder[T], deadlines: _Deadlines
+    ) -> AsyncEventStream[T]:
+        """``response`` as a stream of ``decoder``'s items that keeps this client alive."""
         return AsyncEventStream(
             response,
             decoder,
@@ -677,11 +690,6 @@ class AsyncModelsLabClient(_ClientCore):
             deadline=deadlines.stream,
             owner=self,
         )
-
-    async def count_chat_tokens(self, request: ChatCompletionRequest) -> int:
-        """Exact input tokens of a chat request (tools included), counted by the server."""
-        counted = await self.count_tokens(chat_request_to_count_tokens(request))
-        return counted.input_tokens
 
     async def messages(self, request: MessagesRequest) -> Message:
         """Send an Anthropic-style Messages request and return the whole reply."""
@@ -696,14 +704,7 @@ class AsyncModelsLabClient(_ClientCore):
         deadlines = _Deadlines.start(self.settings, call)
         response = await self._send(call, deadlines)
         decoder = MessageEventDecoder(self.settings)
-        return AsyncEventStream(
-            response,
-            decoder,
-            self.settings,
-            self._event_size_cap,
-            deadline=deadlines.stream,
-            owner=self,
-        )
+        return self._events(response, decoder, deadlines)
 
     async def count_tokens(self, request: CountTokensRequest) -> CountTokensResponse:
         """Count the input tokens a Messages request would use, on the server."""
