@@ -26,7 +26,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 """An RFC 9110 token: what a header name may be."""
 
 _KEY_ADVICE = (
-    "an API key is one line of printable ASCII: copy it again from the ModelsLab "
+    "an API key is one word of printable ASCII: copy it again from the ModelsLab "
     "dashboard, or strip what you read from a file or environment variable before "
     "passing it as api_key"
 )
@@ -69,8 +69,9 @@ def clean_api_key(value: str) -> str | None:
         The stripped key, or None for an empty or all-whitespace value.
 
     Raises:
-        ValueError: when the key holds a line break, another control character or a
-            non-ASCII character (the message gives the position, never the key), or
+        ValueError: when the key holds a line break, another control character, a
+            space or a non-ASCII character (the message gives the position, never the
+            key), or
             starts with an authorization scheme (``"Bearer sk-..."``: the client writes
             the scheme itself, so the server would get ``Bearer Bearer sk-...``).
     """
@@ -89,6 +90,14 @@ def clean_api_key(value: str) -> str | None:
             f"api_key contains {_describe(key[bad])} at position {bad + 1} "
             f"(after removing surrounding whitespace), which an HTTP header cannot carry; "
             f"{_KEY_ADVICE}"
+        )
+    if " " in key:
+        # A header could carry it, but no API key has a space: this is a key cut by a
+        # line wrap, or two values pasted together. It would be sent as given, and the
+        # error redaction (which takes text with spaces for prose) would not hide it.
+        raise ValueError(
+            f"api_key contains a space at position {key.index(' ') + 1} (after removing "
+            f"surrounding whitespace); an API key has none: {_KEY_ADVICE}"
         )
     return key
 

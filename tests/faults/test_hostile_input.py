@@ -77,6 +77,8 @@ BAD_KEYS = {
     "CRLF inside": FAKE_KEY[:_CUT] + "\r\n" + FAKE_KEY[_CUT:],
     "NUL inside": FAKE_KEY[:_CUT] + "\x00" + FAKE_KEY[_CUT:],
     "typographic quote": FAKE_KEY[:_CUT] + "\u2019" + FAKE_KEY[_CUT:],
+    "a space inside (cut by a line wrap)": FAKE_KEY[:_CUT] + " " + FAKE_KEY[_CUT:],
+    "two values pasted together": f"{FAKE_KEY} {FAKE_KEY}",
 }
 
 
