@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import httpx2
 from pydantic import BaseModel, ValidationError
 
+from modelslab_transport import json_text
 from modelslab_transport.error_bodies import (
     ERROR_MEMBERS,
     ErrorDetails,
@@ -95,7 +96,7 @@ def body_text(response: httpx2.Response) -> str:
 
 def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
     try:
-        return json.loads(text)
+        return json_text.loads(text)
     except ValueError:
         raise InvalidResponseError(
             settings.redact(f"{what} is not valid JSON: {_snippet(settings.redact(text))!r}")
@@ -114,7 +115,7 @@ def error_for_status(response: httpx2.Response, settings: ClientSettings) -> API
     except httpx2.ResponseNotRead:  # the connection broke while the body was being read
         text = ""
     try:
-        payload: Any = json.loads(text) if text.strip() else None
+        payload: Any = json_text.loads(text) if text.strip() else None
     except ValueError:
         payload = None
     return error_from_reply(

@@ -8,10 +8,11 @@ how a JSON schema becomes a ``response_format``. They live here, once.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from modelslab_transport import json_text
 
 __all__ = [
     "TOOL_CALL_FIELDS_KEY",
@@ -116,7 +117,7 @@ def parse_tool_arguments(arguments: str | dict[str, Any] | None) -> dict[str, An
     if not arguments.strip() or arguments.strip() == "null":
         return {}
     try:
-        value = json.loads(arguments)
+        value = json_text.loads(arguments)
     except ValueError as exc:
         raise ToolArgumentsError(f"tool-call arguments are not valid JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -162,7 +163,7 @@ def parse_partial_json(text: str | None) -> dict[str, Any]:
     candidate = text.strip()
     for _ in range(64):
         try:
-            value = json.loads(_close_partial(candidate))
+            value = json_text.loads(_close_partial(candidate))
         except ValueError:
             cut = max(candidate.rfind(","), candidate.rfind(":"), candidate.rfind("{"))
             if cut <= 0:

@@ -20,14 +20,27 @@ import pytest
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
-from modelslab_transport import LocalRequestError, ModelsLabError, RateLimitError, RedirectError
+from modelslab_transport import (
+    InvalidResponseError,
+    LocalRequestError,
+    ModelsLabError,
+    RateLimitError,
+    RedirectError,
+)
 from modelslab_transport.defaults import MAX_RETRY_AFTER
-from tests.faults.drivers import ALL_DRIVERS, FAKE_KEY, Driver, assert_typed_error, make_model
+from tests.faults.drivers import (
+    ALL_DRIVERS,
+    FAKE_KEY,
+    STREAM_DRIVERS,
+    Driver,
+    assert_typed_error,
+    make_model,
+)
 from tests.faults.leaks import assert_no_key, exception_texts
 from tests.faults.test_fault_scenarios import ANSWER, answer_for, check_clean, succeeded
-from tests.support.fault_server import Behaviour, FaultServer, json_reply, text_reply
+from tests.support.fault_server import Behaviour, FaultServer, json_reply, sse_reply, text_reply
 from tests.support.loopback import LoopbackConnection, LoopbackRequest
-from tests.support.replies import completion_body
+from tests.support.replies import chunk, completion_body
 
 each_driver = pytest.mark.parametrize("driver", ALL_DRIVERS, ids=repr)
 FRAMEWORK_CLASSES = pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM])
@@ -381,6 +394,52 @@ def test_a_byte_order_mark_before_an_error_body_keeps_its_message_and_hint(
     assert str(error).startswith("Too many requests")
     assert error.retry_after == 90  # over max_wait: handed back, not waited for
     assert server.request_count == 1
+    check_clean(outcome, debug_logs)
+
+
+# ------------------------------------------------------- deeply nested JSON
+
+_DEEP_ARRAYS = "[" * 100_000 + "]" * 100_000  # json.loads raises RecursionError on it
+_DEEP_OBJECT = '{"a":' * 900 + "1" + "}" * 900  # parses, then any recursive reader fails
+
+
+@each_driver
+@pytest.mark.parametrize(
+    "body", [_DEEP_ARRAYS, _DEEP_OBJECT], ids=["100,000 arrays", "900 objects"]
+)
+def test_deeply_nested_json_is_an_invalid_response(
+    driver: Driver, body: str, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    with FaultServer(text_reply(body, 200, "application/json")) as server:
+        outcome = driver.run(server.base_url)
+    error = assert_typed_error(driver, outcome, InvalidResponseError)
+    assert "not valid JSON" in str(error)
+    assert server.request_count == 1
+    check_clean(outcome, debug_logs)
+
+
+@each_driver
+def test_a_deeply_nested_error_body_keeps_its_status(
+    driver: Driver, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    body = '{"status": "error", "message": ' + _DEEP_OBJECT + "}"
+    with FaultServer(text_reply(body, 429, "application/json")) as server:
+        outcome = driver.run(server.base_url, max_retries=0)
+    error = assert_typed_error(driver, outcome, RateLimitError)
+    assert "HTTP 429 with a non-JSON body" in str(error)
+    check_clean(outcome, debug_logs)
+
+
+@pytest.mark.parametrize("driver", STREAM_DRIVERS, ids=repr)
+def test_a_deeply_nested_stream_event_is_an_invalid_response(
+    driver: Driver, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    stream = sse_reply(chunk("Hel"), "data: " + _DEEP_OBJECT + "\n\n")
+    with FaultServer(stream) as server:
+        outcome = driver.run(server.base_url)
+    error = assert_typed_error(driver, outcome, InvalidResponseError)
+    assert "not valid JSON" in str(error)
+    assert outcome.pieces == ["Hel"]
     check_clean(outcome, debug_logs)
 
 
