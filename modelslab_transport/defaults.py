@@ -59,6 +59,11 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_QUEUE_TIMEOUT = 600.0
 """Seconds one call may spend waiting for a free slot of its account's queue limit and
 resending after ModelsLab's queue-limit 429s, in all, before it fails."""
+MAX_TIMEOUT = 31_536_000.0
+"""The longest timeout (seconds, 365 days) any timeout setting accepts. A larger one is
+refused when the settings are built: ``None`` is how to ask for no limit, and the
+operating system cannot wait for a much larger value (10^10 s overflows ``time_t``)."""
+
 MAX_RETRY_AFTER = 86_400.0
 """The longest wait (seconds, one day) a server's ``Retry-After`` / ``retry_after`` is taken
 to ask for; longer values are capped to it, and ``nan``/``inf`` are ignored. Any wait over

@@ -45,6 +45,7 @@ from modelslab_transport.defaults import (
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_STREAM_TIMEOUT,
     DEFAULT_TIMEOUT,
+    MAX_TIMEOUT,
     REDIS_URL_ENV,
 )
 from modelslab_transport.model_profiles import default_max_tokens
@@ -356,17 +357,17 @@ class ConnectionOptions(BaseModel):
             f"timeout must be seconds, None (no limit) or an httpx timeout, got {value!r}"
         )
 
-    @field_validator("connect_timeout", "stream_chunk_timeout", "stream_timeout")
+    @field_validator("connect_timeout", "stream_chunk_timeout", "stream_timeout", "queue_timeout")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         return None if value is None else _positive_seconds(value)
 
 
 def _positive_seconds(value: float) -> float:
-    """``value`` as float seconds, if it is positive and finite.
+    """``value`` as float seconds, if it is positive, finite and at most ``MAX_TIMEOUT``.
 
-    NaN and infinity are refused: an HTTP library can wait for neither, and ``None``
-    already means no limit.
+    NaN, infinity and values over 365 days are refused: an HTTP library can wait for
+    none of them, and ``None`` already means no limit.
     """
     if not math.isfinite(value):
         raise ValueError(
@@ -375,6 +376,11 @@ def _positive_seconds(value: float) -> float:
         )
     if value <= 0:
         raise ValueError(f"timeouts must be positive seconds or None, got {value!r}")
+    if value > MAX_TIMEOUT:
+        raise ValueError(
+            f"timeouts must be at most {MAX_TIMEOUT:,.0f} s (365 days), got {value!r}; "
+            "use None for no limit"
+        )
     return float(value)
 
 

@@ -1,8 +1,9 @@
-"""Non-finite timeouts (NaN, infinity) are refused when a model is built, in both classes.
+"""Non-finite or huge timeouts are refused when a model is built, in both classes.
 
-An HTTP library can wait for neither (NaN failed at the first call with a bare
-``ValueError: Invalid value NaN``, infinity with ``OverflowError: timestamp out of
-range``); ``None`` is how "no limit" is spelt.
+An HTTP library can wait for none of NaN, infinity or 10^10 s (NaN failed at the first
+call with a bare ``ValueError: Invalid value NaN``, infinity and 10^10 s with
+``OverflowError: timestamp out of range``, the latter also killing the process's
+watchdog thread); ``None`` is how "no limit" is spelt.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ClientSettings
+from modelslab_transport.defaults import MAX_TIMEOUT
 
 FIELDS = ["timeout", "stream_chunk_timeout", "stream_timeout"]
 VALUES = [math.nan, math.inf, -math.inf]
@@ -39,6 +41,31 @@ def test_transport_settings_refuse_non_finite_timeouts(field: str, value: float)
         ClientSettings(api_key="sk-test-timeouts", **{field: value})
 
 
+HUGE = [1e10, 10**30, 1e308, MAX_TIMEOUT * 1.0001]
+
+
+OWNERS_AND_FIELDS = [
+    *[(cls, field) for cls in (ChatModelsLab, ModelsLabLLM) for field in FIELDS],
+    *[(ClientSettings, field) for field in (*FIELDS, "connect_timeout", "queue_timeout")],
+]
+
+
+@pytest.mark.parametrize(("cls", "field"), OWNERS_AND_FIELDS)
+@pytest.mark.parametrize("value", HUGE)
+def test_a_timeout_over_365_days_is_refused(cls: type, field: str, value: float) -> None:
+    with pytest.raises(ValidationError) as caught:
+        cls(base_url="http://127.0.0.1:9", **{field: value})
+    text = str(caught.value)
+    assert "timeouts must be at most 31,536,000 s (365 days)" in text
+    assert "use None for no limit" in text
+
+
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM, ClientSettings])
+def test_the_longest_timeout_is_kept(cls: type) -> None:
+    kept = cls(base_url="http://127.0.0.1:9", timeout=MAX_TIMEOUT, stream_timeout=MAX_TIMEOUT)
+    assert (kept.timeout, kept.stream_timeout) == (MAX_TIMEOUT, MAX_TIMEOUT)
+
+
 @pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM])
 def test_non_finite_timeout_set_later_fails_before_sending(cls: type) -> None:
     model = cls(base_url="http://127.0.0.1:9", max_retries=0)
@@ -56,12 +83,12 @@ def test_finite_timeouts_are_kept_as_seconds(cls: type) -> None:
 
 @pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM, ClientSettings])
 @pytest.mark.parametrize("phase", ["connect", "read", "write", "pool"])
-@pytest.mark.parametrize("value", [*VALUES, 0.0, -1.0])
+@pytest.mark.parametrize("value", [*VALUES, 0.0, -1.0, 1e10])
 def test_an_httpx_timeout_with_a_phase_no_library_can_wait_for_is_refused(
     cls: type, phase: str, value: float
 ) -> None:
     given = httpx2.Timeout(30.0, **{phase: value})
-    with pytest.raises(ValueError, match="timeouts must be positive"):
+    with pytest.raises(ValueError, match=r"timeouts must be (positive|at most)"):
         cls(timeout=given)
     kept = cls(timeout=httpx2.Timeout(30.0, **{phase: None})).timeout  # None: no limit
     assert getattr(kept, phase) is None
