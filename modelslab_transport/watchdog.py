@@ -70,7 +70,10 @@ class SocketWatchdog:
                     if sock is not None:
                         with contextlib.suppress(OSError):
                             sock.shutdown(socket.SHUT_RDWR)
-                self._cond.wait(self._due[0][0] - now if self._due else None)
+                # Capped: a wait longer than the OS allows raises OverflowError, which
+                # would end this thread (and every later guard) for the whole process.
+                wait = min(self._due[0][0] - now, threading.TIMEOUT_MAX) if self._due else None
+                self._cond.wait(wait)
 
 
 WATCHDOG = SocketWatchdog()
