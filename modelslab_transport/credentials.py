@@ -147,10 +147,24 @@ def _describe_in_name(character: str) -> str:
     return _describe(character)
 
 
+_FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding"))
+"""Headers that frame the request body: the HTTP library writes them from the body it
+sends, and a second, different value makes it refuse the request half-sent."""
+
+
 def check_default_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Every extra header checked with :func:`check_header`; values stripped.
 
     Raises:
-        ValueError: for the first header that cannot be sent (see :func:`check_header`).
+        ValueError: for the first header that cannot be sent (see :func:`check_header`),
+            and for ``Content-Length`` or ``Transfer-Encoding``, which only the HTTP
+            library can set (each request body has its own length).
     """
-    return dict(check_header(name, value) for name, value in headers.items())
+    checked = dict(check_header(name, value) for name, value in headers.items())
+    for name in checked:
+        if name.lower() in _FRAMING_HEADERS:
+            raise ValueError(
+                f"default_headers cannot set {name!r}: the HTTP library writes it for each "
+                "request from the body it sends; remove it"
+            )
+    return checked

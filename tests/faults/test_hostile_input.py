@@ -163,8 +163,13 @@ def test_a_key_no_header_can_carry_is_refused_when_the_model_is_built(
 @each_driver
 @pytest.mark.parametrize(
     "headers",
-    [{"X-Trace": "abc\r\nX-Injected: 1"}, {"X-Token\r\nX-Injected": "v"}],
-    ids=["CRLF in a value", "CRLF in a name"],
+    [
+        {"X-Trace": "abc\r\nX-Injected: 1"},
+        {"X-Token\r\nX-Injected": "v"},
+        {"Content-Length": "5"},
+        {"transfer-encoding": "chunked"},
+    ],
+    ids=["CRLF in a value", "CRLF in a name", "Content-Length", "Transfer-Encoding"],
 )
 def test_default_headers_no_request_can_carry_are_refused(
     driver: Driver,
