@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
@@ -37,6 +36,7 @@ from modelslab_transport.defaults import (
     DEFAULT_TIMEOUT,
 )
 from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
+from modelslab_transport.injected import refuse_pickling_injected, share_injected
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
 from modelslab_transport.modelslab import ModelsLab, modelslab_of
 from modelslab_transport.options import (
@@ -46,6 +46,7 @@ from modelslab_transport.options import (
     base_url_from_env,
     caller_stacklevel,
     did_you_mean,
+    is_credential_name,
 )
 from modelslab_transport.protocols import ChatAPI, supports_response_format
 from modelslab_transport.tooling import chat_tool_choice
@@ -94,11 +95,6 @@ _COUNT_UNAVAILABLE = (APIConnectionError, NotFoundError, ServerError)
 _LANGCHAIN_SYNONYMS = {"model_name": "model", "request_timeout": "timeout"}
 """Other LangChain chat models' names for two of our fields (``ChatOpenAI(model_name=...,
 request_timeout=...)``), taken as those fields."""
-
-_KEY_LIKE = re.compile(r"(?:[a-z0-9]+[_-])*api[_-]?key|key|token|secret")
-"""Unknown constructor arguments that name a credential (``apikey``, ``key``,
-``modelslab_api_key``, ``openai_api_key``...): refused instead of sent as request
-parameters, where the key would travel in the body and show in ``model_kwargs``."""
 
 
 class ChatModelsLab(BaseChatModel):
@@ -299,7 +295,7 @@ class ChatModelsLab(BaseChatModel):
         extra = {key: value for key, value in values.items() if key not in known}
         if not extra:
             return values
-        misplaced_keys = sorted(key for key in extra if _KEY_LIKE.fullmatch(key.lower()))
+        misplaced_keys = sorted(key for key in extra if is_credential_name(key))
         if misplaced_keys:
             # Sent as a request parameter, the key would sit in the request body and in
             # model_kwargs (repr, dumps()): refuse it, never showing its value.
@@ -425,6 +421,19 @@ class ChatModelsLab(BaseChatModel):
         """Close the pooled async connections (an injected client stays open)."""
         if self._modelslab is not None:
             await self._modelslab.aclose()
+
+    def _given_clients(self) -> dict[str, Any]:
+        return {"http_client": self.http_client, "http_async_client": self.http_async_client}
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy that shares the caller's httpx2 clients (they are not copyable)."""
+        memo = share_injected({} if memo is None else memo, self._given_clients())
+        return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """The pickled state; refused (``TypeError``) while a caller's httpx2 client is set."""
+        refuse_pickling_injected(self, self._given_clients())
+        return super().__getstate__()
 
     # --------------------------------------------------------------- requests
 

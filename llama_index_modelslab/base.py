@@ -59,6 +59,7 @@ from modelslab_transport.defaults import (
     DEFAULT_STREAM_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
+from modelslab_transport.injected import refuse_pickling_injected, share_injected
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
 from modelslab_transport.modelslab import ModelsLab, modelslab_of
 from modelslab_transport.options import (
@@ -341,13 +342,21 @@ class ModelsLabLLM(FunctionCallingLLM):
             async_http_client=self.async_http_client,
         )
 
+    def _given_clients(self) -> dict[str, Any]:
+        return {"http_client": self.http_client, "async_http_client": self.async_http_client}
+
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        """A deep copy that shares the injected httpx2 clients (they are not copyable)."""
-        memo = {} if memo is None else memo
-        for client in (self.http_client, self.async_http_client):
-            if client is not None:
-                memo[id(client)] = client
+        """A deep copy that shares the caller's httpx2 clients (they are not copyable)."""
+        memo = share_injected({} if memo is None else memo, self._given_clients())
         return super().__deepcopy__(memo)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """The pickled state; refused (``TypeError``) while a caller's httpx2 client is set.
+
+        LlamaIndex's own ``__getstate__`` would drop the client from this live object.
+        """
+        refuse_pickling_injected(self, self._given_clients())
+        return super().__getstate__()
 
     @classmethod
     def class_name(cls) -> str:

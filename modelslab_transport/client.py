@@ -49,6 +49,7 @@ from modelslab_transport.http_clients import (
     new_async_client,
     new_sync_client,
 )
+from modelslab_transport.injected import refuse_pickling_injected, share_injected
 from modelslab_transport.model_profiles import remember_catalog
 from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
 from modelslab_transport.protocols import CHAT_PROTOCOLS, AuthStyle, ChatAPI, ChatProtocol
@@ -247,12 +248,7 @@ class _ClientCore:
         raise NotImplementedError
 
     def __getstate__(self) -> dict[str, Any]:
-        if self._injected is not None:
-            raise TypeError(
-                f"a {type(self).__name__} with an injected http_client cannot be pickled "
-                "(httpx2 clients hold locks and sockets): pickle one without it and pass "
-                "the client again after loading"
-            )
+        refuse_pickling_injected(self, {"http_client": self._injected})
         return {key: value for key, value in vars(self).items() if key != "_http"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -269,8 +265,7 @@ class _ClientCore:
         """A copy with its own pools; an injected client is shared, not copied."""
         twin = type(self).__new__(type(self))
         memo[id(self)] = twin
-        if self._injected is not None:
-            memo[id(self._injected)] = self._injected
+        share_injected(memo, {"http_client": self._injected})
         state = {k: v for k, v in vars(self).items() if k != "_http"}
         vars(twin).update(copy.deepcopy(state, memo))
         twin._reset_http()

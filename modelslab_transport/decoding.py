@@ -94,13 +94,19 @@ def body_text(response: httpx2.Response) -> str:
     return response.text.removeprefix("\ufeff")
 
 
+# The errors below are raised after their ``except`` block, not inside it: raised inside,
+# even ``from None`` keeps the parser's exception as ``__context__``, and that holds the
+# server's text (``JSONDecodeError.doc``, pydantic's ``input_value``), which may echo the key.
+
+
 def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
     try:
         return json_text.loads(text)
     except ValueError:
-        raise InvalidResponseError(
-            settings.redact(f"{what} is not valid JSON: {_snippet(settings.redact(text))!r}")
-        ) from None
+        pass
+    raise InvalidResponseError(
+        settings.redact(f"{what} is not valid JSON: {_snippet(settings.redact(text))!r}")
+    )
 
 
 def error_for_status(response: httpx2.Response, settings: ClientSettings) -> APIStatusError:
@@ -139,9 +145,7 @@ def _validate(model: type[M], payload: Any, settings: ClientSettings, what: str)
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in exc.errors()[:3]
         )
-        raise InvalidResponseError(
-            settings.redact(f"{what} has an unexpected shape: {problems}")
-        ) from None
+    raise InvalidResponseError(settings.redact(f"{what} has an unexpected shape: {problems}"))
 
 
 def _decode_object(
@@ -619,6 +623,22 @@ def transport_error(
             )
         return APITimeoutError(
             f"no reply from {url} within {limit} s (timeout={limit}; raise timeout=): {detail}"
+        )
+    if isinstance(exc, httpx2.ProxyError):
+        # The proxy answered, and refused (407 Proxy Authentication Required, 403...):
+        # sending again through the same proxy gets the same answer.
+        proxy = _environment_proxy(exc)
+        named = (
+            f"the proxy {proxy[0]} (from {proxy[1]} in the environment)"
+            if proxy is not None
+            else "the proxy"
+        )
+        return APIConnectionError(
+            settings.redact(
+                f"{named} refused to carry the request to {url}: {detail}; check the proxy's "
+                "address and credentials"
+            ),
+            retryable=False,
         )
     if isinstance(exc, httpx2.TransportError):
         if streaming:

@@ -30,7 +30,11 @@ from modelslab_transport.negotiation import (
     refused_features,
     without_refused,
 )
-from modelslab_transport.options import ModelsLabOptions, check_sampling_params
+from modelslab_transport.options import (
+    ModelsLabOptions,
+    check_request_param_names,
+    check_sampling_params,
+)
 from modelslab_transport.protocols import ChatProtocol, chat_protocol
 from modelslab_transport.tooling import chat_tool_choice
 
@@ -319,7 +323,9 @@ class ModelsLab:
         :meth:`max_tokens_for` the request's model.
 
         Raises:
-            ValueError: for a sampling parameter out of its range (or NaN, infinite),
+            ValueError: for a model setting (``timeout``, ``base_url``...) or a credential
+                (``api_key``, ``token``...) among ``params``, a sampling parameter that
+                is not a number or is out of its range (or NaN, infinite),
                 ``n > 1`` on a stream, a parameter the protocol cannot carry (when
                 sent), or an unknown tool choice.
             TypeError: when ``extra_body`` is not a mapping.
@@ -329,6 +335,10 @@ class ModelsLab:
         options = self._options
         call = dict(params or {})
         call.pop("stream", None)
+        check_request_param_names(
+            {name: value for name, value in call.items() if name != "extra_body"},
+            "a call's arguments",
+        )
         stream_usage = call.pop("stream_usage", options.stream_usage)
         merged = options.request_params()
         if stop is not None:

@@ -24,9 +24,10 @@ import difflib
 import ipaddress
 import math
 import os
+import re
 import sys
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -64,8 +65,10 @@ __all__ = [
     "base_url_from_env",
     "caller_stacklevel",
     "check_base_url",
+    "check_request_param_names",
     "check_sampling_params",
     "did_you_mean",
+    "is_credential_name",
     "redis_url_from_env",
 ]
 
@@ -188,15 +191,59 @@ def check_sampling_params(params: dict[str, Any]) -> None:
     Used for the options when a model is built and again for each call's own values.
 
     Raises:
-        ValueError: naming the parameter, its value and the allowed range.
+        ValueError: naming the parameter, its value and the allowed range (or that it
+            must be a number: a string or a bool is not sent as one).
     """
     for name, (low, high, _) in _RANGES.items():
         value = params.get(name)
-        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        if value is None:
             continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}")
         if not math.isfinite(value) or value < low or (high is not None and value > high):
             allowed = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
             raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+_CREDENTIAL_NAME = re.compile(r"(?:[a-z0-9]+[_-])*api[_-]?key|key|token|secret")
+"""Parameter names that name a credential (``apikey``, ``key``, ``token``,
+``modelslab_api_key``, ``openai_api_key``...), compared in lower case."""
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether ``name`` names a credential (see the pattern above); any letter case."""
+    return _CREDENTIAL_NAME.fullmatch(name.lower()) is not None
+
+
+def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
+    """Refuse request parameters that are model settings or credentials.
+
+    A framework passes a call's keyword arguments (and ``model_kwargs`` /
+    ``additional_kwargs``) on as request parameters, into the JSON body. A setting such
+    as ``timeout`` or ``base_url`` there would be sent to the server and have no effect;
+    a key would travel in the body. (``extra_body`` is the way to put any field in the
+    body on purpose, and is not checked.)
+
+    Args:
+        params: The parameters, by name.
+        where: Where they came from, for the message (``"a call's arguments"``).
+
+    Raises:
+        ValueError: naming the parameter and where to set it instead, never its value.
+    """
+    for name in params:
+        if is_credential_name(name):
+            raise ValueError(
+                f"{name!r} in {where} names a credential, which would be sent in the request "
+                "body: pass the ModelsLab key as api_key=... on the model (or set "
+                "MODELSLAB_API_KEY)"
+            )
+        if name in CONNECTION_FIELDS:
+            raise ValueError(
+                f"{name!r} in {where} is a setting of the model, not a request parameter: "
+                f"set it on the model (ChatModelsLab({name}=...) / ModelsLabLLM({name}=...), "
+                f"or model.{name} = ...) or on a copy of it for this call"
+            )
 
 
 FRAMEWORK_FIELDS = (
@@ -460,6 +507,7 @@ class ModelsLabOptions(ConnectionOptions):
 
     @model_validator(mode="after")
     def _check_request_defaults(self) -> ModelsLabOptions:
+        check_request_param_names(self.extra_params, "model_kwargs / additional_kwargs")
         params = self.request_params()
         check_sampling_params(params)
         check_protocol_params(self.api, params)

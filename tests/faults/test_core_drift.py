@@ -11,6 +11,7 @@ import asyncio
 import copy
 import json
 import pickle
+import re
 import subprocess
 import threading
 import warnings
@@ -305,6 +306,46 @@ def test_a_calls_own_value_is_checked_as_the_options_are(
     with pytest.raises(ValueError, match=message) as caught:
         _ask(llm, **{field: value})
     assert not isinstance(caught.value, ModelsLabError)  # refused here: nothing was sent
+
+
+@FRAMEWORKS
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("temperature", "0.5", "temperature must be a number, got str '0.5'"),
+        ("top_p", True, "top_p must be a number, got bool True"),
+        ("api_key", "sk-other-key-123456", "'api_key' in a call's arguments names a credential"),
+        ("openai_api_key", "sk-other-key-123456", "'openai_api_key' in a call's arguments names"),
+        ("Token", "t-123456789", "'Token' in a call's arguments names a credential"),
+        ("timeout", 5, "'timeout' in a call's arguments is a setting of the model"),
+        ("base_url", "http://elsewhere", "'base_url' in a call's arguments is a setting"),
+        ("max_retries", 7, "'max_retries' in a call's arguments is a setting of the model"),
+        ("default_headers", {"X-A": "b"}, "'default_headers' in a call's arguments is a setting"),
+    ],
+)
+def test_a_calls_own_settings_or_credentials_are_refused_before_sending(
+    framework: Framework, field: str, value: Any, message: str
+) -> None:
+    """A call's keyword arguments go into the body: a setting there would do nothing, a key
+    would travel in it. Refused, naming the argument and never its value."""
+    llm = make_model(framework, "http://127.0.0.1:9", max_retries=0)
+    with pytest.raises(ValueError, match=re.escape(message)) as caught:
+        _ask(llm, **{field: value})
+    assert not isinstance(caught.value, ModelsLabError)  # nothing was sent
+    if isinstance(value, str) and field not in ("temperature",):
+        assert value not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("cls", "field"), [(ChatModelsLab, "model_kwargs"), (ModelsLabLLM, "additional_kwargs")]
+)
+@pytest.mark.parametrize("name", ["api_key", "secret", "stream_timeout"])
+def test_request_parameters_given_at_construction_are_checked_alike(
+    cls: type[Any], field: str, name: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"'{name}'") as caught:
+        cls(base_url="http://127.0.0.1:9", **{field: {name: "sk-hidden-value-123"}})
+    assert "sk-hidden-value-123" not in str(caught.value)
 
 
 @FRAMEWORKS

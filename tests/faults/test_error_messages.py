@@ -207,6 +207,38 @@ def test_a_dead_proxy_from_the_environment_is_named_without_its_password(
     assert "proxyuser" not in text
 
 
+def _proxy_refuses(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
+    """A proxy that wants credentials it was not given (it answers the CONNECT with 407)."""
+    conn.sock.sendall(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+        b'proxy-authenticate: Basic realm="proxy"\r\ncontent-length: 0\r\n\r\n'
+    )
+    return False
+
+
+@each_driver
+def test_a_proxy_that_refuses_is_named_and_not_retried(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch, retry_delays: list[float]
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with FaultServer(_proxy_refuses) as proxy:
+        host = proxy.base_url.removeprefix("http://")
+        monkeypatch.setenv("HTTPS_PROXY", f"http://proxyuser:wrong-pass-7@{host}")
+        outcome = driver.run("https://api.example.invalid/v1")  # max_retries=2
+    error = assert_typed_error(driver, outcome, APIConnectionError)
+    text = str(error)
+    assert text.startswith(
+        f"the proxy http://***@{host} (from HTTPS_PROXY in the environment) refused to carry "
+        "the request to https://api.example.invalid/v1/chat/completions: "
+    )
+    assert "407" in text
+    assert "wrong-pass-7" not in text
+    assert "proxyuser" not in text
+    assert proxy.request_count == 1  # the same proxy would refuse again: not retried
+    assert retry_delays == []
+
+
 def test_no_proxy_note_when_no_proxy_applies(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)

@@ -402,6 +402,28 @@ def test_a_byte_order_mark_before_an_error_body_keeps_its_message_and_hint(
     check_clean(outcome, debug_logs)
 
 
+# ------------------------------------------- the key echoed into a malformed reply
+
+
+@each_driver
+@pytest.mark.parametrize(
+    "body",
+    [{"id": "x", "choices": "{auth}"}, {"id": "x", "choices": [{"index": 0, "message": "{auth}"}]}],
+    ids=["choices is the key", "a message is the key"],
+)
+def test_a_malformed_reply_echoing_the_key_leaves_it_nowhere_in_the_error_chain(
+    driver: Driver, body: dict[str, Any], debug_logs: pytest.LogCaptureFixture
+) -> None:
+    """The validation error that found the bad shape quotes its input: it must not stay
+    reachable from the error raised (``__context__`` included)."""
+    with FaultServer(json_reply(body, echo_key=True)) as server:
+        outcome = driver.run(server.base_url)
+    error = assert_typed_error(driver, outcome, InvalidResponseError)
+    assert "unexpected shape" in str(error)
+    assert error.__context__ is None or not isinstance(error.__context__, ValueError)
+    check_clean(outcome, debug_logs)
+
+
 # ------------------------------------------------------- deeply nested JSON
 
 _DEEP_ARRAYS = "[" * 100_000 + "]" * 100_000  # json.loads raises RecursionError on it

@@ -553,9 +553,44 @@ def test_an_injected_client_is_shared_by_a_deep_copy_and_refuses_pickling() -> N
     injected = httpx2.Client()
     client = ModelsLabClient(config("http://127.0.0.1:9"), http_client=injected)
     assert copy.deepcopy(client).http_client is injected
-    with pytest.raises(TypeError, match="injected http_client cannot be pickled"):
+    with pytest.raises(TypeError, match="with http_client given cannot be pickled"):
         pickle.dumps(client)
     injected.close()
+
+
+@pytest.mark.parametrize(
+    ("cls", "async_name"),
+    [(ChatModelsLab, "http_async_client"), (ModelsLabLLM, "async_http_client")],
+)
+@pytest.mark.parametrize("given", ["sync", "async", "both"])
+def test_a_model_with_a_callers_client_refuses_pickling_and_stays_whole(
+    cls: type[Any], async_name: str, given: str
+) -> None:
+    sync, asynchronous = httpx2.Client(), httpx2.AsyncClient()
+    fields: dict[str, Any] = {}
+    if given in ("sync", "both"):
+        fields["http_client"] = sync
+    if given in ("async", "both"):
+        fields[async_name] = asynchronous
+    with LoopbackServer(answer) as server:
+        llm = cls(api_key=API_KEY, base_url=server.base_url, max_retries=0, **fields)
+        names = " and ".join(fields)
+        with pytest.raises(
+            TypeError, match=f"a {cls.__name__} with {names} given cannot be pickled"
+        ):
+            pickle.dumps(llm)
+        for name, client in fields.items():  # the live model keeps its clients
+            assert getattr(llm, name) is client
+        twin = copy.deepcopy(llm)  # a copy shares them
+        for name, client in fields.items():
+            assert getattr(twin, name) is client
+        ask = (
+            (lambda m: m.invoke("hi").content)
+            if cls is ChatModelsLab
+            else (lambda m: m.chat([LlamaMessage(role="user", content="hi")]).message.content)
+        )
+        assert ask(llm) == ask(twin) == "ok"
+    sync.close()
 
 
 def test_the_framework_packages_never_import_httpx2_or_httpx() -> None:
