@@ -152,8 +152,11 @@ def _float(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
+        text = value.strip()
+        if "_" in text:  # Python's float() reads "1_0" as 10; no protocol writes numbers so
+            return None
         try:
-            return float(value.strip())
+            return float(text)
         except ValueError:
             return None
     return None
