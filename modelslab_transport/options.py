@@ -236,7 +236,8 @@ def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
             raise ValueError(
                 f"{name!r} in {where} names a credential, which would be sent in the request "
                 "body: pass the ModelsLab key as api_key=... on the model (or set "
-                "MODELSLAB_API_KEY)"
+                "MODELSLAB_API_KEY); legacy_auth=True also sends it in the body, as "
+                "ModelsLab's older clients did"
             )
         if name in CONNECTION_FIELDS:
             raise ValueError(

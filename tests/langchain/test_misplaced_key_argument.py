@@ -41,9 +41,12 @@ def test_other_unknown_arguments_still_become_request_parameters() -> None:
     assert KEY not in dumps(llm)
 
 
-def test_key_in_model_kwargs_on_purpose_is_left_alone() -> None:
-    llm = ChatModelsLab(model_kwargs={"key": "legacy-body-key"})
-    assert llm.model_kwargs == {"key": "legacy-body-key"}
+def test_key_in_model_kwargs_is_refused_and_legacy_auth_named() -> None:
+    # model_kwargs are request parameters (and show in repr and dumps): the body key of
+    # ModelsLab's older API is what legacy_auth=True sends, from api_key.
+    with pytest.raises(ValueError, match="legacy_auth=True also sends it in the body") as caught:
+        ChatModelsLab(model_kwargs={"key": "legacy-body-key"})
+    assert "legacy-body-key" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
