@@ -142,6 +142,10 @@ class LoopbackServer:
                 sock, _ = self._listener.accept()
             except OSError:  # the listener was shut down: the server is stopping
                 return
+            # Scripts write a reply in several pieces (head, then body): without NODELAY
+            # the second piece waits for the client's delayed ACK (40 ms on Linux) on a
+            # kept-alive connection. Real servers (and the HTTP client) set it too.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self.open_connections += 1
                 self.total_connections += 1
