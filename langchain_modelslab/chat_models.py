@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
@@ -36,7 +36,7 @@ from modelslab_transport.defaults import (
     DEFAULT_TIMEOUT,
 )
 from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
-from modelslab_transport.injected import refuse_pickling_injected, share_injected
+from modelslab_transport.injected import CallerClients
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
 from modelslab_transport.modelslab import ModelsLab, modelslab_of
 from modelslab_transport.options import (
@@ -97,7 +97,7 @@ _LANGCHAIN_SYNONYMS = {"model_name": "model", "request_timeout": "timeout"}
 request_timeout=...)``), taken as those fields."""
 
 
-class ChatModelsLab(BaseChatModel):
+class ChatModelsLab(CallerClients, BaseChatModel):
     """A LangChain chat model on ModelsLab's LLM API.
 
     ModelsLab serves the same models over two protocols; ``api`` picks one:
@@ -257,6 +257,8 @@ class ChatModelsLab(BaseChatModel):
     extra_body: dict[str, Any] | None = None
     """Fields merged into every request body as given (the ChatOpenAI idiom); also
     accepted per call and in ``bind``."""
+    caller_client_fields: ClassVar[tuple[str, ...]] = ("http_client", "http_async_client")
+
     http_client: Any = Field(default=None, exclude=True)
     """An ``httpx2.Client`` to send sync requests through (proxies, CA bundles, mTLS);
     anything else raises ``TypeError``."""
@@ -421,19 +423,6 @@ class ChatModelsLab(BaseChatModel):
         """Close the pooled async connections (an injected client stays open)."""
         if self._modelslab is not None:
             await self._modelslab.aclose()
-
-    def _given_clients(self) -> dict[str, Any]:
-        return {"http_client": self.http_client, "http_async_client": self.http_async_client}
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        """A deep copy that shares the caller's httpx2 clients (they are not copyable)."""
-        memo = share_injected({} if memo is None else memo, self._given_clients())
-        return super().__deepcopy__(memo)
-
-    def __getstate__(self) -> dict[Any, Any]:
-        """The pickled state; refused (``TypeError``) while a caller's httpx2 client is set."""
-        refuse_pickling_injected(self, self._given_clients())
-        return super().__getstate__()
 
     # --------------------------------------------------------------- requests
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -59,7 +59,7 @@ from modelslab_transport.defaults import (
     DEFAULT_STREAM_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
-from modelslab_transport.injected import refuse_pickling_injected, share_injected
+from modelslab_transport.injected import CallerClients
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
 from modelslab_transport.modelslab import ModelsLab, modelslab_of
 from modelslab_transport.options import (
@@ -98,7 +98,7 @@ def _completion_callback() -> Callable[[_F], _F]:
     return cast(Callable[[_F], _F], llm_completion_callback())
 
 
-class ModelsLabLLM(FunctionCallingLLM):
+class ModelsLabLLM(CallerClients, FunctionCallingLLM):
     """The ModelsLab LLM API as a LlamaIndex function-calling LLM.
 
     A chat model with tool calling: it works as ``Settings.llm``, in query and chat
@@ -259,6 +259,8 @@ class ModelsLabLLM(FunctionCallingLLM):
             "llm_kwargs={'structured_output_method': ...}."
         ),
     )
+    caller_client_fields: ClassVar[tuple[str, ...]] = ("http_client", "async_http_client")
+
     http_client: Any = Field(
         default=None,
         exclude=True,
@@ -341,22 +343,6 @@ class ModelsLabLLM(FunctionCallingLLM):
             http_client=self.http_client,
             async_http_client=self.async_http_client,
         )
-
-    def _given_clients(self) -> dict[str, Any]:
-        return {"http_client": self.http_client, "async_http_client": self.async_http_client}
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        """A deep copy that shares the caller's httpx2 clients (they are not copyable)."""
-        memo = share_injected({} if memo is None else memo, self._given_clients())
-        return super().__deepcopy__(memo)
-
-    def __getstate__(self) -> dict[Any, Any]:
-        """The pickled state; refused (``TypeError``) while a caller's httpx2 client is set.
-
-        LlamaIndex's own ``__getstate__`` would drop the client from this live object.
-        """
-        refuse_pickling_injected(self, self._given_clients())
-        return super().__getstate__()
 
     @classmethod
     def class_name(cls) -> str:

@@ -7,9 +7,9 @@ can use it without importing httpx2 (they import it only when a request is sent)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-__all__ = ["refuse_pickling_injected", "share_injected"]
+__all__ = ["CallerClients", "refuse_pickling_injected", "share_injected"]
 
 
 def refuse_pickling_injected(owner: object, clients: Mapping[str, Any]) -> None:
@@ -41,3 +41,28 @@ def share_injected(memo: dict[int, Any], clients: Mapping[str, Any]) -> dict[int
         if client is not None:
             memo[id(client)] = client
     return memo
+
+
+class CallerClients:
+    """Mixin for a framework model whose fields may hold the caller's httpx2 clients.
+
+    ``copy.deepcopy`` shares those clients with the copy; pickling refuses them with a
+    ``TypeError`` and leaves the model as it was. Put it first among the bases, and name
+    the fields in :attr:`caller_client_fields`.
+    """
+
+    caller_client_fields: ClassVar[tuple[str, ...]] = ()
+    """The names of the fields that hold the caller's httpx2 clients (None when unset)."""
+
+    def _caller_clients(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.caller_client_fields}
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
+        """A deep copy that shares the caller's httpx2 clients (they are not copyable)."""
+        memo = share_injected({} if memo is None else memo, self._caller_clients())
+        return super().__deepcopy__(memo)  # type: ignore[misc]
+
+    def __getstate__(self) -> Any:
+        """The pickled state; refused (``TypeError``) while a caller's client is set."""
+        refuse_pickling_injected(self, self._caller_clients())
+        return super().__getstate__()
