@@ -13,8 +13,6 @@ import copy
 import json
 import logging
 import time
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, TypeVar
@@ -120,25 +118,6 @@ class _Deadlines:
 
 def _json_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _weak_kwargs(core: _ClientCore) -> Callable[[], dict[str, Any]]:
-    """``core._new_http_kwargs`` without a strong reference to ``core``.
-
-    The pool holder keeps this to build its httpx2 client on first use. A strong
-    reference would make client and holder a cycle, freed only by the cyclic garbage
-    collector, which finalises the sockets and asyncio transports of a dropped client
-    in no set order (each warning "unclosed") instead of closing its pool first.
-    """
-    method = weakref.WeakMethod(core._new_http_kwargs)
-
-    def kwargs() -> dict[str, Any]:
-        bound = method()
-        if bound is None:  # pragma: no cover - the pool is only built through its client
-            raise RuntimeError("the ModelsLab client that owns this pool was collected")
-        return bound()
-
-    return kwargs
 
 
 class _ClientCore:
@@ -354,8 +333,12 @@ class ModelsLabClient(_ClientCore):
         self._reset_http()
 
     def _reset_http(self) -> None:
-        kwargs = _weak_kwargs(self)
-        self._http = SyncClientPerProcess(lambda: new_sync_client(**kwargs()))
+        # Computed now, so that the build function holds no reference to this client: one
+        # would make client and pool holder a cycle, freed only by the cyclic collector,
+        # which finalises a dropped client's sockets one by one ("unclosed" warnings)
+        # instead of closing its pool first.
+        kwargs = self._new_http_kwargs()
+        self._http = SyncClientPerProcess(lambda: new_sync_client(**kwargs))
 
     @property
     def http_client(self) -> httpx2.Client:
@@ -566,8 +549,8 @@ class AsyncModelsLabClient(_ClientCore):
         self._reset_http()
 
     def _reset_http(self) -> None:
-        kwargs = _weak_kwargs(self)
-        self._http = AsyncClientPerLoop(lambda: new_async_client(**kwargs()))
+        kwargs = self._new_http_kwargs()  # no reference to this client: see the sync twin
+        self._http = AsyncClientPerLoop(lambda: new_async_client(**kwargs))
 
     @property
     def http_client(self) -> httpx2.AsyncClient:

@@ -335,10 +335,7 @@ class ModelsLab:
         options = self._options
         call = dict(params or {})
         call.pop("stream", None)
-        check_request_param_names(
-            {name: value for name, value in call.items() if name != "extra_body"},
-            "a call's arguments",
-        )
+        check_request_param_names(call, "a call's arguments")
         stream_usage = call.pop("stream_usage", options.stream_usage)
         merged = options.request_params()
         if stop is not None:

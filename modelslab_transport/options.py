@@ -232,6 +232,8 @@ def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
         ValueError: naming the parameter and where to set it instead, never its value.
     """
     for name in params:
+        if name == "extra_body":  # its fields go in the body on purpose
+            continue
         if is_credential_name(name):
             raise ValueError(
                 f"{name!r} in {where} names a credential, which would be sent in the request "
