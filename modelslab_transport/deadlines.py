@@ -12,9 +12,12 @@ timed out by it. The clients add three limits on top (seconds, ``None``: no limi
   (``: ping`` comments and partial events do not reset it).
 
 Time spent waiting for the account's concurrency limit is not counted against
-``timeout`` (``queue_timeout`` bounds it). The sync client interrupts a read at a
-deadline by shutting its socket down (:mod:`modelslab_transport.watchdog`); the async
-one with a cancel scope. Every error names the limit that expired and its setting.
+``timeout`` (``queue_timeout`` bounds it). The sync client's own transport ends every
+socket read of a call, headers included, at its deadline
+(:mod:`modelslab_transport.timed_transport`); a stream's body, read as the caller
+iterates, is interrupted at its deadline by shutting its socket down
+(:mod:`modelslab_transport.watchdog`, which also serves a caller's own ``http_client``).
+The async client uses a cancel scope. Every error names the limit that expired and its setting.
 """
 
 from __future__ import annotations

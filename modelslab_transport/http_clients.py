@@ -15,7 +15,10 @@
   divided by the server's latency (long streams would queue behind each other). The
   figures are in ``benchmarks/RESULTS.md``. (With a proxy named in the environment
   the client is httpx2's own, so that its proxy routing applies unchanged.)
-* A sync client keeps one httpx2 pool (threads rarely number in the thousands).
+* A sync client keeps one pool (threads rarely number in the thousands): httpcore2's,
+  in a :class:`~modelslab_transport.timed_transport.TimedHTTPTransport`, whose socket
+  reads end at the calling thread's deadline (httpx2's own transport times each read
+  alone).
 * A sync client is built once per process: after ``os.fork()`` the child builds its own
   and never touches the sockets it inherited (they belong to the parent's pool). A
   ModelsLab client dropped without ``close()`` closes it as it is collected (its
@@ -46,6 +49,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import httpx2
+
+from modelslab_transport.timed_transport import TimedHTTPTransport
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -239,11 +244,20 @@ class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
 
 
 def new_sync_client(**kwargs: Any) -> httpx2.Client:
-    """An ``httpx2.Client`` built with ``kwargs`` that verifies TLS with the shared context.
+    """An ``httpx2.Client`` built with ``kwargs``, sending through a :class:`TimedHTTPTransport`.
 
-    The context is :func:`default_ssl_context`.
+    The transport has ``kwargs["limits"]`` (default :data:`DEFAULT_LIMITS`) and
+    :func:`default_ssl_context`, and ends a thread's reads at the deadline it set with
+    :func:`~modelslab_transport.timed_transport.reads_end_at`. When the environment
+    names a proxy (as for :func:`new_async_client`) the client is httpx2's own, with the
+    same SSL context, so that its proxy routing applies unchanged (its reads are then
+    timed per read only, until the reply's headers have arrived).
     """
-    return httpx2.Client(**kwargs, verify=default_ssl_context())
+    ssl_context = default_ssl_context()
+    if kwargs.get("trust_env", True) and urllib.request.getproxies():
+        return httpx2.Client(**kwargs, verify=ssl_context)
+    limits = kwargs.get("limits", DEFAULT_LIMITS)
+    return httpx2.Client(**kwargs, transport=TimedHTTPTransport(limits, ssl_context))
 
 
 def new_async_client(**kwargs: Any) -> httpx2.AsyncClient:

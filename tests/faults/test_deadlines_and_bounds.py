@@ -1,7 +1,8 @@
 """Deadlines and memory bounds, end to end through both classes, sync and async.
 
-* ``timeout`` is a deadline for a whole non-streamed call (a body trickled one byte at a
-  time fails at it), and retries never take a call past it (a ``Retry-After: 60`` storm).
+* ``timeout`` is a deadline for a whole non-streamed call (a body, or a status line and
+  headers, trickled one byte at a time fails at it), and for a stream to begin (to get
+  its headers), and retries never take a call past it (a ``Retry-After: 60`` storm).
 * ``stream_chunk_timeout`` is measured between complete server-sent events (``: ping``
   comments or single bytes do not keep a stream alive); ``stream_timeout`` bounds a whole
   stream.
@@ -34,7 +35,13 @@ from tests.faults.drivers import (
     assert_typed_error,
 )
 from tests.faults.leaks import assert_no_key, exception_texts
-from tests.support.fault_server import Behaviour, FaultServer, json_reply, sse_reply
+from tests.support.fault_server import (
+    Behaviour,
+    FaultServer,
+    json_reply,
+    sse_reply,
+    trickle_head,
+)
 from tests.support.loopback import LoopbackConnection, LoopbackRequest
 from tests.support.replies import chunk, completion_body
 
@@ -141,6 +148,21 @@ def test_a_trickled_body_fails_at_the_timeout(
     error = assert_typed_error(driver, outcome, APITimeoutError)
     assert "timeout=1" in str(error)
     assert "whole call" in str(error)
+    assert outcome.pieces == []
+    _no_key(outcome, debug_logs)
+
+
+@pytest.mark.parametrize("driver", ALL_DRIVERS, ids=repr)
+def test_a_trickled_status_line_and_headers_fail_at_the_timeout(
+    driver: Driver, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    # Sync calls too: every read gets a byte in time, so only a deadline ends the wait.
+    with FaultServer(trickle_head(completion_body("late"))) as server:
+        outcome = driver.run(server.base_url, timeout=1.0)
+        assert server.request_count == 1  # a passed deadline is not retried
+    error = assert_typed_error(driver, outcome, APITimeoutError)
+    assert "timeout=1" in str(error)
+    assert ("did not begin" if driver.streaming else "whole call") in str(error)
     assert outcome.pieces == []
     _no_key(outcome, debug_logs)
 

@@ -228,3 +228,26 @@ def _gate_wait(conn: LoopbackConnection) -> bool:
     """Wait (bounded) for the test to open the server's gate."""
     server = conn.server
     return not isinstance(server, FaultServer) or server.gate.wait(LIMIT)
+
+
+def trickle_head(body_json: Any, pause: float = 0.2) -> Behaviour:
+    """A reply whose status line and headers arrive one byte every ``pause`` s (20 s for
+    all of them), then ``body_json`` whole, at once."""
+
+    def behaviour(conn: LoopbackConnection, request: LoopbackRequest) -> bool:
+        body = json.dumps(body_json).encode()
+        head = (
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            f"x-padding: {'p' * 40}\r\ncontent-length: {len(body)}\r\n\r\n"
+        ).encode()
+        try:
+            for byte in head:
+                if not conn.wait(pause):
+                    return False
+                conn.sock.sendall(bytes([byte]))
+            conn.sock.sendall(body)
+        except OSError:
+            return False
+        return True
+
+    return behaviour
