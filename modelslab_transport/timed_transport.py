@@ -20,6 +20,7 @@ timed per read as before; the clients guard those with
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import ssl
 import threading
@@ -33,6 +34,10 @@ import httpx2
 __all__ = ["TimedHTTPTransport", "reads_end_at"]
 
 _E = TypeVar("_E", bound=httpcore2.TimeoutException)
+
+# httpx2's own method, even if a recorder had already replaced it when this module was
+# imported (replacements made with functools.wraps, as vcrpy's, keep it as __wrapped__).
+_HTTPX2_HANDLE_REQUEST = inspect.unwrap(httpx2.HTTPTransport.handle_request)
 
 
 class _ThreadDeadline(threading.local):
@@ -190,12 +195,18 @@ class _Body(httpx2.SyncByteStream):
             close()
 
 
-class TimedHTTPTransport(httpx2.BaseTransport):
-    """An ``httpx2.HTTPTransport`` (HTTP/1.1, no proxy) whose socket operations end at deadlines.
+class TimedHTTPTransport(httpx2.HTTPTransport):
+    """httpx2's ``HTTPTransport`` (HTTP/1.1, no proxy) whose socket operations end at deadlines.
 
     The deadline is the calling thread's, set with :func:`reads_end_at`; outside one,
     the transport behaves as httpx2's. Errors are httpx2's (``httpx2.ReadTimeout`` when a
     deadline passes).
+
+    Requests go to its own ``httpcore2.ConnectionPool``, built with the deadline-aware
+    network backend. One exception: while a recorder has replaced
+    ``httpx2.HTTPTransport.handle_request`` to see every request (vcrpy does, to record
+    and replay cassettes), requests go through that replacement, and so to the pool
+    httpx2's own ``__init__`` built, with httpx2's per-read timeouts only.
 
     Args:
         limits: Connection limits of its pool (``httpx2.Limits``).
@@ -203,7 +214,8 @@ class TimedHTTPTransport(httpx2.BaseTransport):
     """
 
     def __init__(self, limits: httpx2.Limits, ssl_context: ssl.SSLContext) -> None:
-        self._pool = httpcore2.ConnectionPool(
+        super().__init__(verify=ssl_context, limits=limits)
+        self._timed_pool = httpcore2.ConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
@@ -213,6 +225,9 @@ class TimedHTTPTransport(httpx2.BaseTransport):
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         """Send ``request`` on a pooled connection; the body is left to be read."""
+        handle = httpx2.HTTPTransport.handle_request
+        if handle is not _HTTPX2_HANDLE_REQUEST:  # replaced by a recorder: let it see it
+            return handle(self, request)
         assert isinstance(request.stream, httpx2.SyncByteStream)
         url = request.url
         core_request = httpcore2.Request(
@@ -225,7 +240,7 @@ class TimedHTTPTransport(httpx2.BaseTransport):
             extensions=request.extensions,
         )
         with _httpx2_errors():
-            response = self._pool.handle_request(core_request)
+            response = self._timed_pool.handle_request(core_request)
         assert isinstance(response.stream, Iterable)
         return httpx2.Response(
             status_code=response.status,
@@ -236,4 +251,5 @@ class TimedHTTPTransport(httpx2.BaseTransport):
 
     def close(self) -> None:
         """Close every pooled connection."""
-        self._pool.close()
+        self._timed_pool.close()
+        super().close()

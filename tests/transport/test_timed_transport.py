@@ -7,6 +7,7 @@ error is raised and in what the server received).
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -113,3 +114,23 @@ def test_new_sync_client_sends_through_it_unless_a_proxy_is_named(
         with new_sync_client() as proxied:  # httpx2's own client: its proxy routing applies
             assert proxied.get("http://modelslab.invalid/v1").json() == {"proxied": True}
         assert [request.path for request in proxy.requests] == ["http://modelslab.invalid/v1"]
+
+
+def test_a_recorder_that_replaced_httpx2s_transport_sees_every_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As vcrpy records and replays cassettes: it replaces httpx2.HTTPTransport's method.
+    seen: list[str] = []
+    own = httpx2.HTTPTransport.handle_request
+
+    @functools.wraps(own)
+    def recorder(self: httpx2.HTTPTransport, request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url))
+        return own(self, request)
+
+    with FaultServer(json_reply({"ok": 1}), json_reply({"ok": 2})) as server, _client() as client:
+        monkeypatch.setattr(httpx2.HTTPTransport, "handle_request", recorder)
+        assert client.get(server.base_url + "/a").json() == {"ok": 1}
+        monkeypatch.undo()
+        assert client.get(server.base_url + "/b").json() == {"ok": 2}
+        assert seen == [server.base_url + "/a"]
