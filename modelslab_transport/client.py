@@ -54,7 +54,7 @@ from modelslab_transport.protocols import CHAT_PROTOCOLS, AuthStyle, ChatAPI, Ch
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.streams import AsyncEventStream, EventStream
-from modelslab_transport.timed_transport import reads_end_at
+from modelslab_transport.timed_transport import io_deadline
 from modelslab_transport.urls import endpoint_url
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
@@ -372,7 +372,7 @@ class ModelsLabClient(_ClientCore):
             try:
                 # Reads end at the deadline: the headers (and a reply read whole, its body)
                 # even when a server trickles them (the transport of a client built here).
-                with reads_end_at(min(deadlines.reply.at, deadlines.stream.at)):
+                with io_deadline(min(deadlines.reply.at, deadlines.stream.at)):
                     response = http.send(request, stream=True, follow_redirects=False)
                     if response.is_success and not call.stream:
                         response = read_body(response, self.settings, deadlines.reply)
@@ -390,7 +390,7 @@ class ModelsLabClient(_ClientCore):
                         slot.release()
                     return response
                 try:
-                    with reads_end_at(deadlines.reply.at):
+                    with io_deadline(deadlines.reply.at):
                         response = read_body(response, self.settings, deadlines.reply)
                 except httpx2.HTTPError:
                     pass

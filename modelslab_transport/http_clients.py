@@ -248,7 +248,7 @@ def new_sync_client(**kwargs: Any) -> httpx2.Client:
 
     The transport has ``kwargs["limits"]`` (default :data:`DEFAULT_LIMITS`) and
     :func:`default_ssl_context`, and ends a thread's reads at the deadline it set with
-    :func:`~modelslab_transport.timed_transport.reads_end_at`. When the environment
+    :func:`~modelslab_transport.timed_transport.io_deadline`. When the environment
     names a proxy (as for :func:`new_async_client`) the client is httpx2's own, with the
     same SSL context, so that its proxy routing applies unchanged (its reads are then
     timed per read only, until the reply's headers have arrived).

@@ -11,8 +11,11 @@ as the ``network_stream`` extension).
 transport made of public parts: an ``httpcore2.ConnectionPool`` (the pool
 ``httpx2.HTTPTransport`` builds) given a network backend whose streams lower each
 read's, write's and connect's timeout to what is left before the deadline the calling
-thread set with :func:`reads_end_at`, and raise httpcore2's timeout once it has passed.
-Reads outside :func:`reads_end_at` (a stream's body, read as the caller iterates) are
+thread set with :func:`io_deadline`, and raise httpcore2's timeout once it has passed.
+A write (many sends, each timed alone) is also guarded by
+:mod:`modelslab_transport.watchdog`, which shuts its socket down at the deadline: a
+server reading the request a little at a time would otherwise keep every send in time.
+Reads outside :func:`io_deadline` (a stream's body, read as the caller iterates) are
 timed per read as before; the clients guard those with
 :mod:`modelslab_transport.watchdog`.
 """
@@ -31,7 +34,9 @@ from typing import Any, TypeVar
 import httpcore2
 import httpx2
 
-__all__ = ["TimedHTTPTransport", "reads_end_at"]
+from modelslab_transport.watchdog import WATCHDOG
+
+__all__ = ["TimedHTTPTransport", "io_deadline"]
 
 _E = TypeVar("_E", bound=httpcore2.TimeoutException)
 
@@ -49,7 +54,7 @@ _DEADLINE = _ThreadDeadline()
 
 
 @contextlib.contextmanager
-def reads_end_at(at: float) -> Iterator[None]:
+def io_deadline(at: float) -> Iterator[None]:
     """Within the block, this thread's reads through a :class:`TimedHTTPTransport` end by ``at``.
 
     ``at`` is a ``time.monotonic()`` value (``math.inf``: no deadline). Each read,
@@ -104,7 +109,14 @@ class _TimedStream(httpcore2.NetworkStream):
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         left, _ = _timeout_left(timeout, httpcore2.WriteTimeout)
-        self._stream.write(buffer, left)
+        at = _DEADLINE.at
+        if at == math.inf:
+            self._stream.write(buffer, left)
+            return
+        # A write is many sends, each timed alone: a server that reads a little at a time
+        # keeps every send within its timeout. The socket is shut down at the deadline.
+        with WATCHDOG.guard(self._stream.get_extra_info("socket"), at - time.monotonic()):
+            self._stream.write(buffer, left)
 
     def close(self) -> None:
         self._stream.close()
@@ -198,7 +210,7 @@ class _Body(httpx2.SyncByteStream):
 class TimedHTTPTransport(httpx2.HTTPTransport):
     """httpx2's ``HTTPTransport`` (HTTP/1.1, no proxy) whose socket operations end at deadlines.
 
-    The deadline is the calling thread's, set with :func:`reads_end_at`; outside one,
+    The deadline is the calling thread's, set with :func:`io_deadline`; outside one,
     the transport behaves as httpx2's. Errors are httpx2's (``httpx2.ReadTimeout`` when a
     deadline passes).
 

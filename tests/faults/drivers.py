@@ -144,7 +144,8 @@ def make_model(framework: Framework, base_url: str, **fields: Any) -> Any:
     return ModelsLabLLM(**options)
 
 
-_PROMPT = [ChatMessage(role=MessageRole.USER, content="hi")]
+def _li_prompt(prompt: str) -> list[ChatMessage]:
+    return [ChatMessage(role=MessageRole.USER, content=prompt)]
 
 
 def _add(outcome: Outcome, text: Any, on_piece: OnPiece | None) -> None:
@@ -158,47 +159,57 @@ def _add(outcome: Outcome, text: Any, on_piece: OnPiece | None) -> None:
 # ------------------------------------------------------------------ sync calls
 
 
-def _lc_invoke(llm: ChatModelsLab, outcome: Outcome, on_piece: OnPiece | None) -> None:
-    _add(outcome, llm.invoke("hi").content, on_piece)
+def _lc_invoke(llm: ChatModelsLab, prompt: str, outcome: Outcome, on_piece: OnPiece | None) -> None:
+    _add(outcome, llm.invoke(prompt).content, on_piece)
 
 
-def _lc_stream(llm: ChatModelsLab, outcome: Outcome, on_piece: OnPiece | None) -> None:
-    for message in llm.stream("hi"):
+def _lc_stream(llm: ChatModelsLab, prompt: str, outcome: Outcome, on_piece: OnPiece | None) -> None:
+    for message in llm.stream(prompt):
         _add(outcome, message.content, on_piece)
 
 
-def _li_chat(llm: ModelsLabLLM, outcome: Outcome, on_piece: OnPiece | None) -> None:
-    _add(outcome, llm.chat(_PROMPT).message.content, on_piece)
+def _li_chat(llm: ModelsLabLLM, prompt: str, outcome: Outcome, on_piece: OnPiece | None) -> None:
+    _add(outcome, llm.chat(_li_prompt(prompt)).message.content, on_piece)
 
 
-def _li_stream_chat(llm: ModelsLabLLM, outcome: Outcome, on_piece: OnPiece | None) -> None:
-    for response in llm.stream_chat(_PROMPT):
+def _li_stream_chat(
+    llm: ModelsLabLLM, prompt: str, outcome: Outcome, on_piece: OnPiece | None
+) -> None:
+    for response in llm.stream_chat(_li_prompt(prompt)):
         _add(outcome, response.delta or "", on_piece)
 
 
 # ----------------------------------------------------------------- async calls
 
 
-async def _lc_ainvoke(llm: ChatModelsLab, outcome: Outcome, on_piece: OnPiece | None) -> None:
-    _add(outcome, (await llm.ainvoke("hi")).content, on_piece)
+async def _lc_ainvoke(
+    llm: ChatModelsLab, prompt: str, outcome: Outcome, on_piece: OnPiece | None
+) -> None:
+    _add(outcome, (await llm.ainvoke(prompt)).content, on_piece)
 
 
-async def _lc_astream(llm: ChatModelsLab, outcome: Outcome, on_piece: OnPiece | None) -> None:
-    async for message in llm.astream("hi"):
+async def _lc_astream(
+    llm: ChatModelsLab, prompt: str, outcome: Outcome, on_piece: OnPiece | None
+) -> None:
+    async for message in llm.astream(prompt):
         _add(outcome, message.content, on_piece)
 
 
-async def _li_achat(llm: ModelsLabLLM, outcome: Outcome, on_piece: OnPiece | None) -> None:
-    _add(outcome, (await llm.achat(_PROMPT)).message.content, on_piece)
+async def _li_achat(
+    llm: ModelsLabLLM, prompt: str, outcome: Outcome, on_piece: OnPiece | None
+) -> None:
+    _add(outcome, (await llm.achat(_li_prompt(prompt))).message.content, on_piece)
 
 
-async def _li_astream_chat(llm: ModelsLabLLM, outcome: Outcome, on_piece: OnPiece | None) -> None:
-    async for response in await llm.astream_chat(_PROMPT):
+async def _li_astream_chat(
+    llm: ModelsLabLLM, prompt: str, outcome: Outcome, on_piece: OnPiece | None
+) -> None:
+    async for response in await llm.astream_chat(_li_prompt(prompt)):
         _add(outcome, response.delta or "", on_piece)
 
 
-SyncCall = Callable[[Any, Outcome, "OnPiece | None"], None]
-AsyncCall = Callable[[Any, Outcome, "OnPiece | None"], Awaitable[None]]
+SyncCall = Callable[[Any, str, Outcome, "OnPiece | None"], None]
+AsyncCall = Callable[[Any, str, Outcome, "OnPiece | None"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -219,16 +230,25 @@ class Driver:
     def __repr__(self) -> str:
         return self.name
 
-    def run(self, base_url: str, on_piece: OnPiece | None = None, **fields: Any) -> Outcome:
-        """Make the call once, bounded; the model is closed afterwards."""
-        return bounded(self.name, lambda: self._run(base_url, on_piece, fields))
+    def run(
+        self,
+        base_url: str,
+        on_piece: OnPiece | None = None,
+        *,
+        prompt: str = "hi",
+        **fields: Any,
+    ) -> Outcome:
+        """Send ``prompt`` once, bounded; the model is closed afterwards."""
+        return bounded(self.name, lambda: self._run(base_url, on_piece, prompt, fields))
 
-    def _run(self, base_url: str, on_piece: OnPiece | None, fields: dict[str, Any]) -> Outcome:
+    def _run(
+        self, base_url: str, on_piece: OnPiece | None, prompt: str, fields: dict[str, Any]
+    ) -> Outcome:
         llm = make_model(self.framework, base_url, **fields)
         outcome = Outcome()
         if self.sync_call is not None:
             try:
-                self.sync_call(llm, outcome, on_piece)
+                self.sync_call(llm, prompt, outcome, on_piece)
             except Exception as exc:
                 outcome.error = exc
             finally:
@@ -239,7 +259,7 @@ class Driver:
 
         async def run() -> None:
             try:
-                await async_call(llm, outcome, on_piece)
+                await async_call(llm, prompt, outcome, on_piece)
             except Exception as exc:
                 outcome.error = exc
             finally:

@@ -1,8 +1,9 @@
 """Deadlines and memory bounds, end to end through both classes, sync and async.
 
 * ``timeout`` is a deadline for a whole non-streamed call (a body, or a status line and
-  headers, trickled one byte at a time fails at it), and for a stream to begin (to get
-  its headers), and retries never take a call past it (a ``Retry-After: 60`` storm).
+  headers, trickled one byte at a time fails at it, and so does a request the server reads
+  a little at a time), and for a stream to begin (to get its headers); retries never
+  take a call past it (a ``Retry-After: 60`` storm).
 * ``stream_chunk_timeout`` is measured between complete server-sent events (``: ping``
   comments or single bytes do not keep a stream alive); ``stream_timeout`` bounds a whole
   stream.
@@ -44,6 +45,7 @@ from tests.support.fault_server import (
 )
 from tests.support.loopback import LoopbackConnection, LoopbackRequest
 from tests.support.replies import chunk, completion_body
+from tests.support.slow_reader import SlowReader
 
 PLAIN_DRIVERS = tuple(driver for driver in ALL_DRIVERS if not driver.streaming)
 
@@ -164,6 +166,25 @@ def test_a_trickled_status_line_and_headers_fail_at_the_timeout(
     assert "timeout=1" in str(error)
     assert ("did not begin" if driver.streaming else "whole call") in str(error)
     assert outcome.pieces == []
+    _no_key(outcome, debug_logs)
+
+
+@pytest.mark.parametrize("driver", ALL_DRIVERS, ids=repr)
+def test_a_request_read_slowly_fails_at_the_timeout(
+    driver: Driver, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    # The server reads 4 KiB at a time: every send of the 16 MB request makes progress
+    # in time, so only the deadline ends the upload (the server never gets all of it).
+    prompt = "x" * 16_000_000
+    with SlowReader() as server:
+        outcome = driver.run(server.base_url, prompt=prompt, timeout=1.0)
+    assert server.connections == 1  # a passed deadline is not retried
+    # It reads at most 4 KiB every 2 ms (2 MB/s): about 2 MB by the deadline, where an
+    # upload left to run on sends all but what the kernel still buffers (13+ MB).
+    assert 0 < server.received < len(prompt) // 2
+    error = assert_typed_error(driver, outcome, APITimeoutError)
+    assert "timeout=1" in str(error)
+    assert ("did not begin" if driver.streaming else "whole call") in str(error)
     _no_key(outcome, debug_logs)
 
 

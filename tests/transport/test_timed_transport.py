@@ -1,5 +1,5 @@
 """TimedHTTPTransport: httpx2's sync transport, with every socket operation ending at the
-calling thread's deadline (``reads_end_at``), and httpx2's errors.
+calling thread's deadline (``io_deadline``), and httpx2's errors.
 
 Loopback servers only; no assertion is on timing (a deadline's effect is seen in which
 error is raised and in what the server received).
@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from modelslab_transport.http_clients import default_ssl_context, new_sync_client
-from modelslab_transport.timed_transport import TimedHTTPTransport, reads_end_at
+from modelslab_transport.timed_transport import TimedHTTPTransport, io_deadline
 from tests.support.fault_server import FaultServer, json_reply, trickle_head
 from tests.support.loopback import refused_base_url
 
@@ -40,7 +40,7 @@ def test_outside_a_deadline_it_is_an_httpx2_transport() -> None:
 
 def test_a_trickled_head_ends_at_the_threads_deadline() -> None:
     with FaultServer(trickle_head({"ok": 1})) as server, _client() as client:
-        with reads_end_at(time.monotonic() + 0.5), pytest.raises(httpx2.ReadTimeout) as caught:
+        with io_deadline(time.monotonic() + 0.5), pytest.raises(httpx2.ReadTimeout) as caught:
             client.get(server.base_url)
         assert server.request_count == 1
     assert isinstance(caught.value.__cause__, Exception)  # httpcore2's, kept as the cause
@@ -49,7 +49,7 @@ def test_a_trickled_head_ends_at_the_threads_deadline() -> None:
 
 def test_a_passed_deadline_refuses_to_connect() -> None:
     with FaultServer(json_reply({"ok": 1})) as server, _client() as client:
-        with reads_end_at(time.monotonic() - 1), pytest.raises(httpx2.ConnectTimeout):
+        with io_deadline(time.monotonic() - 1), pytest.raises(httpx2.ConnectTimeout):
             client.get(server.base_url)
         assert server.request_count == 0
         assert client.get(server.base_url).json() == {"ok": 1}  # the deadline ended with it
@@ -59,9 +59,9 @@ def test_deadlines_nest_and_restore() -> None:
     with (
         FaultServer(json_reply({"ok": 1}), json_reply({"ok": 2})) as server,
         _client() as client,
-        reads_end_at(math.inf),
+        io_deadline(math.inf),
     ):
-        with reads_end_at(time.monotonic() - 1), pytest.raises(httpx2.ConnectTimeout):
+        with io_deadline(time.monotonic() - 1), pytest.raises(httpx2.ConnectTimeout):
             client.get(server.base_url)
         assert client.get(server.base_url).json() == {"ok": 1}  # the outer: no limit
 
@@ -71,7 +71,7 @@ def test_a_deadline_belongs_to_its_thread() -> None:
     with (
         FaultServer(json_reply({"ok": 1})) as server,
         _client() as client,
-        reads_end_at(time.monotonic() - 1),
+        io_deadline(time.monotonic() - 1),
     ):
         worker = threading.Thread(target=lambda: results.append(client.get(server.base_url).json()))
         worker.start()
@@ -105,7 +105,7 @@ def test_new_sync_client_sends_through_it_unless_a_proxy_is_named(
     with (
         FaultServer(trickle_head({"ok": 1})) as server,
         new_sync_client() as client,
-        reads_end_at(time.monotonic() + 0.5),
+        io_deadline(time.monotonic() + 0.5),
         pytest.raises(httpx2.ReadTimeout),
     ):
         client.get(server.base_url)
