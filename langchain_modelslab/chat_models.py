@@ -31,6 +31,7 @@ from modelslab_transport.defaults import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_SSE_EVENT_SIZE,
     DEFAULT_MODEL,
+    DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_STREAM_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -165,6 +166,8 @@ class ChatModelsLab(CallerClients, BaseChatModel):
         max_sse_event_size: Largest server-sent event a stream accepts, in bytes.
         max_concurrency: Requests of this account in flight at once (default 5 on
             ModelsLab's own host, its queue limit; no limit elsewhere).
+        queue_timeout: Seconds a call may wait, in all, for a free slot of the account's
+            concurrency limit and after queue-limit 429s (default 600).
         default_headers: Extra headers sent with every request.
         legacy_auth: Also send ``key`` and ``model_id`` in the chat-completions body.
         streaming: Whether ``invoke`` streams under the hood.
@@ -243,6 +246,11 @@ class ChatModelsLab(CallerClients, BaseChatModel):
     client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue
     limit), none elsewhere. Queue-limit 429s wait instead of failing (see the README,
     "Batches and ModelsLab's queue limit")."""
+    queue_timeout: float | None = DEFAULT_QUEUE_TIMEOUT
+    """Seconds a call may spend, in all, waiting for a free slot of the account's
+    concurrency limit and waiting out queue-limit 429s (600 by default; not counted
+    against ``timeout``); past it the call fails with ``QueueTimeoutError`` (or the
+    429's ``RateLimitError``). ``None`` means no limit."""
     default_headers: dict[str, str] | None = None
     """Extra headers sent with every request."""
     legacy_auth: bool = False

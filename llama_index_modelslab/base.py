@@ -55,6 +55,7 @@ from modelslab_transport.defaults import (
     DEFAULT_MAX_SSE_EVENT_SIZE,
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
+    DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
     DEFAULT_STREAM_TIMEOUT,
     DEFAULT_TIMEOUT,
@@ -204,6 +205,15 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
             "Requests of this account (base URL + key) in flight at once, shared by every "
             "client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue "
             "limit), none elsewhere. Queue-limit 429s wait instead of failing."
+        ),
+    )
+    queue_timeout: float | None = Field(
+        default=DEFAULT_QUEUE_TIMEOUT,
+        description=(
+            "Seconds a call may spend, in all, waiting for a free slot of the account's "
+            "concurrency limit and waiting out queue-limit 429s (not counted against "
+            "timeout); past it the call fails with QueueTimeoutError (or the 429's "
+            "RateLimitError). None means no limit."
         ),
     )
     additional_kwargs: dict[str, Any] = Field(

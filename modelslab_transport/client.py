@@ -362,10 +362,10 @@ class ModelsLabClient(_ClientCore):
             queued_at = time.monotonic()
             slot = limit.acquire(queue_deadline)  # queue limit: wait for a free slot
             deadlines.extend(time.monotonic() - queued_at)  # not counted against timeout
-            http = self.http_client
             try:
+                http = self.http_client
                 request = self._build(http, call, deadlines)
-            except BaseException:  # refused while built (no key): give the slot back
+            except BaseException:  # refused while built (no key, a bad proxy): give it back
                 slot.release()
                 raise
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
@@ -574,10 +574,10 @@ class AsyncModelsLabClient(_ClientCore):
             queued_at = time.monotonic()
             slot = await limit.aacquire(queue_deadline)  # queue limit: wait for a free slot
             deadlines.extend(time.monotonic() - queued_at)  # not counted against timeout
-            http = self.http_client
             try:
+                http = self.http_client
                 request = self._build(http, call, deadlines)
-            except BaseException:  # refused while built (no key): give the slot back
+            except BaseException:  # refused while built (no key, a bad proxy): give it back
                 slot.release()
                 raise
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)

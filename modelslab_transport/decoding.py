@@ -7,8 +7,6 @@ and returns a typed object or raises a typed error. The clients only move bytes.
 from __future__ import annotations
 
 import json
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -33,6 +31,7 @@ from modelslab_transport.errors import (
     ModelsLabError,
 )
 from modelslab_transport.protocol_bridge import MessageEventTranslator
+from modelslab_transport.proxies import environment_proxy_for
 from modelslab_transport.redirects import redirect_error
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.wire.catalog import ModelList
@@ -532,27 +531,12 @@ def _seconds(value: float | None) -> str:
 
 
 def _environment_proxy(exc: httpx2.HTTPError) -> tuple[str, str] | None:
-    """The proxy the environment names for the failed request's URL, if any.
-
-    Returns the proxy URL without its credentials and the variable it came from
-    (``HTTPS_PROXY``, ``HTTP_PROXY`` or ``ALL_PROXY``), read as httpx2 reads them
-    (``urllib.request.getproxies()``, ``NO_PROXY`` honoured); None when no proxy applies.
-    """
+    """The proxy the environment names for the failed request's URL, if any."""
     try:
         url = exc.request.url
     except RuntimeError:
         return None
-    proxies = urllib.request.getproxies()
-    if not proxies or urllib.request.proxy_bypass(url.host):
-        return None
-    for key in (url.scheme, "all"):
-        proxy = proxies.get(key)
-        if proxy:
-            parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-            host = parts.netloc.rpartition("@")[2]
-            shown = f"{parts.scheme}://{'***@' if '@' in parts.netloc else ''}{host}"
-            return shown, f"{key.upper()}_PROXY"
-    return None
+    return environment_proxy_for(url)
 
 
 # httpx2's per-phase timeouts before the reply: the phase whose limit expired, what is

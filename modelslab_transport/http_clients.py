@@ -45,11 +45,13 @@ import ssl
 import threading
 import urllib.request
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx2
 
+from modelslab_transport.errors import LocalRequestError
+from modelslab_transport.proxies import environment_proxies
 from modelslab_transport.timed_transport import TimedHTTPTransport
 
 __all__ = [
@@ -243,6 +245,28 @@ class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
             await shard.transport.aclose()
 
 
+@contextlib.contextmanager
+def _usable_environment_proxies() -> Iterator[None]:
+    """Raise a :class:`LocalRequestError` naming the proxy variables if httpx2 refuses one.
+
+    httpx2 refuses a proxy URL of a scheme it cannot send through (``ValueError``) and a
+    SOCKS proxy without the ``socksio`` package (``ImportError``), when the client is built.
+    """
+    try:
+        yield
+    except (ImportError, ValueError) as exc:
+        named = ", ".join(f"{name}={url}" for name, url in environment_proxies().items())
+        if isinstance(exc, ImportError):
+            reason = "SOCKS proxies need the socksio package: pip install 'httpx2[socks]'"
+        else:
+            reason = "httpx2 sends through http://, https://, socks5:// and socks5h:// proxies only"
+        raise LocalRequestError(
+            f"the environment names a proxy that cannot be used ({named}): {reason}. Fix or "
+            "unset the variable, or pass your own http_client (an httpx2 client built with "
+            "trust_env=False ignores these variables)"
+        ) from None
+
+
 def new_sync_client(**kwargs: Any) -> httpx2.Client:
     """An ``httpx2.Client`` built with ``kwargs``, sending through a :class:`TimedHTTPTransport`.
 
@@ -255,7 +279,8 @@ def new_sync_client(**kwargs: Any) -> httpx2.Client:
     """
     ssl_context = default_ssl_context()
     if kwargs.get("trust_env", True) and urllib.request.getproxies():
-        return httpx2.Client(**kwargs, verify=ssl_context)
+        with _usable_environment_proxies():
+            return httpx2.Client(**kwargs, verify=ssl_context)
     limits = kwargs.get("limits", DEFAULT_LIMITS)
     return httpx2.Client(**kwargs, transport=TimedHTTPTransport(limits, ssl_context))
 
@@ -272,7 +297,8 @@ def new_async_client(**kwargs: Any) -> httpx2.AsyncClient:
     """
     ssl_context = default_ssl_context()
     if kwargs.get("trust_env", True) and urllib.request.getproxies():
-        return httpx2.AsyncClient(**kwargs, verify=ssl_context)
+        with _usable_environment_proxies():
+            return httpx2.AsyncClient(**kwargs, verify=ssl_context)
     limits = kwargs.get("limits", DEFAULT_LIMITS)
     return httpx2.AsyncClient(
         **kwargs, transport=ShardedAsyncTransport(limits, ssl_context=ssl_context)

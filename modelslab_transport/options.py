@@ -241,12 +241,31 @@ def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
                 "MODELSLAB_API_KEY); legacy_auth=True also sends it in the body, as "
                 "ModelsLab's older clients did"
             )
+        if name in _SETTINGS_ELSEWHERE:
+            raise ValueError(
+                f"{name!r} in {where} is a connection setting, not a request parameter: "
+                f"{_SETTINGS_ELSEWHERE[name]}"
+            )
         if name in CONNECTION_FIELDS:
             raise ValueError(
                 f"{name!r} in {where} is a setting of the model, not a request parameter: "
                 f"set it on the model (ChatModelsLab({name}=...) / ModelsLabLLM({name}=...), "
                 f"or model.{name} = ...) or on a copy of it for this call"
             )
+
+
+_SETTINGS_ELSEWHERE = {
+    "connect_timeout": (
+        "the models take it inside timeout: timeout=httpx2.Timeout(300, connect=30) times "
+        "each phase as httpx2 does (connect, read, write, pool; seconds) instead of one "
+        "deadline for the whole call; ClientSettings has it as a field of its own"
+    ),
+    "anthropic_version": (
+        "it is a field of modelslab_transport.ClientSettings (the models send its default "
+        "to /v1/messages)"
+    ),
+}
+"""Connection settings that are not fields of the framework classes: where they are set."""
 
 
 FRAMEWORK_FIELDS = (
@@ -257,6 +276,7 @@ FRAMEWORK_FIELDS = (
     "stream_timeout",
     "max_retries",
     "max_concurrency",
+    "queue_timeout",
     "max_response_size",
     "max_sse_event_size",
     "legacy_auth",

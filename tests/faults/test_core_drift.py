@@ -321,6 +321,9 @@ def test_a_calls_own_value_is_checked_as_the_options_are(
         ("base_url", "http://elsewhere", "'base_url' in a call's arguments is a setting"),
         ("max_retries", 7, "'max_retries' in a call's arguments is a setting of the model"),
         ("default_headers", {"X-A": "b"}, "'default_headers' in a call's arguments is a setting"),
+        ("queue_timeout", 5, "'queue_timeout' in a call's arguments is a setting of the model"),
+        ("connect_timeout", 5, "timeout=httpx2.Timeout(300, connect=30) times each phase"),
+        ("anthropic_version", "2023-06-01", "it is a field of modelslab_transport.ClientSettings"),
     ],
 )
 def test_a_calls_own_settings_or_credentials_are_refused_before_sending(

@@ -20,6 +20,7 @@ from modelslab_transport import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    LocalRequestError,
     NotFoundError,
     RateLimitError,
     ServerError,
@@ -205,6 +206,38 @@ def test_a_dead_proxy_from_the_environment_is_named_without_its_password(
     assert f"in {expected_variable}: check that it is running" in text
     assert "proxy-secret-9" not in text
     assert "proxyuser" not in text
+
+
+@each_driver
+@pytest.mark.parametrize(
+    ("variable", "proxy", "reason"),
+    [
+        ("ALL_PROXY", "socks5://user:socks-secret-3@127.0.0.1:9", "pip install 'httpx2[socks]'"),
+        ("HTTPS_PROXY", "ftp://user:ftp-secret-4@127.0.0.1:9", "socks5h:// proxies only"),
+    ],
+    ids=["socks without socksio", "unknown scheme"],
+)
+def test_a_proxy_httpx2_cannot_use_is_named_and_nothing_is_sent(
+    driver: Driver, variable: str, proxy: str, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, proxy)
+    shown = proxy.split("://")[0] + "://***@127.0.0.1:9"
+    # max_concurrency=1: the call gives its slot back, so the second one fails alike
+    # instead of waiting for the first's.
+    for _ in range(2):
+        outcome = driver.run("https://api.example.invalid/v1", max_concurrency=1, queue_timeout=0.5)
+        error = assert_typed_error(driver, outcome, LocalRequestError)
+        text = str(error)
+        assert text.startswith(
+            f"the environment names a proxy that cannot be used ({variable}={shown}): "
+        )
+        assert reason in text
+        assert "trust_env=False" in text
+        assert "secret" not in text
+        assert "user:" not in text
+        assert error.__cause__ is None or "secret" not in str(error.__cause__)
 
 
 def _proxy_refuses(conn: LoopbackConnection, request: LoopbackRequest) -> bool:

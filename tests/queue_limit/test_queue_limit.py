@@ -19,11 +19,12 @@ from modelslab_transport.concurrency import (
     QueueTimeoutError,
     account_id,
     account_limit,
+    call_deadline,
     default_max_concurrency,
     is_queue_limit,
     queue_limit_named,
 )
-from modelslab_transport.errors import RateLimitError
+from modelslab_transport.errors import APITimeoutError, RateLimitError
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.wire import ChatCompletionRequest
 from modelslab_transport.wire import ChatMessage as WireMessage
@@ -369,3 +370,27 @@ def test_the_classes_pass_max_concurrency_through() -> None:
     with pytest.raises(ValueError, match="max_concurrency"):
         ModelsLabLLM(model="m", api_key=KEY, max_concurrency=0)
     assert isinstance(AIMessage(content=""), AIMessage)
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+def test_the_classes_pass_queue_timeout_through(framework: str) -> None:
+    with FaultServer(json_reply(completion_body("ok"))) as server:
+        settings = _settings(server.base_url, max_concurrency=1)
+        held = account_limit(settings).acquire(call_deadline(settings))  # the only slot
+        try:
+            if framework == "langchain":
+                lc = ChatModelsLab(
+                    model="m", api_key=KEY, base_url=server.base_url, queue_timeout=0.3
+                )
+                # ChatModelsLab raises the dual class of the transport's base class.
+                with pytest.raises(APITimeoutError, match=r"no slot .* raise queue_timeout"):
+                    lc.invoke("hi")
+            else:
+                li = ModelsLabLLM(
+                    model="m", api_key=KEY, base_url=server.base_url, queue_timeout=0.3
+                )
+                with pytest.raises(QueueTimeoutError, match=r"queue_timeout"):
+                    li.chat([ChatMessage(role="user", content="hi")])
+        finally:
+            held.release()
+        assert server.request_count == 0
