@@ -216,6 +216,12 @@ def decode_chat_completion(response: httpx2.Response, settings: ClientSettings) 
         completion = _validate(ChatCompletion, payload, settings, "the chat completion reply")
     if not completion.choices:
         raise InvalidResponseError("the chat completion reply has an empty 'choices' list")
+    for choice in completion.choices:
+        if "message" not in choice.model_fields_set:  # absent or null: no answer at all
+            raise InvalidResponseError(
+                f"choice {choice.index} of the chat completion reply has no 'message' "
+                f"(finish_reason {choice.finish_reason!r}): the server sent no answer"
+            )
     return completion
 
 

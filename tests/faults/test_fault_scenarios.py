@@ -440,6 +440,36 @@ def test_stream_with_no_choice_at_all_is_an_error(
     check_clean(outcome, debug_logs)
 
 
+@each_driver
+@pytest.mark.parametrize(
+    "choice",
+    [{"index": 0, "finish_reason": "stop"}, {"index": 0, "message": None, "finish_reason": "stop"}],
+    ids=["absent", "null"],
+)
+def test_a_reply_whose_choice_has_no_message_is_an_error(
+    driver: Driver, choice: dict[str, Any], debug_logs: pytest.LogCaptureFixture
+) -> None:
+    # No answer at all, not an empty one (that is a message with no text: below).
+    body = {"id": "r1", "object": "chat.completion", "model": "m", "choices": [choice]}
+    with FaultServer(json_reply(body)) as server:
+        outcome = driver.run(server.base_url)
+    error = assert_typed_error(driver, outcome, InvalidResponseError)
+    assert "choice 0 of the chat completion reply has no 'message'" in str(error)
+    assert outcome.pieces == []
+    assert server.request_count == 1
+    check_clean(outcome, debug_logs)
+
+
+@each_driver
+def test_a_reply_with_an_empty_message_is_an_empty_answer(driver: Driver) -> None:
+    choice = {"index": 0, "message": {"role": "assistant", "content": ""}, "finish_reason": "stop"}
+    body = {"id": "r1", "object": "chat.completion", "model": "m", "choices": [choice]}
+    with FaultServer(json_reply(body)) as server:
+        outcome = driver.run(server.base_url)
+    assert outcome.error is None
+    assert outcome.pieces == []
+
+
 @each_stream_driver
 def test_stream_that_finishes_without_text_is_an_empty_answer(driver: Driver) -> None:
     # The model chose to say nothing and said so (finish_reason): a real, empty answer.
