@@ -270,6 +270,11 @@ def _fallback_call_id(completion_id: str | None, index: int, name: str) -> str:
 
 def _tool_kwargs(arguments: str) -> dict[str, Any] | str:
     """Parsed arguments once they form a complete JSON object, else the raw text."""
+    end = arguments.rstrip()[-1:]
+    if end and end != "}" and arguments.strip() != "null":
+        # Not a JSON object (whose text ends with "}"), nor empty: the parse would fail.
+        # A stream's partial arguments are this on nearly every chunk.
+        return arguments
     try:
         return parse_tool_arguments(arguments)
     except ToolArgumentsError:
