@@ -471,23 +471,32 @@ class StreamConverter:
         converted: list[ChatGenerationChunk] = []
         for choice in chunk.choices:
             delta = choice.delta
-            calls = [
-                _tool_call_chunk(d)
-                for d in tool_deltas
-                if d.choice == choice.index and (d.started or d.name or d.arguments)
-            ]
+            calls = (
+                [
+                    _tool_call_chunk(d)
+                    for d in tool_deltas
+                    if d.choice == choice.index and (d.started or d.name or d.arguments)
+                ]
+                if tool_deltas
+                else None
+            )
             text = delta.text
             logprobs = choice.logprobs
-            if not (text or calls or delta.reasoning_content or choice.finish_reason or logprobs):
+            reasoning = delta.reasoning_content
+            if not (text or calls or reasoning or choice.finish_reason or logprobs):
                 continue
             # Only non-empty fields are passed: each keyword costs validation, and the
             # empty ones are the defaults anyway (a text chunk is the common case).
-            fields: dict[str, Any] = {"response_metadata": {"model_provider": MODEL_PROVIDER}}
-            if delta.reasoning_content:
-                fields["additional_kwargs"] = {"reasoning_content": delta.reasoning_content}
-            if calls:
-                fields["tool_call_chunks"] = calls
-            message = AIMessageChunk(content=text, **fields)
+            metadata = {"model_provider": MODEL_PROVIDER}
+            if reasoning or calls:
+                fields: dict[str, Any] = {"response_metadata": metadata}
+                if reasoning:
+                    fields["additional_kwargs"] = {"reasoning_content": reasoning}
+                if calls:
+                    fields["tool_call_chunks"] = calls
+                message = AIMessageChunk(content=text, **fields)
+            else:
+                message = AIMessageChunk(content=text, response_metadata=metadata)
             info: dict[str, Any] | None = None
             if choice.finish_reason:
                 info = {"finish_reason": choice.finish_reason}

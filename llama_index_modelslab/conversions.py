@@ -270,6 +270,11 @@ def _fallback_call_id(completion_id: str | None, index: int, name: str) -> str:
 
 def _tool_kwargs(arguments: str) -> dict[str, Any] | str:
     """Parsed arguments once they form a complete JSON object, else the raw text."""
+    end = arguments.rstrip()[-1:]
+    if end and end != "}" and arguments.strip() != "null":
+        # Not a JSON object (whose text ends with "}"), nor empty: the parse would fail.
+        # A stream's partial arguments are this on nearly every chunk.
+        return arguments
     try:
         return parse_tool_arguments(arguments)
     except ToolArgumentsError:
@@ -304,6 +309,10 @@ def _assistant_message(
     completion_id: str | None,
     signed: Sequence[ReasoningBlock] = (),
 ) -> ChatMessage:
+    if not calls and not signed and not reasoning:  # text only: most stream chunks
+        return ChatMessage(
+            role=MessageRole.ASSISTANT, blocks=[TextBlock(text=text)], additional_kwargs={}
+        )
     blocks: list[Any] = list(_thinking_blocks(signed, reasoning))
     if text or not calls:
         blocks.append(TextBlock(text=text))
@@ -412,33 +421,44 @@ class StreamConverter:
         # text, and one copy of it is cheaper than joining every piece again.
         self._text = ""
         self._reasoning = ""
+        # Whether the first choice has had tool calls, signed reasoning blocks or logprobs:
+        # until then the accumulator has none to rebuild for every response.
+        self._calls = self._blocks = self._logprobs = False
 
     def convert(self, chunk: ChatCompletionChunk, *, split: bool = True) -> ChatResponse:
         """Fold ``chunk`` in and return the response to yield for it."""
         if split and self._think_tags is not None:
             chunk = self._think_tags.split(chunk)
-        self._accumulator.add(chunk)
+        accumulator = self._accumulator
+        accumulator.add(chunk)
         delta = ""
         for choice in chunk.choices:
             if choice.index == 0:
-                delta = choice.delta.text
+                added = choice.delta
+                delta = added.text
                 if delta:
                     self._text += delta
-                if choice.delta.reasoning_content:
-                    self._reasoning += choice.delta.reasoning_content
+                if added.reasoning_content:
+                    self._reasoning += added.reasoning_content
+                if added.tool_calls:
+                    self._calls = True
+                if added.reasoning_blocks:
+                    self._blocks = True
+                if choice.logprobs is not None:
+                    self._logprobs = True
         message = _assistant_message(
             self._text,
             self._reasoning or None,
-            self._accumulator.tool_calls(0),
-            self._accumulator.id,
-            self._accumulator.reasoning_blocks(0),
+            accumulator.tool_calls(0) if self._calls else [],
+            accumulator.id,
+            accumulator.reasoning_blocks(0) if self._blocks else [],
         )
         return ChatResponse(
             message=message,
             delta=delta,
             raw=chunk,
-            additional_kwargs=usage_from_wire(self._accumulator.usage),
-            logprobs=_logprob_lists(self._accumulator.logprobs(0)),
+            additional_kwargs=usage_from_wire(accumulator.usage),
+            logprobs=_logprob_lists(accumulator.logprobs(0)) if self._logprobs else None,
         )
 
     def finish(self) -> ChatResponse | None:

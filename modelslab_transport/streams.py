@@ -115,6 +115,15 @@ def _clock(response: httpx2.Response, settings: ClientSettings, deadline: Deadli
     return EventClock(settings.stream_chunk_timeout, deadline, _url_of(response, settings))
 
 
+def _identity(response: httpx2.Response) -> bool:
+    """Whether the body's bytes are its content as sent (no ``Content-Encoding``).
+
+    Its raw bytes are then read as they are: ``iter_bytes`` would only pass them
+    through an identity decoder, one more generator step per piece of a long stream.
+    """
+    return "content-encoding" not in response.headers and not response.is_stream_consumed
+
+
 # -- sync --------------------------------------------------------------------------------
 
 
@@ -195,7 +204,8 @@ class EventStream(Generic[T]):
             # A stalled read is interrupted at the stream's deadline; a trickle of bytes
             # that completes no event fails at the next piece after the event was due.
             with WATCHDOG.guard(socket_of(response), deadline.remaining()):
-                chunks = timed_chunks(response.iter_bytes(), clock)
+                pieces = response.iter_raw() if _identity(response) else response.iter_bytes()
+                chunks = timed_chunks(pieces, clock)
                 head, header_says_sse, kind = b"", is_event_stream(response), None
                 while kind is None:
                     piece = next(chunks, None)
@@ -337,7 +347,8 @@ class AsyncEventStream(Generic[T]):
     async def _start(self) -> None:
         """Tell an event stream from a plain reply by the first bytes of the body."""
         response = self.response
-        chunks = self._chunks = ATimedChunks(response.aiter_bytes(), self._clock)
+        pieces = response.aiter_raw() if _identity(response) else response.aiter_bytes()
+        chunks = self._chunks = ATimedChunks(pieces, self._clock)
         head, header_says_sse, kind = b"", is_event_stream(response), None
         while kind is None:
             piece = await anext(chunks, None)

@@ -229,6 +229,37 @@ def test_streamed_tool_call_is_readable_at_every_chunk() -> None:
     assert last.additional_kwargs["total_tokens"] == 13
 
 
+@pytest.mark.parametrize(
+    ("fragments", "expected"),
+    [
+        # The arguments so far, as ToolCallBlock.tool_kwargs after each fragment: the
+        # raw text until it is a whole JSON object, then the object.
+        (["", '{"a": 4', ', "b": 5}', " \n"], [{}, '{"a": 4', {"a": 4, "b": 5}, {"a": 4, "b": 5}]),
+        (["nu", "ll"], ["nu", {}]),
+        (['{"s": "}', '"}'], ['{"s": "}', {"s": "}"}]),
+        (['["a list"]'], ['["a list"]']),
+        (['{"a": 1} x'], ['{"a": 1} x']),
+    ],
+)
+def test_streamed_tool_call_block_holds_text_until_the_arguments_are_an_object(
+    fragments: list[str], expected: list[Any]
+) -> None:
+    opening = {"index": 0, "id": "call_s", "type": "function", "function": {"name": "add"}}
+    pieces = [{"index": 0, "function": {"arguments": text}} for text in fragments]
+    pieces[0] = {**opening, "function": {"name": "add", "arguments": fragments[0]}}
+    llm, _ = scripted_llm(
+        sse_response(
+            *[chunk(tool_calls=[piece]) for piece in pieces],
+            chunk(finish_reason="tool_calls"),
+        )
+    )
+    seen = [
+        [block.tool_kwargs for block in response.message.blocks if isinstance(block, ToolCallBlock)]
+        for response in llm.stream_chat_with_tools([ADD], user_msg="4+5?")
+    ]
+    assert seen[: len(fragments)] == [[value] for value in expected]
+
+
 async def test_async_streamed_tool_call() -> None:
     llm, server = scripted_llm(streamed_call())
     stream = await llm.astream_chat_with_tools([ADD], user_msg="4+5?", tool_required=True)
