@@ -34,6 +34,7 @@ from modelslab_transport.protocol_bridge import MessageEventTranslator
 from modelslab_transport.proxies import environment_proxy_for
 from modelslab_transport.redirects import redirect_error
 from modelslab_transport.settings import ClientSettings
+from modelslab_transport.surrogates import SurrogateJoiner, well_formed_strings
 from modelslab_transport.wire.catalog import ModelList
 from modelslab_transport.wire.chat import (
     ChatCompletion,
@@ -152,7 +153,7 @@ def _decode_object(
 ) -> dict[str, Any]:
     """Parse a 2xx JSON body, raise the error it reports, and check its key member."""
     text = body_text(response)
-    payload = _parse_json(text, settings, what)
+    payload = well_formed_strings(_parse_json(text, settings, what))
     _raise_body_error(payload, text, response.headers, settings)
     if not isinstance(payload, dict):
         raise InvalidResponseError(f"{what} is a JSON {type(payload).__name__}, not an object")
@@ -340,6 +341,7 @@ class _JsonEventDecoder(Generic[M]):
     def __init__(self, settings: ClientSettings) -> None:
         self._settings = settings
         self._done = False
+        self._surrogates = SurrogateJoiner()
 
     @property
     def done(self) -> bool:
@@ -363,7 +365,17 @@ class _JsonEventDecoder(Generic[M]):
             )
         if not isinstance(payload, dict):
             raise InvalidResponseError(f"{self.what} is a JSON {type(payload).__name__}")
-        return payload
+        return self._surrogates.join(payload)
+
+    def _fast(self, model: type[M], event: ServerSentEvent) -> M | None:
+        """The event through :func:`_fast_validate`, unless it must take the general path.
+
+        It must for an ``error`` event, and while half a surrogate pair waits for the
+        rest of its text (only the general path sees lone surrogates).
+        """
+        if event.event == "error" or self._surrogates.holding:
+            return None
+        return _fast_validate(model, event.data)
 
 
 class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
@@ -393,7 +405,7 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
                 raise InvalidResponseError("the chat stream ended ([DONE]) without any choice")
             self._done = True
             return None
-        chunk = _fast_validate(ChatCompletionChunk, data) if event.event != "error" else None
+        chunk = self._fast(ChatCompletionChunk, event)
         if chunk is None:
             # Anything unusual (an error object, a non-object, JSON pydantic's parser
             # refuses) takes the general path, which raises the precise error.
@@ -436,7 +448,7 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
             return None
         # A data object without "type" (it then comes from the event name) fails
         # validation and takes the general path, as does an ``error`` event.
-        item = _fast_validate(MessageStreamEvent, data) if event.event != "error" else None
+        item = self._fast(MessageStreamEvent, event)
         if item is None:
             payload = self._payload(event, headers)
             payload.setdefault("type", event.event or "")

@@ -470,3 +470,75 @@ def test_messages_input_in_the_start_and_in_deltas_reads_the_deltas(shape: Shape
         *message_end("tool_use"),
     )
     assert ask(shape, behaviour, api="messages").calls == [WEATHER]
+
+
+# ------------------------------------------------------------------ surrogates
+# A server that streams text by UTF-16 code units can split an emoji's surrogate pair
+# ("\ud83d\ude00") between two events; JSON escapes carry each half alone.
+
+EMOJI = "\U0001f600"
+HIGH, LOW = "\ud83d", "\ude00"
+
+
+def _encodes(answer: Answer) -> Answer:
+    answer.text.encode()  # raises UnicodeEncodeError on a lone surrogate
+    return answer
+
+
+@each_stream_shape
+def test_an_emoji_split_between_two_chunks_is_one_character(shape: Shape) -> None:
+    behaviour = sse_reply(
+        cc_chunk({"role": "assistant", "content": "smile " + HIGH}),
+        cc_chunk({"content": LOW + " ok"}),
+        cc_chunk({}, "stop"),
+        "data: [DONE]\n\n",
+    )
+    assert _encodes(ask(shape, behaviour)).text == f"smile {EMOJI} ok"
+
+
+@each_stream_shape
+def test_an_emoji_split_between_two_text_deltas_is_one_character(shape: Shape) -> None:
+    def delta(text: str) -> str:
+        return event("content_block_delta", index=0, delta={"type": "text_delta", "text": text})
+
+    behaviour = sse_reply(
+        message_start(),
+        event("content_block_start", index=0, content_block={"type": "text", "text": ""}),
+        delta("smile " + HIGH),
+        delta(LOW + " ok"),
+        event("content_block_stop", index=0),
+        *message_end(),
+    )
+    assert _encodes(ask(shape, behaviour, api="messages")).text == f"smile {EMOJI} ok"
+
+
+@each_stream_shape
+def test_an_emoji_split_between_two_argument_fragments_is_one_character(shape: Shape) -> None:
+    behaviour = sse_reply(
+        cc_chunk({"role": "assistant", "content": None}),
+        cc_chunk({"tool_calls": [tool_call("call_a", "react", '{"face": "' + HIGH)]}),
+        cc_chunk({"tool_calls": [tool_call(None, None, LOW + '"}')]}),
+        cc_chunk({}, "tool_calls"),
+        "data: [DONE]\n\n",
+    )
+    assert ask(shape, behaviour).calls == [("call_a", "react", {"face": EMOJI})]
+
+
+@each_stream_shape
+def test_half_a_pair_that_is_never_completed_is_a_replacement_character(shape: Shape) -> None:
+    behaviour = sse_reply(
+        cc_chunk({"role": "assistant", "content": "a" + HIGH}),
+        cc_chunk({"content": "b"}),
+        cc_chunk({"content": "c" + HIGH}),
+        cc_chunk({}, "stop"),
+        "data: [DONE]\n\n",
+    )
+    assert _encodes(ask(shape, behaviour)).text == "a\ufffdbc\ufffd"
+
+
+@each_shape
+def test_lone_surrogates_in_a_reply_are_replacement_characters(shape: Shape) -> None:
+    message = {"role": "assistant", "content": f"a{LOW}b{HIGH}c {HIGH}{LOW}"}
+    assert _encodes(ask(shape, json_reply(cc_completion(message)))).text == (
+        f"a\ufffdb\ufffdc {EMOJI}"
+    )

@@ -1,0 +1,105 @@
+r"""UTF-16 surrogates in replies: pairs a stream splits across events, and lone halves.
+
+JSON writes a character outside the Basic Multilingual Plane (most emoji) as two
+escapes, ``"\ud83d\ude00"``. A server that streams text by UTF-16 code units can end
+one event with the first half and begin the next with the second. Python decodes each
+half as a lone surrogate, and the text joined from both is not a character: encoding it
+(printing it, writing it to a file, sending it back) fails with ``UnicodeEncodeError``.
+
+A stream's decoder keeps a :class:`SurrogateJoiner`: a high surrogate that ends a string
+waits for the string at the same place (the same member of the same choice or block)
+in the next event, and the two become one character. Any other lone surrogate, in a
+stream or a reply read whole, becomes U+FFFD (the replacement character), as invalid
+UTF-8 does when decoded with ``errors="replace"``.
+
+pydantic's JSON parser refuses lone surrogates, so only replies that already took the
+general path (``json`` then validation) carry them: the fast path needs no check.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["SurrogateJoiner", "well_formed", "well_formed_strings"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+Path = tuple[str | int, ...]
+
+
+def well_formed(text: str) -> str:
+    """``text`` with its surrogate pairs as characters and any lone surrogate as U+FFFD."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def well_formed_strings(value: Any) -> Any:
+    """:func:`well_formed` applied to every string in decoded JSON (dicts and lists in place)."""
+    if isinstance(value, str):
+        return well_formed(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = well_formed_strings(item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = well_formed_strings(item)
+    return value
+
+
+class SurrogateJoiner:
+    """Joins surrogate pairs a stream splits between two events (one per stream).
+
+    A string's place is its path in the event's JSON (``("choices", 0, "delta",
+    "content")``). A high surrogate ending a string is held; the next event's string at
+    the same place begins with it. If the next event has no string there, the half
+    becomes U+FFFD at that place (when the member's object is there) so that nothing is
+    lost silently.
+    """
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held: dict[Path, str] = {}
+
+    @property
+    def holding(self) -> bool:
+        """Whether a half waits for the next event."""
+        return bool(self._held)
+
+    def join(self, payload: Any) -> Any:
+        """``payload`` (decoded JSON) with well-formed strings, pairs joined (in place)."""
+        held, self._held = self._held, {}
+        payload = self._walk(payload, (), held)
+        for path, half in held.items():  # no string at its place this time
+            parent = _at(payload, path[:-1])
+            if isinstance(parent, dict) and parent.get(path[-1]) is None:
+                parent[path[-1]] = well_formed(half)
+        return payload
+
+    def _walk(self, value: Any, path: Path, held: dict[Path, str]) -> Any:
+        if isinstance(value, str):
+            value = held.pop(path, "") + value
+            if value and "\ud800" <= value[-1] <= "\udbff":
+                self._held[path] = value[-1]
+                value = value[:-1]
+            return well_formed(value)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                value[key] = self._walk(item, (*path, key), held)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                value[index] = self._walk(item, (*path, index), held)
+        return value
+
+
+def _at(payload: Any, path: Path) -> Any:
+    for step in path:
+        if isinstance(payload, dict) and isinstance(step, str):
+            payload = payload.get(step)
+        elif isinstance(payload, list) and isinstance(step, int) and step < len(payload):
+            payload = payload[step]
+        else:
+            return None
+    return payload
