@@ -35,11 +35,11 @@ import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
 import aiologic
 
 from modelslab_transport.errors import APITimeoutError, ModelsLabError, RateLimitError
+from modelslab_transport.urls import is_modelslab
 
 if TYPE_CHECKING:
     from modelslab_transport.settings import ClientSettings
@@ -94,10 +94,7 @@ def queue_limit_named(error: ModelsLabError) -> int | None:
 
 def default_max_concurrency(base_url: str) -> int | None:
     """The limit used when ``max_concurrency`` is None: 5 on ModelsLab, none elsewhere."""
-    host = urlsplit(base_url).hostname or ""
-    if host == "modelslab.com" or host.endswith(".modelslab.com"):
-        return MODELSLAB_DEFAULT_CONCURRENCY
-    return None
+    return MODELSLAB_DEFAULT_CONCURRENCY if is_modelslab(base_url) else None
 
 
 def account_id(settings: ClientSettings) -> str:

@@ -154,7 +154,7 @@ def check_base_url(value: str, *, has_key: bool) -> str:
 
     url = check_api_root(value)
     parts = urlsplit(url)
-    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+    if parts.scheme == "http" and not _is_loopback((parts.hostname or "").rstrip(".")):
         what = "the API key and every prompt" if has_key else "every prompt and answer"
         warnings.warn(
             f"base_url {url!r} uses plain http to a host that is not this machine: "

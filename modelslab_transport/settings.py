@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import httpx2
 
 from modelslab_transport.options import ConnectionOptions, InsecureBaseURLWarning
 from modelslab_transport.redaction import redact_secret
+from modelslab_transport.urls import is_modelslab
 
 __all__ = ["ClientSettings", "InsecureBaseURLWarning"]
 
@@ -24,8 +23,7 @@ class ClientSettings(ConnectionOptions):
     @property
     def requires_api_key(self) -> bool:
         """True when the base URL is ModelsLab's own API, which rejects keyless calls."""
-        host = urlsplit(self.base_url).hostname or ""
-        return host == "modelslab.com" or host.endswith(".modelslab.com")
+        return is_modelslab(self.base_url)
 
     def request_timeout(self) -> httpx2.Timeout:
         """httpx2's per-phase limits for a request whose reply is read whole.

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from urllib.parse import SplitResult, urlsplit
 
-__all__ = ["ENDPOINT_SUFFIXES", "check_base_url", "endpoint_url"]
+__all__ = ["ENDPOINT_SUFFIXES", "check_base_url", "endpoint_url", "is_modelslab"]
 
 ENDPOINT_SUFFIXES = (
     "/v1/messages/count_tokens",
@@ -139,3 +139,14 @@ def endpoint_url(base_url: str, path: str) -> str:
     if path.startswith("/v1/") and base_url.endswith("/v1"):
         return base_url + path[3:]
     return base_url + path
+
+
+def is_modelslab(base_url: str) -> bool:
+    """Whether ``base_url`` is ModelsLab's own API: its host is ``modelslab.com`` or below.
+
+    Any letter case, and the fully qualified form with a trailing dot
+    (``modelslab.com.``), which names the same host.
+    """
+    host = urlsplit(base_url).hostname or ""
+    host = host[:-1] if host.endswith(".") else host
+    return host == "modelslab.com" or host.endswith(".modelslab.com")

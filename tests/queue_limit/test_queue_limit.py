@@ -81,6 +81,8 @@ def test_default_limit_is_five_on_modelslab_and_none_elsewhere() -> None:
     assert default_max_concurrency("https://eu.modelslab.com/api/v7/llm") == 5
     assert default_max_concurrency("http://127.0.0.1:8080") is None
     assert default_max_concurrency("https://notmodelslab.com/api") is None
+    assert default_max_concurrency("https://modelslab.com./api/v7/llm") == 5  # FQDN form
+    assert default_max_concurrency("https://MODELSLAB.com/api/v7/llm") == 5
     assert account_limit(_settings("https://modelslab.com/api/v7/llm")).limit == 5
     assert (
         account_limit(_settings("https://modelslab.com/api/v7/llm", max_concurrency=10)).limit == 10

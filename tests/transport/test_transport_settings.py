@@ -124,6 +124,10 @@ def test_loopback_or_https_does_not_warn(url: str) -> None:
         ("https://notmodelslab.com/api", False),
         ("https://modelslab.com.evil.example/api", False),
         ("http://127.0.0.1:8080", False),
+        ("https://ModelsLab.COM/api/v7/llm", True),  # host names ignore letter case
+        ("https://modelslab.com./api/v7/llm", True),  # the fully qualified form
+        ("https://eu.modelslab.com.:443/api/v7/llm", True),
+        ("https://modelslab.com../api", False),  # not a host name
     ],
 )
 def test_requires_api_key_only_for_modelslab_hosts(url: str, required: bool) -> None:
