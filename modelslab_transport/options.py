@@ -368,7 +368,7 @@ class ConnectionOptions(BaseModel):
     legacy_auth: bool = False
     anthropic_version: str = "2023-06-01"
     max_concurrency: int | None = Field(default=None, ge=1)
-    queue_timeout: float | None = Field(default=DEFAULT_QUEUE_TIMEOUT, gt=0)
+    queue_timeout: float | None = DEFAULT_QUEUE_TIMEOUT
     max_response_size: int | None = Field(default=DEFAULT_MAX_RESPONSE_SIZE, ge=1)
     max_sse_event_size: int | None = Field(default=DEFAULT_MAX_SSE_EVENT_SIZE, ge=1)
 

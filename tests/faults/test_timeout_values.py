@@ -19,7 +19,7 @@ from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ClientSettings
 from modelslab_transport.defaults import MAX_TIMEOUT
 
-FIELDS = ["timeout", "stream_chunk_timeout", "stream_timeout"]
+FIELDS = ["timeout", "stream_chunk_timeout", "stream_timeout", "queue_timeout"]
 VALUES = [math.nan, math.inf, -math.inf]
 
 
