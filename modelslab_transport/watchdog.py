@@ -50,8 +50,15 @@ class SocketWatchdog:
                 threading.Thread(target=self._run, name="modelslab-watchdog", daemon=True).start()
             key = next(self._ids)
             self._sockets[key] = sock
-            heapq.heappush(self._due, (time.monotonic() + seconds, key))
-            self._cond.notify()
+            due, heap = time.monotonic() + seconds, self._due
+            # The thread sleeps until the earliest due time: wake it only if this one is
+            # earlier (waking it for every guard costs each call a thread switch).
+            if not heap or due < heap[0][0]:
+                self._cond.notify()
+            if len(heap) > 2 * len(self._sockets) + 64:  # mostly ended guards: drop them
+                heap[:] = [entry for entry in heap if entry[1] in self._sockets]
+                heapq.heapify(heap)
+            heapq.heappush(heap, (due, key))
         try:
             yield
         finally:
