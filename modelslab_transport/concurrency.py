@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import threading
 import time
@@ -359,6 +360,17 @@ def set_limit_backend(backend: LimitBackend | None) -> None:
     with _REGISTRY_LOCK:
         _BACKEND[:] = [backend] if backend is not None else []
         _REGISTRY.clear()
+
+
+def _after_fork_in_child() -> None:
+    # The parent's requests in flight hold its slots, not the child's; its lock may be
+    # held by one of its threads, which the child does not have.
+    global _REGISTRY_LOCK
+    _REGISTRY_LOCK = threading.Lock()
+    _REGISTRY.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def reset_account_limits() -> None:

@@ -50,6 +50,7 @@ from typing import Any
 
 import httpx2
 
+from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.errors import LocalRequestError
 from modelslab_transport.proxies import environment_proxies
 from modelslab_transport.timed_transport import TimedHTTPTransport
@@ -344,6 +345,16 @@ class SyncClientPerProcess:
         self._lock = threading.Lock()
         self._client: httpx2.Client | None = None
         self._pid = 0
+        reset_in_forked_child(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: a new lock (the parent's may be held), no client.
+
+        The client stays the parent's (its sockets are shared with it): it is dropped,
+        not closed.
+        """
+        self._lock = threading.Lock()
+        self._client, self._pid = None, 0
 
     def get(self) -> httpx2.Client:
         """The process's client, built on first use (and again in a forked child)."""

@@ -24,6 +24,7 @@ carry limits (``context_length`` and the like, as the routers behind ModelsLab s
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -509,6 +510,14 @@ _CATALOG_SOURCE = "https://docs.modelslab.com/llm-api/list-models"
 """Cited for values a ``GET /v1/models`` reply gave."""
 _CATALOG: dict[str, Mapping[str, Any]] = {}
 _CATALOG_LOCK = threading.Lock()
+
+
+def _new_catalog_lock_in_child() -> None:  # the parent's may be held by a thread of its
+    global _CATALOG_LOCK
+    _CATALOG_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_catalog_lock_in_child)
 
 
 def _positive_int(value: Any) -> int | None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.errors import APIStatusError
 from modelslab_transport.negotiation import (
     RefusableFeature,
@@ -78,6 +79,11 @@ class _Clients:
         self.sync: ModelsLabClient | None = None
         self.async_: AsyncModelsLabClient | None = None
         self.refused: set[RefusableFeature] = set()
+        reset_in_forked_child(self)
+
+    def after_fork(self) -> None:
+        """A new lock in a forked child (the parent's may be held by one of its threads)."""
+        self._lock = threading.Lock()
         """Request fields the server behind these clients refused (left out from now on)."""
 
     def settings(self) -> ClientSettings:
@@ -153,9 +159,14 @@ class ModelsLab:
         self._async_http_client = async_http_client
         self._retry_policy = retry_policy
         self._lock = threading.RLock()
+        reset_in_forked_child(self)
         self._clients = _Clients(self._options, http_client, async_http_client, retry_policy)
         self._retired: list[_Clients] = []
         self._fingerprint: tuple[Any, ...] | None = None
+
+    def after_fork(self) -> None:
+        """A new lock in a forked child (the parent's may be held by one of its threads)."""
+        self._lock = threading.RLock()
 
     @classmethod
     def following(

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 
 import httpx2
 
+from modelslab_transport.after_fork import reset_in_forked_child
+
 __all__ = ["WATCHDOG", "SocketWatchdog", "socket_of"]
 
 
@@ -28,10 +30,15 @@ class SocketWatchdog:
     """Shuts down sockets whose guarded section overruns its deadline (one daemon thread)."""
 
     def __init__(self) -> None:
+        self._ids = itertools.count()
+        self.after_fork()
+        reset_in_forked_child(self)
+
+    def after_fork(self) -> None:
+        """Start afresh (in a forked child: the parent's lock may be held, its thread is gone)."""
         self._cond = threading.Condition()
         self._due: list[tuple[float, int]] = []
         self._sockets: dict[int, socket.socket] = {}
-        self._ids = itertools.count()
         self._pid = 0
 
     @contextlib.contextmanager

@@ -15,7 +15,9 @@ import gc
 import logging
 import os
 import pickle
+import signal
 import ssl
+import threading
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,8 +29,10 @@ from llama_index.core.llms import ChatMessage as LlamaMessage
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
-from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
+from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient, concurrency
+from modelslab_transport.concurrency import account_limit, call_deadline
 from modelslab_transport.http_clients import ShardedAsyncTransport, default_ssl_context
+from modelslab_transport.watchdog import WATCHDOG
 from tests.support.clients import API_KEY
 from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 from tests.support.replies import chunk, completion_body, sse
@@ -479,6 +483,73 @@ def test_a_forked_child_never_reuses_the_parents_sync_connections() -> None:
         assert client.chat(chat_request()).choices[0].message.text == "ok"
         assert len(server.requests) == 3
         assert server.total_connections == 2  # the parent's (used twice) and the child's
+        client.close()
+
+
+@contextlib.contextmanager
+def _held_by_another_thread(lock: Any) -> Any:
+    """``lock`` held by a thread of this process for the ``with`` block (as at a fork)."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert held.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join(10)
+
+
+def _answers_within_10_s(client: ModelsLabClient) -> Callable[[], bool]:
+    def child() -> bool:
+        signal.alarm(10)  # a child stuck on a lock is killed (SIGALRM), not waited for
+        return client.chat(chat_request()).choices[0].message.text == "ok"
+
+    return child
+
+
+@pytest.mark.parametrize("held", ["watchdog", "account limit", "account registry", "pool holder"])
+def test_a_child_forked_while_another_thread_holds_a_lock_is_not_stuck(held: str) -> None:
+    # os.fork() copies a held lock as held; the thread that would release it is not copied.
+    with LoopbackServer(answer) as server:
+        settings = ClientSettings(api_key=API_KEY, base_url=server.base_url, max_concurrency=4)
+        client = ModelsLabClient(settings)
+        assert client.chat(chat_request()).choices[0].message.text == "ok"  # all built
+        lock = {
+            "watchdog": WATCHDOG._cond,
+            "account limit": account_limit(settings)._lock,
+            "account registry": concurrency._REGISTRY_LOCK,
+            "pool holder": client._http._lock,
+        }[held]
+        # An account this process has not used yet: its limit is built under that lock.
+        other = ModelsLabClient(
+            ClientSettings(api_key=API_KEY + "-other", base_url=server.base_url, max_concurrency=4)
+        )
+        in_child = other if held == "account registry" else client
+        with _held_by_another_thread(lock):
+            assert _in_child(_answers_within_10_s(in_child)) == 0
+        assert client.chat(chat_request()).choices[0].message.text == "ok"
+        client.close()
+
+
+def test_a_forked_child_has_every_slot_of_the_account_limit() -> None:
+    # The parent's requests in flight hold the parent's slots, not the child's.
+    with LoopbackServer(answer) as server:
+        settings = ClientSettings(
+            api_key=API_KEY, base_url=server.base_url, max_concurrency=1, queue_timeout=2
+        )
+        client = ModelsLabClient(settings)
+        slot = account_limit(settings).acquire(call_deadline(settings))  # a call in flight
+        try:
+            assert _in_child(_answers_within_10_s(client)) == 0
+        finally:
+            slot.release()
         client.close()
 
 
