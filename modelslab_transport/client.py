@@ -54,6 +54,7 @@ from modelslab_transport.protocols import CHAT_PROTOCOLS, AuthStyle, ChatAPI, Ch
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.streams import AsyncEventStream, EventStream
+from modelslab_transport.surrogates import lone_surrogate_error, well_formed_pairs
 from modelslab_transport.timed_transport import io_deadline
 from modelslab_transport.urls import endpoint_url
 from modelslab_transport.wire.catalog import ModelInfo
@@ -118,7 +119,22 @@ class _Deadlines:
 
 
 def _json_body(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """``payload`` as compact UTF-8 JSON.
+
+    A surrogate pair written as two code points is sent as its character.
+
+    Raises:
+        ValueError: naming where a lone surrogate is (text UTF-8 cannot carry).
+    """
+    try:
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        pass
+    try:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return well_formed_pairs(text).encode()
+    except UnicodeEncodeError:
+        raise lone_surrogate_error(payload) from None
 
 
 class _ClientCore:

@@ -21,7 +21,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["SurrogateJoiner", "well_formed", "well_formed_strings"]
+__all__ = [
+    "SurrogateJoiner",
+    "lone_surrogate_error",
+    "well_formed",
+    "well_formed_pairs",
+    "well_formed_strings",
+]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -103,3 +109,37 @@ def _at(payload: Any, path: Path) -> Any:
         else:
             return None
     return payload
+
+
+def lone_surrogate_error(payload: Any) -> ValueError:
+    """The error for a request whose text has a lone surrogate (UTF-8 cannot carry it).
+
+    Names where it is (``messages[1].content``), the code point and its position, never
+    the text. Such text comes from bytes decoded with ``errors="surrogateescape"``, or
+    from an emoji cut in half.
+    """
+    for path, text in _strings(payload, ""):
+        found = _SURROGATE.search(well_formed_pairs(text))
+        if found is not None:
+            return ValueError(
+                f"{path or 'the request'} has a lone UTF-16 surrogate "
+                f"(U+{ord(found.group()):04X} at index {found.start()}), which UTF-8 cannot "
+                "carry: remove it, or decode the text with errors='replace'"
+            )
+    return ValueError("the request's text cannot be encoded as UTF-8")
+
+
+def well_formed_pairs(text: str) -> str:
+    """``text`` with its surrogate pairs as characters (lone surrogates left as they are)."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def _strings(value: Any, path: str) -> Any:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")

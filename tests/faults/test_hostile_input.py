@@ -568,3 +568,32 @@ def test_token_counting_under_a_v1_base_url_reaches_the_server(
     assert counted == 4242  # the server's count, not an estimate
     assert [r.path for r in server.requests] == ["/v1/messages/count_tokens"]
     assert "approximate" not in caplog.text
+
+
+# ---------------------------------------------------------- text UTF-8 cannot carry
+
+
+@pytest.mark.parametrize("driver", ALL_DRIVERS, ids=repr)
+def test_a_prompt_with_a_lone_surrogate_is_refused_naming_where(driver: Driver) -> None:
+    # As text decoded with errors="surrogateescape", or an emoji cut in half, carries.
+    with FaultServer(answer_for(driver)) as server:
+        outcome = driver.run(server.base_url, prompt="smile \ud83d here")
+        assert server.request_count == 0  # refused before sending
+    assert isinstance(outcome.error, ValueError)
+    assert not isinstance(outcome.error, ModelsLabError)
+    assert str(outcome.error) == (
+        "messages[0].content has a lone UTF-16 surrogate (U+D83D at index 6), which UTF-8 "
+        "cannot carry: remove it, or decode the text with errors='replace'"
+    )
+
+
+@pytest.mark.parametrize("driver", ALL_DRIVERS, ids=repr)
+def test_a_surrogate_pair_written_as_two_code_points_is_sent_as_its_character(
+    driver: Driver,
+) -> None:
+    with FaultServer(answer_for(driver)) as server:
+        outcome = driver.run(server.base_url, prompt="smile \ud83d\ude00")
+        (request,) = server.requests
+    assert outcome.error is None
+    sent = json.loads(request.body)["messages"][0]["content"]
+    assert sent == "smile \U0001f600"
