@@ -355,7 +355,8 @@ class ModelsLabClient(_ClientCore):
         # which finalises a dropped client's sockets one by one ("unclosed" warnings)
         # instead of closing its pool first.
         kwargs = self._new_http_kwargs()
-        self._http = SyncClientPerProcess(lambda: new_sync_client(**kwargs))
+        base_url = self.settings.base_url
+        self._http = SyncClientPerProcess(lambda: new_sync_client(sends_to=base_url, **kwargs))
 
     @property
     def http_client(self) -> httpx2.Client:
@@ -571,7 +572,8 @@ class AsyncModelsLabClient(_ClientCore):
 
     def _reset_http(self) -> None:
         kwargs = self._new_http_kwargs()  # no reference to this client: see the sync twin
-        self._http = AsyncClientPerLoop(lambda: new_async_client(**kwargs))
+        base_url = self.settings.base_url
+        self._http = AsyncClientPerLoop(lambda: new_async_client(sends_to=base_url, **kwargs))
 
     @property
     def http_client(self) -> httpx2.AsyncClient:

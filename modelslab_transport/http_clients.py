@@ -43,7 +43,6 @@ import math
 import os
 import ssl
 import threading
-import urllib.request
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any
@@ -52,7 +51,7 @@ import httpx2
 
 from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.errors import LocalRequestError
-from modelslab_transport.proxies import environment_proxies
+from modelslab_transport.proxies import environment_may_proxy, environment_proxies
 from modelslab_transport.timed_transport import TimedHTTPTransport
 
 __all__ = [
@@ -268,36 +267,45 @@ def _usable_environment_proxies() -> Iterator[None]:
         ) from None
 
 
-def new_sync_client(**kwargs: Any) -> httpx2.Client:
+def new_sync_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.Client:
     """An ``httpx2.Client`` built with ``kwargs``, sending through a :class:`TimedHTTPTransport`.
 
     The transport has ``kwargs["limits"]`` (default :data:`DEFAULT_LIMITS`) and
     :func:`default_ssl_context`, and ends a thread's reads at the deadline it set with
-    :func:`~modelslab_transport.timed_transport.io_deadline`. When the environment
-    names a proxy (as for :func:`new_async_client`) the client is httpx2's own, with the
-    same SSL context, so that its proxy routing applies unchanged (its reads are then
-    timed per read only, until the reply's headers have arrived).
+    :func:`~modelslab_transport.timed_transport.io_deadline`. When the environment may
+    send requests to ``sends_to`` (the base URL; None: any URL) through a proxy
+    (:func:`~modelslab_transport.proxies.environment_may_proxy`) and ``trust_env`` is
+    left on, the client is httpx2's own, with the same SSL context, so that its proxy
+    routing applies unchanged (its reads are then timed per read only, until the reply's
+    headers have arrived).
+
+    Raises:
+        LocalRequestError: a proxy variable httpx2 cannot use, naming it.
     """
     ssl_context = default_ssl_context()
-    if kwargs.get("trust_env", True) and urllib.request.getproxies():
+    if kwargs.get("trust_env", True) and environment_may_proxy(sends_to):
         with _usable_environment_proxies():
             return httpx2.Client(**kwargs, verify=ssl_context)
     limits = kwargs.get("limits", DEFAULT_LIMITS)
     return httpx2.Client(**kwargs, transport=TimedHTTPTransport(limits, ssl_context))
 
 
-def new_async_client(**kwargs: Any) -> httpx2.AsyncClient:
+def new_async_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.AsyncClient:
     """An ``httpx2.AsyncClient`` built with ``kwargs``, sending through a sharded pool.
 
     The pool is a :class:`ShardedAsyncTransport` with ``kwargs["limits"]`` (default
     :data:`DEFAULT_LIMITS`) and :func:`default_ssl_context`, the client's only transport.
-    When the environment names a proxy (``HTTPS_PROXY``, ``ALL_PROXY`` and the like, as
-    ``urllib.request.getproxies()`` reads them) and ``trust_env`` is left on, the client
-    is httpx2's own (with the same SSL context), so that its proxy routing applies
-    exactly as in any httpx2 client.
+    When the environment may send requests to ``sends_to`` (the base URL; None: any URL)
+    through a proxy (``HTTPS_PROXY``, ``ALL_PROXY`` and the like; see
+    :func:`~modelslab_transport.proxies.environment_may_proxy`) and ``trust_env`` is left
+    on, the client is httpx2's own (with the same SSL context), so that its proxy routing
+    applies exactly as in any httpx2 client.
+
+    Raises:
+        LocalRequestError: a proxy variable httpx2 cannot use, naming it.
     """
     ssl_context = default_ssl_context()
-    if kwargs.get("trust_env", True) and urllib.request.getproxies():
+    if kwargs.get("trust_env", True) and environment_may_proxy(sends_to):
         with _usable_environment_proxies():
             return httpx2.AsyncClient(**kwargs, verify=ssl_context)
     limits = kwargs.get("limits", DEFAULT_LIMITS)

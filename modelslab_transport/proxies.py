@@ -13,7 +13,12 @@ import urllib.request
 
 import httpx2
 
-__all__ = ["environment_proxies", "environment_proxy_for", "shown_proxy"]
+__all__ = [
+    "environment_may_proxy",
+    "environment_proxies",
+    "environment_proxy_for",
+    "shown_proxy",
+]
 
 _READ_BY_HTTPX2 = ("http", "https", "all")
 
@@ -48,3 +53,22 @@ def environment_proxy_for(url: httpx2.URL) -> tuple[str, str] | None:
         if proxy:
             return shown_proxy(proxy), f"{key.upper()}_PROXY"
     return None
+
+
+def environment_may_proxy(url: str | None) -> bool:
+    """Whether httpx2, trusting the environment, may send requests to ``url`` via a proxy.
+
+    False only when that is certain: no proxy variable is set for ``url``'s scheme (nor
+    ``ALL_PROXY``), or ``NO_PROXY`` is ``*`` or names ``url``'s host exactly. (Other
+    ``NO_PROXY`` patterns, such as domain suffixes, are matched a little differently by
+    urllib and httpx2: then True.) ``url`` None: whether any proxy variable is set.
+    """
+    proxies = urllib.request.getproxies()
+    if url is None:
+        return any(proxies.get(scheme) for scheme in _READ_BY_HTTPX2)
+    parsed = httpx2.URL(url)
+    if not (proxies.get(parsed.scheme) or proxies.get("all")):
+        return False
+    host = parsed.host.lower().rstrip(".")
+    exempt = {entry.strip().lower().rstrip(".") for entry in proxies.get("no", "").split(",")}
+    return not ("*" in exempt or host in exempt)

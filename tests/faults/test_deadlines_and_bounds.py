@@ -48,6 +48,7 @@ from tests.support.replies import chunk, completion_body
 from tests.support.slow_reader import SlowReader
 
 PLAIN_DRIVERS = tuple(driver for driver in ALL_DRIVERS if not driver.streaming)
+SYNC_DRIVERS = tuple(driver for driver in ALL_DRIVERS if not driver.is_async)
 
 
 def _no_key(outcome: Outcome, logs: pytest.LogCaptureFixture) -> None:
@@ -167,6 +168,34 @@ def test_a_trickled_status_line_and_headers_fail_at_the_timeout(
     assert ("did not begin" if driver.streaming else "whole call") in str(error)
     assert outcome.pieces == []
     _no_key(outcome, debug_logs)
+
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"HTTPS_PROXY": "http://127.0.0.1:9"},  # for https URLs only; this one is http
+        {"HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "localhost,127.0.0.1"},
+    ],
+    ids=["a proxy for https only", "a proxy the host is exempt from"],
+)
+@pytest.mark.parametrize("driver", SYNC_DRIVERS, ids=repr)
+def test_a_proxy_that_does_not_apply_keeps_the_sync_deadline(
+    driver: Driver, environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with FaultServer(trickle_head(completion_body("late"))) as server:
+        outcome = driver.run(server.base_url, timeout=1.0)
+        assert server.request_count == 1  # sent directly, and not retried
+    error = assert_typed_error(driver, outcome, APITimeoutError)
+    assert "timeout=1" in str(error)
+    assert outcome.pieces == []
 
 
 @pytest.mark.parametrize("driver", ALL_DRIVERS, ids=repr)
