@@ -41,6 +41,7 @@ from modelslab_transport.wire.chat import (
     ChatCompletionChunk,
     ChunkChoice,
     Delta,
+    ResponseMessage,
 )
 from modelslab_transport.wire.leniency import validate_leniently
 from modelslab_transport.wire.messages import (
@@ -218,11 +219,17 @@ def decode_chat_completion(response: httpx2.Response, settings: ClientSettings) 
     if not completion.choices:
         raise InvalidResponseError("the chat completion reply has an empty 'choices' list")
     for choice in completion.choices:
-        if "message" not in choice.model_fields_set:  # absent or null: no answer at all
-            raise InvalidResponseError(
-                f"choice {choice.index} of the chat completion reply has no 'message' "
-                f"(finish_reason {choice.finish_reason!r}): the server sent no answer"
-            )
+        if "message" not in choice.model_fields_set:  # absent or null
+            extra = choice.__pydantic_extra__ or {}
+            delta = extra.get("delta")
+            if not isinstance(delta, dict):
+                members = sorted({*choice.model_fields_set, *extra})
+                raise InvalidResponseError(
+                    f"choice {choice.index} of the chat completion reply has no 'message' "
+                    f"to read the answer from (its members: {', '.join(members) or 'none'})"
+                )
+            # Some servers shape a whole reply's choice as a stream chunk's: read it so.
+            choice.message = _validate(ResponseMessage, delta, settings, "a choice's 'delta'")
     return completion
 
 
@@ -414,12 +421,26 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
             )
         if not self._any_choice and chunk.choices:
             self._any_choice = True
+        for choice in chunk.choices:
+            if "delta" not in choice.model_fields_set:
+                self._delta_from_message(choice)
         if not self._finished:
             for choice in chunk.choices:
                 if choice.finish_reason:
                     self._finished = True
                     break
         return chunk
+
+    def _delta_from_message(self, choice: ChunkChoice) -> None:
+        """Read a chunk choice that carries ``message`` (as a whole reply's) as its delta.
+
+        Some servers shape stream chunks so; a choice with neither (a last chunk with
+        only ``finish_reason``) is left as it is.
+        """
+        extra = choice.__pydantic_extra__
+        message = extra.get("message") if extra else None
+        if isinstance(message, dict):
+            choice.delta = _validate(Delta, message, self._settings, "a chunk choice's 'message'")
 
     def plain_reply(self, response: httpx2.Response) -> list[ChatCompletionChunk]:
         """A plain JSON completion answered to a stream request, as one chunk."""

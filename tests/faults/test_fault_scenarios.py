@@ -454,10 +454,39 @@ def test_a_reply_whose_choice_has_no_message_is_an_error(
     with FaultServer(json_reply(body)) as server:
         outcome = driver.run(server.base_url)
     error = assert_typed_error(driver, outcome, InvalidResponseError)
-    assert "choice 0 of the chat completion reply has no 'message'" in str(error)
+    assert str(error).startswith("choice 0 of the chat completion reply has no 'message' to read")
+    assert "(its members: finish_reason, index)" in str(error)
     assert outcome.pieces == []
     assert server.request_count == 1
     check_clean(outcome, debug_logs)
+
+
+@each_driver
+def test_a_choice_shaped_as_the_other_kind_still_gives_the_answer(driver: Driver) -> None:
+    # Some servers put a stream chunk's "delta" in a whole reply, or a whole reply's
+    # "message" in stream chunks: the text is the same, and is not lost.
+    if driver.streaming:
+
+        def piece(text: str | None, finish: str | None = None) -> dict[str, Any]:
+            message = {"role": "assistant", "content": text} if text is not None else None
+            choice: dict[str, Any] = {"index": 0, "finish_reason": finish}
+            if message is not None:
+                choice["message"] = message
+            return {"id": "r1", "object": "chat.completion.chunk", "choices": [choice]}
+
+        behaviour = sse_reply(
+            piece("Hello"), piece(" there"), piece(None, "stop"), "data: [DONE]\n\n"
+        )
+    else:
+        choice = {
+            "index": 0,
+            "delta": {"role": "assistant", "content": ANSWER},
+            "finish_reason": "stop",
+        }
+        behaviour = json_reply({"id": "r1", "object": "chat.completion", "choices": [choice]})
+    with FaultServer(behaviour) as server:
+        outcome = driver.run(server.base_url)
+    succeeded(driver, outcome)
 
 
 @each_driver
