@@ -51,7 +51,11 @@ import httpx2
 
 from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.errors import LocalRequestError
-from modelslab_transport.proxies import environment_may_proxy, environment_proxies
+from modelslab_transport.proxies import (
+    environment_may_proxy,
+    environment_proxies,
+    unusable_proxy_reason,
+)
 from modelslab_transport.timed_transport import TimedHTTPTransport
 
 __all__ = [
@@ -247,24 +251,34 @@ class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
 
 @contextlib.contextmanager
 def _usable_environment_proxies() -> Iterator[None]:
-    """Raise a :class:`LocalRequestError` naming the proxy variables if httpx2 refuses one.
+    """Raise a :class:`LocalRequestError` naming the proxy variables if one cannot be used.
 
-    httpx2 refuses a proxy URL of a scheme it cannot send through (``ValueError``) and a
-    SOCKS proxy without the ``socksio`` package (``ImportError``), when the client is built.
+    httpx2 refuses, when the client is built, a proxy URL it cannot read
+    (``httpx2.InvalidURL``), one of a scheme it cannot send through (``ValueError``) and a
+    SOCKS proxy without the ``socksio`` package (``ImportError``). A port beyond 65535 it
+    accepts, and fails on at the first call (an ``OverflowError``, in async code inside
+    an exception group): :func:`~modelslab_transport.proxies.unusable_proxy_reason`
+    checks that, and blanks around a value, first.
     """
-    try:
-        yield
-    except (ImportError, ValueError) as exc:
-        named = ", ".join(f"{name}={url}" for name, url in environment_proxies().items())
-        if isinstance(exc, ImportError):
+    reason = unusable_proxy_reason()
+    if reason is None:
+        try:
+            yield
+            return
+        except ImportError:
             reason = "SOCKS proxies need the socksio package: pip install 'httpx2[socks]'"
-        else:
-            reason = "httpx2 sends through http://, https://, socks5:// and socks5h:// proxies only"
-        raise LocalRequestError(
-            f"the environment names a proxy that cannot be used ({named}): {reason}. Fix or "
-            "unset the variable, or pass your own http_client (an httpx2 client built with "
-            "trust_env=False ignores these variables)"
-        ) from None
+        except (ValueError, httpx2.InvalidURL) as exc:
+            reason = (
+                "httpx2 sends through http://, https://, socks5:// and socks5h:// proxies only"
+                if "scheme" in str(exc)
+                else "httpx2 cannot read it as a proxy URL (scheme://host:port)"
+            )
+    named = ", ".join(f"{name}={value!r}" for name, value in environment_proxies().items())
+    raise LocalRequestError(
+        f"the environment names a proxy that cannot be used ({named}): {reason}. Fix or "
+        "unset the variable, or pass your own http_client (an httpx2 client built with "
+        "trust_env=False ignores these variables)"
+    )
 
 
 def new_sync_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.Client:

@@ -8,6 +8,7 @@ went to, or the one httpx2 could not use, with any user and password shown as ``
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 import urllib.request
 
@@ -18,9 +19,11 @@ __all__ = [
     "environment_proxies",
     "environment_proxy_for",
     "shown_proxy",
+    "unusable_proxy_reason",
 ]
 
 _READ_BY_HTTPX2 = ("http", "https", "all")
+_CREDENTIALS = re.compile(r"//[^/@\s]*@")
 
 
 def shown_proxy(proxy: str) -> str:
@@ -31,13 +34,36 @@ def shown_proxy(proxy: str) -> str:
 
 
 def environment_proxies() -> dict[str, str]:
-    """The proxy variables httpx2 reads that are set: ``{"HTTPS_PROXY": shown URL}``."""
+    """The proxy variables httpx2 reads that are set: ``{"HTTPS_PROXY": value}``.
+
+    Each value as written (surrounding blanks included), with any user and password
+    before its ``@`` shown as ``***``.
+    """
     proxies = urllib.request.getproxies()
     return {
-        f"{scheme.upper()}_PROXY": shown_proxy(proxies[scheme])
+        f"{scheme.upper()}_PROXY": _CREDENTIALS.sub("//***@", proxies[scheme])
         for scheme in _READ_BY_HTTPX2
         if proxies.get(scheme)
     }
+
+
+def unusable_proxy_reason() -> str | None:
+    """Why a proxy variable httpx2 reads cannot be used, or None if each can be read.
+
+    Checks what httpx2 accepts and fails on later (a port beyond 65535) or reports
+    without naming the variable: blanks around the value, a port that is not a number,
+    a value that is not a URL.
+    """
+    for proxy in urllib.request.getproxies().values():
+        if proxy != proxy.strip():
+            return "a proxy URL must not have blanks around it"
+        try:
+            urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}").port  # noqa: B018 - raises for a bad port
+        except ValueError as exc:
+            if "port" in str(exc).lower():
+                return "a proxy's port must be a number from 0 to 65535"
+            return "httpx2 cannot read it as a proxy URL (scheme://host:port)"
+    return None
 
 
 def environment_proxy_for(url: httpx2.URL) -> tuple[str, str] | None:

@@ -210,20 +210,58 @@ def test_a_dead_proxy_from_the_environment_is_named_without_its_password(
 
 @each_driver
 @pytest.mark.parametrize(
-    ("variable", "proxy", "reason"),
+    ("variable", "proxy", "shown", "reason"),
     [
-        ("ALL_PROXY", "socks5://user:socks-secret-3@127.0.0.1:9", "pip install 'httpx2[socks]'"),
-        ("HTTPS_PROXY", "ftp://user:ftp-secret-4@127.0.0.1:9", "socks5h:// proxies only"),
+        (
+            "ALL_PROXY",
+            "socks5://user:socks-secret-3@127.0.0.1:9",
+            "'socks5://***@127.0.0.1:9'",
+            "SOCKS proxies need the socksio package: pip install 'httpx2[socks]'",
+        ),
+        (
+            "HTTPS_PROXY",
+            "ftp://user:ftp-secret-4@127.0.0.1:9",
+            "'ftp://***@127.0.0.1:9'",
+            "httpx2 sends through http://, https://, socks5:// and socks5h:// proxies only",
+        ),
+        (
+            "HTTPS_PROXY",
+            "http://user:port-secret-5@127.0.0.1:abc",
+            "'http://***@127.0.0.1:abc'",
+            "a proxy's port must be a number from 0 to 65535",
+        ),
+        (
+            "HTTPS_PROXY",
+            "http://user:port-secret-6@127.0.0.1:99999",
+            "'http://***@127.0.0.1:99999'",
+            "a proxy's port must be a number from 0 to 65535",
+        ),
+        (
+            "ALL_PROXY",
+            "http://user:url-secret-7@[::1",
+            "'http://***@[::1'",
+            "httpx2 cannot read it as a proxy URL",
+        ),
+        (
+            "HTTPS_PROXY",
+            " http://user:blank-secret-8@127.0.0.1:9",
+            "' http://***@127.0.0.1:9'",
+            "a proxy URL must not have blanks around it",
+        ),
     ],
-    ids=["socks without socksio", "unknown scheme"],
+    ids=["socks without socksio", "unknown scheme", "port abc", "port 99999", "not a URL", "blank"],
 )
 def test_a_proxy_httpx2_cannot_use_is_named_and_nothing_is_sent(
-    driver: Driver, variable: str, proxy: str, reason: str, monkeypatch: pytest.MonkeyPatch
+    driver: Driver,
+    variable: str,
+    proxy: str,
+    shown: str,
+    reason: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(variable, proxy)
-    shown = proxy.split("://")[0] + "://***@127.0.0.1:9"
     # max_concurrency=1: the call gives its slot back, so the second one fails alike
     # instead of waiting for the first's.
     for _ in range(2):
@@ -231,9 +269,8 @@ def test_a_proxy_httpx2_cannot_use_is_named_and_nothing_is_sent(
         error = assert_typed_error(driver, outcome, LocalRequestError)
         text = str(error)
         assert text.startswith(
-            f"the environment names a proxy that cannot be used ({variable}={shown}): "
+            f"the environment names a proxy that cannot be used ({variable}={shown}): {reason}"
         )
-        assert reason in text
         assert "trust_env=False" in text
         assert "secret" not in text
         assert "user:" not in text
