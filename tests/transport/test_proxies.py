@@ -51,6 +51,6 @@ def test_proxies_are_shown_without_credentials(clean_environment: pytest.MonkeyP
     clean_environment.setenv("ALL_PROXY", "proxy.example:1080")
     assert environment_proxies() == {
         "HTTPS_PROXY": "http://***@proxy.example:3128",
-        "ALL_PROXY": "http://proxy.example:1080",
+        "ALL_PROXY": "proxy.example:1080",  # as written
     }
     assert shown_proxy("socks5://a@b:1") == "socks5://***@b:1"
