@@ -620,7 +620,9 @@ def transport_error(
     header or URL it cannot write) is a ``LocalRequestError``: not retried, and not
     reported as a failure to reach the server.
     """
-    detail = settings.redact(str(exc)) or type(exc).__name__
+    detail = settings.redact(str(exc))
+    if not detail:  # an async timeout has no text; a sync one says "timed out"
+        detail = "timed out" if isinstance(exc, httpx2.TimeoutException) else type(exc).__name__
     url = _target(exc, settings)
     if isinstance(exc, httpx2.LocalProtocolError):
         # h11 quotes the offending bytes ("Illegal header value b'...'"): keep only what

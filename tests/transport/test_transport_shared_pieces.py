@@ -51,12 +51,13 @@ def test_both_records_check_the_key_from_the_environment(
         record()
 
 
-def _timeout(kind: type[httpx2.TimeoutException]) -> httpx2.TimeoutException:
+def _timeout(kind: type[httpx2.TimeoutException], text: str) -> httpx2.TimeoutException:
     limits = {"connect": 2.0, "read": 30.0, "write": 4.0, "pool": 5.0}
     request = httpx2.Request("POST", URL, extensions={"timeout": limits})
-    return kind("timed out", request=request)
+    return kind(text, request=request)
 
 
+@pytest.mark.parametrize("said", ["timed out", ""], ids=["sync's text", "async's (none)"])
 @pytest.mark.parametrize(
     ("kind", "text", "retryable"),
     [
@@ -86,9 +87,10 @@ def _timeout(kind: type[httpx2.TimeoutException]) -> httpx2.TimeoutException:
     ],
 )
 def test_each_phase_timeout_names_its_limit_and_setting(
-    kind: type[httpx2.TimeoutException], text: str, retryable: bool
+    kind: type[httpx2.TimeoutException], text: str, retryable: bool, said: str
 ) -> None:
-    error = transport_error(_timeout(kind), ClientSettings(api_key="sk-test-shared"))
+    # The same words whether httpx2 raised it with the socket's text (sync) or none.
+    error = transport_error(_timeout(kind, said), ClientSettings(api_key="sk-test-shared"))
     assert isinstance(error, APITimeoutError)
     assert str(error) == text
     assert error.retryable is retryable
