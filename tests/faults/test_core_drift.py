@@ -19,14 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, trim_messages
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.llms.function_calling import FunctionCallingLLM
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ModelsLab, ModelsLabError
 from modelslab_transport.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
-from modelslab_transport.options import InsecureBaseURLWarning
+from modelslab_transport.options import InsecureBaseURLWarning, request_param_refusal
 from tests.faults.drivers import FAKE_KEY, Framework, bounded, make_model
 from tests.support.fault_server import FaultServer, json_reply
 from tests.support.loopback import LoopbackConnection, LoopbackRequest
@@ -49,6 +51,10 @@ async def _aask(llm: Any, **kwargs: Any) -> str:
     if isinstance(llm, ChatModelsLab):
         return str((await llm.ainvoke("Hi", **kwargs)).content)
     return str((await llm.achat(_LI_PROMPT, **kwargs)).message.content)
+
+
+def _call(llm: Any, use_async: bool, **kwargs: Any) -> str:
+    return asyncio.run(_aask(llm, **kwargs)) if use_async else _ask(llm, **kwargs)
 
 
 def _answer(text: str, *, pause: float = 0.0) -> Any:
@@ -324,19 +330,100 @@ def test_a_calls_own_value_is_checked_as_the_options_are(
         ("queue_timeout", 5, "'queue_timeout' in a call's arguments is a setting of the model"),
         ("connect_timeout", 5, "timeout=httpx2.Timeout(300, connect=30) times each phase"),
         ("anthropic_version", "2023-06-01", "it is a field of modelslab_transport.ClientSettings"),
+        (
+            "request_timeout",
+            3,
+            "'request_timeout' in a call's arguments is ChatOpenAI's name for timeout, a "
+            "setting of the model, not a request parameter: set timeout=... (seconds) on the "
+            "model",
+        ),
+        (
+            "api",
+            "messages",
+            "'api' in a call's arguments is the protocol, a setting of the model, not a "
+            "request parameter: set it on the model (ChatModelsLab(api='messages') / "
+            "ModelsLabLLM(api='messages'))",
+        ),
+        ("model_name", "other-model", "LangChain's other name for model: pass model=..."),
+        ("split_think_tags", False, "'split_think_tags' in a call's arguments is a setting"),
+        ("legacy_auth", True, "'legacy_auth' in a call's arguments is a setting of the model"),
+        ("streaming", True, "stream with stream() / astream()"),
+        ("model_kwargs", {"top_k": 5}, "pass the parameters themselves, as keyword arguments"),
+        ("additional_kwargs", {"top_k": 5}, "pass the parameters themselves, as keyword"),
+        ("http_client", object(), "ChatModelsLab(http_client=..., http_async_client=...)"),
+        ("async_http_client", object(), "ModelsLabLLM(http_client=..., async_http_client="),
+        ("structured_output_method", "json_schema", "pass it in structured_predict's llm_kw"),
+        ("context_window", 8192, "ModelsLabLLM's setting for its metadata (tokens)"),
+        ("is_function_calling_model", True, "ModelsLabLLM's setting for its metadata"),
     ],
 )
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 def test_a_calls_own_settings_or_credentials_are_refused_before_sending(
-    framework: Framework, field: str, value: Any, message: str
+    framework: Framework, field: str, value: Any, message: str, use_async: bool
 ) -> None:
     """A call's keyword arguments go into the body: a setting there would do nothing, a key
     would travel in it. Refused, naming the argument and never its value."""
     llm = make_model(framework, "http://127.0.0.1:9", max_retries=0)
     with pytest.raises(ValueError, match=re.escape(message)) as caught:
-        _ask(llm, **{field: value})
+        _call(llm, use_async, **{field: value})
     assert not isinstance(caught.value, ModelsLabError)  # nothing was sent
-    if isinstance(value, str) and field not in ("temperature",):
+    if isinstance(value, str) and field not in ("temperature", "api"):  # api: named in advice
         assert value not in str(caught.value)
+
+
+# Request parameters and per-call options of the same names as model fields.
+_PER_CALL_NAMES = {
+    "model",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "n",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logprobs",
+    "top_logprobs",
+    "stream_usage",
+    "extra_body",
+}
+
+
+@pytest.mark.parametrize(
+    ("cls", "base"), [(ChatModelsLab, BaseChatModel), (ModelsLabLLM, FunctionCallingLLM)]
+)
+def test_every_setting_of_the_classes_is_refused_per_call(cls: type[Any], base: type[Any]) -> None:
+    """A field the class adds that is not a request parameter would be sent, and ignored,
+    if a call passed it: each is refused with a message of its own or the generic one."""
+    if isinstance(cls, type) and issubclass(cls, ChatModelsLab):
+        cls.model_rebuild()  # its schema is built on first use
+    settings = set(cls.model_fields) - set(base.model_fields) - _PER_CALL_NAMES
+    assert {"api", "timeout", "split_think_tags", "http_client"} <= settings
+    unrefused = sorted(name for name in settings if request_param_refusal(name, "x") is None)
+    assert unrefused == []
+
+
+@FRAMEWORKS
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_a_calls_request_parameters_are_sent(framework: Framework, use_async: bool) -> None:
+    """Real request parameters (and unknown ones) given to a call reach the body as given."""
+    params: dict[str, Any] = {
+        "model": "other-model",
+        "max_tokens": 9,
+        "temperature": 0.3,
+        "top_p": 0.5,
+        "stop": ["END"],
+        "seed": 7,
+        "logprobs": True,
+        "response_format": {"type": "json_object"},
+        "user": "u-1",
+        "top_k": 5,
+    }
+    with FaultServer(_answer("ok")) as server:
+        llm = make_model(framework, server.base_url)
+        assert _call(llm, use_async, **params) == "ok"
+        (body,) = _bodies(server)
+    assert {name: body.get(name) for name in params} == params
 
 
 @pytest.mark.parametrize(
