@@ -285,8 +285,10 @@ _SETTINGS_ELSEWHERE = {
         "call; ClientSettings has it as a field of its own"
     ),
     "anthropic_version": (
-        "a connection setting, not a request parameter: it is a field of "
-        "modelslab_transport.ClientSettings (the models send its default to /v1/messages)"
+        "a connection setting, not a request parameter: the models send the "
+        "anthropic-version header to /v1/messages; to send another version, set the "
+        "header on the model: default_headers={'anthropic-version': '...'} (a transport "
+        "client takes ClientSettings(anthropic_version=...))"
     ),
     # Other LangChain chat models' names for two fields.
     "request_timeout": (
