@@ -494,23 +494,36 @@ class ConnectionOptions(BaseModel):
             raise ValueError(f"timeout must be seconds or None, got {value!r}")
         if isinstance(value, (int, float)):
             return _positive_seconds(value)
-        # An httpx2.Timeout can only have been built once httpx2 is imported: checking
-        # through sys.modules keeps this module free of the import.
+        # An httpx2.Timeout (or an httpx one) can only have been built once its library is
+        # imported: checking through sys.modules keeps this module free of the import.
         httpx2 = sys.modules.get("httpx2")
         if httpx2 is not None and isinstance(value, httpx2.Timeout):
-            for phase in ("connect", "read", "write", "pool"):  # each: seconds or None
+            for phase in _PHASES:  # each: seconds or None
                 seconds = getattr(value, phase)
                 if seconds is not None:
                     _positive_seconds(seconds)
             return value
+        got, hint = repr(value), ""
+        httpx = sys.modules.get("httpx")
+        if httpx is not None and isinstance(value, httpx.Timeout):
+            same = ", ".join(f"{phase}={getattr(value, phase)!r}" for phase in _PHASES)
+            got = f"httpx.{value!r}"
+            hint = (
+                " (this package sends through httpx2, not httpx: build an httpx2.Timeout with "
+                f"the same values, httpx2.Timeout({same}))"
+            )
         raise ValueError(
-            f"timeout must be seconds, None (no limit) or an httpx timeout, got {value!r}"
+            f"timeout must be seconds, None (no limit) or an httpx2.Timeout, got {got}{hint}"
         )
 
     @field_validator("connect_timeout", "stream_chunk_timeout", "stream_timeout", "queue_timeout")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         return None if value is None else _positive_seconds(value)
+
+
+_PHASES = ("connect", "read", "write", "pool")
+"""The phases an ``httpx2.Timeout`` times, each in seconds or None."""
 
 
 def _positive_seconds(value: float) -> float:
