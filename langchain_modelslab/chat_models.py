@@ -48,6 +48,7 @@ from modelslab_transport.options import (
     caller_stacklevel,
     did_you_mean,
     is_credential_name,
+    request_param_refusal,
 )
 from modelslab_transport.protocols import ChatAPI, supports_response_format
 from modelslab_transport.tooling import chat_tool_choice
@@ -283,7 +284,10 @@ class ChatModelsLab(CallerClients, BaseChatModel):
         """Move unknown constructor arguments into ``model_kwargs``, with a warning.
 
         ``model_name=`` and ``request_timeout=`` (ChatOpenAI's names) are taken as
-        ``model`` and ``timeout``; giving both names of one field is a ``ValueError``.
+        ``model`` and ``timeout``; giving both names of one field is a ``ValueError``. An
+        unknown argument that could not be a request parameter (a credential, a setting
+        such as ``connect_timeout``: see
+        :func:`modelslab_transport.options.request_param_refusal`) is a ``ValueError``.
         """
         if not isinstance(values, dict):
             return values
@@ -313,6 +317,12 @@ class ChatModelsLab(CallerClients, BaseChatModel):
                 f"{', '.join(map(repr, misplaced_keys))} is not a ChatModelsLab argument; "
                 "pass the ModelsLab key as api_key=... (or set MODELSLAB_API_KEY)"
             )
+        for key in extra:
+            # A setting (connect_timeout=, another class's field...) would be refused in
+            # model_kwargs too: refuse it here, naming the constructor, instead of advising it.
+            refusal = request_param_refusal(key, "ChatModelsLab's arguments")
+            if refusal is not None:
+                raise ValueError(refusal)
         for key in extra:
             warnings.warn(
                 f"{key!r} is not a ChatModelsLab field{did_you_mean(key, known)}; it is sent "

@@ -22,7 +22,10 @@ working, and LangChain's retry helpers can read ``is_retryable``:
   ``ModelsLabLocalRequestError``, a ``ModelInvalidRequestError``;
 - ``ServerError`` (5xx) and other statuses: ``ModelsLabServerError`` /
   ``ModelsLabAPIStatusError``, a ``ModelAPIError``;
-- ``APITimeoutError``: ``ModelsLabTimeoutError``, a ``ModelTimeoutError``;
+- ``APITimeoutError``: ``ModelsLabTimeoutError``, a ``ModelTimeoutError``; its
+  ``QueueTimeoutError`` (no slot of the account's concurrency limit within
+  ``queue_timeout``): ``ModelsLabQueueTimeoutError`` (in
+  :mod:`langchain_modelslab.queue_errors`), also a ``ModelsLabTimeoutError``;
 - ``APIConnectionError``: ``ModelsLabConnectionError``, a ``ModelConnectionError``;
 - ``IncompleteStreamError`` / ``InvalidResponseError``: ``ModelsLabIncompleteStreamError``
   / ``ModelsLabInvalidResponseError``, a ``ModelAPIError``;
@@ -38,6 +41,7 @@ The messages are the transport's, which never contain the API key.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -215,6 +219,13 @@ def _is_context_overflow(error: transport.BadRequestError) -> bool:
 def _langchain_class(error: transport.ModelsLabError) -> type[transport.ModelsLabError]:
     if isinstance(error, transport.BadRequestError) and _is_context_overflow(error):
         return ModelsLabContextOverflowError
+    # Most specific first: a QueueTimeoutError is also an APITimeoutError. Its module is
+    # loaded whenever one can have been raised (see langchain_modelslab.queue_errors).
+    concurrency = sys.modules.get("modelslab_transport.concurrency")
+    if concurrency is not None and isinstance(error, concurrency.QueueTimeoutError):
+        from langchain_modelslab.queue_errors import ModelsLabQueueTimeoutError
+
+        return ModelsLabQueueTimeoutError
     for transport_class, langchain_class in _LANGCHAIN_CLASSES:
         if isinstance(error, transport_class):
             return langchain_class

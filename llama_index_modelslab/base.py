@@ -69,6 +69,7 @@ from modelslab_transport.options import (
     api_key_from_env,
     base_url_from_env,
     did_you_mean,
+    request_param_refusal,
 )
 from modelslab_transport.protocols import ChatAPI
 from modelslab_transport.tooling import chat_tool_choice
@@ -292,22 +293,28 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
     @model_validator(mode="before")
     @classmethod
     def _refuse_unknown_arguments(cls, values: Any) -> Any:
-        """Refuse misspelt arguments, as LlamaIndex's own LLM classes do."""
+        """Refuse misspelt arguments, as LlamaIndex's own LLM classes do.
+
+        ``additional_kwargs`` is suggested only for names it would accept: a setting
+        (``connect_timeout``, ``request_timeout``...) or a credential gets the message
+        of :func:`modelslab_transport.options.request_param_refusal` instead.
+        """
         if not isinstance(values, dict):
             return values
         known = set(cls.model_fields) | {
             field.alias for field in cls.model_fields.values() if field.alias
         }
         unknown = [key for key in values if key not in known and key != "class_name"]
-        if unknown:
-            raise ValueError(
-                "; ".join(
-                    f"{key!r} is not a ModelsLabLLM argument{did_you_mean(key, known)}"
-                    for key in unknown
-                )
-                + " (request parameters go in additional_kwargs)"
+        if not unknown:
+            return values
+        raise ValueError(
+            "; ".join(
+                request_param_refusal(key, "ModelsLabLLM's arguments")
+                or f"{key!r} is not a ModelsLabLLM argument{did_you_mean(key, known)} "
+                "(request parameters go in additional_kwargs)"
+                for key in unknown
             )
-        return values
+        )
 
     @model_validator(mode="after")
     def _check_options(self) -> ModelsLabLLM:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         AsyncModelsLabClient,
         ModelsLabClient,
     )
+    from modelslab_transport.concurrency import QueueTimeoutError
     from modelslab_transport.defaults import (
         API_KEY_ENV,
         BASE_URL_ENV,
@@ -75,6 +76,7 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "AsyncModelsLabClient",
         "ModelsLabClient",
     ],
+    "concurrency": ["QueueTimeoutError"],
     "defaults": [
         "API_KEY_ENV",
         "BASE_URL_ENV",

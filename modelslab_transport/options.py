@@ -70,6 +70,7 @@ __all__ = [
     "did_you_mean",
     "is_credential_name",
     "redis_url_from_env",
+    "request_param_refusal",
 ]
 
 
@@ -215,14 +216,50 @@ def is_credential_name(name: str) -> bool:
     return _CREDENTIAL_NAME.fullmatch(name.lower()) is not None
 
 
+def request_param_refusal(name: str, where: str) -> str | None:
+    """Why ``name`` cannot be sent as a request parameter, or None when it can.
+
+    A framework passes a call's keyword arguments (and ``model_kwargs`` /
+    ``additional_kwargs``; and ``ChatModelsLab``'s unknown constructor arguments, which
+    become ``model_kwargs``) on as request parameters, into the JSON body. A setting such
+    as ``timeout``, ``api`` or ``base_url`` there would be sent to the server and have no
+    effect; a key would travel in the body. (``extra_body`` is the way to put any field in
+    the body on purpose, and is never refused.) The framework classes also use this for
+    an unknown constructor argument, so that nothing they suggest is then refused.
+
+    Args:
+        name: The parameter's name.
+        where: Where it was given, for the message (``"a call's arguments"``,
+            ``"ModelsLabLLM's arguments"``).
+
+    Returns:
+        The message (naming ``name``, what it is and where to set it instead, never a
+        value), or None for a name that may be a request parameter.
+    """
+    if name == "extra_body":  # its fields go in the body on purpose
+        return None
+    if is_credential_name(name):
+        return (
+            f"{name!r} in {where} names a credential, which would travel in the request body "
+            "as a request parameter: pass the ModelsLab key as api_key=... on the model (or "
+            "set MODELSLAB_API_KEY); legacy_auth=True also sends it in the body, as "
+            "ModelsLab's older clients did"
+        )
+    if name in _SETTINGS_ELSEWHERE:
+        return f"{name!r} in {where} is {_SETTINGS_ELSEWHERE[name]}"
+    if name in CONNECTION_FIELDS:
+        return (
+            f"{name!r} in {where} is a setting of the model, not a request parameter: "
+            f"set it on the model (ChatModelsLab({name}=...) / ModelsLabLLM({name}=...), "
+            f"or model.{name} = ...) or on a copy of it for this call"
+        )
+    return None
+
+
 def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
     """Refuse request parameters that are model settings or credentials.
 
-    A framework passes a call's keyword arguments (and ``model_kwargs`` /
-    ``additional_kwargs``) on as request parameters, into the JSON body. A setting such
-    as ``timeout`` or ``base_url`` there would be sent to the server and have no effect;
-    a key would travel in the body. (``extra_body`` is the way to put any field in the
-    body on purpose, and is not checked.)
+    See :func:`request_param_refusal` for what is refused and why.
 
     Args:
         params: The parameters, by name.
@@ -232,40 +269,83 @@ def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
         ValueError: naming the parameter and where to set it instead, never its value.
     """
     for name in params:
-        if name == "extra_body":  # its fields go in the body on purpose
-            continue
-        if is_credential_name(name):
-            raise ValueError(
-                f"{name!r} in {where} names a credential, which would be sent in the request "
-                "body: pass the ModelsLab key as api_key=... on the model (or set "
-                "MODELSLAB_API_KEY); legacy_auth=True also sends it in the body, as "
-                "ModelsLab's older clients did"
-            )
-        if name in _SETTINGS_ELSEWHERE:
-            raise ValueError(
-                f"{name!r} in {where} is a connection setting, not a request parameter: "
-                f"{_SETTINGS_ELSEWHERE[name]}"
-            )
-        if name in CONNECTION_FIELDS:
-            raise ValueError(
-                f"{name!r} in {where} is a setting of the model, not a request parameter: "
-                f"set it on the model (ChatModelsLab({name}=...) / ModelsLabLLM({name}=...), "
-                f"or model.{name} = ...) or on a copy of it for this call"
-            )
+        refusal = request_param_refusal(name, where)
+        if refusal is not None:
+            raise ValueError(refusal)
 
+
+_SET_ON_THE_MODEL = "a setting of the model, not a request parameter: set it on the model"
 
 _SETTINGS_ELSEWHERE = {
+    # Connection settings the framework classes have no field for.
     "connect_timeout": (
-        "the models take it inside timeout: timeout=httpx2.Timeout(300, connect=30) times "
-        "each phase as httpx2 does (connect, read, write, pool; seconds) instead of one "
-        "deadline for the whole call; ClientSettings has it as a field of its own"
+        "a connection setting, not a request parameter: the models take it inside "
+        "timeout: timeout=httpx2.Timeout(300, connect=30) times each phase as httpx2 does "
+        "(connect, read, write, pool; seconds) instead of one deadline for the whole "
+        "call; ClientSettings has it as a field of its own"
     ),
     "anthropic_version": (
-        "it is a field of modelslab_transport.ClientSettings (the models send its default "
-        "to /v1/messages)"
+        "a connection setting, not a request parameter: the models send the "
+        "anthropic-version header to /v1/messages; to send another version, set the "
+        "header on the model: default_headers={'anthropic-version': '...'} (a transport "
+        "client takes ClientSettings(anthropic_version=...))"
+    ),
+    # Other LangChain chat models' names for two fields.
+    "request_timeout": (
+        "ChatOpenAI's name for timeout, a setting of the model, not a request parameter: "
+        "set timeout=... (seconds) on the model (ChatModelsLab(timeout=...) / "
+        "ModelsLabLLM(timeout=...))"
+    ),
+    "model_name": "LangChain's other name for model: pass model=... instead",
+    # Settings of the framework classes that are not connection fields.
+    "api": (
+        "the protocol, a setting of the model, not a request parameter: set it on the "
+        "model (ChatModelsLab(api='messages') / ModelsLabLLM(api='messages')); a model "
+        "speaks one protocol, so use a second model for the other"
+    ),
+    "split_think_tags": (
+        f"{_SET_ON_THE_MODEL} (ChatModelsLab(split_think_tags=...) / "
+        "ModelsLabLLM(split_think_tags=...))"
+    ),
+    "streaming": (
+        "ChatModelsLab's setting for invoke to stream under the hood, not a request "
+        "parameter: set it on a ChatModelsLab, or stream with stream() / astream() "
+        "(ModelsLabLLM: stream_chat() / astream_chat())"
+    ),
+    "model_kwargs": (
+        "the model's field for request parameters sent with every call, not a request "
+        "parameter itself: pass the parameters themselves, as keyword arguments of a call "
+        "or in ChatModelsLab(model_kwargs={...}) / ModelsLabLLM(additional_kwargs={...})"
+    ),
+    "additional_kwargs": (
+        "the model's field for request parameters sent with every call, not a request "
+        "parameter itself: pass the parameters themselves, as keyword arguments of a call "
+        "or in ChatModelsLab(model_kwargs={...}) / ModelsLabLLM(additional_kwargs={...})"
+    ),
+    **dict.fromkeys(
+        ("http_client", "http_async_client", "async_http_client"),
+        f"{_SET_ON_THE_MODEL}: ChatModelsLab(http_client=..., http_async_client=...) / "
+        "ModelsLabLLM(http_client=..., async_http_client=...), httpx2 clients",
+    ),
+    "structured_output_method": (
+        "ModelsLabLLM's setting for structured_predict, not a request parameter: set it on "
+        "the ModelsLabLLM, or for one call pass it in structured_predict's llm_kwargs "
+        "(ChatModelsLab: with_structured_output(schema, method=...))"
+    ),
+    "context_window": (
+        "ModelsLabLLM's setting for its metadata (tokens), not a request parameter: set it "
+        "on the ModelsLabLLM (ChatModelsLab: profile={'max_input_tokens': ...})"
+    ),
+    "is_function_calling_model": (
+        "ModelsLabLLM's setting for its metadata, not a request parameter: set it on the "
+        "ModelsLabLLM (ChatModelsLab: profile={'tool_calling': ...})"
     ),
 }
-"""Connection settings that are not fields of the framework classes: where they are set."""
+"""Names that are not request parameters, beyond :data:`CONNECTION_FIELDS` (whose
+message is generic): what each is and where it is set instead. The one place these
+texts are written; :func:`request_param_refusal` puts them after ``'name' in <where> is``.
+Request parameters (``model``, ``max_tokens``, ``temperature``, ``stop``, ``tools``,
+``logprobs``...) and per-call options (``stream_usage``, ``extra_body``) are not here."""
 
 
 FRAMEWORK_FIELDS = (
@@ -414,23 +494,36 @@ class ConnectionOptions(BaseModel):
             raise ValueError(f"timeout must be seconds or None, got {value!r}")
         if isinstance(value, (int, float)):
             return _positive_seconds(value)
-        # An httpx2.Timeout can only have been built once httpx2 is imported: checking
-        # through sys.modules keeps this module free of the import.
+        # An httpx2.Timeout (or an httpx one) can only have been built once its library is
+        # imported: checking through sys.modules keeps this module free of the import.
         httpx2 = sys.modules.get("httpx2")
         if httpx2 is not None and isinstance(value, httpx2.Timeout):
-            for phase in ("connect", "read", "write", "pool"):  # each: seconds or None
+            for phase in _PHASES:  # each: seconds or None
                 seconds = getattr(value, phase)
                 if seconds is not None:
                     _positive_seconds(seconds)
             return value
+        got, hint = repr(value), ""
+        httpx = sys.modules.get("httpx")
+        if httpx is not None and isinstance(value, httpx.Timeout):
+            same = ", ".join(f"{phase}={getattr(value, phase)!r}" for phase in _PHASES)
+            got = f"httpx.{value!r}"
+            hint = (
+                " (this package sends through httpx2, not httpx: build an httpx2.Timeout with "
+                f"the same values, httpx2.Timeout({same}))"
+            )
         raise ValueError(
-            f"timeout must be seconds, None (no limit) or an httpx timeout, got {value!r}"
+            f"timeout must be seconds, None (no limit) or an httpx2.Timeout, got {got}{hint}"
         )
 
     @field_validator("connect_timeout", "stream_chunk_timeout", "stream_timeout", "queue_timeout")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         return None if value is None else _positive_seconds(value)
+
+
+_PHASES = ("connect", "read", "write", "pool")
+"""The phases an ``httpx2.Timeout`` times, each in seconds or None."""
 
 
 def _positive_seconds(value: float) -> float:

@@ -18,19 +18,23 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, trim_messages
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.llms.function_calling import FunctionCallingLLM
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ModelsLab, ModelsLabError
 from modelslab_transport.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
-from modelslab_transport.options import InsecureBaseURLWarning
+from modelslab_transport.options import InsecureBaseURLWarning, request_param_refusal
 from tests.faults.drivers import FAKE_KEY, Framework, bounded, make_model
 from tests.support.fault_server import FaultServer, json_reply
 from tests.support.loopback import LoopbackConnection, LoopbackRequest
-from tests.support.replies import chunk, completion_body
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import chunk, completion_body, json_response
 
 FRAMEWORKS = pytest.mark.parametrize("framework", ["langchain", "llama_index"])
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +53,10 @@ async def _aask(llm: Any, **kwargs: Any) -> str:
     if isinstance(llm, ChatModelsLab):
         return str((await llm.ainvoke("Hi", **kwargs)).content)
     return str((await llm.achat(_LI_PROMPT, **kwargs)).message.content)
+
+
+def _call(llm: Any, use_async: bool, **kwargs: Any) -> str:
+    return asyncio.run(_aask(llm, **kwargs)) if use_async else _ask(llm, **kwargs)
 
 
 def _answer(text: str, *, pause: float = 0.0) -> Any:
@@ -265,6 +273,130 @@ def test_modelslab_llm_misspelt_argument_raises_with_a_suggestion(
         ModelsLabLLM(**{argument: 0.2})
 
 
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "connect_timeout",
+            3,
+            "is a connection setting, not a request parameter: the models take it inside "
+            "timeout: timeout=httpx2.Timeout(300, connect=30)",
+        ),
+        (
+            "anthropic_version",
+            "2023-06-01",
+            "is a connection setting, not a request parameter: the models send the "
+            "anthropic-version header to /v1/messages; to send another version, set the header "
+            "on the model: default_headers={'anthropic-version': '...'}",
+        ),
+    ],
+)
+def test_a_connection_setting_given_to_a_constructor_is_refused_at_once(
+    cls: type[Any], name: str, value: Any, message: str
+) -> None:
+    """Refused naming the constructor, with no advice (model_kwargs, additional_kwargs)
+    that would be refused in turn."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "pass it in model_kwargs" warning first
+        with pytest.raises(ValueError, match=re.escape(message)) as caught:
+            cls(base_url="http://127.0.0.1:9", **{name: value})
+    text = str(caught.value)
+    assert f"'{name}' in {cls.__name__}'s arguments" in text
+    assert "model_kwargs to silence" not in text
+    assert "go in additional_kwargs" not in text
+
+
+_CANDIDATES = {
+    "connect_timeout": 3,
+    "anthropic_version": "2023-06-01",
+    "request_timeout": 3,
+    "model_name": "m",
+    "api": "messages",
+    "streaming": True,
+    "split_think_tags": False,
+    "model_kwargs": {"top_k": 5},
+    "additional_kwargs": {"top_k": 5},
+    "http_async_client": None,
+    "async_http_client": None,
+    "structured_output_method": "json_schema",
+    "context_window": 8192,
+    "is_function_calling_model": True,
+    "token": "t-0123456789",
+    "top_k": 5,
+    "repetition_penalty": 1.1,
+    "modle": "m",
+}
+"""Arguments a user may give either class: settings of the other class, other libraries'
+names, credentials, and request parameters ModelsLab takes beyond OpenAI's."""
+
+_OTHER_NAMES = {"model_name", "request_timeout"}  # ChatModelsLab takes them as its fields
+
+
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM])
+def test_a_constructors_advice_is_never_refused_in_turn(cls: type[Any]) -> None:
+    """Whatever an unknown constructor argument's message or warning advises (model_kwargs,
+    additional_kwargs) is accepted; what would be refused there is refused at once."""
+    if cls is ChatModelsLab:
+        cls.model_rebuild()  # its schema is built on first use
+    advised, refused = [], []
+    for name, value in _CANDIDATES.items():
+        if name in cls.model_fields or (cls is ChatModelsLab and name in _OTHER_NAMES):
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                cls(base_url="http://127.0.0.1:9", **{name: value})
+                refusal = ""
+            except ValueError as exc:
+                refusal = str(exc)
+        advice = " ".join([refusal, *(str(warning.message) for warning in caught)])
+        if refusal:
+            assert cls.__name__ in refusal, refusal  # names where it was given
+            refused.append(name)
+        if "in model_kwargs" in advice and "not in model_kwargs" not in advice:
+            ChatModelsLab(base_url="http://127.0.0.1:9", model_kwargs={name: value})
+            advised.append(name)
+        if "go in additional_kwargs" in advice:
+            ModelsLabLLM(base_url="http://127.0.0.1:9", additional_kwargs={name: value})
+            advised.append(name)
+    assert {"connect_timeout", "anthropic_version", "token"} <= set(refused)
+    assert {"top_k", "repetition_penalty", "modle"} <= set(advised)
+
+
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM])
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_another_anthropic_version_is_sent_through_default_headers(
+    cls: type[Any], use_async: bool
+) -> None:
+    """What the anthropic_version refusal advises: the header arrives, once, as given."""
+    reply = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "fault-model",
+        "content": [{"type": "text", "text": "ok"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 3, "output_tokens": 2},
+    }
+    api = ScriptedServer([json_response(reply)])
+    transport = httpx2.MockTransport(api)
+    async_client = "http_async_client" if cls is ChatModelsLab else "async_http_client"
+    llm = cls(
+        model="fault-model",
+        api_key=FAKE_KEY,
+        base_url="http://127.0.0.1:9",
+        api="messages",
+        default_headers={"anthropic-version": "2099-01-01"},
+        http_client=httpx2.Client(transport=transport),
+        **{async_client: httpx2.AsyncClient(transport=transport)},
+    )
+    assert _call(llm, use_async) == "ok"
+    (request,) = api.requests
+    assert request.url.path.endswith("/v1/messages")
+    assert request.headers.get_list("anthropic-version") == ["2099-01-01"]
+
+
 @FRAMEWORKS
 @pytest.mark.parametrize(
     ("field", "value", "message"),
@@ -323,20 +455,101 @@ def test_a_calls_own_value_is_checked_as_the_options_are(
         ("default_headers", {"X-A": "b"}, "'default_headers' in a call's arguments is a setting"),
         ("queue_timeout", 5, "'queue_timeout' in a call's arguments is a setting of the model"),
         ("connect_timeout", 5, "timeout=httpx2.Timeout(300, connect=30) times each phase"),
-        ("anthropic_version", "2023-06-01", "it is a field of modelslab_transport.ClientSettings"),
+        ("anthropic_version", "2023-06-01", "default_headers={'anthropic-version': '...'}"),
+        (
+            "request_timeout",
+            3,
+            "'request_timeout' in a call's arguments is ChatOpenAI's name for timeout, a "
+            "setting of the model, not a request parameter: set timeout=... (seconds) on the "
+            "model",
+        ),
+        (
+            "api",
+            "messages",
+            "'api' in a call's arguments is the protocol, a setting of the model, not a "
+            "request parameter: set it on the model (ChatModelsLab(api='messages') / "
+            "ModelsLabLLM(api='messages'))",
+        ),
+        ("model_name", "other-model", "LangChain's other name for model: pass model=..."),
+        ("split_think_tags", False, "'split_think_tags' in a call's arguments is a setting"),
+        ("legacy_auth", True, "'legacy_auth' in a call's arguments is a setting of the model"),
+        ("streaming", True, "stream with stream() / astream()"),
+        ("model_kwargs", {"top_k": 5}, "pass the parameters themselves, as keyword arguments"),
+        ("additional_kwargs", {"top_k": 5}, "pass the parameters themselves, as keyword"),
+        ("http_client", object(), "ChatModelsLab(http_client=..., http_async_client=...)"),
+        ("async_http_client", object(), "ModelsLabLLM(http_client=..., async_http_client="),
+        ("structured_output_method", "json_schema", "pass it in structured_predict's llm_kw"),
+        ("context_window", 8192, "ModelsLabLLM's setting for its metadata (tokens)"),
+        ("is_function_calling_model", True, "ModelsLabLLM's setting for its metadata"),
     ],
 )
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 def test_a_calls_own_settings_or_credentials_are_refused_before_sending(
-    framework: Framework, field: str, value: Any, message: str
+    framework: Framework, field: str, value: Any, message: str, use_async: bool
 ) -> None:
     """A call's keyword arguments go into the body: a setting there would do nothing, a key
     would travel in it. Refused, naming the argument and never its value."""
     llm = make_model(framework, "http://127.0.0.1:9", max_retries=0)
     with pytest.raises(ValueError, match=re.escape(message)) as caught:
-        _ask(llm, **{field: value})
+        _call(llm, use_async, **{field: value})
     assert not isinstance(caught.value, ModelsLabError)  # nothing was sent
-    if isinstance(value, str) and field not in ("temperature",):
+    if isinstance(value, str) and field not in ("temperature", "api"):  # api: named in advice
         assert value not in str(caught.value)
+
+
+# Request parameters and per-call options of the same names as model fields.
+_PER_CALL_NAMES = {
+    "model",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "n",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logprobs",
+    "top_logprobs",
+    "stream_usage",
+    "extra_body",
+}
+
+
+@pytest.mark.parametrize(
+    ("cls", "base"), [(ChatModelsLab, BaseChatModel), (ModelsLabLLM, FunctionCallingLLM)]
+)
+def test_every_setting_of_the_classes_is_refused_per_call(cls: type[Any], base: type[Any]) -> None:
+    """A field the class adds that is not a request parameter would be sent, and ignored,
+    if a call passed it: each is refused with a message of its own or the generic one."""
+    if isinstance(cls, type) and issubclass(cls, ChatModelsLab):
+        cls.model_rebuild()  # its schema is built on first use
+    settings = set(cls.model_fields) - set(base.model_fields) - _PER_CALL_NAMES
+    assert {"api", "timeout", "split_think_tags", "http_client"} <= settings
+    unrefused = sorted(name for name in settings if request_param_refusal(name, "x") is None)
+    assert unrefused == []
+
+
+@FRAMEWORKS
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_a_calls_request_parameters_are_sent(framework: Framework, use_async: bool) -> None:
+    """Real request parameters (and unknown ones) given to a call reach the body as given."""
+    params: dict[str, Any] = {
+        "model": "other-model",
+        "max_tokens": 9,
+        "temperature": 0.3,
+        "top_p": 0.5,
+        "stop": ["END"],
+        "seed": 7,
+        "logprobs": True,
+        "response_format": {"type": "json_object"},
+        "user": "u-1",
+        "top_k": 5,
+    }
+    with FaultServer(_answer("ok")) as server:
+        llm = make_model(framework, server.base_url)
+        assert _call(llm, use_async, **params) == "ok"
+        (body,) = _bodies(server)
+    assert {name: body.get(name) for name in params} == params
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,9 @@ watchdog thread); ``None`` is how "no limit" is spelt.
 from __future__ import annotations
 
 import math
+import re
 
+import httpx
 import httpx2
 import pytest
 from pydantic import ValidationError
@@ -92,3 +94,42 @@ def test_an_httpx_timeout_with_a_phase_no_library_can_wait_for_is_refused(
         cls(timeout=given)
     kept = cls(timeout=httpx2.Timeout(30.0, **{phase: None})).timeout  # None: no limit
     assert getattr(kept, phase) is None
+
+
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM, ClientSettings])
+@pytest.mark.parametrize(
+    ("given", "same", "built"),
+    [
+        (
+            httpx.Timeout(5.0),
+            "httpx2.Timeout(connect=5.0, read=5.0, write=5.0, pool=5.0)",
+            httpx2.Timeout(connect=5.0, read=5.0, write=5.0, pool=5.0),
+        ),
+        (
+            httpx.Timeout(30.0, connect=2.0, pool=None),
+            "httpx2.Timeout(connect=2.0, read=30.0, write=30.0, pool=None)",
+            httpx2.Timeout(connect=2.0, read=30.0, write=30.0, pool=None),
+        ),
+    ],
+)
+def test_an_httpx_timeout_is_refused_naming_the_httpx2_one_to_build(
+    cls: type, given: httpx.Timeout, same: str, built: httpx2.Timeout
+) -> None:
+    """httpx (not httpx2) timeouts are not httpx2's: the message says which to build, and
+    the one it names is accepted with the same values."""
+    message = (
+        f"timeout must be seconds, None (no limit) or an httpx2.Timeout, got httpx.{given!r} "
+        "(this package sends through httpx2, not httpx: build an httpx2.Timeout with the same "
+        f"values, {same})"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        cls(timeout=given)
+    assert cls(timeout=built).timeout.as_dict() == given.as_dict()
+
+
+@pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM, ClientSettings])
+def test_anything_else_as_timeout_names_what_is_taken(cls: type) -> None:
+    message = "timeout must be seconds, None (no limit) or an httpx2.Timeout, got '5'"
+    with pytest.raises(ValueError, match=re.escape(message)) as caught:
+        cls(timeout="5")
+    assert "sends through httpx2" not in str(caught.value)

@@ -290,6 +290,22 @@ def test_to_langchain_error_keeps_attributes_and_is_idempotent() -> None:
     assert isinstance(other, lc.ModelError)
 
 
+def test_a_queue_timeout_becomes_the_most_specific_dual_class() -> None:
+    from langchain_modelslab.queue_errors import ModelsLabQueueTimeoutError
+    from modelslab_transport import QueueTimeoutError
+
+    original = QueueTimeoutError("no slot within 0.3 s; raise queue_timeout", retryable=False)
+    converted = lm.to_langchain_error(original)
+    assert type(converted) is ModelsLabQueueTimeoutError
+    assert isinstance(converted, QueueTimeoutError)
+    assert isinstance(converted, lm.ModelsLabTimeoutError)
+    assert isinstance(converted, lc.ModelTimeoutError)
+    assert (str(converted), converted.args) == (str(original), original.args)
+    assert (converted.retryable, converted.is_retryable) == (False, False)
+    other_timeout = lm.to_langchain_error(transport.APITimeoutError("read"))
+    assert type(other_timeout) is lm.ModelsLabTimeoutError
+
+
 def test_errors_never_show_the_key() -> None:
     api = ScriptedServer([json_response({"error": f"bad key {API_KEY}"}, 401)])
     with pytest.raises(lc.ModelAuthenticationError) as caught:

@@ -24,7 +24,7 @@ from modelslab_transport.concurrency import (
     is_queue_limit,
     queue_limit_named,
 )
-from modelslab_transport.errors import APITimeoutError, RateLimitError
+from modelslab_transport.errors import RateLimitError
 from modelslab_transport.retry import RetryPolicy
 from modelslab_transport.wire import ChatCompletionRequest
 from modelslab_transport.wire import ChatMessage as WireMessage
@@ -374,8 +374,17 @@ def test_the_classes_pass_max_concurrency_through() -> None:
     assert isinstance(AIMessage(content=""), AIMessage)
 
 
+NO_SLOT = r"no slot .* raise queue_timeout"
+
+
 @pytest.mark.parametrize("framework", ["langchain", "llama_index"])
-def test_the_classes_pass_queue_timeout_through(framework: str) -> None:
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_the_classes_pass_queue_timeout_through(framework: str, use_async: bool) -> None:
+    """Both classes raise a QueueTimeoutError (ChatModelsLab's also a ModelTimeoutError)."""
+    from langchain_core.exceptions import ModelTimeoutError
+
+    import langchain_modelslab
+
     with FaultServer(json_reply(completion_body("ok"))) as server:
         settings = _settings(server.base_url, max_concurrency=1)
         held = account_limit(settings).acquire(call_deadline(settings))  # the only slot
@@ -384,15 +393,33 @@ def test_the_classes_pass_queue_timeout_through(framework: str) -> None:
                 lc = ChatModelsLab(
                     model="m", api_key=KEY, base_url=server.base_url, queue_timeout=0.3
                 )
-                # ChatModelsLab raises the dual class of the transport's base class.
-                with pytest.raises(APITimeoutError, match=r"no slot .* raise queue_timeout"):
-                    lc.invoke("hi")
+                with pytest.raises(QueueTimeoutError, match=NO_SLOT) as caught:
+                    asyncio.run(lc.ainvoke("hi")) if use_async else lc.invoke("hi")
+                assert type(caught.value) is langchain_modelslab.ModelsLabQueueTimeoutError
+                assert isinstance(caught.value, ModelTimeoutError)
+                assert isinstance(caught.value, langchain_modelslab.ModelsLabTimeoutError)
+                assert isinstance(caught.value.__cause__, QueueTimeoutError)
             else:
                 li = ModelsLabLLM(
                     model="m", api_key=KEY, base_url=server.base_url, queue_timeout=0.3
                 )
-                with pytest.raises(QueueTimeoutError, match=r"queue_timeout"):
-                    li.chat([ChatMessage(role="user", content="hi")])
+                messages = [ChatMessage(role="user", content="hi")]
+                with pytest.raises(QueueTimeoutError, match=NO_SLOT) as caught:
+                    asyncio.run(li.achat(messages)) if use_async else li.chat(messages)
+                assert type(caught.value) is QueueTimeoutError
+            assert caught.value.retryable is False
         finally:
             held.release()
         assert server.request_count == 0
+
+
+def test_queue_timeout_error_is_exported_where_the_other_errors_are() -> None:
+    import langchain_modelslab
+    import modelslab_transport
+    from langchain_modelslab.queue_errors import ModelsLabQueueTimeoutError
+
+    assert modelslab_transport.QueueTimeoutError is QueueTimeoutError
+    assert "QueueTimeoutError" in modelslab_transport.__all__
+    assert issubclass(QueueTimeoutError, modelslab_transport.APITimeoutError)
+    assert langchain_modelslab.ModelsLabQueueTimeoutError is ModelsLabQueueTimeoutError
+    assert "ModelsLabQueueTimeoutError" in langchain_modelslab.__all__
