@@ -24,8 +24,7 @@ working, and LangChain's retry helpers can read ``is_retryable``:
   ``ModelsLabAPIStatusError``, a ``ModelAPIError``;
 - ``APITimeoutError``: ``ModelsLabTimeoutError``, a ``ModelTimeoutError``; its
   ``QueueTimeoutError`` (no slot of the account's concurrency limit within
-  ``queue_timeout``): ``ModelsLabQueueTimeoutError`` (in
-  :mod:`langchain_modelslab.queue_errors`), also a ``ModelsLabTimeoutError``;
+  ``queue_timeout``): ``ModelsLabQueueTimeoutError``, also a ``ModelsLabTimeoutError``;
 - ``APIConnectionError``: ``ModelsLabConnectionError``, a ``ModelConnectionError``;
 - ``IncompleteStreamError`` / ``InvalidResponseError``: ``ModelsLabIncompleteStreamError``
   / ``ModelsLabInvalidResponseError``, a ``ModelAPIError``;
@@ -41,7 +40,6 @@ The messages are the transport's, which never contain the API key.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -75,6 +73,7 @@ __all__ = [
     "ModelsLabModelError",
     "ModelsLabNotFoundError",
     "ModelsLabPermissionDeniedError",
+    "ModelsLabQueueTimeoutError",
     "ModelsLabRateLimitError",
     "ModelsLabRedirectError",
     "ModelsLabServerError",
@@ -161,6 +160,17 @@ class ModelsLabTimeoutError(_TransportRetryFlag, transport.APITimeoutError, Mode
     """A connect, read or per-chunk stream timeout expired."""
 
 
+class ModelsLabQueueTimeoutError(ModelsLabTimeoutError, transport.QueueTimeoutError):
+    """No slot of the account's concurrency limit came free within ``queue_timeout``.
+
+    Both :class:`modelslab_transport.QueueTimeoutError` (what ``ModelsLabLLM`` raises, so
+    one ``except QueueTimeoutError`` serves both frameworks) and a
+    :class:`ModelsLabTimeoutError` (a LangChain ``ModelTimeoutError``). Not retryable:
+    raise ``queue_timeout`` (seconds) or ``max_concurrency``, or send fewer requests at
+    once.
+    """
+
+
 class ModelsLabConnectionError(
     _TransportRetryFlag, transport.APIConnectionError, ModelConnectionError
 ):
@@ -196,6 +206,7 @@ _LANGCHAIN_CLASSES: tuple[
     (transport.ServerError, ModelsLabServerError),
     (transport.RedirectError, ModelsLabRedirectError),
     (transport.APIStatusError, ModelsLabAPIStatusError),
+    (transport.QueueTimeoutError, ModelsLabQueueTimeoutError),  # before its base class
     (transport.APITimeoutError, ModelsLabTimeoutError),
     (transport.APIConnectionError, ModelsLabConnectionError),
     (transport.IncompleteStreamError, ModelsLabIncompleteStreamError),
@@ -219,13 +230,6 @@ def _is_context_overflow(error: transport.BadRequestError) -> bool:
 def _langchain_class(error: transport.ModelsLabError) -> type[transport.ModelsLabError]:
     if isinstance(error, transport.BadRequestError) and _is_context_overflow(error):
         return ModelsLabContextOverflowError
-    # Most specific first: a QueueTimeoutError is also an APITimeoutError. Its module is
-    # loaded whenever one can have been raised (see langchain_modelslab.queue_errors).
-    concurrency = sys.modules.get("modelslab_transport.concurrency")
-    if concurrency is not None and isinstance(error, concurrency.QueueTimeoutError):
-        from langchain_modelslab.queue_errors import ModelsLabQueueTimeoutError
-
-        return ModelsLabQueueTimeoutError
     for transport_class, langchain_class in _LANGCHAIN_CLASSES:
         if isinstance(error, transport_class):
             return langchain_class

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
         AsyncModelsLabClient,
         ModelsLabClient,
     )
-    from modelslab_transport.concurrency import QueueTimeoutError
     from modelslab_transport.defaults import (
         API_KEY_ENV,
         BASE_URL_ENV,
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
         ModelsLabError,
         NotFoundError,
         PermissionDeniedError,
+        QueueTimeoutError,
         RateLimitError,
         RedirectError,
         ServerError,
@@ -76,7 +76,6 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "AsyncModelsLabClient",
         "ModelsLabClient",
     ],
-    "concurrency": ["QueueTimeoutError"],
     "defaults": [
         "API_KEY_ENV",
         "BASE_URL_ENV",
@@ -97,6 +96,7 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "ModelsLabError",
         "NotFoundError",
         "PermissionDeniedError",
+        "QueueTimeoutError",
         "RateLimitError",
         "RedirectError",
         "ServerError",

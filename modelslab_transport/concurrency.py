@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import aiologic
 
-from modelslab_transport.errors import APITimeoutError, ModelsLabError, RateLimitError
+from modelslab_transport.errors import ModelsLabError, QueueTimeoutError, RateLimitError
 from modelslab_transport.urls import is_modelslab
 
 if TYPE_CHECKING:
@@ -68,15 +68,6 @@ MODELSLAB_DEFAULT_CONCURRENCY = 5
 _QUEUE_LIMIT = re.compile(r"queued requests", re.IGNORECASE)
 _NAMED_MAXIMUM = re.compile(r"maximum\s+(?:of\s+)?(\d+)\s+queued", re.IGNORECASE)
 _SLOT_KEY = "modelslab_transport.slot"
-
-
-class QueueTimeoutError(APITimeoutError):
-    """A request waited for a free slot of its account's queue limit past its deadline.
-
-    The deadline is ``ClientSettings.queue_timeout`` after the call began.
-
-    Raise ``queue_timeout`` (seconds) or ``max_concurrency``, or send fewer requests at once.
-    """
 
 
 def is_queue_limit(error: ModelsLabError) -> bool:

@@ -171,6 +171,15 @@ class APITimeoutError(APIConnectionError):
     """A connect, read or per-chunk stream timeout expired."""
 
 
+class QueueTimeoutError(APITimeoutError):
+    """A request waited for a free slot of its account's queue limit past its deadline.
+
+    The deadline is ``queue_timeout`` (seconds) after the call began; see
+    :mod:`modelslab_transport.concurrency`. Raise ``queue_timeout`` or
+    ``max_concurrency``, or send fewer requests at once.
+    """
+
+
 class LocalRequestError(ModelsLabError):
     """The request could not be sent as built: the HTTP stack refused it before sending.
 

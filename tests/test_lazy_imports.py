@@ -55,10 +55,8 @@ def test_importing_chat_models_lab_defers_the_transport() -> None:
     # LangChain itself imports httpx2 (langsmith.utils -> langsmith._httpx), whatever we do.
     early = [name for name in DEFERRED if name in loaded and name != "httpx2"]
     assert early == [], f"imported by `from langchain_modelslab import ChatModelsLab`: {early}"
-    # ModelsLabQueueTimeoutError is exported on first access, so the concurrency limit
-    # (and aiologic) are not imported with the package.
+    # The concurrency limit (and aiologic) are not imported with the package.
     assert "modelslab_transport.concurrency" not in loaded
-    assert "langchain_modelslab.queue_errors" not in loaded
 
 
 def test_building_a_request_imports_what_it_needs() -> None:

@@ -291,7 +291,7 @@ def test_to_langchain_error_keeps_attributes_and_is_idempotent() -> None:
 
 
 def test_a_queue_timeout_becomes_the_most_specific_dual_class() -> None:
-    from langchain_modelslab.queue_errors import ModelsLabQueueTimeoutError
+    from langchain_modelslab.errors import ModelsLabQueueTimeoutError
     from modelslab_transport import QueueTimeoutError
 
     original = QueueTimeoutError("no slot within 0.3 s; raise queue_timeout", retryable=False)

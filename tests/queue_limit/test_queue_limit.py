@@ -416,7 +416,7 @@ def test_the_classes_pass_queue_timeout_through(framework: str, use_async: bool)
 def test_queue_timeout_error_is_exported_where_the_other_errors_are() -> None:
     import langchain_modelslab
     import modelslab_transport
-    from langchain_modelslab.queue_errors import ModelsLabQueueTimeoutError
+    from langchain_modelslab.errors import ModelsLabQueueTimeoutError
 
     assert modelslab_transport.QueueTimeoutError is QueueTimeoutError
     assert "QueueTimeoutError" in modelslab_transport.__all__
