@@ -172,7 +172,11 @@ class _ClientCore:
             headers["authorization"] = f"Bearer {key.get_secret_value()}"
         else:
             headers["x-api-key"] = key.get_secret_value()
-        headers.update(self.settings.default_headers)
+        # Header names ignore case: the caller's replace ours whatever case they are in
+        # (a plain update would send both "anthropic-version" and "Anthropic-Version").
+        headers.update(
+            (name.lower(), value) for name, value in self.settings.default_headers.items()
+        )
         return headers
 
     def _build(

@@ -85,6 +85,17 @@ def _endpoint_server() -> ScriptedServer:
 # ------------------------------------------------------------------------ auth
 
 
+def test_default_headers_replace_ours_whatever_their_case() -> None:
+    server = _endpoint_server()
+    extra = {"Anthropic-Version": "2024-01-01", "Authorization": "Bearer sk-gateway", "X-A": "b"}
+    _every_endpoint(sync_client(server, default_headers=extra))
+    for request in server.requests:  # each header once, with the caller's value
+        assert request.headers.get_list("authorization") == ["Bearer sk-gateway"]
+        assert request.headers.get_list("x-a") == ["b"]
+    for request in server.requests[1:]:  # the Anthropic-style endpoints
+        assert request.headers.get_list("anthropic-version") == ["2024-01-01"]
+
+
 def test_each_endpoint_uses_its_documented_path_method_and_auth() -> None:
     server = _endpoint_server()
     _every_endpoint(sync_client(server))
