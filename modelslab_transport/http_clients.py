@@ -45,7 +45,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 
@@ -281,6 +281,28 @@ def _usable_environment_proxies() -> Iterator[None]:
     )
 
 
+_C = TypeVar("_C", httpx2.Client, httpx2.AsyncClient)
+
+
+def _new_client(
+    client_class: type[_C],
+    transport: Callable[[httpx2.Limits, ssl.SSLContext], Any],
+    sends_to: str | None,
+    kwargs: dict[str, Any],
+) -> _C:
+    """``client_class(**kwargs)`` sending through ``transport(limits, ssl_context)``.
+
+    Or httpx2's own transport, for its proxy routing, when the environment may send
+    requests to ``sends_to`` through a proxy (see the two callers).
+    """
+    ssl_context = default_ssl_context()
+    if kwargs.get("trust_env", True) and environment_may_proxy(sends_to):
+        with _usable_environment_proxies():
+            return client_class(**kwargs, verify=ssl_context)
+    limits = kwargs.get("limits", DEFAULT_LIMITS)
+    return client_class(**kwargs, transport=transport(limits, ssl_context))
+
+
 def new_sync_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.Client:
     """An ``httpx2.Client`` built with ``kwargs``, sending through a :class:`TimedHTTPTransport`.
 
@@ -296,12 +318,7 @@ def new_sync_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.Cli
     Raises:
         LocalRequestError: a proxy variable httpx2 cannot use, naming it.
     """
-    ssl_context = default_ssl_context()
-    if kwargs.get("trust_env", True) and environment_may_proxy(sends_to):
-        with _usable_environment_proxies():
-            return httpx2.Client(**kwargs, verify=ssl_context)
-    limits = kwargs.get("limits", DEFAULT_LIMITS)
-    return httpx2.Client(**kwargs, transport=TimedHTTPTransport(limits, ssl_context))
+    return _new_client(httpx2.Client, TimedHTTPTransport, sends_to, kwargs)
 
 
 def new_async_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.AsyncClient:
@@ -318,14 +335,11 @@ def new_async_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.As
     Raises:
         LocalRequestError: a proxy variable httpx2 cannot use, naming it.
     """
-    ssl_context = default_ssl_context()
-    if kwargs.get("trust_env", True) and environment_may_proxy(sends_to):
-        with _usable_environment_proxies():
-            return httpx2.AsyncClient(**kwargs, verify=ssl_context)
-    limits = kwargs.get("limits", DEFAULT_LIMITS)
-    return httpx2.AsyncClient(
-        **kwargs, transport=ShardedAsyncTransport(limits, ssl_context=ssl_context)
-    )
+
+    def sharded(limits: httpx2.Limits, context: ssl.SSLContext) -> ShardedAsyncTransport:
+        return ShardedAsyncTransport(limits, ssl_context=context)
+
+    return _new_client(httpx2.AsyncClient, sharded, sends_to, kwargs)
 
 
 def check_http_client(value: Any, *, is_async: bool, name: str) -> None:
