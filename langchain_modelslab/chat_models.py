@@ -39,7 +39,7 @@ from modelslab_transport.defaults import (
 from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
 from modelslab_transport.injected import CallerClients
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
-from modelslab_transport.modelslab import ModelsLab, modelslab_of
+from modelslab_transport.modelslab import ModelsLab, modelslab_held_by, modelslab_of
 from modelslab_transport.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
@@ -434,13 +434,15 @@ class ChatModelsLab(CallerClients, BaseChatModel):
 
     def close(self) -> None:
         """Close the pooled sync connections (an injected ``http_client`` stays open)."""
-        if self._modelslab is not None:
-            self._modelslab.close()
+        core = modelslab_held_by(self)
+        if core is not None:
+            core.close()
 
     async def aclose(self) -> None:
         """Close the pooled async connections (an injected client stays open)."""
-        if self._modelslab is not None:
-            await self._modelslab.aclose()
+        core = modelslab_held_by(self)
+        if core is not None:
+            await core.aclose()
 
     # --------------------------------------------------------------- requests
 

@@ -62,7 +62,7 @@ from modelslab_transport.defaults import (
 )
 from modelslab_transport.injected import CallerClients
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
-from modelslab_transport.modelslab import ModelsLab, modelslab_of
+from modelslab_transport.modelslab import ModelsLab, modelslab_held_by, modelslab_of
 from modelslab_transport.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
@@ -387,13 +387,15 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
 
     def close(self) -> None:
         """Close the sync connection pool this LLM opened (an injected client stays open)."""
-        if self._modelslab is not None:
-            self._modelslab.close()
+        core = modelslab_held_by(self)
+        if core is not None:
+            core.close()
 
     async def aclose(self) -> None:
         """Close the async connection pool this LLM opened (an injected client stays open)."""
-        if self._modelslab is not None:
-            await self._modelslab.aclose()
+        core = modelslab_held_by(self)
+        if core is not None:
+            await core.aclose()
 
     def _request(
         self, messages: Sequence[ChatMessage], *, stream: bool, kwargs: dict[str, Any]

@@ -17,6 +17,7 @@ are never closed under them.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     )
     from modelslab_transport.wire.messages import CountTokensRequest
 
-__all__ = ["ModelsLab", "modelslab_of"]
+__all__ = ["ModelsLab", "modelslab_held_by", "modelslab_of"]
 
 _UNSET: Any = object()
 
@@ -163,6 +164,7 @@ class ModelsLab:
         self._clients = _Clients(self._options, http_client, async_http_client, retry_policy)
         self._retired: list[_Clients] = []
         self._fingerprint: tuple[Any, ...] | None = None
+        self._source: Callable[[], object] | None = None
 
     def after_fork(self) -> None:
         """A new lock in a forked child (the parent's may be held by one of its threads)."""
@@ -186,7 +188,21 @@ class ModelsLab:
         """
         core = cls(make_options(), http_client=http_client, async_http_client=async_http_client)
         core._fingerprint = _stored(_fingerprint(source, names, http_client, async_http_client))
+        try:
+            core._source = weakref.ref(source)
+        except TypeError:  # an object without weak references: held, as it holds us
+            core._source = lambda: source
         return core
+
+    def follows(self, source: object) -> bool:
+        """True if this object was built by :meth:`following` for ``source`` itself.
+
+        A copy of ``source`` (``model_copy()``, ``copy.copy``) shares its private
+        attributes, and with them this object; it must build its own instead of
+        reconfiguring the original's, which would send the original's calls with the
+        copy's settings.
+        """
+        return self._source is not None and self._source() is source
 
     def follow(
         self,
@@ -545,10 +561,7 @@ def modelslab_of(
     ``names`` of ``owner`` (see :meth:`ModelsLab.follow`). Both framework classes hold
     their object through this one function.
     """
-    # Read from pydantic's private-attribute slot: ``owner._modelslab`` goes through
-    # pydantic's ``__getattr__``, which costs more than the rest of this function.
-    private = owner.__pydantic_private__
-    core: ModelsLab | None = private.get("_modelslab") if private else None
+    core = modelslab_held_by(owner)
     if core is None:
         core = ModelsLab.following(
             owner,
@@ -566,6 +579,22 @@ def modelslab_of(
         http_client=http_client,
         async_http_client=async_http_client,
     )
+
+
+def modelslab_held_by(owner: Any) -> ModelsLab | None:
+    """The ``ModelsLab`` that :func:`modelslab_of` built for ``owner``, if it built one.
+
+    None before the first call, and for a copy of a framework model that still holds
+    the original's object (a copy builds its own on its first call, and closing the
+    copy must not close the original's connections).
+    """
+    # Read from pydantic's private-attribute slot: ``owner._modelslab`` goes through
+    # pydantic's ``__getattr__``, which costs more than the rest of :func:`modelslab_of`.
+    private = owner.__pydantic_private__
+    core: ModelsLab | None = private.get("_modelslab") if private else None
+    if core is None or not core.follows(owner):
+        return None
+    return core
 
 
 def _fingerprint(

@@ -157,6 +157,30 @@ def test_a_used_model_pickles_and_deep_copies(framework: Framework) -> None:
         assert _ask(llm) == "again"  # the original keeps working
 
 
+@FRAMEWORKS
+@pytest.mark.parametrize("how", ["model_copy", "copy.copy"])
+def test_a_copy_of_a_used_model_calls_with_its_own_settings(framework: Framework, how: str) -> None:
+    # A shallow copy shares the original's private attributes; it used to share its
+    # ModelsLab object too, which each call then reconfigured for its caller: the
+    # original's calls went out with the copy's settings while the copy was in use.
+    with FaultServer(_answer("first")) as first, FaultServer(_answer("second")) as second:
+        original = make_model(framework, first.base_url)
+        assert _ask(original) == "first"
+        if how == "model_copy":
+            copied = original.model_copy(update={"base_url": second.base_url})
+        else:
+            copied = copy.copy(original)
+            copied.base_url = second.base_url
+        assert copied.client is not original.client
+        answers = []
+        for _ in range(2):  # interleaved, sync and async
+            answers += [_ask(copied), _ask(original), _call(copied, True), _call(original, True)]
+        assert answers == ["second", "first"] * 4
+        copied.close()  # closes the copy's own connections only
+        assert _ask(original) == "first"
+        assert (first.request_count, second.request_count) == (6, 4)
+
+
 # --------------------------------------------------------------- what callers pass
 
 

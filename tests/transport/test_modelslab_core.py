@@ -120,6 +120,32 @@ def test_pickle_and_deepcopy_leave_clients_behind() -> None:
         assert copied.sync_client is not core.sync_client
 
 
+@dataclasses.dataclass
+class _Fields:
+    model: str = "m1"
+
+
+@dataclasses.dataclass(slots=True)
+class _SlottedFields:  # no weak references to it
+    model: str = "m1"
+
+
+@pytest.mark.parametrize("source_type", [_Fields, _SlottedFields])
+def test_a_following_object_follows_only_its_own_source(source_type: type[Any]) -> None:
+    source = source_type()
+
+    def options() -> ModelsLabOptions:
+        return ModelsLabOptions(api_key=API_KEY, model=source.model)
+
+    core = ModelsLab.following(source, ["model"], options)
+    assert core.follows(source)
+    assert not core.follows(copy.copy(source))
+    assert not ModelsLab(ModelsLabOptions(api_key=API_KEY)).follows(source)
+    source.model = "m2"
+    assert core.follow(source, ["model"], options).options.model == "m2"
+    assert not copy.deepcopy(core).follows(source)  # a copy follows nothing until told
+
+
 def test_a_third_protocol_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     server = ScriptedServer([httpx2.Response(200, json=completion_body("via echo"))])
     echo = dataclasses.replace(
