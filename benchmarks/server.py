@@ -88,7 +88,8 @@ def stream_text(chunks: int) -> str:
     return "".join(f"tok{i} " for i in range(chunks))
 
 
-def _sse_events(model: str, chunks: int, tool_fragments: int, usage: bool) -> list[bytes]:
+def sse_events(model: str, chunks: int, tool_fragments: int, usage: bool) -> list[bytes]:
+    """The events of a streamed reply in order, each a ``data:`` line and its blank line."""
     head = {
         "id": "chatcmpl-bench",
         "object": "chat.completion.chunk",
@@ -185,7 +186,7 @@ def _sse_events(model: str, chunks: int, tool_fragments: int, usage: bool) -> li
 def _sse_reply(model: str, chunks: int, tool_fragments: int, usage: bool) -> bytes:
     """A whole SSE reply (headers, one HTTP chunk per event, terminator), built once."""
     parts = [_SSE_HEAD]
-    for event in _sse_events(model, chunks, tool_fragments, usage):
+    for event in sse_events(model, chunks, tool_fragments, usage):
         parts.append(f"{len(event):x}\r\n".encode() + event + b"\r\n")
     parts.append(b"0\r\n\r\n")
     return b"".join(parts)
