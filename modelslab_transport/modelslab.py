@@ -79,47 +79,47 @@ class _Clients:
         self.sync: ModelsLabClient | None = None
         self.async_: AsyncModelsLabClient | None = None
         self.refused: set[RefusableFeature] = set()
+        """Request fields the server behind these clients refused (left out from now on)."""
         reset_in_forked_child(self)
 
     def after_fork(self) -> None:
         """A new lock in a forked child (the parent's may be held by one of its threads)."""
         self._lock = threading.Lock()
-        """Request fields the server behind these clients refused (left out from now on)."""
 
     def settings(self) -> ClientSettings:
         if self._settings is None:
             self._settings = self._options.client_settings()
         return self._settings
 
-    def get_sync(self) -> ModelsLabClient:
-        client = self.sync
-        if client is None:
-            with self._lock:
-                if self.sync is None:
-                    from modelslab_transport.client import ModelsLabClient
+    def _client_arguments(self, http_client: Any) -> dict[str, Any]:
+        """What both transport clients are built with (``http_client``: the injected one)."""
+        return {
+            "settings": self.settings(),
+            "http_client": http_client,
+            "retry_policy": self._retry_policy,
+        }
 
-                    self.sync = ModelsLabClient(
-                        self.settings(),
-                        http_client=self._http_client,
-                        retry_policy=self._retry_policy,
-                    )
-                client = self.sync
-        return client
+    def get_sync(self) -> ModelsLabClient:
+        """The sync client, built by the first caller (one only, whatever the threads)."""
+        if self.sync is None:
+            from modelslab_transport.client import ModelsLabClient
+
+            with self._lock:
+                self.sync = self.sync or ModelsLabClient(
+                    **self._client_arguments(self._http_client)
+                )
+        return self.sync
 
     def get_async(self) -> AsyncModelsLabClient:
-        client = self.async_
-        if client is None:
-            with self._lock:
-                if self.async_ is None:
-                    from modelslab_transport.client import AsyncModelsLabClient
+        """The async client, built by the first caller (see :meth:`get_sync`)."""
+        if self.async_ is None:
+            from modelslab_transport.client import AsyncModelsLabClient
 
-                    self.async_ = AsyncModelsLabClient(
-                        self.settings(),
-                        http_client=self._async_http_client,
-                        retry_policy=self._retry_policy,
-                    )
-                client = self.async_
-        return client
+            with self._lock:
+                self.async_ = self.async_ or AsyncModelsLabClient(
+                    **self._client_arguments(self._async_http_client)
+                )
+        return self.async_
 
 
 class ModelsLab:
