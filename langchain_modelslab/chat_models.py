@@ -328,11 +328,7 @@ class ChatModelsLab(CallerClients, BaseChatModel):
     @model_validator(mode="after")
     def _check_http_clients(self) -> ChatModelsLab:
         """Refuse, at construction, HTTP clients that are not httpx2 ones (``TypeError``)."""
-        if self.http_client is not None or self.http_async_client is not None:
-            from modelslab_transport.http_clients import check_http_client
-
-            check_http_client(self.http_client, is_async=False, name="http_client")
-            check_http_client(self.http_async_client, is_async=True, name="http_async_client")
+        self._check_caller_clients()
         return self
 
     @model_validator(mode="after")

@@ -315,11 +315,7 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
     @model_validator(mode="after")
     def _check_http_clients(self) -> ModelsLabLLM:
         """Refuse, at construction, HTTP clients that are not httpx2 ones (``TypeError``)."""
-        if self.http_client is not None or self.async_http_client is not None:
-            from modelslab_transport.http_clients import check_http_client
-
-            check_http_client(self.http_client, is_async=False, name="http_client")
-            check_http_client(self.async_http_client, is_async=True, name="async_http_client")
+        self._check_caller_clients()
         return self
 
     def _options(self) -> ModelsLabOptions:
