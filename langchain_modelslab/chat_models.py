@@ -25,17 +25,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_modelslab.errors import langchain_errors
-from modelslab_transport.defaults import (
-    API_KEY_ENV,
-    DEFAULT_MAX_RESPONSE_SIZE,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_SSE_EVENT_SIZE,
-    DEFAULT_MODEL,
-    DEFAULT_QUEUE_TIMEOUT,
-    DEFAULT_STREAM_CHUNK_TIMEOUT,
-    DEFAULT_STREAM_TIMEOUT,
-    DEFAULT_TIMEOUT,
-)
+from modelslab_transport import defaults
+from modelslab_transport.defaults import DEFAULT_MODEL
 from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
 from modelslab_transport.injected import CallerClients
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
@@ -222,24 +213,24 @@ class ChatModelsLab(CallerClients, BaseChatModel):
     """Move reasoning that a model writes inline as a leading ``<think>...</think>``
     (DeepSeek-R1 distills, some Qwen3 deployments) out of ``content`` into
     ``additional_kwargs["reasoning_content"]``, in streams too; False keeps it as text."""
-    timeout: Any = DEFAULT_TIMEOUT
+    timeout: Any = defaults.DEFAULT_TIMEOUT
     """Seconds a non-streamed call may take in all, 300 by default: from its first request
     to the last byte of its reply, retries and their waits included (a retry that would
     end past it is not made); a stream gets as long to begin. ``None`` means no limit
     (the same in ``ModelsLabLLM``); an ``httpx2.Timeout`` sets per-read limits instead."""
-    stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
+    stream_chunk_timeout: float | None = defaults.DEFAULT_STREAM_CHUNK_TIMEOUT
     """Seconds a stream may go without a complete server-sent event, 120 by default
     (``: ping`` comments and partial events do not count); ``None`` means no limit."""
-    stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT
+    stream_timeout: float | None = defaults.DEFAULT_STREAM_TIMEOUT
     """Seconds a streamed call may take in all, from its first request to its last event;
     ``None`` (the default) means no limit."""
-    max_retries: int = DEFAULT_MAX_RETRIES
+    max_retries: int = defaults.DEFAULT_MAX_RETRIES
     """Retries on connect errors, 429 and 5xx (2 by default; never after a stream began,
     never past ``timeout`` or ``stream_timeout``)."""
-    max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE
+    max_response_size: int | None = defaults.DEFAULT_MAX_RESPONSE_SIZE
     """The largest reply body read whole, in bytes once decompressed (64 MiB by default);
     a larger one fails with ``InvalidResponseError``. ``None`` means no limit."""
-    max_sse_event_size: int | None = DEFAULT_MAX_SSE_EVENT_SIZE
+    max_sse_event_size: int | None = defaults.DEFAULT_MAX_SSE_EVENT_SIZE
     """The largest server-sent event a stream accepts, in bytes (16 MiB by default); a
     larger one fails with ``InvalidResponseError``. ``None`` means no limit."""
     max_concurrency: int | None = Field(default=None, ge=1)
@@ -247,7 +238,7 @@ class ChatModelsLab(CallerClients, BaseChatModel):
     client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue
     limit), none elsewhere. Queue-limit 429s wait instead of failing (see the README,
     "Batches and ModelsLab's queue limit")."""
-    queue_timeout: float | None = DEFAULT_QUEUE_TIMEOUT
+    queue_timeout: float | None = defaults.DEFAULT_QUEUE_TIMEOUT
     """Seconds a call may spend, in all, waiting for a free slot of the account's
     concurrency limit and waiting out queue-limit 429s (600 by default; not counted
     against ``timeout``); past it the call fails with ``QueueTimeoutError`` (or the
@@ -337,11 +328,7 @@ class ChatModelsLab(CallerClients, BaseChatModel):
     @model_validator(mode="after")
     def _check_http_clients(self) -> ChatModelsLab:
         """Refuse, at construction, HTTP clients that are not httpx2 ones (``TypeError``)."""
-        if self.http_client is not None or self.http_async_client is not None:
-            from modelslab_transport.http_clients import check_http_client
-
-            check_http_client(self.http_client, is_async=False, name="http_client")
-            check_http_client(self.http_async_client, is_async=True, name="http_async_client")
+        self._check_caller_clients()
         return self
 
     @model_validator(mode="after")
@@ -395,7 +382,7 @@ class ChatModelsLab(CallerClients, BaseChatModel):
     @property
     def lc_secrets(self) -> dict[str, str]:
         """The key is serialised as a reference to ``MODELSLAB_API_KEY``, never its value."""
-        return {"api_key": API_KEY_ENV}
+        return {"api_key": defaults.API_KEY_ENV}
 
     # ---------------------------------------------------------------- clients
 

@@ -47,6 +47,7 @@ from langchain_core.messages.block_translators.openai import convert_to_openai_i
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from modelslab_transport import wire
 from modelslab_transport.accumulate import ChatStreamAccumulator, ToolCallDelta
 from modelslab_transport.reasoning_history import apply_reasoning_rules
 from modelslab_transport.think_tags import ThinkTagStream, split_completion
@@ -56,21 +57,7 @@ from modelslab_transport.tooling import (
     parse_tool_arguments,
     stored_provider_fields,
 )
-from modelslab_transport.wire.chat import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatMessage,
-    ContentPart,
-    FunctionCall,
-    ImagePart,
-    ImageURL,
-    ReasoningBlock,
-    ResponseToolCall,
-    SignedReasoning,
-    TextPart,
-    ToolCall,
-    Usage,
-)
+from modelslab_transport.wire.chat import ChatCompletionChunk
 
 __all__ = [
     "MODEL_PROVIDER",
@@ -99,13 +86,15 @@ _SKIPPED_IN_ASSISTANT = ("tool_use", "tool_call", "thinking", "reasoning", "reda
 # ------------------------------------------------------------- LangChain -> wire
 
 
-def _image_part(block: dict[str, Any]) -> ImagePart:
+def _image_part(block: dict[str, Any]) -> wire.ImagePart:
     """An ``image_url`` part from any of the image block shapes LangChain users write."""
     if block.get("type") == "image_url":
         image_url = block["image_url"]
         if isinstance(image_url, str):
-            return ImagePart(image_url=ImageURL(url=image_url))
-        return ImagePart(image_url=ImageURL(url=image_url["url"], detail=image_url.get("detail")))
+            return wire.ImagePart(image_url=wire.ImageURL(url=image_url))
+        return wire.ImagePart(
+            image_url=wire.ImageURL(url=image_url["url"], detail=image_url.get("detail"))
+        )
     source = block.get("source")
     if isinstance(source, dict):  # Anthropic shape
         if source.get("type") == "base64":
@@ -114,22 +103,22 @@ def _image_part(block: dict[str, Any]) -> ImagePart:
             url = source["url"]
         else:
             raise ValueError(f"unsupported image source type {source.get('type')!r}")
-        return ImagePart(image_url=ImageURL(url=url))
+        return wire.ImagePart(image_url=wire.ImageURL(url=url))
     converted = convert_to_openai_image_block(block)  # LangChain standard blocks
-    return ImagePart(image_url=ImageURL(url=converted["image_url"]["url"]))
+    return wire.ImagePart(image_url=wire.ImageURL(url=converted["image_url"]["url"]))
 
 
-def _content_parts(content: str | list[str | dict[str, Any]], role: str) -> list[ContentPart]:
+def _content_parts(content: str | list[str | dict[str, Any]], role: str) -> list[wire.ContentPart]:
     if isinstance(content, str):
-        return [TextPart(text=content)]
-    parts: list[ContentPart] = []
+        return [wire.TextPart(text=content)]
+    parts: list[wire.ContentPart] = []
     for block in content:
         if isinstance(block, str):
-            parts.append(TextPart(text=block))
+            parts.append(wire.TextPart(text=block))
             continue
         kind = block.get("type")
         if kind == "text":
-            parts.append(TextPart(text=block.get("text", "")))
+            parts.append(wire.TextPart(text=block.get("text", "")))
         elif kind in ("image", "image_url"):
             parts.append(_image_part(block))
         elif role == "assistant" and kind in _SKIPPED_IN_ASSISTANT:
@@ -142,25 +131,25 @@ def _content_parts(content: str | list[str | dict[str, Any]], role: str) -> list
     return parts
 
 
-def _collapse(parts: list[ContentPart]) -> str | list[ContentPart]:
+def _collapse(parts: list[wire.ContentPart]) -> str | list[wire.ContentPart]:
     """Plain text as one string (what every server accepts); a list only with images."""
-    if all(isinstance(part, TextPart) for part in parts):
-        return "".join(part.text for part in parts if isinstance(part, TextPart))
+    if all(isinstance(part, wire.TextPart) for part in parts):
+        return "".join(part.text for part in parts if isinstance(part, wire.TextPart))
     return parts
 
 
-def _text_only(parts: list[ContentPart], role: str) -> str:
+def _text_only(parts: list[wire.ContentPart], role: str) -> str:
     collapsed = _collapse(parts)
     if not isinstance(collapsed, str):
         raise ValueError(f"ModelsLab chat completions take no images in a {role} message")
     return collapsed
 
 
-def _wire_tool_calls(message: AIMessage) -> list[ToolCall] | None:
+def _wire_tool_calls(message: AIMessage) -> list[wire.ToolCall] | None:
     calls = [
-        ToolCall(
+        wire.ToolCall(
             id=call["id"] or f"call_{index}",
-            function=FunctionCall(
+            function=wire.FunctionCall(
                 name=call["name"], arguments=json.dumps(call["args"], ensure_ascii=False)
             ),
             **stored_provider_fields(message.additional_kwargs, call["id"]),
@@ -168,9 +157,9 @@ def _wire_tool_calls(message: AIMessage) -> list[ToolCall] | None:
         for index, call in enumerate(message.tool_calls)
     ]
     calls += [
-        ToolCall(
+        wire.ToolCall(
             id=call["id"] or f"call_{len(calls) + index}",
-            function=FunctionCall(name=call["name"] or "", arguments=call["args"] or ""),
+            function=wire.FunctionCall(name=call["name"] or "", arguments=call["args"] or ""),
             **stored_provider_fields(message.additional_kwargs, call["id"]),
         )
         for index, call in enumerate(message.invalid_tool_calls)
@@ -197,11 +186,11 @@ def _reasoning_text(message: AIMessage) -> str | None:
     return "".join(piece for piece in pieces if isinstance(piece, str)) or None
 
 
-def _signed_block(block: dict[str, Any]) -> SignedReasoning | None:
+def _signed_block(block: dict[str, Any]) -> wire.SignedReasoning | None:
     """A signed block in Anthropic's shape or LangChain's v1 ``reasoning`` shape."""
     kind = block.get("type")
     if kind == "redacted_thinking" and isinstance(block.get("data"), str):
-        return SignedReasoning(type="redacted_thinking", data=block["data"])
+        return wire.SignedReasoning(type="redacted_thinking", data=block["data"])
     if kind == "non_standard" and isinstance(block.get("value"), dict):
         return _signed_block(block["value"])
     if kind == "thinking":
@@ -214,12 +203,12 @@ def _signed_block(block: dict[str, Any]) -> SignedReasoning | None:
         return None
     if not isinstance(signature, str) or not signature:
         return None  # unsigned reasoning cannot be sent back as a thinking block
-    return SignedReasoning(
+    return wire.SignedReasoning(
         type="thinking", thinking=text if isinstance(text, str) else "", signature=signature
     )
 
 
-def _signed_reasoning(message: AIMessage) -> list[SignedReasoning] | None:
+def _signed_reasoning(message: AIMessage) -> list[wire.SignedReasoning] | None:
     stored = message.additional_kwargs.get(THINKING_BLOCKS_KEY)
     blocks = stored if isinstance(stored, list) else _content_dicts(message)
     signed = [
@@ -242,7 +231,7 @@ def _reasoning_fields(message: AIMessage) -> dict[str, Any]:
     return fields
 
 
-def message_to_wire(message: BaseMessage) -> ChatMessage:
+def message_to_wire(message: BaseMessage) -> wire.ChatMessage:
     """One LangChain message as a chat-completions message.
 
     Raises:
@@ -252,14 +241,14 @@ def message_to_wire(message: BaseMessage) -> ChatMessage:
     name = message.name or None
     if isinstance(message, SystemMessage):
         text = _text_only(_content_parts(message.content, "system"), "system")
-        return ChatMessage(role="system", content=text, name=name)
+        return wire.ChatMessage(role="system", content=text, name=name)
     if isinstance(message, HumanMessage):
         content = _collapse(_content_parts(message.content, "user"))
-        return ChatMessage(role="user", content=content, name=name)
+        return wire.ChatMessage(role="user", content=content, name=name)
     if isinstance(message, AIMessage):
         text = _text_only(_content_parts(message.content, "assistant"), "assistant")
         calls = _wire_tool_calls(message)
-        return ChatMessage(
+        return wire.ChatMessage(
             role="assistant",
             content=text if text or not calls else None,
             tool_calls=calls,
@@ -268,17 +257,17 @@ def message_to_wire(message: BaseMessage) -> ChatMessage:
         )
     if isinstance(message, ToolMessage):
         text = _text_only(_content_parts(message.content, "tool"), "tool")
-        return ChatMessage(role="tool", content=text, tool_call_id=message.tool_call_id)
+        return wire.ChatMessage(role="tool", content=text, tool_call_id=message.tool_call_id)
     if isinstance(message, LangChainChatMessage):
         role = _ROLES.get(message.role, message.role)
         if role not in _WIRE_ROLES:
             raise ValueError(f"ModelsLab has no chat role {message.role!r}")
         content = _collapse(_content_parts(message.content, role))
-        return ChatMessage.model_validate({"role": role, "content": content, "name": name})
+        return wire.ChatMessage.model_validate({"role": role, "content": content, "name": name})
     raise ValueError(f"ModelsLab chat completions cannot send a {type(message).__name__}")
 
 
-def messages_to_wire(messages: Sequence[BaseMessage]) -> list[ChatMessage]:
+def messages_to_wire(messages: Sequence[BaseMessage]) -> list[wire.ChatMessage]:
     """A LangChain message history as chat-completions messages, in order.
 
     Earlier reasoning is kept where its provider's rule wants it
@@ -290,7 +279,7 @@ def messages_to_wire(messages: Sequence[BaseMessage]) -> list[ChatMessage]:
 # ------------------------------------------------------------- wire -> LangChain
 
 
-def usage_from_wire(usage: Usage) -> UsageMetadata:
+def usage_from_wire(usage: wire.Usage) -> UsageMetadata:
     """Wire token counts as LangChain ``usage_metadata`` (with cache/reasoning details)."""
     metadata = UsageMetadata(
         input_tokens=usage.prompt_tokens,
@@ -307,7 +296,7 @@ def usage_from_wire(usage: Usage) -> UsageMetadata:
 
 
 def _tool_calls(
-    calls: list[ResponseToolCall],
+    calls: list[wire.ResponseToolCall],
 ) -> tuple[list[LangChainToolCall], list[InvalidToolCall]]:
     valid: list[LangChainToolCall] = []
     invalid: list[InvalidToolCall] = []
@@ -340,7 +329,7 @@ def _response_metadata(
     return metadata
 
 
-def _thinking_blocks(blocks: list[ReasoningBlock]) -> list[dict[str, Any]]:
+def _thinking_blocks(blocks: list[wire.ReasoningBlock]) -> list[dict[str, Any]]:
     """Signed / redacted reasoning blocks in Anthropic's shape (as ChatAnthropic keeps them)."""
     shaped: list[dict[str, Any]] = []
     for block in blocks:
@@ -353,7 +342,7 @@ def _thinking_blocks(blocks: list[ReasoningBlock]) -> list[dict[str, Any]]:
     return shaped
 
 
-def _tool_call_fields(calls: list[ResponseToolCall]) -> dict[str, dict[str, Any]]:
+def _tool_call_fields(calls: list[wire.ResponseToolCall]) -> dict[str, dict[str, Any]]:
     """The opaque provider fields of each tool call, by the call's id."""
     fields: dict[str, dict[str, Any]] = {}
     for index, call in enumerate(calls):
@@ -364,8 +353,8 @@ def _tool_call_fields(calls: list[ResponseToolCall]) -> dict[str, dict[str, Any]
 
 def _reasoning_kwargs(
     reasoning: str | None,
-    blocks: list[ReasoningBlock] | None,
-    calls: list[ResponseToolCall] | None,
+    blocks: list[wire.ReasoningBlock] | None,
+    calls: list[wire.ResponseToolCall] | None,
 ) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if reasoning:
@@ -380,7 +369,7 @@ def _reasoning_kwargs(
 
 
 def completion_from_wire(
-    completion: ChatCompletion, *, requested_model: str, split_think_tags: bool = True
+    completion: wire.ChatCompletion, *, requested_model: str, split_think_tags: bool = True
 ) -> ChatResult:
     """A whole chat completion as a LangChain ``ChatResult`` (one generation per choice).
 

@@ -193,27 +193,34 @@ class ModelsLabModelError(_TransportRetryFlag, transport.ModelsLabError, ModelEr
     """Any other transport failure."""
 
 
-# Most specific first: the first transport class the error is an instance of wins.
-_LANGCHAIN_CLASSES: tuple[
-    tuple[type[transport.ModelsLabError], type[transport.ModelsLabError]], ...
-] = (
-    (transport.AuthenticationError, ModelsLabAuthenticationError),
-    (transport.InsufficientCreditsError, ModelsLabInsufficientCreditsError),
-    (transport.PermissionDeniedError, ModelsLabPermissionDeniedError),
-    (transport.NotFoundError, ModelsLabNotFoundError),
-    (transport.BadRequestError, ModelsLabBadRequestError),
-    (transport.RateLimitError, ModelsLabRateLimitError),
-    (transport.ServerError, ModelsLabServerError),
-    (transport.RedirectError, ModelsLabRedirectError),
-    (transport.APIStatusError, ModelsLabAPIStatusError),
-    (transport.QueueTimeoutError, ModelsLabQueueTimeoutError),  # before its base class
-    (transport.APITimeoutError, ModelsLabTimeoutError),
-    (transport.APIConnectionError, ModelsLabConnectionError),
-    (transport.IncompleteStreamError, ModelsLabIncompleteStreamError),
-    (transport.InvalidResponseError, ModelsLabInvalidResponseError),
-    (transport.LocalRequestError, ModelsLabLocalRequestError),
-    (transport.ModelsLabError, ModelsLabModelError),
-)
+def _transport_class(dual: type[transport.ModelsLabError]) -> type[transport.ModelsLabError]:
+    """The transport class a dual class stands for: the nearest of its bases' classes."""
+    return next(base for base in dual.__mro__[1:] if base.__module__ == transport.__name__)
+
+
+# Each dual class by the transport class it stands for (ModelsLabContextOverflowError
+# is chosen by what a BadRequestError says, in _langchain_class).
+_LANGCHAIN_CLASSES: dict[type[transport.ModelsLabError], type[transport.ModelsLabError]] = {
+    _transport_class(dual): dual
+    for dual in (
+        ModelsLabAuthenticationError,
+        ModelsLabInsufficientCreditsError,
+        ModelsLabPermissionDeniedError,
+        ModelsLabNotFoundError,
+        ModelsLabBadRequestError,
+        ModelsLabRateLimitError,
+        ModelsLabServerError,
+        ModelsLabRedirectError,
+        ModelsLabAPIStatusError,
+        ModelsLabQueueTimeoutError,
+        ModelsLabTimeoutError,
+        ModelsLabConnectionError,
+        ModelsLabIncompleteStreamError,
+        ModelsLabInvalidResponseError,
+        ModelsLabLocalRequestError,
+        ModelsLabModelError,
+    )
+}
 
 _CONTEXT_OVERFLOW = re.compile(
     r"context[ _-]?(length|size|window)|exceeds? the (available |maximum )?context|"
@@ -230,9 +237,10 @@ def _is_context_overflow(error: transport.BadRequestError) -> bool:
 def _langchain_class(error: transport.ModelsLabError) -> type[transport.ModelsLabError]:
     if isinstance(error, transport.BadRequestError) and _is_context_overflow(error):
         return ModelsLabContextOverflowError
-    for transport_class, langchain_class in _LANGCHAIN_CLASSES:
-        if isinstance(error, transport_class):
-            return langchain_class
+    for klass in type(error).__mro__:  # the most specific class with a dual wins
+        dual = _LANGCHAIN_CLASSES.get(klass)
+        if dual is not None:
+            return dual
     return ModelsLabModelError
 
 

@@ -46,20 +46,8 @@ from llama_index_modelslab.conversions import (
     tool_to_wire,
 )
 from llama_index_modelslab.structured import StructuredOutputMethod, structured_program
-from modelslab_transport.defaults import (
-    API_KEY_ENV,
-    BASE_URL_ENV,
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_RESPONSE_SIZE,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_SSE_EVENT_SIZE,
-    DEFAULT_MAX_TOKENS,
-    DEFAULT_MODEL,
-    DEFAULT_QUEUE_TIMEOUT,
-    DEFAULT_STREAM_CHUNK_TIMEOUT,
-    DEFAULT_STREAM_TIMEOUT,
-    DEFAULT_TIMEOUT,
-)
+from modelslab_transport import defaults
+from modelslab_transport.defaults import DEFAULT_MODEL
 from modelslab_transport.injected import CallerClients
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
 from modelslab_transport.modelslab import ModelsLab, modelslab_held_by, modelslab_of
@@ -135,13 +123,15 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
     model: str = Field(default=DEFAULT_MODEL, description="The ModelsLab model id.")
     api_key: SecretStr | None = Field(
         default_factory=api_key_from_env,
-        description=f"The ModelsLab API key; defaults to ${API_KEY_ENV}.",
+        description=f"The ModelsLab API key; defaults to ${defaults.API_KEY_ENV}.",
         exclude=True,
         repr=False,
     )
     base_url: str = Field(
         default_factory=base_url_from_env,
-        description=f"API root; defaults to ${BASE_URL_ENV} or {DEFAULT_BASE_URL}.",
+        description=(
+            f"API root; defaults to ${defaults.BASE_URL_ENV} or {defaults.DEFAULT_BASE_URL}."
+        ),
     )
     temperature: float | None = Field(
         default=None,
@@ -151,7 +141,7 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
     max_tokens: int | None = Field(
         default=None,
         description=(
-            f"Most tokens to generate; if None, {DEFAULT_MAX_TOKENS} capped by the model "
+            f"Most tokens to generate; if None, {defaults.DEFAULT_MAX_TOKENS} capped by the model "
             "profile's output limit (always sent, because the server's own default of 1000 "
             "silently truncates)."
         ),
@@ -166,36 +156,36 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
         ),
     )
     timeout: Any = Field(
-        default=DEFAULT_TIMEOUT,
-        description=f"Seconds a non-streamed call may take in all ({DEFAULT_TIMEOUT:g} by "
+        default=defaults.DEFAULT_TIMEOUT,
+        description=f"Seconds a non-streamed call may take in all ({defaults.DEFAULT_TIMEOUT:g} by "
         "default): from its first request to the last byte of its reply, retries and their "
         "waits included (a retry that would end past it is not made); a stream gets as long "
         "to begin. None means no limit (the same in ChatModelsLab). An httpx2.Timeout sets "
         "httpx2's per-phase limits instead.",
     )
     stream_chunk_timeout: float | None = Field(
-        default=DEFAULT_STREAM_CHUNK_TIMEOUT,
+        default=defaults.DEFAULT_STREAM_CHUNK_TIMEOUT,
         description="Seconds a stream may go without a complete server-sent event before it "
-        f"fails ({DEFAULT_STREAM_CHUNK_TIMEOUT:g} by default; ': ping' comments and partial "
-        "events do not count); None means no limit.",
+        f"fails ({defaults.DEFAULT_STREAM_CHUNK_TIMEOUT:g} by default; ': ping' comments and "
+        "partial events do not count); None means no limit.",
     )
     stream_timeout: float | None = Field(
-        default=DEFAULT_STREAM_TIMEOUT,
+        default=defaults.DEFAULT_STREAM_TIMEOUT,
         description="Seconds a streamed call may take in all, from its first request to its "
         "last event; None (the default) means no limit.",
     )
     max_retries: int = Field(
-        default=DEFAULT_MAX_RETRIES,
+        default=defaults.DEFAULT_MAX_RETRIES,
         description="Retries on connection errors, 429 and 5xx (never after a stream began, "
         "never past timeout or stream_timeout).",
     )
     max_response_size: int | None = Field(
-        default=DEFAULT_MAX_RESPONSE_SIZE,
+        default=defaults.DEFAULT_MAX_RESPONSE_SIZE,
         description="The largest reply body read whole, in bytes once decompressed (64 MiB by "
         "default); a larger one fails with InvalidResponseError. None means no limit.",
     )
     max_sse_event_size: int | None = Field(
-        default=DEFAULT_MAX_SSE_EVENT_SIZE,
+        default=defaults.DEFAULT_MAX_SSE_EVENT_SIZE,
         description="The largest server-sent event a stream accepts, in bytes (16 MiB by "
         "default); a larger one fails with InvalidResponseError. None means no limit.",
     )
@@ -209,7 +199,7 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
         ),
     )
     queue_timeout: float | None = Field(
-        default=DEFAULT_QUEUE_TIMEOUT,
+        default=defaults.DEFAULT_QUEUE_TIMEOUT,
         description=(
             "Seconds a call may spend, in all, waiting for a free slot of the account's "
             "concurrency limit and waiting out queue-limit 429s (not counted against "
@@ -325,11 +315,7 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
     @model_validator(mode="after")
     def _check_http_clients(self) -> ModelsLabLLM:
         """Refuse, at construction, HTTP clients that are not httpx2 ones (``TypeError``)."""
-        if self.http_client is not None or self.async_http_client is not None:
-            from modelslab_transport.http_clients import check_http_client
-
-            check_http_client(self.http_client, is_async=False, name="http_client")
-            check_http_client(self.async_http_client, is_async=True, name="async_http_client")
+        self._check_caller_clients()
         return self
 
     def _options(self) -> ModelsLabOptions:

@@ -43,6 +43,7 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.llms.llm import ToolSelection
 
+from modelslab_transport import wire
 from modelslab_transport.accumulate import ChatStreamAccumulator
 from modelslab_transport.reasoning_history import apply_reasoning_rules
 from modelslab_transport.think_tags import ThinkTagStream, split_completion
@@ -53,23 +54,7 @@ from modelslab_transport.tooling import (
     parse_tool_arguments,
     stored_provider_fields,
 )
-from modelslab_transport.wire.chat import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ContentPart,
-    FunctionCall,
-    FunctionDefinition,
-    ImagePart,
-    ImageURL,
-    ReasoningBlock,
-    ResponseToolCall,
-    SignedReasoning,
-    TextPart,
-    Tool,
-    ToolCall,
-    Usage,
-)
-from modelslab_transport.wire.chat import ChatMessage as WireMessage
+from modelslab_transport.wire.chat import ChatCompletionChunk
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -103,7 +88,7 @@ _IMAGE_DETAILS = ("auto", "low", "high")
 # ------------------------------------------------------------------- requests
 
 
-def messages_to_wire(messages: Sequence[ChatMessage]) -> list[WireMessage]:
+def messages_to_wire(messages: Sequence[ChatMessage]) -> list[wire.ChatMessage]:
     """Convert a LlamaIndex conversation into chat-completions messages.
 
     The input messages are not modified.
@@ -118,21 +103,23 @@ def messages_to_wire(messages: Sequence[ChatMessage]) -> list[WireMessage]:
 def _reasoning_fields(message: ChatMessage) -> dict[str, Any]:
     """``reasoning_content`` and ``signed_reasoning`` from a message's ThinkingBlocks."""
     texts: list[str] = []
-    signed: list[SignedReasoning] = []
+    signed: list[wire.SignedReasoning] = []
     for block in message.blocks:
         if not isinstance(block, ThinkingBlock):
             continue
         info = block.additional_information
         if info.get("type") == "redacted_thinking":
             if isinstance(info.get("data"), str) and info["data"]:
-                signed.append(SignedReasoning(type="redacted_thinking", data=info["data"]))
+                signed.append(wire.SignedReasoning(type="redacted_thinking", data=info["data"]))
             continue
         if block.content:
             texts.append(block.content)
         signature = info.get("signature")
         if isinstance(signature, str) and signature:
             signed.append(
-                SignedReasoning(type="thinking", thinking=block.content or "", signature=signature)
+                wire.SignedReasoning(
+                    type="thinking", thinking=block.content or "", signature=signature
+                )
             )
     fields: dict[str, Any] = {}
     if texts:
@@ -142,13 +129,13 @@ def _reasoning_fields(message: ChatMessage) -> dict[str, Any]:
     return fields
 
 
-def message_to_wire(message: ChatMessage) -> WireMessage:
+def message_to_wire(message: ChatMessage) -> wire.ChatMessage:
     """One LlamaIndex message as a wire message (tool calls and image blocks included)."""
     role = _WIRE_ROLES.get(message.role, "user")
     parts = _content_parts(message.blocks)
-    content: str | list[ContentPart] | None
-    if all(isinstance(part, TextPart) for part in parts):
-        content = "\n".join(part.text for part in parts if isinstance(part, TextPart))
+    content: str | list[wire.ContentPart] | None
+    if all(isinstance(part, wire.TextPart) for part in parts):
+        content = "\n".join(part.text for part in parts if isinstance(part, wire.TextPart))
     else:
         content = parts
     fields: dict[str, Any] = {"role": role, "content": content}
@@ -170,18 +157,18 @@ def message_to_wire(message: ChatMessage) -> WireMessage:
                 "tool call it answers"
             )
         fields["tool_call_id"] = call_id
-    return WireMessage(**fields)
+    return wire.ChatMessage(**fields)
 
 
-def _content_parts(blocks: Iterable[Any]) -> list[ContentPart]:
-    parts: list[ContentPart] = []
+def _content_parts(blocks: Iterable[Any]) -> list[wire.ContentPart]:
+    parts: list[wire.ContentPart] = []
     for block in blocks:
         if isinstance(block, TextBlock):
-            parts.append(TextPart(text=block.text))
+            parts.append(wire.TextPart(text=block.text))
         elif isinstance(block, ImageBlock):
             url = str(block.url) if block.url is not None else block.inline_url()
             detail = block.detail if block.detail in _IMAGE_DETAILS else None
-            parts.append(ImagePart(image_url=ImageURL(url=url, detail=detail)))
+            parts.append(wire.ImagePart(image_url=wire.ImageURL(url=url, detail=detail)))
         elif isinstance(block, BaseRecursiveContentBlock):
             parts.extend(_content_parts(block.nested_blocks))
         elif isinstance(block, (ToolCallBlock, ThinkingBlock, CachePoint)):
@@ -194,13 +181,13 @@ def _content_parts(blocks: Iterable[Any]) -> list[ContentPart]:
     return parts
 
 
-def _wire_tool_calls(message: ChatMessage) -> list[ToolCall]:
+def _wire_tool_calls(message: ChatMessage) -> list[wire.ToolCall]:
     blocks = [block for block in message.blocks if isinstance(block, ToolCallBlock)]
     if blocks:
         return [
-            ToolCall(
+            wire.ToolCall(
                 id=block.tool_call_id or _fallback_call_id(None, index, block.tool_name),
-                function=FunctionCall(name=block.tool_name, arguments=_arguments_text(block)),
+                function=wire.FunctionCall(name=block.tool_name, arguments=_arguments_text(block)),
                 **stored_provider_fields(message.additional_kwargs, block.tool_call_id),
             )
             for index, block in enumerate(blocks)
@@ -215,7 +202,7 @@ def _arguments_text(block: ToolCallBlock) -> str:
     return json.dumps(block.tool_kwargs, ensure_ascii=False)
 
 
-def _legacy_tool_call(call: Any, index: int) -> ToolCall:
+def _legacy_tool_call(call: Any, index: int) -> wire.ToolCall:
     """A tool call from ``additional_kwargs["tool_calls"]``: a dict or an SDK-like object."""
     data = call.model_dump() if hasattr(call, "model_dump") else call
     if not isinstance(data, dict):
@@ -227,16 +214,18 @@ def _legacy_tool_call(call: Any, index: int) -> ToolCall:
         arguments = json.dumps(arguments or {}, ensure_ascii=False)
     call_id = data.get("id") or _fallback_call_id(None, index, name)
     extra = {k: v for k, v in data.items() if k not in ("id", "type", "function", "index")}
-    return ToolCall(id=str(call_id), function=FunctionCall(name=name, arguments=arguments), **extra)
+    return wire.ToolCall(
+        id=str(call_id), function=wire.FunctionCall(name=name, arguments=arguments), **extra
+    )
 
 
-def tool_to_wire(tool: BaseTool, *, strict: bool | None = None) -> Tool:
+def tool_to_wire(tool: BaseTool, *, strict: bool | None = None) -> wire.Tool:
     """Describe a LlamaIndex tool as a chat-completions function tool."""
     metadata = tool.metadata
     if not metadata.name:
         raise ValueError(f"tool {tool!r} has no name; give it one to offer it to the model")
-    return Tool(
-        function=FunctionDefinition(
+    return wire.Tool(
+        function=wire.FunctionDefinition(
             name=metadata.name,
             description=metadata.description or None,
             parameters=metadata.get_parameters_dict(),
@@ -248,7 +237,7 @@ def tool_to_wire(tool: BaseTool, *, strict: bool | None = None) -> Tool:
 # -------------------------------------------------------------------- replies
 
 
-def usage_from_wire(usage: Usage | None) -> dict[str, int]:
+def usage_from_wire(usage: wire.Usage | None) -> dict[str, int]:
     """Token counts in the flat shape LlamaIndex users read from ``additional_kwargs``."""
     if usage is None:
         return {}
@@ -282,7 +271,7 @@ def _tool_kwargs(arguments: str) -> dict[str, Any] | str:
 
 
 def _thinking_blocks(
-    blocks: Sequence[ReasoningBlock], reasoning: str | None
+    blocks: Sequence[wire.ReasoningBlock], reasoning: str | None
 ) -> list[ThinkingBlock]:
     """The message's ThinkingBlocks: one per signed block if any, else the reasoning text."""
     thinking: list[ThinkingBlock] = []
@@ -305,9 +294,9 @@ def _thinking_blocks(
 def _assistant_message(
     text: str,
     reasoning: str | None,
-    calls: Sequence[ResponseToolCall],
+    calls: Sequence[wire.ResponseToolCall],
     completion_id: str | None,
-    signed: Sequence[ReasoningBlock] = (),
+    signed: Sequence[wire.ReasoningBlock] = (),
 ) -> ChatMessage:
     if not calls and not signed and not reasoning:  # text only: most stream chunks
         return ChatMessage(
@@ -370,7 +359,7 @@ def _logprob_lists(logprobs: Any) -> list[list[LogProb]] | None:
 
 
 def completion_from_wire(
-    completion: ChatCompletion, *, split_think_tags: bool = True
+    completion: wire.ChatCompletion, *, split_think_tags: bool = True
 ) -> ChatResponse:
     """A ``ChatResponse`` for a whole (non-streamed) completion.
 

@@ -154,6 +154,17 @@ def call_deadline(settings: ClientSettings) -> float:
     return math.inf if timeout is None else time.monotonic() + timeout
 
 
+def _wait_arguments(deadline: float) -> dict[str, Any]:
+    """How long an ``aiologic`` acquire may wait for ``deadline`` (``time.monotonic()``).
+
+    No time left: try once without waiting; an infinite deadline: no timeout.
+    """
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        return {"timeout": None if math.isinf(remaining) else remaining}
+    return {"blocking": False}
+
+
 class AccountLimit:
     """How many requests of one account may be in flight at once, in this process.
 
@@ -265,6 +276,19 @@ class AccountLimit:
             "fewer requests at once"
         )
 
+    def _waited(self, semaphore: Any, got: bool) -> Slot | None:
+        """The slot a wait on ``semaphore`` ended with, or None to wait again.
+
+        None when the limit was lifted (or changed) while we waited: the permit belongs
+        to no semaphore in use any more.
+
+        Raises:
+            QueueTimeoutError: the wait ran out of time (``got`` is false).
+        """
+        if not got:
+            raise self._timed_out()
+        return self._granted() if semaphore is self._semaphore else None
+
     def acquire(self, deadline: float) -> Slot:
         """Wait (this thread) for a slot until ``deadline`` (``time.monotonic()``).
 
@@ -273,42 +297,23 @@ class AccountLimit:
         """
         while True:
             slot = self._take()
+            semaphore = self._semaphore
+            if slot is None and semaphore is not None:
+                got = semaphore.green_acquire(**_wait_arguments(deadline))
+                slot = self._waited(semaphore, got)
             if slot is not None:
                 return slot
-            semaphore = self._semaphore
-            if semaphore is None:
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining > 0:
-                got = semaphore.green_acquire(timeout=None if math.isinf(remaining) else remaining)
-            else:
-                got = semaphore.green_acquire(blocking=False)
-            if not got:
-                raise self._timed_out()
-            if semaphore is self._semaphore:
-                return self._granted()
-            # the limit was lifted while we waited: the permit belongs to nothing now
 
     async def aacquire(self, deadline: float) -> Slot:
         """Wait (this task) for a slot until ``deadline`` (see :meth:`acquire`)."""
         while True:
             slot = self._take()
+            semaphore = self._semaphore
+            if slot is None and semaphore is not None:
+                got = await semaphore.async_acquire(**_wait_arguments(deadline))
+                slot = self._waited(semaphore, got)
             if slot is not None:
                 return slot
-            semaphore = self._semaphore
-            if semaphore is None:
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining > 0:
-                got = await semaphore.async_acquire(
-                    timeout=None if math.isinf(remaining) else remaining
-                )
-            else:
-                got = await semaphore.async_acquire(blocking=False)
-            if not got:
-                raise self._timed_out()
-            if semaphore is self._semaphore:
-                return self._granted()
 
     def wait_after(self, error: ModelsLabError, slot: Slot, deadline: float) -> float | None:
         """Seconds to wait before resending after ``error``; None if it is no queue-limit 429.

@@ -52,10 +52,24 @@ class CallerClients:
     """
 
     caller_client_fields: ClassVar[tuple[str, ...]] = ()
-    """The names of the fields that hold the caller's httpx2 clients (None when unset)."""
+    """The names of the fields that hold the caller's httpx2 clients (None when unset):
+    the sync client's, then the async client's."""
 
     def _caller_clients(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.caller_client_fields}
+
+    def _check_caller_clients(self) -> None:
+        """Refuse caller clients that are not httpx2 ones (``TypeError`` naming the field).
+
+        The first of :attr:`caller_client_fields` takes an ``httpx2.Client``, the second
+        an ``httpx2.AsyncClient``; httpx2 is imported only when one is given.
+        """
+        given = self._caller_clients()
+        if any(client is not None for client in given.values()):
+            from modelslab_transport.http_clients import check_http_client
+
+            for index, (name, client) in enumerate(given.items()):
+                check_http_client(client, is_async=index > 0, name=name)
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
         """A deep copy that shares the caller's httpx2 clients (they are not copyable)."""

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.errors import APIStatusError
@@ -37,7 +37,7 @@ from modelslab_transport.options import (
     check_request_param_names,
     check_sampling_params,
 )
-from modelslab_transport.protocols import ChatProtocol, chat_protocol
+from modelslab_transport.protocols import ChatAPI, ChatProtocol, chat_protocol
 from modelslab_transport.tooling import chat_tool_choice
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = ["ModelsLab", "modelslab_held_by", "modelslab_of"]
 
 _UNSET: Any = object()
+_R = TypeVar("_R")
 
 
 class _Clients:
@@ -80,47 +81,47 @@ class _Clients:
         self.sync: ModelsLabClient | None = None
         self.async_: AsyncModelsLabClient | None = None
         self.refused: set[RefusableFeature] = set()
+        """Request fields the server behind these clients refused (left out from now on)."""
         reset_in_forked_child(self)
 
     def after_fork(self) -> None:
         """A new lock in a forked child (the parent's may be held by one of its threads)."""
         self._lock = threading.Lock()
-        """Request fields the server behind these clients refused (left out from now on)."""
 
     def settings(self) -> ClientSettings:
         if self._settings is None:
             self._settings = self._options.client_settings()
         return self._settings
 
-    def get_sync(self) -> ModelsLabClient:
-        client = self.sync
-        if client is None:
-            with self._lock:
-                if self.sync is None:
-                    from modelslab_transport.client import ModelsLabClient
+    def _client_arguments(self, http_client: Any) -> dict[str, Any]:
+        """What both transport clients are built with (``http_client``: the injected one)."""
+        return {
+            "settings": self.settings(),
+            "http_client": http_client,
+            "retry_policy": self._retry_policy,
+        }
 
-                    self.sync = ModelsLabClient(
-                        self.settings(),
-                        http_client=self._http_client,
-                        retry_policy=self._retry_policy,
-                    )
-                client = self.sync
-        return client
+    def get_sync(self) -> ModelsLabClient:
+        """The sync client, built by the first caller (one only, whatever the threads)."""
+        if self.sync is None:
+            from modelslab_transport.client import ModelsLabClient
+
+            with self._lock:
+                self.sync = self.sync or ModelsLabClient(
+                    **self._client_arguments(self._http_client)
+                )
+        return self.sync
 
     def get_async(self) -> AsyncModelsLabClient:
-        client = self.async_
-        if client is None:
-            with self._lock:
-                if self.async_ is None:
-                    from modelslab_transport.client import AsyncModelsLabClient
+        """The async client, built by the first caller (see :meth:`get_sync`)."""
+        if self.async_ is None:
+            from modelslab_transport.client import AsyncModelsLabClient
 
-                    self.async_ = AsyncModelsLabClient(
-                        self.settings(),
-                        http_client=self._async_http_client,
-                        retry_policy=self._retry_policy,
-                    )
-                client = self.async_
-        return client
+            with self._lock:
+                self.async_ = self.async_ or AsyncModelsLabClient(
+                    **self._client_arguments(self._async_http_client)
+                )
+        return self.async_
 
 
 class ModelsLab:
@@ -423,57 +424,71 @@ class ModelsLab:
         A field the server refuses (see :mod:`modelslab_transport.negotiation`) is left
         out, or reworded, and the request sent once more; the refusal is remembered.
         """
-        clients, api = self._clients, self._protocol.name
-        request = without_refused(request, clients.refused)
-        while True:
-            try:
-                return clients.get_sync().chat(request, api=api)
-            except APIStatusError as error:
-                retry = self._after_refusal(clients, request, error, stream=False)
-                if retry is None:
-                    raise
-                request = retry
+        return self._negotiated(
+            request, lambda client, sent, api: client.chat(sent, api=api), stream=False
+        )
 
     async def achat(self, request: ChatCompletionRequest) -> ChatCompletion:
         """Async :meth:`chat`."""
-        clients, api = self._clients, self._protocol.name
-        request = without_refused(request, clients.refused)
-        while True:
-            try:
-                return await clients.get_async().chat(request, api=api)
-            except APIStatusError as error:
-                retry = self._after_refusal(clients, request, error, stream=False)
-                if retry is None:
-                    raise
-                request = retry
+        return await self._anegotiated(
+            request, lambda client, sent, api: client.chat(sent, api=api), stream=False
+        )
 
     def stream_chat(self, request: ChatCompletionRequest) -> EventStream[ChatCompletionChunk]:
         """Stream ``request`` as chat-completion chunks (use it as a context manager).
 
         Refused fields are negotiated as in :meth:`chat` (before any chunk is read).
         """
-        clients, api = self._clients, self._protocol.name
-        request = without_refused(request, clients.refused)
-        while True:
-            try:
-                return clients.get_sync().stream_chat(request, api=api)
-            except APIStatusError as error:
-                retry = self._after_refusal(clients, request, error, stream=True)
-                if retry is None:
-                    raise
-                request = retry
+        return self._negotiated(
+            request, lambda client, sent, api: client.stream_chat(sent, api=api), stream=True
+        )
 
     async def astream_chat(
         self, request: ChatCompletionRequest
     ) -> AsyncEventStream[ChatCompletionChunk]:
         """Async :meth:`stream_chat`: await it, then ``async with`` / ``async for``."""
+        return await self._anegotiated(
+            request, lambda client, sent, api: client.stream_chat(sent, api=api), stream=True
+        )
+
+    def _negotiated(
+        self,
+        request: ChatCompletionRequest,
+        send: Callable[[ModelsLabClient, ChatCompletionRequest, ChatAPI], _R],
+        *,
+        stream: bool,
+    ) -> _R:
+        """``send(client, request, api)``, sent again without each field the server refuses.
+
+        The clients and protocol are those of the options when the call starts, for
+        every attempt.
+        """
         clients, api = self._clients, self._protocol.name
         request = without_refused(request, clients.refused)
         while True:
             try:
-                return await clients.get_async().stream_chat(request, api=api)
+                return send(clients.get_sync(), request, api)
             except APIStatusError as error:
-                retry = self._after_refusal(clients, request, error, stream=True)
+                retry = self._after_refusal(clients, request, error, stream=stream)
+                if retry is None:
+                    raise
+                request = retry
+
+    async def _anegotiated(
+        self,
+        request: ChatCompletionRequest,
+        send: Callable[[AsyncModelsLabClient, ChatCompletionRequest, ChatAPI], Awaitable[_R]],
+        *,
+        stream: bool,
+    ) -> _R:
+        """Async :meth:`_negotiated`."""
+        clients, api = self._clients, self._protocol.name
+        request = without_refused(request, clients.refused)
+        while True:
+            try:
+                return await send(clients.get_async(), request, api)
+            except APIStatusError as error:
+                retry = self._after_refusal(clients, request, error, stream=stream)
                 if retry is None:
                     raise
                 request = retry

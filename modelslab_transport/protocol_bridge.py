@@ -19,43 +19,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from modelslab_transport import wire
 from modelslab_transport.protocols import CHAT_ONLY_PARAMS, check_messages_params
 from modelslab_transport.tooling import parse_tool_arguments
-from modelslab_transport.wire.chat import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatCompletionRequest,
-    ChatMessage,
-    Choice,
-    ChunkChoice,
-    ContentPart,
-    Delta,
-    ImagePart,
-    ReasoningBlock,
-    ResponseFunctionCall,
-    ResponseMessage,
-    ResponseToolCall,
-    SignedReasoning,
-    Tool,
-    Usage,
-)
-from modelslab_transport.wire.messages import (
-    CountTokensRequest,
-    ImageBlockParam,
-    ImageSource,
-    Message,
-    MessageParam,
-    MessagesRequest,
-    MessagesTool,
-    MessageStreamEvent,
-    MessagesUsage,
-    RedactedThinkingBlockParam,
-    RequestBlock,
-    TextBlockParam,
-    ThinkingBlockParam,
-    ToolResultBlockParam,
-    ToolUseBlockParam,
-)
 
 __all__ = [
     "STOP_REASONS",
@@ -77,46 +43,54 @@ STOP_REASONS = {
 """Messages ``stop_reason`` -> chat-completions ``finish_reason``."""
 
 
-def _image_block(part: ImagePart) -> ImageBlockParam:
+def _image_block(part: wire.ImagePart) -> wire.ImageBlockParam:
     url = part.image_url.url
     if url.startswith("data:"):
         header, _, data = url.partition(",")
         media_type = header[5:].split(";")[0] or "image/png"
         if ";base64" not in header:
             data = base64.b64encode(data.encode()).decode()
-        return ImageBlockParam(source=ImageSource(type="base64", media_type=media_type, data=data))
-    return ImageBlockParam(source=ImageSource(type="url", url=url))
+        return wire.ImageBlockParam(
+            source=wire.ImageSource(type="base64", media_type=media_type, data=data)
+        )
+    return wire.ImageBlockParam(source=wire.ImageSource(type="url", url=url))
 
 
-def _part_block(part: ContentPart) -> TextBlockParam | ImageBlockParam:
-    return _image_block(part) if isinstance(part, ImagePart) else TextBlockParam(text=part.text)
+def _part_block(part: wire.ContentPart) -> wire.TextBlockParam | wire.ImageBlockParam:
+    return (
+        _image_block(part)
+        if isinstance(part, wire.ImagePart)
+        else wire.TextBlockParam(text=part.text)
+    )
 
 
-def _reasoning_block(block: SignedReasoning) -> ThinkingBlockParam | RedactedThinkingBlockParam:
+def _reasoning_block(
+    block: wire.SignedReasoning,
+) -> wire.ThinkingBlockParam | wire.RedactedThinkingBlockParam:
     if block.type == "redacted_thinking":
         assert block.data is not None  # checked by SignedReasoning
-        return RedactedThinkingBlockParam(data=block.data)
+        return wire.RedactedThinkingBlockParam(data=block.data)
     assert block.signature is not None  # checked by SignedReasoning
-    return ThinkingBlockParam(thinking=block.thinking or "", signature=block.signature)
+    return wire.ThinkingBlockParam(thinking=block.thinking or "", signature=block.signature)
 
 
-_REASONING_BLOCKS = (ThinkingBlockParam, RedactedThinkingBlockParam)
+_REASONING_BLOCKS = (wire.ThinkingBlockParam, wire.RedactedThinkingBlockParam)
 
 
-def _blocks(message: ChatMessage) -> list[RequestBlock]:
-    blocks: list[RequestBlock] = []
+def _blocks(message: wire.ChatMessage) -> list[wire.RequestBlock]:
+    blocks: list[wire.RequestBlock] = []
     if message.tool_calls:
         # Signed thinking opens the assistant turn that calls tools (see
         # modelslab_transport.reasoning_history); elsewhere the API does not need it.
         blocks += [_reasoning_block(block) for block in message.signed_reasoning or []]
     if isinstance(message.content, str):
         if message.content:
-            blocks.append(TextBlockParam(text=message.content))
+            blocks.append(wire.TextBlockParam(text=message.content))
     elif message.content is not None:
         blocks += [_part_block(part) for part in message.content]
     for call in message.tool_calls or []:
         blocks.append(
-            ToolUseBlockParam(
+            wire.ToolUseBlockParam(
                 id=call.id,
                 name=call.function.name,
                 input=parse_tool_arguments(call.function.arguments),
@@ -125,37 +99,39 @@ def _blocks(message: ChatMessage) -> list[RequestBlock]:
     return blocks
 
 
-def _tool_result(message: ChatMessage) -> ToolResultBlockParam:
+def _tool_result(message: wire.ChatMessage) -> wire.ToolResultBlockParam:
     assert message.tool_call_id is not None  # checked by ChatMessage
     content: Any = (
         message.content
         if isinstance(message.content, str)
         else [_part_block(part) for part in message.content or []]
     )
-    return ToolResultBlockParam(tool_use_id=message.tool_call_id, content=content)
+    return wire.ToolResultBlockParam(tool_use_id=message.tool_call_id, content=content)
 
 
 def _system_and_turns(
-    messages: Iterable[ChatMessage],
-) -> tuple[str | None, list[MessageParam]]:
+    messages: Iterable[wire.ChatMessage],
+) -> tuple[str | None, list[wire.MessageParam]]:
     """Split off system text and merge consecutive same-role turns, as Messages wants."""
     system: list[str] = []
-    turns: list[MessageParam] = []
+    turns: list[wire.MessageParam] = []
     for message in messages:
         if message.role in ("system", "developer"):
             text = (
                 message.content
                 if isinstance(message.content, str)
-                else "".join(p.text for p in message.content or [] if not isinstance(p, ImagePart))
+                else "".join(
+                    p.text for p in message.content or [] if not isinstance(p, wire.ImagePart)
+                )
             )
             system.append(text)
             continue
         role = "assistant" if message.role == "assistant" else "user"
-        blocks: list[RequestBlock] = (
+        blocks: list[wire.RequestBlock] = (
             [_tool_result(message)] if message.role == "tool" else _blocks(message)
         )
         if not blocks:
-            blocks = [TextBlockParam(text="")]
+            blocks = [wire.TextBlockParam(text="")]
         if turns and turns[-1].role == role:
             previous = turns[-1].content
             assert isinstance(previous, list)
@@ -167,11 +143,11 @@ def _system_and_turns(
             previous[opening:opening] = reasoning
             previous.extend(b for b in blocks if not isinstance(b, _REASONING_BLOCKS))
         else:
-            turns.append(MessageParam(role=role, content=blocks))
+            turns.append(wire.MessageParam(role=role, content=blocks))
     return ("\n\n".join(system) if system else None), turns
 
 
-def _tool_choice(request: ChatCompletionRequest) -> dict[str, Any] | None:
+def _tool_choice(request: wire.ChatCompletionRequest) -> dict[str, Any] | None:
     choice = request.tool_choice
     converted: dict[str, Any] | None
     if choice is None:
@@ -191,14 +167,14 @@ def _tool_choice(request: ChatCompletionRequest) -> dict[str, Any] | None:
     return converted
 
 
-def _refuse_chat_only(request: ChatCompletionRequest) -> None:
+def _refuse_chat_only(request: wire.ChatCompletionRequest) -> None:
     # getattr finds pass-through (extra) parameters such as ``logprobs`` too.
     names = (*CHAT_ONLY_PARAMS, "n", "temperature")
     check_messages_params({name: getattr(request, name, None) for name in names})
 
 
-def _messages_tool(tool: Tool) -> MessagesTool:
-    return MessagesTool(
+def _messages_tool(tool: wire.Tool) -> wire.MessagesTool:
+    return wire.MessagesTool(
         name=tool.function.name,
         description=tool.function.description,
         input_schema=tool.function.parameters,
@@ -206,11 +182,11 @@ def _messages_tool(tool: Tool) -> MessagesTool:
     )
 
 
-def _tools(tools: Iterable[Tool] | None) -> list[MessagesTool] | None:
+def _tools(tools: Iterable[wire.Tool] | None) -> list[wire.MessagesTool] | None:
     return [_messages_tool(tool) for tool in tools or []] or None
 
 
-def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
+def chat_request_to_messages(request: wire.ChatCompletionRequest) -> wire.MessagesRequest:
     """Express a chat-completions request as a Messages request.
 
     System and developer messages become ``system``; tool results become
@@ -226,7 +202,7 @@ def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
     system, turns = _system_and_turns(request.messages)
     stop = [request.stop] if isinstance(request.stop, str) else request.stop
     extra = request.model_extra or {}
-    return MessagesRequest(
+    return wire.MessagesRequest(
         model=request.model,
         max_tokens=request.max_tokens,
         messages=turns,
@@ -240,24 +216,24 @@ def chat_request_to_messages(request: ChatCompletionRequest) -> MessagesRequest:
     )
 
 
-def chat_request_to_count_tokens(request: ChatCompletionRequest) -> CountTokensRequest:
+def chat_request_to_count_tokens(request: wire.ChatCompletionRequest) -> wire.CountTokensRequest:
     """The count_tokens request for the input of a chat-completions request (tools included)."""
     return count_tokens_request(request.model, request.messages, request.tools)
 
 
 def count_tokens_request(
-    model: str, messages: Iterable[ChatMessage], tools: Iterable[Tool] | None = None
-) -> CountTokensRequest:
+    model: str, messages: Iterable[wire.ChatMessage], tools: Iterable[wire.Tool] | None = None
+) -> wire.CountTokensRequest:
     """The count_tokens request for a conversation in chat-completions terms.
 
     What the framework integrations send to count a prompt exactly: system messages
     become ``system``, the turns and tools are expressed as on ``/v1/messages``.
     """
     system, turns = _system_and_turns(messages)
-    return CountTokensRequest(model=model, messages=turns, system=system, tools=_tools(tools))
+    return wire.CountTokensRequest(model=model, messages=turns, system=system, tools=_tools(tools))
 
 
-def _usage(usage: MessagesUsage | None) -> Usage | None:
+def _usage(usage: wire.MessagesUsage | None) -> wire.Usage | None:
     if usage is None:
         return None
     prompt = (
@@ -269,7 +245,7 @@ def _usage(usage: MessagesUsage | None) -> Usage | None:
         {"cached_tokens": usage.cache_read_input_tokens} if usage.cache_read_input_tokens else None
     )
     completion = usage.output_tokens or 0
-    return Usage(
+    return wire.Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
         total_tokens=prompt + completion,
@@ -277,9 +253,9 @@ def _usage(usage: MessagesUsage | None) -> Usage | None:
     )
 
 
-def _reasoning_blocks(message: Message) -> list[ReasoningBlock]:
+def _reasoning_blocks(message: wire.Message) -> list[wire.ReasoningBlock]:
     return [
-        ReasoningBlock(
+        wire.ReasoningBlock(
             type=block.type,
             index=index,
             thinking=block.thinking,
@@ -291,7 +267,7 @@ def _reasoning_blocks(message: Message) -> list[ReasoningBlock]:
     ]
 
 
-def message_to_completion(message: Message) -> ChatCompletion:
+def message_to_completion(message: wire.Message) -> wire.ChatCompletion:
     """Express a Messages reply as a chat completion.
 
     Thinking text becomes ``reasoning_content``; the thinking and redacted-thinking
@@ -300,21 +276,21 @@ def message_to_completion(message: Message) -> ChatCompletion:
     text = message.text
     thinking = "".join(b.thinking or "" for b in message.content if b.type == "thinking")
     calls = [
-        ResponseToolCall(
+        wire.ResponseToolCall(
             index=i,
             id=b.id,
             type="function",
-            function=ResponseFunctionCall(name=b.name, arguments=json.dumps(b.input or {})),
+            function=wire.ResponseFunctionCall(name=b.name, arguments=json.dumps(b.input or {})),
         )
         for i, b in enumerate(b for b in message.content if b.type == "tool_use")
     ]
-    return ChatCompletion(
+    return wire.ChatCompletion(
         id=message.id,
         object="chat.completion",
         model=message.model,
         choices=[
-            Choice(
-                message=ResponseMessage(
+            wire.Choice(
+                message=wire.ResponseMessage(
                     content=text if text or not calls else None,
                     reasoning_content=thinking or None,
                     reasoning_blocks=_reasoning_blocks(message) or None,
@@ -346,7 +322,7 @@ class MessageEventTranslator:
         self._include_usage = include_usage
         self._id: str | None = None
         self._model: str | None = None
-        self._usage = MessagesUsage()
+        self._usage = wire.MessagesUsage()
         self._tool_index: dict[int, int] = {}
         # tool_use blocks whose input came whole in content_block_start, by block index:
         # sent as the arguments at content_block_stop unless input_json_delta came first.
@@ -354,16 +330,16 @@ class MessageEventTranslator:
 
     def _chunk(
         self,
-        delta: Delta | None = None,
+        delta: wire.Delta | None = None,
         finish_reason: str | None = None,
-        usage: Usage | None = None,
-    ) -> ChatCompletionChunk:
+        usage: wire.Usage | None = None,
+    ) -> wire.ChatCompletionChunk:
         choices = (
-            [ChunkChoice(delta=delta or Delta(), finish_reason=finish_reason)]
+            [wire.ChunkChoice(delta=delta or wire.Delta(), finish_reason=finish_reason)]
             if delta is not None or finish_reason is not None
             else []
         )
-        return ChatCompletionChunk(
+        return wire.ChatCompletionChunk(
             id=self._id,
             object="chat.completion.chunk",
             model=self._model,
@@ -371,23 +347,23 @@ class MessageEventTranslator:
             usage=usage,
         )
 
-    def _merge_usage(self, usage: MessagesUsage | None) -> None:
+    def _merge_usage(self, usage: wire.MessagesUsage | None) -> None:
         if usage is None:
             return
         for name, value in usage.model_dump(exclude_none=True).items():
             if isinstance(value, int):
                 setattr(self._usage, name, value)
 
-    def translate(self, event: MessageStreamEvent) -> ChatCompletionChunk | None:
+    def translate(self, event: wire.MessageStreamEvent) -> wire.ChatCompletionChunk | None:
         """The chunk one event amounts to, or None (block stops, empty deltas, pings)."""
         if event.type == "message_start" and event.message is not None:
             self._id, self._model = event.message.id, event.message.model
             self._merge_usage(event.message.usage)
-            return self._chunk(Delta(role="assistant", content=""))
+            return self._chunk(wire.Delta(role="assistant", content=""))
         if event.type == "content_block_start" and event.content_block is not None:
             block = event.content_block
             if block.type in ("thinking", "redacted_thinking"):
-                fragment = ReasoningBlock(
+                fragment = wire.ReasoningBlock(
                     type=block.type,
                     index=event.index,
                     thinking=block.thinking or None,
@@ -395,58 +371,62 @@ class MessageEventTranslator:
                     data=block.data,
                 )
                 return self._chunk(
-                    Delta(reasoning_content=block.thinking or None, reasoning_blocks=[fragment])
+                    wire.Delta(
+                        reasoning_content=block.thinking or None, reasoning_blocks=[fragment]
+                    )
                 )
             if block.type != "tool_use":
                 return None
             index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
             if block.input:
                 self._whole_input[event.index or 0] = block.input
-            call = ResponseToolCall(
+            call = wire.ResponseToolCall(
                 index=index,
                 id=block.id,
                 type="function",
-                function=ResponseFunctionCall(name=block.name, arguments=""),
+                function=wire.ResponseFunctionCall(name=block.name, arguments=""),
             )
-            return self._chunk(Delta(tool_calls=[call]))
+            return self._chunk(wire.Delta(tool_calls=[call]))
         if event.type == "content_block_stop":
             whole = self._whole_input.pop(event.index or 0, None)
             if whole is None:
                 return None
             index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
             arguments = json.dumps(whole, ensure_ascii=False)
-            call = ResponseToolCall(index=index, function=ResponseFunctionCall(arguments=arguments))
-            return self._chunk(Delta(tool_calls=[call]))
+            call = wire.ResponseToolCall(
+                index=index, function=wire.ResponseFunctionCall(arguments=arguments)
+            )
+            return self._chunk(wire.Delta(tool_calls=[call]))
         if event.type == "content_block_delta" and event.delta is not None:
             delta = event.delta
             if delta.type == "text_delta" and delta.text:
-                return self._chunk(Delta(content=delta.text))
+                return self._chunk(wire.Delta(content=delta.text))
             if delta.type == "thinking_delta" and delta.thinking:
-                fragment = ReasoningBlock(
+                fragment = wire.ReasoningBlock(
                     type="thinking", index=event.index, thinking=delta.thinking
                 )
                 return self._chunk(
-                    Delta(reasoning_content=delta.thinking, reasoning_blocks=[fragment])
+                    wire.Delta(reasoning_content=delta.thinking, reasoning_blocks=[fragment])
                 )
             if delta.type == "signature_delta" and delta.signature:
-                fragment = ReasoningBlock(
+                fragment = wire.ReasoningBlock(
                     type="thinking", index=event.index, signature=delta.signature
                 )
-                return self._chunk(Delta(reasoning_blocks=[fragment]))
+                return self._chunk(wire.Delta(reasoning_blocks=[fragment]))
             if delta.type == "input_json_delta" and delta.partial_json:
                 self._whole_input.pop(event.index or 0, None)  # the deltas are the input
                 index = self._tool_index.setdefault(event.index or 0, len(self._tool_index))
-                call = ResponseToolCall(
-                    index=index, function=ResponseFunctionCall(arguments=delta.partial_json)
+                call = wire.ResponseToolCall(
+                    index=index, function=wire.ResponseFunctionCall(arguments=delta.partial_json)
                 )
-                return self._chunk(Delta(tool_calls=[call]))
+                return self._chunk(wire.Delta(tool_calls=[call]))
             return None
         if event.type == "message_delta":
             self._merge_usage(event.usage)
             reason = event.delta.stop_reason if event.delta is not None else None
             if reason is None:
                 return None
-            return self._chunk(Delta(), STOP_REASONS.get(reason, reason))
+            return self._chunk(wire.Delta(), STOP_REASONS.get(reason, reason))
         if event.type == "message_stop":
             return self._chunk(usage=_usage(self._usage)) if self._include_usage else None
         return None
