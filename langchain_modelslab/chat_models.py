@@ -34,6 +34,7 @@ from modelslab_transport.modelslab import ModelsLab, modelslab_held_by, modelsla
 from modelslab_transport.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
+    TimeoutSeconds,
     api_key_from_env,
     base_url_from_env,
     caller_stacklevel,
@@ -218,10 +219,10 @@ class ChatModelsLab(CallerClients, BaseChatModel):
     to the last byte of its reply, retries and their waits included (a retry that would
     end past it is not made); a stream gets as long to begin. ``None`` means no limit
     (the same in ``ModelsLabLLM``); an ``httpx2.Timeout`` sets per-read limits instead."""
-    stream_chunk_timeout: float | None = defaults.DEFAULT_STREAM_CHUNK_TIMEOUT
+    stream_chunk_timeout: TimeoutSeconds = defaults.DEFAULT_STREAM_CHUNK_TIMEOUT
     """Seconds a stream may go without a complete server-sent event, 120 by default
     (``: ping`` comments and partial events do not count); ``None`` means no limit."""
-    stream_timeout: float | None = defaults.DEFAULT_STREAM_TIMEOUT
+    stream_timeout: TimeoutSeconds = defaults.DEFAULT_STREAM_TIMEOUT
     """Seconds a streamed call may take in all, from its first request to its last event;
     ``None`` (the default) means no limit."""
     max_retries: int = defaults.DEFAULT_MAX_RETRIES
@@ -238,7 +239,7 @@ class ChatModelsLab(CallerClients, BaseChatModel):
     client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue
     limit), none elsewhere. Queue-limit 429s wait instead of failing (see the README,
     "Batches and ModelsLab's queue limit")."""
-    queue_timeout: float | None = defaults.DEFAULT_QUEUE_TIMEOUT
+    queue_timeout: TimeoutSeconds = defaults.DEFAULT_QUEUE_TIMEOUT
     """Seconds a call may spend, in all, waiting for a free slot of the account's
     concurrency limit and waiting out queue-limit 429s (600 by default; not counted
     against ``timeout``); past it the call fails with ``QueueTimeoutError`` (or the

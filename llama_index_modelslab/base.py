@@ -54,6 +54,7 @@ from modelslab_transport.modelslab import ModelsLab, modelslab_held_by, modelsla
 from modelslab_transport.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
+    TimeoutSeconds,
     api_key_from_env,
     base_url_from_env,
     did_you_mean,
@@ -163,13 +164,13 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
         "to begin. None means no limit (the same in ChatModelsLab). An httpx2.Timeout sets "
         "httpx2's per-phase limits instead.",
     )
-    stream_chunk_timeout: float | None = Field(
+    stream_chunk_timeout: TimeoutSeconds = Field(
         default=defaults.DEFAULT_STREAM_CHUNK_TIMEOUT,
         description="Seconds a stream may go without a complete server-sent event before it "
         f"fails ({defaults.DEFAULT_STREAM_CHUNK_TIMEOUT:g} by default; ': ping' comments and "
         "partial events do not count); None means no limit.",
     )
-    stream_timeout: float | None = Field(
+    stream_timeout: TimeoutSeconds = Field(
         default=defaults.DEFAULT_STREAM_TIMEOUT,
         description="Seconds a streamed call may take in all, from its first request to its "
         "last event; None (the default) means no limit.",
@@ -198,7 +199,7 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
             "limit), none elsewhere. Queue-limit 429s wait instead of failing."
         ),
     )
-    queue_timeout: float | None = Field(
+    queue_timeout: TimeoutSeconds = Field(
         default=defaults.DEFAULT_QUEUE_TIMEOUT,
         description=(
             "Seconds a call may spend, in all, waiting for a free slot of the account's "

@@ -28,9 +28,17 @@ import re
 import sys
 import warnings
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_core.core_schema import ValidationInfo
 
 from modelslab_transport.defaults import (
@@ -61,6 +69,7 @@ __all__ = [
     "ConnectionOptions",
     "InsecureBaseURLWarning",
     "ModelsLabOptions",
+    "TimeoutSeconds",
     "api_key_from_env",
     "base_url_from_env",
     "caller_stacklevel",
@@ -369,6 +378,28 @@ FRAMEWORK_FIELDS = (
 """The options both framework classes have as fields of the same name and meaning."""
 
 
+def _refuse_non_number(value: Any) -> Any:
+    """Refuse what pydantic would otherwise turn into seconds: a bool or a string."""
+    if isinstance(value, bool):
+        raise ValueError(f"timeouts must be seconds or None, got {value!r} (a flag, not seconds)")
+    if isinstance(value, str):
+        raise ValueError(
+            f"timeouts must be seconds or None, got the string {value!r}; pass a number "
+            "(float(...) of it if it comes from the environment or a config file)"
+        )
+    return value
+
+
+TimeoutSeconds = Annotated[float | None, BeforeValidator(_refuse_non_number)]
+"""A timeout in seconds: a positive number up to 365 days, or None for no limit.
+
+Booleans and strings are refused with a message (``True`` is not one second, and a
+string from a config file is better converted where it is read); the range is checked
+by the options that hold it. Every float timeout of :class:`ConnectionOptions` and of
+both framework classes has this type, and ``timeout`` refuses the same values.
+"""
+
+
 class ConnectionOptions(BaseModel):
     """The connection options: one record of each, with its default, range and check.
 
@@ -440,15 +471,15 @@ class ConnectionOptions(BaseModel):
     base_url: str = Field(default_factory=base_url_from_env, validate_default=True)
     timeout: Any = DEFAULT_TIMEOUT
     """Seconds (a float once checked), None or an ``httpx2.Timeout``: see the class doc."""
-    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
-    stream_chunk_timeout: float | None = DEFAULT_STREAM_CHUNK_TIMEOUT
-    stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT
+    connect_timeout: TimeoutSeconds = DEFAULT_CONNECT_TIMEOUT
+    stream_chunk_timeout: TimeoutSeconds = DEFAULT_STREAM_CHUNK_TIMEOUT
+    stream_timeout: TimeoutSeconds = DEFAULT_STREAM_TIMEOUT
     max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
     default_headers: dict[str, str] = Field(default_factory=dict)
     legacy_auth: bool = False
     anthropic_version: str = "2023-06-01"
     max_concurrency: int | None = Field(default=None, ge=1)
-    queue_timeout: float | None = DEFAULT_QUEUE_TIMEOUT
+    queue_timeout: TimeoutSeconds = DEFAULT_QUEUE_TIMEOUT
     max_response_size: int | None = Field(default=DEFAULT_MAX_RESPONSE_SIZE, ge=1)
     max_sse_event_size: int | None = Field(default=DEFAULT_MAX_SSE_EVENT_SIZE, ge=1)
 
@@ -490,8 +521,8 @@ class ConnectionOptions(BaseModel):
     def _check_timeout(cls, value: Any) -> Any:
         if value is None:
             return value
-        if isinstance(value, bool):
-            raise ValueError(f"timeout must be seconds or None, got {value!r}")
+        if isinstance(value, (bool, str)):
+            return _refuse_non_number(value)
         if isinstance(value, (int, float)):
             return _positive_seconds(value)
         # An httpx2.Timeout (or an httpx one) can only have been built once its library is

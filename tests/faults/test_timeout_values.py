@@ -129,7 +129,43 @@ def test_an_httpx_timeout_is_refused_naming_the_httpx2_one_to_build(
 
 @pytest.mark.parametrize("cls", [ChatModelsLab, ModelsLabLLM, ClientSettings])
 def test_anything_else_as_timeout_names_what_is_taken(cls: type) -> None:
-    message = "timeout must be seconds, None (no limit) or an httpx2.Timeout, got '5'"
+    message = "timeout must be seconds, None (no limit) or an httpx2.Timeout, got [5]"
     with pytest.raises(ValueError, match=re.escape(message)) as caught:
-        cls(timeout="5")
+        cls(timeout=[5])
     assert "sends through httpx2" not in str(caught.value)
+
+
+EVERY_TIMEOUT = [
+    *[(cls, field) for cls in (ChatModelsLab, ModelsLabLLM) for field in FIELDS],
+    *[(ClientSettings, field) for field in (*FIELDS, "connect_timeout")],
+]
+
+
+@pytest.mark.parametrize(("cls", "field"), EVERY_TIMEOUT)
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (True, "got True (a flag, not seconds)"),
+        (False, "got False (a flag, not seconds)"),
+        ("5", "got the string '5'; pass a number"),
+        (" 2.5 ", "got the string ' 2.5 '; pass a number"),
+    ],
+)
+def test_every_timeout_refuses_flags_and_strings_alike(
+    cls: type, field: str, value: object, said: str
+) -> None:
+    """Pydantic would take True as 1 s and "5" as 5 s for some timeouts and not others."""
+    with pytest.raises(
+        ValidationError, match=re.escape(f"timeouts must be seconds or None, {said}")
+    ):
+        cls(base_url="http://127.0.0.1:9", **{field: value})
+
+
+@pytest.mark.parametrize(("cls", "field"), EVERY_TIMEOUT)
+def test_every_timeout_takes_ints_and_floats_as_seconds(cls: type, field: str) -> None:
+    for given in (5, 2.5):
+        owner = cls(base_url="http://127.0.0.1:9", **{field: given})
+        # What the calls use: the framework classes' options, or the settings themselves.
+        used = owner.client.options if cls is not ClientSettings else owner
+        value = getattr(used, field)
+        assert (type(value), value) == (float, float(given))
