@@ -257,7 +257,12 @@ def message_to_wire(message: BaseMessage) -> wire.ChatMessage:
         )
     if isinstance(message, ToolMessage):
         text = _text_only(_content_parts(message.content, "tool"), "tool")
-        return wire.ChatMessage(role="tool", content=text, tool_call_id=message.tool_call_id)
+        return wire.ChatMessage(
+            role="tool",
+            content=text,
+            tool_call_id=message.tool_call_id,
+            is_error=True if message.status == "error" else None,
+        )
     if isinstance(message, LangChainChatMessage):
         role = _ROLES.get(message.role, message.role)
         if role not in _WIRE_ROLES:

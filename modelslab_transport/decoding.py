@@ -336,8 +336,11 @@ class EventDecoder(Protocol[T]):
     def plain_reply(self, response: httpx2.Response) -> list[T]:
         """The items of a plain (non-SSE) reply to a stream request."""
 
-    def end(self) -> None:
-        """Called when the bytes ran out: raises if the stream was cut short."""
+    def end(self) -> T | None:
+        """Called when the bytes ran out: raises if the stream was cut short.
+
+        Returns the last item a stream that ended early but whole implies (None: none).
+        """
 
 
 class _JsonEventDecoder(Generic[M]):
@@ -453,12 +456,22 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
             raise IncompleteStreamError(
                 "the chat stream ended before the server finished it (no finish_reason, no [DONE])"
             )
+        return None
 
 
 class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
-    """Decodes Anthropic-style stream events; ``message_stop`` ends the stream."""
+    """Decodes Anthropic-style stream events; ``message_stop`` ends the stream.
+
+    As a chat stream that ends without ``[DONE]`` after a ``finish_reason`` is whole,
+    so is a Messages stream that ends without ``message_stop`` after the
+    ``message_delta`` that brought its ``stop_reason``.
+    """
 
     what = "a messages stream event"
+
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        self._stopped = False
 
     def decode(
         self, event: ServerSentEvent, headers: Mapping[str, str]
@@ -478,6 +491,8 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
             return None
         if item.type == "message_stop":
             self._done = True
+        elif item.type == "message_delta" and item.delta is not None and item.delta.stop_reason:
+            self._stopped = True
         return item
 
     def plain_reply(self, response: httpx2.Response) -> list[MessageStreamEvent]:
@@ -485,10 +500,21 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
         self._done = True
         return message_as_events(decode_message(response, self._settings))
 
-    def end(self) -> None:
-        """Raise unless ``message_stop`` was seen."""
-        if not self._done:
-            raise IncompleteStreamError("the messages stream ended before message_stop")
+    def end(self) -> MessageStreamEvent | None:
+        """Raise unless ``message_stop``, or a ``stop_reason``, was seen.
+
+        After a ``stop_reason`` without ``message_stop``, returns the ``message_stop``
+        event the stream implies.
+        """
+        if self._done:
+            return None
+        if not self._stopped:
+            raise IncompleteStreamError(
+                "the messages stream ended before the server finished it (no stop_reason, "
+                "no message_stop)"
+            )
+        self._done = True
+        return MessageStreamEvent(type="message_stop")
 
 
 class MessagesAsChatDecoder:
@@ -519,9 +545,10 @@ class MessagesAsChatDecoder:
         chunks = (self._translator.translate(e) for e in self._events.plain_reply(response))
         return [chunk for chunk in chunks if chunk is not None]
 
-    def end(self) -> None:
-        """Raise unless ``message_stop`` was seen."""
-        self._events.end()
+    def end(self) -> ChatCompletionChunk | None:
+        """Raise unless the stream finished; the usage chunk if ``message_stop`` was implied."""
+        stop = self._events.end()
+        return None if stop is None else self._translator.translate(stop)
 
 
 def _timeout_limit(exc: httpx2.HTTPError, phase: str) -> float | None:

@@ -351,7 +351,8 @@ class ModelsLab:
         :meth:`max_tokens_for` the request's model.
 
         Raises:
-            ValueError: for a model setting (``timeout``, ``base_url``...) or a credential
+            ValueError: for an empty ``messages``, a model setting (``timeout``,
+                ``base_url``...) or a credential
                 (``api_key``, ``token``...) among ``params``, a sampling parameter that
                 is not a number or is out of its range (or NaN, infinite),
                 ``n > 1`` on a stream, a parameter the protocol cannot carry (when
@@ -360,6 +361,11 @@ class ModelsLab:
         """
         from modelslab_transport.wire.chat import ChatCompletionRequest
 
+        if not messages:
+            raise ValueError(
+                "there are no messages to send: a chat call needs at least one (the user's "
+                "prompt, with any system prompt before it)"
+            )
         options = self._options
         call = dict(params or {})
         call.pop("stream", None)

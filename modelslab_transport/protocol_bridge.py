@@ -106,7 +106,9 @@ def _tool_result(message: wire.ChatMessage) -> wire.ToolResultBlockParam:
         if isinstance(message.content, str)
         else [_part_block(part) for part in message.content or []]
     )
-    return wire.ToolResultBlockParam(tool_use_id=message.tool_call_id, content=content)
+    return wire.ToolResultBlockParam(
+        tool_use_id=message.tool_call_id, content=content, is_error=message.is_error or None
+    )
 
 
 def _system_and_turns(
@@ -196,10 +198,18 @@ def chat_request_to_messages(request: wire.ChatCompletionRequest) -> wire.Messag
     (pass-through) parameters are kept.
 
     Raises:
-        ValueError: for parameters the Messages protocol does not have (see module doc).
+        ValueError: for parameters the Messages protocol does not have (see module doc),
+            or a conversation of system messages only (no turn to send).
     """
     _refuse_chat_only(request)
     system, turns = _system_and_turns(request.messages)
+    if not turns:
+        raise ValueError(
+            f"api='messages' needs a user turn, and these {len(request.messages)} "
+            "message(s) are all system prompts, which the Messages protocol sends apart "
+            "(in 'system'): add the user's message after them, or use "
+            "api='chat_completions', which sends a system-only conversation as it is"
+        )
     stop = [request.stop] if isinstance(request.stop, str) else request.stop
     extra = request.model_extra or {}
     return wire.MessagesRequest(

@@ -233,7 +233,9 @@ class EventStream(Generic[T]):
                         return
                     if item is not None:
                         yield item
-                decoder.end()
+                last = decoder.end()
+                if last is not None:
+                    yield last
         except httpx2.SSEError as exc:
             raise _too_large(exc, max_event_size) from None
         except httpx2.HTTPError as exc:
@@ -381,8 +383,10 @@ class AsyncEventStream(Generic[T]):
                 event = await anext(self._events)
             except StopAsyncIteration:
                 self._finished = True
-                decoder.end()
-                raise
+                last = decoder.end()
+                if last is None:
+                    raise
+                return last
             self._clock.restart()
             item = decoder.decode(event, headers)
             if decoder.done:

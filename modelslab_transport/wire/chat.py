@@ -107,11 +107,18 @@ class ChatMessage(StrictModel):
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
     signed_reasoning: list[SignedReasoning] | None = Field(default=None, exclude=True)
+    is_error: bool | None = Field(default=None, exclude=True)
+    """On a ``tool`` message: the call failed and the content says how (LangChain's
+    ``ToolMessage(status="error")``). Never serialised here (``/chat/completions`` has
+    no such field; the content carries the error); the Messages bridge sends it as the
+    ``tool_result`` block's ``is_error``, Anthropic's name for it."""
 
     @model_validator(mode="after")
     def _check_shape(self) -> "ChatMessage":
         if self.role == "tool" and not self.tool_call_id:
             raise ValueError("a 'tool' message needs the tool_call_id of the call it answers")
+        if self.is_error is not None and self.role != "tool":
+            raise ValueError(f"only tool messages carry is_error, not {self.role!r}")
         if self.tool_calls and self.role != "assistant":
             raise ValueError(f"only assistant messages carry tool_calls, not {self.role!r}")
         if self.content is None and not (self.role == "assistant" and self.tool_calls):

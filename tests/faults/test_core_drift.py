@@ -197,6 +197,32 @@ def test_a_per_call_stream_argument_does_not_collide(framework: Framework, strea
             assert [bool(body.get("stream")) for body in _bodies(server)] == [stream, stream]
 
 
+def _ask_with(llm: Any, history: list[tuple[str, str]]) -> str:
+    if isinstance(llm, ChatModelsLab):
+        return str(llm.invoke(history).content)
+    return str(llm.chat([ChatMessage(role=role, content=text) for role, text in history]).message)
+
+
+@FRAMEWORKS
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+def test_no_messages_or_only_system_ones_are_said_before_sending(
+    framework: Framework, api: str
+) -> None:
+    with FaultServer(_answer("brief")) as server:
+        llm = make_model(framework, server.base_url, api=api)
+        with pytest.raises(ValueError, match="there are no messages to send"):
+            _ask_with(llm, [])
+        only_system = [("system", "Be brief."), ("system", "Use French.")]
+        if api == "messages":
+            with pytest.raises(ValueError, match=r"api='messages' needs a user turn, and these 2"):
+                _ask_with(llm, only_system)
+            assert server.request_count == 0
+        else:  # chat completions carry it as it is
+            assert "brief" in _ask_with(llm, only_system)
+            (body,) = _bodies(server)
+            assert [m["role"] for m in body["messages"]] == ["system", "system"]
+
+
 # A system-only list is counted as that text in the one user turn the endpoint needs.
 _USER_BRIEF = {"role": "user", "content": [{"type": "text", "text": "Be brief."}]}
 

@@ -18,6 +18,7 @@ from langchain_core.messages import (
     BaseMessage,
     HumanMessage,
     SystemMessage,
+    ToolMessage,
 )
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import tool
@@ -31,6 +32,7 @@ from modelslab_transport.wire.catalog import ModelInfo
 from tests.support.clients import API_KEY, chat_model
 from tests.support.mock_api import ScriptedServer
 from tests.support.replies import (
+    completion_body,
     json_response,
 )
 
@@ -267,6 +269,46 @@ def test_tool_results_travel_as_tool_result_blocks() -> None:
         "role": "user",
         "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "3"}],
     }
+
+
+@pytest.mark.parametrize("api_name", ["messages", "chat_completions"])
+def test_a_failed_tool_call_is_flagged_where_the_protocol_can_say_so(api_name: str) -> None:
+    """LangChain's agents answer a tool that raised with ToolMessage(status="error")."""
+    api = ScriptedServer(
+        [message() if api_name == "messages" else json_response(completion_body())]
+    )
+    history: list[Any] = [
+        HumanMessage("add 1 and 2, then 3 and 4"),
+        AIMessage(
+            "",
+            tool_calls=[
+                {"name": "add", "args": {"a": 1, "b": 2}, "id": "t1"},
+                {"name": "add", "args": {"a": 3, "b": 4}, "id": "t2"},
+            ],
+        ),
+        ToolMessage("Error: ValueError('no')", tool_call_id="t1", status="error"),
+        ToolMessage("7", tool_call_id="t2"),
+    ]
+    chat_model(api, api=api_name).invoke(history)
+    turns = api.last_body["messages"]
+    if api_name == "messages":
+        assert turns[2] == {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t1",
+                    "content": "Error: ValueError('no')",
+                    "is_error": True,
+                },
+                {"type": "tool_result", "tool_use_id": "t2", "content": "7"},
+            ],
+        }
+    else:  # no such field on /chat/completions: the content says it
+        assert turns[2:] == [
+            {"role": "tool", "content": "Error: ValueError('no')", "tool_call_id": "t1"},
+            {"role": "tool", "content": "7", "tool_call_id": "t2"},
+        ]
 
 
 def test_parallel_tool_calls_false_is_sent_as_disable_parallel_tool_use() -> None:

@@ -18,7 +18,7 @@ from modelslab_transport.wire import MessageStreamEvent
 from tests.support.clients import async_client, sync_client
 from tests.support.mock_api import Reply, ScriptedServer
 from tests.support.replies import json_response, stream_response
-from tests.support.wire_requests import messages_request
+from tests.support.wire_requests import chat_request, messages_request
 
 MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 
@@ -195,7 +195,39 @@ async def test_stream_without_message_stop_is_incomplete(mode: str) -> None:
     body = (MESSAGE_START + TEXT_BLOCK).encode()
     with pytest.raises(IncompleteStreamError) as caught:
         await collect(mode, stream_response(body))
-    assert "message_stop" in str(caught.value)
+    assert str(caught.value) == (
+        "the messages stream ended before the server finished it (no stop_reason, no message_stop)"
+    )
+
+
+STOPPED = event(
+    "message_delta",
+    {"delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 2}},
+)
+
+
+@MODES
+async def test_a_stream_cut_after_its_stop_reason_is_whole(mode: str) -> None:
+    """As a chat stream that ends without [DONE] after a finish_reason is."""
+    body = (MESSAGE_START + TEXT_BLOCK + STOPPED).encode()
+    items, _ = await collect(mode, stream_response(body))
+    assert [e.type for e in items][-2:] == ["message_delta", "message_stop"]
+    # Over the chat bridge: the text, the finish reason, then the usage chunk.
+    server = ScriptedServer([stream_response(body)])
+    request = chat_request(stream=True, stream_options={"include_usage": True})
+    if mode == "sync":
+        with sync_client(server).stream_chat(request, api="messages") as stream:
+            chunks = list(stream)
+    else:
+        astream = await async_client(server).stream_chat(request, api="messages")
+        async with astream:
+            chunks = [chunk async for chunk in astream]
+    text = "".join(c.choices[0].delta.text for c in chunks if c.choices)
+    assert text == "Hello there"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (10, 2)
 
 
 @MODES
