@@ -497,6 +497,35 @@ class ChatModelsLab(CallerClients, BaseChatModel):
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
 
+    def _many_choices(self, kwargs: dict[str, Any]) -> bool:
+        """Whether a call asks for ``n > 1`` choices (per call, or the field)."""
+        n = kwargs.get("n", self.n)
+        return isinstance(n, int) and not isinstance(n, bool) and n > 1
+
+    def _should_stream(
+        self,
+        *,
+        async_api: bool,
+        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> bool:
+        """LangChain's choice, except that a call for ``n > 1`` choices is never streamed.
+
+        A stream carries one choice. So a call for several is sent whole, even when
+        LangChain would stream it: ``stream()``/``astream()`` then yield the first choice
+        as one chunk (what ``invoke`` returns; ``generate`` returns every choice), and
+        ``astream_events`` or LangGraph's ``stream_mode="messages"`` see the whole reply
+        instead of failing. ``streaming=True`` with ``n > 1`` is refused when the model
+        is built.
+        """
+        if self._many_choices(kwargs):
+            return False
+        return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
+
+    def _streaming_disabled(self, **kwargs: Any) -> bool:
+        """As :meth:`_should_stream`, for LangChain's other streaming paths (v2 events)."""
+        return self._many_choices(kwargs) or super()._streaming_disabled(**kwargs)
+
     def _stream(
         self,
         messages: list[BaseMessage],

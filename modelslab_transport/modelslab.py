@@ -34,6 +34,7 @@ from modelslab_transport.negotiation import (
 )
 from modelslab_transport.options import (
     ModelsLabOptions,
+    check_extra_body_names,
     check_request_param_names,
     check_sampling_params,
 )
@@ -351,8 +352,8 @@ class ModelsLab:
         :meth:`max_tokens_for` the request's model.
 
         Raises:
-            ValueError: for an empty ``messages``, a model setting (``timeout``,
-                ``base_url``...) or a credential
+            ValueError: for an empty ``messages``, ``messages`` or ``stream`` in
+                ``extra_body``, a model setting (``timeout``, ``base_url``...) or a credential
                 (``api_key``, ``token``...) among ``params``, a sampling parameter that
                 is not a number or is out of its range (or NaN, infinite),
                 ``n > 1`` on a stream, a parameter the protocol cannot carry (when
@@ -378,6 +379,7 @@ class ModelsLab:
             **_mapping(merged.pop("extra_body", None)),
             **_mapping(call.pop("extra_body", None)),
         }
+        check_extra_body_names(extra_body, "extra_body")
         merged.update(call)
         merged.update(extra_body)
         merged = {key: value for key, value in merged.items() if value is not None}

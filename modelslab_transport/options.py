@@ -74,6 +74,7 @@ __all__ = [
     "base_url_from_env",
     "caller_stacklevel",
     "check_base_url",
+    "check_extra_body_names",
     "check_request_param_names",
     "check_sampling_params",
     "did_you_mean",
@@ -189,6 +190,7 @@ _RANGES: dict[str, tuple[float, float | None, bool]] = {
     "max_tokens": (1, None, False),
     "frequency_penalty": (-2.0, 2.0, False),
     "presence_penalty": (-2.0, 2.0, False),
+    "top_logprobs": (0, 20, False),
 }
 
 
@@ -196,7 +198,8 @@ def check_sampling_params(params: dict[str, Any]) -> None:
     """Check the request parameters both frameworks validate alike.
 
     ``temperature`` 0-2, ``top_p`` 0-1, ``n`` and ``max_tokens`` at least 1, penalties
-    -2 to 2 (the OpenAI ranges ModelsLab documents); ``None`` is unset. NaN and infinity
+    -2 to 2, ``top_logprobs`` 0-20 (the OpenAI ranges ModelsLab documents, and those
+    the wire request declares); ``None`` is unset. NaN and infinity
     are refused too (NaN passes every comparison, so a range check alone lets it by).
     Used for the options when a model is built and again for each call's own values.
 
@@ -247,6 +250,8 @@ def request_param_refusal(name: str, where: str) -> str | None:
     """
     if name == "extra_body":  # its fields go in the body on purpose
         return None
+    if name in _SET_BY_THE_CALL:
+        return f"{name!r} in {where} {_SET_BY_THE_CALL[name]}"
     if is_credential_name(name):
         return (
             f"{name!r} in {where} names a credential, which would travel in the request body "
@@ -263,6 +268,33 @@ def request_param_refusal(name: str, where: str) -> str | None:
             f"or model.{name} = ...) or on a copy of it for this call"
         )
     return None
+
+
+_SET_BY_THE_CALL = {
+    "messages": (
+        "would replace the conversation the call sends: pass the messages to the call "
+        "itself (invoke(...), chat(...)), not as a body field"
+    ),
+    "stream": (
+        "is decided by the call made (stream()/astream(), stream_chat()/astream_chat(); "
+        "ChatModelsLab(streaming=True) makes invoke stream), not by a body field"
+    ),
+}
+"""Body fields every call sets itself: refused wherever a caller could give them, even in
+``extra_body`` (which otherwise puts any field in the body)."""
+
+
+def check_extra_body_names(extra_body: Mapping[str, Any], where: str) -> None:
+    """Refuse the ``extra_body`` fields a call sets itself (``messages``, ``stream``).
+
+    Any other field is sent as given: that is what ``extra_body`` is for.
+
+    Raises:
+        ValueError: naming the field, where it was given and what to do instead.
+    """
+    for name in extra_body:
+        if name in _SET_BY_THE_CALL:
+            raise ValueError(f"{name!r} in {where} {_SET_BY_THE_CALL[name]}")
 
 
 def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
@@ -655,6 +687,9 @@ class ModelsLabOptions(ConnectionOptions):
     @model_validator(mode="after")
     def _check_request_defaults(self) -> ModelsLabOptions:
         check_request_param_names(self.extra_params, "model_kwargs / additional_kwargs")
+        extra_body = self.extra_params.get("extra_body")
+        if isinstance(extra_body, Mapping):
+            check_extra_body_names(extra_body, "extra_body")
         params = self.request_params()
         check_sampling_params(params)
         check_protocol_params(self.api, params)

@@ -449,6 +449,61 @@ def test_another_anthropic_version_is_sent_through_default_headers(
 
 @FRAMEWORKS
 @pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("messages", "would replace the conversation the call sends"),
+        ("stream", "is decided by the call made"),
+    ],
+)
+def test_body_fields_a_call_sets_itself_are_refused_wherever_given(
+    framework: Framework, name: str, said: str
+) -> None:
+    """extra_body puts any field in the body, except the two every call sets: 'messages'
+    crashed with a raw TypeError and 'stream' was dropped without a word."""
+    value: Any = [] if name == "messages" else True
+    given: list[tuple[dict[str, Any], str]] = (
+        [  # ChatModelsLab's extra_body is a field of its own
+            ({"extra_body": {name: value}}, "extra_body"),
+            ({"model_kwargs": {name: value}}, "model_kwargs / additional_kwargs"),
+        ]
+        if framework == "langchain"
+        else [
+            ({"additional_kwargs": {"extra_body": {name: value}}}, "extra_body"),
+            ({"additional_kwargs": {name: value}}, "model_kwargs / additional_kwargs"),
+        ]
+    )
+    for kwargs, where in given:
+        with pytest.raises(ValueError, match=re.escape(f"{name!r} in {where} {said}")):
+            make_model(framework, "http://127.0.0.1:9", **kwargs)
+    llm = make_model(framework, "http://127.0.0.1:9", max_retries=0)
+    with pytest.raises(ValueError, match=re.escape(f"{name!r} in extra_body {said}")) as caught:
+        _ask(llm, extra_body={name: value})
+    assert not isinstance(caught.value, ModelsLabError)  # refused before sending
+
+
+def test_every_range_the_wire_request_declares_is_checked_when_a_model_is_built() -> None:
+    """A bound the wire model holds but the options lack fails only at the first call,
+    as a raw pydantic error of the request (top_logprobs once did)."""
+    from annotated_types import Ge, Le
+
+    from modelslab_transport.options import _RANGES
+    from modelslab_transport.wire import ChatCompletionRequest
+
+    declared = {}
+    for name, field in ChatCompletionRequest.model_fields.items():
+        low = next((m.ge for m in field.metadata if isinstance(m, Ge)), None)
+        high = next((m.le for m in field.metadata if isinstance(m, Le)), None)
+        if low is not None or high is not None:
+            declared[name] = (low, high)
+    assert declared == {name: (low, high) for name, (low, high, _) in _RANGES.items()}
+    with pytest.raises(ValueError, match="top_logprobs must be 0 to 20, got 21"):
+        ChatModelsLab(api_key=FAKE_KEY, logprobs=True, top_logprobs=21)
+    with pytest.raises(ValueError, match="top_logprobs must be 0 to 20, got 21"):
+        ModelsLabLLM(api_key=FAKE_KEY, additional_kwargs={"top_logprobs": 21})
+
+
+@FRAMEWORKS
+@pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("temperature", 3, "temperature must be 0 to 2, got 3"),
@@ -478,6 +533,7 @@ def test_both_classes_refuse_the_same_values(
         ("frequency_penalty", float("-inf"), "frequency_penalty must be -2 to 2, got -inf"),
         ("presence_penalty", float("nan"), "presence_penalty must be -2 to 2, got nan"),
         ("max_tokens", 0, "max_tokens must be at least 1, got 0"),
+        ("top_logprobs", 21, "top_logprobs must be 0 to 20, got 21"),
     ],
 )
 def test_a_calls_own_value_is_checked_as_the_options_are(

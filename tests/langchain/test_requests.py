@@ -166,12 +166,37 @@ def test_streaming_flag_makes_invoke_stream() -> None:
     assert result.usage_metadata == {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4}
 
 
-def test_n_greater_than_one_cannot_stream() -> None:
+def _two_choices() -> dict[str, Any]:
+    body = completion_body("one")
+    body["choices"].append(
+        {"index": 1, "message": {"role": "assistant", "content": "two"}, "finish_reason": "stop"}
+    )
+    return body
+
+
+def test_n_greater_than_one_is_not_streamed() -> None:
     with pytest.raises(ValueError, match="n > 1"):
         ChatModelsLab(n=2, streaming=True)
-    api = ScriptedServer([json_response(completion_body())])
-    with pytest.raises(ValueError, match="n > 1"):
-        list(chat_model(api, n=2).stream("hi"))
+    api = ScriptedServer([json_response(_two_choices()), json_response(_two_choices())])
+    # Sent whole; the stream is the first choice in one chunk, as invoke returns it.
+    (only,) = list(chat_model(api).stream("hi", n=2))
+    assert (only.content, api.last_body["n"], "stream" in api.last_body) == ("one", 2, False)
+    (only,) = list(chat_model(api, n=2).stream("hi"))
+    assert only.content == "one"
+
+
+async def test_n_greater_than_one_under_a_streaming_callback_is_sent_whole() -> None:
+    """astream_events (and LangGraph's stream_mode="messages") would stream every invoke;
+    a call for n > 1 choices cannot stream, so it goes out whole instead of failing."""
+    api = ScriptedServer([json_response(_two_choices()), json_response(_two_choices())])
+    llm = chat_model(api, n=2)
+    events = [event async for event in llm.astream_events("hi", version="v2")]
+    assert [event["event"] for event in events] == ["on_chat_model_start", "on_chat_model_end"]
+    assert events[-1]["data"]["output"].content == "one"
+    assert "stream" not in api.last_body
+    assert api.last_body["n"] == 2
+    result = llm.generate([[HumanMessage("hi")]])  # every choice, as before
+    assert [g.text for g in result.generations[0]] == ["one", "two"]
 
 
 async def test_async_invoke_and_stream() -> None:
