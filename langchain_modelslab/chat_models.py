@@ -655,11 +655,13 @@ class ChatModelsLab(CallerClients, BaseChatModel):
                 With ``api="messages"``, which has no ``response_format``, both JSON
                 methods are carried out as ``"function_calling"``: the answer has the
                 same shape, but the raw message holds a tool call instead of JSON text.
-            strict: Ask for exact schema adherence (function calling and json_schema).
+            strict: Ask for exact schema adherence (function calling and json_schema;
+                refused with json_mode).
             kwargs: Not accepted; named here to reject unknown options clearly.
 
         Raises:
-            ValueError: for an unknown method or option.
+            ValueError: for an unknown method or option, ``strict`` with
+                ``"json_mode"``, or no schema with another method.
         """
         from langchain_modelslab.structured_output import (
             JSON_MODE_RESPONSE_FORMAT,
@@ -670,7 +672,25 @@ class ChatModelsLab(CallerClients, BaseChatModel):
 
         if kwargs:
             raise ValueError(f"unsupported with_structured_output arguments: {sorted(kwargs)}")
+        if method == "json_mode" and strict is not None:
+            raise ValueError(
+                "strict applies to method='function_calling' and 'json_schema', not to "
+                "method='json_mode', which asks for any JSON object: leave strict out, or "
+                "use method='json_schema' for output that follows the schema exactly"
+            )
+        if schema is None and method != "json_mode":
+            raise ValueError(
+                f"with_structured_output needs a schema with method={method!r} (it becomes "
+                f"the {'tool' if method == 'function_calling' else 'response format'} the "
+                "model answers with); only method='json_mode' works without one"
+            )
         if method in ("json_mode", "json_schema") and not supports_response_format(self.api):
+            if schema is None:
+                raise ValueError(
+                    f"api={self.api!r} has no JSON mode (no response_format): "
+                    "with_structured_output carries it out as a forced tool call, which "
+                    "needs a schema; pass one, or use api='chat_completions'"
+                )
             method = "function_calling"
         trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
         model: Runnable[LanguageModelInput, Any]

@@ -125,8 +125,8 @@ def _content_parts(content: str | list[str | dict[str, Any]], role: str) -> list
             continue  # tool calls travel in tool_calls; reasoning is not sent back
         else:
             raise ValueError(
-                f"ModelsLab chat completions take text and image content; a {role} message "
-                f"has a {kind!r} block"
+                f"ModelsLab's chat models take text and image content (over either api); a "
+                f"{role} message has a {kind!r} block: send its text, or an image of it"
             )
     return parts
 
@@ -269,7 +269,7 @@ def message_to_wire(message: BaseMessage) -> wire.ChatMessage:
             raise ValueError(f"ModelsLab has no chat role {message.role!r}")
         content = _collapse(_content_parts(message.content, role))
         return wire.ChatMessage.model_validate({"role": role, "content": content, "name": name})
-    raise ValueError(f"ModelsLab chat completions cannot send a {type(message).__name__}")
+    raise ValueError(f"ModelsLab's chat models cannot be sent a {type(message).__name__}")
 
 
 def messages_to_wire(messages: Sequence[BaseMessage]) -> list[wire.ChatMessage]:
@@ -285,15 +285,28 @@ def messages_to_wire(messages: Sequence[BaseMessage]) -> list[wire.ChatMessage]:
 
 
 def usage_from_wire(usage: wire.Usage) -> UsageMetadata:
-    """Wire token counts as LangChain ``usage_metadata`` (with cache/reasoning details)."""
+    """Wire token counts as LangChain ``usage_metadata`` (with cache/reasoning details).
+
+    ``prompt_tokens_details.cached_tokens`` is ``cache_read``, ``cache_creation_tokens``
+    (the Messages bridge's, from Anthropic's ``cache_creation_input_tokens``)
+    ``cache_creation``; ``completion_tokens_details.reasoning_tokens`` is ``reasoning``.
+    """
     metadata = UsageMetadata(
         input_tokens=usage.prompt_tokens,
         output_tokens=usage.completion_tokens,
         total_tokens=usage.total,
     )
-    cached = (usage.prompt_tokens_details or {}).get("cached_tokens")
-    if isinstance(cached, int):
-        metadata["input_token_details"] = InputTokenDetails(cache_read=cached)
+    prompt_details = usage.prompt_tokens_details or {}
+    input_details = InputTokenDetails()
+    for wire_name, name in (
+        ("cached_tokens", "cache_read"),
+        ("cache_creation_tokens", "cache_creation"),
+    ):
+        count = prompt_details.get(wire_name)
+        if isinstance(count, int) and not isinstance(count, bool):
+            input_details[name] = count  # type: ignore[literal-required]
+    if input_details:
+        metadata["input_token_details"] = input_details
     reasoning = (usage.completion_tokens_details or {}).get("reasoning_tokens")
     if isinstance(reasoning, int):
         metadata["output_token_details"] = OutputTokenDetails(reasoning=reasoning)

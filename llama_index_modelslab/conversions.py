@@ -176,7 +176,8 @@ def _content_parts(blocks: Iterable[Any]) -> list[wire.ContentPart]:
         else:
             kind = getattr(block, "block_type", type(block).__name__)
             raise ValueError(
-                f"ModelsLab chat completions accept text and image content, not {kind!r} blocks"
+                f"ModelsLab's chat models take text and image content (over either api), not "
+                f"{kind!r} blocks: send the text, or an image of it"
             )
     return parts
 

@@ -251,9 +251,17 @@ def _usage(usage: wire.MessagesUsage | None) -> wire.Usage | None:
         + (usage.cache_read_input_tokens or 0)
         + (usage.cache_creation_input_tokens or 0)
     )
-    details = (
-        {"cached_tokens": usage.cache_read_input_tokens} if usage.cache_read_input_tokens else None
-    )
+    # OpenAI's prompt_tokens_details has cached_tokens (tokens read from the cache);
+    # the tokens written to it, which Anthropic counts apart, go beside them as
+    # cache_creation_tokens. Both are also counted in prompt_tokens.
+    details = {
+        name: value
+        for name, value in (
+            ("cached_tokens", usage.cache_read_input_tokens),
+            ("cache_creation_tokens", usage.cache_creation_input_tokens),
+        )
+        if value
+    } or None
     completion = usage.output_tokens or 0
     return wire.Usage(
         prompt_tokens=prompt,

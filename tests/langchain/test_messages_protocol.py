@@ -311,6 +311,26 @@ def test_a_failed_tool_call_is_flagged_where_the_protocol_can_say_so(api_name: s
         ]
 
 
+def test_cache_reads_and_writes_both_reach_usage_metadata() -> None:
+    """Anthropic counts the tokens written to the prompt cache apart from those read."""
+    reply = message()
+    body = json.loads(reply.read())
+    body["usage"] = {
+        "input_tokens": 10,
+        "output_tokens": 3,
+        "cache_read_input_tokens": 100,
+        "cache_creation_input_tokens": 20,
+    }
+    api = ScriptedServer([json_response(body)])
+    usage = chat_model(api, api="messages").invoke("hi").usage_metadata
+    assert usage == {
+        "input_tokens": 130,
+        "output_tokens": 3,
+        "total_tokens": 133,
+        "input_token_details": {"cache_read": 100, "cache_creation": 20},
+    }
+
+
 def test_parallel_tool_calls_false_is_sent_as_disable_parallel_tool_use() -> None:
     api = ScriptedServer([message()])
     chat_model(api, api="messages").bind_tools([add], parallel_tool_calls=False).invoke("hi")

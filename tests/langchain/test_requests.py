@@ -430,6 +430,22 @@ def test_structured_output_rejects_unknown_options() -> None:
         ChatModelsLab().with_structured_output(GetWeather, tools=[])
 
 
+@pytest.mark.parametrize("api_name", ["chat_completions", "messages"])
+def test_structured_output_refuses_what_it_cannot_carry_out(api_name: str) -> None:
+    """Each once accepted and then ignored (strict) or failed with an unrelated message."""
+    llm = ChatModelsLab(api=api_name)
+    with pytest.raises(ValueError, match="strict applies to method='function_calling' and"):
+        llm.with_structured_output(GetWeather, method="json_mode", strict=True)
+    for method in ("function_calling", "json_schema"):
+        with pytest.raises(ValueError, match=f"needs a schema with method='{method}'"):
+            llm.with_structured_output(None, method=method)  # type: ignore[arg-type]
+    if api_name == "messages":
+        with pytest.raises(ValueError, match="api='messages' has no JSON mode"):
+            llm.with_structured_output(None, method="json_mode")
+    else:
+        llm.with_structured_output(None, method="json_mode")  # any JSON object
+
+
 def test_ls_params_honour_per_call_model() -> None:
     llm = ChatModelsLab(temperature=0.3, max_tokens=20, stop="x")
     assert llm._get_ls_params() == {
