@@ -2,12 +2,16 @@
 
 DeepSeek-R1 distills and some Qwen3 deployments put their reasoning in ``content``,
 wrapped in ``<think>`` tags, instead of a separate ``reasoning_content`` field. This
-module moves it there: only a ``<think>`` that opens the content (its very first
-characters) counts, so an answer that merely mentions the tag later is left alone.
+module moves it there: only a ``<think>`` that opens the content (its first characters
+after any whitespace) counts, so an answer that merely mentions the tag later is left
+alone. A reply whose chat template opened the tag in the prompt (it has ``</think>``
+but no ``<think>``) is left as it is too: a stream cannot tell it from an answer that
+mentions the tag until the text is over, and holding every answer back until then would
+end streaming.
 
 :class:`ThinkTagSplitter` works on text that arrives in pieces cut anywhere (inside a
 tag too): it holds back only what could still be part of a tag (an answer that does
-not begin with ``<`` is never held). :func:`split_completion`
+not begin with ``<``, after any whitespace, is never held). :func:`split_completion`
 and :class:`ThinkTagStream` apply it to whole completions and to chunk streams; both
 go through the same splitter, so a streamed answer adds up to what the same answer
 gives unstreamed. The framework integrations turn this off with ``split_think_tags=False``.
@@ -46,8 +50,9 @@ def _partial_close_length(text: str) -> int:
 class ThinkTagSplitter:
     """Splits one answer's text, fed in pieces, into (reasoning, content).
 
-    Whitespace around the reasoning and between ``</think>`` and the answer is
-    dropped. An answer that does not open with ``<think>`` passes through unchanged. A
+    Whitespace before ``<think>``, around the reasoning and between ``</think>`` and the
+    answer is dropped. An answer that does not open with ``<think>`` (after any
+    whitespace) passes through unchanged; so does the whitespace it starts with. A
     stream that ends inside the tags gives what it had as reasoning.
     """
 
@@ -67,16 +72,18 @@ class ThinkTagSplitter:
             return "", ""
         if self._state == "start":
             held = self._held + text
-            if len(held) < len(OPEN_TAG) and OPEN_TAG.startswith(held):
+            # Whitespace before the tag does not count (a newline often comes first).
+            opening = held.lstrip()
+            if len(opening) < len(OPEN_TAG) and OPEN_TAG.startswith(opening):
                 self._held = held
                 return "", ""
             self._held = ""
-            if not held.startswith(OPEN_TAG):
+            if not opening.startswith(OPEN_TAG):
                 self._state = "content"
                 return "", held
             self.found = True
             self._state = "think_start"
-            return self.feed(held[len(OPEN_TAG) :])
+            return self.feed(opening[len(OPEN_TAG) :])
         if self._state == "think_start":
             text = text.lstrip()
             if not text:

@@ -41,7 +41,10 @@ def test_whole_text() -> None:
     [
         ("Plain answer.", (None, "Plain answer.")),
         ("  Indented answer.", (None, "  Indented answer.")),
-        (" <think>not at the start</think>", (None, " <think>not at the start</think>")),
+        ("\n<think>plan</think>Answer", ("plan", "Answer")),  # whitespace first
+        (" \n\t<think>\nplan\n</think>\n\nAnswer", ("plan", "Answer")),
+        ("\n Answer <think>x</think>", (None, "\n Answer <think>x</think>")),
+        ("plan</think>Answer", (None, "plan</think>Answer")),  # the prompt opened it
         ("Use <think>x</think> tags like this.", (None, "Use <think>x</think> tags like this.")),
         ("<thinking>not ours</thinking>", (None, "<thinking>not ours</thinking>")),
         ("<think>cut off by max_tokens", ("cut off by max_tokens", "")),
@@ -82,8 +85,22 @@ def test_every_utf8_byte_cut_of_the_encoded_stream() -> None:
 
 def test_text_without_tags_passes_through_unheld() -> None:
     splitter = ThinkTagSplitter()
-    assert splitter.feed(" ") == ("", " ")
-    assert splitter.feed("Hello <think>") == ("", "Hello <think>")
+    assert splitter.feed("Hello") == ("", "Hello")
+    assert splitter.feed(" <think>") == ("", " <think>")
+
+
+def test_only_leading_whitespace_and_a_tag_prefix_are_held() -> None:
+    splitter = ThinkTagSplitter()
+    assert splitter.feed(" \n") == ("", "")  # a <think> may still follow
+    assert splitter.feed(" <th") == ("", "")
+    assert splitter.feed("en") == ("", " \n <then")  # not the tag: all of it, as it came
+
+
+@pytest.mark.parametrize("lead", ["\n", "\n\n", "  "])
+def test_every_single_cut_after_leading_whitespace(lead: str) -> None:
+    text = lead + ANSWER_TEXT
+    for cut in range(len(text) + 1):
+        assert _split_in_pieces([text[:cut], text[cut:]]) == (REASONING, ANSWER), cut
 
 
 def _completion(content: str, reasoning: str | None = None) -> ChatCompletion:
