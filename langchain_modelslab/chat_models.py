@@ -28,9 +28,8 @@ from langchain_modelslab.errors import langchain_errors
 from modelslab_transport import defaults
 from modelslab_transport.defaults import DEFAULT_MODEL
 from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
-from modelslab_transport.injected import CallerClients
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
-from modelslab_transport.modelslab import ModelsLab, modelslab_held_by, modelslab_of
+from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
 from modelslab_transport.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
@@ -91,7 +90,7 @@ _LANGCHAIN_SYNONYMS = {"model_name": "model", "request_timeout": "timeout"}
 request_timeout=...)``), taken as those fields."""
 
 
-class ChatModelsLab(CallerClients, BaseChatModel):
+class ChatModelsLab(ModelsLabHolder, BaseChatModel):
     """A LangChain chat model on ModelsLab's LLM API.
 
     ModelsLab serves the same models over two protocols; ``api`` picks one:
@@ -259,6 +258,7 @@ class ChatModelsLab(CallerClients, BaseChatModel):
     """Fields merged into every request body as given (the ChatOpenAI idiom); also
     accepted per call and in ``bind``."""
     caller_client_fields: ClassVar[tuple[str, ...]] = ("http_client", "http_async_client")
+    watched_fields: ClassVar[tuple[str, ...]] = _WATCHED_FIELDS
 
     http_client: Any = Field(default=None, exclude=True)
     """An ``httpx2.Client`` to send sync requests through (proxies, CA bundles, mTLS);
@@ -404,33 +404,6 @@ class ChatModelsLab(CallerClients, BaseChatModel):
             default_headers=self.default_headers or {},
             extra_params=extra,
         )
-
-    @property
-    def client(self) -> ModelsLab:
-        """The :class:`~modelslab_transport.ModelsLab` object this model calls through.
-
-        It follows the fields: after one changes (``llm.base_url = ...``) the next call
-        gets new transport clients, while calls already running keep theirs.
-        """
-        return modelslab_of(
-            self,
-            _WATCHED_FIELDS,
-            self._options,
-            http_client=self.http_client,
-            async_http_client=self.http_async_client,
-        )
-
-    def close(self) -> None:
-        """Close the pooled sync connections (an injected ``http_client`` stays open)."""
-        core = modelslab_held_by(self)
-        if core is not None:
-            core.close()
-
-    async def aclose(self) -> None:
-        """Close the pooled async connections (an injected client stays open)."""
-        core = modelslab_held_by(self)
-        if core is not None:
-            await core.aclose()
 
     # --------------------------------------------------------------- requests
 

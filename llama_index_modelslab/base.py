@@ -48,9 +48,8 @@ from llama_index_modelslab.conversions import (
 from llama_index_modelslab.structured import StructuredOutputMethod, structured_program
 from modelslab_transport import defaults
 from modelslab_transport.defaults import DEFAULT_MODEL
-from modelslab_transport.injected import CallerClients
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
-from modelslab_transport.modelslab import ModelsLab, modelslab_held_by, modelslab_of
+from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
 from modelslab_transport.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
@@ -89,7 +88,7 @@ def _completion_callback() -> Callable[[_F], _F]:
     return cast(Callable[[_F], _F], llm_completion_callback())
 
 
-class ModelsLabLLM(CallerClients, FunctionCallingLLM):
+class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     """The ModelsLab LLM API as a LlamaIndex function-calling LLM.
 
     A chat model with tool calling: it works as ``Settings.llm``, in query and chat
@@ -262,6 +261,7 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
         ),
     )
     caller_client_fields: ClassVar[tuple[str, ...]] = ("http_client", "async_http_client")
+    watched_fields: ClassVar[tuple[str, ...]] = _WATCHED_FIELDS
 
     http_client: Any = Field(
         default=None,
@@ -333,21 +333,6 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
             extra_params=dict(self.additional_kwargs),
         )
 
-    @property
-    def client(self) -> ModelsLab:
-        """The :class:`~modelslab_transport.ModelsLab` object this LLM calls through.
-
-        It follows the fields: after one changes (``llm.timeout = 5``) the next call gets
-        new transport clients, while calls already running keep theirs.
-        """
-        return modelslab_of(
-            self,
-            _WATCHED_FIELDS,
-            self._options,
-            http_client=self.http_client,
-            async_http_client=self.async_http_client,
-        )
-
     @classmethod
     def class_name(cls) -> str:
         """The name LlamaIndex serialises this class under."""
@@ -371,18 +356,6 @@ class ModelsLabLLM(CallerClients, FunctionCallingLLM):
         )
 
     # ------------------------------------------------------------------ transport
-
-    def close(self) -> None:
-        """Close the sync connection pool this LLM opened (an injected client stays open)."""
-        core = modelslab_held_by(self)
-        if core is not None:
-            core.close()
-
-    async def aclose(self) -> None:
-        """Close the async connection pool this LLM opened (an injected client stays open)."""
-        core = modelslab_held_by(self)
-        if core is not None:
-            await core.aclose()
 
     def _request(
         self, messages: Sequence[ChatMessage], *, stream: bool, kwargs: dict[str, Any]

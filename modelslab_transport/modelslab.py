@@ -20,10 +20,11 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.errors import APIStatusError
+from modelslab_transport.injected import CallerClients
 from modelslab_transport.negotiation import (
     RefusableFeature,
     features_sent,
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     )
     from modelslab_transport.wire.messages import CountTokensRequest
 
-__all__ = ["ModelsLab", "modelslab_held_by", "modelslab_of"]
+__all__ = ["ModelsLab", "ModelsLabHolder", "modelslab_held_by", "modelslab_of"]
 
 _UNSET: Any = object()
 _R = TypeVar("_R")
@@ -602,6 +603,54 @@ def modelslab_of(
         http_client=http_client,
         async_http_client=async_http_client,
     )
+
+
+class ModelsLabHolder(CallerClients):
+    """Mixin for a framework model that calls through one :class:`ModelsLab` object.
+
+    ``ChatModelsLab`` and ``ModelsLabLLM`` both are one: they name the fields that
+    configure the object in :attr:`watched_fields`, their caller-client fields in
+    ``caller_client_fields`` (sync, then async), and build the options in
+    ``_options()``. The object is built on the first call (:func:`modelslab_of`) and
+    kept in a pydantic private attribute ``_modelslab``, which the class declares.
+    """
+
+    watched_fields: ClassVar[tuple[str, ...]] = ()
+    """The fields whose change reconfigures the ``ModelsLab`` object."""
+
+    def _options(self) -> ModelsLabOptions:
+        raise NotImplementedError
+
+    @property
+    def client(self) -> ModelsLab:
+        """The :class:`~modelslab_transport.ModelsLab` object this model calls through.
+
+        It follows the fields: after one changes (``model.base_url = ...``) the next call
+        gets new transport clients, while calls already running keep theirs.
+
+        Raises:
+            ValueError: when a field changed since to a value the options refuse.
+        """
+        sync_field, async_field = self.caller_client_fields
+        return modelslab_of(
+            self,
+            self.watched_fields,
+            self._options,
+            http_client=getattr(self, sync_field),
+            async_http_client=getattr(self, async_field),
+        )
+
+    def close(self) -> None:
+        """Close the pooled sync connections this model opened (injected ones stay open)."""
+        core = modelslab_held_by(self)
+        if core is not None:
+            core.close()
+
+    async def aclose(self) -> None:
+        """Close the pooled async connections this model opened (injected ones stay open)."""
+        core = modelslab_held_by(self)
+        if core is not None:
+            await core.aclose()
 
 
 def modelslab_held_by(owner: Any) -> ModelsLab | None:
