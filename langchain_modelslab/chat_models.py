@@ -470,34 +470,21 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
 
-    def _many_choices(self, kwargs: dict[str, Any]) -> bool:
-        """Whether a call asks for ``n > 1`` choices (per call, or the field)."""
-        n = kwargs.get("n", self.n)
-        return isinstance(n, int) and not isinstance(n, bool) and n > 1
-
-    def _should_stream(
-        self,
-        *,
-        async_api: bool,
-        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> bool:
+    def _streaming_disabled(self, **kwargs: Any) -> bool:
         """LangChain's choice, except that a call for ``n > 1`` choices is never streamed.
 
-        A stream carries one choice. So a call for several is sent whole, even when
-        LangChain would stream it: ``stream()``/``astream()`` then yield the first choice
-        as one chunk (what ``invoke`` returns; ``generate`` returns every choice), and
-        ``astream_events`` or LangGraph's ``stream_mode="messages"`` see the whole reply
-        instead of failing. ``streaming=True`` with ``n > 1`` is refused when the model
-        is built.
+        Every streaming path of ``BaseChatModel`` (``stream()``, an ``invoke`` streamed
+        for a callback, the v2 events) asks this first. A stream carries one choice, so
+        a call for several is sent whole: ``stream()``/``astream()`` then yield the first
+        choice as one chunk (what ``invoke`` returns; ``generate`` returns every
+        choice), and ``astream_events`` or LangGraph's ``stream_mode="messages"`` see the
+        whole reply instead of failing. ``streaming=True`` with ``n > 1`` is refused when
+        the model is built.
         """
-        if self._many_choices(kwargs):
-            return False
-        return super()._should_stream(async_api=async_api, run_manager=run_manager, **kwargs)
-
-    def _streaming_disabled(self, **kwargs: Any) -> bool:
-        """As :meth:`_should_stream`, for LangChain's other streaming paths (v2 events)."""
-        return self._many_choices(kwargs) or super()._streaming_disabled(**kwargs)
+        n = kwargs.get("n", self.n)
+        if isinstance(n, int) and not isinstance(n, bool) and n > 1:
+            return True
+        return super()._streaming_disabled(**kwargs)
 
     def _stream(
         self,

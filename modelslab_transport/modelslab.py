@@ -376,11 +376,9 @@ class ModelsLab:
         merged = options.request_params()
         if stop is not None:
             merged["stop"] = stop
-        extra_body = {
-            **_mapping(merged.pop("extra_body", None)),
-            **_mapping(call.pop("extra_body", None)),
-        }
-        check_extra_body_names(extra_body, "extra_body")
+        call_extra_body = _mapping(call.pop("extra_body", None))
+        check_extra_body_names(call_extra_body, "extra_body")  # the options' own: when built
+        extra_body = {**_mapping(merged.pop("extra_body", None)), **call_extra_body}
         merged.update(call)
         merged.update(extra_body)
         merged = {key: value for key, value in merged.items() if value is not None}

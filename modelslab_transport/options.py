@@ -250,8 +250,9 @@ def request_param_refusal(name: str, where: str) -> str | None:
     """
     if name == "extra_body":  # its fields go in the body on purpose
         return None
-    if name in _SET_BY_THE_CALL:
-        return f"{name!r} in {where} {_SET_BY_THE_CALL[name]}"
+    set_by_the_call = _set_by_the_call(name, where)
+    if set_by_the_call is not None:
+        return set_by_the_call
     if is_credential_name(name):
         return (
             f"{name!r} in {where} names a credential, which would travel in the request body "
@@ -293,8 +294,16 @@ def check_extra_body_names(extra_body: Mapping[str, Any], where: str) -> None:
         ValueError: naming the field, where it was given and what to do instead.
     """
     for name in extra_body:
-        if name in _SET_BY_THE_CALL:
-            raise ValueError(f"{name!r} in {where} {_SET_BY_THE_CALL[name]}")
+        refusal = _set_by_the_call(name, where)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+
+def _set_by_the_call(name: str, where: str) -> str | None:
+    """Why ``name`` cannot be given in ``where``, if every call sets that field itself."""
+    if name not in _SET_BY_THE_CALL:
+        return None
+    return f"{name!r} in {where} {_SET_BY_THE_CALL[name]}"
 
 
 def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
