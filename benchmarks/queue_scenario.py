@@ -161,7 +161,7 @@ def _one_row(server: Server, kind: str, llm: Any, n: int) -> dict[str, Any]:
 
 def run(server: Server, sizes: tuple[int, ...]) -> list[dict[str, Any]]:
     """Each contender at each size: first run, then timed run; one dict per contender."""
-    from modelslab_transport.concurrency import reset_account_limits
+    from modelslab_transport.limits.queue import reset_account_limits
 
     rows = []
     for n in sizes:

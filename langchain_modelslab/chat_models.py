@@ -25,12 +25,11 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_modelslab.errors import langchain_errors
-from modelslab_transport import defaults
-from modelslab_transport.defaults import DEFAULT_MODEL
-from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
-from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
-from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
-from modelslab_transport.options import (
+from modelslab_transport.chat.tool_calls import chat_tool_choice
+from modelslab_transport.config import defaults
+from modelslab_transport.config.defaults import DEFAULT_MODEL
+from modelslab_transport.config.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
+from modelslab_transport.config.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
     TimeoutSeconds,
@@ -41,8 +40,9 @@ from modelslab_transport.options import (
     is_credential_name,
     request_param_refusal,
 )
-from modelslab_transport.protocols import ChatAPI, supports_response_format
-from modelslab_transport.tooling import chat_tool_choice
+from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
+from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
+from modelslab_transport.protocols.table import ChatAPI, supports_response_format
 
 if TYPE_CHECKING:
     from langchain_modelslab.structured_output import StructuredOutputMethod
@@ -107,7 +107,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
     Constructing it needs neither a key nor the network: the HTTP client is built on
     first use. The key is read from ``MODELSLAB_API_KEY`` unless passed as ``api_key``.
     ``profile`` (context window, output cap, tool calling, images) comes from
-    :mod:`modelslab_transport.model_profiles`; pass ``profile={...}`` to override it.
+    :mod:`modelslab_transport.config.model_profiles`; pass ``profile={...}`` to override it.
 
     Example:
         .. code-block:: python
@@ -279,7 +279,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         ``model`` and ``timeout``; giving both names of one field is a ``ValueError``. An
         unknown argument that could not be a request parameter (a credential, a setting
         such as ``connect_timeout``: see
-        :func:`modelslab_transport.options.request_param_refusal`) is a ``ValueError``.
+        :func:`modelslab_transport.config.options.request_param_refusal`) is a ``ValueError``.
         """
         if not isinstance(values, dict):
             return values
@@ -345,7 +345,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         return self
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        """The model's profile from :mod:`modelslab_transport.model_profiles`.
+        """The model's profile from :mod:`modelslab_transport.config.model_profiles`.
 
         Only what the table knows is filled in; a model missing from it gets the
         conservative default (an 8192-token context window).
@@ -659,7 +659,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             # single tool, "any" ("required") forces the same call as naming it, and
             # servers that ignore the object form of tool_choice (llama.cpp reads it as
             # "auto") still force it; a server that refuses "required" gets the named
-            # form from the transport's negotiation (modelslab_transport.negotiation).
+            # form from the transport's negotiation (modelslab_transport.protocols.negotiation).
             model = self.bind_tools(
                 [schema], tool_choice="any", strict=strict, ls_structured_output_format=trace
             )
@@ -760,7 +760,8 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         """The models this account can use (``GET /v1/models``), as typed entries.
 
         Each entry has ``id`` (what ``model=`` takes), ``owned_by`` and ``created``;
-        limits and capabilities are in :func:`modelslab_transport.model_profiles.model_profile`.
+        limits and capabilities are in
+        :func:`modelslab_transport.config.model_profiles.model_profile`.
         """
         with langchain_errors():
             return self.client.list_models()

@@ -7,7 +7,7 @@ LangChain messages with ``tool_calls``, ``usage_metadata`` and ``response_metada
 Nothing here sends a request.
 
 Reasoning is kept on the ``AIMessage`` where LangChain users look for it and sent
-back where each provider wants it (:mod:`modelslab_transport.reasoning_history`):
+back where each provider wants it (:mod:`modelslab_transport.chat.reasoning_history`):
 
 * ``additional_kwargs["reasoning_content"]``: the reasoning text (ChatDeepSeek's
   key); ``content_blocks`` shows it as a standard ``reasoning`` block.
@@ -48,10 +48,10 @@ from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from modelslab_transport import wire
-from modelslab_transport.accumulate import ChatStreamAccumulator, ToolCallDelta
-from modelslab_transport.reasoning_history import apply_reasoning_rules
-from modelslab_transport.think_tags import ThinkTagStream, split_completion
-from modelslab_transport.tooling import (
+from modelslab_transport.chat.accumulate import ChatStreamAccumulator, ToolCallDelta
+from modelslab_transport.chat.reasoning_history import apply_reasoning_rules
+from modelslab_transport.chat.think_tags import ThinkTagStream, split_completion
+from modelslab_transport.chat.tool_calls import (
     TOOL_CALL_FIELDS_KEY,
     ToolArgumentsError,
     parse_tool_arguments,
@@ -276,7 +276,7 @@ def messages_to_wire(messages: Sequence[BaseMessage]) -> list[wire.ChatMessage]:
     """A LangChain message history as chat-completions messages, in order.
 
     Earlier reasoning is kept where its provider's rule wants it
-    (:func:`~modelslab_transport.reasoning_history.apply_reasoning_rules`).
+    (:func:`~modelslab_transport.chat.reasoning_history.apply_reasoning_rules`).
     """
     return apply_reasoning_rules([message_to_wire(message) for message in messages])
 

@@ -46,11 +46,15 @@ from llama_index_modelslab.conversions import (
     tool_to_wire,
 )
 from llama_index_modelslab.structured import StructuredOutputMethod, structured_program
-from modelslab_transport import defaults
-from modelslab_transport.defaults import DEFAULT_MODEL
-from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
-from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
-from modelslab_transport.options import (
+from modelslab_transport.chat.tool_calls import chat_tool_choice
+from modelslab_transport.config import defaults
+from modelslab_transport.config.defaults import DEFAULT_MODEL
+from modelslab_transport.config.model_profiles import (
+    DEFAULT_CONTEXT_WINDOW,
+    context_window,
+    model_profile,
+)
+from modelslab_transport.config.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
     TimeoutSeconds,
@@ -59,8 +63,8 @@ from modelslab_transport.options import (
     did_you_mean,
     request_param_refusal,
 )
-from modelslab_transport.protocols import ChatAPI
-from modelslab_transport.tooling import chat_tool_choice
+from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
+from modelslab_transport.protocols.table import ChatAPI
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletionRequest
 
@@ -113,7 +117,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     ``n > 1`` or ``response_format`` there, and ``temperature`` at most 1).
     :meth:`count_tokens` asks the server for an exact prompt size and
     :meth:`list_models` lists the catalog. ``metadata.context_window`` and
-    ``num_output`` come from :mod:`modelslab_transport.model_profiles` unless
+    ``num_output`` come from :mod:`modelslab_transport.config.model_profiles` unless
     ``context_window`` / ``max_tokens`` are set.
     """
 
@@ -151,7 +155,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         gt=0,
         description=(
             "Tokens the model accepts (prompt plus answer). If None, the model profile's "
-            "published window (modelslab_transport.model_profiles), or a conservative "
+            "published window (modelslab_transport.config.model_profiles), or a conservative "
             f"{DEFAULT_CONTEXT_WINDOW} for a model the table does not know."
         ),
     )
@@ -288,7 +292,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
 
         ``additional_kwargs`` is suggested only for names it would accept: a setting
         (``connect_timeout``, ``request_timeout``...) or a credential gets the message
-        of :func:`modelslab_transport.options.request_param_refusal` instead.
+        of :func:`modelslab_transport.config.options.request_param_refusal` instead.
         """
         if not isinstance(values, dict):
             return values
@@ -512,7 +516,8 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         """The models this account can use (``GET /v1/models``), as typed entries.
 
         Each entry has ``id`` (what ``model=`` takes), ``owned_by`` and ``created``;
-        limits and capabilities are in :func:`modelslab_transport.model_profiles.model_profile`.
+        limits and capabilities are in
+        :func:`modelslab_transport.config.model_profiles.model_profile`.
         """
         return self.client.list_models()
 

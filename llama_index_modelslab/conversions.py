@@ -17,7 +17,7 @@ redacted block is a ``ThinkingBlock`` with ``additional_information`` ``{"type":
 "redacted_thinking", "data": ...}``. Fields a provider attached to a tool call
 (Gemini's ``extra_content``) are kept on its legacy dict and, by call id, in
 ``additional_kwargs["tool_call_provider_fields"]``. All of it goes back where each
-provider wants it (:mod:`modelslab_transport.reasoning_history`). Per-token logprobs
+provider wants it (:mod:`modelslab_transport.chat.reasoning_history`). Per-token logprobs
 fill ``ChatResponse.logprobs``.
 """
 
@@ -44,10 +44,10 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.llm import ToolSelection
 
 from modelslab_transport import wire
-from modelslab_transport.accumulate import ChatStreamAccumulator
-from modelslab_transport.reasoning_history import apply_reasoning_rules
-from modelslab_transport.think_tags import ThinkTagStream, split_completion
-from modelslab_transport.tooling import (
+from modelslab_transport.chat.accumulate import ChatStreamAccumulator
+from modelslab_transport.chat.reasoning_history import apply_reasoning_rules
+from modelslab_transport.chat.think_tags import ThinkTagStream, split_completion
+from modelslab_transport.chat.tool_calls import (
     TOOL_CALL_FIELDS_KEY,
     ToolArgumentsError,
     parse_partial_json,

@@ -27,8 +27,8 @@ from llama_index.core.prompts.base import BasePromptTemplate
 from llama_index.core.types import BasePydanticProgram, Model, PydanticProgramMode
 from pydantic import ValidationError
 
-from modelslab_transport.protocols import ChatAPI, supports_response_format
-from modelslab_transport.tooling import json_schema_response_format, parse_partial_json
+from modelslab_transport.chat.tool_calls import json_schema_response_format, parse_partial_json
+from modelslab_transport.protocols.table import ChatAPI, supports_response_format
 
 __all__ = [
     "JsonSchemaProgram",
@@ -197,7 +197,7 @@ def structured_program(
     else:
         # "required" first, as ChatModelsLab.with_structured_output: llama.cpp reads the
         # named form as "auto"; a server refusing "required" gets the named form from
-        # the transport's negotiation (modelslab_transport.negotiation).
+        # the transport's negotiation (modelslab_transport.protocols.negotiation).
         program = FunctionCallingProgram.from_defaults(
             output_cls=output_cls,
             prompt=prompt,

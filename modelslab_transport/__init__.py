@@ -18,7 +18,7 @@ from modelslab_transport._lazy import lazy_exports, names_by_module
 from modelslab_transport._version import __version__
 
 if TYPE_CHECKING:
-    from modelslab_transport.accumulate import ChatStreamAccumulator
+    from modelslab_transport.chat.accumulate import ChatStreamAccumulator
     from modelslab_transport.client import (
         CHAT_COMPLETIONS_PATH,
         COUNT_TOKENS_PATH,
@@ -27,13 +27,21 @@ if TYPE_CHECKING:
         AsyncModelsLabClient,
         ModelsLabClient,
     )
-    from modelslab_transport.defaults import (
+    from modelslab_transport.config.defaults import (
         API_KEY_ENV,
         BASE_URL_ENV,
         DEFAULT_BASE_URL,
         DEFAULT_MAX_TOKENS,
         DEFAULT_MODEL,
     )
+    from modelslab_transport.config.model_profiles import (
+        DEFAULT_CONTEXT_WINDOW,
+        ModelProfile,
+        lookup_model_profile,
+        model_profile,
+    )
+    from modelslab_transport.config.options import InsecureBaseURLWarning, ModelsLabOptions
+    from modelslab_transport.config.settings import ClientSettings
     from modelslab_transport.errors import (
         APIConnectionError,
         APIStatusError,
@@ -52,22 +60,14 @@ if TYPE_CHECKING:
         RedirectError,
         ServerError,
     )
-    from modelslab_transport.model_profiles import (
-        DEFAULT_CONTEXT_WINDOW,
-        ModelProfile,
-        lookup_model_profile,
-        model_profile,
-    )
+    from modelslab_transport.http.streams import AsyncEventStream, EventStream
+    from modelslab_transport.limits.retry import RetryPolicy
     from modelslab_transport.modelslab import ModelsLab
-    from modelslab_transport.options import InsecureBaseURLWarning, ModelsLabOptions
-    from modelslab_transport.protocols import CHAT_PROTOCOLS, ChatAPI, ChatProtocol
-    from modelslab_transport.retry import RetryPolicy
-    from modelslab_transport.settings import ClientSettings
-    from modelslab_transport.streams import AsyncEventStream, EventStream
+    from modelslab_transport.protocols.table import CHAT_PROTOCOLS, ChatAPI, ChatProtocol
     from modelslab_transport.wire.catalog import ModelInfo
 
 _MODULE_EXPORTS: dict[str, list[str]] = {
-    "accumulate": ["ChatStreamAccumulator"],
+    "chat.accumulate": ["ChatStreamAccumulator"],
     "client": [
         "CHAT_COMPLETIONS_PATH",
         "COUNT_TOKENS_PATH",
@@ -76,7 +76,7 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "AsyncModelsLabClient",
         "ModelsLabClient",
     ],
-    "defaults": [
+    "config.defaults": [
         "API_KEY_ENV",
         "BASE_URL_ENV",
         "DEFAULT_BASE_URL",
@@ -101,18 +101,18 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "RedirectError",
         "ServerError",
     ],
-    "model_profiles": [
+    "config.model_profiles": [
         "DEFAULT_CONTEXT_WINDOW",
         "ModelProfile",
         "lookup_model_profile",
         "model_profile",
     ],
     "modelslab": ["ModelsLab"],
-    "options": ["InsecureBaseURLWarning", "ModelsLabOptions"],
-    "protocols": ["CHAT_PROTOCOLS", "ChatAPI", "ChatProtocol"],
-    "retry": ["RetryPolicy"],
-    "settings": ["ClientSettings"],
-    "streams": ["AsyncEventStream", "EventStream"],
+    "config.options": ["InsecureBaseURLWarning", "ModelsLabOptions"],
+    "protocols.table": ["CHAT_PROTOCOLS", "ChatAPI", "ChatProtocol"],
+    "limits.retry": ["RetryPolicy"],
+    "config.settings": ["ClientSettings"],
+    "http.streams": ["AsyncEventStream", "EventStream"],
     "wire.catalog": ["ModelInfo"],
 }
 """Each submodule's exported names: the one list of them (``client`` and ``errors``,

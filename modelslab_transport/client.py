@@ -2,7 +2,7 @@
 
 Both clients send through pooled httpx2 clients built on first use (one per process
 for the sync client, one per event loop for the async one; see
-:mod:`modelslab_transport.http_clients`) or injected by the caller, for proxies, CA
+:mod:`modelslab_transport.http.clients`) or injected by the caller, for proxies, CA
 bundles or mTLS; neither builds a client per request. Request building and reply
 decoding are shared; the two classes differ only in how they send, wait and read.
 """
@@ -21,14 +21,11 @@ import anyio
 import httpx2
 
 from modelslab_transport import _MODULE_EXPORTS, __version__
-from modelslab_transport.bodies import aread_body, read_body
-from modelslab_transport.concurrency import account_limit, call_deadline
-from modelslab_transport.deadlines import (
-    Deadline,
-    note_retry_past_deadline,
-    reply_deadline_error,
-)
-from modelslab_transport.decoding import (
+from modelslab_transport.config.defaults import API_KEY_ENV
+from modelslab_transport.config.model_profiles import remember_catalog
+from modelslab_transport.config.settings import ClientSettings
+from modelslab_transport.config.urls import endpoint_url
+from modelslab_transport.decoding.replies import (
     EventDecoder,
     MessageEventDecoder,
     decode_count_tokens,
@@ -37,9 +34,10 @@ from modelslab_transport.decoding import (
     error_for_status,
     transport_error,
 )
-from modelslab_transport.defaults import API_KEY_ENV
 from modelslab_transport.errors import AuthenticationError, ModelsLabError
-from modelslab_transport.http_clients import (
+from modelslab_transport.http.bodies import aread_body, read_body
+from modelslab_transport.http.caller_clients import refuse_pickling_injected, share_injected
+from modelslab_transport.http.clients import (
     DEFAULT_LIMITS,
     AsyncClientPerLoop,
     SyncClientPerProcess,
@@ -47,16 +45,17 @@ from modelslab_transport.http_clients import (
     new_async_client,
     new_sync_client,
 )
-from modelslab_transport.injected import refuse_pickling_injected, share_injected
-from modelslab_transport.model_profiles import remember_catalog
-from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
-from modelslab_transport.protocols import CHAT_PROTOCOLS, AuthStyle, ChatAPI, ChatProtocol
-from modelslab_transport.retry import RetryPolicy
-from modelslab_transport.settings import ClientSettings
-from modelslab_transport.streams import AsyncEventStream, EventStream
-from modelslab_transport.surrogates import lone_surrogate_error, well_formed_pairs
-from modelslab_transport.timed_transport import io_deadline
-from modelslab_transport.urls import endpoint_url
+from modelslab_transport.http.streams import AsyncEventStream, EventStream
+from modelslab_transport.http.timed_transport import io_deadline
+from modelslab_transport.limits.deadlines import (
+    Deadline,
+    note_retry_past_deadline,
+    reply_deadline_error,
+)
+from modelslab_transport.limits.queue import account_limit, call_deadline
+from modelslab_transport.limits.retry import RetryPolicy
+from modelslab_transport.protocols.messages import chat_request_to_count_tokens
+from modelslab_transport.protocols.table import CHAT_PROTOCOLS, AuthStyle, ChatAPI, ChatProtocol
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from modelslab_transport.wire.messages import (
@@ -66,6 +65,7 @@ from modelslab_transport.wire.messages import (
     MessagesRequest,
     MessageStreamEvent,
 )
+from modelslab_transport.wire.surrogates import lone_surrogate_error, well_formed_pairs
 
 T = TypeVar("T")
 
@@ -100,7 +100,7 @@ class _Call:
 
 @dataclass(frozen=True)
 class _Deadlines:
-    """The deadlines of one call (see :mod:`modelslab_transport.deadlines`)."""
+    """The deadlines of one call (see :mod:`modelslab_transport.limits.deadlines`)."""
 
     reply: Deadline
     """``timeout``: the whole call (a stream: until its reply's headers arrive)."""
@@ -328,7 +328,7 @@ class ModelsLabClient(_ClientCore):
             It is not closed by :meth:`close`; its own timeouts are overridden per request.
         retry_policy: How long to wait between retries.
         limits: Connection limits of the pool this client builds (not of an injected
-            one); default :data:`~modelslab_transport.http_clients.DEFAULT_LIMITS`.
+            one); default :data:`~modelslab_transport.http.clients.DEFAULT_LIMITS`.
         max_sse_event_size: The largest server-sent event a stream accepts, in bytes;
             a larger one fails with :class:`~modelslab_transport.errors.InvalidResponseError`.
             None accepts any size; by default ``settings.max_sse_event_size``.
@@ -452,9 +452,9 @@ class ModelsLabClient(_ClientCore):
     ) -> ChatCompletion:
         """Send a chat over either protocol and return it as a chat completion.
 
-        ``api`` picks the entry of :data:`~modelslab_transport.protocols.CHAT_PROTOCOLS`
+        ``api`` picks the entry of :data:`~modelslab_transport.protocols.table.CHAT_PROTOCOLS`
         that builds the body and decodes the reply (``"messages"``: converted to
-        ``/v1/messages`` and back, see :mod:`modelslab_transport.protocol_bridge`).
+        ``/v1/messages`` and back, see :mod:`modelslab_transport.protocols.messages`).
         """
         protocol = CHAT_PROTOCOLS[api]
         response = self._send(self._protocol_call(protocol, request, stream=False))
@@ -513,7 +513,7 @@ class ModelsLabClient(_ClientCore):
         """The models the API serves (``GET /v1/models``).
 
         Limits an entry reports (``context_length`` and the like) are kept for
-        :func:`modelslab_transport.model_profiles.model_profile`, where they win over
+        :func:`modelslab_transport.config.model_profiles.model_profile`, where they win over
         the table.
         """
         models = decode_model_list(self._send(_Call("GET", MODELS_PATH, None)), self.settings).data

@@ -175,7 +175,7 @@ class QueueTimeoutError(APITimeoutError):
     """A request waited for a free slot of its account's queue limit past its deadline.
 
     The deadline is ``queue_timeout`` (seconds) after the call began; see
-    :mod:`modelslab_transport.concurrency`. Raise ``queue_timeout`` or
+    :mod:`modelslab_transport.limits.queue`. Raise ``queue_timeout`` or
     ``max_concurrency``, or send fewer requests at once.
     """
 

@@ -1,12 +1,12 @@
 """``ModelsLab``: the one object both framework integrations call through.
 
 It owns, for ``ChatModelsLab`` and ``ModelsLabLLM`` alike, what an SDK owns: the
-options (:class:`~modelslab_transport.options.ModelsLabOptions`), the sync and async
+options (:class:`~modelslab_transport.config.options.ModelsLabOptions`), the sync and async
 transport clients (built lazily), request building (instance defaults, per-call
 arguments, the ``max_tokens`` default, ``stream_options``, the tool-choice mapping,
 ``extra_body``, the protocol's refusals), the four calls — chat, streamed chat,
 token counting and the model list — each sync and async — and, for the chat calls, the
-negotiation of fields a server refuses (:mod:`modelslab_transport.negotiation`). The
+negotiation of fields a server refuses (:mod:`modelslab_transport.protocols.negotiation`). The
 framework classes hold one and convert their messages to and from the wire types; nothing else.
 
 Changing options (:meth:`ModelsLab.configure`) swaps in new clients for the calls that
@@ -22,10 +22,17 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from modelslab_transport.after_fork import reset_in_forked_child
+from modelslab_transport.chat.tool_calls import chat_tool_choice
+from modelslab_transport.config.options import (
+    ModelsLabOptions,
+    check_extra_body_names,
+    check_request_param_names,
+    check_sampling_params,
+)
 from modelslab_transport.errors import APIStatusError
-from modelslab_transport.injected import CallerClients
-from modelslab_transport.negotiation import (
+from modelslab_transport.http.after_fork import reset_in_forked_child
+from modelslab_transport.http.caller_clients import CallerClients
+from modelslab_transport.protocols.negotiation import (
     RefusableFeature,
     features_sent,
     log_refusal,
@@ -33,20 +40,13 @@ from modelslab_transport.negotiation import (
     refused_features,
     without_refused,
 )
-from modelslab_transport.options import (
-    ModelsLabOptions,
-    check_extra_body_names,
-    check_request_param_names,
-    check_sampling_params,
-)
-from modelslab_transport.protocols import ChatAPI, ChatProtocol, chat_protocol
-from modelslab_transport.tooling import chat_tool_choice
+from modelslab_transport.protocols.table import ChatAPI, ChatProtocol, chat_protocol
 
 if TYPE_CHECKING:
     from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
-    from modelslab_transport.retry import RetryPolicy
-    from modelslab_transport.settings import ClientSettings
-    from modelslab_transport.streams import AsyncEventStream, EventStream
+    from modelslab_transport.config.settings import ClientSettings
+    from modelslab_transport.http.streams import AsyncEventStream, EventStream
+    from modelslab_transport.limits.retry import RetryPolicy
     from modelslab_transport.wire.catalog import ModelInfo
     from modelslab_transport.wire.chat import (
         ChatCompletion,
@@ -410,7 +410,7 @@ class ModelsLab:
         A conversation of system messages only is counted as that text in a user turn
         (the endpoint needs one turn); tools alone are counted with one empty user turn.
         """
-        from modelslab_transport.protocol_bridge import count_tokens_request
+        from modelslab_transport.protocols.messages import count_tokens_request
         from modelslab_transport.wire.chat import ChatMessage
 
         if not messages and not tools:
@@ -428,7 +428,7 @@ class ModelsLab:
     def chat(self, request: ChatCompletionRequest) -> ChatCompletion:
         """Send ``request`` over the options' protocol and return the whole reply.
 
-        A field the server refuses (see :mod:`modelslab_transport.negotiation`) is left
+        A field the server refuses (see :mod:`modelslab_transport.protocols.negotiation`) is left
         out, or reworded, and the request sent once more; the refusal is remembered.
         """
         return self._negotiated(

@@ -98,7 +98,7 @@ def benchmark() -> Any:
 @pytest.fixture(autouse=True)
 def _forget_model_catalog() -> Any:
     """Each test starts and ends without remembered ``/v1/models`` limits (they are global)."""
-    from modelslab_transport.model_profiles import forget_catalog
+    from modelslab_transport.config.model_profiles import forget_catalog
 
     forget_catalog()
     yield

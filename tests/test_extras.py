@@ -80,7 +80,7 @@ def test_an_import_error_inside_the_framework_is_not_blamed_on_the_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A framework that is installed but whose own dependency is missing raises as itself."""
-    from modelslab_transport.extras import MissingExtraError, require_extra
+    from modelslab_transport.config.extras import MissingExtraError, require_extra
 
     (tmp_path / "broken_framework.py").write_text("import a_dependency_that_is_not_installed\n")
     monkeypatch.syspath_prepend(str(tmp_path))

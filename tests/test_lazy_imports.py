@@ -23,11 +23,11 @@ import modelslab_transport.wire
 DEFERRED = (
     "httpx2",
     "modelslab_transport.client",
-    "modelslab_transport.settings",
-    "modelslab_transport.decoding",
+    "modelslab_transport.config.settings",
+    "modelslab_transport.decoding.replies",
     "modelslab_transport.wire.chat",
     "modelslab_transport.wire.messages",
-    "modelslab_transport.protocol_bridge",
+    "modelslab_transport.protocols.messages",
     "langchain_modelslab.conversions",
     "langchain_modelslab.structured_output",
 )
@@ -56,7 +56,7 @@ def test_importing_chat_models_lab_defers_the_transport() -> None:
     early = [name for name in DEFERRED if name in loaded and name != "httpx2"]
     assert early == [], f"imported by `from langchain_modelslab import ChatModelsLab`: {early}"
     # The concurrency limit (and aiologic) are not imported with the package.
-    assert "modelslab_transport.concurrency" not in loaded
+    assert "modelslab_transport.limits.queue" not in loaded
 
 
 def test_building_a_request_imports_what_it_needs() -> None:

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from modelslab_transport.model_profiles import MODEL_PROFILES, ModelProfile
+from modelslab_transport.config.model_profiles import MODEL_PROFILES, ModelProfile
 from tests.conftest import REPO_ROOT
 from tests.support.openai_fake import MODEL_IDS, OpenAIFake
 

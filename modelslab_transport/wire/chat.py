@@ -94,7 +94,7 @@ class ChatMessage(StrictModel):
     messages may carry ``tool_calls`` instead of content.
 
     Reasoning of an earlier assistant turn travels in two fields, one per provider
-    rule (:mod:`modelslab_transport.reasoning_history` decides where each is kept):
+    rule (:mod:`modelslab_transport.chat.reasoning_history` decides where each is kept):
     ``reasoning_content`` (DeepSeek's field, sent on ``/chat/completions``) and
     ``signed_reasoning`` (Anthropic-style signed thinking blocks; never serialised
     here, the Messages bridge puts them at the start of the assistant turn).

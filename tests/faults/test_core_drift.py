@@ -28,8 +28,8 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ModelsLab, ModelsLabError
-from modelslab_transport.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
-from modelslab_transport.options import InsecureBaseURLWarning, request_param_refusal
+from modelslab_transport.config.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
+from modelslab_transport.config.options import InsecureBaseURLWarning, request_param_refusal
 from tests.faults.drivers import FAKE_KEY, Framework, bounded, make_model
 from tests.support.fault_server import FaultServer, json_reply
 from tests.support.loopback import LoopbackConnection, LoopbackRequest
@@ -486,7 +486,7 @@ def test_every_range_the_wire_request_declares_is_checked_when_a_model_is_built(
     as a raw pydantic error of the request (top_logprobs once did)."""
     from annotated_types import Ge, Le
 
-    from modelslab_transport.options import _RANGES
+    from modelslab_transport.config.options import _RANGES
     from modelslab_transport.wire import ChatCompletionRequest
 
     declared = {}
@@ -747,4 +747,4 @@ def test_only_the_options_module_reads_the_environment() -> None:
         text=True,
         check=False,
     )
-    assert found.stdout.split() == ["modelslab_transport/options.py"]
+    assert found.stdout.split() == ["modelslab_transport/config/options.py"]

@@ -27,7 +27,7 @@ from modelslab_transport import (
     RateLimitError,
     RedirectError,
 )
-from modelslab_transport.defaults import MAX_RETRY_AFTER
+from modelslab_transport.config.defaults import MAX_RETRY_AFTER
 from tests.faults.drivers import (
     ALL_DRIVERS,
     FAKE_KEY,

@@ -2,7 +2,7 @@
 
 A loopback server refuses a field (``stream_options``, ``tool_choice: "required"``,
 ``strict``, ``parallel_tool_calls``) with the error body a real server sends for it
-(sources in :mod:`modelslab_transport.negotiation`) whenever the request carries it, and
+(sources in :mod:`modelslab_transport.protocols.negotiation`) whenever the request carries it, and
 answers normally otherwise. Each call must succeed with exactly one extra request the
 first time, none the next time (the refusal is remembered per client), log the refusal
 at DEBUG, and never show the key. An error that names nothing negotiable is raised
@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from modelslab_transport import APIStatusError
 from modelslab_transport.errors import BadRequestError
-from modelslab_transport.negotiation import features_sent, refused_features
+from modelslab_transport.protocols.negotiation import features_sent, refused_features
 from tests.faults.drivers import FAKE_KEY, make_model
 from tests.support.fault_server import Behaviour, FaultServer, json_reply, sse_reply
 from tests.support.loopback import LoopbackConnection, LoopbackRequest

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ClientSettings
-from modelslab_transport.defaults import MAX_TIMEOUT
+from modelslab_transport.config.defaults import MAX_TIMEOUT
 
 FIELDS = ["timeout", "stream_chunk_timeout", "stream_timeout", "queue_timeout"]
 VALUES = [math.nan, math.inf, -math.inf]

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from langchain_modelslab import ChatModelsLab, ModelsLabRateLimitError
 from modelslab_transport import DEFAULT_MAX_TOKENS
-from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW
+from modelslab_transport.config.model_profiles import DEFAULT_CONTEXT_WINDOW
 from modelslab_transport.wire.catalog import ModelInfo
 from tests.support.clients import API_KEY, chat_model
 from tests.support.mock_api import ScriptedServer

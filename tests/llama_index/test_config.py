@@ -20,7 +20,7 @@ from modelslab_transport import (
     InsecureBaseURLWarning,
     ServerError,
 )
-from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
+from modelslab_transport.config.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
 from tests.support.clients import API_KEY, scripted_llm
 from tests.support.replies import (
     completion_body,

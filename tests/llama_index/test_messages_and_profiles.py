@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import DEFAULT_MAX_TOKENS, NotFoundError
-from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW
+from modelslab_transport.config.model_profiles import DEFAULT_CONTEXT_WINDOW
 from modelslab_transport.wire.catalog import ModelInfo
 from tests.support.clients import API_KEY, scripted_llm
 

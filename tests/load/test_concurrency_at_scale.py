@@ -22,7 +22,7 @@ from llama_index.core.llms import ChatMessage as LlamaMessage
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import AsyncModelsLabClient, ClientSettings
-from modelslab_transport.http_clients import (
+from modelslab_transport.http.clients import (
     DEFAULT_LIMITS,
     ShardedAsyncTransport,
     new_async_client,

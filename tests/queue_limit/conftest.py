@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from modelslab_transport.concurrency import reset_account_limits, set_limit_backend
+from modelslab_transport.limits.queue import reset_account_limits, set_limit_backend
 
 
 @pytest.fixture(autouse=True)

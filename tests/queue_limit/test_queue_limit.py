@@ -14,7 +14,8 @@ from llama_index.core.llms import ChatMessage
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
-from modelslab_transport.concurrency import (
+from modelslab_transport.errors import RateLimitError
+from modelslab_transport.limits.queue import (
     AccountLimit,
     QueueTimeoutError,
     account_id,
@@ -24,8 +25,7 @@ from modelslab_transport.concurrency import (
     is_queue_limit,
     queue_limit_named,
 )
-from modelslab_transport.errors import RateLimitError
-from modelslab_transport.retry import RetryPolicy
+from modelslab_transport.limits.retry import RetryPolicy
 from modelslab_transport.wire import ChatCompletionRequest
 from modelslab_transport.wire import ChatMessage as WireMessage
 from tests.support.fault_server import FaultServer, json_reply

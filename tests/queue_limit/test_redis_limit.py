@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from modelslab_transport import ClientSettings
-from modelslab_transport.concurrency import account_id
+from modelslab_transport.limits.queue import account_id
 from tests.support.queue_server import QueueLimitedServer
 
 redis = pytest.importorskip("redis", reason="redis-py is not installed (the [redis] extra)")
@@ -120,8 +120,8 @@ def test_four_processes_share_one_limit_of_five(redis_url: str) -> None:
 
 
 def test_a_killed_worker_gives_its_slots_back(redis_url: str) -> None:
-    from modelslab_transport.concurrency import account_limit, reset_account_limits
-    from modelslab_transport.redis_limit import use_redis
+    from modelslab_transport.limits.queue import account_limit, reset_account_limits
+    from modelslab_transport.limits.redis import use_redis
 
     base_url = "http://127.0.0.1:9"
     holder = subprocess.Popen(
@@ -130,8 +130,8 @@ def test_a_killed_worker_gives_its_slots_back(redis_url: str) -> None:
             "-c",
             "import sys, time\n"
             "from modelslab_transport import ClientSettings\n"
-            "from modelslab_transport.concurrency import account_limit\n"
-            "from modelslab_transport.redis_limit import use_redis\n"
+            "from modelslab_transport.limits.queue import account_limit\n"
+            "from modelslab_transport.limits.redis import use_redis\n"
             f"use_redis({redis_url!r}, slot_ttl=1.0)\n"
             f"s = ClientSettings(api_key='sk-queue-test-key', base_url={base_url!r}, "
             "max_concurrency=2)\n"
@@ -151,7 +151,7 @@ def test_a_killed_worker_gives_its_slots_back(redis_url: str) -> None:
         use_redis(redis_url, slot_ttl=1.0)
         settings = ClientSettings(api_key="sk-queue-test-key", base_url=base_url, max_concurrency=2)
         limit = account_limit(settings)
-        from modelslab_transport.concurrency import QueueTimeoutError
+        from modelslab_transport.limits.queue import QueueTimeoutError
 
         with pytest.raises(QueueTimeoutError):
             limit.acquire(time.monotonic() + 0.3)  # both slots are the holder's

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelslab_transport import json_text
+from modelslab_transport.wire import json_text
 
 
 def _nested(levels: int) -> list[object]:

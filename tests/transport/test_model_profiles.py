@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from modelslab_transport import DEFAULT_MAX_TOKENS
-from modelslab_transport import model_profiles as profiles
-from modelslab_transport.model_profiles import (
+from modelslab_transport.config import model_profiles as profiles
+from modelslab_transport.config.model_profiles import (
     DEFAULT_CONTEXT_WINDOW,
     DEFAULT_PROFILE,
     MODEL_PROFILES,
@@ -19,8 +19,8 @@ from modelslab_transport.model_profiles import (
     lookup_model_profile,
     model_profile,
 )
-from modelslab_transport.protocol_bridge import count_tokens_request
-from modelslab_transport.protocols import check_messages_params, supports_response_format
+from modelslab_transport.protocols.messages import count_tokens_request
+from modelslab_transport.protocols.table import check_messages_params, supports_response_format
 from modelslab_transport.wire.chat import ChatMessage, FunctionDefinition, Tool
 
 MODELS_NAMED_BY_MODELSLAB = [

@@ -12,8 +12,8 @@ import httpx2
 import pytest
 
 from modelslab_transport import CHAT_PROTOCOLS, ModelsLab, ModelsLabOptions
-from modelslab_transport.defaults import DEFAULT_MAX_TOKENS
-from modelslab_transport.model_profiles import default_max_tokens
+from modelslab_transport.config.defaults import DEFAULT_MAX_TOKENS
+from modelslab_transport.config.model_profiles import default_max_tokens
 from modelslab_transport.wire.chat import ChatMessage
 from tests.support.clients import API_KEY
 from tests.support.mock_api import ScriptedServer

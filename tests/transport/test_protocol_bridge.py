@@ -13,7 +13,7 @@ from modelslab_transport import (
     ClientSettings,
     ModelsLabClient,
 )
-from modelslab_transport.protocol_bridge import (
+from modelslab_transport.protocols.messages import (
     MessageEventTranslator,
     chat_request_to_count_tokens,
     chat_request_to_messages,

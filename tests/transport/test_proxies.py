@@ -1,10 +1,10 @@
-"""How the proxy variables of the environment are read and shown (modelslab_transport.proxies)."""
+"""How the proxy variables of the environment are read and shown (http.proxies)."""
 
 from __future__ import annotations
 
 import pytest
 
-from modelslab_transport.proxies import environment_may_proxy, environment_proxies, shown_proxy
+from modelslab_transport.http.proxies import environment_may_proxy, environment_proxies, shown_proxy
 
 NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 

@@ -7,21 +7,21 @@ from typing import Any
 
 import pytest
 
-from modelslab_transport.accumulate import ChatStreamAccumulator
-from modelslab_transport.decoding import message_as_events
-from modelslab_transport.model_profiles import (
+from modelslab_transport.chat.accumulate import ChatStreamAccumulator
+from modelslab_transport.chat.reasoning_history import apply_reasoning_rules
+from modelslab_transport.config.model_profiles import (
     DEFAULT_PROFILE,
     lookup_model_profile,
     model_profile,
     profile_from_catalog,
     remember_catalog,
 )
-from modelslab_transport.protocol_bridge import (
+from modelslab_transport.decoding.replies import message_as_events
+from modelslab_transport.protocols.messages import (
     MessageEventTranslator,
     chat_request_to_messages,
     message_to_completion,
 )
-from modelslab_transport.reasoning_history import apply_reasoning_rules
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import (
     ChatCompletionChunk,

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from modelslab_transport.think_tags import (
+from modelslab_transport.chat.think_tags import (
     ThinkTagSplitter,
     ThinkTagStream,
     split_completion,

@@ -20,7 +20,7 @@ from modelslab_transport import (
     RateLimitError,
     ServerError,
 )
-from modelslab_transport.error_bodies import (
+from modelslab_transport.decoding.error_bodies import (
     ErrorDetails,
     body_message,
     error_details_in_body,
@@ -396,7 +396,7 @@ def test_parse_retry_after_precedence() -> None:
 
 
 def test_parse_retry_after_http_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    import modelslab_transport.error_bodies as error_bodies
+    import modelslab_transport.decoding.error_bodies as error_bodies
 
     # Wed, 21 Oct 2015 07:28:00 GMT is 1445412480 in Unix time.
     monkeypatch.setattr(error_bodies.time, "time", lambda: 1445412480.0 - 42.0)

@@ -17,11 +17,11 @@ from modelslab_transport import (
     RateLimitError,
     RedirectError,
 )
-from modelslab_transport.credentials import check_header, clean_api_key
-from modelslab_transport.defaults import MAX_RETRY_AFTER
-from modelslab_transport.error_bodies import parse_retry_after
-from modelslab_transport.retry import RetryPolicy
-from modelslab_transport.urls import check_base_url, endpoint_url
+from modelslab_transport.config.credentials import check_header, clean_api_key
+from modelslab_transport.config.defaults import MAX_RETRY_AFTER
+from modelslab_transport.config.urls import check_base_url, endpoint_url
+from modelslab_transport.decoding.error_bodies import parse_retry_after
+from modelslab_transport.limits.retry import RetryPolicy
 from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 from tests.support.wire_requests import chat_request, messages_request
 

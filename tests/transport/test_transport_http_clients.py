@@ -29,10 +29,11 @@ from llama_index.core.llms import ChatMessage as LlamaMessage
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
-from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient, concurrency
-from modelslab_transport.concurrency import account_limit, call_deadline
-from modelslab_transport.http_clients import ShardedAsyncTransport, default_ssl_context
-from modelslab_transport.watchdog import WATCHDOG
+from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
+from modelslab_transport.http.clients import ShardedAsyncTransport, default_ssl_context
+from modelslab_transport.http.watchdog import WATCHDOG
+from modelslab_transport.limits import queue as concurrency
+from modelslab_transport.limits.queue import account_limit, call_deadline
 from tests.support.clients import API_KEY
 from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 from tests.support.replies import chunk, completion_body, sse

@@ -38,7 +38,9 @@ UNAVAILABLE = {"status": "error", "message": "Service temporarily unavailable."}
 
 @pytest.fixture
 def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("modelslab_transport.retry.random", SimpleNamespace(random=lambda: 0.0))
+    monkeypatch.setattr(
+        "modelslab_transport.limits.retry.random", SimpleNamespace(random=lambda: 0.0)
+    )
 
 
 async def complete(
@@ -217,7 +219,7 @@ async def test_retry_after_ms_header(mode: str) -> None:
 async def test_retry_after_http_date(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Wed, 21 Oct 2015 07:28:00 GMT is 1445412480 in Unix time.
     monkeypatch.setattr(
-        "modelslab_transport.error_bodies.time", SimpleNamespace(time=lambda: 1445412475.0)
+        "modelslab_transport.decoding.error_bodies.time", SimpleNamespace(time=lambda: 1445412475.0)
     )
     result, _, recorder = await complete(
         mode,
@@ -245,7 +247,7 @@ async def test_backoff_jitter_takes_off_at_most_the_jitter_fraction(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "modelslab_transport.retry.random", SimpleNamespace(random=lambda: 0.999999)
+        "modelslab_transport.limits.retry.random", SimpleNamespace(random=lambda: 0.999999)
     )
     _, _, recorder = await complete(mode, [json_response(UNAVAILABLE, 503)], max_retries=4)
     assert recorder.delays == pytest.approx([0.375, 0.75, 1.5, 3.0], rel=1e-5)

@@ -15,7 +15,7 @@ from modelslab_transport import (
     ClientSettings,
     InsecureBaseURLWarning,
 )
-from modelslab_transport.defaults import (
+from modelslab_transport.config.defaults import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_STREAM_CHUNK_TIMEOUT,

@@ -8,10 +8,10 @@ import pytest
 from pydantic import SecretStr
 
 from modelslab_transport import ClientSettings, ModelsLabOptions
-from modelslab_transport.decoding import transport_error
+from modelslab_transport.chat.tool_calls import TOOL_CALL_FIELDS_KEY, stored_provider_fields
+from modelslab_transport.config.options import CONNECTION_FIELDS, ConnectionOptions
+from modelslab_transport.decoding.replies import transport_error
 from modelslab_transport.errors import APITimeoutError
-from modelslab_transport.options import CONNECTION_FIELDS, ConnectionOptions
-from modelslab_transport.tooling import TOOL_CALL_FIELDS_KEY, stored_provider_fields
 
 URL = "https://modelslab.com/api/v7/llm/chat/completions"
 

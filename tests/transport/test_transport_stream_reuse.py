@@ -285,7 +285,7 @@ def test_the_event_size_cap_can_be_lifted() -> None:
 
 
 def test_the_default_event_size_cap_fails_an_endless_line_through_chat_models_lab() -> None:
-    from modelslab_transport.streams import DEFAULT_MAX_SSE_EVENT_SIZE
+    from modelslab_transport.http.streams import DEFAULT_MAX_SSE_EVENT_SIZE
 
     body = _huge_event(DEFAULT_MAX_SSE_EVENT_SIZE + 1)
     server = ScriptedServer([stream_response(body)])
@@ -299,7 +299,7 @@ def test_the_default_event_size_cap_fails_an_endless_line_through_chat_models_la
 
 
 def test_the_default_event_size_cap_fails_an_endless_line_through_models_lab_llm() -> None:
-    from modelslab_transport.streams import DEFAULT_MAX_SSE_EVENT_SIZE
+    from modelslab_transport.http.streams import DEFAULT_MAX_SSE_EVENT_SIZE
 
     body = _huge_event(DEFAULT_MAX_SSE_EVENT_SIZE + 1)
     server = ScriptedServer([stream_response(body)])

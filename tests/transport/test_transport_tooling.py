@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelslab_transport.tooling import (
+from modelslab_transport.chat.tool_calls import (
     ToolArgumentsError,
     chat_tool_choice,
     json_schema_response_format,

@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from modelslab_transport.watchdog import SocketWatchdog
+from modelslab_transport.http.watchdog import SocketWatchdog
 
 
 def _watchdog_threads() -> list[threading.Thread]:

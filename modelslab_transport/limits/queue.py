@@ -22,7 +22,7 @@ and a SHA-256 digest of the key, never the key itself.
   ``ClientSettings.queue_timeout`` has passed since the call began.
 
 Waiting for a slot, across threads and event loops, is :mod:`aiologic`'s semaphore.
-Across processes and machines, :mod:`modelslab_transport.redis_limit` offers the same
+Across processes and machines, :mod:`modelslab_transport.limits.redis` offers the same
 limit on Redis (used when ``$MODELSLAB_REDIS_URL`` is set, or after ``use_redis()``).
 """
 
@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import aiologic
 
+from modelslab_transport.config.urls import is_modelslab
 from modelslab_transport.errors import ModelsLabError, QueueTimeoutError, RateLimitError
-from modelslab_transport.urls import is_modelslab
 
 if TYPE_CHECKING:
-    from modelslab_transport.settings import ClientSettings
+    from modelslab_transport.config.settings import ClientSettings
 
 __all__ = [
     "MODELSLAB_DEFAULT_CONCURRENCY",
@@ -351,7 +351,7 @@ _BACKEND: list[LimitBackend] = []
 def set_limit_backend(backend: LimitBackend | None) -> None:
     """Build account limits with ``backend`` from now on (None: the in-process one).
 
-    Limits already built are forgotten; see :func:`modelslab_transport.redis_limit.use_redis`.
+    Limits already built are forgotten; see :func:`modelslab_transport.limits.redis.use_redis`.
     """
     with _REGISTRY_LOCK:
         _BACKEND[:] = [backend] if backend is not None else []
@@ -385,11 +385,11 @@ def account_limit(settings: ClientSettings) -> AccountLimit:
     explicit = settings.max_concurrency
     found = _REGISTRY.get(account)
     if found is None and not _BACKEND:
-        from modelslab_transport.options import redis_url_from_env
+        from modelslab_transport.config.options import redis_url_from_env
 
         redis_url = redis_url_from_env()
         if redis_url is not None:
-            from modelslab_transport.redis_limit import use_redis
+            from modelslab_transport.limits.redis import use_redis
 
             use_redis(redis_url)
     if found is not None and (explicit is None or found.explicit):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx2
 
-from modelslab_transport.options import ConnectionOptions, InsecureBaseURLWarning
-from modelslab_transport.redaction import redact_secret
-from modelslab_transport.urls import is_modelslab
+from modelslab_transport.config.options import ConnectionOptions, InsecureBaseURLWarning
+from modelslab_transport.config.redaction import redact_secret
+from modelslab_transport.config.urls import is_modelslab
 
 __all__ = ["ClientSettings", "InsecureBaseURLWarning"]
 
@@ -15,7 +15,7 @@ class ClientSettings(ConnectionOptions):
     """Everything a ModelsLab client needs to know to send a request.
 
     The fields, their defaults, ranges and checks are :class:`ConnectionOptions`'s
-    (documented there, shared with :class:`~modelslab_transport.options.ModelsLabOptions`);
+    (documented there, shared with :class:`~modelslab_transport.config.options.ModelsLabOptions`);
     this class adds what the transport derives from them: httpx2's per-phase timeouts,
     whether the base URL needs a key, and the redaction of the key from any text.
     """
@@ -29,7 +29,7 @@ class ClientSettings(ConnectionOptions):
         """httpx2's per-phase limits for a request whose reply is read whole.
 
         The client also enforces ``timeout`` as a deadline for the whole call
-        (:mod:`modelslab_transport.deadlines`); these are each phase's upper bounds.
+        (:mod:`modelslab_transport.limits.deadlines`); these are each phase's upper bounds.
         """
         if isinstance(self.timeout, httpx2.Timeout):
             return self.timeout
@@ -39,7 +39,7 @@ class ClientSettings(ConnectionOptions):
         """httpx2's per-phase limits for a streamed request: each read ``stream_chunk_timeout``.
 
         The stream also times the gaps between complete events and, with
-        ``stream_timeout``, its whole life (:mod:`modelslab_transport.deadlines`).
+        ``stream_timeout``, its whole life (:mod:`modelslab_transport.limits.deadlines`).
         """
         base = self.request_timeout()
         return httpx2.Timeout(
@@ -51,7 +51,7 @@ class ClientSettings(ConnectionOptions):
 
         A placeholder key for a local server (shorter than 8 characters, such as
         ``"EMPTY"`` or ``"1"``) is not a secret and is left alone (see
-        :mod:`modelslab_transport.redaction`).
+        :mod:`modelslab_transport.config.redaction`).
         """
         if self.api_key is None:
             return text

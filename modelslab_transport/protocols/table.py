@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import httpx2
 
-    from modelslab_transport.decoding import EventDecoder
-    from modelslab_transport.settings import ClientSettings
+    from modelslab_transport.config.settings import ClientSettings
+    from modelslab_transport.decoding.replies import EventDecoder
     from modelslab_transport.wire.chat import (
         ChatCompletion,
         ChatCompletionChunk,
@@ -124,7 +124,7 @@ def _chat_completions_body(
 
 
 def _decode_chat_completion(response: httpx2.Response, settings: ClientSettings) -> ChatCompletion:
-    from modelslab_transport.decoding import decode_chat_completion
+    from modelslab_transport.decoding.replies import decode_chat_completion
 
     return decode_chat_completion(response, settings)
 
@@ -137,7 +137,7 @@ def _wants_usage(request: ChatCompletionRequest) -> bool:
 def _chat_chunk_decoder(
     settings: ClientSettings, request: ChatCompletionRequest
 ) -> EventDecoder[ChatCompletionChunk]:
-    from modelslab_transport.decoding import ChatChunkDecoder
+    from modelslab_transport.decoding.replies import ChatChunkDecoder
 
     return ChatChunkDecoder(settings)
 
@@ -145,15 +145,15 @@ def _chat_chunk_decoder(
 def _messages_body(
     request: ChatCompletionRequest, settings: ClientSettings, stream: bool
 ) -> dict[str, Any]:
-    from modelslab_transport.protocol_bridge import chat_request_to_messages
+    from modelslab_transport.protocols.messages import chat_request_to_messages
 
     messages = chat_request_to_messages(request)
     return messages.model_copy(update={"stream": True if stream else None}).to_payload()
 
 
 def _decode_message(response: httpx2.Response, settings: ClientSettings) -> ChatCompletion:
-    from modelslab_transport.decoding import decode_message
-    from modelslab_transport.protocol_bridge import message_to_completion
+    from modelslab_transport.decoding.replies import decode_message
+    from modelslab_transport.protocols.messages import message_to_completion
 
     return message_to_completion(decode_message(response, settings))
 
@@ -161,7 +161,7 @@ def _decode_message(response: httpx2.Response, settings: ClientSettings) -> Chat
 def _messages_chunk_decoder(
     settings: ClientSettings, request: ChatCompletionRequest
 ) -> EventDecoder[ChatCompletionChunk]:
-    from modelslab_transport.decoding import MessagesAsChatDecoder
+    from modelslab_transport.decoding.replies import MessagesAsChatDecoder
 
     # The Messages stream always reports usage; it is passed on only when asked for, as
     # chat completions does (the body carries no stream_options on this protocol).

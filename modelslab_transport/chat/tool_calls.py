@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modelslab_transport import json_text
+from modelslab_transport.wire import json_text
 
 __all__ = [
     "TOOL_CALL_FIELDS_KEY",

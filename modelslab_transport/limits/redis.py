@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from modelslab_transport.concurrency import AccountLimit, Slot, set_limit_backend
+from modelslab_transport.limits.queue import AccountLimit, Slot, set_limit_backend
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["REDIS_URL_ENV", "RedisAccountLimit", "RedisLimitBackend", "use_redis"]
 
-from modelslab_transport.defaults import REDIS_URL_ENV
+from modelslab_transport.config.defaults import REDIS_URL_ENV
 
 logger = logging.getLogger("modelslab_transport")
 
@@ -76,7 +76,7 @@ class RedisAccountLimit(AccountLimit):
     """The limit of one account, shared through Redis (see the module docstring).
 
     Args:
-        account: :func:`~modelslab_transport.concurrency.account_id` of the account.
+        account: :func:`~modelslab_transport.limits.queue.account_id` of the account.
         limit: Slots in all processes together; None: no limit (Redis is not used).
         client: A sync ``redis.Redis`` client (its connection pool is thread-safe).
         slot_ttl: Seconds a slot survives its holder's death.

@@ -26,21 +26,21 @@ from typing import Generic, TypeVar
 import anyio
 import httpx2
 
-from modelslab_transport.bodies import ajoin_body, join_body, plain_response
-from modelslab_transport.concurrency import release_slot
-from modelslab_transport.deadlines import (
+from modelslab_transport.config.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
+from modelslab_transport.config.settings import ClientSettings
+from modelslab_transport.decoding.replies import EventDecoder, is_event_stream, transport_error
+from modelslab_transport.errors import InvalidResponseError
+from modelslab_transport.http.bodies import ajoin_body, join_body, plain_response
+from modelslab_transport.http.loop_shutdown import track, untrack
+from modelslab_transport.http.watchdog import WATCHDOG, socket_of
+from modelslab_transport.limits.deadlines import (
     ATimedChunks,
     Deadline,
     EventClock,
     reply_deadline_error,
     timed_chunks,
 )
-from modelslab_transport.decoding import EventDecoder, is_event_stream, transport_error
-from modelslab_transport.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
-from modelslab_transport.errors import InvalidResponseError
-from modelslab_transport.loop_shutdown import track, untrack
-from modelslab_transport.settings import ClientSettings
-from modelslab_transport.watchdog import WATCHDOG, socket_of
+from modelslab_transport.limits.queue import release_slot
 
 __all__ = [
     "DEFAULT_MAX_SSE_EVENT_SIZE",

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from modelslab_transport.defaults import DEFAULT_MAX_TOKENS
+from modelslab_transport.config.defaults import DEFAULT_MAX_TOKENS
 
 if TYPE_CHECKING:
     from modelslab_transport.wire.catalog import ModelInfo

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx2
 
-from modelslab_transport.deadlines import Deadline, reply_deadline_error
+from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.errors import InvalidResponseError
-from modelslab_transport.settings import ClientSettings
-from modelslab_transport.watchdog import WATCHDOG, socket_of
+from modelslab_transport.http.watchdog import WATCHDOG, socket_of
+from modelslab_transport.limits.deadlines import Deadline, reply_deadline_error
 
 __all__ = ["BodyLimit", "ajoin_body", "aread_body", "join_body", "plain_response", "read_body"]
 

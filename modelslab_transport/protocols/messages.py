@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from modelslab_transport import wire
-from modelslab_transport.protocols import CHAT_ONLY_PARAMS, check_messages_params
-from modelslab_transport.tooling import parse_tool_arguments
+from modelslab_transport.chat.tool_calls import parse_tool_arguments
+from modelslab_transport.protocols.table import CHAT_ONLY_PARAMS, check_messages_params
 
 __all__ = [
     "STOP_REASONS",
@@ -81,7 +81,7 @@ def _blocks(message: wire.ChatMessage) -> list[wire.RequestBlock]:
     blocks: list[wire.RequestBlock] = []
     if message.tool_calls:
         # Signed thinking opens the assistant turn that calls tools (see
-        # modelslab_transport.reasoning_history); elsewhere the API does not need it.
+        # modelslab_transport.chat.reasoning_history); elsewhere the API does not need it.
         blocks += [_reasoning_block(block) for block in message.signed_reasoning or []]
     if isinstance(message.content, str):
         if message.content:

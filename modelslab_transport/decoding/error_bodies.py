@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from modelslab_transport.defaults import MAX_RETRY_AFTER
+from modelslab_transport.config.defaults import MAX_RETRY_AFTER
 from modelslab_transport.errors import (
     APIStatusError,
     AuthenticationError,
@@ -348,7 +348,7 @@ def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float 
     The header may be seconds or an HTTP date; ``retry-after-ms`` is also understood.
     Returns None when neither says anything usable; ``nan`` and ``inf`` are not usable
     (the normal backoff applies), a negative wait or a past date is 0, and a wait over
-    :data:`~modelslab_transport.defaults.MAX_RETRY_AFTER` seconds is capped to it.
+    :data:`~modelslab_transport.config.defaults.MAX_RETRY_AFTER` seconds is capped to it.
     """
     millis = _float(headers.get("retry-after-ms"))
     if millis is not None and math.isfinite(millis):

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import httpx2
 from pydantic import BaseModel, ValidationError
 
-from modelslab_transport import json_text
-from modelslab_transport.error_bodies import (
+from modelslab_transport.config.settings import ClientSettings
+from modelslab_transport.decoding.error_bodies import (
     ERROR_MEMBERS,
     ErrorDetails,
     body_message,
     error_details_in_body,
     error_from_reply,
 )
+from modelslab_transport.decoding.redirects import redirect_error
 from modelslab_transport.errors import (
     APIConnectionError,
     APIStatusError,
@@ -30,11 +31,9 @@ from modelslab_transport.errors import (
     LocalRequestError,
     ModelsLabError,
 )
-from modelslab_transport.protocol_bridge import MessageEventTranslator
-from modelslab_transport.proxies import environment_proxy_for
-from modelslab_transport.redirects import redirect_error
-from modelslab_transport.settings import ClientSettings
-from modelslab_transport.surrogates import SurrogateJoiner, well_formed_strings
+from modelslab_transport.http.proxies import environment_proxy_for
+from modelslab_transport.protocols.messages import MessageEventTranslator
+from modelslab_transport.wire import json_text
 from modelslab_transport.wire.catalog import ModelList
 from modelslab_transport.wire.chat import (
     ChatCompletion,
@@ -50,6 +49,7 @@ from modelslab_transport.wire.messages import (
     MessageStreamEvent,
     StreamDelta,
 )
+from modelslab_transport.wire.surrogates import SurrogateJoiner, well_formed_strings
 
 if TYPE_CHECKING:
     from httpx2 import ServerSentEvent
@@ -113,7 +113,8 @@ def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
 def error_for_status(response: httpx2.Response, settings: ClientSettings) -> APIStatusError:
     """The typed error for a reply with an HTTP error status (its body already read).
 
-    A 3xx (never followed: see :mod:`modelslab_transport.redirects`) is a ``RedirectError``.
+    A 3xx (never followed: see :mod:`modelslab_transport.decoding.redirects`) is a
+    ``RedirectError``.
     """
     if 300 <= response.status_code < 400:
         return redirect_error(response, settings.redact)

@@ -32,7 +32,7 @@ BASE_URL_ENV = "MODELSLAB_BASE_URL"
 """Environment variable that overrides the base URL."""
 REDIS_URL_ENV = "MODELSLAB_REDIS_URL"
 """Environment variable naming a Redis server (``redis://host:port/db``) whose account
-limits every process shares (:mod:`modelslab_transport.redis_limit`, the ``[redis]`` extra)."""
+limits every process shares (:mod:`modelslab_transport.limits.redis`, the ``[redis]`` extra)."""
 DEFAULT_TIMEOUT = 300.0
 """Seconds a non-streamed call may take in all, from its first request to the last byte of
 its reply, retries and the waits between them included (a long generation sends nothing

@@ -1,6 +1,6 @@
 """A caller's own httpx2 clients on a model or client: never pickled, shared by copies.
 
-Kept apart from :mod:`modelslab_transport.http_clients` so that the framework classes
+Kept apart from :mod:`modelslab_transport.http.clients` so that the framework classes
 can use it without importing httpx2 (they import it only when a request is sent).
 """
 
@@ -66,7 +66,7 @@ class CallerClients:
         """
         given = self._caller_clients()
         if any(client is not None for client in given.values()):
-            from modelslab_transport.http_clients import check_http_client
+            from modelslab_transport.http.clients import check_http_client
 
             for index, (name, client) in enumerate(given.items()):
                 check_http_client(client, is_async=index > 0, name=name)

@@ -4,7 +4,7 @@ A sync read in httpx2 can only time out per read: a server that sends one byte n
 then never lets it expire. :data:`WATCHDOG` (one daemon thread per process) shuts a
 socket down once its deadline passes, which makes the pending read fail at once; the
 caller then reports the deadline it was guarding (see
-:mod:`modelslab_transport.deadlines`). Async code needs none of this: a cancel scope
+:mod:`modelslab_transport.limits.deadlines`). Async code needs none of this: a cancel scope
 interrupts any ``await``.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import httpx2
 
-from modelslab_transport.after_fork import reset_in_forked_child
+from modelslab_transport.http.after_fork import reset_in_forked_child
 
 __all__ = ["WATCHDOG", "SocketWatchdog", "socket_of"]
 

@@ -16,7 +16,7 @@
   figures are in ``benchmarks/RESULTS.md``. (With a proxy named in the environment
   the client is httpx2's own, so that its proxy routing applies unchanged.)
 * A sync client keeps one pool (threads rarely number in the thousands): httpcore2's,
-  in a :class:`~modelslab_transport.timed_transport.TimedHTTPTransport`, whose socket
+  in a :class:`~modelslab_transport.http.timed_transport.TimedHTTPTransport`, whose socket
   reads end at the calling thread's deadline (httpx2's own transport times each read
   alone).
 * A sync client is built once per process: after ``os.fork()`` the child builds its own
@@ -49,14 +49,14 @@ from typing import Any, TypeVar
 
 import httpx2
 
-from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.errors import LocalRequestError
-from modelslab_transport.proxies import (
+from modelslab_transport.http.after_fork import reset_in_forked_child
+from modelslab_transport.http.proxies import (
     environment_may_proxy,
     environment_proxies,
     unusable_proxy_reason,
 )
-from modelslab_transport.timed_transport import TimedHTTPTransport
+from modelslab_transport.http.timed_transport import TimedHTTPTransport
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -257,7 +257,7 @@ def _usable_environment_proxies() -> Iterator[None]:
     (``httpx2.InvalidURL``), one of a scheme it cannot send through (``ValueError``) and a
     SOCKS proxy without the ``socksio`` package (``ImportError``). A port beyond 65535 it
     accepts, and fails on at the first call (an ``OverflowError``, in async code inside
-    an exception group): :func:`~modelslab_transport.proxies.unusable_proxy_reason`
+    an exception group): :func:`~modelslab_transport.http.proxies.unusable_proxy_reason`
     checks that, and blanks around a value, first.
     """
     reason = unusable_proxy_reason()
@@ -308,9 +308,9 @@ def new_sync_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.Cli
 
     The transport has ``kwargs["limits"]`` (default :data:`DEFAULT_LIMITS`) and
     :func:`default_ssl_context`, and ends a thread's reads at the deadline it set with
-    :func:`~modelslab_transport.timed_transport.io_deadline`. When the environment may
+    :func:`~modelslab_transport.http.timed_transport.io_deadline`. When the environment may
     send requests to ``sends_to`` (the base URL; None: any URL) through a proxy
-    (:func:`~modelslab_transport.proxies.environment_may_proxy`) and ``trust_env`` is
+    (:func:`~modelslab_transport.http.proxies.environment_may_proxy`) and ``trust_env`` is
     left on, the client is httpx2's own, with the same SSL context, so that its proxy
     routing applies unchanged (its reads are then timed per read only, until the reply's
     headers have arrived).
@@ -328,7 +328,7 @@ def new_async_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.As
     :data:`DEFAULT_LIMITS`) and :func:`default_ssl_context`, the client's only transport.
     When the environment may send requests to ``sends_to`` (the base URL; None: any URL)
     through a proxy (``HTTPS_PROXY``, ``ALL_PROXY`` and the like; see
-    :func:`~modelslab_transport.proxies.environment_may_proxy`) and ``trust_env`` is left
+    :func:`~modelslab_transport.http.proxies.environment_may_proxy`) and ``trust_env`` is left
     on, the client is httpx2's own (with the same SSL context), so that its proxy routing
     applies exactly as in any httpx2 client.
 

@@ -13,11 +13,11 @@ transport made of public parts: an ``httpcore2.ConnectionPool`` (the pool
 read's, write's and connect's timeout to what is left before the deadline the calling
 thread set with :func:`io_deadline`, and raise httpcore2's timeout once it has passed.
 A write (many sends, each timed alone) is also guarded by
-:mod:`modelslab_transport.watchdog`, which shuts its socket down at the deadline: a
+:mod:`modelslab_transport.http.watchdog`, which shuts its socket down at the deadline: a
 server reading the request a little at a time would otherwise keep every send in time.
 Reads outside :func:`io_deadline` (a stream's body, read as the caller iterates) are
 timed per read as before; the clients guard those with
-:mod:`modelslab_transport.watchdog`.
+:mod:`modelslab_transport.http.watchdog`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import httpcore2
 import httpx2
 
-from modelslab_transport.watchdog import WATCHDOG
+from modelslab_transport.http.watchdog import WATCHDOG
 
 __all__ = ["TimedHTTPTransport", "io_deadline"]
 

@@ -8,10 +8,10 @@ is checked here, once, with the same ranges for both frameworks; the environment
 
 Timeouts, in seconds, mean the same in both classes: a number is a limit, ``None`` is
 no limit at all (wait as long as the server takes). The defaults are
-:data:`~modelslab_transport.defaults.DEFAULT_TIMEOUT` (300 s for a whole non-streamed
-call, retries included), :data:`~modelslab_transport.defaults.DEFAULT_STREAM_CHUNK_TIMEOUT`
+:data:`~modelslab_transport.config.defaults.DEFAULT_TIMEOUT` (300 s for a whole non-streamed
+call, retries included), :data:`~modelslab_transport.config.defaults.DEFAULT_STREAM_CHUNK_TIMEOUT`
 (120 s without a complete event in a stream) and
-:data:`~modelslab_transport.defaults.DEFAULT_STREAM_TIMEOUT` (None: a stream may last as
+:data:`~modelslab_transport.config.defaults.DEFAULT_STREAM_TIMEOUT` (None: a stream may last as
 long as it keeps sending events). Sizes are bytes; ``None`` is no limit.
 
 The module imports neither httpx nor the wire types, so that validating a model's
@@ -41,7 +41,7 @@ from pydantic import (
 )
 from pydantic_core.core_schema import ValidationInfo
 
-from modelslab_transport.defaults import (
+from modelslab_transport.config.defaults import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
@@ -57,11 +57,11 @@ from modelslab_transport.defaults import (
     MAX_TIMEOUT,
     REDIS_URL_ENV,
 )
-from modelslab_transport.model_profiles import default_max_tokens
-from modelslab_transport.protocols import ChatAPI, check_protocol_params
+from modelslab_transport.config.model_profiles import default_max_tokens
+from modelslab_transport.protocols.table import ChatAPI, check_protocol_params
 
 if TYPE_CHECKING:
-    from modelslab_transport.settings import ClientSettings
+    from modelslab_transport.config.settings import ClientSettings
 
 __all__ = [
     "CONNECTION_FIELDS",
@@ -156,12 +156,12 @@ def check_base_url(value: str, *, has_key: bool) -> str:
 
     Raises:
         ValueError: for anything but an absolute http(s) API root (see
-            :func:`modelslab_transport.urls.check_base_url`: no query string, fragment,
+            :func:`modelslab_transport.config.urls.check_base_url`: no query string, fragment,
             user information or pasted endpoint path).
     """
     from urllib.parse import urlsplit
 
-    from modelslab_transport.urls import check_base_url as check_api_root
+    from modelslab_transport.config.urls import check_base_url as check_api_root
 
     url = check_api_root(value)
     parts = urlsplit(url)
@@ -445,7 +445,7 @@ class ConnectionOptions(BaseModel):
     """The connection options: one record of each, with its default, range and check.
 
     :class:`ModelsLabOptions` (a chat model's options) and
-    :class:`~modelslab_transport.settings.ClientSettings` (what a transport client is
+    :class:`~modelslab_transport.config.settings.ClientSettings` (what a transport client is
     built from) both are these fields, so each exists once. Nothing here touches the
     network, and no field is required: the API key is only needed when a request is
     sent to ModelsLab itself (a local OpenAI-compatible server given as ``base_url``
@@ -454,11 +454,11 @@ class ConnectionOptions(BaseModel):
     Attributes:
         api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Surrounding
             whitespace is removed (blank: no key); a line break, control or non-ASCII
-            character inside it is refused (:mod:`modelslab_transport.credentials`).
+            character inside it is refused (:mod:`modelslab_transport.config.credentials`).
         base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API. A
             query string, fragment, user information or a pasted endpoint path is
             refused; a root ending in ``/v1`` is joined without doubling it
-            (:mod:`modelslab_transport.urls`). Plain http to another host warns
+            (:mod:`modelslab_transport.config.urls`). Plain http to another host warns
             (:class:`InsecureBaseURLWarning`).
         timeout: Seconds a non-streamed call may take in all: from its first request to
             the last byte of its reply, every retry and every wait between attempts
@@ -488,7 +488,7 @@ class ConnectionOptions(BaseModel):
         anthropic_version: The ``anthropic-version`` header sent to ``/v1/messages``.
         max_concurrency: Requests of this account (base URL + key) in flight at once,
             shared by every client in the process (see
-            :mod:`modelslab_transport.concurrency`); ``None``: 5 on ModelsLab's own host
+            :mod:`modelslab_transport.limits.queue`); ``None``: 5 on ModelsLab's own host
             (its pay-as-you-go queue limit, modelslab-api.md, rate limits), no limit on
             other base URLs.
         queue_timeout: Seconds a call may spend, in all, waiting for a free slot and
@@ -529,9 +529,9 @@ class ConnectionOptions(BaseModel):
     def _clean_api_key(cls, value: Any) -> Any:
         """Surrounding whitespace removed (blank: no key); what no header carries refused.
 
-        See :mod:`modelslab_transport.credentials`; the error never shows the key.
+        See :mod:`modelslab_transport.config.credentials`; the error never shows the key.
         """
-        from modelslab_transport.credentials import clean_api_key
+        from modelslab_transport.config.credentials import clean_api_key
 
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
@@ -546,14 +546,14 @@ class ConnectionOptions(BaseModel):
     @classmethod
     def _check_default_headers(cls, value: dict[str, str]) -> dict[str, str]:
         """Names that are tokens, values of printable ASCII (surrounding whitespace removed)."""
-        from modelslab_transport.credentials import check_default_headers
+        from modelslab_transport.config.credentials import check_default_headers
 
         return check_default_headers(value)
 
     @field_validator("anthropic_version")
     @classmethod
     def _check_anthropic_version(cls, value: str) -> str:
-        from modelslab_transport.credentials import check_header
+        from modelslab_transport.config.credentials import check_header
 
         return check_header("anthropic-version", value, setting="anthropic_version")[1]
 
@@ -634,7 +634,7 @@ class ModelsLabOptions(ConnectionOptions):
 
     Attributes:
         model: The model id.
-        api: The protocol (an entry of :data:`~modelslab_transport.protocols.CHAT_PROTOCOLS`).
+        api: The protocol (an entry of :data:`~modelslab_transport.protocols.table.CHAT_PROTOCOLS`).
         max_tokens: Tokens to generate at most; ``None``: the default capped by the model
             profile (:meth:`max_tokens_for`).
         temperature, top_p, n, seed, frequency_penalty, presence_penalty: Sampling
@@ -733,7 +733,7 @@ class ModelsLabOptions(ConnectionOptions):
         """The ``max_tokens`` a request for ``model`` sends when the caller sets none.
 
         ``model`` defaults to :attr:`model`. :attr:`max_tokens` if set, else
-        :data:`~modelslab_transport.defaults.DEFAULT_MAX_TOKENS` capped by the model
+        :data:`~modelslab_transport.config.defaults.DEFAULT_MAX_TOKENS` capped by the model
         profile's output limit. The one place this number is computed.
         """
         if self.max_tokens is not None:
@@ -742,7 +742,7 @@ class ModelsLabOptions(ConnectionOptions):
 
     def client_settings(self) -> ClientSettings:
         """The connection part, as the transport clients take it (already validated)."""
-        from modelslab_transport.settings import ClientSettings
+        from modelslab_transport.config.settings import ClientSettings
 
         return ClientSettings.model_construct(
             **{name: getattr(self, name) for name in CONNECTION_FIELDS}

@@ -14,9 +14,9 @@ timed out by it. The clients add three limits on top (seconds, ``None``: no limi
 Time spent waiting for the account's concurrency limit is not counted against
 ``timeout`` (``queue_timeout`` bounds it). The sync client's own transport ends every
 socket read of a call, headers included, at its deadline
-(:mod:`modelslab_transport.timed_transport`); a stream's body, read as the caller
+(:mod:`modelslab_transport.http.timed_transport`); a stream's body, read as the caller
 iterates, is interrupted at its deadline by shutting its socket down
-(:mod:`modelslab_transport.watchdog`, which also serves a caller's own ``http_client``).
+(:mod:`modelslab_transport.http.watchdog`, which also serves a caller's own ``http_client``).
 The async client uses a cancel scope. Every error names the limit that expired and its setting.
 """
 
@@ -26,8 +26,8 @@ import math
 import time
 from collections.abc import AsyncIterator, Iterator
 
+from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.errors import APITimeoutError, ModelsLabError
-from modelslab_transport.settings import ClientSettings
 
 __all__ = [
     "ATimedChunks",
