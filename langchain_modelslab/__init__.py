@@ -5,7 +5,7 @@
 """
 
 from modelslab_transport._version import __version__
-from modelslab_transport.config.extras import require_extra
+from modelslab_transport.config import require_extra
 
 require_extra("langchain_core", extra="langchain", needed_by="langchain_modelslab")
 

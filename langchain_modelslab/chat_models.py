@@ -25,29 +25,30 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_modelslab.errors import langchain_errors
-from modelslab_transport.chat.tool_calls import chat_tool_choice
-from modelslab_transport.config import defaults
-from modelslab_transport.config.defaults import DEFAULT_MODEL
-from modelslab_transport.config.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
-from modelslab_transport.config.options import (
+from modelslab_transport.chat import chat_tool_choice
+from modelslab_transport.config import (
+    DEFAULT_CONTEXT_WINDOW,
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
     TimeoutSeconds,
     api_key_from_env,
     base_url_from_env,
     caller_stacklevel,
+    defaults,
     did_you_mean,
     is_credential_name,
+    model_profile,
     request_param_refusal,
 )
+from modelslab_transport.config.defaults import DEFAULT_MODEL
 from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
-from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
-from modelslab_transport.protocols.table import ChatAPI, supports_response_format
+from modelslab_transport.holder import ModelsLabHolder
+from modelslab_transport.wire import ChatAPI, supports_response_format
 
 if TYPE_CHECKING:
     from langchain_modelslab.structured_output import StructuredOutputMethod
-    from modelslab_transport.wire.catalog import ModelInfo
-    from modelslab_transport.wire.chat import ChatCompletionRequest, Tool
+    from modelslab_transport.modelslab import ModelsLab
+    from modelslab_transport.wire import ChatCompletionRequest, ModelInfo, Tool
 
 # What builds requests and reads replies (message conversions, wire types, the HTTP
 # client and httpx2, structured-output parsers) is imported by the methods that first
@@ -685,7 +686,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         messages: Sequence[BaseMessage], tools: Sequence[Any] | None
     ) -> tuple[list[Any], list[Tool], list[dict[str, Any]]]:
         from langchain_modelslab.conversions import messages_to_wire
-        from modelslab_transport.wire.chat import Tool
+        from modelslab_transport.wire import Tool
 
         formatted = [convert_to_openai_tool(tool) for tool in tools or []]
         return (

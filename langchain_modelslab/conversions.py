@@ -48,16 +48,18 @@ from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from modelslab_transport import wire
-from modelslab_transport.chat.accumulate import ChatStreamAccumulator, ToolCallDelta
-from modelslab_transport.chat.reasoning_history import apply_reasoning_rules
-from modelslab_transport.chat.think_tags import ThinkTagStream, split_completion
-from modelslab_transport.chat.tool_calls import (
+from modelslab_transport.chat import (
     TOOL_CALL_FIELDS_KEY,
+    ChatStreamAccumulator,
+    ThinkTagStream,
     ToolArgumentsError,
+    ToolCallDelta,
+    apply_reasoning_rules,
     parse_tool_arguments,
+    split_completion,
     stored_provider_fields,
 )
-from modelslab_transport.wire.chat import ChatCompletionChunk
+from modelslab_transport.wire import ChatCompletionChunk
 
 __all__ = [
     "MODEL_PROVIDER",

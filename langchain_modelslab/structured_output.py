@@ -21,7 +21,7 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from modelslab_transport.chat.tool_calls import json_schema_response_format
+from modelslab_transport.chat import json_schema_response_format
 
 __all__ = [
     "JSON_MODE_RESPONSE_FORMAT",

@@ -7,7 +7,7 @@ Example:
 """
 
 from modelslab_transport._version import __version__
-from modelslab_transport.config.extras import require_extra
+from modelslab_transport.config import require_extra
 
 require_extra("llama_index.core", extra="llama-index", needed_by="llama_index_modelslab")
 

@@ -46,32 +46,30 @@ from llama_index_modelslab.conversions import (
     tool_to_wire,
 )
 from llama_index_modelslab.structured import StructuredOutputMethod, structured_program
-from modelslab_transport.chat.tool_calls import chat_tool_choice
-from modelslab_transport.config import defaults
-from modelslab_transport.config.defaults import DEFAULT_MODEL
-from modelslab_transport.config.model_profiles import (
+from modelslab_transport.chat import chat_tool_choice
+from modelslab_transport.config import (
     DEFAULT_CONTEXT_WINDOW,
-    context_window,
-    model_profile,
-)
-from modelslab_transport.config.options import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
     TimeoutSeconds,
     api_key_from_env,
     base_url_from_env,
+    context_window,
+    defaults,
     did_you_mean,
+    model_profile,
     request_param_refusal,
 )
-from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
-from modelslab_transport.protocols.table import ChatAPI
-from modelslab_transport.wire.catalog import ModelInfo
-from modelslab_transport.wire.chat import ChatCompletionRequest
+from modelslab_transport.config.defaults import DEFAULT_MODEL
+from modelslab_transport.holder import ModelsLabHolder
+from modelslab_transport.wire import ChatAPI, ChatCompletionRequest, ModelInfo
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
     from llama_index.core.tools.types import BaseTool
+
+    from modelslab_transport.modelslab import ModelsLab
 
 __all__ = ["DEFAULT_MODEL", "ModelsLabLLM"]
 

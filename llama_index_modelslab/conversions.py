@@ -44,17 +44,18 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.llm import ToolSelection
 
 from modelslab_transport import wire
-from modelslab_transport.chat.accumulate import ChatStreamAccumulator
-from modelslab_transport.chat.reasoning_history import apply_reasoning_rules
-from modelslab_transport.chat.think_tags import ThinkTagStream, split_completion
-from modelslab_transport.chat.tool_calls import (
+from modelslab_transport.chat import (
     TOOL_CALL_FIELDS_KEY,
+    ChatStreamAccumulator,
+    ThinkTagStream,
     ToolArgumentsError,
+    apply_reasoning_rules,
     parse_partial_json,
     parse_tool_arguments,
+    split_completion,
     stored_provider_fields,
 )
-from modelslab_transport.wire.chat import ChatCompletionChunk
+from modelslab_transport.wire import ChatCompletionChunk
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool

@@ -27,8 +27,8 @@ from llama_index.core.prompts.base import BasePromptTemplate
 from llama_index.core.types import BasePydanticProgram, Model, PydanticProgramMode
 from pydantic import ValidationError
 
-from modelslab_transport.chat.tool_calls import json_schema_response_format, parse_partial_json
-from modelslab_transport.protocols.table import ChatAPI, supports_response_format
+from modelslab_transport.chat import json_schema_response_format, parse_partial_json
+from modelslab_transport.wire import ChatAPI, supports_response_format
 
 __all__ = [
     "JsonSchemaProgram",

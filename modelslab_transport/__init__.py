@@ -63,8 +63,9 @@ if TYPE_CHECKING:
     from modelslab_transport.http.streams import AsyncEventStream, EventStream
     from modelslab_transport.limits.retry import RetryPolicy
     from modelslab_transport.modelslab import ModelsLab
-    from modelslab_transport.protocols.table import CHAT_PROTOCOLS, ChatAPI, ChatProtocol
+    from modelslab_transport.protocols.table import CHAT_PROTOCOLS, ChatProtocol
     from modelslab_transport.wire.catalog import ModelInfo
+    from modelslab_transport.wire.protocols import ChatAPI
 
 _MODULE_EXPORTS: dict[str, list[str]] = {
     "chat.accumulate": ["ChatStreamAccumulator"],
@@ -109,7 +110,8 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
     ],
     "modelslab": ["ModelsLab"],
     "config.options": ["InsecureBaseURLWarning", "ModelsLabOptions"],
-    "protocols.table": ["CHAT_PROTOCOLS", "ChatAPI", "ChatProtocol"],
+    "protocols.table": ["CHAT_PROTOCOLS", "ChatProtocol"],
+    "wire.protocols": ["ChatAPI"],
     "limits.retry": ["RetryPolicy"],
     "config.settings": ["ClientSettings"],
     "http.streams": ["AsyncEventStream", "EventStream"],

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 import anyio
 import httpx2
 
-from modelslab_transport import _MODULE_EXPORTS, __version__
+from modelslab_transport._version import __version__
 from modelslab_transport.config.defaults import API_KEY_ENV
 from modelslab_transport.config.model_profiles import remember_catalog
 from modelslab_transport.config.settings import ClientSettings
@@ -32,19 +32,22 @@ from modelslab_transport.decoding.replies import (
     decode_message,
     decode_model_list,
     error_for_status,
-    transport_error,
 )
 from modelslab_transport.errors import AuthenticationError, ModelsLabError
 from modelslab_transport.http.bodies import aread_body, read_body
-from modelslab_transport.http.caller_clients import refuse_pickling_injected, share_injected
+from modelslab_transport.http.caller_clients import (
+    check_http_client,
+    refuse_pickling_injected,
+    share_injected,
+)
 from modelslab_transport.http.clients import (
     DEFAULT_LIMITS,
     AsyncClientPerLoop,
     SyncClientPerProcess,
-    check_http_client,
     new_async_client,
     new_sync_client,
 )
+from modelslab_transport.http.exceptions import transport_error
 from modelslab_transport.http.streams import AsyncEventStream, EventStream
 from modelslab_transport.http.timed_transport import io_deadline
 from modelslab_transport.limits.deadlines import (
@@ -53,9 +56,10 @@ from modelslab_transport.limits.deadlines import (
     reply_deadline_error,
 )
 from modelslab_transport.limits.queue import account_limit, call_deadline
+from modelslab_transport.limits.redis import use_redis_from_env
 from modelslab_transport.limits.retry import RetryPolicy
 from modelslab_transport.protocols.messages import chat_request_to_count_tokens
-from modelslab_transport.protocols.table import CHAT_PROTOCOLS, AuthStyle, ChatAPI, ChatProtocol
+from modelslab_transport.protocols.table import CHAT_PROTOCOLS, ChatProtocol
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from modelslab_transport.wire.messages import (
@@ -65,11 +69,19 @@ from modelslab_transport.wire.messages import (
     MessagesRequest,
     MessageStreamEvent,
 )
+from modelslab_transport.wire.protocols import AuthStyle, ChatAPI
 from modelslab_transport.wire.surrogates import lone_surrogate_error, well_formed_pairs
 
 T = TypeVar("T")
 
-__all__ = _MODULE_EXPORTS["client"]  # the package's list: everything here is exported
+__all__ = [
+    "CHAT_COMPLETIONS_PATH",
+    "COUNT_TOKENS_PATH",
+    "MESSAGES_PATH",
+    "MODELS_PATH",
+    "AsyncModelsLabClient",
+    "ModelsLabClient",
+]
 
 logger = logging.getLogger("modelslab_transport")
 
@@ -376,6 +388,7 @@ class ModelsLabClient(_ClientCore):
         a stream's comes back with its body unread, holding its concurrency slot.
         """
         attempt = 0
+        use_redis_from_env()
         limit, queue_deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
         if deadlines is None:
             deadlines = _Deadlines.start(self.settings, call)
@@ -589,6 +602,7 @@ class AsyncModelsLabClient(_ClientCore):
     async def _send(self, call: _Call, deadlines: _Deadlines | None = None) -> httpx2.Response:
         """Send ``call`` (see the sync client); a deadline interrupts any wait at once."""
         attempt = 0
+        use_redis_from_env()
         limit, queue_deadline = account_limit(self.settings), call_deadline(self.settings)  # queue
         if deadlines is None:
             deadlines = _Deadlines.start(self.settings, call)

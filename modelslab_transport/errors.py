@@ -15,9 +15,24 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from modelslab_transport import _MODULE_EXPORTS
-
-__all__ = _MODULE_EXPORTS["errors"]
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "IncompleteStreamError",
+    "InsufficientCreditsError",
+    "InvalidResponseError",
+    "LocalRequestError",
+    "ModelsLabError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QueueTimeoutError",
+    "RateLimitError",
+    "RedirectError",
+    "ServerError",
+]
 
 
 class ModelsLabError(Exception):

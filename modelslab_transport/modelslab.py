@@ -20,18 +20,22 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from modelslab_transport.chat.tool_calls import chat_tool_choice
+from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
 from modelslab_transport.config.options import (
     ModelsLabOptions,
     check_extra_body_names,
     check_request_param_names,
     check_sampling_params,
 )
+from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.errors import APIStatusError
 from modelslab_transport.http.after_fork import reset_in_forked_child
-from modelslab_transport.http.caller_clients import CallerClients
+from modelslab_transport.http.streams import AsyncEventStream, EventStream
+from modelslab_transport.limits.retry import RetryPolicy
+from modelslab_transport.protocols.messages import count_tokens_request
 from modelslab_transport.protocols.negotiation import (
     RefusableFeature,
     features_sent,
@@ -40,24 +44,19 @@ from modelslab_transport.protocols.negotiation import (
     refused_features,
     without_refused,
 )
-from modelslab_transport.protocols.table import ChatAPI, ChatProtocol, chat_protocol
+from modelslab_transport.protocols.table import ChatProtocol, chat_protocol
+from modelslab_transport.wire.catalog import ModelInfo
+from modelslab_transport.wire.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatMessage,
+    Tool,
+)
+from modelslab_transport.wire.messages import CountTokensRequest
+from modelslab_transport.wire.protocols import ChatAPI
 
-if TYPE_CHECKING:
-    from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
-    from modelslab_transport.config.settings import ClientSettings
-    from modelslab_transport.http.streams import AsyncEventStream, EventStream
-    from modelslab_transport.limits.retry import RetryPolicy
-    from modelslab_transport.wire.catalog import ModelInfo
-    from modelslab_transport.wire.chat import (
-        ChatCompletion,
-        ChatCompletionChunk,
-        ChatCompletionRequest,
-        ChatMessage,
-        Tool,
-    )
-    from modelslab_transport.wire.messages import CountTokensRequest
-
-__all__ = ["ModelsLab", "ModelsLabHolder", "modelslab_held_by", "modelslab_of"]
+__all__ = ["ModelsLab"]
 
 _UNSET: Any = object()
 _R = TypeVar("_R")
@@ -92,7 +91,7 @@ class _Clients:
 
     def settings(self) -> ClientSettings:
         if self._settings is None:
-            self._settings = self._options.client_settings()
+            self._settings = ClientSettings.of(self._options)
         return self._settings
 
     def _client_arguments(self, http_client: Any) -> dict[str, Any]:
@@ -106,8 +105,6 @@ class _Clients:
     def get_sync(self) -> ModelsLabClient:
         """The sync client, built by the first caller (one only, whatever the threads)."""
         if self.sync is None:
-            from modelslab_transport.client import ModelsLabClient
-
             with self._lock:
                 self.sync = self.sync or ModelsLabClient(
                     **self._client_arguments(self._http_client)
@@ -117,8 +114,6 @@ class _Clients:
     def get_async(self) -> AsyncModelsLabClient:
         """The async client, built by the first caller (see :meth:`get_sync`)."""
         if self.async_ is None:
-            from modelslab_transport.client import AsyncModelsLabClient
-
             with self._lock:
                 self.async_ = self.async_ or AsyncModelsLabClient(
                     **self._client_arguments(self._async_http_client)
@@ -361,8 +356,6 @@ class ModelsLab:
                 sent), or an unknown tool choice.
             TypeError: when ``extra_body`` is not a mapping.
         """
-        from modelslab_transport.wire.chat import ChatCompletionRequest
-
         if not messages:
             raise ValueError(
                 "there are no messages to send: a chat call needs at least one (the user's "
@@ -410,9 +403,6 @@ class ModelsLab:
         A conversation of system messages only is counted as that text in a user turn
         (the endpoint needs one turn); tools alone are counted with one empty user turn.
         """
-        from modelslab_transport.protocols.messages import count_tokens_request
-        from modelslab_transport.wire.chat import ChatMessage
-
         if not messages and not tools:
             return None
         turns = list(messages)
@@ -567,104 +557,6 @@ class ModelsLab:
     async def alist_models(self) -> list[ModelInfo]:
         """Async :meth:`list_models`."""
         return await self._clients.get_async().list_models()
-
-
-def modelslab_of(
-    owner: Any,
-    names: Sequence[str],
-    make_options: Callable[[], ModelsLabOptions],
-    *,
-    http_client: Any = None,
-    async_http_client: Any = None,
-) -> ModelsLab:
-    """The ``ModelsLab`` a framework model keeps in its pydantic private ``_modelslab``.
-
-    Built (and stored) on the first call, then kept in step with the attributes
-    ``names`` of ``owner`` (see :meth:`ModelsLab.follow`). Both framework classes hold
-    their object through this one function.
-    """
-    core = modelslab_held_by(owner)
-    if core is None:
-        core = ModelsLab.following(
-            owner,
-            names,
-            make_options,
-            http_client=http_client,
-            async_http_client=async_http_client,
-        )
-        owner._modelslab = core
-        return core
-    return core.follow(
-        owner,
-        names,
-        make_options,
-        http_client=http_client,
-        async_http_client=async_http_client,
-    )
-
-
-class ModelsLabHolder(CallerClients):
-    """Mixin for a framework model that calls through one :class:`ModelsLab` object.
-
-    ``ChatModelsLab`` and ``ModelsLabLLM`` both are one: they name the fields that
-    configure the object in :attr:`watched_fields`, their caller-client fields in
-    ``caller_client_fields`` (sync, then async), and build the options in
-    ``_options()``. The object is built on the first call (:func:`modelslab_of`) and
-    kept in a pydantic private attribute ``_modelslab``, which the class declares.
-    """
-
-    watched_fields: ClassVar[tuple[str, ...]] = ()
-    """The fields whose change reconfigures the ``ModelsLab`` object."""
-
-    def _options(self) -> ModelsLabOptions:
-        raise NotImplementedError
-
-    @property
-    def client(self) -> ModelsLab:
-        """The :class:`~modelslab_transport.ModelsLab` object this model calls through.
-
-        It follows the fields: after one changes (``model.base_url = ...``) the next call
-        gets new transport clients, while calls already running keep theirs.
-
-        Raises:
-            ValueError: when a field changed since to a value the options refuse.
-        """
-        sync_field, async_field = self.caller_client_fields
-        return modelslab_of(
-            self,
-            self.watched_fields,
-            self._options,
-            http_client=getattr(self, sync_field),
-            async_http_client=getattr(self, async_field),
-        )
-
-    def close(self) -> None:
-        """Close the pooled sync connections this model opened (injected ones stay open)."""
-        core = modelslab_held_by(self)
-        if core is not None:
-            core.close()
-
-    async def aclose(self) -> None:
-        """Close the pooled async connections this model opened (injected ones stay open)."""
-        core = modelslab_held_by(self)
-        if core is not None:
-            await core.aclose()
-
-
-def modelslab_held_by(owner: Any) -> ModelsLab | None:
-    """The ``ModelsLab`` that :func:`modelslab_of` built for ``owner``, if it built one.
-
-    None before the first call, and for a copy of a framework model that still holds
-    the original's object (a copy builds its own on its first call, and closing the
-    copy must not close the original's connections).
-    """
-    # Read from pydantic's private-attribute slot: ``owner._modelslab`` goes through
-    # pydantic's ``__getattr__``, which costs more than the rest of :func:`modelslab_of`.
-    private = owner.__pydantic_private__
-    core: ModelsLab | None = private.get("_modelslab") if private else None
-    if core is None or not core.follows(owner):
-        return None
-    return core
 
 
 def _fingerprint(

@@ -1,1 +1,60 @@
-"""config."""
+"""One configuration: defaults, the options record, credentials, URLs, model profiles.
+
+Names are imported from their modules on first access.
+"""
+
+from typing import TYPE_CHECKING
+
+from modelslab_transport._lazy import lazy_exports, names_by_module
+
+if TYPE_CHECKING:
+    from modelslab_transport.config.defaults import (
+        DEFAULT_MODEL,
+    )
+    from modelslab_transport.config.extras import (
+        require_extra,
+    )
+    from modelslab_transport.config.model_profiles import (
+        DEFAULT_CONTEXT_WINDOW,
+        context_window,
+        model_profile,
+    )
+    from modelslab_transport.config.options import (
+        FRAMEWORK_FIELDS,
+        ModelsLabOptions,
+        TimeoutSeconds,
+        api_key_from_env,
+        base_url_from_env,
+        caller_stacklevel,
+        did_you_mean,
+        is_credential_name,
+        request_param_refusal,
+    )
+    from modelslab_transport.config.settings import (
+        ClientSettings,
+    )
+
+_MODULE_EXPORTS: dict[str, list[str]] = {
+    "defaults": ["DEFAULT_MODEL"],
+    "extras": ["require_extra"],
+    "model_profiles": ["DEFAULT_CONTEXT_WINDOW", "context_window", "model_profile"],
+    "options": [
+        "FRAMEWORK_FIELDS",
+        "ModelsLabOptions",
+        "TimeoutSeconds",
+        "api_key_from_env",
+        "base_url_from_env",
+        "caller_stacklevel",
+        "did_you_mean",
+        "is_credential_name",
+        "request_param_refusal",
+    ],
+    "settings": ["ClientSettings"],
+}
+"""Each submodule's exported names, imported on first access."""
+_EXPORTS = names_by_module(_MODULE_EXPORTS)
+
+__all__ = list(_EXPORTS)
+
+if not TYPE_CHECKING:  # type checkers see the imports above
+    __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

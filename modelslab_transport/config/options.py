@@ -28,7 +28,8 @@ import re
 import sys
 import warnings
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -41,6 +42,11 @@ from pydantic import (
 )
 from pydantic_core.core_schema import ValidationInfo
 
+from modelslab_transport.config.credentials import (
+    check_default_headers,
+    check_header,
+    clean_api_key,
+)
 from modelslab_transport.config.defaults import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -58,10 +64,8 @@ from modelslab_transport.config.defaults import (
     REDIS_URL_ENV,
 )
 from modelslab_transport.config.model_profiles import default_max_tokens
-from modelslab_transport.protocols.table import ChatAPI, check_protocol_params
-
-if TYPE_CHECKING:
-    from modelslab_transport.config.settings import ClientSettings
+from modelslab_transport.config.urls import check_base_url as check_api_root
+from modelslab_transport.wire.protocols import ChatAPI, check_protocol_params
 
 __all__ = [
     "CONNECTION_FIELDS",
@@ -159,10 +163,6 @@ def check_base_url(value: str, *, has_key: bool) -> str:
             :func:`modelslab_transport.config.urls.check_base_url`: no query string, fragment,
             user information or pasted endpoint path).
     """
-    from urllib.parse import urlsplit
-
-    from modelslab_transport.config.urls import check_base_url as check_api_root
-
     url = check_api_root(value)
     parts = urlsplit(url)
     if parts.scheme == "http" and not _is_loopback((parts.hostname or "").rstrip(".")):
@@ -531,8 +531,6 @@ class ConnectionOptions(BaseModel):
 
         See :mod:`modelslab_transport.config.credentials`; the error never shows the key.
         """
-        from modelslab_transport.config.credentials import clean_api_key
-
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         return clean_api_key(value) if isinstance(value, str) else value
@@ -546,15 +544,11 @@ class ConnectionOptions(BaseModel):
     @classmethod
     def _check_default_headers(cls, value: dict[str, str]) -> dict[str, str]:
         """Names that are tokens, values of printable ASCII (surrounding whitespace removed)."""
-        from modelslab_transport.config.credentials import check_default_headers
-
         return check_default_headers(value)
 
     @field_validator("anthropic_version")
     @classmethod
     def _check_anthropic_version(cls, value: str) -> str:
-        from modelslab_transport.config.credentials import check_header
-
         return check_header("anthropic-version", value, setting="anthropic_version")[1]
 
     @field_validator("timeout")
@@ -739,14 +733,6 @@ class ModelsLabOptions(ConnectionOptions):
         if self.max_tokens is not None:
             return self.max_tokens
         return default_max_tokens(model or self.model)
-
-    def client_settings(self) -> ClientSettings:
-        """The connection part, as the transport clients take it (already validated)."""
-        from modelslab_transport.config.settings import ClientSettings
-
-        return ClientSettings.model_construct(
-            **{name: getattr(self, name) for name in CONNECTION_FIELDS}
-        )
 
     def connection(self) -> tuple[Any, ...]:
         """The connection values, comparable: equal tuples share clients."""

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import httpx2
 
-from modelslab_transport.config.options import ConnectionOptions, InsecureBaseURLWarning
+from modelslab_transport.config.options import (
+    CONNECTION_FIELDS,
+    ConnectionOptions,
+    InsecureBaseURLWarning,
+)
 from modelslab_transport.config.redaction import redact_secret
 from modelslab_transport.config.urls import is_modelslab
 
@@ -19,6 +23,11 @@ class ClientSettings(ConnectionOptions):
     this class adds what the transport derives from them: httpx2's per-phase timeouts,
     whether the base URL needs a key, and the redaction of the key from any text.
     """
+
+    @classmethod
+    def of(cls, options: ConnectionOptions) -> ClientSettings:
+        """The connection part of ``options`` (already validated, so not checked again)."""
+        return cls.model_construct(**{name: getattr(options, name) for name in CONNECTION_FIELDS})
 
     @property
     def requires_api_key(self) -> bool:

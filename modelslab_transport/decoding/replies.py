@@ -23,16 +23,10 @@ from modelslab_transport.decoding.error_bodies import (
 )
 from modelslab_transport.decoding.redirects import redirect_error
 from modelslab_transport.errors import (
-    APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     IncompleteStreamError,
     InvalidResponseError,
-    LocalRequestError,
-    ModelsLabError,
 )
-from modelslab_transport.http.proxies import environment_proxy_for
-from modelslab_transport.protocols.messages import MessageEventTranslator
 from modelslab_transport.wire import json_text
 from modelslab_transport.wire.catalog import ModelList
 from modelslab_transport.wire.chat import (
@@ -58,7 +52,6 @@ __all__ = [
     "ChatChunkDecoder",
     "EventDecoder",
     "MessageEventDecoder",
-    "MessagesAsChatDecoder",
     "body_text",
     "completion_as_chunk",
     "decode_chat_completion",
@@ -68,7 +61,6 @@ __all__ = [
     "error_for_status",
     "is_event_stream",
     "message_as_events",
-    "transport_error",
 ]
 
 T = TypeVar("T")
@@ -516,200 +508,3 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
             )
         self._done = True
         return MessageStreamEvent(type="message_stop")
-
-
-class MessagesAsChatDecoder:
-    """Decodes a Messages stream into chat-completion chunks (``api="messages"``).
-
-    ``include_usage=False`` (a request without ``stream_options.include_usage``)
-    leaves out the final usage-only chunk.
-    """
-
-    def __init__(self, settings: ClientSettings, *, include_usage: bool = True) -> None:
-        self._events = MessageEventDecoder(settings)
-        self._translator = MessageEventTranslator(include_usage=include_usage)
-
-    @property
-    def done(self) -> bool:
-        """True once ``message_stop`` was seen."""
-        return self._events.done
-
-    def decode(
-        self, event: ServerSentEvent, headers: Mapping[str, str]
-    ) -> ChatCompletionChunk | None:
-        """The chunk an event amounts to, if any."""
-        item = self._events.decode(event, headers)
-        return None if item is None else self._translator.translate(item)
-
-    def plain_reply(self, response: httpx2.Response) -> list[ChatCompletionChunk]:
-        """A plain Messages reply to a stream request, as chunks."""
-        chunks = (self._translator.translate(e) for e in self._events.plain_reply(response))
-        return [chunk for chunk in chunks if chunk is not None]
-
-    def end(self) -> ChatCompletionChunk | None:
-        """Raise unless the stream finished; the usage chunk if ``message_stop`` was implied."""
-        stop = self._events.end()
-        return None if stop is None else self._translator.translate(stop)
-
-
-def _timeout_limit(exc: httpx2.HTTPError, phase: str) -> float | None:
-    """The limit (seconds) the failed request had for ``phase`` (connect/read/write/pool)."""
-    try:
-        limits = exc.request.extensions.get("timeout") or {}
-    except RuntimeError:  # an error raised without a request
-        return None
-    value = limits.get(phase)
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-def _target(exc: httpx2.HTTPError, settings: ClientSettings) -> str:
-    """The URL the failed request went to (the base URL if the error does not say)."""
-    try:
-        return settings.redact(str(exc.request.url))
-    except RuntimeError:
-        return settings.base_url
-
-
-def _asked_for_stream(exc: httpx2.HTTPError) -> bool:
-    try:
-        return "text/event-stream" in exc.request.headers.get("accept", "")
-    except RuntimeError:
-        return False
-
-
-def _os_error_text(exc: BaseException) -> str | None:
-    """The text of the operating-system error under ``exc`` (``[Errno 111] ...``), if any.
-
-    The async stack reports a refused connection as "All connection attempts failed";
-    the refusal itself is further down the chain of causes.
-    """
-    seen = 0
-    cause: BaseException | None = exc
-    while cause is not None and seen < 8:
-        if isinstance(cause, OSError) and cause.errno is not None:
-            return str(cause)
-        cause = cause.__cause__ or cause.__context__
-        seen += 1
-    return None
-
-
-def _seconds(value: float | None) -> str:
-    return "no limit" if value is None else f"{value:g}"
-
-
-def _environment_proxy(exc: httpx2.HTTPError) -> tuple[str, str] | None:
-    """The proxy the environment names for the failed request's URL, if any."""
-    try:
-        url = exc.request.url
-    except RuntimeError:
-        return None
-    return environment_proxy_for(url)
-
-
-# httpx2's per-phase timeouts before the reply: the phase whose limit expired, what is
-# said (with the setting that controls it), and whether a retry may help (None: the
-# error's default). A read timeout is told apart below (reply or stream).
-_PHASE_TIMEOUTS: tuple[tuple[type[httpx2.TimeoutException], str, str, bool | None], ...] = (
-    (
-        httpx2.ConnectTimeout,
-        "connect",
-        "could not connect to {url} within {limit} s (connect_timeout={limit}; "
-        "raise connect_timeout=)",
-        True,
-    ),
-    (
-        httpx2.PoolTimeout,
-        "pool",
-        "no free connection to {url} within {limit} s (timeout={limit}; "
-        "fewer calls at once, or raise timeout=)",
-        True,
-    ),
-    (
-        httpx2.WriteTimeout,
-        "write",
-        "could not send the request to {url} within {limit} s (timeout={limit}; raise timeout=)",
-        None,
-    ),
-)
-
-
-def transport_error(
-    exc: httpx2.HTTPError, settings: ClientSettings, *, streaming: bool = False
-) -> ModelsLabError:
-    """The typed error for an httpx failure to reach or read the server.
-
-    The message names the URL that was tried and, for a timeout, the limit that
-    expired and the setting that controls it (``timeout``, ``connect_timeout`` or
-    ``stream_chunk_timeout``), so the caller knows what to change. A connection that
-    could not be made also names the proxy the environment sets for that URL, if any
-    (its credentials shown as ``***``).
-
-    A request the HTTP stack itself refused before sending it (``LocalProtocolError``: a
-    header or URL it cannot write) is a ``LocalRequestError``: not retried, and not
-    reported as a failure to reach the server.
-    """
-    detail = settings.redact(str(exc))
-    if not detail:  # an async timeout has no text; a sync one says "timed out"
-        detail = "timed out" if isinstance(exc, httpx2.TimeoutException) else type(exc).__name__
-    url = _target(exc, settings)
-    if isinstance(exc, httpx2.LocalProtocolError):
-        # h11 quotes the offending bytes ("Illegal header value b'...'"): keep only what
-        # kind of problem it is, since the bytes may be a credential, escaped past redact.
-        kind = detail.split(" b'", 1)[0].split(' b"', 1)[0]
-        return LocalRequestError(
-            f"the HTTP library refused to send the request ({kind}); nothing reached the "
-            "server. Check default_headers and the headers of the http_client you gave"
-        )
-    if isinstance(exc, httpx2.TimeoutException):
-        for timeout_class, phase, text, retryable in _PHASE_TIMEOUTS:
-            if isinstance(exc, timeout_class):
-                limit = _seconds(_timeout_limit(exc, phase))
-                return APITimeoutError(
-                    f"{text.format(url=url, limit=limit)}: {detail}", retryable=retryable
-                )
-        limit = _seconds(_timeout_limit(exc, "read"))
-        if streaming or _asked_for_stream(exc):
-            return APITimeoutError(
-                f"the stream from {url} sent nothing for {limit} s "
-                f"(stream_chunk_timeout={limit}; raise stream_chunk_timeout=, "
-                f"or set it to None to wait without a limit): {detail}"
-            )
-        return APITimeoutError(
-            f"no reply from {url} within {limit} s (timeout={limit}; raise timeout=): {detail}"
-        )
-    if isinstance(exc, httpx2.ProxyError):
-        # The proxy answered, and refused (407 Proxy Authentication Required, 403...):
-        # sending again through the same proxy gets the same answer.
-        proxy = _environment_proxy(exc)
-        named = (
-            f"the proxy {proxy[0]} (from {proxy[1]} in the environment)"
-            if proxy is not None
-            else "the proxy"
-        )
-        return APIConnectionError(
-            settings.redact(
-                f"{named} refused to carry the request to {url}: {detail}; check the proxy's "
-                "address and credentials"
-            ),
-            retryable=False,
-        )
-    if isinstance(exc, httpx2.TransportError):
-        if streaming:
-            return APIConnectionError(f"the connection to {url} broke during the stream: {detail}")
-        if isinstance(exc, httpx2.ConnectError):
-            if "[Errno" not in detail:
-                detail = settings.redact(_os_error_text(exc) or detail)
-            proxy = _environment_proxy(exc)
-            if proxy is not None:
-                # The connection that failed may be the one to the proxy: say which it is.
-                shown, variable = proxy
-                detail = settings.redact(
-                    f"{detail} (the environment names the proxy {shown} for this URL in "
-                    f"{variable}: check that it is running, or add the host to NO_PROXY "
-                    "to connect directly)"
-                )
-            return APIConnectionError(f"could not reach {url}: {detail}", retryable=True)
-        return APIConnectionError(
-            f"the connection to {url} failed before a reply: {detail}", retryable=True
-        )
-    return APIConnectionError(f"HTTP failure at {url}: {detail}")

@@ -1,7 +1,6 @@
 """A caller's own httpx2 clients on a model or client: never pickled, shared by copies.
 
-Kept apart from :mod:`modelslab_transport.http.clients` so that the framework classes
-can use it without importing httpx2 (they import it only when a request is sent).
+The framework classes use it without importing httpx2 (imported once a client is given).
 """
 
 from __future__ import annotations
@@ -9,7 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-__all__ = ["CallerClients", "refuse_pickling_injected", "share_injected"]
+__all__ = [
+    "CallerClients",
+    "check_http_client",
+    "refuse_pickling_injected",
+    "share_injected",
+]
 
 
 def refuse_pickling_injected(owner: object, clients: Mapping[str, Any]) -> None:
@@ -43,6 +47,39 @@ def share_injected(memo: dict[int, Any], clients: Mapping[str, Any]) -> dict[int
     return memo
 
 
+def check_http_client(value: Any, *, is_async: bool, name: str) -> None:
+    """Raise ``TypeError`` unless ``value`` is None or an httpx2 client of the right kind.
+
+    Args:
+        value: What the caller passed.
+        is_async: True for an ``httpx2.AsyncClient`` parameter, False for ``httpx2.Client``.
+        name: The parameter's name, for the message.
+
+    Raises:
+        TypeError: naming the parameter, what was passed and what to pass instead.
+    """
+    if value is None:
+        return
+    import httpx2  # a client was given, so its library is already imported
+
+    expected: type[Any] = httpx2.AsyncClient if is_async else httpx2.Client
+    if isinstance(value, expected):
+        return
+    kind = type(value)
+    hint = ""
+    if kind.__module__.split(".")[0] == "httpx":
+        hint = (
+            f" (this transport sends through httpx2: build an httpx2.{expected.__name__}"
+            " with the same options)"
+        )
+    elif isinstance(value, httpx2.Client | httpx2.AsyncClient):
+        hint = " (a sync client where an async one is needed, or the reverse)"
+    raise TypeError(
+        f"{name} must be an httpx2.{expected.__name__} (or None to let the client build "
+        f"its own), got {kind.__module__}.{kind.__qualname__}{hint}"
+    )
+
+
 class CallerClients:
     """Mixin for a framework model whose fields may hold the caller's httpx2 clients.
 
@@ -66,8 +103,6 @@ class CallerClients:
         """
         given = self._caller_clients()
         if any(client is not None for client in given.values()):
-            from modelslab_transport.http.clients import check_http_client
-
             for index, (name, client) in enumerate(given.items()):
                 check_http_client(client, is_async=index > 0, name=name)
 

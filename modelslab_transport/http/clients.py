@@ -64,7 +64,6 @@ __all__ = [
     "AsyncClientPerLoop",
     "ShardedAsyncTransport",
     "SyncClientPerProcess",
-    "check_http_client",
     "default_ssl_context",
     "new_async_client",
     "new_sync_client",
@@ -340,37 +339,6 @@ def new_async_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.As
         return ShardedAsyncTransport(limits, ssl_context=context)
 
     return _new_client(httpx2.AsyncClient, sharded, sends_to, kwargs)
-
-
-def check_http_client(value: Any, *, is_async: bool, name: str) -> None:
-    """Raise ``TypeError`` unless ``value`` is None or an httpx2 client of the right kind.
-
-    Args:
-        value: What the caller passed.
-        is_async: True for an ``httpx2.AsyncClient`` parameter, False for ``httpx2.Client``.
-        name: The parameter's name, for the message.
-
-    Raises:
-        TypeError: naming the parameter, what was passed and what to pass instead.
-    """
-    if value is None:
-        return
-    expected: type[Any] = httpx2.AsyncClient if is_async else httpx2.Client
-    if isinstance(value, expected):
-        return
-    kind = type(value)
-    hint = ""
-    if kind.__module__.split(".")[0] == "httpx":
-        hint = (
-            f" (this transport sends through httpx2: build an httpx2.{expected.__name__}"
-            " with the same options)"
-        )
-    elif isinstance(value, httpx2.Client | httpx2.AsyncClient):
-        hint = " (a sync client where an async one is needed, or the reverse)"
-    raise TypeError(
-        f"{name} must be an httpx2.{expected.__name__} (or None to let the client build "
-        f"its own), got {kind.__module__}.{kind.__qualname__}{hint}"
-    )
 
 
 class SyncClientPerProcess:

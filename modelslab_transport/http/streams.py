@@ -28,9 +28,10 @@ import httpx2
 
 from modelslab_transport.config.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
 from modelslab_transport.config.settings import ClientSettings
-from modelslab_transport.decoding.replies import EventDecoder, is_event_stream, transport_error
+from modelslab_transport.decoding.replies import EventDecoder, is_event_stream
 from modelslab_transport.errors import InvalidResponseError
 from modelslab_transport.http.bodies import ajoin_body, join_body, plain_response
+from modelslab_transport.http.exceptions import transport_error
 from modelslab_transport.http.loop_shutdown import track, untrack
 from modelslab_transport.http.watchdog import WATCHDOG, socket_of
 from modelslab_transport.limits.deadlines import (

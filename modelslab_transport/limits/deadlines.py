@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 
-def _seconds(value: float | None) -> str:
+def seconds_text(value: float | None) -> str:
+    """A limit in seconds as text: ``"2.5"``, or ``"no limit"`` for None."""
     return "no limit" if value is None else f"{value:g}"
 
 
@@ -108,7 +109,7 @@ def reply_deadline_error(deadline: Deadline, url: str, *, stream: bool = False) 
 
     ``stream``: the call is a stream, so ``timeout`` bounded only its start.
     """
-    limit = _seconds(deadline.seconds)
+    limit = seconds_text(deadline.seconds)
     if deadline.setting == "stream_timeout":
         return APITimeoutError(
             f"the stream from {url} did not end within {limit} s (stream_timeout={limit}, "
@@ -130,7 +131,7 @@ def reply_deadline_error(deadline: Deadline, url: str, *, stream: bool = False) 
 
 def note_retry_past_deadline(error: ModelsLabError, wait: float, deadline: Deadline) -> None:
     """Say in ``error``'s message that its retry was not made because of ``deadline``."""
-    limit = _seconds(deadline.seconds)
+    limit = seconds_text(deadline.seconds)
     error.message = (
         f"{error.message} [not retried: waiting {wait:g} s more would pass the {limit} s "
         f"limit for the whole call ({deadline.setting}={limit})]"
@@ -179,7 +180,7 @@ class EventClock:
         """The error for a late event: the whole-stream limit if it passed, else the gap."""
         if self.deadline.expired():
             return reply_deadline_error(self.deadline, self.url)
-        limit = _seconds(self.gap)
+        limit = seconds_text(self.gap)
         return APITimeoutError(
             f"the stream from {self.url} sent no complete event for {limit} s "
             f"(stream_chunk_timeout={limit}; comments and partial events do not count; "

@@ -358,6 +358,11 @@ def set_limit_backend(backend: LimitBackend | None) -> None:
         _REGISTRY.clear()
 
 
+def has_limit_backend() -> bool:
+    """Whether a backend other than the in-process one is installed."""
+    return bool(_BACKEND)
+
+
 def _after_fork_in_child() -> None:
     # The parent's requests in flight hold its slots, not the child's; its lock may be
     # held by one of its threads, which the child does not have.
@@ -384,14 +389,6 @@ def account_limit(settings: ClientSettings) -> AccountLimit:
     account = account_id(settings)
     explicit = settings.max_concurrency
     found = _REGISTRY.get(account)
-    if found is None and not _BACKEND:
-        from modelslab_transport.config.options import redis_url_from_env
-
-        redis_url = redis_url_from_env()
-        if redis_url is not None:
-            from modelslab_transport.limits.redis import use_redis
-
-            use_redis(redis_url)
     if found is not None and (explicit is None or found.explicit):
         if explicit is not None and found.limit is not None and explicit < found.limit:
             found.set_limit(explicit)

@@ -41,13 +41,25 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from modelslab_transport.limits.queue import AccountLimit, Slot, set_limit_backend
+from modelslab_transport.config.options import redis_url_from_env
+from modelslab_transport.limits.queue import (
+    AccountLimit,
+    Slot,
+    has_limit_backend,
+    set_limit_backend,
+)
 
 if TYPE_CHECKING:
     from redis import Redis
     from redis.lock import Lock
 
-__all__ = ["REDIS_URL_ENV", "RedisAccountLimit", "RedisLimitBackend", "use_redis"]
+__all__ = [
+    "REDIS_URL_ENV",
+    "RedisAccountLimit",
+    "RedisLimitBackend",
+    "use_redis",
+    "use_redis_from_env",
+]
 
 from modelslab_transport.config.defaults import REDIS_URL_ENV
 
@@ -287,3 +299,15 @@ def use_redis(
     set_limit_backend(
         RedisLimitBackend(client, slot_ttl=slot_ttl, prefix=prefix, poll_interval=poll_interval)
     )
+
+
+def use_redis_from_env() -> None:
+    """Share the limits through ``$MODELSLAB_REDIS_URL`` when it is set and nothing else is.
+
+    Called before a call takes its slot, so that setting the variable is all a deployment
+    needs; a backend installed in code (:func:`use_redis`) takes precedence.
+    """
+    if not has_limit_backend():
+        redis_url = redis_url_from_env()
+        if redis_url is not None:
+            use_redis(redis_url)

@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from modelslab_transport import wire
 from modelslab_transport.chat.tool_calls import parse_tool_arguments
-from modelslab_transport.protocols.table import CHAT_ONLY_PARAMS, check_messages_params
+from modelslab_transport.config.settings import ClientSettings
+from modelslab_transport.decoding.replies import MessageEventDecoder
+from modelslab_transport.wire.chat import ChatCompletionChunk
+from modelslab_transport.wire.protocols import CHAT_ONLY_PARAMS, check_messages_params
+
+if TYPE_CHECKING:
+    import httpx2
+    from httpx2 import ServerSentEvent
 
 __all__ = [
     "STOP_REASONS",
     "MessageEventTranslator",
+    "MessagesAsChatDecoder",
     "chat_request_to_count_tokens",
     "chat_request_to_messages",
     "count_tokens_request",
@@ -448,3 +456,37 @@ class MessageEventTranslator:
         if event.type == "message_stop":
             return self._chunk(usage=_usage(self._usage)) if self._include_usage else None
         return None
+
+
+class MessagesAsChatDecoder:
+    """Decodes a Messages stream into chat-completion chunks (``api="messages"``).
+
+    ``include_usage=False`` (a request without ``stream_options.include_usage``)
+    leaves out the final usage-only chunk.
+    """
+
+    def __init__(self, settings: ClientSettings, *, include_usage: bool = True) -> None:
+        self._events = MessageEventDecoder(settings)
+        self._translator = MessageEventTranslator(include_usage=include_usage)
+
+    @property
+    def done(self) -> bool:
+        """True once ``message_stop`` was seen."""
+        return self._events.done
+
+    def decode(
+        self, event: ServerSentEvent, headers: Mapping[str, str]
+    ) -> ChatCompletionChunk | None:
+        """The chunk an event amounts to, if any."""
+        item = self._events.decode(event, headers)
+        return None if item is None else self._translator.translate(item)
+
+    def plain_reply(self, response: httpx2.Response) -> list[ChatCompletionChunk]:
+        """A plain Messages reply to a stream request, as chunks."""
+        chunks = (self._translator.translate(e) for e in self._events.plain_reply(response))
+        return [chunk for chunk in chunks if chunk is not None]
+
+    def end(self) -> ChatCompletionChunk | None:
+        """Raise unless the stream finished; the usage chunk if ``message_stop`` was implied."""
+        stop = self._events.end()
+        return None if stop is None else self._translator.translate(stop)

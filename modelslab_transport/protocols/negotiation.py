@@ -32,8 +32,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from modelslab_transport.errors import APIStatusError
+
 if TYPE_CHECKING:
-    from modelslab_transport.errors import APIStatusError
     from modelslab_transport.wire.chat import ChatCompletionRequest
 
 __all__ = [
@@ -162,8 +163,6 @@ def features_sent(body: Mapping[str, Any]) -> set[RefusableFeature]:
 
 def refused_features(error: Exception, sent: Iterable[RefusableFeature]) -> set[RefusableFeature]:
     """The features in ``sent`` that ``error`` says the server refuses (maybe none)."""
-    from modelslab_transport.errors import APIStatusError
-
     if not isinstance(error, APIStatusError) or error.status_code not in REFUSAL_STATUSES:
         return set()
     text = _error_text(error)

@@ -56,10 +56,12 @@ if TYPE_CHECKING:
         ToolResultBlockParam,
         ToolUseBlockParam,
     )
+    from modelslab_transport.wire.protocols import ChatAPI, supports_response_format
 
 
 _MODULE_EXPORTS: dict[str, list[str]] = {
     "catalog": ["ModelInfo", "ModelList"],
+    "protocols": ["ChatAPI", "supports_response_format"],
     "chat": [
         "ChatCompletion",
         "ChatCompletionChunk",
@@ -106,8 +108,7 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "ToolUseBlockParam",
     ],
 }
-"""Each submodule's exported names: the one list of them (each submodule takes its
-``__all__`` from here)."""
+"""Each submodule's exported names (a test checks them against the submodules' ``__all__``)."""
 _EXPORTS = names_by_module(_MODULE_EXPORTS)
 
 __all__ = list(_EXPORTS)

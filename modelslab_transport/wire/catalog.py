@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from modelslab_transport.wire import _MODULE_EXPORTS
 from modelslab_transport.wire._base import ResponseModel
 
-__all__ = _MODULE_EXPORTS["catalog"]
+__all__ = [
+    "ModelInfo",
+    "ModelList",
+]
 
 
 class ModelInfo(ResponseModel):

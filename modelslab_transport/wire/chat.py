@@ -5,10 +5,34 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from modelslab_transport.wire import _MODULE_EXPORTS
 from modelslab_transport.wire._base import RequestModel, ResponseModel, StrictModel
 
-__all__ = [*_MODULE_EXPORTS["chat"], "json_text"]
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionRequest",
+    "ChatMessage",
+    "Choice",
+    "ChunkChoice",
+    "ContentPart",
+    "Delta",
+    "FunctionCall",
+    "FunctionDefinition",
+    "ImagePart",
+    "ImageURL",
+    "ReasoningBlock",
+    "ResponseFunctionCall",
+    "ResponseMessage",
+    "ResponseToolCall",
+    "SignedReasoning",
+    "StreamOptions",
+    "TextPart",
+    "Tool",
+    "ToolCall",
+    "Usage",
+    "content_text",
+    "json_text",
+]
 
 
 # ---------------------------------------------------------------- request side

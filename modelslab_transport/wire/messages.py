@@ -5,11 +5,29 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from modelslab_transport.wire import _MODULE_EXPORTS
 from modelslab_transport.wire._base import RequestModel, ResponseModel, StrictModel
 from modelslab_transport.wire.chat import json_text
 
-__all__ = _MODULE_EXPORTS["messages"]
+__all__ = [
+    "ContentBlock",
+    "CountTokensRequest",
+    "CountTokensResponse",
+    "ImageBlockParam",
+    "ImageSource",
+    "Message",
+    "MessageParam",
+    "MessageStreamEvent",
+    "MessagesRequest",
+    "MessagesTool",
+    "MessagesUsage",
+    "RedactedThinkingBlockParam",
+    "RequestBlock",
+    "StreamDelta",
+    "TextBlockParam",
+    "ThinkingBlockParam",
+    "ToolResultBlockParam",
+    "ToolUseBlockParam",
+]
 
 
 class TextBlockParam(StrictModel):

@@ -20,8 +20,8 @@ from modelslab_transport.config.model_profiles import (
     model_profile,
 )
 from modelslab_transport.protocols.messages import count_tokens_request
-from modelslab_transport.protocols.table import check_messages_params, supports_response_format
 from modelslab_transport.wire.chat import ChatMessage, FunctionDefinition, Tool
+from modelslab_transport.wire.protocols import check_messages_params, supports_response_format
 
 MODELS_NAMED_BY_MODELSLAB = [
     # seed models

@@ -14,6 +14,7 @@ import pytest
 from modelslab_transport import CHAT_PROTOCOLS, ModelsLab, ModelsLabOptions
 from modelslab_transport.config.defaults import DEFAULT_MAX_TOKENS
 from modelslab_transport.config.model_profiles import default_max_tokens
+from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.wire.chat import ChatMessage
 from tests.support.clients import API_KEY
 from tests.support.mock_api import ScriptedServer
@@ -58,7 +59,7 @@ def test_usage_is_asked_for_on_streams_and_sent_where_the_protocol_has_stream_op
     # decoder reads it); only chat completions carries stream_options on the wire.
     assert request.stream_options is not None
     assert request.stream_options.include_usage is True
-    settings = core.options.client_settings()
+    settings = ClientSettings.of(core.options)
     body = CHAT_PROTOCOLS[api].build_body(request, settings, True)
     assert ("stream_options" in body) is on_the_wire
     assert _core(api=api, stream_usage=False).build_request(HI, stream=True).stream_options is None
