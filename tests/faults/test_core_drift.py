@@ -1,7 +1,7 @@
 """Both framework classes configure, build and send through one ``ModelsLab`` object.
 
-Each test here is a drift the two classes once had (issue 14), or something callers pass
-that the core now handles once (issues 15 and 19), checked through both public classes
+Each test here is a way the two classes could drift apart, or something callers pass
+that the core handles once, checked through both public classes
 against a loopback server.
 """
 

@@ -1,6 +1,6 @@
 """Errors that say what happened and what to change, through both framework classes.
 
-Error bodies in any JSON shape (issue 15), and the transport's own messages (issue 19):
+Error bodies in any JSON shape, and the transport's own messages:
 a connection failure names the URL it tried, a timeout names its limit and the setting,
 an error that was never sent does not claim an HTTP status, an error inside a stream
 does not read "HTTP 200", and a placeholder key for a local server neither gets starred

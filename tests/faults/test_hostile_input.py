@@ -1,4 +1,4 @@
-"""Hostile input end to end: keys and headers, redirects, decoding edges (issue 16).
+"""Hostile input end to end: keys and headers, redirects, decoding edges.
 
 Both framework classes, sync and async, against loopback servers. Each scenario asserts
 its outcome (the right answer, or the documented error raised at the documented moment,

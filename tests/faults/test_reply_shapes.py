@@ -1,4 +1,4 @@
-"""What real OpenAI- and Anthropic-compatible servers send, end to end (issue 15, "Replies").
+"""What real OpenAI- and Anthropic-compatible servers send, end to end.
 
 Every kind of reply is served by a loopback server and read through the public classes:
 ``ChatModelsLab`` (invoke, ainvoke, stream, astream) and ``ModelsLabLLM`` (chat, achat,

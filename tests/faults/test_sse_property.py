@@ -1,7 +1,7 @@
 """Property: however the bytes of an event stream are split, callers see the same events.
 
 The transport suite proves this for chat-completion chunks at the transport
-(``tests/transport/test_transport_sse_property.py``); its strategies are reused here to
+(``tests/unit/transport/http/test_streams_property.py``); its strategies are reused here to
 carry the property two steps further:
 
 - through both framework classes: ``ChatModelsLab.stream``/``astream`` and
@@ -34,7 +34,7 @@ from tests.support.clients import sync_client
 from tests.support.mock_api import PiecesStream, ScriptedServer
 from tests.support.replies import SSE_HEADERS
 from tests.support.wire_requests import messages_request
-from tests.transport.test_transport_sse_property import COMMENT, TEXT, split_stream
+from tests.unit.transport.http.test_streams_property import COMMENT, TEXT, split_stream
 
 BASE_URL = "https://modelslab.com/api/v7/llm"  # never contacted: a mock transport answers
 PROMPT = [ChatMessage(role=MessageRole.USER, content="hi")]
@@ -57,7 +57,7 @@ def _models(pieces: list[bytes], **fields: Any) -> tuple[ChatModelsLab, ModelsLa
 
     # Think-tag splitting is off: it may hold back (and so regroup) text that begins
     # with a prefix of "<think>", and this property is about SSE framing alone. The
-    # splitting has its own every-offset tests (tests/transport/test_think_tags.py and
+    # splitting has its own every-offset tests (tests/unit/transport/chat/test_think_tags.py and
     # the reasoning tests of both frameworks).
     common = {
         "api_key": FAKE_KEY,

@@ -1,5 +1,5 @@
 """Hostile input at the transport: key and header checks, base URL shapes, redirects,
-Retry-After edges (issue 16). The end-to-end scenarios are in tests/faults."""
+Retry-After edges. The end-to-end scenarios are in tests/faults."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Transport tests run hermetically: no ModelsLab settings leak in from the environment."""
+"""Unit tests run hermetically: no ModelsLab settings leak in from the environment."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def test_reprs_do_not_show_the_key() -> None:
     [
         (json_response({"status": "error", "message": ECHO}, 401), AuthenticationError),
         (json_response({"status": "error", "message": ECHO}), AuthenticationError),
-        # For a 4xx the status decides the class; the wording does not (issue 15).
+        # For a 4xx the status decides the class; the wording does not.
         (json_response({"error": {"message": ECHO, "param": API_KEY}}, 400), BadRequestError),
         (json_response({"error": ECHO}, 500), APIStatusError),
         (json_response({"message": ECHO, "key": API_KEY}), AuthenticationError),

@@ -4,7 +4,7 @@ Every endpoint and mode the clients speak (chat completions plain and streamed,
 forced tool calls plain and streamed, ``response_format``, ``/v1/messages`` plain,
 streamed and with tools, ``count_tokens``, ``/v1/models``, and the
 ``api="messages"`` bridge) is exercised once against llama-server running
-SmolLM2-135M (``python -m tools.recording record tests/transport/test_recorded_transport.py``).
+SmolLM2-135M (``python -m tools.recording record tests/recorded/test_transport.py``).
 
 Forced tool calls go to the tools server (``tools_base_url``): its chat template
 makes ``tool_choice: "required"`` (Messages ``{"type": "any"}``) produce a real,
