@@ -46,6 +46,7 @@ from llama_index.core.llms.llm import ToolSelection
 from modelslab_transport import wire
 from modelslab_transport.accumulate import ChatStreamAccumulator
 from modelslab_transport.reasoning_history import apply_reasoning_rules
+from modelslab_transport.strict_schema import strict_json_schema
 from modelslab_transport.think_tags import ThinkTagStream, split_completion
 from modelslab_transport.tooling import (
     TOOL_CALL_FIELDS_KEY,
@@ -221,15 +222,24 @@ def _legacy_tool_call(call: Any, index: int) -> wire.ToolCall:
 
 
 def tool_to_wire(tool: BaseTool, *, strict: bool | None = None) -> wire.Tool:
-    """Describe a LlamaIndex tool as a chat-completions function tool."""
+    """Describe a LlamaIndex tool as a chat-completions function tool.
+
+    With ``strict=True`` its parameters are closed as strict mode requires
+    (:func:`~modelslab_transport.strict_schema.strict_json_schema`).
+
+    Raises:
+        ValueError: for a tool without a name; ``StrictSchemaError`` (a ``ValueError``)
+            with ``strict=True`` for parameters strict mode cannot express.
+    """
     metadata = tool.metadata
     if not metadata.name:
         raise ValueError(f"tool {tool!r} has no name; give it one to offer it to the model")
+    parameters = metadata.get_parameters_dict()
     return wire.Tool(
         function=wire.FunctionDefinition(
             name=metadata.name,
             description=metadata.description or None,
-            parameters=metadata.get_parameters_dict(),
+            parameters=strict_json_schema(parameters) if strict else parameters,
             strict=strict,
         )
     )
