@@ -363,6 +363,10 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             profile["tool_choice"] = known.tool_calling
         if known.vision is not None:
             profile["image_inputs"] = known.vision
+        if known.structured_output is not None:
+            profile["structured_output"] = known.structured_output
+        if known.reasoning is not None:
+            profile["reasoning_output"] = known.reasoning
         return profile
 
     @property
