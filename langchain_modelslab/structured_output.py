@@ -92,6 +92,9 @@ def call_response_format(value: Any) -> tuple[Any, Callable[[str], Any] | None]:
     ``json_schema`` format; the parser reads a reply's text into an instance of the class
     (a dict for the others), as ChatOpenAI fills ``additional_kwargs["parsed"]``. An
     OpenAI ``{"name", "schema"}`` pair is wrapped as ``json_schema``.
+
+    Raises:
+        ValueError: for any other value.
     """
     if isinstance(value, dict) and value.get("type") in _FORMAT_TYPES:
         return value, None
@@ -101,7 +104,10 @@ def call_response_format(value: Any) -> tuple[Any, Callable[[str], Any] | None]:
         return json_schema_format(value, strict=None), value.model_validate_json
     if is_typeddict(value) or isinstance(value, dict):
         return json_schema_format(value, strict=None), json_text.loads
-    return value, None
+    raise ValueError(
+        f"response_format must be a pydantic class, a TypedDict, a JSON schema (dict) or a "
+        f"format such as {{'type': 'json_object'}}; got {value!r}"
+    )
 
 
 def with_parsed(result: ChatResult, parse: Callable[[str], Any]) -> ChatResult:

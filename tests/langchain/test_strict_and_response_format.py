@@ -297,3 +297,18 @@ def test_a_reply_without_text_has_parsed_none() -> None:
     api = ScriptedServer([json_response(reply_body)])
     reply = chat_model(api).invoke("x", response_format=Person)
     assert reply.additional_kwargs["parsed"] is None
+
+
+@pytest.mark.parametrize("value", [42, "json", object, ["a"]])
+def test_a_response_format_of_another_kind_is_refused_clearly(value: Any) -> None:
+    api = ScriptedServer([])
+    with pytest.raises(ValueError, match="response_format must be a pydantic class"):
+        chat_model(api).invoke("x", response_format=value)
+    assert api.requests == []
+
+
+def test_response_format_on_messages_is_refused_before_sending() -> None:
+    api = ScriptedServer([])
+    with pytest.raises(ValueError, match="api='messages'"):
+        chat_model(api, api="messages").invoke("x", response_format=Person)
+    assert api.requests == []

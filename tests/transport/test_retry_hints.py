@@ -23,7 +23,13 @@ from modelslab_transport.error_bodies import (
     retry_hint_in_body,
 )
 from modelslab_transport.wire import ChatCompletion
-from tests.support.clients import SleepRecorder, async_client, chat_model, sync_client
+from tests.support.clients import (
+    SleepRecorder,
+    async_client,
+    chat_model,
+    scripted_llm,
+    sync_client,
+)
 from tests.support.mock_api import ScriptedServer
 from tests.support.replies import completion_body, json_response
 from tests.support.wire_requests import chat_request
@@ -298,3 +304,47 @@ async def test_langchain_waits_for_retry_info(mode: str) -> None:
         reply = await llm.ainvoke("hi")
     assert reply.content == "after the cooldown"
     assert recorder.delays == [2.5]
+
+
+# ---------------------------------------------------------- through both frameworks
+
+SERVER_DATE = "Sun, 06 Nov 1994 08:49:37 GMT"
+
+
+def _replies(kind: str) -> list[Any]:
+    if kind == "retry_info":
+        first = json_response(GOOGLE_429, 429)
+    else:
+        headers = {"retry-after": "Sun Nov  6 08:49:40 1994", "date": SERVER_DATE}
+        first = json_response({"error": {"message": "busy"}}, 429, headers)
+    return [first, json_response(completion_body("after the cooldown"))]
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+@pytest.mark.parametrize("kind", ["retry_info", "asctime_date"])
+@pytest.mark.parametrize("skew", [3600.0, -3600.0])
+@MODES
+async def test_both_frameworks_wait_as_the_server_asks(
+    framework: str, kind: str, skew: float, mode: str, local_clock: Any
+) -> None:
+    from llama_index.core.base.llms.types import ChatMessage
+
+    local_clock(skew)
+    recorder = SleepRecorder()
+    if framework == "langchain":
+        server = ScriptedServer(_replies(kind))
+        model: Any = chat_model(server, max_retries=1)
+    else:
+        model, server = scripted_llm(*_replies(kind), max_retries=1)
+    client = model.client.sync_client if mode == "sync" else model.client.async_client
+    client.retry_policy = recorder.policy()
+    if framework == "langchain":
+        reply = model.invoke("hi") if mode == "sync" else await model.ainvoke("hi")
+        text = reply.content
+    else:
+        messages = [ChatMessage(role="user", content="hi")]
+        response = model.chat(messages) if mode == "sync" else await model.achat(messages)
+        text = response.message.content
+    assert text == "after the cooldown"
+    assert recorder.delays == [2.5 if kind == "retry_info" else 3.0]
+    assert len(server.requests) == 2
