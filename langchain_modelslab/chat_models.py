@@ -364,6 +364,10 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             profile["tool_choice"] = known.tool_calling
         if known.vision is not None:
             profile["image_inputs"] = known.vision
+        if known.structured_output is not None:
+            profile["structured_output"] = known.structured_output
+        if known.reasoning is not None:
+            profile["reasoning_output"] = known.reasoning
         return profile
 
     @property
@@ -421,6 +425,21 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         """What identifies this model's configuration in traces and caches."""
         return {**self._default_params, "base_url": self.base_url, "api": self.api}
 
+    @staticmethod
+    def _response_format_parser(kwargs: dict[str, Any]) -> Callable[[str], Any] | None:
+        """Turn a call's ``response_format`` given as a schema into its wire form.
+
+        A pydantic class, a TypedDict or a JSON schema becomes a ``json_schema`` format
+        (in ``kwargs``); the parser returned fills ``additional_kwargs["parsed"]``, as in
+        ChatOpenAI. None when the call has no such ``response_format``.
+        """
+        if kwargs.get("response_format") is None:
+            return None
+        from langchain_modelslab.structured_output import call_response_format
+
+        kwargs["response_format"], parse = call_response_format(kwargs["response_format"])
+        return parse
+
     def _build_request(
         self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
     ) -> ChatCompletionRequest:
@@ -444,12 +463,14 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         from langchain_modelslab.conversions import completion_from_wire
 
+        parse = self._response_format_parser(kwargs)
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = self.client.chat(request)
-        return completion_from_wire(
+        result = completion_from_wire(
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
+        return result if parse is None else _with_parsed(result, parse)
 
     async def _agenerate(
         self,
@@ -464,12 +485,14 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         from langchain_modelslab.conversions import completion_from_wire
 
+        parse = self._response_format_parser(kwargs)
         request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
             completion = await self.client.achat(request)
-        return completion_from_wire(
+        result = completion_from_wire(
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
+        return result if parse is None else _with_parsed(result, parse)
 
     def _streaming_disabled(self, **kwargs: Any) -> bool:
         """LangChain's choice, except that a call for ``n > 1`` choices is never streamed.
@@ -498,15 +521,20 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         from langchain_modelslab.conversions import StreamConverter
 
         kwargs.pop("stream", None)
+        parse = self._response_format_parser(kwargs)
         request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model, split_think_tags=self.split_think_tags)
+        text: list[str] = []
         with langchain_errors(), self.client.stream_chat(request) as events:
             for event in events:
                 for chunk in converter.convert(event):
+                    text.append(chunk.text)
                     if run_manager is not None:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
         final = converter.finish()
+        if parse is not None:
+            _add_parsed(final, "".join(text), parse)
         if run_manager is not None:
             run_manager.on_llm_new_token("", chunk=final)
         yield final
@@ -522,16 +550,21 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         from langchain_modelslab.conversions import StreamConverter
 
         kwargs.pop("stream", None)
+        parse = self._response_format_parser(kwargs)
         request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model, split_think_tags=self.split_think_tags)
+        text: list[str] = []
         with langchain_errors():
             async with await self.client.astream_chat(request) as events:
                 async for event in events:
                     for chunk in converter.convert(event):
+                        text.append(chunk.text)
                         if run_manager is not None:
                             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                         yield chunk
         final = converter.finish()
+        if parse is not None:
+            _add_parsed(final, "".join(text), parse)
         if run_manager is not None:
             await run_manager.on_llm_new_token("", chunk=final)
         yield final
@@ -577,15 +610,21 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
                 or Anthropic shape).
             tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (call
                 some tool), the name of one tool (call that one), or an OpenAI-style dict.
-            strict: Ask the server to follow the tool schemas exactly.
+            strict: Ask the server to follow the tool schemas exactly; the schemas are then
+                closed as strict mode requires (every object ``additionalProperties:
+                false``, every property required, one that may be left out nullable).
             parallel_tool_calls: Allow (or forbid) several calls in one turn; sent only
                 when set.
             kwargs: Further request parameters bound alongside.
 
         Raises:
             ValueError: when ``tool_choice`` names a tool that is not among ``tools``.
+            StrictSchemaError: with ``strict=True``, for a tool schema strict mode cannot
+                express (a ``ValueError``).
         """
-        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        from langchain_modelslab.structured_output import openai_tool
+
+        formatted = [openai_tool(tool, strict=strict) for tool in tools]
         if tool_choice is not None:
             names = [tool["function"]["name"] for tool in formatted]
             kwargs["tool_choice"] = chat_tool_choice(tool_choice, names)
@@ -617,12 +656,14 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
                 methods are carried out as ``"function_calling"``: the answer has the
                 same shape, but the raw message holds a tool call instead of JSON text.
             strict: Ask for exact schema adherence (function calling and json_schema;
-                refused with json_mode).
+                refused with json_mode). The schema is closed as strict mode requires.
             kwargs: Not accepted; named here to reject unknown options clearly.
 
         Raises:
             ValueError: for an unknown method or option, ``strict`` with
                 ``"json_mode"``, or no schema with another method.
+            StrictSchemaError: with ``strict=True``, for a schema strict mode cannot
+                express (a ``ValueError``).
         """
         from langchain_modelslab.structured_output import (
             JSON_MODE_RESPONSE_FORMAT,
@@ -659,8 +700,9 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             # The tool is named as ChatOpenAI names it (convert_to_openai_tool). With a
             # single tool, "any" ("required") forces the same call as naming it, and
             # servers that ignore the object form of tool_choice (llama.cpp reads it as
-            # "auto") still force it; a server that refuses "required" gets the named
-            # form from the transport's negotiation (modelslab_transport.protocols.negotiation).
+            # "auto", ggml-org/llama.cpp#26535) still force it; a server that refuses
+            # "required" gets the named form from the transport's negotiation
+            # (modelslab_transport.protocols.negotiation).
             model = self.bind_tools(
                 [schema], tool_choice="any", strict=strict, ls_structured_output_format=trace
             )
@@ -677,7 +719,8 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             raise ValueError(
                 f"method must be 'function_calling', 'json_mode' or 'json_schema', got {method!r}"
             )
-        return attach_parser(model, output_parser(schema, method), include_raw=include_raw)
+        parser = output_parser(schema, method, strict=strict)
+        return attach_parser(model, parser, include_raw=include_raw)
 
     # -------------------------------------------------------------- token count
 
@@ -771,3 +814,15 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         """Async :meth:`list_models`."""
         with langchain_errors():
             return await self.client.alist_models()
+
+
+def _with_parsed(result: ChatResult, parse: Callable[[str], Any]) -> ChatResult:
+    from langchain_modelslab.structured_output import with_parsed
+
+    return with_parsed(result, parse)
+
+
+def _add_parsed(final: ChatGenerationChunk, text: str, parse: Callable[[str], Any]) -> None:
+    from langchain_modelslab.structured_output import parsed_text
+
+    final.message.additional_kwargs["parsed"] = parsed_text(text, parse)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -16,19 +16,29 @@ from langchain_core.output_parsers import (
     PydanticOutputParser,
     PydanticToolsParser,
 )
-from langchain_core.outputs import ChatGeneration, Generation
+from langchain_core.outputs import ChatGeneration, ChatResult, Generation
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import ValidationError
+from typing_extensions import is_typeddict
 
-from modelslab_transport.chat import json_schema_response_format
+from modelslab_transport.chat import (
+    drop_nulls_of_optional,
+    json_schema_response_format,
+    strict_json_schema,
+)
+from modelslab_transport.wire import json_text
 
 __all__ = [
     "JSON_MODE_RESPONSE_FORMAT",
     "StructuredOutputMethod",
     "attach_parser",
+    "call_response_format",
     "json_schema_format",
+    "openai_tool",
     "output_parser",
+    "with_parsed",
 ]
 
 StructuredOutputMethod = Literal["function_calling", "json_mode", "json_schema"]
@@ -43,8 +53,89 @@ def _is_pydantic_class(schema: Any) -> bool:
 
 
 def json_schema_format(schema: Any, *, strict: bool | None) -> dict[str, Any]:
-    """The ``response_format`` asking for JSON that follows ``schema`` (any schema kind)."""
-    return json_schema_response_format(convert_to_json_schema(schema), strict=strict)
+    """The ``response_format`` asking for JSON that follows ``schema`` (any schema kind).
+
+    With ``strict=True`` the schema is closed as strict mode requires
+    (:func:`~modelslab_transport.chat.strict_schema.strict_json_schema`).
+
+    Raises:
+        StrictSchemaError: with ``strict=True``, for a schema strict mode cannot express.
+    """
+    json_schema = convert_to_json_schema(schema)
+    if strict:
+        json_schema = strict_json_schema(json_schema)
+    return json_schema_response_format(json_schema, strict=strict)
+
+
+def openai_tool(tool: Any, *, strict: bool | None) -> dict[str, Any]:
+    """``tool`` as an OpenAI function tool; with ``strict=True`` its parameters closed.
+
+    Raises:
+        StrictSchemaError: with ``strict=True``, for parameters strict mode cannot express.
+    """
+    if not strict:
+        return convert_to_openai_tool(tool, strict=strict)
+    formatted = convert_to_openai_tool(tool)
+    function = formatted["function"]
+    function["parameters"] = strict_json_schema(
+        function.get("parameters") or {"type": "object", "properties": {}}
+    )
+    function["strict"] = True
+    return formatted
+
+
+_FORMAT_TYPES = ("json_object", "json_schema", "text")
+
+
+def call_response_format(value: Any) -> tuple[Any, Callable[[str], Any] | None]:
+    """A call's ``response_format`` for the wire, and how to parse a reply to it.
+
+    A wire form (``{"type": "json_object" | "json_schema" | "text", ...}``) passes as it
+    is, with no parser. A pydantic class, a TypedDict or a JSON schema becomes a
+    ``json_schema`` format; the parser reads a reply's text into an instance of the class
+    (a dict for the others), as ChatOpenAI fills ``additional_kwargs["parsed"]``. An
+    OpenAI ``{"name", "schema"}`` pair is wrapped as ``json_schema``.
+
+    Raises:
+        ValueError: for any other value.
+    """
+    if isinstance(value, dict) and value.get("type") in _FORMAT_TYPES:
+        return value, None
+    if isinstance(value, dict) and "name" in value and "schema" in value:
+        return {"type": "json_schema", "json_schema": value}, json_text.loads
+    if _is_pydantic_class(value):
+        return json_schema_format(value, strict=None), value.model_validate_json
+    if is_typeddict(value) or isinstance(value, dict):
+        return json_schema_format(value, strict=None), json_text.loads
+    raise ValueError(
+        f"response_format must be a pydantic class, a TypedDict, a JSON schema (dict) or a "
+        f"format such as {{'type': 'json_object'}}; got {value!r}"
+    )
+
+
+def with_parsed(result: ChatResult, parse: Callable[[str], Any]) -> ChatResult:
+    """``result`` with each reply's text parsed into ``additional_kwargs["parsed"]``.
+
+    A reply without text (a tool call, a refusal) gets None.
+
+    Raises:
+        OutputParserException: for text that is not JSON of the requested shape.
+    """
+    for generation in result.generations:
+        generation.message.additional_kwargs["parsed"] = parsed_text(generation.text, parse)
+    return result
+
+
+def parsed_text(text: str, parse: Callable[[str], Any]) -> Any:
+    """``parse(text)``, None for no text; a failure raises ``OutputParserException``."""
+    if not text.strip():
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise OutputParserException(
+            f"the reply does not follow the requested response_format: {exc}", llm_output=text
+        ) from exc
 
 
 def _no_tool_call(name: str, message: Any) -> OutputParserException:
@@ -76,11 +167,29 @@ class _RequiredToolCall(JsonOutputToolsParser):
     it lands in ``parsing_error``.
     """
 
+    original_schema: dict[str, Any] | None = None
+    """With a strict schema: the schema before it was closed (see
+    :func:`~modelslab_transport.chat.strict_schema.drop_nulls_of_optional`)."""
+
     def _tool_name(self) -> str:
         raise NotImplementedError
 
+    def _optional_nulls_dropped(self, result: list[Generation]) -> list[Generation]:
+        first = result[0] if result else None
+        if self.original_schema is None or not isinstance(first, ChatGeneration):
+            return result
+        message = first.message
+        if not isinstance(message, AIMessage) or not message.tool_calls:
+            return result
+        calls = [
+            {**call, "args": drop_nulls_of_optional(call["args"], self.original_schema)}
+            for call in message.tool_calls
+        ]
+        return [ChatGeneration(message=message.model_copy(update={"tool_calls": calls}))]
+
     def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
         """Parse as the tools parser does; raise if a whole reply has no call of the tool."""
+        result = self._optional_nulls_dropped(result)
         parsed = super().parse_result(result, partial=partial)
         if parsed is None and not partial:
             message = result[0].message if isinstance(result[0], ChatGeneration) else None
@@ -144,19 +253,60 @@ class _JsonKeyToolParser(_RequiredToolCall, JsonOutputKeyToolsParser):
         return self.key_name
 
 
-def output_parser(schema: Any, method: StructuredOutputMethod) -> Runnable[Any, Any]:
+class _StrictJsonParser(JsonOutputParser):
+    """``JsonOutputParser`` that drops the nulls standing for absent properties.
+
+    The value is then validated as ``pydantic_object`` when one is given.
+    """
+
+    original_schema: dict[str, Any]
+    pydantic_object: Any = None
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        """Parse as ``JsonOutputParser`` does, drop those nulls, validate.
+
+        Raises:
+            OutputParserException: when a whole reply does not validate.
+        """
+        parsed = drop_nulls_of_optional(
+            super().parse_result(result, partial=partial), self.original_schema
+        )
+        if self.pydantic_object is None or parsed is None:
+            return parsed
+        try:
+            return self.pydantic_object.model_validate(parsed)
+        except ValidationError as exc:
+            if partial:
+                return None
+            raise OutputParserException(
+                f"the reply does not follow {self.pydantic_object.__name__}: {exc}",
+                llm_output=result[0].text if result else None,
+            ) from exc
+
+
+def output_parser(
+    schema: Any, method: StructuredOutputMethod, *, strict: bool | None = None
+) -> Runnable[Any, Any]:
     """The parser that turns the model's reply into the schema's type.
 
     Pydantic classes come back as instances; TypedDicts and JSON schemas as dicts. With
     ``"function_calling"``, a reply without any tool call raises
-    ``OutputParserException`` (LangChain's own tools parsers would return None).
+    ``OutputParserException`` (LangChain's own tools parsers would return None). With
+    ``strict=True`` a ``null`` for a property the schema lets out means it is absent.
     """
     pydantic = _is_pydantic_class(schema)
+    original = convert_to_json_schema(schema) if strict and schema is not None else None
     if method == "function_calling":
         if pydantic:
-            return _PydanticToolParser(tools=[schema], first_tool_only=True)
+            return _PydanticToolParser(
+                tools=[schema], first_tool_only=True, original_schema=original
+            )
         name = convert_to_openai_tool(schema)["function"]["name"]
-        return _JsonKeyToolParser(key_name=name, first_tool_only=True)
+        return _JsonKeyToolParser(key_name=name, first_tool_only=True, original_schema=original)
+    if original is not None:
+        return _StrictJsonParser(
+            original_schema=original, pydantic_object=schema if pydantic else None
+        )
     if pydantic:
         return PydanticOutputParser(pydantic_object=schema)
     return JsonOutputParser()

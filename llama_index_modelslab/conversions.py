@@ -54,6 +54,7 @@ from modelslab_transport.chat import (
     parse_tool_arguments,
     split_completion,
     stored_provider_fields,
+    strict_json_schema,
 )
 from modelslab_transport.wire import ChatCompletionChunk
 
@@ -222,15 +223,24 @@ def _legacy_tool_call(call: Any, index: int) -> wire.ToolCall:
 
 
 def tool_to_wire(tool: BaseTool, *, strict: bool | None = None) -> wire.Tool:
-    """Describe a LlamaIndex tool as a chat-completions function tool."""
+    """Describe a LlamaIndex tool as a chat-completions function tool.
+
+    With ``strict=True`` its parameters are closed as strict mode requires
+    (:func:`~modelslab_transport.chat.strict_schema.strict_json_schema`).
+
+    Raises:
+        ValueError: for a tool without a name; ``StrictSchemaError`` (a ``ValueError``)
+            with ``strict=True`` for parameters strict mode cannot express.
+    """
     metadata = tool.metadata
     if not metadata.name:
         raise ValueError(f"tool {tool!r} has no name; give it one to offer it to the model")
+    parameters = metadata.get_parameters_dict()
     return wire.Tool(
         function=wire.FunctionDefinition(
             name=metadata.name,
             description=metadata.description or None,
-            parameters=metadata.get_parameters_dict(),
+            parameters=strict_json_schema(parameters) if strict else parameters,
             strict=strict,
         )
     )

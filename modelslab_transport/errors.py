@@ -71,8 +71,9 @@ class APIStatusError(ModelsLabError):
         request_id: The server's request id, when it sent one.
         code: The server's error code, when it sent one.
         error_type: The server's error type, when it sent one.
-        retry_after: Seconds the server asked us to wait (``Retry-After`` header first,
-            then a body ``retry_after``), or None.
+        retry_after: Seconds the server asked us to wait (its headers first, then its
+            body: see
+            :func:`~modelslab_transport.decoding.error_bodies.parse_retry_after`), or None.
         body: The parsed error body (JSON object or text), for inspection.
         in_stream: True when the error arrived as an event inside a stream that had
             begun with HTTP 200; ``str()`` then says so rather than "HTTP 200".

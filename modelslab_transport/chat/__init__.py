@@ -1,4 +1,4 @@
-"""Framework-neutral reply logic: stream accumulation, think tags, reasoning history, tool calls.
+"""Framework-neutral reply logic: accumulation, completeness, think tags, tool calls.
 
 Names are imported from their modules on first access.
 """
@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     )
     from modelslab_transport.chat.reasoning_history import (
         apply_reasoning_rules,
+    )
+    from modelslab_transport.chat.strict_schema import (
+        drop_nulls_of_optional,
+        strict_json_schema,
     )
     from modelslab_transport.chat.think_tags import (
         ThinkTagStream,
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
 _MODULE_EXPORTS: dict[str, list[str]] = {
     "accumulate": ["ChatStreamAccumulator", "ToolCallDelta"],
     "reasoning_history": ["apply_reasoning_rules"],
+    "strict_schema": ["drop_nulls_of_optional", "strict_json_schema"],
     "think_tags": ["ThinkTagStream", "split_completion"],
     "tool_calls": [
         "TOOL_CALL_FIELDS_KEY",

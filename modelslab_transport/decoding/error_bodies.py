@@ -24,6 +24,7 @@ documents that it must (a 400 saying "Model not found" is a
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import math
 import re
@@ -50,8 +51,10 @@ __all__ = [
     "body_message",
     "error_details_in_body",
     "error_from_reply",
+    "parse_duration",
     "parse_retry_after",
     "redact_values",
+    "retry_hint_in_body",
 ]
 
 ERROR_MEMBERS = frozenset(("error", "status"))
@@ -232,14 +235,13 @@ def body_message(payload: Any) -> str | None:
 
 
 def _details_of_error_object(error: Mapping[str, Any], outer: Mapping[str, Any]) -> ErrorDetails:
-    retry_after = _number(outer.get("retry_after"))
     code = _text(error.get("code"))
     kind = _text(error.get("type")) or _text(error.get("status"))
     return ErrorDetails(
         message=_message_of(error) or _message_of(outer) or _NO_MESSAGE,
         code=code,
         error_type=kind,
-        retry_after=retry_after if retry_after is not None else _number(error.get("retry_after")),
+        retry_after=retry_hint_in_body(outer),
     )
 
 
@@ -270,13 +272,13 @@ def error_details_in_body(payload: Any) -> ErrorDetails | None:
         return ErrorDetails(
             message=error.strip(),
             code=_text(payload.get("code")),
-            retry_after=_number(payload.get("retry_after")),
+            retry_after=retry_hint_in_body(payload),
         )
     if status in ("error", "failed", "failure"):
         return ErrorDetails(
             message=_message_of(payload) or _NO_MESSAGE,
             code=_text(payload.get("code")),
-            retry_after=_number(payload.get("retry_after")),
+            retry_after=retry_hint_in_body(payload),
         )
     if status == "processing":
         job = _text(payload.get("id")) or "unknown"
@@ -301,7 +303,7 @@ def _details_for_status(status_code: int, payload: Any, text: str) -> ErrorDetai
             return ErrorDetails(
                 message=message,
                 code=_text(payload.get("code")),
-                retry_after=_number(payload.get("retry_after")),
+                retry_after=retry_hint_in_body(payload),
             )
         return ErrorDetails(message=message)
     snippet = _SPACE.sub(" ", _TAG.sub(" ", text)).strip()[:200]
@@ -342,13 +344,130 @@ def _class_for(status_code: int, details: ErrorDetails) -> type[APIStatusError]:
     return _class_from_details(details) or APIStatusError
 
 
-def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float | None:
-    """Seconds to wait before retrying: ``Retry-After`` header first, then body ``retry_after``.
+# A duration as Go and protobuf write it ("2.5s", "1m30s", "250ms"; Google's RetryInfo
+# ``retryDelay``, OpenAI-style rate-limit messages) or in words ("20 seconds").
+_DURATION_PART = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(ms|milliseconds?|h|hours?|hrs?|m|min|mins|minutes?|s|secs?|seconds?)"
+    r"(?![a-z])",
+    re.IGNORECASE,
+)
+_DURATION = re.compile(rf"\s*(?:{_DURATION_PART.pattern}\s*)+", re.IGNORECASE)
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+# "Please try again in 1.5s", "Please retry in 44.35s", "retry after 20 seconds": the
+# wording OpenAI-, Groq- and Gemini-style servers put in a 429's message.
+_MESSAGE_HINT = re.compile(
+    rf"(?:try again|retry)\s+(?:in|after)\s+((?:{_DURATION_PART.pattern}\s*)+)", re.IGNORECASE
+)
 
-    The header may be seconds or an HTTP date; ``retry-after-ms`` is also understood.
-    Returns None when neither says anything usable; ``nan`` and ``inf`` are not usable
-    (the normal backoff applies), a negative wait or a past date is 0, and a wait over
-    :data:`~modelslab_transport.config.defaults.MAX_RETRY_AFTER` seconds is capped to it.
+
+def _unit_seconds(unit: str) -> float:
+    unit = unit.lower()
+    if unit == "ms" or unit.startswith("milli"):
+        return 0.001
+    return _UNIT_SECONDS[unit[0]]
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds in a duration value, or None if it is not one.
+
+    Reads a number (seconds), a string in Go/protobuf form (``"2.5s"``, ``"1m30s"``,
+    ``"250ms"``) or words (``"20 seconds"``), and a protobuf ``Duration`` object
+    (``{"seconds": 2, "nanos": 500000000}``).
+    """
+    number = _float(value)
+    if number is not None:
+        return number
+    if isinstance(value, Mapping):
+        seconds = _float(value.get("seconds", 0))
+        nanos = _float(value.get("nanos", 0))
+        if seconds is None or nanos is None or not ({"seconds", "nanos"} & set(value)):
+            return None
+        return seconds + nanos / 1e9
+    if not isinstance(value, str) or len(value) > 64 or not _DURATION.fullmatch(value):
+        return None
+    return sum(
+        float(amount) * _unit_seconds(unit) for amount, unit in _DURATION_PART.findall(value)
+    )
+
+
+def _is_retry_info(entry: Mapping[str, Any]) -> bool:
+    kind = entry.get("@type")
+    return not isinstance(kind, str) or kind.endswith("RetryInfo")
+
+
+def _hint_in_body(payload: Any, depth: int = 0) -> float | None:
+    """The wait a parsed body asks for, in seconds (unbounded), or None.
+
+    Looks, at the top and inside ``error`` and ``details`` (objects or lists of them), at
+    ``retry_after`` (ModelsLab, ``shared/modelslab-api.md`` §7; seconds or a duration)
+    and ``retry_after_ms``, and at Google's ``RetryInfo`` entries (``{"@type":
+    "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2.5s"}``).
+    """
+    if depth > _MAX_DEPTH:
+        return None
+    if isinstance(payload, list):
+        for item in payload[:_MAX_ITEMS]:
+            found = _hint_in_body(item, depth + 1)
+            if found is not None:
+                return found
+        return None
+    if not isinstance(payload, Mapping):
+        return None
+    found = parse_duration(payload.get("retry_after"))
+    if found is None and (millis := _float(payload.get("retry_after_ms"))) is not None:
+        found = millis / 1000.0
+    if found is None and "retryDelay" in payload and _is_retry_info(payload):
+        found = parse_duration(payload.get("retryDelay"))
+    for member in ("error", "details"):
+        if found is None:
+            found = _hint_in_body(payload.get(member), depth + 1)
+    return found if found is not None and math.isfinite(found) else None
+
+
+def _hint_in_message(payload: Any) -> float | None:
+    message = _message_of(payload)
+    match = _MESSAGE_HINT.search(message) if message else None
+    return parse_duration(match.group(1).strip()) if match else None
+
+
+def retry_hint_in_body(payload: Any) -> float | None:
+    """The wait (seconds, bounded) a parsed error body asks for, or None.
+
+    A structured member (see :func:`_hint_in_body`) is preferred; failing that, a message
+    saying "try again in 1.5s" / "retry in 44s" / "retry after 20 seconds" is read.
+    ``nan``/``inf`` are no hint, a negative wait is 0, a longer one is capped at
+    :data:`~modelslab_transport.config.defaults.MAX_RETRY_AFTER`.
+    """
+    found = _hint_in_body(payload)
+    return _seconds(found if found is not None else _hint_in_message(payload))
+
+
+def _http_date(value: str | None) -> float | None:
+    """Unix time of an HTTP-date (IMF-fixdate, RFC 850 or asctime), always read as UTC."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # asctime and "-0000" carry no zone: HTTP dates are UTC
+        when = when.replace(tzinfo=datetime.UTC)
+    try:
+        return when.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float | None:
+    """Seconds to wait before retrying, from the reply's headers, else its body.
+
+    In order: ``retry-after-ms``; ``Retry-After`` as delta-seconds or an HTTP-date
+    (RFC 9110 §10.2.3), the date counted from the reply's ``Date`` header when it has one
+    (else from this machine's clock), every date form read as UTC; then the body (see
+    :func:`retry_hint_in_body`). Returns None when nothing usable is there; ``nan`` and
+    ``inf`` are not usable (the normal backoff applies), a negative wait or a past date
+    is 0, and a wait over :data:`~modelslab_transport.config.defaults.MAX_RETRY_AFTER` seconds is
+    capped to it.
     """
     millis = _float(headers.get("retry-after-ms"))
     if millis is not None and math.isfinite(millis):
@@ -358,18 +477,11 @@ def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float 
         seconds = _number(raw)
         if seconds is not None:
             return seconds
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            when = None
+        when = _http_date(raw)
         if when is not None:
-            return _seconds(when.timestamp() - time.time())
-    details = error_details_in_body(payload)
-    if details is not None and details.retry_after is not None:
-        return details.retry_after
-    if isinstance(payload, Mapping):
-        return _number(payload.get("retry_after"))
-    return None
+            now = _http_date(headers.get("date"))
+            return _seconds(when - (now if now is not None else time.time()))
+    return retry_hint_in_body(payload)
 
 
 def redact_values(value: Any, redact: Callable[[str], str]) -> Any:

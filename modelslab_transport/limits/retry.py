@@ -20,8 +20,9 @@ class RetryPolicy:
     """Backoff for retryable failures: connect errors, 429 and 5xx.
 
     The number of retries is ``ClientSettings.max_retries``; this policy says how long
-    to wait. A wait the server asks for (``Retry-After`` header, else body
-    ``retry_after``) is honoured; otherwise the wait grows exponentially from
+    to wait. A wait the server asks for (read by
+    :func:`~modelslab_transport.decoding.error_bodies.parse_retry_after`: headers, else the body)
+    is honoured; otherwise the wait grows exponentially from
     ``initial_backoff`` up to ``max_backoff``, less a random ``jitter`` fraction so that
     many clients do not retry in step. A server that asks for more than ``max_wait``
     seconds is not retried: the error (with its ``retry_after``) goes to the caller.

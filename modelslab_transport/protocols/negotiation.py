@@ -18,6 +18,8 @@ What each refusal becomes (:func:`without_refused`):
 * ``tool_choice`` ``"required"``: with exactly one tool offered (structured output),
   the tool named instead, which forces the same call; with several tools there is no
   equivalent and the refusal is raised.
+* ``named_tool_choice`` (``tool_choice`` naming a tool, as structured output sends it):
+  with exactly one tool offered, ``"required"`` instead, which forces the same call.
 * ``strict``: left out of every tool (the schema is still sent; adherence is then the
   model's, not the server's).
 * ``parallel_tool_calls``: left out (the server's default applies; LlamaIndex keeps the
@@ -50,12 +52,15 @@ __all__ = [
 
 logger = logging.getLogger("modelslab_transport")
 
-RefusableFeature = Literal["stream_options", "tool_choice", "strict", "parallel_tool_calls"]
+RefusableFeature = Literal[
+    "stream_options", "tool_choice", "named_tool_choice", "strict", "parallel_tool_calls"
+]
 """A request field some servers refuse and a request can do without (or reword)."""
 
 REFUSABLE_FEATURES: tuple[RefusableFeature, ...] = (
     "stream_options",
     "tool_choice",
+    "named_tool_choice",
     "strict",
     "parallel_tool_calls",
 )
@@ -69,6 +74,7 @@ endpoints found that support the provided 'tool_choice' value")."""
 _FIELD_NAMES: Mapping[RefusableFeature, str] = {
     "stream_options": "stream_options",
     "tool_choice": "tool_choice",
+    "named_tool_choice": "tool_choice",
     "strict": "strict",
     "parallel_tool_calls": "(?:parallel_tool_calls|disable_parallel_tool_use)",
 }
@@ -101,12 +107,7 @@ _GENERIC_WORDINGS: tuple[str, ...] = (
     r"\b{field}[`'\"]?\s+(?:is\s+)?not\s+(?:supported|permitted|allowed)",
 )
 
-_TOOL_CHOICE_WORDINGS: tuple[str, ...] = (
-    # vLLM before 0.8.3 (its protocol.py check_tool_usage): 'tool_choice must either be
-    # a named tool, "auto", or "none".' and, earlier, 'tool_choice must either be a named
-    # tool or "auto". tool_choice="required" is not supported' (vllm-project/vllm#12834).
-    r"tool_choice must (?:either )?be a named tool",
-    r"tool_choice\s*=\s*[\"']?(?:required|any)[\"']?\s+is not supported",
+_CHOICE_FORM_WORDINGS: tuple[str, ...] = (
     # OpenRouter (HTTP 404): "No endpoints found that support the provided 'tool_choice'
     # value." (zed-industries/zed#36094).
     r"support the provided [`'\"]?tool_choice",
@@ -115,13 +116,29 @@ _TOOL_CHOICE_WORDINGS: tuple[str, ...] = (
     # right before the message, as for extra_forbidden above).
     r"\btool_choice[^{{}}\n]{{0,24}}?\s*Input should be",
 )
+"""Wordings that refuse the form of ``tool_choice`` sent, whichever it was."""
+
+_TOOL_CHOICE_WORDINGS: tuple[str, ...] = (
+    # vLLM before 0.8.3 (its protocol.py check_tool_usage): 'tool_choice must either be
+    # a named tool, "auto", or "none".' and, earlier, 'tool_choice must either be a named
+    # tool or "auto". tool_choice="required" is not supported' (vllm-project/vllm#12834).
+    # The field may be quoted: "`tool_choice` must either be a named tool, 'auto', or
+    # 'none'".
+    r"tool_choice[`'\"]?\s+must (?:either )?be a named tool",
+    r"tool_choice\s*=\s*[\"']?(?:required|any)[\"']?\s+is not supported",
+    *_CHOICE_FORM_WORDINGS,
+)
+"""Wordings that refuse ``"required"`` (``{"type": "any"}`` on Messages)."""
+
+_EXTRA_WORDINGS: Mapping[RefusableFeature, tuple[str, ...]] = {
+    "tool_choice": _TOOL_CHOICE_WORDINGS,
+    "named_tool_choice": _CHOICE_FORM_WORDINGS,
+}
 
 REFUSAL_WORDINGS: Mapping[RefusableFeature, tuple[re.Pattern[str], ...]] = {
     feature: tuple(
         re.compile(wording.format(field=_FIELD_NAMES[feature]), re.IGNORECASE)
-        for wording in (
-            _GENERIC_WORDINGS + (_TOOL_CHOICE_WORDINGS if feature == "tool_choice" else ())
-        )
+        for wording in (_GENERIC_WORDINGS + _EXTRA_WORDINGS.get(feature, ()))
     )
     for feature in REFUSABLE_FEATURES
 }
@@ -149,6 +166,8 @@ def features_sent(body: Mapping[str, Any]) -> set[RefusableFeature]:
     choice = body.get("tool_choice")
     if choice == "required" or (isinstance(choice, Mapping) and choice.get("type") == "any"):
         sent.add("tool_choice")
+    if isinstance(choice, Mapping) and choice.get("type") in ("function", "tool"):
+        sent.add("named_tool_choice")
     if body.get("parallel_tool_calls") is not None or (
         isinstance(choice, Mapping) and "disable_parallel_tool_use" in choice
     ):
@@ -180,8 +199,16 @@ def _single_tool_name(request: ChatCompletionRequest) -> str | None:
 
 def negotiable(request: ChatCompletionRequest, feature: RefusableFeature) -> bool:
     """Whether ``request`` can do without ``feature`` (or has an equivalent form of it)."""
+    name = _single_tool_name(request)
     if feature == "tool_choice":
-        return request.tool_choice == "required" and _single_tool_name(request) is not None
+        return request.tool_choice == "required" and name is not None
+    if feature == "named_tool_choice":
+        choice = request.tool_choice
+        return (
+            isinstance(choice, Mapping)
+            and name is not None
+            and (choice.get("function") or {}).get("name") == name
+        )
     return True
 
 
@@ -201,6 +228,8 @@ def without_refused(
         elif feature == "tool_choice" and negotiable(request, "tool_choice"):
             name = _single_tool_name(request)
             update["tool_choice"] = {"type": "function", "function": {"name": name}}
+        elif feature == "named_tool_choice" and negotiable(request, "named_tool_choice"):
+            update["tool_choice"] = "required"
         elif feature == "strict" and any(
             tool.function.strict is not None for tool in request.tools or []
         ):

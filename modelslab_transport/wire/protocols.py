@@ -3,7 +3,7 @@
 ModelsLab carries a chat over OpenAI-style ``/chat/completions`` or Anthropic-style
 ``/v1/messages`` (modelslab-api.md §2, §3). :data:`PROTOCOL_SPECS` says, per protocol, what
 differs on the wire; the codecs that speak each one are in
-:mod:`modelslab_transport.protocols`. Nothing here imports httpx2 or the wire types, so a
+:mod:`modelslab_transport.protocols.table`. Nothing here imports httpx2 or the wire types, so a
 model's configuration is checked against these facts when it is built, at no import cost.
 """
 
