@@ -89,12 +89,15 @@ def _imports(path: Path) -> set[str]:
 
 
 def _example_modules() -> list[Path]:
-    """The examples ``python -m examples`` runs, and the repository modules they import."""
+    """The examples the README runs, and the repository modules they import."""
     from examples.__main__ import EXAMPLES
 
-    files = [REPO_ROOT / "examples" / f"{name}.py" for name in EXAMPLES]
+    files = [REPO_ROOT / "examples" / f"{name}.py" for name in [*EXAMPLES, "batch_progress"]]
     files += [REPO_ROOT / "examples" / name for name in ("__main__.py", "_runtime.py")]
     files += [REPO_ROOT / "examples" / "minilm.py", REPO_ROOT / "tests" / "cassette_rules.py"]
+    support = REPO_ROOT / "tests" / "support"  # batch_progress's loopback server and its imports
+    helpers = ("__init__", "queue_server", "loopback", "replies", "mock_api")
+    files += [support / f"{name}.py" for name in helpers]
     return files
 
 
