@@ -72,7 +72,7 @@ def target() -> Target:
 
 REPLAY_MISS = (
     "replay has only the recorded prompts of examples/{name}.py; to run a changed example, "
-    "set MODELSLAB_BASE_URL to an OpenAI-compatible server (python -m tests.recording serve "
+    "set MODELSLAB_BASE_URL to an OpenAI-compatible server (python -m tools.recording serve "
     "starts one) or MODELSLAB_API_KEY for the live ModelsLab API"
 )
 """The one line an example exits with when it sends a request its cassette lacks."""

@@ -1,17 +1,24 @@
-"""The README's snippets run as written, and its model table matches the profile table.
+"""The code in the README and in ``docs/`` runs as written, and the docs match the code.
 
-Each ``<!-- readme-snippet: NAME -->`` code block runs in a fresh interpreter from the
-repository root, with ``MODELSLAB_BASE_URL`` pointing at :class:`OpenAIFake` on
-127.0.0.1 (no key, no network), and must exit 0 having printed what it says it prints.
+Every ``python`` block in ``README.md`` and ``docs/*.md`` is preceded by a marker:
+``<!-- snippet: NAME -->`` blocks run in a fresh interpreter from the repository root,
+with ``MODELSLAB_BASE_URL`` pointing at :class:`OpenAIFake` on 127.0.0.1 (no key, no
+network), and must exit 0 having printed what they say they print; ``<!-- not-run:
+REASON -->`` blocks need what no offline test has (a Redis server, a third-party package,
+a Messages endpoint) and say so. The model table in ``docs/models.md`` is generated from
+the profiles; links between the documents resolve; every ``python -m`` module the
+documents name exists.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,25 +26,74 @@ from modelslab_transport.config.model_profiles import MODEL_PROFILES, ModelProfi
 from tests.conftest import REPO_ROOT
 from tests.support.openai_fake import MODEL_IDS, OpenAIFake
 
-README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+README_PATH = REPO_ROOT / "README.md"
+MODELS_DOC = REPO_ROOT / "docs" / "models.md"
+DOCUMENTS = [README_PATH, *sorted((REPO_ROOT / "docs").glob("*.md"))]
+"""The documents whose code blocks are checked."""
+LINKED = [*DOCUMENTS, REPO_ROOT / "CONTRIBUTING.md", REPO_ROOT / "CHANGELOG.md"]
+"""The documents whose links and ``python -m`` commands are checked."""
 
-_SNIPPET = re.compile(r"<!-- readme-snippet: ([\w-]+) -->\n```python\n(.*?)```", re.DOTALL)
-SNIPPETS = dict(_SNIPPET.findall(README))
+README = README_PATH.read_text(encoding="utf-8")
+README_MAX_LINES = 250
+
+_FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+_SNIPPET = re.compile(r"<!-- snippet: ([\w-]+) -->")
+_NOT_RUN = re.compile(r"<!-- not-run: (\S.*?) -->")
+
+
+def _blocks(path: Path) -> list[tuple[str, str]]:
+    """``(marker line, code)`` of every python block in ``path``."""
+    text = path.read_text(encoding="utf-8")
+    found = []
+    for match in _FENCE.finditer(text):
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        found.append((before, match.group(1)))
+    return found
+
+
+def _snippets() -> dict[str, str]:
+    snippets: dict[str, str] = {}
+    for path in DOCUMENTS:
+        for marker, code in _blocks(path):
+            named = _SNIPPET.fullmatch(marker)
+            if named:
+                assert named.group(1) not in snippets, f"snippet name used twice: {marker}"
+                snippets[named.group(1)] = code
+    return snippets
+
+
+SNIPPETS = _snippets()
+"""Every runnable snippet of the README and ``docs/``, by name."""
+
+_GREETING = "Hello from the fake server."
 
 # What each snippet must print (every string, in order), and the paths it must request.
 EXPECTED: dict[str, tuple[list[str], list[str]]] = {
     "list-models": ([repr(list(MODEL_IDS))], ["/v1/models"]),
-    "langchain-quickstart": (
-        ["Hello from the fake server.", "Hello from the fake server."],
-        ["/chat/completions", "/chat/completions"],
-    ),
+    "langchain-quickstart": ([_GREETING, _GREETING], ["/chat/completions", "/chat/completions"]),
     "langchain-agent": (["The answer is 42."], ["/chat/completions", "/chat/completions"]),
     "llama-index-quickstart": (
-        ["Hello from the fake server.", "Hello from the fake server.", "The answer is 42."],
+        [_GREETING, _GREETING, "The answer is 42."],
         ["/chat/completions"] * 4,
     ),
-    "llama-index-rag": (["Hello from the fake server."], ["/chat/completions"]),
+    "llama-index-rag": ([_GREETING], ["/chat/completions"]),
+    "configuration-both-classes": ([_GREETING, _GREETING], ["/chat/completions"] * 2),
+    "transport-alone": (
+        [_GREETING, _GREETING, repr(list(MODEL_IDS))],
+        ["/chat/completions", "/chat/completions", "/v1/models"],
+    ),
+    # The snippet's own base URL (a closed loopback port) wins over the environment's.
+    "errors-catch": (["ModelsLabConnectionError True", "APIConnectionError True"], []),
 }
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
+def test_every_python_block_is_run_or_says_why_not(path: Path) -> None:
+    for marker, code in _blocks(path):
+        assert _SNIPPET.fullmatch(marker) or _NOT_RUN.fullmatch(marker), (
+            f"{path.name}: a python block has neither <!-- snippet: NAME --> nor "
+            f"<!-- not-run: REASON --> on the line before it:\n{code[:300]}"
+        )
 
 
 def test_every_snippet_is_checked() -> None:
@@ -64,6 +120,7 @@ def test_readme_snippet_runs_as_written(name: str) -> None:
     with OpenAIFake() as server:
         result = _run(SNIPPETS[name], server.base_url)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
     position = 0
     for text in printed:
         found = result.stdout.find(text, position)
@@ -118,7 +175,7 @@ def _row(model: str, profile: ModelProfile) -> str:
 
 
 def render_model_table() -> str:
-    """The README's model table, from ``MODEL_PROFILES``."""
+    """The model table of ``docs/models.md``, from ``MODEL_PROFILES``."""
     lines = [
         "| model id | context (tokens) | tools | JSON mode | images | reasoning |",
         "|---|---|---|---|---|---|",
@@ -127,15 +184,65 @@ def render_model_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_readme_model_table_matches_the_profiles() -> None:
-    match = _TABLE.search(README)
-    assert match, "README lost its model-table markers"
+def test_model_table_matches_the_profiles() -> None:
+    match = _TABLE.search(MODELS_DOC.read_text(encoding="utf-8"))
+    assert match, "docs/models.md lost its model-table markers"
     expected = render_model_table()
-    assert match.group(2) == expected, "README model table is stale; replace it with:\n" + expected
+    assert match.group(2) == expected, (
+        "docs/models.md's model table is stale; run python -m tests.test_readme"
+    )
 
 
-if __name__ == "__main__":  # python -m tests.test_readme rewrites the README's model table
-    path = REPO_ROOT / "README.md"
+# ------------------------------------------------------------------ the documents
+
+
+def test_readme_is_short_and_has_its_neighbours() -> None:
+    lines = README.count("\n")
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines (at most {README_MAX_LINES})"
+    for name in ("CHANGELOG.md", "CONTRIBUTING.md", "LICENSE"):
+        assert (REPO_ROOT / name).is_file(), name
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+    return {_slug(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
+
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("path", LINKED, ids=lambda p: p.name)
+def test_links_between_the_documents_resolve(path: Path) -> None:
+    for target in _LINK.findall(path.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):
+            continue  # https://, mailto:
+        file_part, _, anchor = target.partition("#")
+        linked = (path.parent / file_part).resolve() if file_part else path
+        assert linked.exists(), f"{path.name} links to {target}, which does not exist"
+        if anchor and linked.suffix == ".md":
+            assert anchor in _anchors(linked), f"{path.name} links to {target}: no such heading"
+
+
+_MODULE = re.compile(r"python3? -m ([A-Za-z_][\w.]*)")
+
+
+@pytest.mark.parametrize("path", LINKED, ids=lambda p: p.name)
+def test_every_python_m_module_named_exists(path: Path) -> None:
+    for module in set(_MODULE.findall(path.read_text(encoding="utf-8"))):
+        if module in {"venv", "pip", "pytest"}:
+            continue
+        assert importlib.util.find_spec(module) is not None, f"{path.name}: python -m {module}"
+
+
+if __name__ == "__main__":  # python -m tests.test_readme rewrites docs/models.md's model table
+    path = MODELS_DOC
     text = path.read_text(encoding="utf-8")
     path.write_text(
         _TABLE.sub(lambda m: m.group(1) + render_model_table() + m.group(3), text),

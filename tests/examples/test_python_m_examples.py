@@ -65,6 +65,6 @@ def test_an_edited_example_in_replay_ends_with_one_line_saying_what_to_do() -> N
     assert result.stderr.strip().splitlines() == [
         "replay has only the recorded prompts of examples/langchain_chain.py; to run a "
         "changed example, set MODELSLAB_BASE_URL to an OpenAI-compatible server "
-        "(python -m tests.recording serve starts one) or MODELSLAB_API_KEY for the live "
+        "(python -m tools.recording serve starts one) or MODELSLAB_API_KEY for the live "
         "ModelsLab API"
     ]
