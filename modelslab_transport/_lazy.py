@@ -1,8 +1,4 @@
-"""Module-level ``__getattr__``/``__dir__`` (PEP 562) that import a name on first access.
-
-The package roots use it so that importing them costs nothing until a name is used:
-``import langchain_modelslab`` then pays only for the modules it needs at import time.
-"""
+"""Module ``__getattr__``/``__dir__`` (PEP 562) importing a package's exports on first access."""
 
 from __future__ import annotations
 
@@ -21,12 +17,7 @@ def names_by_module(modules: Mapping[str, Iterable[str]]) -> dict[str, str]:
 def lazy_exports(
     package: str, namespace: dict[str, Any], exports: Mapping[str, str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """Build the ``__getattr__`` and ``__dir__`` of ``package``.
-
-    ``exports`` maps each exported name to the submodule (relative to ``package``)
-    that defines it. A name is imported on first access and then stored in
-    ``namespace`` (the package's globals), so later lookups are plain attribute reads.
-    """
+    """``package``'s ``__getattr__``/``__dir__`` for ``exports`` (``{name: submodule}``)."""
 
     def module_getattr(name: str) -> Any:
         module = exports.get(name)

@@ -1,15 +1,4 @@
-"""The error hierarchy of the ModelsLab transport.
-
-Every failure the transport reports is a :class:`ModelsLabError`. Errors the server
-reports (through an HTTP status, or through an error body inside an HTTP 200) are
-:class:`APIStatusError` subclasses chosen by status code, or, for a 200 body, by the
-error's code or wording. Failures to reach the server or to read its answer are
-:class:`APIConnectionError` / :class:`APITimeoutError`; an answer that cannot be
-understood is :class:`InvalidResponseError`.
-
-No error ever carries the API key: messages are built from the server's text, and
-the client redacts the key from that text before raising.
-"""
+"""The transport's errors: every failure is a :class:`ModelsLabError`; none carries the API key."""
 
 from __future__ import annotations
 
@@ -36,12 +25,7 @@ __all__ = [
 
 
 class ModelsLabError(Exception):
-    """Base class of every error raised by the ModelsLab transport.
-
-    Attributes:
-        message: What went wrong, in the server's words where it gave any.
-        retryable: Whether sending the same request again may succeed.
-    """
+    """Base of every transport error: ``message``, and ``retryable`` (may a resend succeed)."""
 
     retryable_by_default: ClassVar[bool] = False
 
@@ -54,11 +38,7 @@ class ModelsLabError(Exception):
         return self.message
 
     def constructor_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments that rebuild this error (besides ``message``).
-
-        A subclass with attributes of its own adds them, so that an error re-raised as
-        another class of the same family (the LangChain-aware twins) keeps every one.
-        """
+        """The keyword arguments besides ``message`` that rebuild this error."""
         return {"retryable": self.retryable}
 
 
@@ -66,17 +46,8 @@ class APIStatusError(ModelsLabError):
     """The server answered with an error: an HTTP error status or an error body.
 
     Attributes:
-        status_code: The HTTP status of the reply (200 for an error inside a 200 body
-            or inside a stream), or None when the request was never sent (no API key).
-        request_id: The server's request id, when it sent one.
-        code: The server's error code, when it sent one.
-        error_type: The server's error type, when it sent one.
-        retry_after: Seconds the server asked us to wait (its headers first, then its
-            body: see
-            :func:`~modelslab_transport.decoding.error_bodies.parse_retry_after`), or None.
-        body: The parsed error body (JSON object or text), for inspection.
-        in_stream: True when the error arrived as an event inside a stream that had
-            begun with HTTP 200; ``str()`` then says so rather than "HTTP 200".
+        status_code: The HTTP status (200 for an error body or stream event), or None if unsent.
+        retry_after: Seconds the server asked to wait (``Retry-After`` first), or None.
     """
 
     def __init__(
@@ -102,7 +73,7 @@ class APIStatusError(ModelsLabError):
         self.in_stream = in_stream
 
     def constructor_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments that rebuild this error (see :class:`ModelsLabError`)."""
+        """See :meth:`ModelsLabError.constructor_kwargs`."""
         return {
             **super().constructor_kwargs(),
             "status_code": self.status_code,
@@ -127,23 +98,14 @@ class APIStatusError(ModelsLabError):
 
 
 class RedirectError(APIStatusError):
-    """The server answered with a redirect (HTTP 3xx), which is never followed.
-
-    Following it would send the API key (header or body) to whatever the redirect names,
-    possibly another host, so the client stops and reports it instead: point
-    ``base_url`` at the target if you trust it.
-
-    Attributes:
-        location: The redirect's target (its ``Location`` header, query string and user
-            information removed), or None when the server named none.
-    """
+    """A redirect (HTTP 3xx), never followed (the key would go along); ``location``: its target."""
 
     def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.location = location
 
     def constructor_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments that rebuild this error (see :class:`ModelsLabError`)."""
+        """See :meth:`ModelsLabError.constructor_kwargs`."""
         return {**super().constructor_kwargs(), "location": self.location}
 
 
@@ -188,20 +150,11 @@ class APITimeoutError(APIConnectionError):
 
 
 class QueueTimeoutError(APITimeoutError):
-    """A request waited for a free slot of its account's queue limit past its deadline.
-
-    The deadline is ``queue_timeout`` (seconds) after the call began; see
-    :mod:`modelslab_transport.limits.queue`. Raise ``queue_timeout`` or
-    ``max_concurrency``, or send fewer requests at once.
-    """
+    """A call waited past ``queue_timeout`` (seconds) for its account's queue limit."""
 
 
 class LocalRequestError(ModelsLabError):
-    """The request could not be sent as built: the HTTP stack refused it before sending.
-
-    For example a header with a line break set on an injected ``http_client``. Not
-    retried, and not a connection problem: the message says what to change.
-    """
+    """The HTTP stack refused to send the request as built (e.g. a bad header); not retried."""
 
 
 class InvalidResponseError(ModelsLabError):

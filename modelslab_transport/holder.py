@@ -1,9 +1,4 @@
-"""What a framework model inherits to call through one :class:`ModelsLab` object.
-
-Kept apart from :mod:`modelslab_transport.modelslab`, which imports the HTTP stack: a
-framework class inherits this when its package is imported, and the stack is imported
-when the first call builds the object.
-"""
+"""What a framework model inherits to call through one :class:`ModelsLab`, built on first call."""
 
 from __future__ import annotations
 
@@ -27,12 +22,7 @@ def modelslab_of(
     http_client: Any = None,
     async_http_client: Any = None,
 ) -> ModelsLab:
-    """The ``ModelsLab`` a framework model keeps in its pydantic private ``_modelslab``.
-
-    Built (and stored) on the first call, then kept in step with the attributes
-    ``names`` of ``owner`` (see :meth:`ModelsLab.follow`). Both framework classes hold
-    their object through this one function.
-    """
+    """``owner``'s ``ModelsLab`` (``_modelslab``): built on first call, then following ``names``."""
     core = modelslab_held_by(owner)
     if core is None:
         from modelslab_transport.modelslab import ModelsLab  # the HTTP stack, on first call
@@ -58,11 +48,8 @@ def modelslab_of(
 class ModelsLabHolder(CallerClients):
     """Mixin for a framework model that calls through one :class:`ModelsLab` object.
 
-    ``ChatModelsLab`` and ``ModelsLabLLM`` both are one: they name the fields that
-    configure the object in :attr:`watched_fields`, their caller-client fields in
-    ``caller_client_fields`` (sync, then async), and build the options in
-    ``_options()``. The object is built on the first call (:func:`modelslab_of`) and
-    kept in a pydantic private attribute ``_modelslab``, which the class declares.
+    A subclass names :attr:`watched_fields` and ``caller_client_fields`` (sync, then async),
+    builds the options in ``_options()`` and declares the private ``_modelslab``.
     """
 
     watched_fields: ClassVar[tuple[str, ...]] = ()
@@ -73,13 +60,10 @@ class ModelsLabHolder(CallerClients):
 
     @property
     def client(self) -> ModelsLab:
-        """The :class:`~modelslab_transport.ModelsLab` object this model calls through.
-
-        It follows the fields: after one changes (``model.base_url = ...``) the next call
-        gets new transport clients, while calls already running keep theirs.
+        """The ``ModelsLab`` this model calls through; it follows the fields.
 
         Raises:
-            ValueError: when a field changed since to a value the options refuse.
+            ValueError: when a field changed to a value the options refuse.
         """
         sync_field, async_field = self.caller_client_fields
         return modelslab_of(
@@ -104,14 +88,8 @@ class ModelsLabHolder(CallerClients):
 
 
 def modelslab_held_by(owner: Any) -> ModelsLab | None:
-    """The ``ModelsLab`` that :func:`modelslab_of` built for ``owner``, if it built one.
-
-    None before the first call, and for a copy of a framework model that still holds
-    the original's object (a copy builds its own on its first call, and closing the
-    copy must not close the original's connections).
-    """
-    # Read from pydantic's private-attribute slot: ``owner._modelslab`` goes through
-    # pydantic's ``__getattr__``, which costs more than the rest of :func:`modelslab_of`.
+    """The ``ModelsLab`` :func:`modelslab_of` built for ``owner``; None before, and for a copy."""
+    # The slot read directly, bypassing pydantic's ``__getattr__``.
     private = owner.__pydantic_private__
     core: ModelsLab | None = private.get("_modelslab") if private else None
     if core is None or not core.follows(owner):

@@ -1,25 +1,4 @@
-"""Where earlier reasoning goes back in a conversation, by each provider's rule.
-
-Reasoning models in a tool loop must see their own reasoning again, in the place
-their provider expects, or the next request fails with HTTP 400:
-
-* DeepSeek (thinking mode with tool calls): the assistant turns after the latest
-  user message carry their ``reasoning_content`` back; on turns before it DeepSeek
-  refuses the field ("Thinking Mode", tool calls:
-  https://api-docs.deepseek.com/guides/thinking_mode; "Reasoning Model":
-  https://api-docs.deepseek.com/guides/reasoning_model).
-* Anthropic-style Messages: the signed ``thinking`` / ``redacted_thinking`` blocks open
-  the assistant turn that holds the ``tool_use`` blocks ("Extended thinking",
-  preserving thinking blocks during tool use:
-  https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking). The
-  Messages bridge (:mod:`modelslab_transport.protocols.messages`) places them.
-* Opaque fields on tool calls (Gemini's ``extra_content.google.thought_signature``
-  through OpenAI-compatible APIs: https://ai.google.dev/gemini-api/docs/thought-signatures)
-  go back unchanged on the tool call (see :class:`~modelslab_transport.wire.chat.ToolCall`).
-
-The framework conversions copy every piece onto the wire messages and call
-:func:`apply_reasoning_rules` last; it removes what a rule forbids.
-"""
+"""Where earlier reasoning goes back in a conversation, by each provider's rule."""
 
 from __future__ import annotations
 
@@ -31,12 +10,11 @@ __all__ = ["apply_reasoning_rules"]
 
 
 def apply_reasoning_rules(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
-    """``messages`` with ``reasoning_content`` kept only where DeepSeek accepts it.
+    """``messages`` (not modified) with reasoning only where the providers accept it.
 
-    Assistant turns after the latest ``user`` message keep it (the tool loop in
-    progress); earlier assistant turns lose it. Signed reasoning blocks are kept on
-    assistant turns that call tools (the only place the Messages protocol needs
-    them) and dropped elsewhere. The input messages are not modified.
+    ``reasoning_content`` stays on turns after the latest user message (DeepSeek:
+    https://api-docs.deepseek.com/guides/thinking_mode); signed reasoning stays on turns
+    that call tools (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking).
     """
     last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
     result: list[ChatMessage] = []

@@ -1,20 +1,8 @@
-"""Reasoning written inline as ``<think>...</think>`` at the start of an answer.
+"""Reasoning written inline as ``<think>...</think>``, moved to ``reasoning_content``.
 
-DeepSeek-R1 distills and some Qwen3 deployments put their reasoning in ``content``,
-wrapped in ``<think>`` tags, instead of a separate ``reasoning_content`` field. This
-module moves it there: only a ``<think>`` that opens the content (its first characters
-after any whitespace) counts, so an answer that merely mentions the tag later is left
-alone. A reply whose chat template opened the tag in the prompt (it has ``</think>``
-but no ``<think>``) is left as it is too: a stream cannot tell it from an answer that
-mentions the tag until the text is over, and holding every answer back until then would
-end streaming.
-
-:class:`ThinkTagSplitter` works on text that arrives in pieces cut anywhere (inside a
-tag too): it holds back only what could still be part of a tag (an answer that does
-not begin with ``<``, after any whitespace, is never held). :func:`split_completion`
-and :class:`ThinkTagStream` apply it to whole completions and to chunk streams; both
-go through the same splitter, so a streamed answer adds up to what the same answer
-gives unstreamed. The framework integrations turn this off with ``split_think_tags=False``.
+Only a ``<think>`` that opens the content (after whitespace) counts; a reply with
+``</think>`` but no ``<think>`` is left as it is. Whole replies and streams go through the
+same :class:`ThinkTagSplitter`, so both give the same split.
 """
 
 from __future__ import annotations
@@ -48,12 +36,10 @@ def _partial_close_length(text: str) -> int:
 
 @dataclass
 class ThinkTagSplitter:
-    """Splits one answer's text, fed in pieces, into (reasoning, content).
+    """Splits one answer's text, fed in pieces cut anywhere, into (reasoning, content).
 
-    Whitespace before ``<think>``, around the reasoning and between ``</think>`` and the
-    answer is dropped. An answer that does not open with ``<think>`` (after any
-    whitespace) passes through unchanged; so does the whitespace it starts with. A
-    stream that ends inside the tags gives what it had as reasoning.
+    Only what could still be part of a tag is held back. Whitespace around the tags and
+    the reasoning is dropped; an answer without the tags passes through unchanged.
     """
 
     _state: str = "start"
@@ -63,7 +49,7 @@ class ThinkTagSplitter:
 
     @property
     def passing_through(self) -> bool:
-        """Whether every further piece comes back unchanged as content (past any reasoning)."""
+        """Whether every further piece comes back unchanged as content."""
         return self._state == "content"
 
     def feed(self, text: str) -> tuple[str, str]:
@@ -72,7 +58,6 @@ class ThinkTagSplitter:
             return "", ""
         if self._state == "start":
             held = self._held + text
-            # Whitespace before the tag does not count (a newline often comes first).
             opening = held.lstrip()
             if len(opening) < len(OPEN_TAG) and OPEN_TAG.startswith(opening):
                 self._held = held
@@ -135,11 +120,7 @@ def _joined(first: str | None, second: str | None) -> str | None:
 
 
 def split_completion(completion: ChatCompletion) -> ChatCompletion:
-    """``completion`` with leading ``<think>`` reasoning moved to ``reasoning_content``.
-
-    Choices whose text content does not open with ``<think>`` are left as they are
-    (content given as a list of blocks is never touched).
-    """
+    """``completion`` with leading ``<think>`` reasoning moved (list content is untouched)."""
     choices = []
     changed = False
     for choice in completion.choices:
@@ -160,12 +141,9 @@ def split_completion(completion: ChatCompletion) -> ChatCompletion:
 
 
 class ThinkTagStream:
-    """Applies :class:`ThinkTagSplitter` to the chunks of one stream, choice by choice.
+    """Applies :class:`ThinkTagSplitter` to one stream's chunks, choice by choice.
 
-    :meth:`split` returns each chunk with its text content divided between
-    ``content`` and ``reasoning_content``; a choice's held-back text is released on
-    the chunk that brings its ``finish_reason``, and :meth:`flush` releases whatever a
-    stream that ended without one still holds.
+    Held-back text comes out with the choice's ``finish_reason``, or from :meth:`flush`.
     """
 
     def __init__(self) -> None:
@@ -186,7 +164,7 @@ class ThinkTagStream:
             if splitter is None:
                 splitter = self._splitters[choice.index] = ThinkTagSplitter()
             elif splitter.passing_through and not choice.finish_reason:
-                choices.append(choice)  # past any leading reasoning: text passes as it is
+                choices.append(choice)
                 continue
             reasoning, content = splitter.feed(delta.content or "")
             if choice.finish_reason:

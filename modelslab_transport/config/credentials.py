@@ -1,19 +1,4 @@
-"""Checking the API key and extra headers before they can reach an HTTP request.
-
-A key read from a file or pasted from a web page often carries a line break, spaces or
-a typographic character. Sent as a header, such a key is refused by the HTTP stack
-only once the request is on its way, as a protocol error that looks like a failure to
-reach the server, with the key (escaped, so simple redaction misses it) in the error
-text. These checks run when the settings are built instead: surrounding whitespace is
-removed, and anything a header cannot carry is refused with a ``ValueError`` that says
-where the problem is and what to change, without quoting any part of the value.
-
-Header names must be RFC 9110 tokens; header values and the key must be printable ASCII
-(spaces and tabs allowed inside a value, not in the key's surroundings). Non-ASCII
-header values are refused although HTTP/1.1 tolerates Latin-1 ("obs-text"): RFC 9110
-§5.5 says senders should not produce it, and httpx encodes ``str`` header values as
-ASCII.
-"""
+"""Checks of the API key and extra headers before they reach a request; errors never quote them."""
 
 from __future__ import annotations
 
@@ -22,8 +7,7 @@ from collections.abc import Mapping
 
 __all__ = ["check_default_headers", "check_header", "clean_api_key"]
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-"""An RFC 9110 token: what a header name may be."""
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
 
 _KEY_ADVICE = (
     "an API key is one word of printable ASCII: copy it again from the ModelsLab "
@@ -33,11 +17,10 @@ _KEY_ADVICE = (
 
 
 _SCHEMES = frozenset({"bearer", "basic", "token"})
-"""Authorization schemes a pasted header value may start with (lower case)."""
 
 
 def _describe(character: str) -> str:
-    """Name a character's kind (never the character itself, which belongs to a secret)."""
+    """A character's kind (never the character, which belongs to a secret)."""
     if character in "\r\n":
         return "a line break (CR or LF)"
     if character == "\t":
@@ -48,10 +31,7 @@ def _describe(character: str) -> str:
 
 
 def _first_bad(text: str, *, allow_tab: bool) -> int | None:
-    """Index of the first character a header cannot carry, or None.
-
-    Printable ASCII and the space pass; the tab passes only inside a header value.
-    """
+    """Index of the first character a header cannot carry (a tab only in values), or None."""
     for index, character in enumerate(text):
         if " " <= character <= "~" or (allow_tab and character == "\t"):
             continue
@@ -60,20 +40,11 @@ def _first_bad(text: str, *, allow_tab: bool) -> int | None:
 
 
 def clean_api_key(value: str) -> str | None:
-    """The key as it must be sent: surrounding whitespace removed; None if nothing is left.
-
-    Args:
-        value: The key as given (argument, environment variable, file contents).
-
-    Returns:
-        The stripped key, or None for an empty or all-whitespace value.
+    """The key without surrounding whitespace, or None if nothing is left.
 
     Raises:
-        ValueError: when the key holds a line break, another control character, a
-            space or a non-ASCII character (the message gives the position, never the
-            key), or
-            starts with an authorization scheme (``"Bearer sk-..."``: the client writes
-            the scheme itself, so the server would get ``Bearer Bearer sk-...``).
+        ValueError: for a control, non-ASCII or space character (giving its position,
+            never the key), or a leading authorization scheme (``"Bearer sk-..."``).
     """
     key = value.strip()
     if not key:
@@ -92,9 +63,7 @@ def clean_api_key(value: str) -> str | None:
             f"{_KEY_ADVICE}"
         )
     if " " in key:
-        # A header could carry it, but no API key has a space: this is a key cut by a
-        # line wrap, or two values pasted together. It would be sent as given, and the
-        # error redaction (which takes text with spaces for prose) would not hide it.
+        # A header could carry it, but no key has one, and redaction would not hide it.
         raise ValueError(
             f"api_key contains a space at position {key.index(' ') + 1} (after removing "
             f"surrounding whitespace); an API key has none: {_KEY_ADVICE}"
@@ -103,17 +72,10 @@ def clean_api_key(value: str) -> str | None:
 
 
 def check_header(name: str, value: str, *, setting: str = "default_headers") -> tuple[str, str]:
-    """One extra header, checked: its name, and its value without surrounding whitespace.
-
-    Args:
-        name: The header name; must be an RFC 9110 token (letters, digits and
-            ``!#$%&'*+-.^_`|~``).
-        value: The header value; must be printable ASCII (inner spaces and tabs allowed).
-        setting: The setting the header came from, for the error message.
+    """One header: its name (an RFC 9110 token) and its value (printable ASCII), stripped.
 
     Raises:
-        ValueError: naming the header (or, for a bad name, its position) and what is
-            wrong; the value itself is never quoted, since it may be a credential.
+        ValueError: naming the header (from ``setting``) and the fault, never the value.
     """
     if not isinstance(name, str) or not isinstance(value, str):
         raise ValueError(f"{setting} must map header names (str) to header values (str)")
@@ -147,18 +109,14 @@ def _describe_in_name(character: str) -> str:
     return _describe(character)
 
 
-_FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding"))
-"""Headers that frame the request body: the HTTP library writes them from the body it
-sends, and a second, different value makes it refuse the request half-sent."""
+_FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding"))  # the body's own
 
 
 def check_default_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Every extra header checked with :func:`check_header`; values stripped.
+    """Every extra header checked (:func:`check_header`).
 
     Raises:
-        ValueError: for the first header that cannot be sent (see :func:`check_header`),
-            and for ``Content-Length`` or ``Transfer-Encoding``, which only the HTTP
-            library can set (each request body has its own length).
+        ValueError: as :func:`check_header`, and for ``Content-Length``/``Transfer-Encoding``.
     """
     checked = dict(check_header(name, value) for name, value in headers.items())
     for name in checked:

@@ -16,17 +16,11 @@ __all__ = ["ClientSettings", "InsecureBaseURLWarning"]
 
 
 class ClientSettings(ConnectionOptions):
-    """Everything a ModelsLab client needs to know to send a request.
-
-    The fields, their defaults, ranges and checks are :class:`ConnectionOptions`'s
-    (documented there, shared with :class:`~modelslab_transport.config.options.ModelsLabOptions`);
-    this class adds what the transport derives from them: httpx2's per-phase timeouts,
-    whether the base URL needs a key, and the redaction of the key from any text.
-    """
+    """:class:`ConnectionOptions` (its fields documented there) and what a client derives."""
 
     @classmethod
     def of(cls, options: ConnectionOptions) -> ClientSettings:
-        """The connection part of ``options`` (already validated, so not checked again)."""
+        """The connection part of ``options`` (already validated)."""
         return cls.model_construct(**{name: getattr(options, name) for name in CONNECTION_FIELDS})
 
     @property
@@ -35,33 +29,20 @@ class ClientSettings(ConnectionOptions):
         return is_modelslab(self.base_url)
 
     def request_timeout(self) -> httpx2.Timeout:
-        """httpx2's per-phase limits for a request whose reply is read whole.
-
-        The client also enforces ``timeout`` as a deadline for the whole call
-        (:mod:`modelslab_transport.limits.deadlines`); these are each phase's upper bounds.
-        """
+        """httpx2's per-phase limits for a reply read whole (the whole call has a deadline too)."""
         if isinstance(self.timeout, httpx2.Timeout):
             return self.timeout
         return httpx2.Timeout(self.timeout, connect=self.connect_timeout)
 
     def stream_request_timeout(self) -> httpx2.Timeout:
-        """httpx2's per-phase limits for a streamed request: each read ``stream_chunk_timeout``.
-
-        The stream also times the gaps between complete events and, with
-        ``stream_timeout``, its whole life (:mod:`modelslab_transport.limits.deadlines`).
-        """
+        """httpx2's per-phase limits for a streamed request: each read ``stream_chunk_timeout``."""
         base = self.request_timeout()
         return httpx2.Timeout(
             connect=base.connect, read=self.stream_chunk_timeout, write=base.write, pool=base.pool
         )
 
     def redact(self, text: str) -> str:
-        """Return ``text`` with every occurrence of the API key replaced by ``***``.
-
-        A placeholder key for a local server (shorter than 8 characters, such as
-        ``"EMPTY"`` or ``"1"``) is not a secret and is left alone (see
-        :mod:`modelslab_transport.config.redaction`).
-        """
+        """``text`` with the API key redacted (:func:`~.redaction.redact_secret`)."""
         if self.api_key is None:
             return text
         return redact_secret(text, self.api_key.get_secret_value())

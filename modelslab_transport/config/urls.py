@@ -1,31 +1,4 @@
-"""The base URL: what shapes are accepted, and how endpoint paths are joined to it.
-
-The base URL is an API root such as ``https://modelslab.com/api/v7/llm``; the clients
-add ``/chat/completions`` (OpenAI style) or ``/v1/messages``, ``/v1/messages/count_tokens``
-and ``/v1/models`` (Anthropic style) to it (``shared/modelslab-api.md`` §1).
-
-Accepted, and normalised when the settings are built:
-
-* surrounding whitespace and trailing slashes are removed;
-* a root ending in ``/v1`` (the OpenAI SDK habit, and ModelsLab's legacy
-  ``.../api/uncensored-chat/v1``) is kept as given: ``/chat/completions`` is added to it
-  as is, and the Anthropic-style paths, which start with ``/v1`` themselves, are joined
-  without doubling it (``.../v1`` + ``/v1/messages`` is ``.../v1/messages``).
-
-Refused with a ``ValueError`` that says what to change:
-
-* anything but an absolute ``http``/``https`` URL with a host, or with a port that is
-  not a number from 0 to 65535;
-* a query string (``?...``) or a fragment (``#...``): they would be spliced into the
-  middle of every endpoint URL (and a ``?key=...`` would leak into logs);
-* user name or password in the URL (``https://user:secret@host``): they would show in
-  every repr and log line; give the key as ``api_key``;
-* whitespace or control characters inside the URL;
-* an endpoint pasted in place of the root (``.../chat/completions``, ``.../v1/messages``,
-  ``.../v1/models``, ...): the message names the root to use instead.
-
-No error message quotes a query string, fragment or user information: they may hold a key.
-"""
+"""The base URL: an API root such as ``https://modelslab.com/api/v7/llm`` (modelslab-api.md §1)."""
 
 from __future__ import annotations
 
@@ -41,12 +14,9 @@ ENDPOINT_SUFFIXES = (
     "/v1/messages",
     "/v1/models",
 )
-"""Endpoint paths that end a pasted endpoint URL rather than an API root (longest first).
+"""Paths that end a pasted endpoint URL rather than a root (longest first).
 
-The root suggested instead is what precedes the suffix, keeping a ``/v1`` before
-``/chat/completions`` or ``/completions`` (``.../v1/chat/completions`` -> ``.../v1``). A
-bare ``/models`` or ``/messages`` is not among them: some OpenAI-compatible services
-have a root that ends so (Azure AI's ``https://<resource>.services.ai.azure.com/models``).
+Not a bare ``/models`` or ``/messages``: some compatible services' roots end so (Azure AI).
 """
 
 _EXAMPLE = "https://modelslab.com/api/v7/llm"
@@ -66,17 +36,12 @@ def _shown(parts: SplitResult) -> str:
 
 
 def check_base_url(value: str) -> str:
-    """``value`` as an API root: stripped of surrounding whitespace and trailing slashes.
-
-    Args:
-        value: The base URL as given (argument or ``$MODELSLAB_BASE_URL``).
-
-    Returns:
-        The normalised root, to which :func:`endpoint_url` adds endpoint paths.
+    """``value`` as an API root, stripped of surrounding whitespace and trailing slashes.
 
     Raises:
-        ValueError: for any of the shapes listed in this module's docstring, saying what
-            to change.
+        ValueError: saying what to change, for a URL that is not absolute http(s) with a
+            host and a valid port, or has user information, a query, a fragment or inner
+            whitespace, or is an endpoint; it never quotes a query or user information.
     """
     text = value.strip()
     if any(character.isspace() or ord(character) < 0x20 for character in text):
@@ -130,23 +95,14 @@ def check_base_url(value: str) -> str:
 
 
 def endpoint_url(base_url: str, path: str) -> str:
-    """The URL of endpoint ``path`` under the root ``base_url`` (see the module docstring).
-
-    Args:
-        base_url: A root returned by :func:`check_base_url`.
-        path: An endpoint path starting with ``/`` (``/chat/completions``, ``/v1/messages``).
-    """
+    """The URL of ``path`` under ``base_url``; a ``/v1`` root and ``/v1/...`` path share ``/v1``."""
     if path.startswith("/v1/") and base_url.endswith("/v1"):
         return base_url + path[3:]
     return base_url + path
 
 
 def is_modelslab(base_url: str) -> bool:
-    """Whether ``base_url`` is ModelsLab's own API: its host is ``modelslab.com`` or below.
-
-    Any letter case, and the fully qualified form with a trailing dot
-    (``modelslab.com.``), which names the same host.
-    """
+    """Whether ``base_url``'s host is ``modelslab.com`` or below (any case, trailing dot too)."""
     host = urlsplit(base_url).hostname or ""
     host = host[:-1] if host.endswith(".") else host
     return host == "modelslab.com" or host.endswith(".modelslab.com")

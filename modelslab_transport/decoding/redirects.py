@@ -1,12 +1,4 @@
-"""Redirects: never followed, reported as a :class:`RedirectError` that names the target.
-
-Every request carries the API key (``Authorization``, ``x-api-key``, or ``key`` in the
-body with ``legacy_auth``). httpx drops ``Authorization`` on a redirect to another
-origin, but not ``x-api-key`` or the body, and a caller's client built with
-``follow_redirects=True`` would follow a 307/308 with both. So the clients send every
-request with ``follow_redirects=False``, and a 3xx reply becomes this error: it names
-the target and the ``base_url`` to use if the caller trusts it.
-"""
+"""Redirects: never followed (the API key would go along), reported as a :class:`RedirectError`."""
 
 from __future__ import annotations
 
@@ -28,10 +20,7 @@ def _without_secrets(url: httpx2.URL) -> httpx2.URL:
 
 
 def _suggested_base_url(target: httpx2.URL, requested: httpx2.URL) -> str | None:
-    """The base URL that would reach ``target`` directly, if the redirect kept the path.
-
-    ``/x/chat/completions`` redirected to ``/y/chat/completions`` suggests ``/y``.
-    """
+    """The base URL reaching ``target`` directly if the redirect kept the endpoint path."""
     for path in _ENDPOINT_PATHS:
         if requested.path.endswith(path) and target.path.endswith(path):
             return str(target.copy_with(path=target.path[: -len(path)] or "/")).rstrip("/")
@@ -41,15 +30,7 @@ def _suggested_base_url(target: httpx2.URL, requested: httpx2.URL) -> str | None
 def redirect_error(
     response: httpx2.Response, redact: Callable[[str], str] = lambda text: text
 ) -> RedirectError:
-    """The error for a 3xx reply (its body already read or discarded).
-
-    Args:
-        response: The 3xx reply.
-        redact: Removes the API key from any text that ends up in the error.
-
-    The target is the ``Location`` header resolved against the request URL, shown
-    without user information, query string or fragment.
-    """
+    """The error for a 3xx reply: its target (no secrets, ``redact``-ed) and the base URL to use."""
     requested = response.request.url
     location = response.headers.get("location")
     target: httpx2.URL | None = None

@@ -1,12 +1,6 @@
 """Reading a reply body whole, within the call's deadline and ``max_response_size``.
 
-Bodies are read as decompressed pieces (httpx2 decodes ``gzip``, ``deflate``, ``br`` and
-``zstd``) and counted as they arrive: a reply larger than ``max_response_size`` once
-decompressed (a compression bomb: 0.5 MB that inflates to 512 MiB) fails with
-:class:`~modelslab_transport.errors.InvalidResponseError` before more than the cap plus
-one decoded piece is held. The piece a single network read inflates to is httpx2's
-(zlib inflates one read, at most 64 KiB, whole), so memory stays within about the cap
-plus a thousand times the read size.
+The size (bytes) is counted decompressed, piece by piece, so a compression bomb fails early.
 """
 
 from __future__ import annotations
@@ -34,13 +28,7 @@ def plain_response(response: httpx2.Response, body: bytes) -> httpx2.Response:
 
 
 class BodyLimit:
-    """Collects a body's pieces and fails once they exceed ``max_response_size``.
-
-    Args:
-        settings: The client's settings (the cap, and the key to redact from the URL).
-        response: The reply being read (for its URL).
-        head: Bytes already read from it.
-    """
+    """Collects a body's pieces (``head``: bytes already read) up to ``max_response_size``."""
 
     __slots__ = ("_cap", "_parts", "_response", "_settings", "_size")
 
@@ -55,11 +43,7 @@ class BodyLimit:
             self.add(head)
 
     def add(self, piece: bytes) -> None:
-        """Keep ``piece``.
-
-        Raises:
-            InvalidResponseError: the body now exceeds ``max_response_size``.
-        """
+        """Keep ``piece``; InvalidResponseError once the body exceeds ``max_response_size``."""
         self._size += len(piece)
         if self._cap is not None and self._size > self._cap:
             self._parts.clear()
@@ -83,13 +67,10 @@ def _url(response: httpx2.Response, settings: ClientSettings) -> str:
 def read_body(
     response: httpx2.Response, settings: ClientSettings, deadline: Deadline
 ) -> httpx2.Response:
-    """Read a streamed reply's body whole and return it as a read response.
-
-    The response is closed either way.
+    """Read a streamed reply's body whole (closing it) and return it as a read response.
 
     Raises:
-        APITimeoutError: ``deadline`` passed while reading (a stalled read is
-            interrupted at the deadline).
+        APITimeoutError: ``deadline`` passed (a stalled read is interrupted).
         InvalidResponseError: the body exceeds ``max_response_size`` once decompressed.
         httpx2.HTTPError: the connection failed before the deadline.
     """
@@ -112,10 +93,7 @@ def read_body(
 async def aread_body(
     response: httpx2.Response, settings: ClientSettings, deadline: Deadline
 ) -> httpx2.Response:
-    """The async :func:`read_body`.
-
-    The caller interrupts a stalled read at the deadline (a cancel scope around the call).
-    """
+    """The async :func:`read_body`; the caller's cancel scope interrupts a stalled read."""
     limit = BodyLimit(settings, response)
     try:
         async for piece in response.aiter_bytes():

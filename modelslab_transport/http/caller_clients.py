@@ -1,7 +1,4 @@
-"""A caller's own httpx2 clients on a model or client: never pickled, shared by copies.
-
-The framework classes use it without importing httpx2 (imported once a client is given).
-"""
+"""A caller's own httpx2 clients on a model or client: never pickled, shared by copies."""
 
 from __future__ import annotations
 
@@ -17,19 +14,7 @@ __all__ = [
 
 
 def refuse_pickling_injected(owner: object, clients: Mapping[str, Any]) -> None:
-    """Raise ``TypeError`` if a caller's httpx2 client is among ``clients``.
-
-    Pickling such an owner would fail deep inside (``cannot pickle '_thread.RLock'``)
-    or, through LlamaIndex's ``__getstate__``, drop the client from the live object. A
-    copy (``copy.deepcopy``) shares the client instead; see :func:`share_injected`.
-
-    Args:
-        owner: The object being pickled (its class names it in the message).
-        clients: The owner's client parameters by name (``{"http_client": ...}``).
-
-    Raises:
-        TypeError: naming the parameters that hold a client and what to do instead.
-    """
+    """Raise ``TypeError``, naming the parameters and what to do, if ``clients`` holds one."""
     given = [name for name, client in clients.items() if client is not None]
     if given:
         raise TypeError(
@@ -48,16 +33,7 @@ def share_injected(memo: dict[int, Any], clients: Mapping[str, Any]) -> dict[int
 
 
 def check_http_client(value: Any, *, is_async: bool, name: str) -> None:
-    """Raise ``TypeError`` unless ``value`` is None or an httpx2 client of the right kind.
-
-    Args:
-        value: What the caller passed.
-        is_async: True for an ``httpx2.AsyncClient`` parameter, False for ``httpx2.Client``.
-        name: The parameter's name, for the message.
-
-    Raises:
-        TypeError: naming the parameter, what was passed and what to pass instead.
-    """
+    """Raise ``TypeError``, naming ``name``, unless ``value`` is None or the right httpx2 client."""
     if value is None:
         return
     import httpx2  # a client was given, so its library is already imported
@@ -81,26 +57,19 @@ def check_http_client(value: Any, *, is_async: bool, name: str) -> None:
 
 
 class CallerClients:
-    """Mixin for a framework model whose fields may hold the caller's httpx2 clients.
+    """Mixin for a framework model whose :attr:`caller_client_fields` may hold httpx2 clients.
 
-    ``copy.deepcopy`` shares those clients with the copy; pickling refuses them with a
-    ``TypeError`` and leaves the model as it was. Put it first among the bases, and name
-    the fields in :attr:`caller_client_fields`.
+    Copies share those clients; pickling refuses them. Put it first among the bases.
     """
 
     caller_client_fields: ClassVar[tuple[str, ...]] = ()
-    """The names of the fields that hold the caller's httpx2 clients (None when unset):
-    the sync client's, then the async client's."""
+    """Fields holding the caller's clients: the sync one's, then the async one's."""
 
     def _caller_clients(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.caller_client_fields}
 
     def _check_caller_clients(self) -> None:
-        """Refuse caller clients that are not httpx2 ones (``TypeError`` naming the field).
-
-        The first of :attr:`caller_client_fields` takes an ``httpx2.Client``, the second
-        an ``httpx2.AsyncClient``; httpx2 is imported only when one is given.
-        """
+        """Refuse caller clients that are not httpx2 ones (``TypeError`` naming the field)."""
         given = self._caller_clients()
         if any(client is not None for client in given.values()):
             for index, (name, client) in enumerate(given.items()):

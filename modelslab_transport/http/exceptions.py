@@ -43,11 +43,7 @@ def _asked_for_stream(exc: httpx2.HTTPError) -> bool:
 
 
 def _os_error_text(exc: BaseException) -> str | None:
-    """The text of the operating-system error under ``exc`` (``[Errno 111] ...``), if any.
-
-    The async stack reports a refused connection as "All connection attempts failed";
-    the refusal itself is further down the chain of causes.
-    """
+    """The text of the OS error in ``exc``'s chain of causes (``[Errno 111] ...``), if any."""
     seen = 0
     cause: BaseException | None = exc
     while cause is not None and seen < 8:
@@ -67,9 +63,7 @@ def _environment_proxy(exc: httpx2.HTTPError) -> tuple[str, str] | None:
     return environment_proxy_for(url)
 
 
-# httpx2's per-phase timeouts before the reply: the phase whose limit expired, what is
-# said (with the setting that controls it), and whether a retry may help (None: the
-# error's default). A read timeout is told apart below (reply or stream).
+# (timeout class, phase, message, retryable: None for the error's default); reads below.
 _PHASE_TIMEOUTS: tuple[tuple[type[httpx2.TimeoutException], str, str, bool | None], ...] = (
     (
         httpx2.ConnectTimeout,
@@ -97,25 +91,18 @@ _PHASE_TIMEOUTS: tuple[tuple[type[httpx2.TimeoutException], str, str, bool | Non
 def transport_error(
     exc: httpx2.HTTPError, settings: ClientSettings, *, streaming: bool = False
 ) -> ModelsLabError:
-    """The typed error for an httpx failure to reach or read the server.
+    """The typed error for an httpx2 failure to reach or read the server.
 
-    The message names the URL that was tried and, for a timeout, the limit that
-    expired and the setting that controls it (``timeout``, ``connect_timeout`` or
-    ``stream_chunk_timeout``), so the caller knows what to change. A connection that
-    could not be made also names the proxy the environment sets for that URL, if any
-    (its credentials shown as ``***``).
-
-    A request the HTTP stack itself refused before sending it (``LocalProtocolError``: a
-    header or URL it cannot write) is a ``LocalRequestError``: not retried, and not
-    reported as a failure to reach the server.
+    The message names the URL, for a timeout the limit (seconds) and its setting, and for
+    a failed connection the environment's proxy (credentials ``***``). A request httpx2
+    refused to write (``LocalProtocolError``) is a ``LocalRequestError``, never retried.
     """
     detail = settings.redact(str(exc))
     if not detail:  # an async timeout has no text; a sync one says "timed out"
         detail = "timed out" if isinstance(exc, httpx2.TimeoutException) else type(exc).__name__
     url = _target(exc, settings)
     if isinstance(exc, httpx2.LocalProtocolError):
-        # h11 quotes the offending bytes ("Illegal header value b'...'"): keep only what
-        # kind of problem it is, since the bytes may be a credential, escaped past redact.
+        # h11 quotes the offending bytes, which may be an escaped credential: cut them.
         kind = detail.split(" b'", 1)[0].split(' b"', 1)[0]
         return LocalRequestError(
             f"the HTTP library refused to send the request ({kind}); nothing reached the "
@@ -139,8 +126,7 @@ def transport_error(
             f"no reply from {url} within {limit} s (timeout={limit}; raise timeout=): {detail}"
         )
     if isinstance(exc, httpx2.ProxyError):
-        # The proxy answered, and refused (407 Proxy Authentication Required, 403...):
-        # sending again through the same proxy gets the same answer.
+        # The proxy refused (407, 403...): sending again gets the same answer.
         proxy = _environment_proxy(exc)
         named = (
             f"the proxy {proxy[0]} (from {proxy[1]} in the environment)"

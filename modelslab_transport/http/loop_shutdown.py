@@ -1,21 +1,7 @@
-"""Closing the async streams still open when their event loop shuts down, in order.
+"""Closing the async streams still open when their event loop shuts down, one by one.
 
-An async stream the caller abandons (``async for ...: return`` or ``break``, never
-closed) is left to the event loop: when ``asyncio.run`` (or ``asyncio.Runner``) ends,
-``loop.shutdown_asyncgens()`` closes every async generator still open, all at once.
-httpx2 reads a body through several async generators nested in one another, and a
-framework's stream wrapper (LlamaIndex's, LangChain's) is one more; closed concurrently,
-an outer one finds an inner one being closed already and asyncio logs "an error
-occurred during closing of asynchronous generator ... aclose(): asynchronous generator
-is already running" (Python 3.12+).
-
-The loop cancels its remaining tasks before it closes its async generators. So while a
-loop has open streams, :func:`track` keeps one small task in it (:class:`_Guard`); when
-that task is cancelled at shutdown it closes those streams itself, one after the other,
-each from the outside in, and leaves nothing for ``shutdown_asyncgens()`` to race on.
-The task exists only while the loop has a stream open: it ends when the last one closes.
-Streams are held weakly: one the caller dropped is still finalised by the garbage
-collector as before.
+Left to ``shutdown_asyncgens()``, httpx2's nested generators race as they close (asyncio
+logs "already running"); a task cancelled earlier (:class:`_Guard`) closes them in order.
 """
 
 from __future__ import annotations
@@ -60,10 +46,7 @@ _GUARDS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Guard] = weakref.
 
 
 def track(stream: ClosableStream) -> None:
-    """Count ``stream`` open in the running loop until :func:`untrack` (or its loop ends).
-
-    Outside a running loop (a stream built in plain code) there is nothing to track.
-    """
+    """Count ``stream`` open in the running loop (if any) until :func:`untrack` or its end."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -78,7 +61,7 @@ def untrack(stream: ClosableStream) -> None:
     """``stream`` is closed: forget it; the loop's guard ends with its last stream."""
     try:
         loop = asyncio.get_running_loop()
-    except RuntimeError:  # closed from outside any loop: the guard ends with its loop
+    except RuntimeError:
         return
     guard = _GUARDS.get(loop)
     if guard is None:

@@ -1,10 +1,4 @@
-"""The proxies the environment names, as httpx2 reads them, shown without credentials.
-
-httpx2 (with ``trust_env``, its default) sends through the proxies that
-``urllib.request.getproxies()`` finds: ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``ALL_PROXY``
-(either case), skipping the hosts ``NO_PROXY`` lists. Errors name the proxy a request
-went to, or the one httpx2 could not use, with any user and password shown as ``***``.
-"""
+"""The proxies the environment names (as httpx2 reads them), shown without credentials."""
 
 from __future__ import annotations
 
@@ -34,11 +28,7 @@ def shown_proxy(proxy: str) -> str:
 
 
 def environment_proxies() -> dict[str, str]:
-    """The proxy variables httpx2 reads that are set: ``{"HTTPS_PROXY": value}``.
-
-    Each value as written (surrounding blanks included), with any user and password
-    before its ``@`` shown as ``***``.
-    """
+    """The set proxy variables httpx2 reads, ``{"HTTPS_PROXY": value}``, credentials ``***``."""
     proxies = urllib.request.getproxies()
     return {
         f"{scheme.upper()}_PROXY": _CREDENTIALS.sub("//***@", proxies[scheme])
@@ -48,12 +38,7 @@ def environment_proxies() -> dict[str, str]:
 
 
 def unusable_proxy_reason() -> str | None:
-    """Why a proxy variable httpx2 reads cannot be used, or None if each can be read.
-
-    Checks what httpx2 accepts and fails on later (a port beyond 65535) or reports
-    without naming the variable: blanks around the value, a port that is not a number,
-    a value that is not a URL.
-    """
+    """Why a proxy variable cannot be used (blanks, bad port, not a URL), or None."""
     for proxy in urllib.request.getproxies().values():
         if proxy != proxy.strip():
             return "a proxy URL must not have blanks around it"
@@ -67,10 +52,7 @@ def unusable_proxy_reason() -> str | None:
 
 
 def environment_proxy_for(url: httpx2.URL) -> tuple[str, str] | None:
-    """The proxy the environment names for ``url``: (shown URL, variable), or None.
-
-    None too when ``NO_PROXY`` exempts ``url``'s host.
-    """
+    """(shown proxy, variable) the environment sends ``url`` through, or None (``NO_PROXY``)."""
     proxies = urllib.request.getproxies()
     if not proxies or urllib.request.proxy_bypass(url.host):
         return None
@@ -84,10 +66,8 @@ def environment_proxy_for(url: httpx2.URL) -> tuple[str, str] | None:
 def environment_may_proxy(url: str | None) -> bool:
     """Whether httpx2, trusting the environment, may send requests to ``url`` via a proxy.
 
-    False only when that is certain: no proxy variable is set for ``url``'s scheme (nor
-    ``ALL_PROXY``), or ``NO_PROXY`` is ``*`` or names ``url``'s host exactly. (Other
-    ``NO_PROXY`` patterns, such as domain suffixes, are matched a little differently by
-    urllib and httpx2: then True.) ``url`` None: whether any proxy variable is set.
+    False only when certain: no variable for its scheme or ``ALL_PROXY``, or ``NO_PROXY``
+    is ``*`` or its exact host. ``url`` None: whether any proxy variable is set.
     """
     proxies = urllib.request.getproxies()
     if url is None:

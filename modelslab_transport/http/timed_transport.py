@@ -1,23 +1,8 @@
-"""The sync transport whose socket reads end at the calling thread's deadline.
+"""The sync transport whose socket operations end at the calling thread's deadline.
 
-httpx2 times each read of a sync request alone (``timeout``'s ``read`` phase), so a
-server that sends its status line and headers one byte at a time is never timed out:
-every read gets a byte in time. Async calls are bounded by a cancel scope; a sync call
-cannot be interrupted from outside, except by shutting its socket down, and httpx2
-exposes a request's socket only once the reply's headers have arrived (on the response,
-as the ``network_stream`` extension).
-
-:class:`TimedHTTPTransport` bounds every phase from inside instead. It is httpx2's sync
-transport made of public parts: an ``httpcore2.ConnectionPool`` (the pool
-``httpx2.HTTPTransport`` builds) given a network backend whose streams lower each
-read's, write's and connect's timeout to what is left before the deadline the calling
-thread set with :func:`io_deadline`, and raise httpcore2's timeout once it has passed.
-A write (many sends, each timed alone) is also guarded by
-:mod:`modelslab_transport.http.watchdog`, which shuts its socket down at the deadline: a
-server reading the request a little at a time would otherwise keep every send in time.
-Reads outside :func:`io_deadline` (a stream's body, read as the caller iterates) are
-timed per read as before; the clients guard those with
-:mod:`modelslab_transport.http.watchdog`.
+httpx2 times each sync read alone, so a server sending a byte at a time is never timed out.
+:class:`TimedHTTPTransport` is httpx2's transport built from public parts, with a network
+backend that lowers each operation's timeout to what is left before :func:`io_deadline`.
 """
 
 from __future__ import annotations
@@ -40,8 +25,7 @@ __all__ = ["TimedHTTPTransport", "io_deadline"]
 
 _E = TypeVar("_E", bound=httpcore2.TimeoutException)
 
-# httpx2's own method, even if a recorder had already replaced it when this module was
-# imported (replacements made with functools.wraps, as vcrpy's, keep it as __wrapped__).
+# httpx2's own method, unwrapped should a recorder (vcrpy) have replaced it first.
 _HTTPX2_HANDLE_REQUEST = inspect.unwrap(httpx2.HTTPTransport.handle_request)
 
 
@@ -55,13 +39,10 @@ _DEADLINE = _ThreadDeadline()
 
 @contextlib.contextmanager
 def io_deadline(at: float) -> Iterator[None]:
-    """Within the block, this thread's reads through a :class:`TimedHTTPTransport` end by ``at``.
+    """Within the block, this thread's I/O through a :class:`TimedHTTPTransport` ends by ``at``.
 
-    ``at`` is a ``time.monotonic()`` value (``math.inf``: no deadline). Each read,
-    write and connect then waits at most until ``at`` (or its own timeout, if sooner),
-    and one begun at or after ``at`` raises ``httpcore2.ReadTimeout`` (``WriteTimeout``,
-    ``ConnectTimeout``), which the transport raises as httpx2's. Blocks nest: the inner
-    deadline applies inside it, the outer one again after it.
+    ``at`` is a ``time.monotonic()`` value (``math.inf``: none); past it an operation
+    raises httpx2's ``ReadTimeout`` (``WriteTimeout``, ``ConnectTimeout``). Blocks nest.
     """
     outer = _DEADLINE.at
     _DEADLINE.at = at
@@ -72,13 +53,7 @@ def io_deadline(at: float) -> Iterator[None]:
 
 
 def _timeout_left(timeout: float | None, error: type[_E]) -> tuple[float | None, bool]:
-    """``timeout`` lowered to the time left before the thread's deadline.
-
-    Returns the timeout to use and whether the deadline (not ``timeout``) set it.
-
-    Raises:
-        httpcore2.TimeoutException: ``error``, when the deadline has passed.
-    """
+    """(``timeout`` capped by the thread's deadline, whether it was); ``error`` once past."""
     at = _DEADLINE.at
     if at == math.inf:
         return timeout, False
@@ -102,8 +77,7 @@ class _TimedStream(httpcore2.NetworkStream):
             try:
                 return self._stream.read(max_bytes, left)
             except httpcore2.ReadTimeout:
-                # A socket timeout may end a moment early (the OS rounds its wait): go
-                # on until the deadline has really passed, so the caller sees it passed.
+                # The OS may end a wait early: go on until the deadline has really passed.
                 if not by_deadline:
                     raise
 
@@ -113,8 +87,7 @@ class _TimedStream(httpcore2.NetworkStream):
         if at == math.inf:
             self._stream.write(buffer, left)
             return
-        # A write is many sends, each timed alone: a server that reads a little at a time
-        # keeps every send within its timeout. The socket is shut down at the deadline.
+        # Each send is timed alone: the watchdog bounds the whole write.
         with WATCHDOG.guard(self._stream.get_extra_info("socket"), at - time.monotonic()):
             self._stream.write(buffer, left)
 
@@ -167,11 +140,7 @@ class _TimedBackend(httpcore2.NetworkBackend):
 
 
 def _httpx2_error(exc: Exception) -> Exception:
-    """httpx2's exception of the same name as httpcore2's ``exc`` (``exc`` when none).
-
-    httpx2 defines one for each of httpcore2's (``ReadTimeout``, ``ConnectError``, ...),
-    and raises it from its own transport in the same way.
-    """
+    """httpx2's exception named as httpcore2's ``exc`` (``exc`` itself when none)."""
     for kind in type(exc).__mro__:
         if kind.__module__.startswith("httpcore2"):
             mapped = getattr(httpx2, kind.__name__, None)
@@ -210,19 +179,9 @@ class _Body(httpx2.SyncByteStream):
 class TimedHTTPTransport(httpx2.HTTPTransport):
     """httpx2's ``HTTPTransport`` (HTTP/1.1, no proxy) whose socket operations end at deadlines.
 
-    The deadline is the calling thread's, set with :func:`io_deadline`; outside one,
-    the transport behaves as httpx2's. Errors are httpx2's (``httpx2.ReadTimeout`` when a
-    deadline passes).
-
-    Requests go to its own ``httpcore2.ConnectionPool``, built with the deadline-aware
-    network backend. One exception: while a recorder has replaced
-    ``httpx2.HTTPTransport.handle_request`` to see every request (vcrpy does, to record
-    and replay cassettes), requests go through that replacement, and so to the pool
-    httpx2's own ``__init__`` built, with httpx2's per-read timeouts only.
-
-    Args:
-        limits: Connection limits of its pool (``httpx2.Limits``).
-        ssl_context: TLS settings of its connections.
+    Outside :func:`io_deadline` it behaves as httpx2's. While a recorder (vcrpy) has
+    replaced ``httpx2.HTTPTransport.handle_request``, requests go through it, with
+    httpx2's per-read timeouts only.
     """
 
     def __init__(self, limits: httpx2.Limits, ssl_context: ssl.SSLContext) -> None:

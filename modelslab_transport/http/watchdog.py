@@ -1,12 +1,4 @@
-"""Interrupting a blocking sync read at a deadline: shut its socket down from a thread.
-
-A sync read in httpx2 can only time out per read: a server that sends one byte now and
-then never lets it expire. :data:`WATCHDOG` (one daemon thread per process) shuts a
-socket down once its deadline passes, which makes the pending read fail at once; the
-caller then reports the deadline it was guarding (see
-:mod:`modelslab_transport.limits.deadlines`). Async code needs none of this: a cancel scope
-interrupts any ``await``.
-"""
+"""Interrupting a blocking sync read at a deadline (httpx2 times reads singly): shut its socket."""
 
 from __future__ import annotations
 
@@ -43,10 +35,7 @@ class SocketWatchdog:
 
     @contextlib.contextmanager
     def guard(self, sock: socket.socket | None, seconds: float | None) -> Iterator[None]:
-        """Shut ``sock`` down if the ``with`` block still runs after ``seconds``.
-
-        ``sock`` None (a mock transport) or ``seconds`` None (no limit) guard nothing.
-        """
+        """Shut ``sock`` down if the block still runs after ``seconds`` (None: no guard)."""
         if sock is None or seconds is None:
             yield
             return
@@ -58,8 +47,7 @@ class SocketWatchdog:
             key = next(self._ids)
             self._sockets[key] = sock
             due, heap = time.monotonic() + seconds, self._due
-            # The thread sleeps until the earliest due time: wake it only if this one is
-            # earlier (waking it for every guard costs each call a thread switch).
+            # Wake the thread only when this guard is due before all the others.
             if not heap or due < heap[0][0]:
                 self._cond.notify()
             if len(heap) > 2 * len(self._sockets) + 64:  # mostly ended guards: drop them
@@ -84,8 +72,7 @@ class SocketWatchdog:
                     if sock is not None:
                         with contextlib.suppress(OSError):
                             sock.shutdown(socket.SHUT_RDWR)
-                # Capped: a wait longer than the OS allows raises OverflowError, which
-                # would end this thread (and every later guard) for the whole process.
+                # Capped: a longer wait raises OverflowError, which would end the thread.
                 wait = min(self._due[0][0] - now, threading.TIMEOUT_MAX) if self._due else None
                 self._cond.wait(wait)
 

@@ -1,23 +1,6 @@
-"""Deadlines: how long a whole call, a whole stream and the gap between events may take.
+"""Deadlines for ``timeout``, ``stream_timeout`` and ``stream_chunk_timeout`` (seconds).
 
-httpx2 times each read alone, so a server that sends a byte now and then is never
-timed out by it. The clients add three limits on top (seconds, ``None``: no limit):
-
-* ``timeout``: a non-streamed call, from its first request to the last byte of its
-  reply, every attempt and every wait between attempts included. A retry whose wait
-  would end past it is not made (the last error is raised, saying so). A streamed call
-  gets as long to begin: to receive the headers of its reply, retries included.
-* ``stream_timeout``: a streamed call, from its first request to its last event.
-* ``stream_chunk_timeout``: a stream's gap between two complete server-sent events
-  (``: ping`` comments and partial events do not reset it).
-
-Time spent waiting for the account's concurrency limit is not counted against
-``timeout`` (``queue_timeout`` bounds it). The sync client's own transport ends every
-socket read of a call, headers included, at its deadline
-(:mod:`modelslab_transport.http.timed_transport`); a stream's body, read as the caller
-iterates, is interrupted at its deadline by shutting its socket down
-(:mod:`modelslab_transport.http.watchdog`, which also serves a caller's own ``http_client``).
-The async client uses a cancel scope. Every error names the limit that expired and its setting.
+Their meaning is documented once, at :class:`~modelslab_transport.config.options.ConnectionOptions`.
 """
 
 from __future__ import annotations
@@ -45,22 +28,14 @@ def seconds_text(value: float | None) -> str:
 
 
 class Deadline:
-    """The ``time.monotonic()`` by which a call must end, and the setting that set it.
-
-    Args:
-        seconds: The limit from now, or None for none.
-        setting: The option's name (``"timeout"``, ``"stream_timeout"``), for messages.
-    """
+    """When a call must end: ``at`` (``time.monotonic()``; ``inf``: never), ``seconds`` from now."""
 
     __slots__ = ("at", "seconds", "setting")
 
     def __init__(self, seconds: float | None, setting: str) -> None:
         self.seconds = seconds
-        """The limit, in seconds (None: no limit)."""
         self.setting = setting
-        """The option that sets it."""
         self.at = math.inf if seconds is None else time.monotonic() + seconds
-        """When it passes (``time.monotonic()``; ``inf``: never)."""
 
     @classmethod
     def for_reply(cls, settings: ClientSettings) -> Deadline:
@@ -105,10 +80,7 @@ class Deadline:
 
 
 def reply_deadline_error(deadline: Deadline, url: str, *, stream: bool = False) -> APITimeoutError:
-    """The error of a call that did not get its whole reply (or its stream) in time.
-
-    ``stream``: the call is a stream, so ``timeout`` bounded only its start.
-    """
+    """The error of a call whose whole reply (``stream``: whose stream's start) came too late."""
     limit = seconds_text(deadline.seconds)
     if deadline.setting == "stream_timeout":
         return APITimeoutError(
@@ -139,15 +111,7 @@ def note_retry_past_deadline(error: ModelsLabError, wait: float, deadline: Deadl
 
 
 class EventClock:
-    """When a stream's next complete event is due.
-
-    That is ``gap`` after the last one, and never later than the whole-stream deadline.
-
-    Args:
-        gap: ``stream_chunk_timeout`` (None: no limit between events).
-        deadline: The stream's ``stream_timeout`` deadline.
-        url: The stream's URL, for messages.
-    """
+    """When a stream's next complete event is due: ``gap`` seconds on, by ``deadline``."""
 
     __slots__ = ("deadline", "due", "gap", "url")
 
@@ -196,11 +160,7 @@ def timed_chunks(chunks: Iterator[bytes], clock: EventClock) -> Iterator[bytes]:
 
 
 class ATimedChunks:
-    """The async :func:`timed_chunks`.
-
-    A plain async iterator, not an async generator: the loop never finalises it
-    concurrently with its owner at shutdown.
-    """
+    """The async :func:`timed_chunks`; not an async generator, so shutdown never races on it."""
 
     __slots__ = ("_chunks", "_clock")
 

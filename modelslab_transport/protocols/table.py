@@ -1,10 +1,6 @@
 """The chat protocols as one table: each protocol's wire facts and the codecs that speak it.
 
-Everything that differs between ``/chat/completions`` and ``/v1/messages`` is one
-:class:`ChatProtocol` entry of :data:`CHAT_PROTOCOLS`: its wire facts
-(:class:`~modelslab_transport.wire.protocols.ProtocolSpec`), how the body is built and how
-replies and streams are decoded. Nothing else in the project compares protocol names; a
-third protocol is one more entry.
+A third protocol is one more :data:`CHAT_PROTOCOLS` entry; nothing else compares protocol names.
 """
 
 from __future__ import annotations
@@ -39,19 +35,12 @@ ReplyDecoder = Callable[[httpx2.Response, ClientSettings], ChatCompletion]
 StreamDecoderFactory = Callable[
     [ClientSettings, ChatCompletionRequest], EventDecoder[ChatCompletionChunk]
 ]
-"""``(settings, request) -> decoder`` turning one protocol's SSE events into chat-completion
-chunks; usage is reported when the request asks for it (``stream_options.include_usage``)."""
+"""``(settings, request) -> decoder`` of one protocol's SSE events into chat-completion chunks."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChatProtocol(ProtocolSpec):
-    """A protocol's wire facts and its codecs.
-
-    Attributes:
-        build_body: Builds the JSON body from a chat-completions request.
-        decode_reply: Decodes a whole reply into a chat completion.
-        stream_decoder: Builds the decoder of its event stream (chat-completion chunks).
-    """
+    """A protocol's wire facts and its codecs (body builder, reply and stream decoders)."""
 
     build_body: BodyBuilder
     decode_reply: ReplyDecoder
@@ -97,8 +86,7 @@ def _decode_message(response: httpx2.Response, settings: ClientSettings) -> Chat
 def _messages_chunk_decoder(
     settings: ClientSettings, request: ChatCompletionRequest
 ) -> EventDecoder[ChatCompletionChunk]:
-    # The Messages stream always reports usage; it is passed on only when asked for, as
-    # chat completions does (the body carries no stream_options on this protocol).
+    # A Messages stream always reports usage: passed on only when asked for.
     return MessagesAsChatDecoder(settings, include_usage=_wants_usage(request))
 
 
@@ -126,11 +114,7 @@ CHAT_PROTOCOLS: Mapping[ChatAPI, ChatProtocol] = {
 
 
 def chat_protocol(api: str) -> ChatProtocol:
-    """The table entry for ``api``.
-
-    Raises:
-        ValueError: naming the known protocols, for an unknown name.
-    """
+    """The table entry for ``api``; ValueError, naming the known ones, for an unknown name."""
     try:
         return CHAT_PROTOCOLS[api]  # type: ignore[index]
     except KeyError:

@@ -8,10 +8,6 @@ from pydantic import BaseModel, ConfigDict
 
 __all__ = ["RequestModel", "ResponseModel", "StrictModel"]
 
-# Every wire type builds its validator on first use rather than at import
-# (``defer_build``): ``import langchain_modelslab`` should not pay for the schemas of
-# a protocol it may never speak.
-
 
 class ResponseModel(BaseModel):
     """A server reply: unknown fields are kept (``model_extra``), missing ones tolerated."""
@@ -26,14 +22,10 @@ class StrictModel(BaseModel):
 
 
 class RequestModel(BaseModel):
-    """Something we send: only fields that hold a value are serialised.
-
-    Extra keyword arguments are allowed so that provider-specific parameters
-    (``repetition_penalty``, ``top_k``, ...) pass through untouched.
-    """
+    """Something we send; extra fields (``top_k``, ...) pass through untouched."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def to_payload(self) -> dict[str, Any]:
-        """The JSON object to send: fields that are None are left out."""
+        """The JSON object to send, without the fields that are None."""
         return self.model_dump(mode="json", exclude_none=True, by_alias=True)

@@ -1,12 +1,4 @@
-"""JSON text from the network, parsed so that every failure is a ``ValueError``.
-
-``json.loads`` raises ``RecursionError`` for arrays or objects nested deeper than the
-interpreter's recursion limit (``[[[[...]]]]``, a few hundred kilobytes), and a value
-that parses but is nested nearly that deep makes any recursive reader of it fail the
-same way (the error-body lookup, pydantic, ``repr``). A server or a model can send
-either, so :func:`loads` refuses both as bad JSON: no reply of any API is nested
-:data:`MAX_DEPTH` levels deep.
-"""
+"""JSON text from the network, parsed so that every failure (deep nesting too) is a ValueError."""
 
 from __future__ import annotations
 
@@ -20,7 +12,7 @@ MAX_DEPTH = 100
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests containers more than ``limit`` levels (walked without recursion)."""
+    """Whether ``value`` nests containers more than ``limit`` levels (no recursion)."""
     pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
         item, depth = pending.pop()
@@ -37,11 +29,10 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON ``text`` as ``json.loads`` does, refusing nesting over :data:`MAX_DEPTH`.
+    """Parse JSON ``text`` as ``json.loads`` does.
 
     Raises:
-        ValueError: for text that is not JSON (``json.JSONDecodeError``), and for JSON
-            nested more than :data:`MAX_DEPTH` levels (or too deeply for the parser).
+        ValueError: for text that is not JSON or nests over :data:`MAX_DEPTH` levels.
     """
     try:
         value = json.loads(text)

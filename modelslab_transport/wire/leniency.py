@@ -1,17 +1,8 @@
-"""Reading replies whose optional members come in another JSON type than the spec's.
+"""Replies whose optional members come in another JSON type than the spec's.
 
-ModelsLab routes to many upstream servers, and some send values of another JSON type
-than OpenAI or Anthropic do: ``null`` token counts, ``created`` as a date string, an
-``index`` of ``null``, a message ``content`` that is a single block rather than a list.
-None of these may cost the caller the answer. A reply that fails validation is repaired
-and validated again: a member that is only metadata (the list below) and has a value
-of the wrong type is removed, so it takes its default; a single content block becomes a
-one-block list. Members that carry the answer (text, tool names, arguments) are never
-removed unless they are ``null`` (which means absent): if they cannot be read,
-validation still fails and the caller gets a typed error naming them.
-
-Values whose meaning is unambiguous are converted where they are read instead (see
-``ResponseFunctionCall.arguments``: an object becomes its JSON text).
+A reply that fails validation is repaired and validated again: metadata of the wrong type
+is removed (it takes its default), a single content block becomes a list of one. Members
+that carry the answer are removed only when ``null``; otherwise validation still fails.
 """
 
 from __future__ import annotations
@@ -26,7 +17,6 @@ M = TypeVar("M", bound=BaseModel)
 
 OPTIONAL_METADATA = frozenset(
     (
-        # chat completions
         "id",
         "object",
         "created",
@@ -43,7 +33,6 @@ OPTIONAL_METADATA = frozenset(
         "prompt_tokens_details",
         "completion_tokens_details",
         "reasoning_content",
-        # messages
         "stop_reason",
         "stop_sequence",
         "output_tokens",
@@ -60,7 +49,7 @@ _ROUNDS = 4
 
 
 def _repair(payload: Any, error_locations: list[tuple[int | str, ...]]) -> bool:
-    """Fix, in place, what the validation errors point at; True when anything changed."""
+    """Fix what the errors point at, in place; True when anything changed."""
     changed = False
     for loc in error_locations:
         node: Any = payload
@@ -92,10 +81,10 @@ def _repair(payload: Any, error_locations: list[tuple[int | str, ...]]) -> bool:
 
 
 def validate_leniently(model: type[M], payload: Any) -> M:
-    """``model`` validated from ``payload``, repairing optional members that do not fit.
+    """``model`` validated from ``payload`` (modified), repairing optional members.
 
-    ``payload`` (parsed JSON) may be modified. Raises the last ``ValidationError`` when
-    what fails is not optional metadata.
+    Raises:
+        ValidationError: when what fails is not optional metadata.
     """
     for _ in range(_ROUNDS):
         try:

@@ -1,11 +1,4 @@
-"""The two chat protocols ModelsLab speaks, as facts: paths, auth, what each can carry.
-
-ModelsLab carries a chat over OpenAI-style ``/chat/completions`` or Anthropic-style
-``/v1/messages`` (modelslab-api.md §2, §3). :data:`PROTOCOL_SPECS` says, per protocol, what
-differs on the wire; the codecs that speak each one are in
-:mod:`modelslab_transport.protocols.table`. Nothing here imports httpx2 or the wire types, so a
-model's configuration is checked against these facts when it is built, at no import cost.
-"""
+"""The wire facts of ModelsLab's two chat protocols (modelslab-api.md §2, §3); no httpx2."""
 
 from __future__ import annotations
 
@@ -31,12 +24,10 @@ ChatAPI = Literal["chat_completions", "messages"]
 """Which protocol carries a chat: OpenAI-style ``/chat/completions`` or ``/v1/messages``."""
 
 AuthStyle = Literal["bearer", "x-api-key"]
-"""How the key travels: ``Authorization: Bearer <key>``, or ``x-api-key: <key>`` plus an
-``anthropic-version`` header (the Anthropic-style endpoints)."""
+"""``Authorization: Bearer <key>``, or ``x-api-key: <key>`` with ``anthropic-version``."""
 
 StructuredOutputMode = Literal["response_format", "tool_call"]
-"""How JSON mode / json_schema structured output is asked for: a ``response_format``, or
-(on a protocol without one) by forcing a tool call whose input schema is the schema."""
+"""Structured output by ``response_format``, or by a forced tool call with the schema."""
 
 CHAT_ONLY_PARAMS = (
     "seed",
@@ -54,18 +45,7 @@ MESSAGES_MAX_TEMPERATURE = 1.0
 
 @dataclass(frozen=True, kw_only=True)
 class ProtocolSpec:
-    """What one way of carrying a chat looks like on the wire.
-
-    Attributes:
-        name: The ``api=`` value that selects it.
-        path: The endpoint, relative to the base URL.
-        auth: Which header carries the key.
-        unsupported_params: Request parameters it has no counterpart for (refused,
-            never dropped).
-        max_temperature: The highest ``temperature`` it accepts.
-        multiple_choices: Whether ``n > 1`` is possible.
-        structured_output: How JSON-mode / json_schema structured output is asked for.
-    """
+    """One protocol's wire facts; ``path`` is from the base URL, ``unsupported_params`` refused."""
 
     name: ChatAPI
     path: str
@@ -94,11 +74,7 @@ PROTOCOL_SPECS: Mapping[ChatAPI, ProtocolSpec] = {
 
 
 def protocol_spec(api: str) -> ProtocolSpec:
-    """The wire facts of ``api``.
-
-    Raises:
-        ValueError: naming the known protocols, for an unknown name.
-    """
+    """The wire facts of ``api``; ValueError, naming the known ones, for an unknown name."""
     try:
         return PROTOCOL_SPECS[api]  # type: ignore[index]
     except KeyError:
@@ -106,11 +82,7 @@ def protocol_spec(api: str) -> ProtocolSpec:
 
 
 def check_protocol_params(api: str, params: Mapping[str, Any]) -> None:
-    """Refuse request parameters protocol ``api`` cannot carry.
-
-    ``params`` are chat-completions request parameters (a constructor's fields, a
-    call's keyword arguments); ``None`` values count as unset. Called when a model is
-    built and for every request.
+    """Refuse chat-completions parameters (``None`` is unset) protocol ``api`` cannot carry.
 
     Raises:
         ValueError: naming each parameter the protocol has no counterpart for, ``n > 1``
@@ -136,18 +108,10 @@ def check_protocol_params(api: str, params: Mapping[str, Any]) -> None:
 
 
 def check_messages_params(params: Mapping[str, Any]) -> None:
-    """:func:`check_protocol_params` for the Messages protocol.
-
-    Raises:
-        ValueError: as :func:`check_protocol_params`.
-    """
+    """:func:`check_protocol_params` for the Messages protocol (the same errors)."""
     check_protocol_params("messages", params)
 
 
 def supports_response_format(api: str) -> bool:
-    """Whether ``api`` has ``response_format`` (JSON mode, json_schema).
-
-    On a protocol without one the framework integrations ask for structured output by
-    forcing a tool call whose input schema is the requested schema instead.
-    """
+    """Whether ``api`` has ``response_format`` (JSON mode, json_schema)."""
     return protocol_spec(api).structured_output == "response_format"

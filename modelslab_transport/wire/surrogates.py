@@ -1,19 +1,7 @@
-r"""UTF-16 surrogates in replies: pairs a stream splits across events, and lone halves.
+"""UTF-16 surrogates in replies: pairs a stream splits across events, and lone halves.
 
-JSON writes a character outside the Basic Multilingual Plane (most emoji) as two
-escapes, ``"\ud83d\ude00"``. A server that streams text by UTF-16 code units can end
-one event with the first half and begin the next with the second. Python decodes each
-half as a lone surrogate, and the text joined from both is not a character: encoding it
-(printing it, writing it to a file, sending it back) fails with ``UnicodeEncodeError``.
-
-A stream's decoder keeps a :class:`SurrogateJoiner`: a high surrogate that ends a string
-waits for the string at the same place (the same member of the same choice or block)
-in the next event, and the two become one character. Any other lone surrogate, in a
-stream or a reply read whole, becomes U+FFFD (the replacement character), as invalid
-UTF-8 does when decoded with ``errors="replace"``.
-
-pydantic's JSON parser refuses lone surrogates, so only replies that already took the
-general path (``json`` then validation) carry them: the fast path needs no check.
+A split pair is joined (:class:`SurrogateJoiner`); any other lone surrogate becomes U+FFFD,
+as invalid UTF-8 does with ``errors="replace"``.
 """
 
 from __future__ import annotations
@@ -42,7 +30,7 @@ def well_formed(text: str) -> str:
 
 
 def well_formed_strings(value: Any) -> Any:
-    """:func:`well_formed` applied to every string in decoded JSON (dicts and lists in place)."""
+    """:func:`well_formed` applied to every string in decoded JSON (in place)."""
     if isinstance(value, str):
         return well_formed(value)
     if isinstance(value, dict):
@@ -57,11 +45,8 @@ def well_formed_strings(value: Any) -> Any:
 class SurrogateJoiner:
     """Joins surrogate pairs a stream splits between two events (one per stream).
 
-    A string's place is its path in the event's JSON (``("choices", 0, "delta",
-    "content")``). A high surrogate ending a string is held; the next event's string at
-    the same place begins with it. If the next event has no string there, the half
-    becomes U+FFFD at that place (when the member's object is there) so that nothing is
-    lost silently.
+    A high surrogate ending a string is held for the string at the same JSON path in the
+    next event; if that event has none there, the half becomes U+FFFD in its place.
     """
 
     __slots__ = ("_held",)
@@ -112,12 +97,7 @@ def _at(payload: Any, path: Path) -> Any:
 
 
 def lone_surrogate_error(payload: Any) -> ValueError:
-    """The error for a request whose text has a lone surrogate (UTF-8 cannot carry it).
-
-    Names where it is (``messages[1].content``), the code point and its position, never
-    the text. Such text comes from bytes decoded with ``errors="surrogateescape"``, or
-    from an emoji cut in half.
-    """
+    """The error for a request text with a lone surrogate: its path and code point, not the text."""
     for path, text in _strings(payload, ""):
         found = _SURROGATE.search(well_formed_pairs(text))
         if found is not None:
@@ -130,7 +110,7 @@ def lone_surrogate_error(payload: Any) -> ValueError:
 
 
 def well_formed_pairs(text: str) -> str:
-    """``text`` with its surrogate pairs as characters (lone surrogates left as they are)."""
+    """``text`` with its surrogate pairs as characters (lone ones kept)."""
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
