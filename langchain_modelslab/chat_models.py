@@ -493,7 +493,12 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        """Stream a chat completion; the last chunk carries usage and the model name."""
+        """Stream a chat completion; the last chunk carries usage and the model name.
+
+        Raises:
+            IncompleteReplyError: after the last chunk, when a tool call did not arrive
+                whole (cut off by ``max_tokens`` or a filter, or not valid JSON).
+        """
         from langchain_modelslab.conversions import StreamConverter
 
         kwargs.pop("stream", None)
@@ -509,6 +514,9 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         if run_manager is not None:
             run_manager.on_llm_new_token("", chunk=final)
         yield final
+        problem = converter.tool_call_problem()
+        if problem is not None:
+            raise problem
 
     async def _astream(
         self,
@@ -534,6 +542,9 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         if run_manager is not None:
             await run_manager.on_llm_new_token("", chunk=final)
         yield final
+        problem = converter.tool_call_problem()
+        if problem is not None:
+            raise problem
 
     # ---------------------------------------------------------------- tracing
 

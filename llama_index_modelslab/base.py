@@ -574,9 +574,16 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         error_on_no_tool_call: bool = True,
         **kwargs: Any,
     ) -> list[ToolSelection]:
-        """The tool calls in a response, also mid-stream (partial arguments never raise).
+        """The tool calls in a response.
+
+        Mid-stream, partial arguments are shown as far as they can be read (never
+        raising). A finished reply's arguments are final: parsed strictly, and never
+        taken from a reply cut off before they were whole.
 
         Raises:
+            IncompleteReplyError: (a ``ValueError``) when a finished reply's call was cut
+                off (``max_tokens``, a content filter) or its arguments are not a valid
+                JSON object; the message names the cause and the setting to change.
             ValueError: when the response calls no tool and ``error_on_no_tool_call``.
         """
         selections = tool_selections(response.message)
