@@ -108,10 +108,14 @@ def test_stream_of_a_cut_call_ends_with_a_typed_error(api: str) -> None:
     server = ScriptedServer([tool_reply(api, stream=True)])
     llm = chat_model(server, api=api).bind_tools([transfer])
     seen: list[AIMessageChunk] = []
-    with pytest.raises(IncompleteReplyError, match="max_tokens") as caught:
+
+    def consume() -> None:
         for piece in llm.stream("pay"):
             assert isinstance(piece, AIMessageChunk)
             seen.append(piece)
+
+    with pytest.raises(IncompleteReplyError, match="max_tokens") as caught:
+        consume()
     assert caught.value.setting == "max_tokens"
     assert isinstance(caught.value, ValueError)
     assert seen  # the partial call was shown while it arrived
@@ -204,9 +208,12 @@ def test_structured_output_stream_of_cut_json_raises_at_the_end(method: str) -> 
     server = ScriptedServer([text_reply("chat_completions", stream=True)])
     structured = chat_model(server).with_structured_output(Forecast, method=method)
     partials: list[Any] = []
+
+    def consume() -> None:
+        partials.extend(structured.stream("weather"))
+
     with pytest.raises(OutputParserException, match="max_tokens"):
-        for partial in structured.stream("weather"):
-            partials.append(partial)
+        consume()
     assert partials  # shown while in progress, never as the final answer
 
 
@@ -316,7 +323,9 @@ def test_each_invoke_gets_its_own_id() -> None:
     server = ScriptedServer([text_reply("chat_completions", stream=False, reason="stop")])
     llm = chat_model(server)
     first, second = llm.invoke("a"), llm.invoke("b")
-    assert first.id and second.id and first.id != second.id
+    assert first.id is not None
+    assert second.id is not None
+    assert first.id != second.id
     assert first.id.startswith("lc_run-")
     assert first.response_metadata["id"] == second.response_metadata["id"] == "chatcmpl-1"
 

@@ -177,11 +177,14 @@ def test_json_schema_structured_predict_on_cut_text_raises(stream: bool) -> None
         text_reply("chat_completions", stream=stream, pieces=CUT_JSON_TEXT),
         structured_output_method="json_schema",
     )
-    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+
+    def predict() -> Any:
         if stream:
-            list(llm.stream_structured_predict(Invoice, PROMPT, what="lunch"))
-        else:
-            llm.structured_predict(Invoice, PROMPT, what="lunch")
+            return list(llm.stream_structured_predict(Invoice, PROMPT, what="lunch"))
+        return llm.structured_predict(Invoice, PROMPT, what="lunch")
+
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        predict()
 
 
 async def test_async_json_schema_structured_predict_on_cut_text_raises() -> None:
