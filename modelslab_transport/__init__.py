@@ -27,6 +27,11 @@ if TYPE_CHECKING:
         AsyncModelsLabClient,
         ModelsLabClient,
     )
+    from modelslab_transport.completeness import (
+        Incompleteness,
+        IncompleteReplyError,
+        incompleteness,
+    )
     from modelslab_transport.defaults import (
         API_KEY_ENV,
         BASE_URL_ENV,
@@ -68,6 +73,7 @@ if TYPE_CHECKING:
 
 _MODULE_EXPORTS: dict[str, list[str]] = {
     "accumulate": ["ChatStreamAccumulator"],
+    "completeness": ["IncompleteReplyError", "Incompleteness", "incompleteness"],
     "client": [
         "CHAT_COMPLETIONS_PATH",
         "COUNT_TOKENS_PATH",

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelslab_transport.tooling import ToolArgumentsError, parse_tool_arguments
-from modelslab_transport.wire.chat import ResponseToolCall
+
+if TYPE_CHECKING:
+    from modelslab_transport.wire.chat import ResponseToolCall
 
 __all__ = [
     "IncompleteReplyError",
