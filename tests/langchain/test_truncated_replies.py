@@ -349,3 +349,28 @@ def test_agent_streaming_messages_never_runs_a_tool_on_cut_arguments(api: str) -
             pass
     assert ran == []
     assert server.bodies[0]["stream"] is True
+
+
+@pytest.mark.parametrize(
+    ("api", "reason", "said"),
+    [
+        ("chat_completions", "content_filter", "content filter"),
+        ("chat_completions", "max_tokens", "raise max_tokens"),
+        ("messages", "refusal", "content filter"),
+        ("messages", "model_context_window_exceeded", "context window"),
+        ("messages", "pause_turn", "paused"),
+    ],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_every_reason_a_reply_stops_early_is_named(
+    api: str, reason: str, said: str, stream: bool
+) -> None:
+    server = ScriptedServer([tool_reply(api, stream=stream, reason=reason)])
+    llm = chat_model(server, api=api).bind_tools([transfer])
+    if stream:
+        with pytest.raises(IncompleteReplyError, match=said):
+            list(llm.stream("pay"))
+        return
+    message = llm.invoke("pay")
+    assert message.tool_calls == []
+    assert said in (message.invalid_tool_calls[0]["error"] or "")

@@ -236,3 +236,24 @@ def test_the_servers_id_stays_in_raw(api: str) -> None:
     response = llm.chat([ChatMessage(role="user", content="hi")])
     assert response.raw.id == "1"
     assert response.message.additional_kwargs["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize(
+    ("api", "reason", "said"),
+    [
+        ("chat_completions", "content_filter", "content filter"),
+        ("messages", "refusal", "content filter"),
+        ("messages", "model_context_window_exceeded", "context window"),
+    ],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_every_reason_a_reply_stops_early_is_named(
+    api: str, reason: str, said: str, stream: bool
+) -> None:
+    llm, _ = scripted_llm(tool_reply(api, stream=stream, reason=reason), api=api)
+    if stream:
+        *_, response = llm.stream_chat_with_tools([TOOL], user_msg="pay")
+    else:
+        response = llm.chat_with_tools([TOOL], user_msg="pay")
+    with pytest.raises(IncompleteReplyError, match=said):
+        llm.get_tool_calls_from_response(response)
