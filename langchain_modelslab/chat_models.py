@@ -133,6 +133,13 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
     Errors are the transport's classes, each also a ``langchain_core.exceptions``
     ``Model*Error`` (see :mod:`langchain_modelslab.errors`).
 
+    A reply cut off by ``max_tokens`` (or a content filter) says so: its
+    ``response_metadata["finish_reason"]``; a tool call in it, or one whose arguments are
+    not valid JSON, is in ``invalid_tool_calls`` with an ``error`` naming the cause and
+    setting (a stream ends with ``IncompleteReplyError`` instead); structured output
+    raises ``OutputParserException``. ``id`` is LangChain's run id; the server's is
+    ``response_metadata["id"]``.
+
     Fields:
         model: The ModelsLab model id (default ``"google-gemma-3-1b-it"``).
         api_key: The API key (``SecretStr``); default ``$MODELSLAB_API_KEY``.

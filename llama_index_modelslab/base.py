@@ -115,6 +115,11 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     :meth:`list_models` lists the catalog. ``metadata.context_window`` and
     ``num_output`` come from :mod:`modelslab_transport.model_profiles` unless
     ``context_window`` / ``max_tokens`` are set.
+
+    A finished reply's ``message.additional_kwargs["finish_reason"]`` is the server's;
+    tool calls and structured output are read from it strictly: one cut off by
+    ``max_tokens`` (or a content filter) or not valid JSON raises ``IncompleteReplyError``
+    naming the cause and the setting to change, never partial arguments.
     """
 
     # hide_input_in_errors: a ValidationError's text never shows the arguments (the key).
