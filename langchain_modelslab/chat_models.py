@@ -134,6 +134,13 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
     Errors are the transport's classes, each also a ``langchain_core.exceptions``
     ``Model*Error`` (see :mod:`langchain_modelslab.errors`).
 
+    A reply cut off by ``max_tokens`` (or a content filter) says so: its
+    ``response_metadata["finish_reason"]``; a tool call in it, or one whose arguments are
+    not valid JSON, is in ``invalid_tool_calls`` with an ``error`` naming the cause and
+    setting (a stream ends with ``IncompleteReplyError`` instead); structured output
+    raises ``OutputParserException``. ``id`` is LangChain's run id; the server's is
+    ``response_metadata["id"]``.
+
     Fields:
         model: The ModelsLab model id (default ``"google-gemma-3-1b-it"``).
         api_key: The API key (``SecretStr``); default ``$MODELSLAB_API_KEY``.
@@ -517,7 +524,12 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        """Stream a chat completion; the last chunk carries usage and the model name."""
+        """Stream a chat completion; the last chunk carries usage and the model name.
+
+        Raises:
+            IncompleteReplyError: after the last chunk, when a tool call did not arrive
+                whole (cut off by ``max_tokens`` or a filter, or not valid JSON).
+        """
         from langchain_modelslab.conversions import StreamConverter
 
         kwargs.pop("stream", None)
@@ -538,6 +550,9 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         if run_manager is not None:
             run_manager.on_llm_new_token("", chunk=final)
         yield final
+        problem = converter.tool_call_problem()
+        if problem is not None:
+            raise problem
 
     async def _astream(
         self,
@@ -568,6 +583,9 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         if run_manager is not None:
             await run_manager.on_llm_new_token("", chunk=final)
         yield final
+        problem = converter.tool_call_problem()
+        if problem is not None:
+            raise problem
 
     # ---------------------------------------------------------------- tracing
 

@@ -51,11 +51,13 @@ from modelslab_transport import wire
 from modelslab_transport.chat import (
     TOOL_CALL_FIELDS_KEY,
     ChatStreamAccumulator,
+    Incompleteness,
+    IncompleteReplyError,
     ThinkTagStream,
-    ToolArgumentsError,
     ToolCallDelta,
     apply_reasoning_rules,
-    parse_tool_arguments,
+    incompleteness,
+    judge_tool_calls,
     split_completion,
     stored_provider_fields,
 )
@@ -71,6 +73,7 @@ __all__ = [
     "message_to_wire",
     "messages_to_wire",
     "usage_from_wire",
+    "whole_reply_problem",
 ]
 
 MODEL_PROVIDER = "modelslab"
@@ -316,24 +319,45 @@ def usage_from_wire(usage: wire.Usage) -> UsageMetadata:
 
 
 def _tool_calls(
-    calls: list[wire.ResponseToolCall],
+    calls: list[wire.ResponseToolCall], incomplete: Incompleteness | None
 ) -> tuple[list[LangChainToolCall], list[InvalidToolCall]]:
+    """Valid and invalid calls, by :func:`~modelslab_transport.chat.completeness.judge_tool_calls`.
+
+    An invalid call's ``error`` says why (cut off, naming the setting to change, or not
+    valid JSON); its ``args`` are the text as it arrived.
+    """
     valid: list[LangChainToolCall] = []
     invalid: list[InvalidToolCall] = []
-    for index, call in enumerate(calls):
+    for index, (call, judged) in enumerate(
+        zip(calls, judge_tool_calls(calls, incomplete), strict=True)
+    ):
         name = call.function.name or ""
         call_id = call.id or f"call_{index}"
-        try:
-            args = parse_tool_arguments(call.function.arguments)
-        except ToolArgumentsError as exc:
+        if isinstance(judged, IncompleteReplyError):
             invalid.append(
                 invalid_tool_call(
-                    name=name, args=call.function.arguments, id=call_id, error=str(exc)
+                    name=name, args=call.function.arguments, id=call_id, error=str(judged)
                 )
             )
         else:
-            valid.append(tool_call(name=name, args=args, id=call_id))
+            valid.append(tool_call(name=name, args=judged, id=call_id))
     return valid, invalid
+
+
+def whole_reply_problem(message: AIMessage) -> IncompleteReplyError | None:
+    """The error a final result built from ``message`` would hide, or None.
+
+    A message that did not finish (its ``response_metadata["finish_reason"]`` read by
+    :func:`~modelslab_transport.chat.completeness.incompleteness`), or one with invalid tool
+    calls, cannot give a whole result.
+    """
+    incomplete = incompleteness(message.response_metadata.get("finish_reason"))
+    if message.invalid_tool_calls:
+        first = message.invalid_tool_calls[0]
+        return IncompleteReplyError(first.get("error") or "invalid tool call", incomplete)
+    if incomplete is not None:
+        return IncompleteReplyError(f"the reply is not whole: {incomplete.message}", incomplete)
+    return None
 
 
 def _response_metadata(
@@ -404,7 +428,9 @@ def completion_from_wire(
     model = completion.model or requested_model
     generations: list[ChatGeneration] = []
     for position, choice in enumerate(completion.choices):
-        valid, invalid = _tool_calls(choice.message.tool_calls or [])
+        valid, invalid = _tool_calls(
+            choice.message.tool_calls or [], incompleteness(choice.finish_reason)
+        )
         extra = _reasoning_kwargs(
             choice.message.reasoning_content,
             choice.message.reasoning_blocks,
@@ -420,10 +446,12 @@ def completion_from_wire(
                 if completion.usage is not None and position == 0
                 else None
             ),
+            # The server's id stays in response_metadata["id"]: some servers repeat
+            # ids, and LangGraph's add_messages would replace an earlier message with
+            # this one. LangChain gives the message its own run id (lc_run-...).
             response_metadata=_response_metadata(
                 model, completion.id, completion.system_fingerprint
             ),
-            id=completion.id,
         )
         info: dict[str, Any] = {"finish_reason": choice.finish_reason}
         if choice.logprobs is not None:
@@ -547,6 +575,18 @@ class StreamConverter:
             chunk_position="last",
         )
         return ChatGenerationChunk(message=message)
+
+    def tool_call_problem(self) -> IncompleteReplyError | None:
+        """Why the first choice's tool calls cannot be used, once the stream ended; or None.
+
+        LangChain adds streamed tool-call chunks up by repairing partial JSON, and an
+        added-up ``AIMessageChunk`` cannot carry an invalid call's error; so a stream
+        whose calls were cut off (or are not valid JSON) ends with this error instead
+        of a message whose tool would run on arguments that did not arrive whole.
+        """
+        acc = self._accumulator
+        judged = judge_tool_calls(acc.tool_calls(0), acc.incomplete(0))
+        return next((item for item in judged if isinstance(item, IncompleteReplyError)), None)
 
 
 # ------------------------------------------------------------ content blocks

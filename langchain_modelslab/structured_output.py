@@ -13,7 +13,6 @@ from langchain_core.output_parsers import (
     JsonOutputKeyToolsParser,
     JsonOutputParser,
     JsonOutputToolsParser,
-    PydanticOutputParser,
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGeneration, ChatResult, Generation
@@ -23,6 +22,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ValidationError
 from typing_extensions import is_typeddict
 
+from langchain_modelslab.conversions import whole_reply_problem
 from modelslab_transport.chat import (
     drop_nulls_of_optional,
     json_schema_response_format,
@@ -156,15 +156,56 @@ def _no_tool_call(name: str, message: Any) -> OutputParserException:
     )
 
 
-class _RequiredToolCall(JsonOutputToolsParser):
+def _check_whole(result: list[Generation]) -> None:
+    """Raise ``OutputParserException`` when the reply is not whole (see ``whole_reply_problem``)."""
+    message = result[0].message if result and isinstance(result[0], ChatGeneration) else None
+    if isinstance(message, AIMessage):
+        problem = whole_reply_problem(message)
+        if problem is not None:
+            raise OutputParserException(
+                f"structured output cannot be read from this reply: {problem}",
+                llm_output=message.text,
+            )
+
+
+class _WholeReply:
+    """A parser whose final result comes only from a whole reply, parsed strictly.
+
+    Partial values are yielded while a stream runs (as LangChain's parsers do); the
+    final value, on ``invoke`` and at the end of a stream, is refused with
+    ``OutputParserException`` when the reply did not finish (cut off by ``max_tokens``
+    or a filter: the message says which and what to change) or its JSON or tool call
+    is invalid. With ``include_raw=True`` the exception lands in ``parsing_error``.
+    """
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        """Parse as the base parser does; a final parse first checks the reply is whole."""
+        if not partial:
+            _check_whole(result)
+        return super().parse_result(result, partial=partial)  # type: ignore[misc]
+
+    def _transform(self, input: Iterator[str | BaseMessage]) -> Iterator[Any]:
+        seen: list[str | BaseMessage] = []
+        yield from super()._transform(_tee(input, seen))  # type: ignore[misc]
+        if seen:
+            self.parse_result([_generation(seen)])
+
+    async def _atransform(self, input: AsyncIterator[str | BaseMessage]) -> AsyncIterator[Any]:
+        seen: list[str | BaseMessage] = []
+        async for value in super()._atransform(_atee(input, seen)):  # type: ignore[misc]
+            yield value
+        if seen:
+            self.parse_result([_generation(seen)])
+
+
+class _RequiredToolCall(_WholeReply, JsonOutputToolsParser):
     """A first-tool-only tools parser that raises when the reply holds no call of the tool.
 
     LangChain's tools parsers return None when the reply has no tool call (or calls only
     other tools), so ``with_structured_output`` would answer None without saying why;
     ChatOpenAI's default (``json_schema``) raises a ``ValueError`` in that case. This
-    raises :class:`OutputParserException` (also a ``ValueError``), on ``invoke`` and,
-    when a stream ends without a parsed value, on ``stream``; with ``include_raw=True``
-    it lands in ``parsing_error``.
+    raises :class:`OutputParserException` (also a ``ValueError``), on ``invoke`` and at
+    the end of a stream; with ``include_raw=True`` it lands in ``parsing_error``.
     """
 
     original_schema: dict[str, Any] | None = None
@@ -196,23 +237,36 @@ class _RequiredToolCall(JsonOutputToolsParser):
             raise _no_tool_call(self._tool_name(), message or result[0].text)
         return parsed
 
-    def _transform(self, input: Iterator[str | BaseMessage]) -> Iterator[Any]:
-        seen: list[str | BaseMessage] = []
-        produced = False
-        for value in super()._transform(_tee(input, seen)):
-            produced = True
-            yield value
-        if not produced and seen:
-            self.parse_result([_generation(seen)])
 
-    async def _atransform(self, input: AsyncIterator[str | BaseMessage]) -> AsyncIterator[Any]:
-        seen: list[str | BaseMessage] = []
-        produced = False
-        async for value in super()._atransform(_atee(input, seen)):
-            produced = True
-            yield value
-        if not produced and seen:
-            self.parse_result([_generation(seen)])
+class _JsonParser(_WholeReply, JsonOutputParser):
+    """``JsonOutputParser`` whose final result needs a whole reply."""
+
+    # Declared again: the pydantic mypy plugin cannot read the base's type variable here.
+    pydantic_object: Any = None
+
+
+class _PydanticParser(_JsonParser):
+    """``PydanticOutputParser``'s result (a ``pydantic_object`` instance), from a whole reply."""
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        """The JSON validated into ``pydantic_object`` (None while a partial one does not fit)."""
+        value = super().parse_result(result, partial=partial)
+        if value is None and partial:
+            return None
+        try:
+            return self.pydantic_object.model_validate(value)
+        except ValidationError as exc:
+            if partial:
+                return None
+            raise OutputParserException(
+                f"the reply is not a valid {self.pydantic_object.__name__}: {exc}",
+                llm_output=result[0].text if result else None,
+            ) from exc
+
+    @property
+    def OutputType(self) -> type[Any]:  # noqa: N802 (LangChain's name)
+        """The pydantic class."""
+        return self.pydantic_object  # type: ignore[no-any-return]
 
 
 def _tee(chunks: Iterator[str | BaseMessage], seen: list[str | BaseMessage]) -> Iterator[Any]:
@@ -292,7 +346,9 @@ def output_parser(
     Pydantic classes come back as instances; TypedDicts and JSON schemas as dicts. With
     ``"function_calling"``, a reply without any tool call raises
     ``OutputParserException`` (LangChain's own tools parsers would return None). With
-    ``strict=True`` a ``null`` for a property the schema lets out means it is absent.
+    ``strict=True`` a ``null`` for a property the schema lets out means it is absent. A reply
+    that did not finish (``max_tokens``, a content filter) or whose JSON or tool call is
+    invalid raises ``OutputParserException`` naming the cause, never a repaired guess.
     """
     pydantic = _is_pydantic_class(schema)
     original = convert_to_json_schema(schema) if strict and schema is not None else None
@@ -308,8 +364,8 @@ def output_parser(
             original_schema=original, pydantic_object=schema if pydantic else None
         )
     if pydantic:
-        return PydanticOutputParser(pydantic_object=schema)
-    return JsonOutputParser()
+        return _PydanticParser(pydantic_object=schema)
+    return _JsonParser()
 
 
 def attach_parser(

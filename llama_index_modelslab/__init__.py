@@ -13,5 +13,12 @@ require_extra("llama_index.core", extra="llama-index", needed_by="llama_index_mo
 
 from llama_index_modelslab.base import DEFAULT_MODEL, ModelsLabLLM  # noqa: E402
 from llama_index_modelslab.structured import JsonSchemaProgram  # noqa: E402
+from modelslab_transport.chat import IncompleteReplyError  # noqa: E402
 
-__all__ = ["DEFAULT_MODEL", "JsonSchemaProgram", "ModelsLabLLM", "__version__"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "IncompleteReplyError",
+    "JsonSchemaProgram",
+    "ModelsLabLLM",
+    "__version__",
+]

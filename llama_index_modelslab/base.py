@@ -117,6 +117,11 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     :meth:`list_models` lists the catalog. ``metadata.context_window`` and
     ``num_output`` come from :mod:`modelslab_transport.config.model_profiles` unless
     ``context_window`` / ``max_tokens`` are set.
+
+    A finished reply's ``message.additional_kwargs["finish_reason"]`` is the server's;
+    tool calls and structured output are read from it strictly: one cut off by
+    ``max_tokens`` (or a content filter) or not valid JSON raises ``IncompleteReplyError``
+    naming the cause and the setting to change, never partial arguments.
     """
 
     # hide_input_in_errors: a ValidationError's text never shows the arguments (the key).
@@ -577,9 +582,16 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         error_on_no_tool_call: bool = True,
         **kwargs: Any,
     ) -> list[ToolSelection]:
-        """The tool calls in a response, also mid-stream (partial arguments never raise).
+        """The tool calls in a response.
+
+        Mid-stream, partial arguments are shown as far as they can be read (never
+        raising). A finished reply's arguments are final: parsed strictly, and never
+        taken from a reply cut off before they were whole.
 
         Raises:
+            IncompleteReplyError: (a ``ValueError``) when a finished reply's call was cut
+                off (``max_tokens``, a content filter) or its arguments are not a valid
+                JSON object; the message names the cause and the setting to change.
             ValueError: when the response calls no tool and ``error_on_no_tool_call``.
         """
         selections = tool_selections(response.message)

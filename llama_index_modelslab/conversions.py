@@ -47,9 +47,13 @@ from modelslab_transport import wire
 from modelslab_transport.chat import (
     TOOL_CALL_FIELDS_KEY,
     ChatStreamAccumulator,
+    Incompleteness,
+    IncompleteReplyError,
     ThinkTagStream,
     ToolArgumentsError,
     apply_reasoning_rules,
+    incompleteness,
+    judge_tool_calls,
     parse_partial_json,
     parse_tool_arguments,
     split_completion,
@@ -62,6 +66,8 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = [
+    "FINISH_REASON_KEY",
+    "TOOL_CALL_ERRORS_KEY",
     "TOOL_CALL_FIELDS_KEY",
     "StreamConverter",
     "completion_from_wire",
@@ -69,10 +75,22 @@ __all__ = [
     "keep_first_tool_call",
     "message_to_wire",
     "messages_to_wire",
+    "reply_incompleteness",
     "tool_selections",
     "tool_to_wire",
     "usage_from_wire",
 ]
+
+FINISH_REASON_KEY = "finish_reason"
+"""``additional_kwargs`` key of a finished reply's finish reason (None if the server sent
+none). A streamed message has it from the chunk that finished it on; a message without
+it is still being streamed (or was not built from a reply)."""
+TOOL_CALL_ERRORS_KEY = "tool_call_errors"
+"""``additional_kwargs`` key, on a finished reply, of the tool calls that cannot be used:
+call id -> why (cut off by ``max_tokens`` or a filter, or not valid JSON)."""
+
+_IN_PROGRESS = object()
+"""The finish reason of a message still being streamed."""
 
 _WIRE_ROLES = {
     MessageRole.SYSTEM: "system",
@@ -309,24 +327,41 @@ def _assistant_message(
     calls: Sequence[wire.ResponseToolCall],
     completion_id: str | None,
     signed: Sequence[wire.ReasoningBlock] = (),
+    finish_reason: Any = _IN_PROGRESS,
 ) -> ChatMessage:
+    """The assistant message; ``finish_reason`` is the reply's once it finished.
+
+    A finished reply's tool calls are judged once, here
+    (:func:`~modelslab_transport.chat.completeness.judge_tool_calls`): a call that is cut off
+    or not valid JSON keeps its raw text as ``tool_kwargs`` and is listed, with why, in
+    ``additional_kwargs["tool_call_errors"]``.
+    """
+    final = finish_reason is not _IN_PROGRESS
     if not calls and not signed and not reasoning:  # text only: most stream chunks
         return ChatMessage(
-            role=MessageRole.ASSISTANT, blocks=[TextBlock(text=text)], additional_kwargs={}
+            role=MessageRole.ASSISTANT,
+            blocks=[TextBlock(text=text)],
+            additional_kwargs={FINISH_REASON_KEY: finish_reason} if final else {},
         )
     blocks: list[Any] = list(_thinking_blocks(signed, reasoning))
     if text or not calls:
         blocks.append(TextBlock(text=text))
     legacy: list[dict[str, Any]] = []
     provider_fields: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    judged = judge_tool_calls(calls, incompleteness(finish_reason)) if final and calls else []
     for position, call in enumerate(calls):
         index = call.index if call.index is not None else position
         name = call.function.name or ""
         call_id = call.id or _fallback_call_id(completion_id, index, name)
         arguments = call.function.arguments or ""
-        blocks.append(
-            ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=_tool_kwargs(arguments))
-        )
+        kwargs: dict[str, Any] | str
+        if judged and isinstance(judged[position], IncompleteReplyError):
+            errors[call_id] = str(judged[position])
+            kwargs = arguments
+        else:
+            kwargs = _tool_kwargs(arguments)
+        blocks.append(ToolCallBlock(tool_call_id=call_id, tool_name=name, tool_kwargs=kwargs))
         legacy.append(
             {
                 **(call.model_extra or {}),
@@ -340,7 +375,16 @@ def _assistant_message(
     extra: dict[str, Any] = {"tool_calls": legacy} if legacy else {}
     if provider_fields:
         extra[TOOL_CALL_FIELDS_KEY] = provider_fields
+    if final:
+        extra[FINISH_REASON_KEY] = finish_reason
+    if errors:
+        extra[TOOL_CALL_ERRORS_KEY] = errors
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
+
+
+def reply_incompleteness(message: ChatMessage) -> Incompleteness | None:
+    """Why the reply ``message`` holds did not finish, or None (finished or in progress)."""
+    return incompleteness(message.additional_kwargs.get(FINISH_REASON_KEY))
 
 
 def _logprob_lists(logprobs: Any) -> list[list[LogProb]] | None:
@@ -392,10 +436,11 @@ def completion_from_wire(
             reply.tool_calls or [],
             completion.id,
             reply.reasoning_blocks or (),
+            choice.finish_reason,
         )
         logprobs = _logprob_lists(choice.logprobs)
     else:
-        message = _assistant_message("", None, [], completion.id)
+        message = _assistant_message("", None, [], completion.id, (), None)
     return ChatResponse(
         message=message,
         raw=completion,
@@ -425,6 +470,7 @@ class StreamConverter:
         # Whether the first choice has had tool calls, signed reasoning blocks or logprobs:
         # until then the accumulator has none to rebuild for every response.
         self._calls = self._blocks = self._logprobs = False
+        self._ended = False
 
     def convert(self, chunk: ChatCompletionChunk, *, split: bool = True) -> ChatResponse:
         """Fold ``chunk`` in and return the response to yield for it."""
@@ -447,12 +493,14 @@ class StreamConverter:
                     self._blocks = True
                 if choice.logprobs is not None:
                     self._logprobs = True
+        reason = accumulator.finish_reason(0)
         message = _assistant_message(
             self._text,
             self._reasoning or None,
             accumulator.tool_calls(0) if self._calls else [],
             accumulator.id,
             accumulator.reasoning_blocks(0) if self._blocks else [],
+            reason if reason is not None or self._ended else _IN_PROGRESS,
         )
         return ChatResponse(
             message=message,
@@ -463,9 +511,19 @@ class StreamConverter:
         )
 
     def finish(self) -> ChatResponse | None:
-        """The response for text the think-tag splitter still held, if a stream was cut."""
+        """The last response, when the stream's end adds one; call it when the stream ends.
+
+        It carries text the think-tag splitter still held, or, for a stream that ended
+        without a finish reason (the decoder accepted its ``[DONE]``), the message marked
+        finished, so that its tool calls are judged (see ``tool_selections``).
+        """
+        self._ended = True
         rest = self._think_tags.flush() if self._think_tags is not None else None
-        return self.convert(rest, split=False) if rest is not None else None
+        if rest is not None:
+            return self.convert(rest, split=False)
+        if self._accumulator.finish_reason(0) is None:
+            return self.convert(ChatCompletionChunk(choices=[]), split=False)
+        return None
 
 
 def completion_response_from_chat(response: ChatResponse) -> CompletionResponse:
@@ -485,9 +543,14 @@ def completion_response_from_chat(response: ChatResponse) -> CompletionResponse:
 def tool_selections(message: ChatMessage) -> list[ToolSelection]:
     """The tool calls a message makes, as LlamaIndex ``ToolSelection`` objects.
 
-    Never raises on bad arguments: complete JSON is parsed strictly, anything else
-    (a stream still running, a model that wrote broken JSON) leniently, keeping what
-    can be read.
+    A message still being streamed (no ``additional_kwargs["finish_reason"]``) shows its
+    partial arguments as far as they can be read, without raising. A finished reply's
+    calls are final: one listed in ``additional_kwargs["tool_call_errors"]`` (cut off by
+    ``max_tokens`` or a filter, or not valid JSON) raises.
+
+    Raises:
+        IncompleteReplyError: for a finished reply's call that did not arrive whole; its
+            message names the cause and the setting to change (``max_tokens``).
     """
     blocks = [block for block in message.blocks if isinstance(block, ToolCallBlock)]
     if not blocks:
@@ -499,10 +562,21 @@ def tool_selections(message: ChatMessage) -> list[ToolSelection]:
             )
             for call in _wire_tool_calls(message)
         ]
+    final = FINISH_REASON_KEY in message.additional_kwargs
+    errors = message.additional_kwargs.get(TOOL_CALL_ERRORS_KEY) or {}
     selections: list[ToolSelection] = []
     for index, block in enumerate(blocks):
+        if final and block.tool_call_id in errors:
+            raise IncompleteReplyError(
+                str(errors[block.tool_call_id]), reply_incompleteness(message)
+            )
         raw = block.tool_kwargs
-        kwargs = raw if isinstance(raw, dict) else _lenient_arguments(raw)
+        if isinstance(raw, dict):
+            kwargs = raw
+        elif final:
+            kwargs = _final_arguments(raw, block.tool_name)
+        else:
+            kwargs = parse_partial_json(raw)
         selections.append(
             ToolSelection(
                 tool_id=block.tool_call_id or _fallback_call_id(None, index, block.tool_name),
@@ -513,12 +587,12 @@ def tool_selections(message: ChatMessage) -> list[ToolSelection]:
     return selections
 
 
-def _lenient_arguments(text: str) -> dict[str, Any]:
-    """Complete JSON strictly, partial or broken JSON as far as it can be read."""
+def _final_arguments(text: str, name: str) -> dict[str, Any]:
+    """A finished reply's arguments, parsed strictly."""
     try:
         return parse_tool_arguments(text)
-    except ToolArgumentsError:
-        return parse_partial_json(text)
+    except ToolArgumentsError as exc:
+        raise IncompleteReplyError(f"the call to {name!r} is unusable: {exc}") from None
 
 
 def keep_first_tool_call(response: ChatResponse) -> ChatResponse:

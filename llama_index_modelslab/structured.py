@@ -15,24 +15,28 @@ import re
 from collections.abc import AsyncGenerator, Generator
 from typing import Any, Generic, Literal, get_args
 
-from llama_index.core.base.llms.types import ChatMessage
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse
+from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import LLM
-from llama_index.core.program.function_program import FunctionCallingProgram
+from llama_index.core.program.function_program import FunctionCallingProgram, get_function_tool
 from llama_index.core.program.utils import (
     FlexibleModel,
     create_flexible_model,
     get_program_for_llm,
+    process_streaming_objects,
 )
 from llama_index.core.prompts.base import BasePromptTemplate
 from llama_index.core.types import BasePydanticProgram, Model, PydanticProgramMode
 from pydantic import ValidationError
 
-from modelslab_transport.chat import json_schema_response_format, parse_partial_json
+from llama_index_modelslab.conversions import reply_incompleteness
+from modelslab_transport.chat import json_schema_response_format, parse_partial_json, require_whole
 from modelslab_transport.wire import ChatAPI, supports_response_format
 
 __all__ = [
     "JsonSchemaProgram",
     "StructuredOutputMethod",
+    "ToolCallProgram",
     "parse_structured_text",
     "structured_program",
 ]
@@ -126,22 +130,35 @@ class JsonSchemaProgram(BasePydanticProgram[Model], Generic[Model]):
     ) -> Model:
         """Fill the prompt with ``kwargs``, ask the model, and validate its JSON."""
         response = self._llm.chat(self._messages(kwargs), **self._llm_kwargs(llm_kwargs))
-        return parse_structured_text(response.message.content or "", self._output_cls)
+        return self._final(response)
 
     async def acall(
         self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
     ) -> Model:
         """Async :meth:`__call__`."""
         response = await self._llm.achat(self._messages(kwargs), **self._llm_kwargs(llm_kwargs))
+        return self._final(response)
+
+    def _final(self, response: ChatResponse) -> Model:
+        """The whole reply's object, parsed strictly; a reply that did not finish raises."""
+        require_whole(reply_incompleteness(response.message), "the structured output")
         return parse_structured_text(response.message.content or "", self._output_cls)
 
     def stream_call(
         self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
     ) -> Generator[Model | FlexibleModel, None, None]:
-        """Stream the reply, yielding the object parsed so far after every chunk."""
+        """Stream the reply, yielding the object parsed so far after every chunk.
+
+        Raises:
+            IncompleteReplyError: at the end, when the reply did not finish.
+            ValueError: at the end, when the whole reply is not a valid object.
+        """
         stream = self._llm.stream_chat(self._messages(kwargs), **self._llm_kwargs(llm_kwargs))
-        for response in stream:
-            yield _partial_object(response.message.content or "", self._output_cls)
+        last: ChatResponse | None = None
+        for last in stream:
+            yield _partial_object(last.message.content or "", self._output_cls)
+        if last is not None:
+            self._final(last)
 
     async def astream_call(
         self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
@@ -152,8 +169,98 @@ class JsonSchemaProgram(BasePydanticProgram[Model], Generic[Model]):
         )
 
         async def objects() -> AsyncGenerator[Model | FlexibleModel, None]:
-            async for response in stream:
-                yield _partial_object(response.message.content or "", self._output_cls)
+            last: ChatResponse | None = None
+            async for last in stream:
+                yield _partial_object(last.message.content or "", self._output_cls)
+            if last is not None:
+                self._final(last)
+
+        return objects()
+
+
+_Objects = Any
+"""What a streamed program yields: an object, or a list of them, possibly partial."""
+
+
+class ToolCallProgram(FunctionCallingProgram[Model]):
+    """LlamaIndex's ``FunctionCallingProgram``, whose streams end on a whole reply.
+
+    LlamaIndex's own streaming skips a response whose tool call cannot be read, so a
+    stream cut off by ``max_tokens`` would end on its last partial object without a
+    word. Here the stream's last response is read as final
+    (:meth:`ModelsLabLLM.get_tool_calls_from_response`), which raises
+    ``IncompleteReplyError`` naming the cause when the call did not arrive whole.
+    """
+
+    def _stream_request(
+        self, llm_kwargs: dict[str, Any] | None, prompt_args: dict[str, Any]
+    ) -> tuple[FunctionCallingLLM, dict[str, Any]]:
+        llm = self._llm
+        if not isinstance(llm, FunctionCallingLLM):
+            raise TypeError("ToolCallProgram streams only from a FunctionCallingLLM")
+        options = {
+            key: value
+            for key, value in (llm_kwargs or {}).items()
+            if key not in ("tool_required", "tool_choice", "allow_parallel_tool_calls")
+        }
+        messages = llm._extend_messages(self._prompt.format_messages(llm=llm, **prompt_args))
+        request = {
+            "tools": [get_function_tool(self._output_cls)],
+            "chat_history": messages,
+            "verbose": self._verbose,
+            "allow_parallel_tool_calls": self._allow_parallel_tool_calls,
+            "tool_choice": self._tool_choice,
+            **options,
+        }
+        return llm, request
+
+    def _objects(
+        self, llm: FunctionCallingLLM, response: ChatResponse, current: list[Any] | None
+    ) -> Any:
+        try:
+            return process_streaming_objects(
+                response,
+                self._output_cls,
+                cur_objects=current,
+                allow_parallel_tool_calls=self._allow_parallel_tool_calls,
+                flexible_mode=True,
+                llm=llm,
+            )
+        except Exception:  # a partial call not readable yet; the final reading raises
+            return None
+
+    def stream_call(
+        self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Generator[_Objects, None, None]:
+        """Yield the objects so far; raise at the end if the reply did not arrive whole."""
+        llm, request = self._stream_request(llm_kwargs, kwargs)
+        current: list[Any] | None = None
+        last: ChatResponse | None = None
+        for last in llm.stream_chat_with_tools(**request):
+            objects = self._objects(llm, last, current)
+            if objects is not None:
+                current = objects if isinstance(objects, list) else [objects]
+                yield objects
+        if last is not None:
+            llm.get_tool_calls_from_response(last, error_on_no_tool_call=False)
+
+    async def astream_call(
+        self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> AsyncGenerator[_Objects, None]:
+        """Async :meth:`stream_call`; await it to get the async generator."""
+        llm, request = self._stream_request(llm_kwargs, kwargs)
+        responses = await llm.astream_chat_with_tools(**request)
+
+        async def objects() -> AsyncGenerator[_Objects, None]:
+            current: list[Any] | None = None
+            last: ChatResponse | None = None
+            async for last in responses:
+                found = self._objects(llm, last, current)
+                if found is not None:
+                    current = found if isinstance(found, list) else [found]
+                    yield found
+            if last is not None:
+                llm.get_tool_calls_from_response(last, error_on_no_tool_call=False)
 
         return objects()
 
@@ -198,7 +305,7 @@ def structured_program(
         # "required" first, as ChatModelsLab.with_structured_output: llama.cpp reads the
         # named form as "auto"; a server refusing "required" gets the named form from
         # the transport's negotiation (modelslab_transport.protocols.negotiation).
-        program = FunctionCallingProgram.from_defaults(
+        program = ToolCallProgram.from_defaults(
             output_cls=output_cls,
             prompt=prompt,
             llm=llm,

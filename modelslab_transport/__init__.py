@@ -19,6 +19,11 @@ from modelslab_transport._version import __version__
 
 if TYPE_CHECKING:
     from modelslab_transport.chat.accumulate import ChatStreamAccumulator
+    from modelslab_transport.chat.completeness import (
+        Incompleteness,
+        IncompleteReplyError,
+        incompleteness,
+    )
     from modelslab_transport.client import (
         CHAT_COMPLETIONS_PATH,
         COUNT_TOKENS_PATH,
@@ -69,6 +74,7 @@ if TYPE_CHECKING:
 
 _MODULE_EXPORTS: dict[str, list[str]] = {
     "chat.accumulate": ["ChatStreamAccumulator"],
+    "chat.completeness": ["IncompleteReplyError", "Incompleteness", "incompleteness"],
     "client": [
         "CHAT_COMPLETIONS_PATH",
         "COUNT_TOKENS_PATH",

@@ -12,6 +12,13 @@ if TYPE_CHECKING:
         ChatStreamAccumulator,
         ToolCallDelta,
     )
+    from modelslab_transport.chat.completeness import (
+        Incompleteness,
+        IncompleteReplyError,
+        incompleteness,
+        judge_tool_calls,
+        require_whole,
+    )
     from modelslab_transport.chat.reasoning_history import (
         apply_reasoning_rules,
     )
@@ -35,6 +42,13 @@ if TYPE_CHECKING:
 
 _MODULE_EXPORTS: dict[str, list[str]] = {
     "accumulate": ["ChatStreamAccumulator", "ToolCallDelta"],
+    "completeness": [
+        "IncompleteReplyError",
+        "Incompleteness",
+        "incompleteness",
+        "judge_tool_calls",
+        "require_whole",
+    ],
     "reasoning_history": ["apply_reasoning_rules"],
     "strict_schema": ["drop_nulls_of_optional", "strict_json_schema"],
     "think_tags": ["ThinkTagStream", "split_completion"],

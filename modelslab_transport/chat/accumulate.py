@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelslab_transport.chat.completeness import Incompleteness, incompleteness
 from modelslab_transport.wire.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -271,6 +272,14 @@ class ChatStreamAccumulator:
         """The finish reason of choice ``index``, once the server sent it."""
         pending = self._choices.get(index)
         return pending.finish_reason if pending else None
+
+    def incomplete(self, index: int = 0) -> Incompleteness | None:
+        """Why choice ``index`` did not finish, or None (finished, or no reason sent yet).
+
+        Read from its finish reason by
+        :func:`~modelslab_transport.chat.completeness.incompleteness`.
+        """
+        return incompleteness(self.finish_reason(index))
 
     def completion(self) -> ChatCompletion:
         """Everything folded so far, as a non-streamed completion."""

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from modelslab_transport.wire import json_text
+from pydantic_core import from_json
 
 __all__ = [
     "TOOL_CALL_FIELDS_KEY",
@@ -103,9 +103,10 @@ def chat_tool_choice(
 
 
 def parse_tool_arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
-    """Parse a complete tool call's arguments into a dict.
+    """Parse a complete tool call's arguments into a dict, strictly.
 
-    Empty arguments (``""``, ``"null"``, None) mean no arguments.
+    Empty arguments (``""``, ``"null"``, None) mean no arguments. Nesting deeper than
+    pydantic-core's parser allows (200 levels) is refused like any other bad JSON.
 
     Raises:
         ToolArgumentsError: when the text is not JSON or not a JSON object.
@@ -117,7 +118,7 @@ def parse_tool_arguments(arguments: str | dict[str, Any] | None) -> dict[str, An
     if not arguments.strip() or arguments.strip() == "null":
         return {}
     try:
-        value = json_text.loads(arguments)
+        value = from_json(arguments)
     except ValueError as exc:
         raise ToolArgumentsError(f"tool-call arguments are not valid JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -127,51 +128,20 @@ def parse_tool_arguments(arguments: str | dict[str, Any] | None) -> dict[str, An
     return value
 
 
-def _close_partial(text: str) -> str:
-    """Close the strings, arrays and objects a truncated JSON text left open."""
-    stack: list[str] = []
-    in_string = False
-    escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            stack.append("}" if char == "{" else "]")
-        elif char in "}]" and stack:
-            stack.pop()
-    closed = text[:-1] if escaped else text
-    if in_string:
-        closed += '"'
-    return closed + "".join(reversed(stack))
-
-
 def parse_partial_json(text: str | None) -> dict[str, Any]:
-    """Parse possibly incomplete JSON-object text, as a stream delivers it.
+    """Parse possibly incomplete JSON-object text, only to show a stream in progress.
 
-    Returns the object parsed so far; never raises. Trailing fragments that cannot be
-    completed (a dangling key, a half-written number) are dropped.
+    Returns the object parsed so far (a trailing string as far as it went; a dangling
+    key or half-written number or literal dropped); never raises. Never use it for a
+    final result: a finished reply is parsed with :func:`parse_tool_arguments`.
     """
     if text is None or not text.strip():
         return {}
-    candidate = text.strip()
-    for _ in range(64):
-        try:
-            value = json_text.loads(_close_partial(candidate))
-        except ValueError:
-            cut = max(candidate.rfind(","), candidate.rfind(":"), candidate.rfind("{"))
-            if cut <= 0:
-                return {}
-            candidate = candidate[:cut] if candidate[cut] != "{" else candidate[: cut + 1]
-            continue
-        return value if isinstance(value, dict) else {}
-    return {}
+    try:
+        value = from_json(text, allow_partial="trailing-strings")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def json_schema_response_format(

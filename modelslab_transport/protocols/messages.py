@@ -45,10 +45,14 @@ STOP_REASONS = {
     "stop_sequence": "stop",
     "max_tokens": "length",
     "tool_use": "tool_calls",
-    "pause_turn": "stop",
     "refusal": "content_filter",
 }
-"""Messages ``stop_reason`` -> chat-completions ``finish_reason``."""
+"""Messages ``stop_reason`` -> chat-completions ``finish_reason``.
+
+Reasons without a chat-completions counterpart (``pause_turn``,
+``model_context_window_exceeded``) pass as sent; :mod:`modelslab_transport.chat.completeness`
+reads them all.
+"""
 
 
 def _image_block(part: wire.ImagePart) -> wire.ImageBlockParam:

@@ -1,0 +1,166 @@
+"""Whether a reply is whole: read once from the finish / stop reason of either protocol.
+
+A chat-completions choice ends with a ``finish_reason``; a Messages reply with a
+``stop_reason`` (carried into ``finish_reason`` by
+:mod:`modelslab_transport.protocols.messages`: ``max_tokens`` becomes ``"length"``,
+``refusal`` becomes ``"content_filter"``, the others pass as sent). :func:`incompleteness`
+turns that one string into an :class:`Incompleteness` (the reply did not finish: why, and
+what setting changes it) or None (it finished). Both framework integrations read it,
+for whole replies and for streams (:meth:`ChatStreamAccumulator.incomplete
+<modelslab_transport.chat.accumulate.ChatStreamAccumulator.incomplete>`).
+
+:func:`judge_tool_calls` is the one rule for a finished or cut reply's tool calls: the
+arguments of each are parsed strictly, and in a reply that did not finish the last call
+(the one being written when it stopped) is reported cut, whatever its text looks like.
+
+Reasons read as "not finished" (compared without case), by source:
+
+- ``length`` (OpenAI, vLLM, llama.cpp, Ollama, TGI), ``max_tokens`` (Anthropic, and some
+  OpenAI-compatible servers), ``max_output_tokens`` / ``MAX_TOKENS`` (Gemini): the token
+  limit; setting ``max_tokens``.
+- ``model_context_window_exceeded`` (Anthropic), ``model_length`` (Mistral): the context
+  window filled; settings ``max_tokens`` and the length of the conversation.
+- ``content_filter`` (OpenAI, Azure), ``refusal`` (Anthropic), ``safety``,
+  ``recitation``, ``blocklist``, ``prohibited_content``, ``spii`` (Gemini): withheld by
+  the provider's filter.
+- ``pause_turn`` (Anthropic): the server paused a long turn; send it back to continue.
+- ``abort``, ``error`` (vLLM, OpenRouter, Mistral): the server stopped generating early.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from modelslab_transport.chat.tool_calls import ToolArgumentsError, parse_tool_arguments
+
+if TYPE_CHECKING:
+    from modelslab_transport.wire.chat import ResponseToolCall
+
+__all__ = [
+    "IncompleteReplyError",
+    "Incompleteness",
+    "incompleteness",
+    "judge_tool_calls",
+    "require_whole",
+]
+
+_TOKEN_LIMIT = frozenset(("length", "max_tokens", "max_output_tokens"))
+_CONTEXT_WINDOW = frozenset(("model_context_window_exceeded", "model_length"))
+_FILTERED = frozenset(
+    ("content_filter", "refusal", "safety", "recitation", "blocklist", "prohibited_content", "spii")
+)
+_PAUSED = frozenset(("pause_turn",))
+_STOPPED = frozenset(("abort", "error"))
+
+
+@dataclass(frozen=True)
+class Incompleteness:
+    """Why a reply did not finish, and what to change.
+
+    Attributes:
+        finish_reason: The reason as the reply carried it (``"length"``, ``"refusal"``...).
+        cause: ``"max_tokens"``, ``"context_window"``, ``"content_filter"``,
+            ``"pause_turn"`` or ``"stopped"``.
+        setting: The setting that changes it (``"max_tokens"``), or None when no setting
+            does (a content filter, a paused turn, a server that stopped).
+    """
+
+    finish_reason: str
+    cause: str
+    setting: str | None
+
+    @property
+    def message(self) -> str:
+        """One sentence: what happened (the finish reason quoted) and what to do."""
+        said = f"finish_reason {self.finish_reason!r}"
+        if self.cause == "max_tokens":
+            return f"the reply was cut off at the max_tokens limit ({said}): raise max_tokens"
+        if self.cause == "context_window":
+            return (
+                f"the reply was cut off when the model's context window filled ({said}): "
+                "shorten the conversation or lower max_tokens"
+            )
+        if self.cause == "content_filter":
+            return f"the reply was cut off by the provider's content filter ({said})"
+        if self.cause == "pause_turn":
+            return (
+                f"the server paused the turn before it finished ({said}): send it back to continue"
+            )
+        return f"the server stopped the reply before it finished ({said})"
+
+
+class IncompleteReplyError(ValueError):
+    """A reply that did not finish (or whose JSON is not whole) was needed whole.
+
+    Raised where a final result would otherwise be built from a partial reply: tool
+    arguments and structured output. A ``ValueError``.
+
+    Attributes:
+        incomplete: Why the reply did not finish, or None when it finished but its tool
+            arguments or structured output are not valid JSON.
+        setting: The setting that changes it (``"max_tokens"``), or None.
+    """
+
+    def __init__(self, message: str, incomplete: Incompleteness | None = None) -> None:
+        super().__init__(message)
+        self.incomplete = incomplete
+        self.setting = incomplete.setting if incomplete is not None else None
+
+
+def incompleteness(finish_reason: str | None) -> Incompleteness | None:
+    """The :class:`Incompleteness` a finish (or stop) reason means, or None if it finished.
+
+    None and every reason not listed in the module doc (``"stop"``, ``"tool_calls"``,
+    ``"end_turn"``, ``"eos"``...) mean the reply finished.
+    """
+    if not finish_reason:
+        return None
+    reason = finish_reason.strip().lower()
+    for reasons, cause, setting in (
+        (_TOKEN_LIMIT, "max_tokens", "max_tokens"),
+        (_CONTEXT_WINDOW, "context_window", "max_tokens"),
+        (_FILTERED, "content_filter", None),
+        (_PAUSED, "pause_turn", None),
+        (_STOPPED, "stopped", None),
+    ):
+        if reason in reasons:
+            return Incompleteness(finish_reason, cause, setting)
+    return None
+
+
+def judge_tool_calls(
+    calls: Sequence[ResponseToolCall], incomplete: Incompleteness | None
+) -> list[dict[str, Any] | IncompleteReplyError]:
+    """Each call's arguments parsed strictly, or the error that says why they cannot be.
+
+    In a reply that did not finish the last call is cut (even when its text parses: a
+    server may have closed it); a call whose text is not a JSON object is invalid.
+    """
+    judged: list[dict[str, Any] | IncompleteReplyError] = []
+    for position, call in enumerate(calls):
+        name = call.function.name or "?"
+        if incomplete is not None and position == len(calls) - 1:
+            judged.append(
+                IncompleteReplyError(
+                    f"the arguments of the call to {name!r} did not arrive whole: "
+                    f"{incomplete.message}",
+                    incomplete,
+                )
+            )
+            continue
+        try:
+            judged.append(parse_tool_arguments(call.function.arguments))
+        except ToolArgumentsError as exc:
+            judged.append(IncompleteReplyError(f"the call to {name!r} is unusable: {exc}"))
+    return judged
+
+
+def require_whole(incomplete: Incompleteness | None, what: str) -> None:
+    """Raise :class:`IncompleteReplyError` when the reply did not finish.
+
+    ``what`` names the result that needed it whole ("the structured output").
+    """
+    if incomplete is not None:
+        raise IncompleteReplyError(f"{what} cannot be read: {incomplete.message}", incomplete)

@@ -1,0 +1,259 @@
+"""ModelsLabLLM on replies that did not finish, or whose tool arguments are not JSON.
+
+A finished reply's tool calls are final: ``get_tool_calls_from_response`` raises
+``IncompleteReplyError`` naming the cause and ``max_tokens`` for a call cut off, and for
+arguments that are not valid JSON; mid-stream responses still show partial arguments.
+``structured_predict`` (plain, streamed, async) and ``FunctionAgent`` raise the same
+error instead of returning partial objects or running a tool on them. Both protocols.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.base.llms.types import ChatMessage
+from llama_index.core.prompts import PromptTemplate
+from llama_index.core.tools import FunctionTool
+from pydantic import BaseModel
+
+from llama_index_modelslab import IncompleteReplyError
+from tests.support.clients import scripted_llm
+from tests.support.truncation import (
+    APIS,
+    CALLED,
+    FINISHED,
+    WHOLE_ARGUMENTS,
+    text_reply,
+    tool_reply,
+)
+
+PROMPT = PromptTemplate("Make an invoice for {what}.")
+
+
+class Invoice(BaseModel):
+    """An invoice."""
+
+    total: float
+
+
+def transfer(account: str, amount: float) -> str:
+    """Move money to an account."""
+    return f"sent {amount} to {account}"
+
+
+TOOL = FunctionTool.from_defaults(transfer)
+CUT_INVOICE = ('{"total": 1',)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_chat_with_tools_then_tool_calls_raises_on_a_cut_call(api: str) -> None:
+    llm, _ = scripted_llm(tool_reply(api, stream=False), api=api)
+    response = llm.chat_with_tools([TOOL], user_msg="pay")
+    with pytest.raises(IncompleteReplyError, match="max_tokens") as caught:
+        llm.get_tool_calls_from_response(response)
+    assert caught.value.setting == "max_tokens"
+    assert "'transfer'" in str(caught.value)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_stream_shows_partial_arguments_then_the_last_response_raises(api: str) -> None:
+    llm, _ = scripted_llm(tool_reply(api, stream=True), api=api)
+    responses = [r async for r in await llm.astream_chat_with_tools([TOOL], user_msg="pay")]
+    in_progress = [
+        llm.get_tool_calls_from_response(r, error_on_no_tool_call=False) for r in responses[:-2]
+    ]
+    shown = [calls[0].tool_kwargs for calls in in_progress if calls]
+    assert {"account": "ACC-1"} in shown  # partial arguments, for display
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        llm.get_tool_calls_from_response(responses[-1], error_on_no_tool_call=False)
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_finished_call_is_read_whole(api: str, stream: bool) -> None:
+    llm, _ = scripted_llm(
+        tool_reply(api, stream=stream, pieces=WHOLE_ARGUMENTS, reason=CALLED[api]), api=api
+    )
+    if stream:
+        *_, response = llm.stream_chat_with_tools([TOOL], user_msg="pay")
+    else:
+        response = llm.chat_with_tools([TOOL], user_msg="pay")
+    [call] = llm.get_tool_calls_from_response(response)
+    assert call.tool_kwargs == {"account": "ACC-1", "amount": 1250.75}
+    assert response.message.additional_kwargs["finish_reason"] == "tool_calls"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_finished_call_with_invalid_json_raises(stream: bool) -> None:
+    pieces = ('{"a": 6, ', '"b": }')
+    llm, _ = scripted_llm(
+        tool_reply("chat_completions", stream=stream, pieces=pieces, reason="tool_calls")
+    )
+    if stream:
+        *_, response = llm.stream_chat_with_tools([TOOL], user_msg="pay")
+    else:
+        response = llm.chat_with_tools([TOOL], user_msg="pay")
+    with pytest.raises(IncompleteReplyError, match="not valid JSON") as caught:
+        llm.get_tool_calls_from_response(response)
+    assert caught.value.incomplete is None
+
+
+def test_predict_and_call_never_runs_the_tool() -> None:
+    ran: list[Any] = []
+
+    def pay(account: str, amount: float) -> str:
+        """Move money to an account."""
+        ran.append(amount)
+        return "done"
+
+    llm, _ = scripted_llm(tool_reply("chat_completions", stream=False, name="pay"))
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        llm.predict_and_call([FunctionTool.from_defaults(pay)], user_msg="pay")
+    assert ran == []
+
+
+# ------------------------------------------------------------------ structured output
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_structured_predict_on_a_cut_tool_call_raises(api: str) -> None:
+    llm, _ = scripted_llm(
+        tool_reply(api, stream=False, name="Invoice", pieces=CUT_INVOICE), api=api
+    )
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        llm.structured_predict(Invoice, PROMPT, what="lunch")
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_astructured_predict_on_a_cut_tool_call_raises(api: str) -> None:
+    llm, _ = scripted_llm(
+        tool_reply(api, stream=False, name="Invoice", pieces=CUT_INVOICE), api=api
+    )
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        await llm.astructured_predict(Invoice, PROMPT, what="lunch")
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_stream_structured_predict_on_a_cut_call_raises_at_the_end(api: str) -> None:
+    llm, _ = scripted_llm(tool_reply(api, stream=True, name="Invoice", pieces=CUT_INVOICE), api=api)
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        list(llm.stream_structured_predict(Invoice, PROMPT, what="lunch"))
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_astream_structured_predict_on_a_cut_call_raises(api: str) -> None:
+    llm, _ = scripted_llm(tool_reply(api, stream=True, name="Invoice", pieces=CUT_INVOICE), api=api)
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        async for _ in await llm.astream_structured_predict(Invoice, PROMPT, what="lunch"):
+            pass
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_structured_predict_on_a_whole_call_still_works(stream: bool) -> None:
+    llm, _ = scripted_llm(
+        tool_reply(
+            "chat_completions",
+            stream=stream,
+            name="Invoice",
+            pieces=('{"total": ', "1250.75}"),
+            reason="tool_calls",
+        )
+    )
+    if stream:
+        *_, last = llm.stream_structured_predict(Invoice, PROMPT, what="lunch")
+        assert last == Invoice(total=1250.75)
+    else:
+        assert llm.structured_predict(Invoice, PROMPT, what="lunch") == Invoice(total=1250.75)
+
+
+CUT_JSON_TEXT = ('{"total": 12',)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_json_schema_structured_predict_on_cut_text_raises(stream: bool) -> None:
+    llm, _ = scripted_llm(
+        text_reply("chat_completions", stream=stream, pieces=CUT_JSON_TEXT),
+        structured_output_method="json_schema",
+    )
+
+    def predict() -> Any:
+        if stream:
+            return list(llm.stream_structured_predict(Invoice, PROMPT, what="lunch"))
+        return llm.structured_predict(Invoice, PROMPT, what="lunch")
+
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        predict()
+
+
+async def test_async_json_schema_structured_predict_on_cut_text_raises() -> None:
+    llm, _ = scripted_llm(
+        text_reply("chat_completions", stream=False, pieces=CUT_JSON_TEXT),
+        text_reply("chat_completions", stream=True, pieces=CUT_JSON_TEXT),
+        structured_output_method="json_schema",
+    )
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        await llm.astructured_predict(Invoice, PROMPT, what="lunch")
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        async for _ in await llm.astream_structured_predict(Invoice, PROMPT, what="lunch"):
+            pass
+
+
+# ------------------------------------------------------------------ agents and raw ids
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_function_agent_never_runs_a_tool_on_cut_arguments(api: str, streaming: bool) -> None:
+    written: list[Any] = []
+
+    def write_file(path: str, content: str) -> str:
+        """Write content to a file."""
+        written.append(content)
+        return "written"
+
+    pieces = ('{"path": "notes.txt", ', '"content": "first half of the te')
+    llm, _ = scripted_llm(
+        tool_reply(api, stream=streaming, name="write_file", pieces=pieces),
+        text_reply(api, stream=streaming, pieces=("done",), reason=FINISHED[api]),
+        api=api,
+    )
+    agent = FunctionAgent(
+        tools=[FunctionTool.from_defaults(write_file)], llm=llm, streaming=streaming
+    )
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        await agent.run(user_msg="write my notes")
+    assert written == []
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_servers_id_stays_in_raw(api: str) -> None:
+    llm, _ = scripted_llm(
+        text_reply(api, stream=False, pieces=("hi",), reason=FINISHED[api], reply_id="1"),
+        api=api,
+    )
+    response = llm.chat([ChatMessage(role="user", content="hi")])
+    assert response.raw.id == "1"
+    assert response.message.additional_kwargs["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize(
+    ("api", "reason", "said"),
+    [
+        ("chat_completions", "content_filter", "content filter"),
+        ("messages", "refusal", "content filter"),
+        ("messages", "model_context_window_exceeded", "context window"),
+    ],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_every_reason_a_reply_stops_early_is_named(
+    api: str, reason: str, said: str, stream: bool
+) -> None:
+    llm, _ = scripted_llm(tool_reply(api, stream=stream, reason=reason), api=api)
+    if stream:
+        *_, response = llm.stream_chat_with_tools([TOOL], user_msg="pay")
+    else:
+        response = llm.chat_with_tools([TOOL], user_msg="pay")
+    with pytest.raises(IncompleteReplyError, match=said):
+        llm.get_tool_calls_from_response(response)
