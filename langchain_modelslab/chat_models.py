@@ -573,7 +573,8 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
         Args:
             tools: Pydantic classes, functions, LangChain tools, or tool dicts (OpenAI
-                or Anthropic shape).
+                or Anthropic shape; a dict's ``cache_control`` is sent with
+                ``api="messages"``).
             tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (call
                 some tool), the name of one tool (call that one), or an OpenAI-style dict.
             strict: Ask the server to follow the tool schemas exactly.
@@ -585,6 +586,10 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             ValueError: when ``tool_choice`` names a tool that is not among ``tools``.
         """
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        for tool, spec in zip(tools, formatted, strict=True):
+            # A tool dict's prompt-cache marker (Anthropic's name), sent on api="messages".
+            if isinstance(tool, dict) and isinstance(tool.get("cache_control"), dict):
+                spec["cache_control"] = tool["cache_control"]
         if tool_choice is not None:
             names = [tool["function"]["name"] for tool in formatted]
             kwargs["tool_choice"] = chat_tool_choice(tool_choice, names)

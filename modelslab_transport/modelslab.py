@@ -410,15 +410,18 @@ class ModelsLab:
         A conversation of system messages only is counted as that text in a user turn
         (the endpoint needs one turn); tools alone are counted with one empty user turn.
         """
-        from modelslab_transport.protocol_bridge import count_tokens_request
-        from modelslab_transport.wire.chat import ChatMessage
+        from modelslab_transport.encode_messages import count_tokens_request
+        from modelslab_transport.wire.chat import ChatMessage, TextPart
 
         if not messages and not tools:
             return None
         turns = list(messages)
-        if all(message.role in ("system", "developer") for message in turns):
+        if turns and all(message.role in ("system", "developer") for message in turns):
             text = "\n\n".join(
-                message.content if isinstance(message.content, str) else "" for message in turns
+                message.content
+                if isinstance(message.content, str)
+                else "".join(p.text for p in message.content or [] if isinstance(p, TextPart))
+                for message in turns
             )
             turns = [ChatMessage(role="user", content=text)]
         return count_tokens_request(model or self._options.model, turns, list(tools or []))

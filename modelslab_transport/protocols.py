@@ -115,7 +115,9 @@ def _chat_completions_body(
     update: dict[str, Any] = (
         {"stream": True} if stream else {"stream": None, "stream_options": None}
     )
-    body = request.model_copy(update=update).to_payload()
+    from modelslab_transport.encode_chat import encode_chat_request
+
+    body = encode_chat_request(request).model_copy(update=update).to_payload()
     if settings.legacy_auth:
         body.setdefault("model_id", request.model)
         if settings.api_key is not None:
@@ -145,7 +147,7 @@ def _chat_chunk_decoder(
 def _messages_body(
     request: ChatCompletionRequest, settings: ClientSettings, stream: bool
 ) -> dict[str, Any]:
-    from modelslab_transport.protocol_bridge import chat_request_to_messages
+    from modelslab_transport.encode_messages import chat_request_to_messages
 
     messages = chat_request_to_messages(request)
     return messages.model_copy(update={"stream": True if stream else None}).to_payload()

@@ -14,11 +14,21 @@ __all__ = [*_MODULE_EXPORTS["chat"], "json_text"]
 # ---------------------------------------------------------------- request side
 
 
+CacheControl = dict[str, Any]
+"""A prompt-cache marker in Anthropic's shape (``{"type": "ephemeral", "ttl": "1h"}``)."""
+
+_CACHE_NOTE = (
+    "Prompt-cache marker: sent on the Messages protocol; chat completions has no such "
+    "field (OpenAI-style servers cache prompt prefixes on their own), so it is not sent there."
+)
+
+
 class TextPart(StrictModel):
     """A text part of a multi-part message content."""
 
     type: Literal["text"] = "text"
     text: str
+    cache_control: CacheControl | None = Field(default=None, exclude=True, description=_CACHE_NOTE)
 
 
 class ImageURL(StrictModel):
@@ -33,9 +43,44 @@ class ImagePart(StrictModel):
 
     type: Literal["image_url"] = "image_url"
     image_url: ImageURL
+    cache_control: CacheControl | None = Field(default=None, exclude=True, description=_CACHE_NOTE)
 
 
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+class FileData(StrictModel):
+    """A document (a PDF, plain text): inline as a ``data:`` URI, by file id, or by URL.
+
+    ``file_data`` and ``file_id`` are OpenAI's chat-completions ``file`` part; ``url``
+    has no chat-completions form and is sent only on the Messages protocol (a
+    ``document`` block with a ``url`` source).
+    """
+
+    filename: str | None = None
+    file_data: str | None = None
+    file_id: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _check_source(self) -> "FileData":
+        given = [name for name in ("file_data", "file_id", "url") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError(
+                "a file part needs exactly one of file_data (a data: URI), file_id or url, "
+                f"got {given or 'none'}"
+            )
+        if self.file_data is not None and not self.file_data.startswith("data:"):
+            raise ValueError("file_data must be a data: URI ('data:<media type>;base64,...')")
+        return self
+
+
+class FilePart(StrictModel):
+    """A document part of a multi-part message content (OpenAI's ``file`` part)."""
+
+    type: Literal["file"] = "file"
+    file: FileData
+    cache_control: CacheControl | None = Field(default=None, exclude=True, description=_CACHE_NOTE)
+
+
+ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
 """One part of a multi-part message content."""
 
 
@@ -140,6 +185,7 @@ class Tool(StrictModel):
 
     type: Literal["function"] = "function"
     function: FunctionDefinition
+    cache_control: CacheControl | None = Field(default=None, exclude=True, description=_CACHE_NOTE)
 
 
 class StreamOptions(StrictModel):
