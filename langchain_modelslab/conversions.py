@@ -123,7 +123,10 @@ def _image_part(block: dict[str, Any]) -> wire.ImagePart:
 
 
 def _filename(block: dict[str, Any]) -> str | None:
-    for holder in (block, block.get("extras"), block.get("metadata")):
+    extras = block.get("extras")
+    # A v0 block's metadata ends in extras["metadata"] once LangChain normalises it.
+    nested = extras.get("metadata") if isinstance(extras, dict) else None
+    for holder in (block, extras, block.get("metadata"), nested):
         if isinstance(holder, dict) and isinstance(holder.get("filename"), str):
             return str(holder["filename"])
     title = block.get("title")
