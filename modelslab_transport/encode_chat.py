@@ -2,8 +2,12 @@
 
 :func:`encode_chat_request` takes the request the framework integrations build and
 returns the one that is sent. After :func:`~modelslab_transport.history.normalise_history`
-(blank text and empty turns dropped; every system message joined, in order, into one
-leading system message, its texts separated by a blank line):
+(blank text and empty turns dropped; late system messages joined to the leading system
+prompt):
+
+* the system messages that open the conversation are sent as written; each later one
+  is appended, in order and after a blank line, to the text of the last of them (or,
+  when the conversation opens with none, they become one system message at its start);
 
 * text-only list content becomes one string (what every OpenAI-compatible server and
   chat template accepts);
@@ -74,12 +78,22 @@ def _user_content(content: list[ContentPart]) -> str | list[ContentPart]:
     return content
 
 
-def _system_message(system: Sequence[ChatMessage]) -> ChatMessage:
+def _joined(system: Sequence[ChatMessage]) -> ChatMessage:
+    """One system message with the text of ``system``, in order, a blank line apart."""
     text = "\n\n".join(_text(message) for message in system)
     first = system[0]
     if len(system) == 1:
         return first.model_copy(update={"content": text})
     return ChatMessage(role=first.role, content=text)
+
+
+def _system_messages(system: Sequence[ChatMessage], leading: int) -> list[ChatMessage]:
+    if not system:
+        return []
+    if leading == 0:
+        return [_joined(system)]
+    opening = [m.model_copy(update={"content": _text(m)}) for m in system[: leading - 1]]
+    return [*opening, _joined(system[leading - 1 :])]
 
 
 def _turn(message: ChatMessage) -> ChatMessage:
@@ -104,7 +118,7 @@ def encode_chat_request(request: ChatCompletionRequest) -> ChatCompletionRequest
         ValueError: when every message is empty or whitespace only.
     """
     conversation = normalise_history(request.messages)
-    messages = [_system_message(conversation.system)] if conversation.system else []
+    messages = _system_messages(conversation.system, conversation.leading)
     messages += [_turn(message) for message in conversation.turns]
     if not messages:
         raise nothing_to_send(len(request.messages))

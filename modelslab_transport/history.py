@@ -10,13 +10,15 @@ then builds its own request from the result. The steps common to both protocols:
   part moves to the part before it). A turn left with no content is dropped, unless it
   is a tool result (kept, with empty content) or an assistant turn that calls tools
   (kept, with its tool calls only).
-* **System messages are one leading system prompt.** Every ``system`` / ``developer``
-  message, wherever it stands, joins the system prompt, in order; nothing else moves.
-  Chat templates that take the system message only first (Qwen3, Gemma: "System message
-  must be at the beginning") and the Messages protocol (which has only a top-level
-  ``system``) both accept this, so a late instruction (LlamaIndex's
-  ``FunctionAgent(early_stopping_method="generate")``, a LangChain ``SystemMessage``
-  inserted mid-thread) is read as part of the system prompt on either protocol.
+* **A late system message joins the leading system prompt.** A ``system`` /
+  ``developer`` message that comes after the first other turn is added, in order, to
+  the end of the system prompt at the start of the conversation (which it opens when
+  there is none); nothing else moves. Chat templates that take a system message only
+  first (Qwen3, Gemma: "System message must be at the beginning") and the Messages
+  protocol (which has only a top-level ``system``) both accept this, so a late
+  instruction (LlamaIndex's ``FunctionAgent(early_stopping_method="generate")``, a
+  LangChain ``SystemMessage`` inserted mid-thread) is read as part of the system
+  prompt on either protocol.
 
 Content a protocol has no form for is refused by its encoder with
 :class:`UnsupportedContentError`, before anything is sent.
@@ -71,10 +73,15 @@ def part_kind(part: ContentPart) -> str:
 
 @dataclass
 class Conversation:
-    """A normalised history: the system messages (in order) and the other turns."""
+    """A normalised history: the system messages (in order) and the other turns.
+
+    ``leading`` counts the system messages that came before every other turn; the rest
+    of ``system`` came later.
+    """
 
     system: list[ChatMessage] = field(default_factory=list)
     turns: list[ChatMessage] = field(default_factory=list)
+    leading: int = 0
 
 
 def _is_blank(text: str) -> bool:
@@ -126,6 +133,8 @@ def normalise_history(messages: Sequence[ChatMessage]) -> Conversation:
             continue
         if kept.role in SYSTEM_ROLES:
             conversation.system.append(kept)
+            if not conversation.turns:
+                conversation.leading += 1
         else:
             conversation.turns.append(kept)
     return conversation

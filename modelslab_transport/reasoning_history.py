@@ -12,7 +12,7 @@ their provider expects, or the next request fails with HTTP 400:
   the assistant turn that holds the ``tool_use`` blocks ("Extended thinking",
   preserving thinking blocks during tool use:
   https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking). The
-  Messages bridge (:mod:`modelslab_transport.protocol_bridge`) places them.
+  Messages encoder (:mod:`modelslab_transport.encode_messages`) places them.
 * Opaque fields on tool calls (Gemini's ``extra_content.google.thought_signature``
   through OpenAI-compatible APIs: https://ai.google.dev/gemini-api/docs/thought-signatures)
   go back unchanged on the tool call (see :class:`~modelslab_transport.wire.chat.ToolCall`).

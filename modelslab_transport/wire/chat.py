@@ -142,7 +142,7 @@ class ChatMessage(StrictModel):
     rule (:mod:`modelslab_transport.reasoning_history` decides where each is kept):
     ``reasoning_content`` (DeepSeek's field, sent on ``/chat/completions``) and
     ``signed_reasoning`` (Anthropic-style signed thinking blocks; never serialised
-    here, the Messages bridge puts them at the start of the assistant turn).
+    here, the Messages encoder puts them at the start of the assistant turn).
     """
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
@@ -155,7 +155,7 @@ class ChatMessage(StrictModel):
     is_error: bool | None = Field(default=None, exclude=True)
     """On a ``tool`` message: the call failed and the content says how (LangChain's
     ``ToolMessage(status="error")``). Never serialised here (``/chat/completions`` has
-    no such field; the content carries the error); the Messages bridge sends it as the
+    no such field; the content carries the error); the Messages encoder sends it as the
     ``tool_result`` block's ``is_error``, Anthropic's name for it."""
 
     @model_validator(mode="after")

@@ -25,7 +25,10 @@ from tests.support.clients import chat_model
 from tests.support.mock_api import ScriptedServer
 from tests.support.replies import completion_body, json_response
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+    "AAAABJRU5ErkJggg=="
+)
 PDF = base64.b64encode(b"%PDF-1.4 tiny").decode()
 KIMI_ID = "functions.get_weather:0"
 KIMI_ID_ON_MESSAGES = "functions_get_weather_0_79ac1aaab216b228"
@@ -568,3 +571,13 @@ def test_a_cache_marker_on_a_blank_block_moves_to_the_block_before() -> None:
         )
     ]
     assert sent("messages", history) == messages_body(user(text("doc", cache_control=EPHEMERAL)))
+
+
+# ------------------------------------------------------------------ every call path
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+async def test_async_calls_send_the_same_body(api: str) -> None:
+    server = ScriptedServer([_reply(api)])
+    await _model(api, server).ainvoke(FOREIGN_IDS + LATE_SYSTEM)
+    assert server.last_body == sent(api, FOREIGN_IDS + LATE_SYSTEM)

@@ -27,7 +27,10 @@ from modelslab_transport.history import UnsupportedContentError
 from tests.support.clients import scripted_llm
 from tests.support.replies import completion_body, json_response
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+    "AAAABJRU5ErkJggg=="
+)
 PDF_BYTES = b"%PDF-1.4 tiny"
 PDF = base64.b64encode(PDF_BYTES).decode()
 KIMI_ID = "functions.get_weather:0"
@@ -401,3 +404,10 @@ def test_chat_with_tools_passes_through_the_same_encoder() -> None:
         tool_use(KIMI_ID_ON_MESSAGES, "Oslo"), tool_use("toolu_01A", "Rome")
     )
     assert [tool["name"] for tool in body["tools"]] == ["get_weather"]
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+async def test_async_calls_send_the_same_body(api: str) -> None:
+    llm, server = scripted_llm(_reply(api), api=api, model="m")
+    await llm.achat(FOREIGN_IDS + BLANK_HISTORY)
+    assert server.last_body == sent(api, FOREIGN_IDS + BLANK_HISTORY)
