@@ -25,8 +25,11 @@ dropped; every system message, wherever it stands, joined in order into ``system
 
 Refused with :class:`~modelslab_transport.history.UnsupportedContentError`: images and
 documents in system and assistant messages, and inline documents that are neither PDF
-nor text (the protocol's document sources take only those). Chat-only request
-parameters are refused with a ``ValueError`` (see :mod:`modelslab_transport.protocols`).
+nor text (the protocol's document sources take only those). Request parameters that
+exist on chat completions only are refused with a ``ValueError`` naming them instead of
+being dropped: ``n > 1``, ``seed``, ``frequency_penalty``, ``presence_penalty``,
+``response_format``, ``logprobs``, ``top_logprobs``; ``temperature`` is capped at 1
+(:mod:`modelslab_transport.protocols`).
 """
 
 from __future__ import annotations

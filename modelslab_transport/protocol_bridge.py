@@ -7,11 +7,6 @@ Requests are expressed in the Messages protocol by its encoder,
 :mod:`modelslab_transport.encode_messages` (its functions are re-exported here);
 this module turns the replies back, so that choosing the Messages protocol is one
 argument.
-
-Features that exist on only one protocol are refused with a ``ValueError`` naming
-them instead of being dropped: ``n > 1``, ``seed``, ``frequency_penalty``,
-``presence_penalty``, ``response_format`` and ``stream_options`` have no Messages
-counterpart; the Messages protocol caps ``temperature`` at 1.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -271,3 +272,28 @@ def test_count_tokens_of_tools_alone_has_one_empty_user_turn() -> None:
     tool = Tool(function=FunctionDefinition(name="f"))
     body = count_tokens_request("m", [], [tool]).to_payload()
     assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": ""}]}]
+
+
+# ------------------------------------------------------------------ one place per protocol
+
+
+def test_histories_are_normalised_and_encoded_in_one_place_per_protocol() -> None:
+    """Only the encoders normalise histories or build Messages request blocks."""
+    root = Path(__file__).resolve().parents[2]
+    allowed = {
+        "normalise_history(": {"history.py", "encode_chat.py", "encode_messages.py"},
+        "BlockParam(": {"encode_messages.py"},
+        "MessageParam(": {"encode_messages.py"},
+    }
+    packages = ("modelslab_transport", "langchain_modelslab", "llama_index_modelslab")
+    found: dict[str, set[str]] = {needle: set() for needle in allowed}
+    for package in packages:
+        for path in (root / package).rglob("*.py"):
+            if path.parent.name == "wire":
+                continue  # the type definitions themselves
+            source = path.read_text()
+            for needle in allowed:
+                if needle in source:
+                    found[needle].add(path.name)
+    for needle, files in found.items():
+        assert files <= allowed[needle], (needle, files - allowed[needle])
