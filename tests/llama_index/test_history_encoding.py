@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx2
 import pytest
+from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.agent.workflow.prompts import DEFAULT_EARLY_STOPPING_PROMPT
 from llama_index.core.base.llms.types import (
     CacheControl,
     CachePoint,
@@ -25,7 +27,7 @@ from llama_index.core.tools import FunctionTool
 
 from modelslab_transport.history import UnsupportedContentError
 from tests.support.clients import scripted_llm
-from tests.support.replies import completion_body, json_response
+from tests.support.replies import completion_body, json_response, tool_call
 
 PNG = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
@@ -411,3 +413,89 @@ async def test_async_calls_send_the_same_body(api: str) -> None:
     llm, server = scripted_llm(_reply(api), api=api, model="m")
     await llm.achat(FOREIGN_IDS + BLANK_HISTORY)
     assert server.last_body == sent(api, FOREIGN_IDS + BLANK_HISTORY)
+
+
+def _agent_replies(api: str) -> list[httpx2.Response]:
+    """Two turns that call ``lookup`` (Kimi-style ids, blank text beside), then an answer."""
+    if api == "chat_completions":
+        calls = [
+            json_response(
+                completion_body(
+                    "\n\n",
+                    tool_calls=[tool_call("lookup", '{"word": "cat"}', f"functions.lookup:{i}")],
+                    finish_reason="tool_calls",
+                )
+            )
+            for i in range(2)
+        ]
+        return [*calls, json_response(completion_body("a cat is an animal"))]
+    calls = [
+        json_response(
+            {
+                "id": f"msg_{i}",
+                "type": "message",
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "\n\n"},
+                    {
+                        "type": "tool_use",
+                        "id": f"functions.lookup:{i}",
+                        "name": "lookup",
+                        "input": {"word": "cat"},
+                    },
+                ],
+                "model": "m",
+                "stop_reason": "tool_use",
+                "usage": {"input_tokens": 3, "output_tokens": 1},
+            }
+        )
+        for i in range(2)
+    ]
+    return [*calls, _reply(api)]
+
+
+def lookup(word: str) -> str:
+    """Look a word up."""
+    return f"{word}: a word"
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+async def test_function_agent_early_stopping_sends_its_system_message_in_the_prompt(
+    api: str,
+) -> None:
+    llm, server = scripted_llm(*_agent_replies(api), api=api, model="m")
+    agent = FunctionAgent(
+        tools=[FunctionTool.from_defaults(lookup)],
+        llm=llm,
+        streaming=False,
+        system_prompt="be a dictionary",
+    )
+    await agent.run(user_msg="what is a cat?", max_iterations=2, early_stopping_method="generate")
+    prompt = "be a dictionary\n\n" + DEFAULT_EARLY_STOPPING_PROMPT.format(max_iterations=2)
+    tool_turn = server.bodies[1]["messages"]
+    if api == "chat_completions":
+        assert server.last_body == chat_body(
+            {"role": "system", "content": prompt}, {"role": "user", "content": "what is a cat?"}
+        )
+        assert tool_turn[-2:] == [
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": "functions.lookup:0",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": '{"word": "cat"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "content": "cat: a word", "tool_call_id": "functions.lookup:0"},
+        ]
+    else:
+        assert server.last_body == messages_body(user(text("what is a cat?")), system=prompt)
+        mapped = "functions_lookup_0_f70e5c75151c34f1"
+        assert tool_turn[-2:] == [
+            assistant(
+                {"type": "tool_use", "id": mapped, "name": "lookup", "input": {"word": "cat"}}
+            ),
+            user({"type": "tool_result", "tool_use_id": mapped, "content": "cat: a word"}),
+        ]
