@@ -20,10 +20,11 @@ from langchain_core.messages import (
 )
 
 from langchain_modelslab import ChatModelsLab
+from modelslab_transport import BadRequestError
 from modelslab_transport.history import UnsupportedContentError
 from tests.support.clients import chat_model
 from tests.support.mock_api import ScriptedServer
-from tests.support.replies import completion_body, json_response
+from tests.support.replies import completion_body, json_response, text_stream
 
 PNG = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
@@ -480,7 +481,7 @@ def test_a_server_that_refuses_a_document_is_reported_with_its_own_message() -> 
     )
     server = ScriptedServer([refusal])
     history = [HumanMessage([{"type": "file", "base64": PDF, "mime_type": "application/pdf"}])]
-    with pytest.raises(Exception, match="this model does not read PDF files"):
+    with pytest.raises(BadRequestError, match="this model does not read PDF files"):
         _model("chat_completions", server).invoke(history)
     assert len(server.requests) == 1
 
@@ -581,3 +582,15 @@ async def test_async_calls_send_the_same_body(api: str) -> None:
     server = ScriptedServer([_reply(api)])
     await _model(api, server).ainvoke(FOREIGN_IDS + LATE_SYSTEM)
     assert server.last_body == sent(api, FOREIGN_IDS + LATE_SYSTEM)
+
+
+def test_streamed_calls_send_the_same_history() -> None:
+    server = ScriptedServer([text_stream("o", "k")])
+    chunks = list(_model("chat_completions", server).stream(FOREIGN_IDS + LATE_SYSTEM))
+    assert "".join(str(c.content) for c in chunks) == "ok"
+    expected = sent("chat_completions", FOREIGN_IDS + LATE_SYSTEM)
+    assert server.last_body == {
+        **expected,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }

@@ -25,6 +25,7 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
+from modelslab_transport import BadRequestError
 from modelslab_transport.history import UnsupportedContentError
 from tests.support.clients import scripted_llm
 from tests.support.replies import completion_body, json_response, tool_call
@@ -499,3 +500,20 @@ async def test_function_agent_early_stopping_sends_its_system_message_in_the_pro
             ),
             user({"type": "tool_result", "tool_use_id": mapped, "content": "cat: a word"}),
         ]
+
+
+def test_a_server_that_refuses_a_document_is_reported_with_its_own_message() -> None:
+    refusal = json_response(
+        {
+            "error": {
+                "message": "this model does not read PDF files",
+                "type": "invalid_request_error",
+            }
+        },
+        status=400,
+    )
+    llm, server = scripted_llm(refusal, api="messages", model="m")
+    history = [message("user", DocumentBlock(data=PDF_BYTES, document_mimetype="application/pdf"))]
+    with pytest.raises(BadRequestError, match="this model does not read PDF files"):
+        llm.chat(history)
+    assert len(server.requests) == 1
