@@ -573,8 +573,8 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
         Args:
             tools: Pydantic classes, functions, LangChain tools, or tool dicts (OpenAI
-                or Anthropic shape; a dict's ``cache_control`` is sent with
-                ``api="messages"``).
+                or Anthropic shape). A prompt-cache marker (a dict's ``cache_control``,
+                a tool's ``extras["cache_control"]``) is sent with ``api="messages"``.
             tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (call
                 some tool), the name of one tool (call that one), or an OpenAI-style dict.
             strict: Ask the server to follow the tool schemas exactly.
@@ -585,11 +585,13 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         Raises:
             ValueError: when ``tool_choice`` names a tool that is not among ``tools``.
         """
+        from langchain_modelslab.conversions import tool_cache_control
+
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
         for tool, spec in zip(tools, formatted, strict=True):
-            # A tool dict's prompt-cache marker (Anthropic's name), sent on api="messages".
-            if isinstance(tool, dict) and isinstance(tool.get("cache_control"), dict):
-                spec["cache_control"] = tool["cache_control"]
+            marker = tool_cache_control(tool)  # sent on api="messages"
+            if marker is not None:
+                spec["cache_control"] = marker
         if tool_choice is not None:
             names = [tool["function"]["name"] for tool in formatted]
             kwargs["tool_choice"] = chat_tool_choice(tool_choice, names)

@@ -69,6 +69,7 @@ __all__ = [
     "completion_from_wire",
     "message_to_wire",
     "messages_to_wire",
+    "tool_cache_control",
     "usage_from_wire",
 ]
 
@@ -85,6 +86,17 @@ _WIRE_ROLES = ("system", "developer", "user", "assistant", "tool")
 _SKIPPED_IN_ASSISTANT = ("tool_use", "tool_call", "thinking", "reasoning", "redacted_thinking")
 
 # ------------------------------------------------------------- LangChain -> wire
+
+
+def tool_cache_control(tool: Any) -> dict[str, Any] | None:
+    """A tool's prompt-cache marker, or None.
+
+    Read from a tool dict's ``cache_control`` or a LangChain tool's
+    ``extras["cache_control"]``.
+    """
+    holder = tool if isinstance(tool, dict) else getattr(tool, "extras", None)
+    found = holder.get("cache_control") if isinstance(holder, dict) else None
+    return dict(found) if isinstance(found, dict) else None
 
 
 def _cache_control(block: dict[str, Any]) -> dict[str, Any] | None:

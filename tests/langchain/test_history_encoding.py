@@ -18,6 +18,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.tools import tool
 
 from langchain_modelslab import ChatModelsLab
 from modelslab_transport import BadRequestError
@@ -594,3 +595,24 @@ def test_streamed_calls_send_the_same_history() -> None:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+
+
+def test_a_langchain_tools_extras_cache_control_is_carried_on_messages() -> None:
+    @tool(extras={"cache_control": EPHEMERAL})
+    def lookup(word: str) -> str:
+        """Look a word up."""
+        return word
+
+    body = sent("messages", [HumanMessage("hi")], tools=[lookup])
+    assert body["tools"] == [
+        {
+            "name": "lookup",
+            "description": "Look a word up.",
+            "input_schema": {
+                "type": "object",
+                "properties": {"word": {"type": "string"}},
+                "required": ["word"],
+            },
+            "cache_control": EPHEMERAL,
+        }
+    ]
