@@ -625,7 +625,8 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
         Args:
             tools: Pydantic classes, functions, LangChain tools, or tool dicts (OpenAI
-                or Anthropic shape).
+                or Anthropic shape). A prompt-cache marker (a dict's ``cache_control``,
+                a tool's ``extras["cache_control"]``) is sent with ``api="messages"``.
             tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (call
                 some tool), the name of one tool (call that one), or an OpenAI-style dict.
             strict: Ask the server to follow the tool schemas exactly; the schemas are then
@@ -640,9 +641,14 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             StrictSchemaError: with ``strict=True``, for a tool schema strict mode cannot
                 express (a ``ValueError``).
         """
+        from langchain_modelslab.conversions import tool_cache_control
         from langchain_modelslab.structured_output import openai_tool
 
         formatted = [openai_tool(tool, strict=strict) for tool in tools]
+        for tool, spec in zip(tools, formatted, strict=True):
+            marker = tool_cache_control(tool)  # sent on api="messages"
+            if marker is not None:
+                spec["cache_control"] = marker
         if tool_choice is not None:
             names = [tool["function"]["name"] for tool in formatted]
             kwargs["tool_choice"] = chat_tool_choice(tool_choice, names)

@@ -24,6 +24,7 @@ back where each provider wants it (:mod:`modelslab_transport.chat.reasoning_hist
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -72,6 +73,7 @@ __all__ = [
     "completion_from_wire",
     "message_to_wire",
     "messages_to_wire",
+    "tool_cache_control",
     "usage_from_wire",
     "whole_reply_problem",
 ]
@@ -91,14 +93,36 @@ _SKIPPED_IN_ASSISTANT = ("tool_use", "tool_call", "thinking", "reasoning", "reda
 # ------------------------------------------------------------- LangChain -> wire
 
 
+def tool_cache_control(tool: Any) -> dict[str, Any] | None:
+    """A tool's prompt-cache marker, or None.
+
+    Read from a tool dict's ``cache_control`` or a LangChain tool's
+    ``extras["cache_control"]``.
+    """
+    holder = tool if isinstance(tool, dict) else getattr(tool, "extras", None)
+    found = holder.get("cache_control") if isinstance(holder, dict) else None
+    return dict(found) if isinstance(found, dict) else None
+
+
+def _cache_control(block: dict[str, Any]) -> dict[str, Any] | None:
+    """A block's prompt-cache marker: ``cache_control``, or in a v1 block's ``extras``."""
+    found = block.get("cache_control")
+    extras = block.get("extras")
+    if found is None and isinstance(extras, dict):
+        found = extras.get("cache_control")
+    return dict(found) if isinstance(found, dict) else None
+
+
 def _image_part(block: dict[str, Any]) -> wire.ImagePart:
     """An ``image_url`` part from any of the image block shapes LangChain users write."""
+    marker = _cache_control(block)
     if block.get("type") == "image_url":
         image_url = block["image_url"]
         if isinstance(image_url, str):
-            return wire.ImagePart(image_url=wire.ImageURL(url=image_url))
+            return wire.ImagePart(image_url=wire.ImageURL(url=image_url), cache_control=marker)
         return wire.ImagePart(
-            image_url=wire.ImageURL(url=image_url["url"], detail=image_url.get("detail"))
+            image_url=wire.ImageURL(url=image_url["url"], detail=image_url.get("detail")),
+            cache_control=marker,
         )
     source = block.get("source")
     if isinstance(source, dict):  # Anthropic shape
@@ -108,12 +132,79 @@ def _image_part(block: dict[str, Any]) -> wire.ImagePart:
             url = source["url"]
         else:
             raise ValueError(f"unsupported image source type {source.get('type')!r}")
-        return wire.ImagePart(image_url=wire.ImageURL(url=url))
+        return wire.ImagePart(image_url=wire.ImageURL(url=url), cache_control=marker)
     converted = convert_to_openai_image_block(block)  # LangChain standard blocks
-    return wire.ImagePart(image_url=wire.ImageURL(url=converted["image_url"]["url"]))
+    return wire.ImagePart(
+        image_url=wire.ImageURL(url=converted["image_url"]["url"]), cache_control=marker
+    )
+
+
+def _filename(block: dict[str, Any]) -> str | None:
+    extras = block.get("extras")
+    # A v0 block's metadata ends in extras["metadata"] once LangChain normalises it.
+    nested = extras.get("metadata") if isinstance(extras, dict) else None
+    for holder in (block, extras, block.get("metadata"), nested):
+        if isinstance(holder, dict) and isinstance(holder.get("filename"), str):
+            return str(holder["filename"])
+    title = block.get("title")
+    return title if isinstance(title, str) else None
+
+
+def _data_uri(mime_type: Any, data: str, kind: str) -> str:
+    if not isinstance(mime_type, str) or not mime_type:
+        raise ValueError(
+            f"a {kind!r} block given inline needs its mime_type (e.g. 'application/pdf')"
+        )
+    return f"data:{mime_type};base64,{data}"
+
+
+def _text_data_uri(text: str) -> str:
+    return "data:text/plain;base64," + base64.b64encode(text.encode()).decode()
+
+
+def _file_source(block: dict[str, Any]) -> dict[str, str]:
+    """``file_data`` / ``file_id`` / ``url`` of a file, text-plain or document block."""
+    kind = block.get("type")
+    openai = block.get("file")
+    if kind == "file" and isinstance(openai, dict):  # OpenAI shape
+        return {k: v for k, v in openai.items() if k in ("file_data", "file_id") and v}
+    source = block.get("source")
+    if kind == "document" and isinstance(source, dict):  # Anthropic shape
+        source_type = source.get("type")
+        if source_type == "base64":
+            return {"file_data": _data_uri(source.get("media_type"), source["data"], kind)}
+        if source_type == "text":
+            return {"file_data": _text_data_uri(source["data"])}
+        if source_type == "url":
+            return {"url": source["url"]}
+        if source_type == "file":
+            return {"file_id": source["file_id"]}
+        raise ValueError(f"unsupported document source type {source_type!r}")
+    source_type = block.get("source_type")  # LangChain v0 data blocks
+    if source_type == "base64" or "base64" in block:
+        data = block["data"] if source_type == "base64" else block["base64"]
+        return {"file_data": _data_uri(block.get("mime_type"), data, str(kind))}
+    if source_type == "id" or "file_id" in block:
+        return {"file_id": block["id"] if source_type == "id" else block["file_id"]}
+    if kind == "text-plain" and isinstance(block.get("text"), str):
+        return {"file_data": _text_data_uri(block["text"])}
+    url = block.get("url")
+    if isinstance(url, str):
+        return {"file_data": url} if url.startswith("data:") else {"url": url}
+    raise ValueError(f"a {kind!r} block needs base64 data, a file_id or a url")
+
+
+def _file_part(block: dict[str, Any]) -> wire.FilePart:
+    """A document part from a standard ``file`` / ``text-plain`` block or another shape.
+
+    Also read: OpenAI ``file`` parts and Anthropic ``document`` blocks.
+    """
+    file = wire.FileData(filename=_filename(block), **_file_source(block))
+    return wire.FilePart(file=file, cache_control=_cache_control(block))
 
 
 def _content_parts(content: str | list[str | dict[str, Any]], role: str) -> list[wire.ContentPart]:
+    """Every part of a message's content, as written (each encoder decides what it sends)."""
     if isinstance(content, str):
         return [wire.TextPart(text=content)]
     parts: list[wire.ContentPart] = []
@@ -123,31 +214,37 @@ def _content_parts(content: str | list[str | dict[str, Any]], role: str) -> list
             continue
         kind = block.get("type")
         if kind == "text":
-            parts.append(wire.TextPart(text=block.get("text", "")))
+            parts.append(
+                wire.TextPart(text=block.get("text", ""), cache_control=_cache_control(block))
+            )
         elif kind in ("image", "image_url"):
             parts.append(_image_part(block))
+        elif kind in ("file", "text-plain", "document"):
+            parts.append(_file_part(block))
         elif role == "assistant" and kind in _SKIPPED_IN_ASSISTANT:
             continue  # tool calls travel in tool_calls; reasoning is not sent back
         else:
             raise ValueError(
-                f"ModelsLab's chat models take text and image content (over either api); a "
-                f"{role} message has a {kind!r} block: send its text, or an image of it"
+                f"ModelsLab's chat models take text, image and document content (over "
+                f"either api); a {role} message has a {kind!r} block: send its text, or "
+                "an image of it"
             )
     return parts
 
 
-def _collapse(parts: list[wire.ContentPart]) -> str | list[wire.ContentPart]:
-    """Plain text as one string (what every server accepts); a list only with images."""
-    if all(isinstance(part, wire.TextPart) for part in parts):
+def _collapse(
+    parts: list[wire.ContentPart], *, keep_list: bool = False
+) -> str | list[wire.ContentPart]:
+    """Plain text as one string (what every server accepts), else the parts.
+
+    The parts stay a list when they hold images, documents or cache markers, or with
+    ``keep_list`` (a system prompt given as blocks).
+    """
+    if not keep_list and all(
+        isinstance(part, wire.TextPart) and part.cache_control is None for part in parts
+    ):
         return "".join(part.text for part in parts if isinstance(part, wire.TextPart))
     return parts
-
-
-def _text_only(parts: list[wire.ContentPart], role: str) -> str:
-    collapsed = _collapse(parts)
-    if not isinstance(collapsed, str):
-        raise ValueError(f"ModelsLab chat completions take no images in a {role} message")
-    return collapsed
 
 
 def _wire_tool_calls(message: AIMessage) -> list[wire.ToolCall] | None:
@@ -237,34 +334,39 @@ def _reasoning_fields(message: AIMessage) -> dict[str, Any]:
 
 
 def message_to_wire(message: BaseMessage) -> wire.ChatMessage:
-    """One LangChain message as a chat-completions message.
+    """One LangChain message as a chat-completions message, with all its content.
+
+    Text, images and documents are carried wherever they stand; what a protocol has no
+    form for is refused by its encoder (:mod:`modelslab_transport.protocols.encode_chat`,
+    :mod:`modelslab_transport.protocols.encode_messages`). A system prompt given as blocks stays
+    blocks.
 
     Raises:
-        ValueError: for message types or content blocks chat completions cannot carry
-            (audio, files, images outside user messages).
+        ValueError: for message types or content blocks neither protocol carries (audio,
+            video).
     """
     name = message.name or None
     if isinstance(message, SystemMessage):
-        text = _text_only(_content_parts(message.content, "system"), "system")
-        return wire.ChatMessage(role="system", content=text, name=name)
+        parts = _content_parts(message.content, "system")
+        content = _collapse(parts, keep_list=isinstance(message.content, list))
+        return wire.ChatMessage(role="system", content=content, name=name)
     if isinstance(message, HumanMessage):
         content = _collapse(_content_parts(message.content, "user"))
         return wire.ChatMessage(role="user", content=content, name=name)
     if isinstance(message, AIMessage):
-        text = _text_only(_content_parts(message.content, "assistant"), "assistant")
+        content = _collapse(_content_parts(message.content, "assistant"))
         calls = _wire_tool_calls(message)
         return wire.ChatMessage(
             role="assistant",
-            content=text if text or not calls else None,
+            content=content if content or not calls else None,
             tool_calls=calls,
             name=name,
             **_reasoning_fields(message),
         )
     if isinstance(message, ToolMessage):
-        text = _text_only(_content_parts(message.content, "tool"), "tool")
         return wire.ChatMessage(
             role="tool",
-            content=text,
+            content=_collapse(_content_parts(message.content, "tool")),
             tool_call_id=message.tool_call_id,
             is_error=True if message.status == "error" else None,
         )

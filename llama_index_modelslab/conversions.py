@@ -34,6 +34,7 @@ from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
     CompletionResponse,
+    DocumentBlock,
     ImageBlock,
     LogProb,
     MessageRole,
@@ -114,8 +115,9 @@ def messages_to_wire(messages: Sequence[ChatMessage]) -> list[wire.ChatMessage]:
     The input messages are not modified.
 
     Raises:
-        ValueError: for a block the chat-completions API cannot carry (audio, video,
-            documents) or a tool result that names no ``tool_call_id``.
+        ValueError: for a block neither protocol carries (audio, video), a document
+            whose media type is unknown, a ``CachePoint`` with no block before it, or a
+            tool result that names no ``tool_call_id``.
     """
     return apply_reasoning_rules([message_to_wire(message) for message in messages])
 
@@ -150,11 +152,18 @@ def _reasoning_fields(message: ChatMessage) -> dict[str, Any]:
 
 
 def message_to_wire(message: ChatMessage) -> wire.ChatMessage:
-    """One LlamaIndex message as a wire message (tool calls and image blocks included)."""
+    """One LlamaIndex message as a wire message, with all its content.
+
+    Text blocks join into one string (separated by newlines, as ``ChatMessage.content``
+    joins them) unless the message holds images, documents or cache points; a
+    ``CachePoint`` becomes the ``cache_control`` of the block before it. What a protocol
+    has no form for is refused by its encoder (:mod:`modelslab_transport.protocols.encode_chat`,
+    :mod:`modelslab_transport.protocols.encode_messages`).
+    """
     role = _WIRE_ROLES.get(message.role, "user")
     parts = _content_parts(message.blocks)
     content: str | list[wire.ContentPart] | None
-    if all(isinstance(part, wire.TextPart) for part in parts):
+    if all(isinstance(part, wire.TextPart) and part.cache_control is None for part in parts):
         content = "\n".join(part.text for part in parts if isinstance(part, wire.TextPart))
     else:
         content = parts
@@ -180,6 +189,27 @@ def message_to_wire(message: ChatMessage) -> wire.ChatMessage:
     return wire.ChatMessage(**fields)
 
 
+def _document_part(block: DocumentBlock) -> wire.FilePart:
+    if block.url is not None and block.data is None and block.path is None:
+        return wire.FilePart(file=wire.FileData(filename=block.title, url=str(block.url)))
+    if not block.document_mimetype:
+        raise ValueError(
+            f"DocumentBlock {block.title!r}: its media type could not be told from its "
+            "bytes; set document_mimetype (e.g. 'application/pdf', 'text/plain')"
+        )
+    return wire.FilePart(file=wire.FileData(filename=block.title, file_data=block.inline_url()))
+
+
+def _mark_cache_point(parts: list[wire.ContentPart], point: CachePoint) -> None:
+    if not parts:
+        raise ValueError(
+            "a CachePoint marks the content block before it, and this one has none in its "
+            "message: put it after the block the cache should end with"
+        )
+    marker = point.cache_control.model_dump(exclude_none=True)
+    parts[-1] = parts[-1].model_copy(update={"cache_control": marker})
+
+
 def _content_parts(blocks: Iterable[Any]) -> list[wire.ContentPart]:
     parts: list[wire.ContentPart] = []
     for block in blocks:
@@ -189,15 +219,19 @@ def _content_parts(blocks: Iterable[Any]) -> list[wire.ContentPart]:
             url = str(block.url) if block.url is not None else block.inline_url()
             detail = block.detail if block.detail in _IMAGE_DETAILS else None
             parts.append(wire.ImagePart(image_url=wire.ImageURL(url=url, detail=detail)))
+        elif isinstance(block, DocumentBlock):
+            parts.append(_document_part(block))
+        elif isinstance(block, CachePoint):
+            _mark_cache_point(parts, block)
         elif isinstance(block, BaseRecursiveContentBlock):
             parts.extend(_content_parts(block.nested_blocks))
-        elif isinstance(block, (ToolCallBlock, ThinkingBlock, CachePoint)):
-            continue  # tool calls travel separately; reasoning and cache hints are not sent
+        elif isinstance(block, (ToolCallBlock, ThinkingBlock)):
+            continue  # tool calls travel separately; reasoning by its provider's rule
         else:
             kind = getattr(block, "block_type", type(block).__name__)
             raise ValueError(
-                f"ModelsLab's chat models take text and image content (over either api), not "
-                f"{kind!r} blocks: send the text, or an image of it"
+                f"ModelsLab's chat models take text, image and document content (over "
+                f"either api), not {kind!r} blocks: send the text, or an image of it"
             )
     return parts
 

@@ -58,7 +58,7 @@ from modelslab_transport.limits.deadlines import (
 from modelslab_transport.limits.queue import account_limit, call_deadline
 from modelslab_transport.limits.redis import use_redis_from_env
 from modelslab_transport.limits.retry import RetryPolicy
-from modelslab_transport.protocols.messages import chat_request_to_count_tokens
+from modelslab_transport.protocols.encode_messages import chat_request_to_count_tokens
 from modelslab_transport.protocols.table import CHAT_PROTOCOLS, ChatProtocol
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest

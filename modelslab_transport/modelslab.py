@@ -35,7 +35,7 @@ from modelslab_transport.errors import APIStatusError
 from modelslab_transport.http.after_fork import reset_in_forked_child
 from modelslab_transport.http.streams import AsyncEventStream, EventStream
 from modelslab_transport.limits.retry import RetryPolicy
-from modelslab_transport.protocols.messages import count_tokens_request
+from modelslab_transport.protocols.encode_messages import count_tokens_request
 from modelslab_transport.protocols.negotiation import (
     RefusableFeature,
     features_sent,
@@ -51,6 +51,7 @@ from modelslab_transport.wire.chat import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatMessage,
+    TextPart,
     Tool,
 )
 from modelslab_transport.wire.messages import CountTokensRequest
@@ -406,9 +407,12 @@ class ModelsLab:
         if not messages and not tools:
             return None
         turns = list(messages)
-        if all(message.role in ("system", "developer") for message in turns):
+        if turns and all(message.role in ("system", "developer") for message in turns):
             text = "\n\n".join(
-                message.content if isinstance(message.content, str) else "" for message in turns
+                message.content
+                if isinstance(message.content, str)
+                else "".join(p.text for p in message.content or [] if isinstance(p, TextPart))
+                for message in turns
             )
             turns = [ChatMessage(role="user", content=text)]
         return count_tokens_request(model or self._options.model, turns, list(tools or []))

@@ -2,41 +2,33 @@
 
 ModelsLab serves the same models through ``/chat/completions`` and ``/v1/messages``.
 The framework integrations build one request type (:class:`ChatCompletionRequest`)
-and read one reply type (:class:`ChatCompletion` / :class:`ChatCompletionChunk`);
-this module converts both ways so that choosing the Messages protocol is one
-argument, and the conversion exists once, here.
-
-Features that exist on only one protocol are refused with a ``ValueError`` naming
-them instead of being dropped: ``n > 1``, ``seed``, ``frequency_penalty``,
-``presence_penalty``, ``response_format`` and ``stream_options`` have no Messages
-counterpart; the Messages protocol caps ``temperature`` at 1.
+and read one reply type (:class:`ChatCompletion` / :class:`ChatCompletionChunk`).
+Requests are expressed in the Messages protocol by its encoder,
+:mod:`modelslab_transport.protocols.encode_messages` (its functions are re-exported here);
+this module turns the replies back, so that choosing the Messages protocol is one
+argument.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelslab_transport import wire
-from modelslab_transport.chat.tool_calls import parse_tool_arguments
 from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.decoding.replies import MessageEventDecoder
 from modelslab_transport.wire.chat import ChatCompletionChunk
-from modelslab_transport.wire.protocols import CHAT_ONLY_PARAMS, check_messages_params
 
 if TYPE_CHECKING:
     import httpx2
     from httpx2 import ServerSentEvent
 
+
 __all__ = [
     "STOP_REASONS",
     "MessageEventTranslator",
     "MessagesAsChatDecoder",
-    "chat_request_to_count_tokens",
-    "chat_request_to_messages",
-    "count_tokens_request",
     "message_to_completion",
 ]
 
@@ -53,206 +45,6 @@ Reasons without a chat-completions counterpart (``pause_turn``,
 ``model_context_window_exceeded``) pass as sent; :mod:`modelslab_transport.chat.completeness`
 reads them all.
 """
-
-
-def _image_block(part: wire.ImagePart) -> wire.ImageBlockParam:
-    url = part.image_url.url
-    if url.startswith("data:"):
-        header, _, data = url.partition(",")
-        media_type = header[5:].split(";")[0] or "image/png"
-        if ";base64" not in header:
-            data = base64.b64encode(data.encode()).decode()
-        return wire.ImageBlockParam(
-            source=wire.ImageSource(type="base64", media_type=media_type, data=data)
-        )
-    return wire.ImageBlockParam(source=wire.ImageSource(type="url", url=url))
-
-
-def _part_block(part: wire.ContentPart) -> wire.TextBlockParam | wire.ImageBlockParam:
-    return (
-        _image_block(part)
-        if isinstance(part, wire.ImagePart)
-        else wire.TextBlockParam(text=part.text)
-    )
-
-
-def _reasoning_block(
-    block: wire.SignedReasoning,
-) -> wire.ThinkingBlockParam | wire.RedactedThinkingBlockParam:
-    if block.type == "redacted_thinking":
-        assert block.data is not None  # checked by SignedReasoning
-        return wire.RedactedThinkingBlockParam(data=block.data)
-    assert block.signature is not None  # checked by SignedReasoning
-    return wire.ThinkingBlockParam(thinking=block.thinking or "", signature=block.signature)
-
-
-_REASONING_BLOCKS = (wire.ThinkingBlockParam, wire.RedactedThinkingBlockParam)
-
-
-def _blocks(message: wire.ChatMessage) -> list[wire.RequestBlock]:
-    blocks: list[wire.RequestBlock] = []
-    if message.tool_calls:
-        # Signed thinking opens the assistant turn that calls tools (see
-        # modelslab_transport.chat.reasoning_history); elsewhere the API does not need it.
-        blocks += [_reasoning_block(block) for block in message.signed_reasoning or []]
-    if isinstance(message.content, str):
-        if message.content:
-            blocks.append(wire.TextBlockParam(text=message.content))
-    elif message.content is not None:
-        blocks += [_part_block(part) for part in message.content]
-    for call in message.tool_calls or []:
-        blocks.append(
-            wire.ToolUseBlockParam(
-                id=call.id,
-                name=call.function.name,
-                input=parse_tool_arguments(call.function.arguments),
-            )
-        )
-    return blocks
-
-
-def _tool_result(message: wire.ChatMessage) -> wire.ToolResultBlockParam:
-    assert message.tool_call_id is not None  # checked by ChatMessage
-    content: Any = (
-        message.content
-        if isinstance(message.content, str)
-        else [_part_block(part) for part in message.content or []]
-    )
-    return wire.ToolResultBlockParam(
-        tool_use_id=message.tool_call_id, content=content, is_error=message.is_error or None
-    )
-
-
-def _system_and_turns(
-    messages: Iterable[wire.ChatMessage],
-) -> tuple[str | None, list[wire.MessageParam]]:
-    """Split off system text and merge consecutive same-role turns, as Messages wants."""
-    system: list[str] = []
-    turns: list[wire.MessageParam] = []
-    for message in messages:
-        if message.role in ("system", "developer"):
-            text = (
-                message.content
-                if isinstance(message.content, str)
-                else "".join(
-                    p.text for p in message.content or [] if not isinstance(p, wire.ImagePart)
-                )
-            )
-            system.append(text)
-            continue
-        role = "assistant" if message.role == "assistant" else "user"
-        blocks: list[wire.RequestBlock] = (
-            [_tool_result(message)] if message.role == "tool" else _blocks(message)
-        )
-        if not blocks:
-            blocks = [wire.TextBlockParam(text="")]
-        if turns and turns[-1].role == role:
-            previous = turns[-1].content
-            assert isinstance(previous, list)
-            # Reasoning blocks stay at the start of the merged turn.
-            reasoning = [b for b in blocks if isinstance(b, _REASONING_BLOCKS)]
-            opening = 0
-            while opening < len(previous) and isinstance(previous[opening], _REASONING_BLOCKS):
-                opening += 1
-            previous[opening:opening] = reasoning
-            previous.extend(b for b in blocks if not isinstance(b, _REASONING_BLOCKS))
-        else:
-            turns.append(wire.MessageParam(role=role, content=blocks))
-    return ("\n\n".join(system) if system else None), turns
-
-
-def _tool_choice(request: wire.ChatCompletionRequest) -> dict[str, Any] | None:
-    choice = request.tool_choice
-    converted: dict[str, Any] | None
-    if choice is None:
-        converted = None
-    elif choice == "auto":
-        converted = {"type": "auto"}
-    elif choice == "required":
-        converted = {"type": "any"}
-    elif choice == "none":
-        converted = {"type": "none"}
-    elif isinstance(choice, dict):
-        converted = {"type": "tool", "name": choice["function"]["name"]}
-    else:
-        raise ValueError(f"tool_choice {choice!r} has no Messages equivalent")
-    if request.parallel_tool_calls is False:
-        converted = {**(converted or {"type": "auto"}), "disable_parallel_tool_use": True}
-    return converted
-
-
-def _refuse_chat_only(request: wire.ChatCompletionRequest) -> None:
-    # getattr finds pass-through (extra) parameters such as ``logprobs`` too.
-    names = (*CHAT_ONLY_PARAMS, "n", "temperature")
-    check_messages_params({name: getattr(request, name, None) for name in names})
-
-
-def _messages_tool(tool: wire.Tool) -> wire.MessagesTool:
-    return wire.MessagesTool(
-        name=tool.function.name,
-        description=tool.function.description,
-        input_schema=tool.function.parameters,
-        strict=tool.function.strict,
-    )
-
-
-def _tools(tools: Iterable[wire.Tool] | None) -> list[wire.MessagesTool] | None:
-    return [_messages_tool(tool) for tool in tools or []] or None
-
-
-def chat_request_to_messages(request: wire.ChatCompletionRequest) -> wire.MessagesRequest:
-    """Express a chat-completions request as a Messages request.
-
-    System and developer messages become ``system``; tool results become
-    ``tool_result`` blocks in a user turn; assistant tool calls become ``tool_use``
-    blocks, preceded by the turn's signed ``thinking`` / ``redacted_thinking`` blocks;
-    consecutive turns of one role are merged. A tool's ``strict`` flag is kept. Extra
-    (pass-through) parameters are kept.
-
-    Raises:
-        ValueError: for parameters the Messages protocol does not have (see module doc),
-            or a conversation of system messages only (no turn to send).
-    """
-    _refuse_chat_only(request)
-    system, turns = _system_and_turns(request.messages)
-    if not turns:
-        raise ValueError(
-            f"api='messages' needs a user turn, and these {len(request.messages)} "
-            "message(s) are all system prompts, which the Messages protocol sends apart "
-            "(in 'system'): add the user's message after them, or use "
-            "api='chat_completions', which sends a system-only conversation as it is"
-        )
-    stop = [request.stop] if isinstance(request.stop, str) else request.stop
-    extra = request.model_extra or {}
-    return wire.MessagesRequest(
-        model=request.model,
-        max_tokens=request.max_tokens,
-        messages=turns,
-        system=system,
-        temperature=request.temperature,
-        top_p=request.top_p,
-        stop_sequences=stop or None,
-        tools=_tools(request.tools),
-        tool_choice=_tool_choice(request),
-        **extra,
-    )
-
-
-def chat_request_to_count_tokens(request: wire.ChatCompletionRequest) -> wire.CountTokensRequest:
-    """The count_tokens request for the input of a chat-completions request (tools included)."""
-    return count_tokens_request(request.model, request.messages, request.tools)
-
-
-def count_tokens_request(
-    model: str, messages: Iterable[wire.ChatMessage], tools: Iterable[wire.Tool] | None = None
-) -> wire.CountTokensRequest:
-    """The count_tokens request for a conversation in chat-completions terms.
-
-    What the framework integrations send to count a prompt exactly: system messages
-    become ``system``, the turns and tools are expressed as on ``/v1/messages``.
-    """
-    system, turns = _system_and_turns(messages)
-    return wire.CountTokensRequest(model=model, messages=turns, system=system, tools=_tools(tools))
 
 
 def _usage(usage: wire.MessagesUsage | None) -> wire.Usage | None:

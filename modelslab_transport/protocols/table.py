@@ -18,11 +18,9 @@ from modelslab_transport.decoding.replies import (
     decode_chat_completion,
     decode_message,
 )
-from modelslab_transport.protocols.messages import (
-    MessagesAsChatDecoder,
-    chat_request_to_messages,
-    message_to_completion,
-)
+from modelslab_transport.protocols.encode_chat import encode_chat_request
+from modelslab_transport.protocols.encode_messages import chat_request_to_messages
+from modelslab_transport.protocols.messages import MessagesAsChatDecoder, message_to_completion
 from modelslab_transport.wire.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from modelslab_transport.wire.protocols import PROTOCOL_SPECS, ChatAPI, ProtocolSpec
 
@@ -53,7 +51,7 @@ def _chat_completions_body(
     update: dict[str, Any] = (
         {"stream": True} if stream else {"stream": None, "stream_options": None}
     )
-    body = request.model_copy(update=update).to_payload()
+    body = encode_chat_request(request).model_copy(update=update).to_payload()
     if settings.legacy_auth:
         body.setdefault("model_id", request.model)
         if settings.api_key is not None:

@@ -38,11 +38,21 @@ __all__ = [
 # ---------------------------------------------------------------- request side
 
 
+CacheControl = dict[str, Any]
+"""A prompt-cache marker in Anthropic's shape (``{"type": "ephemeral", "ttl": "1h"}``)."""
+
+_CACHE_NOTE = (
+    "Prompt-cache marker: sent on the Messages protocol; chat completions has no such "
+    "field (OpenAI-style servers cache prompt prefixes on their own), so it is not sent there."
+)
+
+
 class TextPart(StrictModel):
     """A text part of a multi-part message content."""
 
     type: Literal["text"] = "text"
     text: str
+    cache_control: CacheControl | None = Field(default=None, exclude=True, description=_CACHE_NOTE)
 
 
 class ImageURL(StrictModel):
@@ -57,9 +67,44 @@ class ImagePart(StrictModel):
 
     type: Literal["image_url"] = "image_url"
     image_url: ImageURL
+    cache_control: CacheControl | None = Field(default=None, exclude=True, description=_CACHE_NOTE)
 
 
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+class FileData(StrictModel):
+    """A document (a PDF, plain text): inline as a ``data:`` URI, by file id, or by URL.
+
+    ``file_data`` and ``file_id`` are OpenAI's chat-completions ``file`` part; ``url``
+    has no chat-completions form and is sent only on the Messages protocol (a
+    ``document`` block with a ``url`` source).
+    """
+
+    filename: str | None = None
+    file_data: str | None = None
+    file_id: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _check_source(self) -> "FileData":
+        given = [name for name in ("file_data", "file_id", "url") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError(
+                "a file part needs exactly one of file_data (a data: URI), file_id or url, "
+                f"got {given or 'none'}"
+            )
+        if self.file_data is not None and not self.file_data.startswith("data:"):
+            raise ValueError("file_data must be a data: URI ('data:<media type>;base64,...')")
+        return self
+
+
+class FilePart(StrictModel):
+    """A document part of a multi-part message content (OpenAI's ``file`` part)."""
+
+    type: Literal["file"] = "file"
+    file: FileData
+    cache_control: CacheControl | None = Field(default=None, exclude=True, description=_CACHE_NOTE)
+
+
+ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
 """One part of a multi-part message content."""
 
 
@@ -121,7 +166,7 @@ class ChatMessage(StrictModel):
     rule (:mod:`modelslab_transport.chat.reasoning_history` decides where each is kept):
     ``reasoning_content`` (DeepSeek's field, sent on ``/chat/completions``) and
     ``signed_reasoning`` (Anthropic-style signed thinking blocks; never serialised
-    here, the Messages bridge puts them at the start of the assistant turn).
+    here, the Messages encoder puts them at the start of the assistant turn).
     """
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
@@ -134,7 +179,7 @@ class ChatMessage(StrictModel):
     is_error: bool | None = Field(default=None, exclude=True)
     """On a ``tool`` message: the call failed and the content says how (LangChain's
     ``ToolMessage(status="error")``). Never serialised here (``/chat/completions`` has
-    no such field; the content carries the error); the Messages bridge sends it as the
+    no such field; the content carries the error); the Messages encoder sends it as the
     ``tool_result`` block's ``is_error``, Anthropic's name for it."""
 
     @model_validator(mode="after")
@@ -164,6 +209,7 @@ class Tool(StrictModel):
 
     type: Literal["function"] = "function"
     function: FunctionDefinition
+    cache_control: CacheControl | None = Field(default=None, exclude=True, description=_CACHE_NOTE)
 
 
 class StreamOptions(StrictModel):

@@ -30,11 +30,16 @@ __all__ = [
 ]
 
 
+CacheControl = dict[str, Any]
+"""A prompt-cache breakpoint (``{"type": "ephemeral"}``, optionally with ``"ttl"``)."""
+
+
 class TextBlockParam(StrictModel):
     """A text block in a request message or system prompt."""
 
     type: Literal["text"] = "text"
     text: str
+    cache_control: CacheControl | None = None
 
 
 class ImageSource(StrictModel):
@@ -51,6 +56,26 @@ class ImageBlockParam(StrictModel):
 
     type: Literal["image"] = "image"
     source: ImageSource
+    cache_control: CacheControl | None = None
+
+
+class DocumentSource(StrictModel):
+    """A document given inline (``base64`` PDF, plain ``text``), by ``url`` or by ``file_id``."""
+
+    type: Literal["base64", "text", "url", "file"]
+    media_type: str | None = None
+    data: str | None = None
+    url: str | None = None
+    file_id: str | None = None
+
+
+class DocumentBlockParam(StrictModel):
+    """A document block (a PDF or plain text) in a user message or tool result."""
+
+    type: Literal["document"] = "document"
+    source: DocumentSource
+    title: str | None = None
+    cache_control: CacheControl | None = None
 
 
 class ToolUseBlockParam(StrictModel):
@@ -60,6 +85,7 @@ class ToolUseBlockParam(StrictModel):
     id: str
     name: str
     input: dict[str, Any]
+    cache_control: CacheControl | None = None
 
 
 class ToolResultBlockParam(StrictModel):
@@ -67,8 +93,9 @@ class ToolResultBlockParam(StrictModel):
 
     type: Literal["tool_result"] = "tool_result"
     tool_use_id: str
-    content: str | list[TextBlockParam | ImageBlockParam] = ""
+    content: str | list[TextBlockParam | ImageBlockParam | DocumentBlockParam] | None = None
     is_error: bool | None = None
+    cache_control: CacheControl | None = None
 
 
 class ThinkingBlockParam(StrictModel):
@@ -89,6 +116,7 @@ class RedactedThinkingBlockParam(StrictModel):
 RequestBlock = Annotated[
     TextBlockParam
     | ImageBlockParam
+    | DocumentBlockParam
     | ToolUseBlockParam
     | ToolResultBlockParam
     | ThinkingBlockParam
@@ -114,6 +142,7 @@ class MessagesTool(StrictModel):
         default_factory=lambda: {"type": "object", "properties": {}}
     )
     strict: bool | None = None
+    cache_control: CacheControl | None = None
 
 
 class MessagesRequest(RequestModel):

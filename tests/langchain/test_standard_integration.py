@@ -192,6 +192,19 @@ class TestChatModelsLabMessagesIntegration(ModelsLabStandardSuite):
 
     @pytest.mark.xfail(
         reason=(
+            "its cassette was recorded before api='messages' carried prompt caching: the "
+            "request now also holds the test's cache_control markers (on a content block "
+            "and on a tool), so the recorded body no longer matches; re-record it. The "
+            "body is asserted in tests/langchain/test_history_encoding.py"
+        ),
+        raises=CannotOverwriteExistingCassetteException,
+        strict=True,
+    )
+    def test_anthropic_inputs(self, model: BaseChatModel) -> None:
+        super().test_anthropic_inputs(model)
+
+    @pytest.mark.xfail(
+        reason=(
             "as over chat completions: offered get_weather without a forced call, the 135M "
             "recording model answers in prose instead of calling it; the agent loop with "
             "a forced first call passes in test_end_to_end.py"

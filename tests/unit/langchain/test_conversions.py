@@ -50,9 +50,7 @@ def test_plain_roles_map_onto_wire_roles() -> None:
 
 
 def test_text_blocks_collapse_to_one_string() -> None:
-    message = HumanMessage(
-        [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}, "b"]
-    )
+    message = HumanMessage([{"type": "text", "text": "a"}, "b"])
     assert message_to_wire(message).content == "ab"
 
 
@@ -96,8 +94,6 @@ def test_unsupported_blocks_are_refused() -> None:
     audio = {"type": "audio", "base64": "AAAA", "mime_type": "audio/wav"}
     with pytest.raises(ValueError, match="'audio' block"):
         message_to_wire(HumanMessage([audio]))
-    with pytest.raises(ValueError, match="no images in a system message"):
-        message_to_wire(SystemMessage([{"type": "image", "url": "https://example.com/a.png"}]))
 
 
 def test_assistant_tool_calls_and_tool_results() -> None:

@@ -17,11 +17,8 @@ from modelslab_transport.config.model_profiles import (
     remember_catalog,
 )
 from modelslab_transport.decoding.replies import message_as_events
-from modelslab_transport.protocols.messages import (
-    MessageEventTranslator,
-    chat_request_to_messages,
-    message_to_completion,
-)
+from modelslab_transport.protocols.encode_messages import chat_request_to_messages
+from modelslab_transport.protocols.messages import MessageEventTranslator, message_to_completion
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import (
     ChatCompletionChunk,

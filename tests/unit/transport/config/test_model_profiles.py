@@ -19,7 +19,7 @@ from modelslab_transport.config.model_profiles import (
     lookup_model_profile,
     model_profile,
 )
-from modelslab_transport.protocols.messages import count_tokens_request
+from modelslab_transport.protocols.encode_messages import count_tokens_request
 from modelslab_transport.wire.chat import ChatMessage, FunctionDefinition, Tool
 from modelslab_transport.wire.protocols import check_messages_params, supports_response_format
 

@@ -13,12 +13,11 @@ from modelslab_transport import (
     ClientSettings,
     ModelsLabClient,
 )
-from modelslab_transport.protocols.messages import (
-    MessageEventTranslator,
+from modelslab_transport.protocols.encode_messages import (
     chat_request_to_count_tokens,
     chat_request_to_messages,
-    message_to_completion,
 )
+from modelslab_transport.protocols.messages import MessageEventTranslator, message_to_completion
 from modelslab_transport.wire import (
     ChatCompletionRequest,
     ChatMessage,

@@ -1,0 +1,125 @@
+"""The request encoder of ``/chat/completions``: the one place its histories are normalised.
+
+:func:`encode_chat_request` takes the request the framework integrations build and
+returns the one that is sent. After :func:`~modelslab_transport.protocols.history.normalise_history`
+(blank text and empty turns dropped; late system messages joined to the leading system
+prompt):
+
+* the system messages that open the conversation are sent as written; each later one
+  is appended, in order and after a blank line, to the text of the last of them (or,
+  when the conversation opens with none, they become one system message at its start);
+
+* text-only list content becomes one string (what every OpenAI-compatible server and
+  chat template accepts);
+* images go in user messages (``image_url`` parts); documents go in user messages as
+  OpenAI ``file`` parts (``{"type": "file", "file": {"filename": ..., "file_data":
+  "data:application/pdf;base64,..."}}`` or ``{"file_id": ...}``);
+* prompt-cache markers (``cache_control``) are not sent: chat completions has no such
+  field, and OpenAI-style servers cache prompt prefixes on their own.
+
+Refused with :class:`~modelslab_transport.protocols.history.UnsupportedContentError` (chat
+completions has no form for them): images and documents in system, assistant and
+tool messages (OpenAI: their content is text only), and a document given by URL.
+Consecutive turns of one role are sent as they are (the protocol allows them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from modelslab_transport.protocols.history import (
+    UnsupportedContentError,
+    normalise_history,
+    nothing_to_send,
+    part_kind,
+)
+from modelslab_transport.wire.chat import (
+    ChatCompletionRequest,
+    ChatMessage,
+    ContentPart,
+    FilePart,
+    TextPart,
+)
+
+__all__ = ["encode_chat_request"]
+
+API = "chat_completions"
+
+
+def _text(message: ChatMessage) -> str:
+    """The text of a message whose role takes text only (system, assistant, tool)."""
+    content = message.content
+    if content is None or isinstance(content, str):
+        return content or ""
+    for part in content:
+        if not isinstance(part, TextPart):
+            hint = (
+                "send it in a user message, or use api='messages' (a tool result can "
+                "hold images and documents there)"
+                if message.role == "tool"
+                else "send it in a user message"
+            )
+            raise UnsupportedContentError(part_kind(part), message.role, API, hint)
+    return "".join(part.text for part in content if isinstance(part, TextPart))
+
+
+def _user_content(content: list[ContentPart]) -> str | list[ContentPart]:
+    for part in content:
+        if isinstance(part, FilePart) and part.file.url is not None:
+            raise UnsupportedContentError(
+                part_kind(part),
+                "user",
+                API,
+                "send the file's bytes (base64), or use api='messages', which takes "
+                "documents by URL",
+            )
+    if all(isinstance(part, TextPart) for part in content):
+        return "".join(part.text for part in content if isinstance(part, TextPart))
+    return content
+
+
+def _joined(system: Sequence[ChatMessage]) -> ChatMessage:
+    """One system message with the text of ``system``, in order, a blank line apart."""
+    text = "\n\n".join(_text(message) for message in system)
+    first = system[0]
+    if len(system) == 1:
+        return first.model_copy(update={"content": text})
+    return ChatMessage(role=first.role, content=text)
+
+
+def _system_messages(system: Sequence[ChatMessage], leading: int) -> list[ChatMessage]:
+    if not system:
+        return []
+    if leading == 0:
+        return [_joined(system)]
+    opening = [m.model_copy(update={"content": _text(m)}) for m in system[: leading - 1]]
+    return [*opening, _joined(system[leading - 1 :])]
+
+
+def _turn(message: ChatMessage) -> ChatMessage:
+    content = message.content
+    if message.role == "user":
+        if isinstance(content, list):
+            return message.model_copy(update={"content": _user_content(content)})
+        return message
+    if message.role == "assistant":
+        text = _text(message)
+        return message.model_copy(update={"content": text or (None if message.tool_calls else "")})
+    if isinstance(content, list):  # a tool result
+        return message.model_copy(update={"content": _text(message)})
+    return message
+
+
+def encode_chat_request(request: ChatCompletionRequest) -> ChatCompletionRequest:
+    """``request`` with its history in a form chat completions accepts (see module doc).
+
+    Raises:
+        UnsupportedContentError: for content chat completions has no form for.
+        ValueError: when every message is empty or whitespace only.
+    """
+    conversation = normalise_history(request.messages)
+    messages = _system_messages(conversation.system, conversation.leading)
+    messages += [_turn(message) for message in conversation.turns]
+    if not messages:
+        raise nothing_to_send(len(request.messages))
+    return request.model_copy(update={"messages": messages})

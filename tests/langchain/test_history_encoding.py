@@ -1,0 +1,618 @@
+"""ChatModelsLab: any LangChain history goes out in a form each protocol accepts.
+
+Each test sends a history through ``invoke`` on a mock transport and asserts the exact
+body sent over ``api="chat_completions"`` and ``api="messages"``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx2
+import pytest
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.tools import tool
+
+from langchain_modelslab import ChatModelsLab
+from modelslab_transport import BadRequestError
+from modelslab_transport.protocols.history import UnsupportedContentError
+from tests.support.clients import chat_model
+from tests.support.mock_api import ScriptedServer
+from tests.support.replies import completion_body, json_response, text_stream
+
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+    "AAAABJRU5ErkJggg=="
+)
+PDF = base64.b64encode(b"%PDF-1.4 tiny").decode()
+KIMI_ID = "functions.get_weather:0"
+KIMI_ID_ON_MESSAGES = "functions_get_weather_0_79ac1aaab216b228"
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def _reply(api: str) -> httpx2.Response:
+    if api == "chat_completions":
+        return json_response(completion_body("ok"))
+    return json_response(
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "text", "text": "ok"}],
+            "model": "m",
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 3, "output_tokens": 1},
+        }
+    )
+
+
+def _model(api: str, server: ScriptedServer) -> ChatModelsLab:
+    return chat_model(server, model="m", api=api)
+
+
+def sent(api: str, history: list[BaseMessage], tools: list[Any] | None = None) -> Any:
+    """The body ``invoke(history)`` sends over ``api``."""
+    server = ScriptedServer([_reply(api)])
+    model: Any = _model(api, server)
+    if tools:
+        model = model.bind_tools(tools)
+    model.invoke(history)
+    return server.last_body
+
+
+def chat_body(*messages: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"model": "m", "messages": list(messages), "max_tokens": 4096, **fields}
+
+
+def messages_body(*turns: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"model": "m", "max_tokens": 4096, "messages": list(turns), **fields}
+
+
+def text(value: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "text", "text": value, **fields}
+
+
+def user(*blocks: dict[str, Any]) -> dict[str, Any]:
+    return {"role": "user", "content": list(blocks)}
+
+
+def assistant(*blocks: dict[str, Any]) -> dict[str, Any]:
+    return {"role": "assistant", "content": list(blocks)}
+
+
+def call(call_id: str, name: str = "get_weather", **args: Any) -> dict[str, Any]:
+    return {"name": name, "args": args, "id": call_id, "type": "tool_call"}
+
+
+# ------------------------------------------------------------------ empty text
+
+
+BLANK_HISTORY: list[BaseMessage] = [
+    SystemMessage("be brief"),
+    SystemMessage("  \n"),
+    HumanMessage("hi"),
+    AIMessage("\n\n"),
+    HumanMessage("again"),
+    AIMessage(""),
+    HumanMessage([{"type": "text", "text": ""}, {"type": "text", "text": " \t"}]),
+    AIMessage([{"type": "text", "text": "\n"}]),
+    HumanMessage([{"type": "text", "text": " "}, {"type": "text", "text": "last"}]),
+]
+
+
+def test_blank_turns_are_dropped_on_chat_completions() -> None:
+    assert sent("chat_completions", BLANK_HISTORY) == chat_body(
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+        {"role": "user", "content": "again"},
+        {"role": "user", "content": " last"},
+    )
+
+
+def test_blank_turns_are_dropped_and_the_rest_merged_on_messages() -> None:
+    assert sent("messages", BLANK_HISTORY) == messages_body(
+        user(text("hi"), text("again"), text(" last")), system="be brief"
+    )
+
+
+TOOL_LOOP_WITH_BLANKS: list[BaseMessage] = [
+    HumanMessage("weather?"),
+    AIMessage("  ", tool_calls=[call("toolu_1", city="Oslo")]),
+    ToolMessage("", tool_call_id="toolu_1"),
+    AIMessage([{"type": "text", "text": " "}], tool_calls=[call("toolu_2", city="Rome")]),
+    ToolMessage([{"type": "text", "text": "\n"}], tool_call_id="toolu_2"),
+]
+
+
+def test_turns_with_tool_calls_or_results_are_kept_without_their_blank_text() -> None:
+    assert sent("chat_completions", TOOL_LOOP_WITH_BLANKS) == chat_body(
+        {"role": "user", "content": "weather?"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "toolu_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "", "tool_call_id": "toolu_1"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "toolu_2",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "", "tool_call_id": "toolu_2"},
+    )
+    assert sent("messages", TOOL_LOOP_WITH_BLANKS) == messages_body(
+        user(text("weather?")),
+        assistant(
+            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}
+        ),
+        user({"type": "tool_result", "tool_use_id": "toolu_1"}),
+        assistant(
+            {"type": "tool_use", "id": "toolu_2", "name": "get_weather", "input": {"city": "Rome"}}
+        ),
+        user({"type": "tool_result", "tool_use_id": "toolu_2"}),
+    )
+
+
+def test_a_final_assistant_turn_loses_trailing_whitespace_on_messages() -> None:
+    history = [HumanMessage("start with a haiku"), AIMessage("Autumn moon \n")]
+    assert sent("messages", history) == messages_body(
+        user(text("start with a haiku")), assistant(text("Autumn moon"))
+    )
+
+
+def test_a_history_of_blank_messages_only_is_refused_before_sending() -> None:
+    for api in ("chat_completions", "messages"):
+        server = ScriptedServer([_reply(api)])
+        with pytest.raises(ValueError, match="nothing to send"):
+            _model(api, server).invoke([HumanMessage(" "), AIMessage("")])
+        assert server.requests == []
+
+
+# ------------------------------------------------------------------ same-role runs
+
+
+def test_consecutive_turns_of_one_role_are_merged_on_messages_only() -> None:
+    history = [
+        HumanMessage("a"),
+        HumanMessage("b"),
+        AIMessage("c"),
+        AIMessage("d"),
+        HumanMessage("e"),
+    ]
+    assert sent("chat_completions", history) == chat_body(
+        {"role": "user", "content": "a"},
+        {"role": "user", "content": "b"},
+        {"role": "assistant", "content": "c"},
+        {"role": "assistant", "content": "d"},
+        {"role": "user", "content": "e"},
+    )
+    assert sent("messages", history) == messages_body(
+        user(text("a"), text("b")), assistant(text("c"), text("d")), user(text("e"))
+    )
+
+
+def test_tool_results_open_the_merged_user_turn_on_messages() -> None:
+    history = [
+        HumanMessage("weather?"),
+        AIMessage("", tool_calls=[call("toolu_1", city="Oslo")]),
+        ToolMessage("sunny", tool_call_id="toolu_1"),
+        HumanMessage("and tomorrow?"),
+    ]
+    assert sent("messages", history)["messages"][-1] == user(
+        {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"},
+        text("and tomorrow?"),
+    )
+
+
+# ------------------------------------------------------------------ foreign tool-call ids
+
+
+FOREIGN_IDS: list[BaseMessage] = [
+    HumanMessage("weather in Oslo and Rome?"),
+    AIMessage(
+        "",
+        tool_calls=[call(KIMI_ID, city="Oslo"), call("toolu_01A", city="Rome")],
+    ),
+    ToolMessage("sunny", tool_call_id=KIMI_ID),
+    ToolMessage("rain", tool_call_id="toolu_01A"),
+]
+
+
+def test_foreign_tool_call_ids_are_mapped_on_messages() -> None:
+    expected = messages_body(
+        user(text("weather in Oslo and Rome?")),
+        assistant(
+            {
+                "type": "tool_use",
+                "id": KIMI_ID_ON_MESSAGES,
+                "name": "get_weather",
+                "input": {"city": "Oslo"},
+            },
+            {
+                "type": "tool_use",
+                "id": "toolu_01A",
+                "name": "get_weather",
+                "input": {"city": "Rome"},
+            },
+        ),
+        user(
+            {"type": "tool_result", "tool_use_id": KIMI_ID_ON_MESSAGES, "content": "sunny"},
+            {"type": "tool_result", "tool_use_id": "toolu_01A", "content": "rain"},
+        ),
+    )
+    assert sent("messages", FOREIGN_IDS) == expected
+    assert sent("messages", FOREIGN_IDS) == expected  # the same id in every request
+
+
+def test_tool_call_ids_go_unchanged_on_chat_completions() -> None:
+    body = sent("chat_completions", FOREIGN_IDS)
+    assert [c["id"] for c in body["messages"][1]["tool_calls"]] == [KIMI_ID, "toolu_01A"]
+    assert body["messages"][2] == {"role": "tool", "content": "sunny", "tool_call_id": KIMI_ID}
+
+
+# ------------------------------------------------------------------ late system messages
+
+
+LATE_SYSTEM: list[BaseMessage] = [
+    SystemMessage("be brief"),
+    HumanMessage("hi"),
+    AIMessage("hello"),
+    SystemMessage("answer in French from now on"),
+    HumanMessage("how are you?"),
+    SystemMessage("stop and sum up"),
+]
+
+
+def test_late_system_messages_join_the_leading_system_prompt_on_both_protocols() -> None:
+    prompt = "be brief\n\nanswer in French from now on\n\nstop and sum up"
+    assert sent("chat_completions", LATE_SYSTEM) == chat_body(
+        {"role": "system", "content": prompt},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "how are you?"},
+    )
+    assert sent("messages", LATE_SYSTEM) == messages_body(
+        user(text("hi")), assistant(text("hello")), user(text("how are you?")), system=prompt
+    )
+
+
+# ------------------------------------------------------------------ images and documents
+
+
+IMAGE_TOOL_RESULT: list[BaseMessage] = [
+    HumanMessage("take a screenshot"),
+    AIMessage("", tool_calls=[call("toolu_1", name="screenshot")]),
+    ToolMessage(
+        [
+            {"type": "image", "base64": PNG, "mime_type": "image/png"},
+            {"type": "text", "text": "the login page"},
+        ],
+        tool_call_id="toolu_1",
+    ),
+]
+
+
+def test_an_image_in_a_tool_result_is_sent_on_messages() -> None:
+    assert sent("messages", IMAGE_TOOL_RESULT)["messages"][-1] == user(
+        {
+            "type": "tool_result",
+            "tool_use_id": "toolu_1",
+            "content": [
+                {
+                    "type": "image",
+                    "source": {"type": "base64", "media_type": "image/png", "data": PNG},
+                },
+                text("the login page"),
+            ],
+        }
+    )
+
+
+def test_an_image_in_a_tool_result_is_refused_on_chat_completions() -> None:
+    server = ScriptedServer([_reply("chat_completions")])
+    with pytest.raises(UnsupportedContentError) as caught:
+        _model("chat_completions", server).invoke(IMAGE_TOOL_RESULT)
+    assert (caught.value.part, caught.value.role, caught.value.api) == (
+        "image",
+        "tool",
+        "chat_completions",
+    )
+    assert "api='chat_completions' has no form for a image in a tool result" in str(caught.value)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "file", "base64": PDF, "mime_type": "application/pdf", "filename": "a.pdf"},
+        {
+            "type": "file",
+            "source_type": "base64",
+            "data": PDF,
+            "mime_type": "application/pdf",
+            "metadata": {"filename": "a.pdf"},
+        },
+        {
+            "type": "file",
+            "file": {"filename": "a.pdf", "file_data": f"data:application/pdf;base64,{PDF}"},
+        },
+        {
+            "type": "document",
+            "source": {"type": "base64", "media_type": "application/pdf", "data": PDF},
+            "title": "a.pdf",
+        },
+    ],
+    ids=["v1", "v0", "openai", "anthropic"],
+)
+def test_a_pdf_is_a_file_part_and_a_document_block(block: dict[str, Any]) -> None:
+    history = [HumanMessage([{"type": "text", "text": "summarise"}, block])]
+    assert sent("chat_completions", history) == chat_body(
+        {
+            "role": "user",
+            "content": [
+                text("summarise"),
+                {
+                    "type": "file",
+                    "file": {
+                        "filename": "a.pdf",
+                        "file_data": f"data:application/pdf;base64,{PDF}",
+                    },
+                },
+            ],
+        }
+    )
+    assert sent("messages", history) == messages_body(
+        user(
+            text("summarise"),
+            {
+                "type": "document",
+                "source": {"type": "base64", "media_type": "application/pdf", "data": PDF},
+                "title": "a.pdf",
+            },
+        )
+    )
+
+
+def test_plain_text_and_url_documents_on_messages() -> None:
+    history = [
+        HumanMessage(
+            [
+                {"type": "text-plain", "text": "the notes", "mime_type": "text/plain"},
+                {"type": "file", "url": "https://example.com/a.pdf"},
+                {"type": "file", "file_id": "file-1"},
+            ]
+        )
+    ]
+    assert sent("messages", history) == messages_body(
+        user(
+            {
+                "type": "document",
+                "source": {"type": "text", "media_type": "text/plain", "data": "the notes"},
+            },
+            {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}},
+            {"type": "document", "source": {"type": "file", "file_id": "file-1"}},
+        )
+    )
+
+
+def test_a_document_in_a_tool_result_on_messages() -> None:
+    history = [
+        HumanMessage("fetch it"),
+        AIMessage("", tool_calls=[call("toolu_1", name="fetch")]),
+        ToolMessage(
+            [{"type": "file", "base64": PDF, "mime_type": "application/pdf"}],
+            tool_call_id="toolu_1",
+        ),
+    ]
+    assert sent("messages", history)["messages"][-1] == user(
+        {
+            "type": "tool_result",
+            "tool_use_id": "toolu_1",
+            "content": [
+                {
+                    "type": "document",
+                    "source": {"type": "base64", "media_type": "application/pdf", "data": PDF},
+                }
+            ],
+        }
+    )
+
+
+def test_what_a_protocol_has_no_form_for_is_refused_naming_part_and_protocol() -> None:
+    cases = [
+        (
+            "chat_completions",
+            [HumanMessage([{"type": "file", "url": "https://e.com/a.pdf"}])],
+            "file given by URL",
+            "user",
+        ),
+        (
+            "chat_completions",
+            [SystemMessage([{"type": "image", "url": "https://e.com/a.png"}]), HumanMessage("hi")],
+            "image",
+            "system",
+        ),
+        (
+            "messages",
+            [HumanMessage("hi"), AIMessage([{"type": "image", "url": "https://e.com/a.png"}])],
+            "image",
+            "assistant",
+        ),
+        (
+            "messages",
+            [HumanMessage([{"type": "file", "base64": PDF, "mime_type": "application/zip"}])],
+            "application/zip file",
+            "user",
+        ),
+    ]
+    for api, history, part, role in cases:
+        server = ScriptedServer([_reply(api)])
+        with pytest.raises(UnsupportedContentError) as caught:
+            _model(api, server).invoke(history)
+        assert (caught.value.part, caught.value.role, caught.value.api) == (part, role, api)
+        assert server.requests == []
+
+
+def test_a_server_that_refuses_a_document_is_reported_with_its_own_message() -> None:
+    refusal = json_response(
+        {
+            "error": {
+                "message": "this model does not read PDF files",
+                "type": "invalid_request_error",
+            }
+        },
+        status=400,
+    )
+    server = ScriptedServer([refusal])
+    history = [HumanMessage([{"type": "file", "base64": PDF, "mime_type": "application/pdf"}])]
+    with pytest.raises(BadRequestError, match="this model does not read PDF files"):
+        _model("chat_completions", server).invoke(history)
+    assert len(server.requests) == 1
+
+
+# ------------------------------------------------------------------ prompt caching
+
+
+CACHED: list[BaseMessage] = [
+    SystemMessage(
+        [
+            {"type": "text", "text": "You are a careful assistant."},
+            {"type": "text", "text": "<the long manual>", "cache_control": EPHEMERAL},
+        ]
+    ),
+    HumanMessage(
+        [
+            {
+                "type": "text",
+                "text": "<a long document>",
+                "cache_control": {"type": "ephemeral", "ttl": "1h"},
+            },
+            {"type": "text", "text": "question?"},
+        ]
+    ),
+]
+CACHED_TOOL = {
+    "name": "lookup",
+    "description": "Look a word up.",
+    "input_schema": {"type": "object", "properties": {"word": {"type": "string"}}},
+    "cache_control": EPHEMERAL,
+}
+
+
+def test_cache_control_is_carried_on_messages() -> None:
+    assert sent("messages", CACHED, tools=[CACHED_TOOL]) == messages_body(
+        user(
+            text("<a long document>", cache_control={"type": "ephemeral", "ttl": "1h"}),
+            text("question?"),
+        ),
+        system=[
+            text("You are a careful assistant."),
+            text("<the long manual>", cache_control=EPHEMERAL),
+        ],
+        tools=[
+            {
+                "name": "lookup",
+                "description": "Look a word up.",
+                "input_schema": {"type": "object", "properties": {"word": {"type": "string"}}},
+                "cache_control": EPHEMERAL,
+            }
+        ],
+    )
+
+
+def test_cache_control_is_not_sent_on_chat_completions() -> None:
+    assert sent("chat_completions", CACHED, tools=[CACHED_TOOL]) == chat_body(
+        {"role": "system", "content": "You are a careful assistant.<the long manual>"},
+        {"role": "user", "content": "<a long document>question?"},
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "lookup",
+                    "description": "Look a word up.",
+                    "parameters": {"type": "object", "properties": {"word": {"type": "string"}}},
+                },
+            }
+        ],
+    )
+
+
+def test_a_system_prompt_given_as_blocks_stays_blocks_on_messages() -> None:
+    history = [SystemMessage([{"type": "text", "text": "be brief"}]), HumanMessage("hi")]
+    assert sent("messages", history)["system"] == [text("be brief")]
+    assert sent("chat_completions", history)["messages"][0] == {
+        "role": "system",
+        "content": "be brief",
+    }
+
+
+def test_a_cache_marker_on_a_blank_block_moves_to_the_block_before() -> None:
+    history = [
+        HumanMessage(
+            [
+                {"type": "text", "text": "doc"},
+                {"type": "text", "text": " ", "cache_control": EPHEMERAL},
+            ]
+        )
+    ]
+    assert sent("messages", history) == messages_body(user(text("doc", cache_control=EPHEMERAL)))
+
+
+# ------------------------------------------------------------------ every call path
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+async def test_async_calls_send_the_same_body(api: str) -> None:
+    server = ScriptedServer([_reply(api)])
+    await _model(api, server).ainvoke(FOREIGN_IDS + LATE_SYSTEM)
+    assert server.last_body == sent(api, FOREIGN_IDS + LATE_SYSTEM)
+
+
+def test_streamed_calls_send_the_same_history() -> None:
+    server = ScriptedServer([text_stream("o", "k")])
+    chunks = list(_model("chat_completions", server).stream(FOREIGN_IDS + LATE_SYSTEM))
+    assert "".join(str(c.content) for c in chunks) == "ok"
+    expected = sent("chat_completions", FOREIGN_IDS + LATE_SYSTEM)
+    assert server.last_body == {
+        **expected,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+
+def test_a_langchain_tools_extras_cache_control_is_carried_on_messages() -> None:
+    @tool(extras={"cache_control": EPHEMERAL})
+    def lookup(word: str) -> str:
+        """Look a word up."""
+        return word
+
+    body = sent("messages", [HumanMessage("hi")], tools=[lookup])
+    assert body["tools"] == [
+        {
+            "name": "lookup",
+            "description": "Look a word up.",
+            "input_schema": {
+                "type": "object",
+                "properties": {"word": {"type": "string"}},
+                "required": ["word"],
+            },
+            "cache_control": EPHEMERAL,
+        }
+    ]
