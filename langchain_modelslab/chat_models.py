@@ -41,6 +41,7 @@ from modelslab_transport.options import (
     is_credential_name,
     request_param_refusal,
 )
+from modelslab_transport.peer_names import resolve_peer_names
 from modelslab_transport.protocols import ChatAPI, supports_response_format
 from modelslab_transport.tooling import chat_tool_choice
 
@@ -83,11 +84,6 @@ _WATCHED_FIELDS = (
 
 # The endpoint errors get_num_tokens_from_messages answers with an estimate instead.
 _COUNT_UNAVAILABLE = (APIConnectionError, NotFoundError, ServerError)
-
-
-_LANGCHAIN_SYNONYMS = {"model_name": "model", "request_timeout": "timeout"}
-"""Other LangChain chat models' names for two of our fields (``ChatOpenAI(model_name=...,
-request_timeout=...)``), taken as those fields."""
 
 
 class ChatModelsLab(ModelsLabHolder, BaseChatModel):
@@ -270,27 +266,43 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
     # ------------------------------------------------------------ construction
 
+    def __init__(self, **kwargs: Any) -> None:
+        """Build the model from its fields (see the class docstring).
+
+        Other integrations' names for our settings are taken as them
+        (``openai_api_base=`` is ``base_url=``, ``max_completion_tokens=`` is
+        ``max_tokens=``, ``stop_sequences=`` is ``stop=``...).
+
+        Raises:
+            UnsupportedSettingError: for another integration's setting that has no
+                counterpart here (``openai_proxy``, ``reuse_client``...), or a name given
+                together with ours (``openai_api_base=`` and ``base_url=``), naming what
+                to use instead.
+            pydantic.ValidationError: for an invalid value.
+        """
+        super().__init__(**self._resolve_peer_names(kwargs))
+
+    @classmethod
+    def _resolve_peer_names(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return resolve_peer_names(
+            values, owner="ChatModelsLab", fields=cls.model_fields, params_field="model_kwargs"
+        )
+
     @model_validator(mode="before")
     @classmethod
     def _collect_model_kwargs(cls, values: Any) -> Any:
         """Move unknown constructor arguments into ``model_kwargs``, with a warning.
 
-        ``model_name=`` and ``request_timeout=`` (ChatOpenAI's names) are taken as
-        ``model`` and ``timeout``; giving both names of one field is a ``ValueError``. An
+        Other integrations' names (``openai_api_base``, ``max_completion_tokens``,
+        ``stop_sequences``...: :data:`modelslab_transport.peer_names.PEER_NAMES`) are taken
+        as our fields or refused first (see :meth:`__init__`). An
         unknown argument that could not be a request parameter (a credential, a setting
         such as ``connect_timeout``: see
         :func:`modelslab_transport.options.request_param_refusal`) is a ``ValueError``.
         """
         if not isinstance(values, dict):
             return values
-        for synonym, field_name in _LANGCHAIN_SYNONYMS.items():
-            if synonym in values:
-                if values.get(field_name) is not None:
-                    raise ValueError(
-                        f"{synonym}= and {field_name}= both given; pass {field_name}= only"
-                    )
-                values = dict(values)
-                values[field_name] = values.pop(synonym)
+        values = cls._resolve_peer_names(values)
         known = set(cls.model_fields) | {
             field.alias for field in cls.model_fields.values() if field.alias
         }

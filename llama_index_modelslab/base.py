@@ -59,6 +59,7 @@ from modelslab_transport.options import (
     did_you_mean,
     request_param_refusal,
 )
+from modelslab_transport.peer_names import resolve_peer_names
 from modelslab_transport.protocols import ChatAPI
 from modelslab_transport.tooling import chat_tool_choice
 from modelslab_transport.wire.catalog import ModelInfo
@@ -281,17 +282,41 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
 
     _modelslab: ModelsLab | None = PrivateAttr(default=None)
 
+    def __init__(self, **kwargs: Any) -> None:
+        """Build the LLM from its fields (see the class docstring).
+
+        Other integrations' names for our settings are taken as them (``api_base=`` is
+        ``base_url=``, ``max_completion_tokens=`` is ``max_tokens=``,
+        ``stop_sequences=`` goes in ``additional_kwargs`` as ``stop``...).
+
+        Raises:
+            UnsupportedSettingError: for another integration's setting that has no
+                counterpart here (``reuse_client``, ``api_version``,
+                ``is_chat_model=False``...), or a name given together with ours
+                (``api_base=`` and ``base_url=``), naming what to use instead.
+            pydantic.ValidationError: for an invalid value or an unknown argument.
+        """
+        super().__init__(**self._resolve_peer_names(kwargs))
+
+    @classmethod
+    def _resolve_peer_names(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return resolve_peer_names(
+            values, owner="ModelsLabLLM", fields=cls.model_fields, params_field="additional_kwargs"
+        )
+
     @model_validator(mode="before")
     @classmethod
     def _refuse_unknown_arguments(cls, values: Any) -> Any:
         """Refuse misspelt arguments, as LlamaIndex's own LLM classes do.
 
+        Other integrations' names are resolved first (:meth:`__init__`).
         ``additional_kwargs`` is suggested only for names it would accept: a setting
         (``connect_timeout``, ``request_timeout``...) or a credential gets the message
         of :func:`modelslab_transport.options.request_param_refusal` instead.
         """
         if not isinstance(values, dict):
             return values
+        values = cls._resolve_peer_names(values)
         known = set(cls.model_fields) | {
             field.alias for field in cls.model_fields.values() if field.alias
         }

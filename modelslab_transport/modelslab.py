@@ -39,6 +39,7 @@ from modelslab_transport.options import (
     check_request_param_names,
     check_sampling_params,
 )
+from modelslab_transport.peer_names import canonical_request_params
 from modelslab_transport.protocols import ChatAPI, ChatProtocol, chat_protocol
 from modelslab_transport.tooling import chat_tool_choice
 
@@ -369,7 +370,7 @@ class ModelsLab:
                 "prompt, with any system prompt before it)"
             )
         options = self._options
-        call = dict(params or {})
+        call = canonical_request_params(params or {}, "a call's arguments")
         call.pop("stream", None)
         check_request_param_names(call, "a call's arguments")
         stream_usage = call.pop("stream_usage", options.stream_usage)

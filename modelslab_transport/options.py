@@ -58,6 +58,12 @@ from modelslab_transport.defaults import (
     REDIS_URL_ENV,
 )
 from modelslab_transport.model_profiles import default_max_tokens
+from modelslab_transport.peer_names import (
+    PEER_NAMES,
+    UnsupportedSettingError,
+    canonical_request_params,
+    peer_name_refusal,
+)
 from modelslab_transport.protocols import ChatAPI, check_protocol_params
 
 if TYPE_CHECKING:
@@ -260,6 +266,9 @@ def request_param_refusal(name: str, where: str) -> str | None:
             "set MODELSLAB_API_KEY); legacy_auth=True also sends it in the body, as "
             "ModelsLab's older clients did"
         )
+    peer = peer_name_refusal(name, where)
+    if peer is not None:
+        return peer
     if name in _SETTINGS_ELSEWHERE:
         return f"{name!r} in {where} is {_SETTINGS_ELSEWHERE[name]}"
     if name in CONNECTION_FIELDS:
@@ -321,6 +330,10 @@ def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
     for name in params:
         refusal = request_param_refusal(name, where)
         if refusal is not None:
+            if name in PEER_NAMES:
+                raise UnsupportedSettingError(
+                    refusal, name=name, use_instead=PEER_NAMES[name].field
+                )
             raise ValueError(refusal)
 
 
@@ -340,13 +353,6 @@ _SETTINGS_ELSEWHERE = {
         "header on the model: default_headers={'anthropic-version': '...'} (a transport "
         "client takes ClientSettings(anthropic_version=...))"
     ),
-    # Other LangChain chat models' names for two fields.
-    "request_timeout": (
-        "ChatOpenAI's name for timeout, a setting of the model, not a request parameter: "
-        "set timeout=... (seconds) on the model (ChatModelsLab(timeout=...) / "
-        "ModelsLabLLM(timeout=...))"
-    ),
-    "model_name": "LangChain's other name for model: pass model=... instead",
     # Settings of the framework classes that are not connection fields.
     "api": (
         "the protocol, a setting of the model, not a request parameter: set it on the "
@@ -692,6 +698,16 @@ class ModelsLabOptions(ConnectionOptions):
                 "list the ids with list_models()"
             )
         return model
+
+    @field_validator("extra_params")
+    @classmethod
+    def _rename_peer_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Other integrations' names of request parameters taken as ours.
+
+        ``max_completion_tokens`` is ``max_tokens`` and so on
+        (:func:`~modelslab_transport.peer_names.canonical_request_params`).
+        """
+        return canonical_request_params(value, "model_kwargs / additional_kwargs")
 
     @model_validator(mode="after")
     def _check_request_defaults(self) -> ModelsLabOptions:
