@@ -37,8 +37,9 @@ from modelslab_transport.deadlines import (
 )
 from modelslab_transport.decoding import EventDecoder, is_event_stream, transport_error
 from modelslab_transport.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
-from modelslab_transport.errors import InvalidResponseError
+from modelslab_transport.errors import InvalidResponseError, NotFoundError
 from modelslab_transport.loop_shutdown import track, untrack
+from modelslab_transport.not_found import describe_not_found
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.watchdog import WATCHDOG, socket_of
 
@@ -236,6 +237,9 @@ class EventStream(Generic[T]):
                 last = decoder.end()
                 if last is not None:
                     yield last
+        except NotFoundError as exc:  # in an error event: say where and why
+            describe_not_found(exc, response, settings)
+            raise
         except httpx2.SSEError as exc:
             raise _too_large(exc, max_event_size) from None
         except httpx2.HTTPError as exc:
@@ -426,6 +430,10 @@ class AsyncEventStream(Generic[T]):
         except TimeoutError as exc:  # the stream_timeout cancel scope
             await self.aclose()
             raise reply_deadline_error(self._deadline, self._clock.url) from exc
+        except NotFoundError as exc:  # in an error event: say where and why
+            await self.aclose()
+            describe_not_found(exc, self.response, self._settings)
+            raise
         except BaseException:
             await self.aclose()
             raise
