@@ -17,7 +17,6 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -27,7 +26,6 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from langchain_modelslab.errors import langchain_errors
 from modelslab_transport import defaults
 from modelslab_transport.defaults import DEFAULT_MODEL
-from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
 from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, model_profile
 from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
 from modelslab_transport.options import (
@@ -43,6 +41,7 @@ from modelslab_transport.options import (
 )
 from modelslab_transport.peer_names import resolve_peer_names
 from modelslab_transport.protocols import ChatAPI, supports_response_format
+from modelslab_transport.tool_support import check_tool_calling
 from modelslab_transport.tooling import chat_tool_choice
 
 if TYPE_CHECKING:
@@ -81,9 +80,6 @@ _WATCHED_FIELDS = (
     "model_kwargs",
     "extra_body",
 )
-
-# The endpoint errors get_num_tokens_from_messages answers with an estimate instead.
-_COUNT_UNAVAILABLE = (APIConnectionError, NotFoundError, ServerError)
 
 
 class ChatModelsLab(ModelsLabHolder, BaseChatModel):
@@ -595,7 +591,13 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
         Raises:
             ValueError: when ``tool_choice`` names a tool that is not among ``tools``.
+            ToolCallingUnsupportedError: when the model's profile says it calls no tools
+                (``profile["tool_calling"]`` is False); set
+                ``profile={**llm.profile, "tool_calling": True}`` if it does. The same
+                refusal as ``ModelsLabLLM``'s (:mod:`modelslab_transport.tool_support`).
         """
+        if tools:
+            self._check_tool_calling()
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
         if tool_choice is not None:
             names = [tool["function"]["name"] for tool in formatted]
@@ -603,6 +605,17 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         return super().bind(tools=formatted, **kwargs)
+
+    def _check_tool_calling(self) -> None:
+        """Refuse tools for a model whose profile says it calls none (see bind_tools)."""
+        said = (self.profile or {}).get("tool_calling")
+        check_tool_calling(
+            self.model,
+            override=None if said == model_profile(self.model).tool_calling else said,
+            setting="profile={**llm.profile, 'tool_calling': True} on the ChatModelsLab",
+            instead="; with_structured_output(schema, method='json_schema') asks for "
+            "structured output without tools",
+        )
 
     def with_structured_output(
         self,
@@ -695,28 +708,12 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
     @staticmethod
     def _count_inputs(
         messages: Sequence[BaseMessage], tools: Sequence[Any] | None
-    ) -> tuple[list[Any], list[Tool], list[dict[str, Any]]]:
+    ) -> tuple[list[Any], list[Tool]]:
         from langchain_modelslab.conversions import messages_to_wire
         from modelslab_transport.wire.chat import Tool
 
         formatted = [convert_to_openai_tool(tool) for tool in tools or []]
-        return (
-            messages_to_wire(messages),
-            [Tool.model_validate(tool) for tool in formatted],
-            formatted,
-        )
-
-    @staticmethod
-    def _approximate_tokens(
-        messages: list[BaseMessage], tools: list[dict[str, Any]], error: Exception
-    ) -> int:
-        logger.warning(
-            "count_tokens is unavailable (%s: %s); using an approximate count",
-            type(error).__name__,
-            error,
-        )
-        counted: list[BaseTool | dict[str, Any]] = list(tools)
-        return count_tokens_approximately(messages, tools=counted or None)
+        return messages_to_wire(messages), [Tool.model_validate(tool) for tool in formatted]
 
     def get_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
@@ -728,27 +725,23 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         as ``trim_messages`` may pass, as that text); the count is the server's whichever
         ``api`` this model speaks. An empty list is 0, without a request.
 
-        When that endpoint cannot be reached (connection failure, timeout, 404 or
-        5xx) this falls back to LangChain's ``count_tokens_approximately`` (about four
-        characters a token) and logs a warning; other errors (a bad key, say) raise.
+        A server without that endpoint (vLLM, llama.cpp, Ollama) gets the transport's
+        estimate instead, with a ``TokenCountEstimateWarning`` once per model
+        (:meth:`modelslab_transport.ModelsLab.count_tokens`): the same number
+        ``ModelsLabLLM.count_tokens`` gives for the same conversation. Other failures
+        (unreachable, a bad key, an unknown model) raise.
         """
-        wire, tool_list, formatted = self._count_inputs(messages, tools)
-        try:
-            with langchain_errors():
-                return self.client.count_tokens(wire, tool_list)
-        except _COUNT_UNAVAILABLE as exc:
-            return self._approximate_tokens(list(messages), formatted, exc)
+        wire, tool_list = self._count_inputs(messages, tools)
+        with langchain_errors():
+            return self.client.count_tokens(wire, tool_list)
 
     async def aget_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
-        """Async :meth:`get_num_tokens_from_messages` (same fallback)."""
-        wire, tool_list, formatted = self._count_inputs(messages, tools)
-        try:
-            with langchain_errors():
-                return await self.client.acount_tokens(wire, tool_list)
-        except _COUNT_UNAVAILABLE as exc:
-            return self._approximate_tokens(list(messages), formatted, exc)
+        """Async :meth:`get_num_tokens_from_messages` (the same estimate without the endpoint)."""
+        wire, tool_list = self._count_inputs(messages, tools)
+        with langchain_errors():
+            return await self.client.acount_tokens(wire, tool_list)
 
     def get_num_tokens(self, text: str) -> int:
         """Tokens of ``text`` sent as one user message, counted by the server.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
@@ -48,7 +49,7 @@ from llama_index_modelslab.conversions import (
 from llama_index_modelslab.structured import StructuredOutputMethod, structured_program
 from modelslab_transport import defaults
 from modelslab_transport.defaults import DEFAULT_MODEL
-from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window, model_profile
+from modelslab_transport.model_profiles import DEFAULT_CONTEXT_WINDOW, context_window
 from modelslab_transport.modelslab import ModelsLab, ModelsLabHolder
 from modelslab_transport.options import (
     FRAMEWORK_FIELDS,
@@ -56,11 +57,17 @@ from modelslab_transport.options import (
     TimeoutSeconds,
     api_key_from_env,
     base_url_from_env,
+    caller_stacklevel,
     did_you_mean,
     request_param_refusal,
 )
 from modelslab_transport.peer_names import resolve_peer_names
 from modelslab_transport.protocols import ChatAPI
+from modelslab_transport.tool_support import (
+    ToolCallingUnsupportedWarning,
+    calls_tools,
+    check_tool_calling,
+)
 from modelslab_transport.tooling import chat_tool_choice
 from modelslab_transport.wire.catalog import ModelInfo
 from modelslab_transport.wire.chat import ChatCompletionRequest
@@ -281,6 +288,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     )
 
     _modelslab: ModelsLab | None = PrivateAttr(default=None)
+    _warned_no_tools: str | None = PrivateAttr(default=None)
 
     def __init__(self, **kwargs: Any) -> None:
         """Build the LLM from its fields (see the class docstring).
@@ -368,16 +376,31 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         """What LlamaIndex needs to know to budget prompts and pick programs and agents."""
         client = self.client  # checks the fields first (one changed since may be invalid)
         model = client.options.model
-        calls_tools = self.is_function_calling_model
-        if calls_tools is None:
-            calls_tools = model_profile(model).tool_calling is not False
+        tools = calls_tools(model, self.is_function_calling_model)
+        if not tools and self.is_function_calling_model is None:
+            self._warn_no_tools(model)
         return LLMMetadata(
             context_window=self.context_window or context_window(model),
             num_output=client.max_tokens_for(),
             is_chat_model=True,
-            is_function_calling_model=calls_tools,
+            is_function_calling_model=tools,
             model_name=model,
             system_role=MessageRole.SYSTEM,
+        )
+
+    def _warn_no_tools(self, model: str) -> None:
+        """Say once, naming the setting, why LlamaIndex will not offer this model tools."""
+        if self._warned_no_tools == model:
+            return
+        self._warned_no_tools = model
+        warnings.warn(
+            f"the profile of model {model!r} says it calls no tools, so "
+            "metadata.is_function_calling_model is False: LlamaIndex uses prompt-based "
+            "agents and programs for it, and FunctionAgent refuses it ('LLM must be a "
+            "FunctionCallingLLM'). If it does call tools on your server, set "
+            "is_function_calling_model=True (False silences this warning)",
+            ToolCallingUnsupportedWarning,
+            stacklevel=caller_stacklevel(),
         )
 
     # ------------------------------------------------------------------ transport
@@ -522,8 +545,14 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         or string, no tools) is 0 without a request. Add the system prompt to
         ``messages`` yourself if it should count: ``chat`` does not prepend it.
 
+        A server without that endpoint (vLLM, llama.cpp, Ollama) gets the transport's
+        estimate instead, with a ``TokenCountEstimateWarning`` once per model
+        (:meth:`modelslab_transport.ModelsLab.count_tokens`): the same number
+        ``ChatModelsLab.get_num_tokens_from_messages`` gives for the same conversation.
+
         Raises:
-            ModelsLabError: when the server cannot count (no estimate is made up).
+            ModelsLabError: when the server cannot count otherwise (unreachable, a bad
+                key, an unknown model).
         """
         return self.client.count_tokens(*self._count_inputs(messages, tools))
 
@@ -565,6 +594,11 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         name, or an OpenAI-style dict; when it is None, ``tool_required`` picks between
         ``"required"`` and ``"auto"``. ``parallel_tool_calls`` follows
         ``allow_parallel_tool_calls``.
+
+        Raises:
+            ToolCallingUnsupportedError: when the model calls no tools (its profile
+                says so and ``is_function_calling_model`` is unset, or that is False);
+                the same refusal as ``ChatModelsLab.bind_tools``'s.
         """
         messages = list(chat_history or [])
         if isinstance(user_msg, str):
@@ -574,12 +608,23 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         chat_kwargs: dict[str, Any] = {"messages": messages, **kwargs}
         if not tools:
             return chat_kwargs
+        self._check_tool_calling()
         names = [tool.metadata.name for tool in tools if tool.metadata.name]
         choice = tool_choice if tool_choice is not None else tool_required
         chat_kwargs["tools"] = [tool_to_wire(tool, strict=strict) for tool in tools]
         chat_kwargs["tool_choice"] = chat_tool_choice(choice, names) if choice else "auto"
         chat_kwargs["parallel_tool_calls"] = allow_parallel_tool_calls
         return chat_kwargs
+
+    def _check_tool_calling(self) -> None:
+        """Refuse tools for a model that calls none (see :meth:`_prepare_chat_with_tools`)."""
+        check_tool_calling(
+            self.client.options.model,
+            override=self.is_function_calling_model,
+            setting="is_function_calling_model=True on the ModelsLabLLM",
+            instead="; structured_output_method='json_schema' asks for structured output "
+            "without tools, and ReActAgent uses tools through the prompt",
+        )
 
     def _validate_chat_with_tools_response(
         self,
@@ -628,6 +673,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
             llm_kwargs,
             default_method=self.structured_output_method,
             api=self.api,
+            check_tool_calling=self._check_tool_calling,
         )
 
     def structured_predict(

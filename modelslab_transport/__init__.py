@@ -60,10 +60,16 @@ if TYPE_CHECKING:
     )
     from modelslab_transport.modelslab import ModelsLab
     from modelslab_transport.options import InsecureBaseURLWarning, ModelsLabOptions
+    from modelslab_transport.peer_names import UnsupportedSettingError
     from modelslab_transport.protocols import CHAT_PROTOCOLS, ChatAPI, ChatProtocol
     from modelslab_transport.retry import RetryPolicy
     from modelslab_transport.settings import ClientSettings
     from modelslab_transport.streams import AsyncEventStream, EventStream
+    from modelslab_transport.token_estimate import TokenCountEstimateWarning
+    from modelslab_transport.tool_support import (
+        ToolCallingUnsupportedError,
+        ToolCallingUnsupportedWarning,
+    )
     from modelslab_transport.wire.catalog import ModelInfo
 
 _MODULE_EXPORTS: dict[str, list[str]] = {
@@ -109,10 +115,13 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
     ],
     "modelslab": ["ModelsLab"],
     "options": ["InsecureBaseURLWarning", "ModelsLabOptions"],
+    "peer_names": ["UnsupportedSettingError"],
     "protocols": ["CHAT_PROTOCOLS", "ChatAPI", "ChatProtocol"],
     "retry": ["RetryPolicy"],
     "settings": ["ClientSettings"],
     "streams": ["AsyncEventStream", "EventStream"],
+    "token_estimate": ["TokenCountEstimateWarning"],
+    "tool_support": ["ToolCallingUnsupportedError", "ToolCallingUnsupportedWarning"],
     "wire.catalog": ["ModelInfo"],
 }
 """Each submodule's exported names: the one list of them (``client`` and ``errors``,
