@@ -350,7 +350,10 @@ class ModelsLab:
         """The wire request for one call: the options' defaults, then ``params``.
 
         ``params`` are per-call request parameters in chat-completions terms (a
-        framework's call keyword arguments). ``stream`` among them is ignored (the call
+        framework's call keyword arguments); other integrations' names for them
+        (``max_completion_tokens``, ``stop_sequences``, ``model_name``:
+        :mod:`modelslab_transport.peer_names`) are taken as ours, so that ``max_tokens``
+        is sent once. ``stream`` among them is ignored (the call
         made decides), ``stream_usage`` overrides the option for this call,
         ``extra_body`` (a mapping, added to the options' own) is merged into the body, and
         ``tool_choice`` is mapped onto the wire (``"any"``/``True`` -> ``"required"``, a
@@ -358,6 +361,8 @@ class ModelsLab:
         :meth:`max_tokens_for` the request's model.
 
         Raises:
+            UnsupportedSettingError: for another integration's setting among ``params``
+                (``openai_api_base``...), or a name given with ours, naming ours.
             ValueError: for an empty ``messages``, ``messages`` or ``stream`` in
                 ``extra_body``, a model setting (``timeout``, ``base_url``...) or a credential
                 (``api_key``, ``token``...) among ``params``, a sampling parameter that
