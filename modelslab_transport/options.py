@@ -60,9 +60,9 @@ from modelslab_transport.defaults import (
 )
 from modelslab_transport.model_profiles import default_max_tokens
 from modelslab_transport.peer_names import (
-    PEER_NAMES,
     UnsupportedSettingError,
     canonical_request_params,
+    peer_name,
     peer_name_refusal,
 )
 from modelslab_transport.protocols import ChatAPI, check_protocol_params
@@ -333,10 +333,9 @@ def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
     for name in params:
         refusal = request_param_refusal(name, where)
         if refusal is not None:
-            if name in PEER_NAMES:
-                raise UnsupportedSettingError(
-                    refusal, name=name, use_instead=PEER_NAMES[name].field
-                )
+            peer = peer_name(name)
+            if peer is not None:
+                raise UnsupportedSettingError(refusal, name=name, use_instead=peer.field)
             raise ValueError(refusal)
 
 

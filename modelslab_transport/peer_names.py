@@ -19,6 +19,7 @@ call goes elsewhere. (``extra_body`` still sends any field as given, on purpose.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,6 +29,7 @@ __all__ = [
     "PeerName",
     "UnsupportedSettingError",
     "canonical_request_params",
+    "peer_name",
     "peer_name_refusal",
     "resolve_peer_names",
 ]
@@ -157,6 +159,25 @@ PEER_NAMES: dict[str, PeerName] = {
             advice="no query parameters are sent (base_url takes none); send a field in the "
             "body with extra_body={...} or a header with default_headers={...}",
         ),
+        *(
+            PeerName(
+                name,
+                "AzureChatOpenAI / LlamaIndex AzureOpenAI",
+                "refused",
+                advice="ModelsLab is not Azure OpenAI: name the model with model=..., the API "
+                "root with base_url=... and the key with api_key=...",
+            )
+            for name in (
+                "azure_endpoint",
+                "azure_deployment",
+                "deployment_name",
+                "engine",
+                "openai_api_type",
+                "azure_ad_token",
+                "azure_ad_token_provider",
+                "use_azure_ad",
+            )
+        ),
         # Always so here.
         PeerName(
             "is_chat_model",
@@ -171,6 +192,34 @@ PEER_NAMES: dict[str, PeerName] = {
 """The other integrations' names, by name: the one table both classes read."""
 
 
+_ELSEWHERE = re.compile(
+    r"(?:[a-z0-9]+_)*(?:api_base|api_url|base_url|endpoint|proxy|proxies)", re.IGNORECASE
+)
+"""Names of a place to send to (``groq_api_base``, ``mistral_api_url``, ``azure_endpoint``,
+``http_proxy``...): a setting of some integration, never a request parameter here, and,
+sent as a body field, the call would go to ``base_url`` all the same."""
+
+_ELSEWHERE_ADVICE = (
+    "requests go to base_url only: set base_url=... (the API root, such as "
+    "http://localhost:8000/v1 for a local OpenAI-compatible server); a proxy goes in the "
+    "httpx2 client (http_client=httpx2.Client(proxy=...)) or in HTTPS_PROXY"
+)
+
+
+def peer_name(name: str) -> PeerName | None:
+    """The entry of :data:`PEER_NAMES` for ``name``, or None.
+
+    A name not in the table that names a place to send to (``*_api_base``,
+    ``*_api_url``, ``*_endpoint``, ``*_proxy``...) is a refused name too: given as a
+    request parameter it would be sent as a body field while the call goes to
+    ``base_url``.
+    """
+    entry = PEER_NAMES.get(name)
+    if entry is None and name != "base_url" and _ELSEWHERE.fullmatch(name):
+        entry = PeerName(name, "another integration", "refused", advice=_ELSEWHERE_ADVICE)
+    return entry
+
+
 def peer_name_refusal(name: str, where: str) -> str | None:
     """Why ``name`` may not be a request parameter given in ``where``, or None.
 
@@ -179,7 +228,7 @@ def peer_name_refusal(name: str, where: str) -> str | None:
     arguments, ``model_kwargs`` / ``additional_kwargs``), naming what to set instead.
     An alias of a request parameter is not (:func:`canonical_request_params` renames it).
     """
-    entry = PEER_NAMES.get(name)
+    entry = peer_name(name)
     if entry is None or entry.kind == "param":
         return None
     if entry.kind == "setting":
@@ -249,7 +298,7 @@ def resolve_peer_names(
     where = f"{owner}'s arguments"
     result = dict(values)
     for name, value in values.items():
-        entry = PEER_NAMES.get(name)
+        entry = peer_name(name)
         if entry is None or name in fields:
             continue
         del result[name]

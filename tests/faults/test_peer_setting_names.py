@@ -252,3 +252,31 @@ def test_no_peer_name_is_ever_a_body_field(cls: type[Any], name: str) -> None:
     _ask(llm)
     assert name not in server.last_body
     assert str(server.requests[0].url).startswith(LOCAL)
+
+
+@CLASSES
+@pytest.mark.parametrize(
+    "name", ["groq_api_base", "mistral_api_url", "together_base_url", "http_proxy", "endpoint"]
+)
+def test_any_name_of_a_place_to_send_to_is_refused_not_sent(cls: type[Any], name: str) -> None:
+    """Not in the table, but a URL setting of some integration: sent as a body field, the
+    call would still go to base_url. Refused at the constructor, in a call and among the
+    model's request parameters."""
+    server = ScriptedServer([])
+    with pytest.raises(UnsupportedSettingError, match="requests go to base_url only"):
+        _model(cls, server, base_url=LOCAL, **{name: "http://elsewhere:1/v1"})
+    llm = _model(cls, server, base_url=LOCAL)
+    with pytest.raises(UnsupportedSettingError, match=f"'{name}' in a call's arguments"):
+        _ask(llm, **{name: "http://elsewhere:1/v1"})
+    field = "model_kwargs" if cls is ChatModelsLab else "additional_kwargs"
+    with pytest.raises(ValueError, match="requests go to base_url only"):
+        _model(cls, server, base_url=LOCAL, **{field: {name: "http://elsewhere:1/v1"}})
+    assert server.requests == []
+
+
+@CLASSES
+@pytest.mark.parametrize("name", ["azure_endpoint", "azure_deployment", "openai_api_type"])
+def test_azure_settings_are_refused_naming_ours(cls: type[Any], name: str) -> None:
+    with pytest.raises(UnsupportedSettingError) as caught:
+        _model(cls, ScriptedServer([]), base_url=LOCAL, **{name: "x"})
+    assert "ModelsLab is not Azure OpenAI: name the model with model=..." in str(caught.value)
