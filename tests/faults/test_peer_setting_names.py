@@ -77,6 +77,12 @@ def test_a_key_under_another_name_is_the_key(cls: type[Any], name: str) -> None:
     assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
     assert KEY not in json.dumps(server.last_body)
     assert KEY not in repr(llm)
+    if isinstance(llm, ChatModelsLab):
+        from langchain_core.load import dumps
+
+        assert KEY not in dumps(llm)
+    else:
+        assert KEY not in llm.to_json()
 
 
 @CLASSES
