@@ -1,9 +1,11 @@
 """Setting names users bring from other integrations, and what each means here.
 
-``ChatOpenAI``, ``ChatAnthropic`` (LangChain) and llama-index's ``OpenAI`` /
-``OpenAILike`` name some settings differently (``openai_api_base``, ``api_base``,
-``max_completion_tokens``, ``stop_sequences``...). :data:`PEER_NAMES` is the one table
-of them, read by both framework classes and by request building:
+``ChatOpenAI``, ``ChatAnthropic``, ``AzureChatOpenAI`` (LangChain) and LlamaIndex's
+``OpenAI`` / ``OpenAILike`` name some settings differently (``openai_api_base``,
+``api_base``, ``max_completion_tokens``, ``stop_sequences``...). :data:`PEER_NAMES` is
+the one table of them, read by both framework classes and by request building
+(:func:`peer_name` adds any other integration's URL or proxy setting, ``*_api_base``,
+``*_endpoint``, ``*_proxy``..., as refused):
 
 * an **alias** means one of our settings or request parameters and is taken as it
   (``openai_api_base`` is ``base_url``; ``max_completion_tokens`` is ``max_tokens``, so
