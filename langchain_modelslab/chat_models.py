@@ -17,7 +17,6 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -34,14 +33,17 @@ from modelslab_transport.config import (
     api_key_from_env,
     base_url_from_env,
     caller_stacklevel,
+    check_tool_calling,
     defaults,
     did_you_mean,
+    document_fields,
+    field_description,
     is_credential_name,
     model_profile,
     request_param_refusal,
+    resolve_peer_names,
 )
 from modelslab_transport.config.defaults import DEFAULT_MODEL
-from modelslab_transport.errors import APIConnectionError, NotFoundError, ServerError
 from modelslab_transport.holder import ModelsLabHolder
 from modelslab_transport.wire import ChatAPI, supports_response_format
 
@@ -81,14 +83,6 @@ _WATCHED_FIELDS = (
     "model_kwargs",
     "extra_body",
 )
-
-# The endpoint errors get_num_tokens_from_messages answers with an estimate instead.
-_COUNT_UNAVAILABLE = (APIConnectionError, NotFoundError, ServerError)
-
-
-_LANGCHAIN_SYNONYMS = {"model_name": "model", "request_timeout": "timeout"}
-"""Other LangChain chat models' names for two of our fields (``ChatOpenAI(model_name=...,
-request_timeout=...)``), taken as those fields."""
 
 
 class ChatModelsLab(ModelsLabHolder, BaseChatModel):
@@ -141,164 +135,142 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
     raises ``OutputParserException``. ``id`` is LangChain's run id; the server's is
     ``response_metadata["id"]``.
 
-    Fields:
-        model: The ModelsLab model id (default ``"google-gemma-3-1b-it"``).
-        api_key: The API key (``SecretStr``); default ``$MODELSLAB_API_KEY``.
-        base_url: API root; default ``$MODELSLAB_BASE_URL`` or
-            ``https://modelslab.com/api/v7/llm``.
-        api: ``"chat_completions"`` (default) or ``"messages"`` (``/v1/messages``).
-        temperature: Sampling temperature, 0-2 (0-1 with ``api="messages"``).
-        max_tokens: Most tokens to generate (default 4096, capped by the model profile).
-        top_p: Nucleus sampling probability mass, 0-1.
-        stop: Stop sequences (up to 4).
-        n: Choices to generate per request.
-        seed: Seed for best-effort deterministic sampling.
-        frequency_penalty: Penalty for frequent tokens, -2 to 2.
-        presence_penalty: Penalty for tokens already present, -2 to 2.
-        logprobs: Return per-token log probabilities (``response_metadata["logprobs"]``).
-        top_logprobs: How many most likely alternatives (0-20) to return per token.
-        split_think_tags: Move a leading ``<think>...</think>`` into reasoning (default on).
-        timeout: Seconds a non-streamed call may take in all, retries included.
-        stream_chunk_timeout: Seconds a stream may go without a complete event.
-        stream_timeout: Seconds a streamed call may take in all (default: no limit).
-        max_retries: Retries on connect errors, 429 and 5xx.
-        max_response_size: Largest reply body read whole, in bytes once decompressed.
-        max_sse_event_size: Largest server-sent event a stream accepts, in bytes.
-        max_concurrency: Requests of this account in flight at once (default 5 on
-            ModelsLab's own host, its queue limit; no limit elsewhere).
-        queue_timeout: Seconds a call may wait, in all, for a free slot of the account's
-            concurrency limit and after queue-limit 429s (default 600).
-        default_headers: Extra headers sent with every request.
-        legacy_auth: Also send ``key`` and ``model_id`` in the chat-completions body.
-        streaming: Whether ``invoke`` streams under the hood.
-        stream_usage: Ask for token usage at the end of streams (default on).
-        model_kwargs: Further request parameters sent as given.
-        extra_body: Fields merged into every request body (the ChatOpenAI idiom).
-        http_client: Your own ``httpx2.Client`` (proxies, CA bundles, mTLS).
-        http_async_client: Your own ``httpx2.AsyncClient``.
-
-    (The pydantic schema is built on first instantiation, to keep the import fast;
-    this list is kept in step with the fields by ``tests/langchain/test_help.py``.)
+    (``help()`` lists the fields below, with their descriptions, before any instance
+    exists: the pydantic schema is built on first instantiation, to keep the import fast.)
     """
 
     # hide_input_in_errors: a ValidationError's text never shows the arguments (the key).
     model_config = ConfigDict(populate_by_name=True, defer_build=True, hide_input_in_errors=True)
 
-    model: str = DEFAULT_MODEL
-    """The ModelsLab model id, e.g. ``"google-gemma-3-1b-it"``."""
-    api_key: SecretStr | None = Field(default_factory=api_key_from_env)
-    """The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Needed only to send."""
-    base_url: str = Field(default_factory=base_url_from_env)
-    """API root; defaults to ``$MODELSLAB_BASE_URL`` or ``https://modelslab.com/api/v7/llm``."""
-    api: ChatAPI = "chat_completions"
-    """The protocol: ``"chat_completions"`` (``/chat/completions``) or ``"messages"``
-    (Anthropic-style ``/v1/messages``); the same models answer on both."""
-    temperature: float | None = None
-    """Sampling temperature, 0-2 (0-1 with ``api="messages"``); the server's default
-    when None."""
-    max_tokens: int | None = None
-    """Most tokens to generate; when None, ``modelslab_transport.DEFAULT_MAX_TOKENS``
-    capped by the model profile's output limit (ModelsLab's own default of 1000
-    silently truncates, so a value is always sent)."""
-    top_p: float | None = None
-    """Nucleus sampling probability mass, 0-1."""
-    stop: list[str] | str | None = None
-    """Stop sequences (up to 4); a per-call ``stop`` replaces them."""
-    n: int | None = None
-    """Choices to generate per request (``invoke`` returns the first; not with streaming)."""
-    seed: int | None = None
-    """Seed for (best-effort) deterministic sampling."""
-    frequency_penalty: float | None = None
-    """Penalty for frequent tokens, -2 to 2."""
-    presence_penalty: float | None = None
-    """Penalty for tokens already present, -2 to 2."""
-    logprobs: bool | None = None
-    """Return per-token log probabilities (``response_metadata["logprobs"]``, streamed
-    ones added up); chat completions only."""
-    top_logprobs: int | None = None
-    """How many most likely alternatives (0-20) to return per token with ``logprobs``."""
-    split_think_tags: bool = True
-    """Move reasoning that a model writes inline as a leading ``<think>...</think>``
-    (DeepSeek-R1 distills, some Qwen3 deployments) out of ``content`` into
-    ``additional_kwargs["reasoning_content"]``, in streams too; False keeps it as text."""
-    timeout: Any = defaults.DEFAULT_TIMEOUT
-    """Seconds a non-streamed call may take in all, 300 by default: from its first request
-    to the last byte of its reply, retries and their waits included (a retry that would
-    end past it is not made); a stream gets as long to begin. ``None`` means no limit
-    (the same in ``ModelsLabLLM``); an ``httpx2.Timeout`` sets per-read limits instead."""
-    stream_chunk_timeout: TimeoutSeconds = defaults.DEFAULT_STREAM_CHUNK_TIMEOUT
-    """Seconds a stream may go without a complete server-sent event, 120 by default
-    (``: ping`` comments and partial events do not count); ``None`` means no limit."""
-    stream_timeout: TimeoutSeconds = defaults.DEFAULT_STREAM_TIMEOUT
-    """Seconds a streamed call may take in all, from its first request to its last event;
-    ``None`` (the default) means no limit."""
-    max_retries: int = defaults.DEFAULT_MAX_RETRIES
-    """Retries on connect errors, 429 and 5xx (2 by default; never after a stream began,
-    never past ``timeout`` or ``stream_timeout``)."""
-    max_response_size: int | None = defaults.DEFAULT_MAX_RESPONSE_SIZE
-    """The largest reply body read whole, in bytes once decompressed (64 MiB by default);
-    a larger one fails with ``InvalidResponseError``. ``None`` means no limit."""
-    max_sse_event_size: int | None = defaults.DEFAULT_MAX_SSE_EVENT_SIZE
-    """The largest server-sent event a stream accepts, in bytes (16 MiB by default); a
-    larger one fails with ``InvalidResponseError``. ``None`` means no limit."""
-    max_concurrency: int | None = Field(default=None, ge=1)
-    """Requests of this account (base URL + key) in flight at once, shared by every
-    client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue
-    limit), none elsewhere. Queue-limit 429s wait instead of failing (see the README,
-    "Batches and ModelsLab's queue limit")."""
-    queue_timeout: TimeoutSeconds = defaults.DEFAULT_QUEUE_TIMEOUT
-    """Seconds a call may spend, in all, waiting for a free slot of the account's
-    concurrency limit and waiting out queue-limit 429s (600 by default; not counted
-    against ``timeout``); past it the call fails with ``QueueTimeoutError`` (or the
-    429's ``RateLimitError``). ``None`` means no limit."""
-    default_headers: dict[str, str] | None = None
-    """Extra headers sent with every request."""
-    legacy_auth: bool = False
-    """Also send the key (``key``) and ``model_id`` in the chat-completions body, as
-    ModelsLab's older clients did; the ``Authorization`` header is sent either way."""
-    streaming: bool = False
-    """Whether ``invoke`` streams under the hood (callbacks then see every token)."""
-    stream_usage: bool = True
-    """Ask for token usage at the end of streams (``stream_options.include_usage``)."""
-    model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Further request parameters sent as given (``top_k``, ``repetition_penalty``, ...)."""
-    extra_body: dict[str, Any] | None = None
-    """Fields merged into every request body as given (the ChatOpenAI idiom); also
-    accepted per call and in ``bind``."""
+    # Each field's description is the one text the options record holds for it
+    # (modelslab_transport.config.options.field_description), shared with ModelsLabLLM.
+    model: str = Field(default=DEFAULT_MODEL, description=field_description("model"))
+    api_key: SecretStr | None = Field(
+        default_factory=api_key_from_env, description=field_description("api_key")
+    )
+    base_url: str = Field(
+        default_factory=base_url_from_env, description=field_description("base_url")
+    )
+    api: ChatAPI = Field(default="chat_completions", description=field_description("api"))
+    temperature: float | None = Field(default=None, description=field_description("temperature"))
+    max_tokens: int | None = Field(default=None, description=field_description("max_tokens"))
+    top_p: float | None = Field(default=None, description=field_description("top_p"))
+    stop: list[str] | str | None = Field(default=None, description=field_description("stop"))
+    n: int | None = Field(default=None, description=field_description("n"))
+    seed: int | None = Field(default=None, description=field_description("seed"))
+    frequency_penalty: float | None = Field(
+        default=None, description=field_description("frequency_penalty")
+    )
+    presence_penalty: float | None = Field(
+        default=None, description=field_description("presence_penalty")
+    )
+    logprobs: bool | None = Field(
+        default=None,
+        description=(
+            "Return per-token log probabilities (response_metadata['logprobs'], streamed "
+            "ones added up); chat completions only."
+        ),
+    )
+    top_logprobs: int | None = Field(
+        default=None,
+        description="How many most likely alternatives (0-20) to return per token with logprobs.",
+    )
+    split_think_tags: bool = Field(default=True, description=field_description("split_think_tags"))
+    timeout: Any = Field(default=defaults.DEFAULT_TIMEOUT, description=field_description("timeout"))
+    stream_chunk_timeout: TimeoutSeconds = Field(
+        default=defaults.DEFAULT_STREAM_CHUNK_TIMEOUT,
+        description=field_description("stream_chunk_timeout"),
+    )
+    stream_timeout: TimeoutSeconds = Field(
+        default=defaults.DEFAULT_STREAM_TIMEOUT, description=field_description("stream_timeout")
+    )
+    max_retries: int = Field(
+        default=defaults.DEFAULT_MAX_RETRIES, description=field_description("max_retries")
+    )
+    max_response_size: int | None = Field(
+        default=defaults.DEFAULT_MAX_RESPONSE_SIZE,
+        description=field_description("max_response_size"),
+    )
+    max_sse_event_size: int | None = Field(
+        default=defaults.DEFAULT_MAX_SSE_EVENT_SIZE,
+        description=field_description("max_sse_event_size"),
+    )
+    max_concurrency: int | None = Field(
+        default=None, ge=1, description=field_description("max_concurrency")
+    )
+    queue_timeout: TimeoutSeconds = Field(
+        default=defaults.DEFAULT_QUEUE_TIMEOUT, description=field_description("queue_timeout")
+    )
+    default_headers: dict[str, str] | None = Field(
+        default=None, description=field_description("default_headers")
+    )
+    legacy_auth: bool = Field(default=False, description=field_description("legacy_auth"))
+    streaming: bool = Field(
+        default=False,
+        description="Whether invoke streams under the hood (callbacks then see every token).",
+    )
+    stream_usage: bool = Field(default=True, description=field_description("stream_usage"))
+    model_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description=field_description("model_kwargs")
+    )
+    extra_body: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Fields merged into every request body as given (the ChatOpenAI idiom); also "
+            "accepted per call and in bind."
+        ),
+    )
     caller_client_fields: ClassVar[tuple[str, ...]] = ("http_client", "http_async_client")
     watched_fields: ClassVar[tuple[str, ...]] = _WATCHED_FIELDS
 
-    http_client: Any = Field(default=None, exclude=True)
-    """An ``httpx2.Client`` to send sync requests through (proxies, CA bundles, mTLS);
-    anything else raises ``TypeError``."""
-    http_async_client: Any = Field(default=None, exclude=True)
-    """An ``httpx2.AsyncClient`` to send async requests through."""
+    http_client: Any = Field(
+        default=None, exclude=True, description=field_description("http_client")
+    )
+    http_async_client: Any = Field(
+        default=None, exclude=True, description=field_description("http_async_client")
+    )
 
     _modelslab: ModelsLab | None = PrivateAttr(default=None)
 
     # ------------------------------------------------------------ construction
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Build the model from its fields (see the class docstring).
+
+        Other integrations' names for our settings are taken as them
+        (``openai_api_base=`` is ``base_url=``, ``max_completion_tokens=`` is
+        ``max_tokens=``, ``stop_sequences=`` is ``stop=``...).
+
+        Raises:
+            UnsupportedSettingError: for another integration's setting that has no
+                counterpart here (``openai_proxy``, ``reuse_client``...), or a name given
+                together with ours (``openai_api_base=`` and ``base_url=``), naming what
+                to use instead.
+            pydantic.ValidationError: for an invalid value.
+        """
+        super().__init__(**self._resolve_peer_names(kwargs))
+
+    @classmethod
+    def _resolve_peer_names(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return resolve_peer_names(
+            values, owner="ChatModelsLab", fields=cls.model_fields, params_field="model_kwargs"
+        )
 
     @model_validator(mode="before")
     @classmethod
     def _collect_model_kwargs(cls, values: Any) -> Any:
         """Move unknown constructor arguments into ``model_kwargs``, with a warning.
 
-        ``model_name=`` and ``request_timeout=`` (ChatOpenAI's names) are taken as
-        ``model`` and ``timeout``; giving both names of one field is a ``ValueError``. An
+        Other integrations' names (``openai_api_base``, ``max_completion_tokens``,
+        ``stop_sequences``...: :data:`modelslab_transport.config.peer_names.PEER_NAMES`) are taken
+        as our fields or refused first (see :meth:`__init__`). An
         unknown argument that could not be a request parameter (a credential, a setting
         such as ``connect_timeout``: see
         :func:`modelslab_transport.config.options.request_param_refusal`) is a ``ValueError``.
         """
         if not isinstance(values, dict):
             return values
-        for synonym, field_name in _LANGCHAIN_SYNONYMS.items():
-            if synonym in values:
-                if values.get(field_name) is not None:
-                    raise ValueError(
-                        f"{synonym}= and {field_name}= both given; pass {field_name}= only"
-                    )
-                values = dict(values)
-                values[field_name] = values.pop(synonym)
+        values = cls._resolve_peer_names(values)
         known = set(cls.model_fields) | {
             field.alias for field in cls.model_fields.values() if field.alias
         }
@@ -640,10 +612,16 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             ValueError: when ``tool_choice`` names a tool that is not among ``tools``.
             StrictSchemaError: with ``strict=True``, for a tool schema strict mode cannot
                 express (a ``ValueError``).
+            ToolCallingUnsupportedError: when the model's profile says it calls no tools
+                (``profile["tool_calling"]`` is False); set
+                ``profile={**llm.profile, "tool_calling": True}`` if it does. The same
+                refusal as ``ModelsLabLLM``'s.
         """
         from langchain_modelslab.conversions import tool_cache_control
         from langchain_modelslab.structured_output import openai_tool
 
+        if tools:
+            self._check_tool_calling()
         formatted = [openai_tool(tool, strict=strict) for tool in tools]
         for tool, spec in zip(tools, formatted, strict=True):
             marker = tool_cache_control(tool)  # sent on api="messages"
@@ -655,6 +633,17 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         return super().bind(tools=formatted, **kwargs)
+
+    def _check_tool_calling(self) -> None:
+        """Refuse tools for a model whose profile says it calls none (see bind_tools)."""
+        said = (self.profile or {}).get("tool_calling")
+        check_tool_calling(
+            self.model,
+            override=None if said == model_profile(self.model).tool_calling else said,
+            setting="profile={**llm.profile, 'tool_calling': True} on the ChatModelsLab",
+            instead="; with_structured_output(schema, method='json_schema') asks for "
+            "structured output without tools",
+        )
 
     def with_structured_output(
         self,
@@ -751,28 +740,12 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
     @staticmethod
     def _count_inputs(
         messages: Sequence[BaseMessage], tools: Sequence[Any] | None
-    ) -> tuple[list[Any], list[Tool], list[dict[str, Any]]]:
+    ) -> tuple[list[Any], list[Tool]]:
         from langchain_modelslab.conversions import messages_to_wire
         from modelslab_transport.wire import Tool
 
         formatted = [convert_to_openai_tool(tool) for tool in tools or []]
-        return (
-            messages_to_wire(messages),
-            [Tool.model_validate(tool) for tool in formatted],
-            formatted,
-        )
-
-    @staticmethod
-    def _approximate_tokens(
-        messages: list[BaseMessage], tools: list[dict[str, Any]], error: Exception
-    ) -> int:
-        logger.warning(
-            "count_tokens is unavailable (%s: %s); using an approximate count",
-            type(error).__name__,
-            error,
-        )
-        counted: list[BaseTool | dict[str, Any]] = list(tools)
-        return count_tokens_approximately(messages, tools=counted or None)
+        return messages_to_wire(messages), [Tool.model_validate(tool) for tool in formatted]
 
     def get_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
@@ -784,27 +757,23 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         as ``trim_messages`` may pass, as that text); the count is the server's whichever
         ``api`` this model speaks. An empty list is 0, without a request.
 
-        When that endpoint cannot be reached (connection failure, timeout, 404 or
-        5xx) this falls back to LangChain's ``count_tokens_approximately`` (about four
-        characters a token) and logs a warning; other errors (a bad key, say) raise.
+        A server without that endpoint (vLLM, llama.cpp, Ollama) gets the transport's
+        estimate instead, with a ``TokenCountEstimateWarning`` once per model
+        (:meth:`modelslab_transport.ModelsLab.count_tokens`): the same number
+        ``ModelsLabLLM.count_tokens`` gives for the same conversation. Other failures
+        (unreachable, a bad key, an unknown model) raise.
         """
-        wire, tool_list, formatted = self._count_inputs(messages, tools)
-        try:
-            with langchain_errors():
-                return self.client.count_tokens(wire, tool_list)
-        except _COUNT_UNAVAILABLE as exc:
-            return self._approximate_tokens(list(messages), formatted, exc)
+        wire, tool_list = self._count_inputs(messages, tools)
+        with langchain_errors():
+            return self.client.count_tokens(wire, tool_list)
 
     async def aget_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
-        """Async :meth:`get_num_tokens_from_messages` (same fallback)."""
-        wire, tool_list, formatted = self._count_inputs(messages, tools)
-        try:
-            with langchain_errors():
-                return await self.client.acount_tokens(wire, tool_list)
-        except _COUNT_UNAVAILABLE as exc:
-            return self._approximate_tokens(list(messages), formatted, exc)
+        """Async :meth:`get_num_tokens_from_messages` (the same estimate without the endpoint)."""
+        wire, tool_list = self._count_inputs(messages, tools)
+        with langchain_errors():
+            return await self.client.acount_tokens(wire, tool_list)
 
     def get_num_tokens(self, text: str) -> int:
         """Tokens of ``text`` sent as one user message, counted by the server.
@@ -850,3 +819,6 @@ def _add_parsed(final: ChatGenerationChunk, text: str, parse: Callable[[str], An
     from langchain_modelslab.structured_output import parsed_text
 
     final.message.additional_kwargs["parsed"] = parsed_text(text, parse)
+
+
+document_fields(ChatModelsLab)

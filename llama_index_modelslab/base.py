@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
@@ -52,13 +53,19 @@ from modelslab_transport.config import (
     FRAMEWORK_FIELDS,
     ModelsLabOptions,
     TimeoutSeconds,
+    ToolCallingUnsupportedWarning,
     api_key_from_env,
     base_url_from_env,
+    caller_stacklevel,
+    calls_tools,
+    check_tool_calling,
     context_window,
     defaults,
     did_you_mean,
-    model_profile,
+    document_fields,
+    field_description,
     request_param_refusal,
+    resolve_peer_names,
 )
 from modelslab_transport.config.defaults import DEFAULT_MODEL
 from modelslab_transport.holder import ModelsLabHolder
@@ -127,32 +134,20 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     # hide_input_in_errors: a ValidationError's text never shows the arguments (the key).
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    model: str = Field(default=DEFAULT_MODEL, description="The ModelsLab model id.")
+    # A field both classes have takes its description from the options record
+    # (modelslab_transport.config.options.field_description), shared with ChatModelsLab.
+    model: str = Field(default=DEFAULT_MODEL, description=field_description("model"))
     api_key: SecretStr | None = Field(
         default_factory=api_key_from_env,
-        description=f"The ModelsLab API key; defaults to ${defaults.API_KEY_ENV}.",
+        description=field_description("api_key"),
         exclude=True,
         repr=False,
     )
     base_url: str = Field(
-        default_factory=base_url_from_env,
-        description=(
-            f"API root; defaults to ${defaults.BASE_URL_ENV} or {defaults.DEFAULT_BASE_URL}."
-        ),
+        default_factory=base_url_from_env, description=field_description("base_url")
     )
-    temperature: float | None = Field(
-        default=None,
-        description="Sampling temperature, 0-2 (0-1 with api='messages'); the server's default "
-        "if None.",
-    )
-    max_tokens: int | None = Field(
-        default=None,
-        description=(
-            f"Most tokens to generate; if None, {defaults.DEFAULT_MAX_TOKENS} capped by the model "
-            "profile's output limit (always sent, because the server's own default of 1000 "
-            "silently truncates)."
-        ),
-    )
+    temperature: float | None = Field(default=None, description=field_description("temperature"))
+    max_tokens: int | None = Field(default=None, description=field_description("max_tokens"))
     context_window: int | None = Field(
         default=None,
         gt=0,
@@ -162,102 +157,52 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
             f"{DEFAULT_CONTEXT_WINDOW} for a model the table does not know."
         ),
     )
-    timeout: Any = Field(
-        default=defaults.DEFAULT_TIMEOUT,
-        description=f"Seconds a non-streamed call may take in all ({defaults.DEFAULT_TIMEOUT:g} by "
-        "default): from its first request to the last byte of its reply, retries and their "
-        "waits included (a retry that would end past it is not made); a stream gets as long "
-        "to begin. None means no limit (the same in ChatModelsLab). An httpx2.Timeout sets "
-        "httpx2's per-phase limits instead.",
-    )
+    timeout: Any = Field(default=defaults.DEFAULT_TIMEOUT, description=field_description("timeout"))
     stream_chunk_timeout: TimeoutSeconds = Field(
         default=defaults.DEFAULT_STREAM_CHUNK_TIMEOUT,
-        description="Seconds a stream may go without a complete server-sent event before it "
-        f"fails ({defaults.DEFAULT_STREAM_CHUNK_TIMEOUT:g} by default; ': ping' comments and "
-        "partial events do not count); None means no limit.",
+        description=field_description("stream_chunk_timeout"),
     )
     stream_timeout: TimeoutSeconds = Field(
-        default=defaults.DEFAULT_STREAM_TIMEOUT,
-        description="Seconds a streamed call may take in all, from its first request to its "
-        "last event; None (the default) means no limit.",
+        default=defaults.DEFAULT_STREAM_TIMEOUT, description=field_description("stream_timeout")
     )
     max_retries: int = Field(
-        default=defaults.DEFAULT_MAX_RETRIES,
-        description="Retries on connection errors, 429 and 5xx (never after a stream began, "
-        "never past timeout or stream_timeout).",
+        default=defaults.DEFAULT_MAX_RETRIES, description=field_description("max_retries")
     )
     max_response_size: int | None = Field(
         default=defaults.DEFAULT_MAX_RESPONSE_SIZE,
-        description="The largest reply body read whole, in bytes once decompressed (64 MiB by "
-        "default); a larger one fails with InvalidResponseError. None means no limit.",
+        description=field_description("max_response_size"),
     )
     max_sse_event_size: int | None = Field(
         default=defaults.DEFAULT_MAX_SSE_EVENT_SIZE,
-        description="The largest server-sent event a stream accepts, in bytes (16 MiB by "
-        "default); a larger one fails with InvalidResponseError. None means no limit.",
+        description=field_description("max_sse_event_size"),
     )
     max_concurrency: int | None = Field(
-        default=None,
-        ge=1,
-        description=(
-            "Requests of this account (base URL + key) in flight at once, shared by every "
-            "client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go queue "
-            "limit), none elsewhere. Queue-limit 429s wait instead of failing."
-        ),
+        default=None, ge=1, description=field_description("max_concurrency")
     )
     queue_timeout: TimeoutSeconds = Field(
-        default=defaults.DEFAULT_QUEUE_TIMEOUT,
-        description=(
-            "Seconds a call may spend, in all, waiting for a free slot of the account's "
-            "concurrency limit and waiting out queue-limit 429s (not counted against "
-            "timeout); past it the call fails with QueueTimeoutError (or the 429's "
-            "RateLimitError). None means no limit."
-        ),
+        default=defaults.DEFAULT_QUEUE_TIMEOUT, description=field_description("queue_timeout")
     )
     additional_kwargs: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Extra request parameters sent with every call (top_p, seed, stop, ...); "
-        "an 'extra_body' dict among them is merged into the body.",
+        default_factory=dict, description=field_description("additional_kwargs")
     )
     default_headers: dict[str, str] = Field(
         default_factory=dict,
-        exclude=True,
+        exclude=True,  # never serialised: they may hold credentials
         repr=False,
-        description="Extra HTTP headers sent with every request (never serialised: they may "
-        "hold credentials).",
+        description=field_description("default_headers"),
     )
-    legacy_auth: bool = Field(
-        default=False,
-        description=(
-            "Also send the key (`key`) and `model_id` in the chat-completions body, as "
-            "ModelsLab's older clients did; the Authorization header is sent either way."
-        ),
-    )
-    api: ChatAPI = Field(
-        default="chat_completions",
-        description=(
-            "The protocol to speak: OpenAI-style /chat/completions, or Anthropic-style "
-            "/v1/messages (same models; no response_format, seed or penalties there)."
-        ),
-    )
-    stream_usage: bool = Field(
-        default=True,
-        description=(
-            "Ask streams for token usage (stream_options.include_usage), on both protocols."
-        ),
-    )
+    legacy_auth: bool = Field(default=False, description=field_description("legacy_auth"))
+    api: ChatAPI = Field(default="chat_completions", description=field_description("api"))
+    stream_usage: bool = Field(default=True, description=field_description("stream_usage"))
     is_function_calling_model: bool | None = Field(
         default=None,
-        description="Whether the model calls tools; None: the model profile's tool flag.",
-    )
-    split_think_tags: bool = Field(
-        default=True,
         description=(
-            "Move reasoning a model writes inline as a leading <think>...</think> "
-            "(DeepSeek-R1 distills, some Qwen3 deployments) out of the text into a "
-            "ThinkingBlock, in streams too; False keeps it as text."
+            "Whether the model calls tools; None: the model profile's tool flag (unknown: "
+            "yes). Tools offered to a model that calls none are refused "
+            "(ToolCallingUnsupportedError)."
         ),
     )
+    split_think_tags: bool = Field(default=True, description=field_description("split_think_tags"))
     structured_output_method: StructuredOutputMethod = Field(
         default="function_calling",
         description=(
@@ -271,34 +216,53 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     watched_fields: ClassVar[tuple[str, ...]] = _WATCHED_FIELDS
 
     http_client: Any = Field(
-        default=None,
-        exclude=True,
-        repr=False,
-        description=(
-            "An httpx2.Client to send sync requests through (proxies, CA bundles, mTLS); "
-            "anything else raises TypeError."
-        ),
+        default=None, exclude=True, repr=False, description=field_description("http_client")
     )
     async_http_client: Any = Field(
         default=None,
         exclude=True,
         repr=False,
-        description="An httpx2.AsyncClient to send async requests through.",
+        description=field_description("async_http_client"),
     )
 
     _modelslab: ModelsLab | None = PrivateAttr(default=None)
+    _warned_no_tools: str | None = PrivateAttr(default=None)
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Build the LLM from its fields (see the class docstring).
+
+        Other integrations' names for our settings are taken as them (``api_base=`` is
+        ``base_url=``, ``max_completion_tokens=`` is ``max_tokens=``,
+        ``stop_sequences=`` goes in ``additional_kwargs`` as ``stop``...).
+
+        Raises:
+            UnsupportedSettingError: for another integration's setting that has no
+                counterpart here (``reuse_client``, ``api_version``,
+                ``is_chat_model=False``...), or a name given together with ours
+                (``api_base=`` and ``base_url=``), naming what to use instead.
+            pydantic.ValidationError: for an invalid value or an unknown argument.
+        """
+        super().__init__(**self._resolve_peer_names(kwargs))
+
+    @classmethod
+    def _resolve_peer_names(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return resolve_peer_names(
+            values, owner="ModelsLabLLM", fields=cls.model_fields, params_field="additional_kwargs"
+        )
 
     @model_validator(mode="before")
     @classmethod
     def _refuse_unknown_arguments(cls, values: Any) -> Any:
         """Refuse misspelt arguments, as LlamaIndex's own LLM classes do.
 
+        Other integrations' names are resolved first (:meth:`__init__`).
         ``additional_kwargs`` is suggested only for names it would accept: a setting
         (``connect_timeout``, ``request_timeout``...) or a credential gets the message
         of :func:`modelslab_transport.config.options.request_param_refusal` instead.
         """
         if not isinstance(values, dict):
             return values
+        values = cls._resolve_peer_names(values)
         known = set(cls.model_fields) | {
             field.alias for field in cls.model_fields.values() if field.alias
         }
@@ -350,16 +314,31 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         """What LlamaIndex needs to know to budget prompts and pick programs and agents."""
         client = self.client  # checks the fields first (one changed since may be invalid)
         model = client.options.model
-        calls_tools = self.is_function_calling_model
-        if calls_tools is None:
-            calls_tools = model_profile(model).tool_calling is not False
+        tools = calls_tools(model, self.is_function_calling_model)
+        if not tools and self.is_function_calling_model is None:
+            self._warn_no_tools(model)
         return LLMMetadata(
             context_window=self.context_window or context_window(model),
             num_output=client.max_tokens_for(),
             is_chat_model=True,
-            is_function_calling_model=calls_tools,
+            is_function_calling_model=tools,
             model_name=model,
             system_role=MessageRole.SYSTEM,
+        )
+
+    def _warn_no_tools(self, model: str) -> None:
+        """Say once, naming the setting, why LlamaIndex will not offer this model tools."""
+        if self._warned_no_tools == model:
+            return
+        self._warned_no_tools = model
+        warnings.warn(
+            f"the profile of model {model!r} says it calls no tools, so "
+            "metadata.is_function_calling_model is False: LlamaIndex uses prompt-based "
+            "agents and programs for it, and FunctionAgent refuses it ('LLM must be a "
+            "FunctionCallingLLM'). If it does call tools on your server, set "
+            "is_function_calling_model=True (False silences this warning)",
+            ToolCallingUnsupportedWarning,
+            stacklevel=caller_stacklevel(),
         )
 
     # ------------------------------------------------------------------ transport
@@ -504,8 +483,14 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         or string, no tools) is 0 without a request. Add the system prompt to
         ``messages`` yourself if it should count: ``chat`` does not prepend it.
 
+        A server without that endpoint (vLLM, llama.cpp, Ollama) gets the transport's
+        estimate instead, with a ``TokenCountEstimateWarning`` once per model
+        (:meth:`modelslab_transport.ModelsLab.count_tokens`): the same number
+        ``ChatModelsLab.get_num_tokens_from_messages`` gives for the same conversation.
+
         Raises:
-            ModelsLabError: when the server cannot count (no estimate is made up).
+            ModelsLabError: when the server cannot count otherwise (unreachable, a bad
+                key, an unknown model).
         """
         return self.client.count_tokens(*self._count_inputs(messages, tools))
 
@@ -548,6 +533,11 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         name, or an OpenAI-style dict; when it is None, ``tool_required`` picks between
         ``"required"`` and ``"auto"``. ``parallel_tool_calls`` follows
         ``allow_parallel_tool_calls``.
+
+        Raises:
+            ToolCallingUnsupportedError: when the model calls no tools (its profile
+                says so and ``is_function_calling_model`` is unset, or that is False);
+                the same refusal as ``ChatModelsLab.bind_tools``'s.
         """
         messages = list(chat_history or [])
         if isinstance(user_msg, str):
@@ -557,12 +547,23 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         chat_kwargs: dict[str, Any] = {"messages": messages, **kwargs}
         if not tools:
             return chat_kwargs
+        self._check_tool_calling()
         names = [tool.metadata.name for tool in tools if tool.metadata.name]
         choice = tool_choice if tool_choice is not None else tool_required
         chat_kwargs["tools"] = [tool_to_wire(tool, strict=strict) for tool in tools]
         chat_kwargs["tool_choice"] = chat_tool_choice(choice, names) if choice else "auto"
         chat_kwargs["parallel_tool_calls"] = allow_parallel_tool_calls
         return chat_kwargs
+
+    def _check_tool_calling(self) -> None:
+        """Refuse tools for a model that calls none (see :meth:`_prepare_chat_with_tools`)."""
+        check_tool_calling(
+            self.client.options.model,
+            override=self.is_function_calling_model,
+            setting="is_function_calling_model=True on the ModelsLabLLM",
+            instead="; structured_output_method='json_schema' asks for structured output "
+            "without tools, and ReActAgent uses tools through the prompt",
+        )
 
     def _validate_chat_with_tools_response(
         self,
@@ -618,6 +619,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
             llm_kwargs,
             default_method=self.structured_output_method,
             api=self.api,
+            check_tool_calling=self._check_tool_calling,
         )
 
     def structured_predict(
@@ -721,16 +723,4 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         return partials()
 
 
-def _document_fields(cls: type[ModelsLabLLM]) -> None:
-    """List the class's own fields, with their descriptions, in its docstring (for help())."""
-    own = [name for name in cls.__annotations__ if name in cls.model_fields]
-    lines = [
-        f"        {name}: {cls.model_fields[name].description}"
-        for name in own
-        if cls.model_fields[name].description
-    ]
-    if lines:
-        cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n    Fields:\n" + "\n".join(lines) + "\n"
-
-
-_document_fields(ModelsLabLLM)
+document_fields(ModelsLabLLM)

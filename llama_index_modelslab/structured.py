@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, Generic, Literal, get_args
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
@@ -273,6 +273,7 @@ def structured_program(
     *,
     default_method: StructuredOutputMethod,
     api: ChatAPI = "chat_completions",
+    check_tool_calling: Callable[[], None] | None = None,
 ) -> tuple[BasePydanticProgram[Model], dict[str, Any]]:
     """The pydantic program for one structured call, and the LLM kwargs left for it.
 
@@ -282,6 +283,9 @@ def structured_program(
     LlamaIndex's ``FunctionCallingProgram`` with the tool call forced. On a protocol
     without ``response_format`` (``api="messages"``) ``"json_schema"`` is carried out
     by the forced tool call.
+
+    ``check_tool_calling`` is called before a forced tool call is chosen (it raises
+    when the model calls no tools).
 
     Raises:
         ValueError: for an unknown method.
@@ -302,6 +306,8 @@ def structured_program(
     elif method == "json_schema":
         program = JsonSchemaProgram(output_cls, prompt, llm)
     else:
+        if check_tool_calling is not None:
+            check_tool_calling()
         # "required" first, as ChatModelsLab.with_structured_output: llama.cpp reads the
         # named form as "auto"; a server refusing "required" gets the named form from
         # the transport's negotiation (modelslab_transport.protocols.negotiation).

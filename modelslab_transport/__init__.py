@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         IncompleteReplyError,
         incompleteness,
     )
+    from modelslab_transport.chat.token_estimate import TokenCountEstimateWarning
     from modelslab_transport.client import (
         CHAT_COMPLETIONS_PATH,
         COUNT_TOKENS_PATH,
@@ -46,7 +47,12 @@ if TYPE_CHECKING:
         model_profile,
     )
     from modelslab_transport.config.options import InsecureBaseURLWarning, ModelsLabOptions
+    from modelslab_transport.config.peer_names import UnsupportedSettingError
     from modelslab_transport.config.settings import ClientSettings
+    from modelslab_transport.config.tool_support import (
+        ToolCallingUnsupportedError,
+        ToolCallingUnsupportedWarning,
+    )
     from modelslab_transport.errors import (
         APIConnectionError,
         APIStatusError,
@@ -116,11 +122,14 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
     ],
     "modelslab": ["ModelsLab"],
     "config.options": ["InsecureBaseURLWarning", "ModelsLabOptions"],
+    "config.peer_names": ["UnsupportedSettingError"],
     "protocols.table": ["CHAT_PROTOCOLS", "ChatProtocol"],
     "wire.protocols": ["ChatAPI"],
     "limits.retry": ["RetryPolicy"],
     "config.settings": ["ClientSettings"],
     "http.streams": ["AsyncEventStream", "EventStream"],
+    "chat.token_estimate": ["TokenCountEstimateWarning"],
+    "config.tool_support": ["ToolCallingUnsupportedError", "ToolCallingUnsupportedWarning"],
     "wire.catalog": ["ModelInfo"],
 }
 """Each submodule's exported names: the one list of them (``client`` and ``errors``,

@@ -86,12 +86,17 @@ class APIStatusError(ModelsLabError):
         }
 
     def __str__(self) -> str:
+        what = self._described()
         if self.status_code is None:
-            return f"{self.message} (request not sent)"
+            return f"{what} (request not sent)"
         where = "an error event inside the stream" if self.in_stream else f"HTTP {self.status_code}"
         if self.request_id:
             where += f", request id {self.request_id}"
-        return f"{self.message} ({where})"
+        return f"{what} ({where})"
+
+    def _described(self) -> str:
+        """The message, with what a subclass adds to it."""
+        return self.message
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r})"
@@ -126,7 +131,52 @@ class PermissionDeniedError(APIStatusError):
 
 
 class NotFoundError(APIStatusError):
-    """The endpoint or the model does not exist (HTTP 404, or "Model not found")."""
+    """The endpoint or the model does not exist (HTTP 404, or "Model not found").
+
+    ``str()`` adds to the server's message the URL requested and the usual cause
+    (:mod:`modelslab_transport.decoding.not_found`).
+
+    Attributes:
+        url: The URL requested (no query string or user information), when known.
+        model: The model id the request named, when it named one.
+        cause: ``"model"`` (the server does not serve the model id: see
+            ``list_models()``), ``"protocol"`` (no ``/v1/messages``: the server may not
+            speak ``api="messages"``), ``"endpoint"`` (an optional endpoint such as
+            ``/v1/messages/count_tokens`` is missing) or ``"base_url"`` (the base URL's
+            path is wrong); None when not known.
+        hint: Where the request went and what to change, as ``str()`` shows it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        model: str | None = None,
+        cause: str | None = None,
+        hint: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.url = url
+        self.model = model
+        self.cause = cause
+        self.hint = hint
+
+    def constructor_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this error (see :class:`ModelsLabError`)."""
+        return {
+            **super().constructor_kwargs(),
+            "url": self.url,
+            "model": self.model,
+            "cause": self.cause,
+            "hint": self.hint,
+        }
+
+    def _described(self) -> str:
+        if not self.hint:
+            return self.message
+        return f"{self.message.rstrip('.')}: {self.hint}"
 
 
 class RateLimitError(APIStatusError):

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from modelslab_transport.chat.token_estimate import estimate_tokens, warn_estimated
 from modelslab_transport.chat.tool_calls import chat_tool_choice
 from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
 from modelslab_transport.config.options import (
@@ -30,8 +31,10 @@ from modelslab_transport.config.options import (
     check_request_param_names,
     check_sampling_params,
 )
+from modelslab_transport.config.peer_names import canonical_request_params
 from modelslab_transport.config.settings import ClientSettings
-from modelslab_transport.errors import APIStatusError
+from modelslab_transport.config.urls import endpoint_url
+from modelslab_transport.errors import APIStatusError, NotFoundError
 from modelslab_transport.http.after_fork import reset_in_forked_child
 from modelslab_transport.http.streams import AsyncEventStream, EventStream
 from modelslab_transport.limits.retry import RetryPolicy
@@ -84,6 +87,8 @@ class _Clients:
         self.async_: AsyncModelsLabClient | None = None
         self.refused: set[RefusableFeature] = set()
         """Request fields the server behind these clients refused (left out from now on)."""
+        self.counts_tokens = True
+        """False once the server answered that it has no count_tokens endpoint."""
         reset_in_forked_child(self)
 
     def after_fork(self) -> None:
@@ -341,7 +346,10 @@ class ModelsLab:
         """The wire request for one call: the options' defaults, then ``params``.
 
         ``params`` are per-call request parameters in chat-completions terms (a
-        framework's call keyword arguments). ``stream`` among them is ignored (the call
+        framework's call keyword arguments); other integrations' names for them
+        (``max_completion_tokens``, ``stop_sequences``, ``model_name``:
+        :mod:`modelslab_transport.config.peer_names`) are taken as ours, so that ``max_tokens``
+        is sent once. ``stream`` among them is ignored (the call
         made decides), ``stream_usage`` overrides the option for this call,
         ``extra_body`` (a mapping, added to the options' own) is merged into the body, and
         ``tool_choice`` is mapped onto the wire (``"any"``/``True`` -> ``"required"``, a
@@ -349,6 +357,8 @@ class ModelsLab:
         :meth:`max_tokens_for` the request's model.
 
         Raises:
+            UnsupportedSettingError: for another integration's setting among ``params``
+                (``openai_api_base``...), or a name given with ours, naming ours.
             ValueError: for an empty ``messages``, ``messages`` or ``stream`` in
                 ``extra_body``, a model setting (``timeout``, ``base_url``...) or a credential
                 (``api_key``, ``token``...) among ``params``, a sampling parameter that
@@ -363,7 +373,7 @@ class ModelsLab:
                 "prompt, with any system prompt before it)"
             )
         options = self._options
-        call = dict(params or {})
+        call = canonical_request_params(params or {}, "a call's arguments")
         call.pop("stream", None)
         check_request_param_names(call, "a call's arguments")
         stream_usage = call.pop("stream_usage", options.stream_usage)
@@ -531,14 +541,26 @@ class ModelsLab:
         """Input tokens of ``messages`` (and ``tools``), counted by the server.
 
         ``POST /v1/messages/count_tokens``; 0 for nothing to count, without a request.
+        A server without that endpoint (it answers 404, 405 or 501 there, as vLLM,
+        llama.cpp and Ollama do) gets an estimate instead
+        (:func:`~modelslab_transport.chat.token_estimate.estimate_tokens`), with a
+        :class:`~modelslab_transport.chat.token_estimate.TokenCountEstimateWarning` the first
+        time; later counts on these clients are estimated without a request.
 
         Raises:
-            ModelsLabError: when the server cannot count.
+            ModelsLabError: when the server cannot count otherwise (unreachable, a bad
+                key, a model it does not serve, 5xx after the retries).
         """
         request = self.count_tokens_request(messages, tools, model=model)
         if request is None:
             return 0
-        return self._clients.get_sync().count_tokens(request).input_tokens
+        clients = self._clients
+        if clients.counts_tokens:
+            try:
+                return clients.get_sync().count_tokens(request).input_tokens
+            except APIStatusError as error:
+                _no_count_endpoint(clients, error)
+        return estimate_tokens(messages, tools or ())
 
     async def acount_tokens(
         self,
@@ -547,12 +569,19 @@ class ModelsLab:
         *,
         model: str | None = None,
     ) -> int:
-        """Async :meth:`count_tokens`."""
+        """Async :meth:`count_tokens` (the same estimate where the server cannot count)."""
         request = self.count_tokens_request(messages, tools, model=model)
         if request is None:
             return 0
-        counted = await self._clients.get_async().count_tokens(request)
-        return counted.input_tokens
+        clients = self._clients
+        if clients.counts_tokens:
+            try:
+                counted = await clients.get_async().count_tokens(request)
+            except APIStatusError as error:
+                _no_count_endpoint(clients, error)
+            else:
+                return counted.input_tokens
+        return estimate_tokens(messages, tools or ())
 
     def list_models(self) -> list[ModelInfo]:
         """The models the API serves (``GET /v1/models``)."""
@@ -577,6 +606,24 @@ def _stored(fingerprint: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(
         value.copy() if isinstance(value, (dict, list)) else value for value in fingerprint
     )
+
+
+def _no_count_endpoint(clients: _Clients, error: APIStatusError) -> None:
+    """Re-raise ``error`` unless it says the server has no count_tokens endpoint.
+
+    That is a 404 for the endpoint itself (not for the model), a 405 or a 501. Then the
+    clients remember it and :func:`~modelslab_transport.chat.token_estimate.warn_estimated`
+    warns.
+    """
+    missing = error.status_code in (405, 501) or (
+        isinstance(error, NotFoundError) and error.cause == "endpoint"
+    )
+    if not missing:
+        raise error
+    clients.counts_tokens = False
+    base_url = clients.settings().base_url
+    url = endpoint_url(base_url, "/v1/messages/count_tokens")
+    warn_estimated(base_url, f"HTTP {error.status_code} for POST {url}")
 
 
 def _mapping(extra_body: Any) -> Mapping[str, Any]:

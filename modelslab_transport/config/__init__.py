@@ -27,11 +27,21 @@ if TYPE_CHECKING:
         base_url_from_env,
         caller_stacklevel,
         did_you_mean,
+        document_fields,
+        field_description,
         is_credential_name,
         request_param_refusal,
     )
+    from modelslab_transport.config.peer_names import (
+        resolve_peer_names,
+    )
     from modelslab_transport.config.settings import (
         ClientSettings,
+    )
+    from modelslab_transport.config.tool_support import (
+        ToolCallingUnsupportedWarning,
+        calls_tools,
+        check_tool_calling,
     )
 
 _MODULE_EXPORTS: dict[str, list[str]] = {
@@ -46,10 +56,14 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "base_url_from_env",
         "caller_stacklevel",
         "did_you_mean",
+        "document_fields",
+        "field_description",
         "is_credential_name",
         "request_param_refusal",
     ],
+    "peer_names": ["resolve_peer_names"],
     "settings": ["ClientSettings"],
+    "tool_support": ["ToolCallingUnsupportedWarning", "calls_tools", "check_tool_calling"],
 }
 """Each submodule's exported names, imported on first access."""
 _EXPORTS = names_by_module(_MODULE_EXPORTS)

@@ -55,6 +55,7 @@ from modelslab_transport.config.defaults import (
     DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_SSE_EVENT_SIZE,
+    DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
     DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_STREAM_CHUNK_TIMEOUT,
@@ -64,6 +65,12 @@ from modelslab_transport.config.defaults import (
     REDIS_URL_ENV,
 )
 from modelslab_transport.config.model_profiles import default_max_tokens
+from modelslab_transport.config.peer_names import (
+    UnsupportedSettingError,
+    canonical_request_params,
+    peer_name,
+    peer_name_refusal,
+)
 from modelslab_transport.config.urls import check_base_url as check_api_root
 from modelslab_transport.wire.protocols import ChatAPI, check_protocol_params
 
@@ -82,6 +89,8 @@ __all__ = [
     "check_request_param_names",
     "check_sampling_params",
     "did_you_mean",
+    "document_fields",
+    "field_description",
     "is_credential_name",
     "redis_url_from_env",
     "request_param_refusal",
@@ -260,6 +269,9 @@ def request_param_refusal(name: str, where: str) -> str | None:
             "set MODELSLAB_API_KEY); legacy_auth=True also sends it in the body, as "
             "ModelsLab's older clients did"
         )
+    peer = peer_name_refusal(name, where)
+    if peer is not None:
+        return peer
     if name in _SETTINGS_ELSEWHERE:
         return f"{name!r} in {where} is {_SETTINGS_ELSEWHERE[name]}"
     if name in CONNECTION_FIELDS:
@@ -321,6 +333,9 @@ def check_request_param_names(params: Mapping[str, Any], where: str) -> None:
     for name in params:
         refusal = request_param_refusal(name, where)
         if refusal is not None:
+            peer = peer_name(name)
+            if peer is not None:
+                raise UnsupportedSettingError(refusal, name=name, use_instead=peer.field)
             raise ValueError(refusal)
 
 
@@ -340,13 +355,6 @@ _SETTINGS_ELSEWHERE = {
         "header on the model: default_headers={'anthropic-version': '...'} (a transport "
         "client takes ClientSettings(anthropic_version=...))"
     ),
-    # Other LangChain chat models' names for two fields.
-    "request_timeout": (
-        "ChatOpenAI's name for timeout, a setting of the model, not a request parameter: "
-        "set timeout=... (seconds) on the model (ChatModelsLab(timeout=...) / "
-        "ModelsLabLLM(timeout=...))"
-    ),
-    "model_name": "LangChain's other name for model: pass model=... instead",
     # Settings of the framework classes that are not connection fields.
     "api": (
         "the protocol, a setting of the model, not a request parameter: set it on the "
@@ -418,6 +426,68 @@ FRAMEWORK_FIELDS = (
 )
 """The options both framework classes have as fields of the same name and meaning."""
 
+_SHARED_FIELD_DESCRIPTIONS = {
+    "split_think_tags": (
+        "Move reasoning that a model writes inline as a leading <think>...</think> "
+        "(DeepSeek-R1 distills, some Qwen3 deployments) out of the text into the "
+        "reasoning (LangChain: additional_kwargs['reasoning_content']; LlamaIndex: a "
+        "ThinkingBlock), in streams too; False keeps it as text."
+    ),
+    "http_client": (
+        "An httpx2.Client to send sync requests through (proxies, CA bundles, mTLS); "
+        "anything else raises TypeError. Never closed by the model."
+    ),
+    "async_http_client": (
+        "An httpx2.AsyncClient to send async requests through (proxies, CA bundles, mTLS); "
+        "anything else raises TypeError. Never closed by the model."
+    ),
+}
+"""Fields both framework classes have that are not options (the client they send
+through, what they do with a reply): documented here, once, like the options."""
+
+_SAME_FIELD = {
+    "model_kwargs": "extra_params",
+    "additional_kwargs": "extra_params",
+    "http_async_client": "async_http_client",
+}
+"""A framework field named otherwise than the option (or shared field) it is."""
+
+
+def document_fields(cls: type[BaseModel]) -> None:
+    """List ``cls``'s own fields, with their descriptions, at the end of its docstring.
+
+    So ``help()`` and IDEs show what ``model_json_schema()`` does, from the same text,
+    without building a deferred pydantic schema.
+    """
+    fields = cls.model_fields
+    lines = [
+        f"        {name}: {fields[name].description}"
+        for name in cls.__annotations__
+        if name in fields and fields[name].description
+    ]
+    if lines:
+        cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n    Fields:\n" + "\n".join(lines) + "\n"
+
+
+def field_description(name: str) -> str:
+    """The one description of the framework field ``name``, for ``Field(description=...)``.
+
+    ``ChatModelsLab`` and ``ModelsLabLLM`` take each description of a field they share
+    from here: an option's (:class:`ModelsLabOptions`'s ``description``) or a shared
+    field's (``split_think_tags``, the HTTP clients). ``model_kwargs`` and
+    ``additional_kwargs`` are the option ``extra_params``.
+
+    Raises:
+        KeyError: for a name that is neither.
+    """
+    name = _SAME_FIELD.get(name, name)
+    if name in _SHARED_FIELD_DESCRIPTIONS:
+        return _SHARED_FIELD_DESCRIPTIONS[name]
+    description = ModelsLabOptions.model_fields[name].description
+    if description is None:  # every option has one (checked by the tests)
+        raise KeyError(name)
+    return description
+
 
 def _refuse_non_number(value: Any) -> Any:
     """Refuse what pydantic would otherwise turn into seconds: a bool or a string."""
@@ -451,54 +521,9 @@ class ConnectionOptions(BaseModel):
     sent to ModelsLab itself (a local OpenAI-compatible server given as ``base_url``
     may need none). Values read from the environment get the same checks as arguments.
 
-    Attributes:
-        api_key: The ModelsLab API key; defaults to ``$MODELSLAB_API_KEY``. Surrounding
-            whitespace is removed (blank: no key); a line break, control or non-ASCII
-            character inside it is refused (:mod:`modelslab_transport.config.credentials`).
-        base_url: API root; defaults to ``$MODELSLAB_BASE_URL`` or the public API. A
-            query string, fragment, user information or a pasted endpoint path is
-            refused; a root ending in ``/v1`` is joined without doubling it
-            (:mod:`modelslab_transport.config.urls`). Plain http to another host warns
-            (:class:`InsecureBaseURLWarning`).
-        timeout: Seconds a non-streamed call may take in all: from its first request to
-            the last byte of its reply, every retry and every wait between attempts
-            included (a retry whose wait would end past it is not made: the last error
-            is raised). A streamed call gets as long to begin. ``None``: no limit. An
-            ``httpx2.Timeout`` instead sets httpx2's per-phase limits as given (each
-            read timed alone, no deadline). Time spent waiting for the account's
-            concurrency limit is not counted (``queue_timeout`` bounds it).
-        connect_timeout: Seconds to establish a connection (when ``timeout`` is a
-            number); ``None``: no limit.
-        stream_chunk_timeout: Seconds a stream may go without a complete server-sent
-            event (``: ping`` comments and partial events do not count) before it fails
-            with :class:`~modelslab_transport.errors.APITimeoutError`; ``None`` waits
-            forever.
-        stream_timeout: Seconds a streamed call may take in all, from its first request
-            to its last event, retries before it began included; ``None`` (the
-            default): no limit. Exceeding it fails with
-            :class:`~modelslab_transport.errors.APITimeoutError`.
-        max_retries: Retries after the first attempt (connect errors, 429, 5xx; 0 means
-            one attempt only). They never take a call past ``timeout`` (nor a stream
-            past ``stream_timeout``); with both ``None``, the waits total at most
-            ``max_retries`` times ``RetryPolicy.max_wait`` (60 s).
-        default_headers: Extra headers sent with every request (names RFC 9110 tokens,
-            values printable ASCII; surrounding whitespace removed).
-        legacy_auth: Also send ``key`` (the API key) and ``model_id`` in the JSON body of
-            chat completions, as ModelsLab's older clients did.
-        anthropic_version: The ``anthropic-version`` header sent to ``/v1/messages``.
-        max_concurrency: Requests of this account (base URL + key) in flight at once,
-            shared by every client in the process (see
-            :mod:`modelslab_transport.limits.queue`); ``None``: 5 on ModelsLab's own host
-            (its pay-as-you-go queue limit, modelslab-api.md, rate limits), no limit on
-            other base URLs.
-        queue_timeout: Seconds a call may spend, in all, waiting for a free slot and
-            resending after queue-limit 429s before it fails; ``None`` waits forever.
-        max_response_size: The largest reply body read whole, in bytes once decompressed
-            (default 64 MiB); a larger one fails with
-            :class:`~modelslab_transport.errors.InvalidResponseError`. ``None``: no limit.
-        max_sse_event_size: The largest server-sent event a stream accepts, in bytes
-            (default 16 MiB); a larger one fails with
-            :class:`~modelslab_transport.errors.InvalidResponseError`. ``None``: no limit.
+    Each field is documented once, by its ``description`` (``model_fields[name]``,
+    ``model_json_schema()``), which both framework classes show for their field of the
+    same meaning (:func:`field_description`).
     """
 
     # hide_input_in_errors: a ValidationError's text never shows the values given (the key).
@@ -508,21 +533,120 @@ class ConnectionOptions(BaseModel):
 
     # api_key comes before base_url: the insecure-URL warning needs it.
     # validate_default: values read from the environment get the same checks as arguments.
-    api_key: SecretStr | None = Field(default_factory=api_key_from_env, validate_default=True)
-    base_url: str = Field(default_factory=base_url_from_env, validate_default=True)
-    timeout: Any = DEFAULT_TIMEOUT
-    """Seconds (a float once checked), None or an ``httpx2.Timeout``: see the class doc."""
-    connect_timeout: TimeoutSeconds = DEFAULT_CONNECT_TIMEOUT
-    stream_chunk_timeout: TimeoutSeconds = DEFAULT_STREAM_CHUNK_TIMEOUT
-    stream_timeout: TimeoutSeconds = DEFAULT_STREAM_TIMEOUT
-    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0)
-    default_headers: dict[str, str] = Field(default_factory=dict)
-    legacy_auth: bool = False
-    anthropic_version: str = "2023-06-01"
-    max_concurrency: int | None = Field(default=None, ge=1)
-    queue_timeout: TimeoutSeconds = DEFAULT_QUEUE_TIMEOUT
-    max_response_size: int | None = Field(default=DEFAULT_MAX_RESPONSE_SIZE, ge=1)
-    max_sse_event_size: int | None = Field(default=DEFAULT_MAX_SSE_EVENT_SIZE, ge=1)
+    api_key: SecretStr | None = Field(
+        default_factory=api_key_from_env,
+        validate_default=True,
+        description=(
+            f"The ModelsLab API key; defaults to ${API_KEY_ENV}. Needed only to send to "
+            "ModelsLab itself (a local server may take none). Surrounding whitespace is "
+            "removed; a line break, control or non-ASCII character inside it is refused."
+        ),
+    )
+    base_url: str = Field(
+        default_factory=base_url_from_env,
+        validate_default=True,
+        description=(
+            f"The API root; defaults to ${BASE_URL_ENV} or {DEFAULT_BASE_URL}. A local "
+            "OpenAI-compatible server's root usually ends in /v1 "
+            "(http://localhost:8000/v1). A query string, fragment, user information or a "
+            "pasted endpoint path is refused; plain http to another host warns "
+            "(InsecureBaseURLWarning)."
+        ),
+    )
+    timeout: Any = Field(
+        default=DEFAULT_TIMEOUT,
+        description=(
+            f"Seconds a non-streamed call may take in all ({DEFAULT_TIMEOUT:g} by default): "
+            "from its first request to the last byte of its reply, retries and their waits "
+            "included (a retry that would end past it is not made); a stream gets as long "
+            "to begin. None means no limit. An httpx2.Timeout sets httpx2's per-phase "
+            "limits instead (each read timed alone). Waiting for the account's queue limit "
+            "is not counted (queue_timeout bounds it)."
+        ),
+    )
+    connect_timeout: TimeoutSeconds = Field(
+        default=DEFAULT_CONNECT_TIMEOUT,
+        description=(
+            f"Seconds to establish a connection ({DEFAULT_CONNECT_TIMEOUT:g} by default), "
+            "when timeout is a number; None means no limit."
+        ),
+    )
+    stream_chunk_timeout: TimeoutSeconds = Field(
+        default=DEFAULT_STREAM_CHUNK_TIMEOUT,
+        description=(
+            "Seconds a stream may go without a complete server-sent event before it fails "
+            f"with APITimeoutError ({DEFAULT_STREAM_CHUNK_TIMEOUT:g} by default; ': ping' "
+            "comments and partial events do not count); None means no limit."
+        ),
+    )
+    stream_timeout: TimeoutSeconds = Field(
+        default=DEFAULT_STREAM_TIMEOUT,
+        description=(
+            "Seconds a streamed call may take in all, from its first request to its last "
+            "event, retries before it began included; None (the default) means no limit."
+        ),
+    )
+    max_retries: int = Field(
+        default=DEFAULT_MAX_RETRIES,
+        ge=0,
+        description=(
+            f"Retries after the first attempt on connect errors, 429 and 5xx "
+            f"({DEFAULT_MAX_RETRIES} by default; 0: one attempt only); never after a "
+            "stream began, never past timeout or stream_timeout."
+        ),
+    )
+    default_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Extra HTTP headers sent with every request (names RFC 9110 tokens, values "
+            "printable ASCII; surrounding whitespace removed)."
+        ),
+    )
+    legacy_auth: bool = Field(
+        default=False,
+        description=(
+            "Also send the key (key) and model_id in the chat-completions body, as "
+            "ModelsLab's older clients did; the Authorization header is sent either way."
+        ),
+    )
+    anthropic_version: str = Field(
+        default="2023-06-01",
+        description="The anthropic-version header sent to /v1/messages.",
+    )
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Requests of this account (base URL + key) in flight at once, shared by every "
+            "client in the process; None: 5 on ModelsLab's own host (its pay-as-you-go "
+            "queue limit), no limit elsewhere. Queue-limit 429s wait instead of failing."
+        ),
+    )
+    queue_timeout: TimeoutSeconds = Field(
+        default=DEFAULT_QUEUE_TIMEOUT,
+        description=(
+            "Seconds a call may spend, in all, waiting for a free slot of the account's "
+            f"queue limit and waiting out queue-limit 429s ({DEFAULT_QUEUE_TIMEOUT:g} by "
+            "default; not counted against timeout); past it the call fails with "
+            "QueueTimeoutError (or the 429's RateLimitError). None means no limit."
+        ),
+    )
+    max_response_size: int | None = Field(
+        default=DEFAULT_MAX_RESPONSE_SIZE,
+        ge=1,
+        description=(
+            "The largest reply body read whole, in bytes once decompressed (64 MiB by "
+            "default); a larger one fails with InvalidResponseError. None means no limit."
+        ),
+    )
+    max_sse_event_size: int | None = Field(
+        default=DEFAULT_MAX_SSE_EVENT_SIZE,
+        ge=1,
+        description=(
+            "The largest server-sent event a stream accepts, in bytes (16 MiB by default); "
+            "a larger one fails with InvalidResponseError. None means no limit."
+        ),
+    )
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -624,36 +748,75 @@ class ModelsLabOptions(ConnectionOptions):
     not validated; use ``ModelsLabOptions(**{**options.model_dump(), ...})`` or
     :meth:`modelslab_transport.modelslab.ModelsLab.configure`). The connection fields
     (key, base URL, timeouts, retries, headers, limits) are those of
-    :class:`ConnectionOptions`, documented there; the request defaults follow.
-
-    Attributes:
-        model: The model id.
-        api: The protocol (an entry of :data:`~modelslab_transport.protocols.table.CHAT_PROTOCOLS`).
-        max_tokens: Tokens to generate at most; ``None``: the default capped by the model
-            profile (:meth:`max_tokens_for`).
-        temperature, top_p, n, seed, frequency_penalty, presence_penalty: Sampling
-            parameters; ``None``: the server's default.
-        stop: Stop sequences.
-        stream_usage: Ask streams for usage (``stream_options.include_usage``) on
-            protocols that need asking.
-        extra_params: Further request parameters sent as given (``model_kwargs`` /
-            ``additional_kwargs``); an ``extra_body`` mapping among them is merged into
-            the body.
+    :class:`ConnectionOptions`; the request defaults follow. Each is documented by its
+    ``description``.
     """
 
     # Request defaults.
-    model: str = DEFAULT_MODEL
-    api: ChatAPI = "chat_completions"
-    max_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    n: int | None = None
-    seed: int | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
-    stop: list[str] | str | None = None
-    stream_usage: bool = True
-    extra_params: dict[str, Any] = Field(default_factory=dict)
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        description=(
+            f"The model id ({DEFAULT_MODEL!r} by default); list_models() lists the ids "
+            "the server serves."
+        ),
+    )
+    api: ChatAPI = Field(
+        default="chat_completions",
+        description=(
+            "The protocol: 'chat_completions' (OpenAI-style /chat/completions, the default) "
+            "or 'messages' (Anthropic-style /v1/messages; same models, no seed, penalties, "
+            "n > 1 or response_format, temperature at most 1)."
+        ),
+    )
+    max_tokens: int | None = Field(
+        default=None,
+        description=(
+            f"Most tokens to generate; None: {DEFAULT_MAX_TOKENS} capped by the model "
+            "profile's output limit (always sent: ModelsLab's own default of 1000 silently "
+            "truncates)."
+        ),
+    )
+    temperature: float | None = Field(
+        default=None,
+        description=(
+            "Sampling temperature, 0-2 (0-1 with api='messages'); None: the server's default."
+        ),
+    )
+    top_p: float | None = Field(
+        default=None, description="Nucleus sampling probability mass, 0-1; None: the server's."
+    )
+    n: int | None = Field(
+        default=None,
+        description="Choices to generate per request (not with streaming); None: one.",
+    )
+    seed: int | None = Field(
+        default=None, description="Seed for best-effort deterministic sampling."
+    )
+    frequency_penalty: float | None = Field(
+        default=None, description="Penalty for frequent tokens, -2 to 2."
+    )
+    presence_penalty: float | None = Field(
+        default=None, description="Penalty for tokens already present, -2 to 2."
+    )
+    stop: list[str] | str | None = Field(
+        default=None,
+        description="Stop sequences (up to 4); a call's own stop replaces them.",
+    )
+    stream_usage: bool = Field(
+        default=True,
+        description=(
+            "Ask streams for token usage (stream_options.include_usage), on both protocols."
+        ),
+    )
+    extra_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Further request parameters sent with every call as given (top_k, "
+            "repetition_penalty, ...); an 'extra_body' mapping among them is merged into "
+            "the body. Other integrations' names (max_completion_tokens, stop_sequences) "
+            "are taken as ours."
+        ),
+    )
 
     @classmethod
     def checked(cls, **values: Any) -> ModelsLabOptions:
@@ -686,6 +849,16 @@ class ModelsLabOptions(ConnectionOptions):
                 "list the ids with list_models()"
             )
         return model
+
+    @field_validator("extra_params")
+    @classmethod
+    def _rename_peer_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Other integrations' names of request parameters taken as ours.
+
+        ``max_completion_tokens`` is ``max_tokens`` and so on
+        (:func:`~modelslab_transport.config.peer_names.canonical_request_params`).
+        """
+        return canonical_request_params(value, "model_kwargs / additional_kwargs")
 
     @model_validator(mode="after")
     def _check_request_defaults(self) -> ModelsLabOptions:

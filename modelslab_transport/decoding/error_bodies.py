@@ -51,6 +51,7 @@ __all__ = [
     "body_message",
     "error_details_in_body",
     "error_from_reply",
+    "names_missing_model",
     "parse_duration",
     "parse_retry_after",
     "redact_values",
@@ -328,6 +329,17 @@ def _class_from_details(details: ErrorDetails) -> type[APIStatusError] | None:
         if pattern.search(lowered):
             return cls
     return None
+
+
+def names_missing_model(message: str, code: str | None, error_type: str | None) -> bool:
+    """Whether an error's text, code or type says the model does not exist.
+
+    ModelsLab's ``"Model not found"`` (``shared/modelslab-api.md`` §7), vLLM's "The model
+    `x` does not exist", Ollama's "model 'x' not found", OpenAI's ``model_not_found``.
+    """
+    if any(hint is not None and hint.lower() == "model_not_found" for hint in (code, error_type)):
+        return True
+    return _MODEL_NOT_FOUND.search(message.lower()) is not None
 
 
 def _class_for(status_code: int, details: ErrorDetails) -> type[APIStatusError]:

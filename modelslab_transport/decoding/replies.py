@@ -21,11 +21,13 @@ from modelslab_transport.decoding.error_bodies import (
     error_details_in_body,
     error_from_reply,
 )
+from modelslab_transport.decoding.not_found import describe_not_found
 from modelslab_transport.decoding.redirects import redirect_error
 from modelslab_transport.errors import (
     APIStatusError,
     IncompleteStreamError,
     InvalidResponseError,
+    NotFoundError,
 )
 from modelslab_transport.wire import json_text
 from modelslab_transport.wire.catalog import ModelList
@@ -118,9 +120,11 @@ def error_for_status(response: httpx2.Response, settings: ClientSettings) -> API
         payload: Any = json_text.loads(text) if text.strip() else None
     except ValueError:
         payload = None
-    return error_from_reply(
+    error = error_from_reply(
         response.status_code, payload, text, response.headers, redact=settings.redact
     )
+    describe_not_found(error, response, settings)
+    return error
 
 
 def _raise_body_error(
@@ -146,6 +150,16 @@ def _decode_object(
     response: httpx2.Response, settings: ClientSettings, what: str, required: str
 ) -> dict[str, Any]:
     """Parse a 2xx JSON body, raise the error it reports, and check its key member."""
+    try:
+        return _checked_object(response, settings, what, required)
+    except NotFoundError as error:  # "Model not found" in a 200 body: say where and why
+        describe_not_found(error, response, settings)
+        raise
+
+
+def _checked_object(
+    response: httpx2.Response, settings: ClientSettings, what: str, required: str
+) -> dict[str, Any]:
     text = body_text(response)
     payload = well_formed_strings(_parse_json(text, settings, what))
     _raise_body_error(payload, text, response.headers, settings)

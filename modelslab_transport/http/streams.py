@@ -28,8 +28,9 @@ import httpx2
 
 from modelslab_transport.config.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
 from modelslab_transport.config.settings import ClientSettings
+from modelslab_transport.decoding.not_found import describe_not_found
 from modelslab_transport.decoding.replies import EventDecoder, is_event_stream
-from modelslab_transport.errors import InvalidResponseError
+from modelslab_transport.errors import InvalidResponseError, NotFoundError
 from modelslab_transport.http.bodies import ajoin_body, join_body, plain_response
 from modelslab_transport.http.exceptions import transport_error
 from modelslab_transport.http.loop_shutdown import track, untrack
@@ -237,6 +238,9 @@ class EventStream(Generic[T]):
                 last = decoder.end()
                 if last is not None:
                     yield last
+        except NotFoundError as exc:  # in an error event: say where and why
+            describe_not_found(exc, response, settings)
+            raise
         except httpx2.SSEError as exc:
             raise _too_large(exc, max_event_size) from None
         except httpx2.HTTPError as exc:
@@ -427,6 +431,10 @@ class AsyncEventStream(Generic[T]):
         except TimeoutError as exc:  # the stream_timeout cancel scope
             await self.aclose()
             raise reply_deadline_error(self._deadline, self._clock.url) from exc
+        except NotFoundError as exc:  # in an error event: say where and why
+            await self.aclose()
+            describe_not_found(exc, self.response, self._settings)
+            raise
         except BaseException:
             await self.aclose()
             raise

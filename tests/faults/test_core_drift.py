@@ -576,7 +576,6 @@ def test_a_calls_own_value_is_checked_as_the_options_are(
             "request parameter: set it on the model (ChatModelsLab(api='messages') / "
             "ModelsLabLLM(api='messages'))",
         ),
-        ("model_name", "other-model", "LangChain's other name for model: pass model=..."),
         ("split_think_tags", False, "'split_think_tags' in a call's arguments is a setting"),
         ("legacy_auth", True, "'legacy_auth' in a call's arguments is a setting of the model"),
         ("streaming", True, "stream with stream() / astream()"),

@@ -20,15 +20,17 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field
 
 from langchain_modelslab import ChatModelsLab, ModelsLabRateLimitError
+from langchain_modelslab.conversions import messages_to_wire
 from modelslab_transport import DEFAULT_MAX_TOKENS
+from modelslab_transport.chat.token_estimate import TokenCountEstimateWarning, estimate_tokens
 from modelslab_transport.config.model_profiles import DEFAULT_CONTEXT_WINDOW
 from modelslab_transport.wire.catalog import ModelInfo
+from modelslab_transport.wire.chat import Tool
 from tests.support.clients import API_KEY, chat_model
 from tests.support.mock_api import ScriptedServer
 from tests.support.replies import (
@@ -410,11 +412,13 @@ async def test_async_token_count_is_exact_and_counts_tools() -> None:
     assert api.last_body["tools"][0]["name"] == "add"
 
 
-async def test_async_token_count_falls_back_when_the_endpoint_is_missing() -> None:
+async def test_async_token_count_is_estimated_when_the_endpoint_is_missing() -> None:
     api = ScriptedServer([json_response({"error": {"message": "no such route"}}, 404)])
     messages: list[BaseMessage] = [HumanMessage("hello there, how are you today?")]
-    count = await chat_model(api).aget_num_tokens_from_messages(messages, tools=[add])
-    assert count == count_tokens_approximately(messages, tools=[convert_to_openai_tool(add)])
+    with pytest.warns(TokenCountEstimateWarning):
+        count = await chat_model(api).aget_num_tokens_from_messages(messages, tools=[add])
+    tools = [Tool.model_validate(convert_to_openai_tool(add))]
+    assert count == estimate_tokens(messages_to_wire(messages), tools)
 
 
 # ---------------------------------------------------------------------------- catalog

@@ -19,9 +19,7 @@ from langchain_modelslab import ChatModelsLab
 KEY = "sk-misplaced-key-0123456789"
 
 
-@pytest.mark.parametrize(
-    "name", ["apikey", "key", "modelslab_api_key", "openai_api_key", "api-key", "API_KEY"]
-)
+@pytest.mark.parametrize("name", ["apikey", "key", "modelslab_api_key", "api-key", "API_KEY"])
 def test_key_under_a_wrong_name_is_refused_without_showing_it(name: str) -> None:
     with pytest.raises(ValidationError) as caught:
         ChatModelsLab(**{name: KEY})

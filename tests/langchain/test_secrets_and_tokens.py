@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
-import logging
 import pickle
 
 import httpx2
 import pytest
 from langchain_core.load import dumpd, dumps, load, loads
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import tool
 
 from langchain_modelslab import ChatModelsLab
-from langchain_modelslab.errors import ModelsLabAuthenticationError
+from langchain_modelslab.conversions import messages_to_wire
+from langchain_modelslab.errors import (
+    ModelsLabAuthenticationError,
+    ModelsLabConnectionError,
+    ModelsLabServerError,
+)
+from modelslab_transport.chat.token_estimate import TokenCountEstimateWarning, estimate_tokens
 from tests.support.clients import API_KEY, chat_model
 from tests.support.mock_api import ScriptedServer
 from tests.support.replies import (
@@ -122,30 +126,26 @@ def test_token_count_is_exact_through_count_tokens() -> None:
     assert body["tools"][0]["name"] == "lookup"
 
 
-@pytest.mark.parametrize(
-    "reply",
-    [
-        json_response({"error": {"message": "no such route"}}, 404),
-        json_response({"error": {"message": "down"}}, 503),
-    ],
-)
-def test_token_count_falls_back_when_the_endpoint_is_unavailable(
-    reply: httpx2.Response, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_token_count_is_estimated_when_the_server_has_no_endpoint() -> None:
     messages: list[BaseMessage] = [HumanMessage("hello there, how are you today?")]
-    with caplog.at_level(logging.WARNING, logger="langchain_modelslab.chat_models"):
+    reply = json_response({"error": {"message": "no such route"}}, 404)
+    with pytest.warns(TokenCountEstimateWarning, match="has no /v1/messages/count_tokens"):
         count = chat_model(ScriptedServer([reply])).get_num_tokens_from_messages(messages)
-    assert count == count_tokens_approximately(messages)
-    assert "approximate" in caplog.text
+    assert count == estimate_tokens(messages_to_wire(messages))
 
 
-def test_token_count_falls_back_when_unreachable() -> None:
+def test_token_count_raises_when_the_server_fails() -> None:
+    reply = json_response({"error": {"message": "down"}}, 503)
+    with pytest.raises(ModelsLabServerError):
+        chat_model(ScriptedServer([reply])).get_num_tokens_from_messages([HumanMessage("hi")])
+
+
+def test_token_count_raises_when_unreachable() -> None:
     def refuse(request: httpx2.Request) -> httpx2.Response:
         raise httpx2.ConnectError("refused", request=request)
 
-    messages: list[BaseMessage] = [HumanMessage("hello")]
-    count = chat_model(ScriptedServer([refuse])).get_num_tokens_from_messages(messages)
-    assert count == count_tokens_approximately(messages)
+    with pytest.raises(ModelsLabConnectionError):
+        chat_model(ScriptedServer([refuse])).get_num_tokens_from_messages([HumanMessage("hi")])
 
 
 def test_token_count_raises_on_a_bad_key() -> None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import DEFAULT_MAX_TOKENS, NotFoundError
+from modelslab_transport.chat.token_estimate import TokenCountEstimateWarning
 from modelslab_transport.config.model_profiles import DEFAULT_CONTEXT_WINDOW
 from modelslab_transport.wire.catalog import ModelInfo
 from tests.support.clients import API_KEY, scripted_llm
@@ -130,10 +131,20 @@ async def test_acount_tokens_of_a_string() -> None:
     assert server.bodies[0]["messages"][0]["role"] == "user"
 
 
-def test_count_tokens_raises_instead_of_guessing() -> None:
-    llm, _ = scripted_llm(httpx2.Response(404, json={"error": {"message": "no such route"}}))
-    with pytest.raises(NotFoundError):
+def test_count_tokens_is_estimated_where_the_server_has_no_endpoint() -> None:
+    llm, server = scripted_llm(httpx2.Response(404, json={"error": {"message": "no such route"}}))
+    with pytest.warns(TokenCountEstimateWarning, match="has no /v1/messages/count_tokens"):
+        assert llm.count_tokens("hello") == 6  # 3 + ceil(len("user" + "hello") / 4)
+    assert llm.count_tokens("hello again") == 7  # estimated, without asking again
+    assert len(server.requests) == 1
+
+
+def test_count_tokens_raises_for_a_model_the_server_does_not_serve() -> None:
+    reply = httpx2.Response(404, json={"error": {"message": "model 'test-model' not found"}})
+    llm, _ = scripted_llm(reply)
+    with pytest.raises(NotFoundError) as caught:
         llm.count_tokens("hello")
+    assert caught.value.cause == "model"
 
 
 # ---------------------------------------------------------------------------- catalog

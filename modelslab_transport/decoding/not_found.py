@@ -1,0 +1,143 @@
+"""What a "not found" means: the URL that was requested and the usual cause.
+
+A :class:`~modelslab_transport.errors.NotFoundError` comes from an HTTP 404, or from a
+reply that says the model does not exist (ModelsLab's ``"Model not found"``, in a 400
+or inside an HTTP 200 body; vLLM's and Ollama's wordings in a 404). On its own the
+server's text ("Not Found") says neither where the request went nor what to change.
+:func:`describe_not_found` adds both, once, where the reply is decoded:
+
+* ``cause="model"``: the server does not serve the model id; the message names it and
+  ``list_models()`` (``GET <base_url>/v1/models``).
+* ``cause="protocol"``: ``/v1/messages`` is missing: the server may speak only the
+  OpenAI protocol (use ``api="chat_completions"``), or ``base_url`` is wrong.
+* ``cause="endpoint"``: an optional endpoint is missing (``/v1/messages/count_tokens``,
+  ``/v1/models``): OpenAI-compatible servers (vLLM, llama.cpp, Ollama) often lack it.
+* ``cause="base_url"``: ``/chat/completions`` is missing: ``base_url``'s path is wrong
+  (a local server's root usually ends in ``/v1``).
+
+The URL shown has no user information, query or fragment, and the key redacted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from modelslab_transport.config.defaults import DEFAULT_BASE_URL
+from modelslab_transport.config.urls import is_modelslab
+from modelslab_transport.decoding.error_bodies import names_missing_model
+from modelslab_transport.errors import ModelsLabError, NotFoundError
+from modelslab_transport.wire import json_text
+
+if TYPE_CHECKING:
+    import httpx2
+
+    from modelslab_transport.config.settings import ClientSettings
+
+__all__ = ["NotFoundCause", "describe_not_found"]
+
+NotFoundCause = Literal["model", "protocol", "endpoint", "base_url"]
+
+
+def describe_not_found(
+    error: ModelsLabError, response: httpx2.Response, settings: ClientSettings
+) -> None:
+    """Add the URL, the model and the usual cause to ``error`` if it is a not-found.
+
+    ``error`` is changed in place (its ``hint``, ``url``, ``model``, ``cause``), once:
+    an error described already, or of another class, is left alone.
+
+    Args:
+        error: The error decoded from ``response``.
+        response: The reply it came in (its request says where it went, and the model).
+        settings: For the base URL and the redaction of the key.
+    """
+    if not isinstance(error, NotFoundError) or error.hint is not None:
+        return
+    try:
+        request = response.request
+    except RuntimeError:  # a response built without a request
+        return
+    url = settings.redact(_shown(str(request.url)))
+    model = _model_of(request.content if request.method == "POST" else b"")
+    base_url = settings.base_url
+    path = urlsplit(url).path
+    if _means_the_model(error, path, base_url):
+        cause: NotFoundCause = "model"
+        named = f"the model {model!r}" if model else "the model asked for"
+        hint = (
+            f"{named} is not served at {base_url} ({request.method} {url}); list the ids "
+            "it serves with list_models() (GET /v1/models), or check the spelling"
+        )
+    else:
+        cause, hint = _path_hint(path, base_url)
+        hint = f"{request.method} {url} does not exist; {hint}"
+    error.cause = cause
+    error.url = url
+    error.model = model
+    error.hint = settings.redact(hint)
+
+
+def _means_the_model(error: NotFoundError, path: str, base_url: str) -> bool:
+    """Whether the model id, rather than the URL, is what was not found.
+
+    So when the server says so, when the error came with HTTP 200 (the URL answered), and
+    for a 404 on a chat endpoint of ModelsLab's own documented root.
+    """
+    if names_missing_model(error.message, error.code, error.error_type):
+        return True
+    if error.status_code == 200:
+        return True
+    return base_url == DEFAULT_BASE_URL and not path.endswith(("/models", "/count_tokens"))
+
+
+def _path_hint(path: str, base_url: str) -> tuple[NotFoundCause, str]:
+    """The usual cause of a 404 for ``path`` (the request's) under ``base_url``."""
+    check = _base_url_advice(base_url)
+    if path.endswith("/messages/count_tokens"):
+        return "endpoint", (
+            "the server has no count_tokens endpoint (OpenAI-compatible servers such as vLLM, "
+            f"llama.cpp and Ollama often lack it), or {check}"
+        )
+    if path.endswith("/messages"):
+        return "protocol", (
+            "the server may not serve the Anthropic-style Messages protocol (api='messages'): "
+            f"for an OpenAI-only server use api='chat_completions' (the default); or {check}"
+        )
+    if path.endswith("/models"):
+        return "endpoint", f"the server lists no models there, or {check}"
+    return "base_url", check
+
+
+def _base_url_advice(base_url: str) -> str:
+    if is_modelslab(base_url):
+        return f"base_url {base_url!r} is not the API root: ModelsLab's is {DEFAULT_BASE_URL!r}"
+    if not urlsplit(base_url).path.rstrip("/").endswith("/v1"):
+        return (
+            f"base_url {base_url!r} lacks the path the server serves the API under: "
+            f"OpenAI-compatible servers (vLLM, llama.cpp, Ollama, LM Studio) use "
+            f"{base_url.rstrip('/') + '/v1'!r}"
+        )
+    return f"base_url {base_url!r} is not where this server serves the API"
+
+
+def _shown(url: str) -> str:
+    """``url`` without user information, query string or fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def _model_of(body: bytes) -> str | None:
+    """The ``model`` a JSON request body names, or None."""
+    if not body or b'"model"' not in body:
+        return None
+    try:
+        payload: Any = json_text.loads(body)
+    except ValueError:
+        return None
+    model = payload.get("model") if isinstance(payload, dict) else None
+    return model if isinstance(model, str) and model else None
