@@ -40,6 +40,7 @@ from modelslab_transport.options import (
     check_sampling_params,
 )
 from modelslab_transport.protocols import ChatAPI, ChatProtocol, chat_protocol
+from modelslab_transport.secret_fields import SecretFields
 from modelslab_transport.tooling import chat_tool_choice
 
 if TYPE_CHECKING:
@@ -603,7 +604,7 @@ def modelslab_of(
     )
 
 
-class ModelsLabHolder(CallerClients):
+class ModelsLabHolder(SecretFields, CallerClients):
     """Mixin for a framework model that calls through one :class:`ModelsLab` object.
 
     ``ChatModelsLab`` and ``ModelsLabLLM`` both are one: they name the fields that
@@ -611,6 +612,8 @@ class ModelsLabHolder(CallerClients):
     ``caller_client_fields`` (sync, then async), and build the options in
     ``_options()``. The object is built on the first call (:func:`modelslab_of`) and
     kept in a pydantic private attribute ``_modelslab``, which the class declares.
+    A key assigned later, or given to ``model_copy(update=...)``, is stored as a
+    ``SecretStr`` too (:class:`~modelslab_transport.secret_fields.SecretFields`).
     """
 
     watched_fields: ClassVar[tuple[str, ...]] = ()
