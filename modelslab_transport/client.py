@@ -54,6 +54,7 @@ from modelslab_transport.model_profiles import remember_catalog
 from modelslab_transport.protocol_bridge import chat_request_to_count_tokens
 from modelslab_transport.protocols import CHAT_PROTOCOLS, AuthStyle, ChatAPI, ChatProtocol
 from modelslab_transport.retry import RetryPolicy
+from modelslab_transport.send_limits import check_send_limits
 from modelslab_transport.settings import ClientSettings
 from modelslab_transport.streams import AsyncEventStream, EventStream
 from modelslab_transport.surrogates import lone_surrogate_error, well_formed_pairs
@@ -226,7 +227,13 @@ class _ClientCore:
     def _protocol_call(
         self, protocol: ChatProtocol, request: ChatCompletionRequest, *, stream: bool
     ) -> _Call:
-        """The call that carries ``request`` over ``protocol`` (its path, body and auth)."""
+        """The call that carries ``request`` over ``protocol`` (its path, body and auth).
+
+        Raises:
+            LocalRequestError: a part of ``request`` nests too deeply
+                (:mod:`modelslab_transport.send_limits`, the same rule on both protocols).
+        """
+        check_send_limits(request)
         body = protocol.build_body(request, self.settings, stream)
         return _Call("POST", protocol.path, _json_body(body), stream, protocol.auth)
 

@@ -412,10 +412,12 @@ class ModelsLab:
         (the endpoint needs one turn); tools alone are counted with one empty user turn.
         """
         from modelslab_transport.protocol_bridge import count_tokens_request
+        from modelslab_transport.send_limits import check_count_limits
         from modelslab_transport.wire.chat import ChatMessage
 
         if not messages and not tools:
             return None
+        check_count_limits(messages, tools or ())
         turns = list(messages)
         if all(message.role in ("system", "developer") for message in turns):
             text = "\n\n".join(
