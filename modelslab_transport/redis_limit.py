@@ -46,7 +46,6 @@ import concurrent.futures
 import functools
 import hashlib
 import logging
-import os
 import queue
 import random
 import threading
@@ -57,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.concurrency import AccountLimit, Slot, set_limit_backend
 from modelslab_transport.errors import QueueTimeoutError
 
@@ -84,27 +84,49 @@ _TRIES = 16  # Redis commands in flight at once per process (each in a worker th
 
 
 class _Workers:
-    """The threads Redis commands run in, so that a waiting call can stop at its deadline.
+    """Daemon threads that run Redis commands, so that a call can stop waiting in time.
 
-    Rebuilt in a forked child (the parent's threads are not there).
+    Whatever Redis does, a waiting call stops at its deadline: a frozen Redis holds a
+    worker thread, never a call. They are daemon threads: a command stuck on a frozen
+    Redis never delays the interpreter's exit (``concurrent.futures`` pools are joined
+    at exit). Rebuilt in a forked child.
     """
 
     def __init__(self) -> None:
+        self.after_fork()
+        reset_in_forked_child(self)
+
+    def after_fork(self) -> None:
+        """Start afresh (in a forked child the parent's threads are gone)."""
         self._lock = threading.Lock()
-        self._pid = 0
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._work: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Any]] = (
+            queue.SimpleQueue()
+        )
+        self._threads = 0
 
     def submit(self, work: Any) -> concurrent.futures.Future[Any]:
-        pid = os.getpid()
-        if self._pool is None or self._pid != pid:
+        """Run ``work()`` in a worker thread; its future holds the result or the error."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        if self._threads < _TRIES:
             with self._lock:
-                if self._pool is None or self._pid != pid:
-                    self._lock = threading.Lock()
-                    self._pool = concurrent.futures.ThreadPoolExecutor(
-                        _TRIES, thread_name_prefix="modelslab-redis"
-                    )
-                    self._pid = pid
-        return self._pool.submit(work)
+                while self._threads < _TRIES:
+                    self._threads += 1
+                    threading.Thread(target=self._run, name="modelslab-redis", daemon=True).start()
+        self._work.put((future, work))
+        return future
+
+    def _run(self) -> None:
+        work_queue = self._work
+        while True:
+            future, work = work_queue.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = work()
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
 
 
 _WORKERS = _Workers()
