@@ -218,3 +218,29 @@ def test_a_frozen_redis_never_keeps_a_call_past_queue_timeout(
             if after[0].error is None:
                 break
         assert after[0].error is None
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+def test_an_unreachable_redis_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, use_async: bool
+) -> None:
+    from tests.support.loopback import refused_base_url
+
+    with refused_base_url() as refused, QueueLimitedServer(limit=2) as server:
+        port = refused.rsplit(":", 1)[1]
+        monkeypatch.setenv("MODELSLAB_REDIS_URL", f"redis://:hunter2-pw@127.0.0.1:{port}/0")
+        (result,) = _batch(_model("langchain", server.base_url), ["p"], use_async)
+        _check([result])
+        assert result.error is not None
+        assert f"redis://127.0.0.1:{port}/0" in str(result.error)
+        assert "hunter2" not in str(result.error)
+        assert not server.requests
+
+
+def test_a_redis_url_that_is_not_one_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MODELSLAB_REDIS_URL", "http://127.0.0.1:6379")
+    model = _model("llama_index", "http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="MODELSLAB_REDIS_URL .* must be a Redis URL"):
+        _sync_answer(model, "p")
