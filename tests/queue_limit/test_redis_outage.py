@@ -242,5 +242,5 @@ def test_a_redis_url_that_is_not_one_is_refused_naming_the_setting(
 ) -> None:
     monkeypatch.setenv("MODELSLAB_REDIS_URL", "http://127.0.0.1:6379")
     model = _model("llama_index", "http://127.0.0.1:9")
-    with pytest.raises(ValueError, match="MODELSLAB_REDIS_URL .* must be a Redis URL"):
+    with pytest.raises(ValueError, match=r"MODELSLAB_REDIS_URL .* must be a Redis URL"):
         _sync_answer(model, "p")
