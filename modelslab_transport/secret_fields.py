@@ -1,10 +1,11 @@
 """Secret fields of the framework models: stored as ``SecretStr`` whichever way they arrive.
 
 Pydantic converts a ``str`` to ``SecretStr`` when a model is built, but not when a field
-is assigned (``model.api_key = "sk-..."``, without ``validate_assignment``) nor in
-``model_copy(update=...)``: the plain string would then show in ``repr()``, ``str()``,
-``dumps()`` and ``model_dump_json()``. :class:`SecretFields` converts it on both paths,
-so a key set in any way (constructor, environment, assignment, copy) is a ``SecretStr``.
+is assigned (``model.api_key = "sk-..."``, without ``validate_assignment``), nor in
+``model_copy(update=...)`` and ``model_construct(...)``: the plain string would then show
+in ``repr()``, ``str()``, ``dumps()`` and ``model_dump_json()``. :class:`SecretFields`
+converts it on those paths too, so a key set in any way (constructor, environment,
+assignment, copy) is a ``SecretStr``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ class SecretFields:
         if name in self.secret_fields:
             value = as_secret(value, name)
         super().__setattr__(name, value)
+
+    @classmethod
+    def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Self:
+        """Pydantic's ``model_construct`` (no validation), with secret fields made ``SecretStr``."""
+        for name in cls.secret_fields & values.keys():
+            values[name] = as_secret(values[name], name)
+        built: Self = super().model_construct(_fields_set, **values)  # type: ignore[misc]
+        return built
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """Pydantic's ``model_copy``, with secret fields in ``update`` made ``SecretStr``."""

@@ -113,7 +113,9 @@ def test_a_key_given_any_way_is_a_secret_no_surface_shows(
 
 
 @pytest.mark.parametrize("framework", ["langchain", "llama_index"])
-def test_a_key_assigned_is_a_secret_and_a_wrong_type_is_refused(framework: str) -> None:
+def test_a_key_assigned_or_constructed_is_a_secret_and_a_wrong_type_is_refused(
+    framework: str,
+) -> None:
     model = make_model(framework, "https://modelslab.com/api/v7/llm", api_key=OTHER_KEY)
     model.api_key = SecretStr(FAKE_KEY)
     assert model.api_key.get_secret_value() == FAKE_KEY
@@ -125,6 +127,9 @@ def test_a_key_assigned_is_a_secret_and_a_wrong_type_is_refused(framework: str) 
     copied = model.model_copy(update={"api_key": FAKE_KEY})
     assert isinstance(copied.api_key, SecretStr)
     assert model.api_key is None  # the original keeps its own
+    built = type(model).model_construct(api_key=FAKE_KEY, model="m")  # no validation
+    assert isinstance(built.api_key, SecretStr)
+    assert_no_key([repr(built), str(built)], "a model_construct()-ed model")
 
 
 @pytest.mark.parametrize("driver", CALLS, ids=repr)
