@@ -316,7 +316,7 @@ class RedisAccountLimit(AccountLimit):
             concurrent.futures.wait, [future], None if left == float("inf") else max(left, 0.0)
         )
         try:
-            await anyio.to_thread.run_sync(wait)
+            await anyio.to_thread.run_sync(wait, abandon_on_cancel=True)
         except BaseException:
             future.add_done_callback(self._give_back_late)
             raise
