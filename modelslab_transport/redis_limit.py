@@ -22,8 +22,9 @@ but never answering), a call waiting for a slot keeps trying, and waits no longe
 its ``queue_timeout``: then it fails with
 :class:`~modelslab_transport.errors.QueueTimeoutError`, whose message names Redis, its
 address (``MODELSLAB_REDIS_URL``, without a password) and Redis's own error. Each try
-is bounded by the call's deadline, whatever Redis does (a slot taken by a try that
-ended too late is given back). Once Redis answers again (restarted empty or from its
+is bounded by the call's deadline, whatever Redis does
+(:mod:`modelslab_transport.redis_tries`; a slot taken by a try that ended too late is
+given back). Once Redis answers again (restarted empty or from its
 dump) calls take slots as before; slots held across the outage are released or expire
 (``slot_ttl``). Slots are not given to a call without Redis: the limit is the one
 shared by every process, or none is granted. A failure to release, extend or record a
@@ -42,7 +43,6 @@ atomically.
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import hashlib
 import logging
@@ -54,11 +54,16 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import anyio.to_thread
 
-from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.concurrency import AccountLimit, Slot, set_limit_backend
 from modelslab_transport.errors import QueueTimeoutError
+from modelslab_transport.redis_tries import (
+    WORKERS,
+    atry_until,
+    redis_address,
+    redis_failures,
+    try_until,
+)
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -80,75 +85,6 @@ DEFAULT_SOCKET_TIMEOUT = 5.0
 """Seconds a Redis command (or connect) of a client built from a URL may take."""
 _LEARNT_CACHE = 1.0  # seconds a limit read from Redis is trusted
 _RETRY_BACKOFF_MAX = 0.25  # the longest pause between two tries while Redis is down
-_TRIES = 16  # Redis commands in flight at once per process (each in a worker thread)
-
-
-class _Workers:
-    """Daemon threads that run Redis commands, so that a call can stop waiting in time.
-
-    Whatever Redis does, a waiting call stops at its deadline: a frozen Redis holds a
-    worker thread, never a call. They are daemon threads: a command stuck on a frozen
-    Redis never delays the interpreter's exit (``concurrent.futures`` pools are joined
-    at exit). Rebuilt in a forked child.
-    """
-
-    def __init__(self) -> None:
-        self.after_fork()
-        reset_in_forked_child(self)
-
-    def after_fork(self) -> None:
-        """Start afresh (in a forked child the parent's threads are gone)."""
-        self._lock = threading.Lock()
-        self._work: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Any]] = (
-            queue.SimpleQueue()
-        )
-        self._threads = 0
-
-    def submit(self, work: Any) -> concurrent.futures.Future[Any]:
-        """Run ``work()`` in a worker thread; its future holds the result or the error."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        if self._threads < _TRIES:
-            with self._lock:
-                while self._threads < _TRIES:
-                    self._threads += 1
-                    threading.Thread(target=self._run, name="modelslab-redis", daemon=True).start()
-        self._work.put((future, work))
-        return future
-
-    def _run(self) -> None:
-        work_queue = self._work
-        while True:
-            future, work = work_queue.get()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = work()
-            except BaseException as exc:
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
-
-
-_WORKERS = _Workers()
-
-
-def redis_address(client: Any) -> str:
-    """Where ``client`` connects (``redis://host:port/db``), never its password."""
-    try:
-        kwargs = client.connection_pool.connection_kwargs
-    except AttributeError:
-        return "Redis"
-    if kwargs.get("path"):
-        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
-    return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
-
-
-def _redis_failures() -> tuple[type[BaseException], ...]:
-    """What a Redis command raises when Redis cannot be reached or answer."""
-    from redis.exceptions import RedisError
-
-    return (RedisError, OSError)
 
 
 def _import_redis() -> Any:
@@ -235,7 +171,7 @@ class RedisAccountLimit(AccountLimit):
         """
         lowered = super().lower_to(named)
         self._shared_learnt, self._learnt_at = named, time.monotonic()
-        _WORKERS.submit(functools.partial(self._record_learnt, named))
+        WORKERS.submit(functools.partial(self._record_learnt, named))
         return lowered
 
     def _record_learnt(self, named: int) -> None:
@@ -244,7 +180,7 @@ class RedisAccountLimit(AccountLimit):
             raw = self._redis.get(key)
             if not raw or int(raw) > named:
                 self._redis.set(key, named, ex=86_400)
-        except _redis_failures() as exc:
+        except redis_failures() as exc:
             logger.warning(
                 "the queue limit's Redis (%s) could not record a learnt maximum of %d: %s",
                 redis_address(self._redis),
@@ -272,57 +208,9 @@ class RedisAccountLimit(AccountLimit):
             "stopped process, or restored from Redis's dump, free up after slot_ttl)"
         )
 
-    def _give_back_late(self, future: concurrent.futures.Future[Lock | None]) -> None:
+    def _give_back_late(self, lock: Lock) -> None:
         """A slot a try took after its call gave up: release it."""
-        if not future.cancelled() and future.exception() is None:
-            lock = future.result()
-            if lock is not None:
-                self._releases.put(lock)
-
-    def _outcome(
-        self, future: concurrent.futures.Future[Lock | None], waited: bool
-    ) -> tuple[Lock | None, BaseException | None]:
-        """The slot a finished try took (or None) and Redis's error, if any."""
-        if not waited:  # still running at the deadline
-            future.add_done_callback(self._give_back_late)
-            return None, None
-        error = future.exception()
-        if error is None:
-            return future.result(), None
-        if isinstance(error, _redis_failures()):
-            return None, error
-        raise error
-
-    def _try_until(self, deadline: float) -> tuple[Lock | None, BaseException | None, bool]:
-        """One try, in a worker thread, waited for until ``deadline``.
-
-        Returns the slot (or None), Redis's error, and whether the try finished.
-        """
-        future = _WORKERS.submit(self._try_slot)
-        left = deadline - time.monotonic()
-        try:
-            future.result(timeout=None if left == float("inf") else max(left, 0.0))
-        except concurrent.futures.TimeoutError:
-            return (*self._outcome(future, False), False)
-        except BaseException:
-            pass
-        return (*self._outcome(future, True), True)
-
-    async def _atry_until(self, deadline: float) -> tuple[Lock | None, BaseException | None, bool]:
-        """Async :meth:`_try_until` (a cancelled task gives a late slot back too)."""
-        future = _WORKERS.submit(self._try_slot)
-        left = deadline - time.monotonic()
-        wait = functools.partial(
-            concurrent.futures.wait, [future], None if left == float("inf") else max(left, 0.0)
-        )
-        try:
-            await anyio.to_thread.run_sync(wait, abandon_on_cancel=True)
-        except BaseException:
-            future.add_done_callback(self._give_back_late)
-            raise
-        if not future.done():
-            return (*self._outcome(future, False), False)
-        return (*self._outcome(future, True), True)
+        self._releases.put(lock)
 
     def _gave_up(self, error: BaseException | None, answered: bool) -> QueueTimeoutError:
         """The error of a call whose deadline passed.
@@ -391,7 +279,7 @@ class RedisAccountLimit(AccountLimit):
         try:
             failures, error, answered = 0, None, False
             while True:
-                lock, failed, finished = self._try_until(deadline)
+                lock, failed, finished = try_until(self._try_slot, deadline, self._give_back_late)
                 if lock is not None:
                     return Slot(functools.partial(self._hand_back, lock, local), local.in_flight)
                 failures = failures + 1 if failed is not None else 0
@@ -412,7 +300,9 @@ class RedisAccountLimit(AccountLimit):
         try:
             failures, error, answered = 0, None, False
             while True:
-                lock, failed, finished = await self._atry_until(deadline)
+                lock, failed, finished = await atry_until(
+                    self._try_slot, deadline, self._give_back_late
+                )
                 if lock is not None:
                     return Slot(functools.partial(self._hand_back, lock, local), local.in_flight)
                 failures = failures + 1 if failed is not None else 0
