@@ -244,3 +244,45 @@ def test_a_redis_url_that_is_not_one_is_refused_naming_the_setting(
     model = _model("llama_index", "http://127.0.0.1:9")
     with pytest.raises(ValueError, match=r"MODELSLAB_REDIS_URL .* must be a Redis URL"):
         _sync_answer(model, "p")
+
+
+def test_four_processes_ride_out_a_redis_restart(redis_server: RedisServer) -> None:
+    """The reported batch: 4 worker processes share one limit through Redis, which is
+    stopped mid-batch and restarted empty; with the default queue_timeout every call
+    waits for it and is answered, and no raw redis-py error reaches a caller."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    worker = (sys.executable, "-m", "tests.queue_limit.redis_worker")
+    path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "MODELSLAB_REDIS_URL": redis_server.url, "PYTHONPATH": path}
+    env.pop("MODELSLAB_BASE_URL", None)
+    with QueueLimitedServer(limit=5, latency=0.05) as server:
+        workers = [
+            subprocess.Popen(
+                [*worker, server.base_url, f"w{n}", "40"],
+                cwd=root,
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(4)
+        ]
+        deadline = time.monotonic() + 60
+        while server.served < 20 and time.monotonic() < deadline:  # the batch is under way
+            time.sleep(0.01)
+        assert server.served < 160, "the batch ended before Redis went away"
+        redis_server.stop()
+        time.sleep(0.5)
+        redis_server.start()
+        reports = []
+        for worker in workers:
+            out, _ = worker.communicate(timeout=300)
+            assert worker.returncode == 0
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+    assert [report["errors"] for report in reports] == [[], [], [], []]
+    assert [report["right"] for report in reports] == [40, 40, 40, 40]
+    assert server.peak_in_flight <= 5
