@@ -296,7 +296,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         Raises:
             ValueError: naming each invalid option and what is allowed.
         """
-        api_key: Any = self.api_key  # a plain str when assigned after construction
+        api_key: Any = self.api_key
         return ModelsLabOptions.checked(
             **{name: getattr(self, name) for name in FRAMEWORK_FIELDS if name != "api_key"},
             api_key=api_key,

@@ -13,6 +13,7 @@ import copy
 import json
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, TypeVar
@@ -48,6 +49,7 @@ from modelslab_transport.http.clients import (
     new_sync_client,
 )
 from modelslab_transport.http.exceptions import transport_error
+from modelslab_transport.http.leases import AsyncLease, SyncLease
 from modelslab_transport.http.streams import AsyncEventStream, EventStream
 from modelslab_transport.http.timed_transport import io_deadline
 from modelslab_transport.limits.deadlines import (
@@ -58,6 +60,7 @@ from modelslab_transport.limits.deadlines import (
 from modelslab_transport.limits.queue import account_limit, call_deadline
 from modelslab_transport.limits.redis import use_redis_from_env
 from modelslab_transport.limits.retry import RetryPolicy
+from modelslab_transport.limits.send_limits import check_send_limits
 from modelslab_transport.protocols.encode_messages import chat_request_to_count_tokens
 from modelslab_transport.protocols.table import CHAT_PROTOCOLS, ChatProtocol
 from modelslab_transport.wire.catalog import ModelInfo
@@ -149,6 +152,12 @@ def _json_body(payload: dict[str, Any]) -> bytes:
         raise lone_surrogate_error(payload) from None
 
 
+async def _shielded(step: Awaitable[None]) -> None:
+    """Await ``step`` even while the calling task is being cancelled."""
+    with anyio.CancelScope(shield=True):
+        await step
+
+
 class _ClientCore:
     """What both clients share: settings, retry policy, request building."""
 
@@ -230,7 +239,13 @@ class _ClientCore:
     def _protocol_call(
         self, protocol: ChatProtocol, request: ChatCompletionRequest, *, stream: bool
     ) -> _Call:
-        """The call that carries ``request`` over ``protocol`` (its path, body and auth)."""
+        """The call that carries ``request`` over ``protocol`` (its path, body and auth).
+
+        Raises:
+            LocalRequestError: a part of ``request`` nests too deeply
+                (:mod:`modelslab_transport.limits.send_limits`, the same rule on both protocols).
+        """
+        check_send_limits(request)
         body = protocol.build_body(request, self.settings, stream)
         return _Call("POST", protocol.path, _json_body(body), stream, protocol.auth)
 
@@ -381,6 +396,12 @@ class ModelsLabClient(_ClientCore):
             return self._injected  # type: ignore[no-any-return]
         return self._http.get()
 
+    def _lease(self) -> SyncLease:
+        """The client for one attempt, not closed (:meth:`close`) before the attempt ends."""
+        if self._injected is not None:
+            return SyncLease(self._injected, None)
+        return self._http.lease()
+
     def _send(self, call: _Call, deadlines: _Deadlines | None = None) -> httpx2.Response:
         """Send ``call`` (retrying as the policy and the deadlines allow).
 
@@ -396,24 +417,30 @@ class ModelsLabClient(_ClientCore):
             queued_at = time.monotonic()
             slot = limit.acquire(queue_deadline)  # queue limit: wait for a free slot
             deadlines.extend(time.monotonic() - queued_at)  # not counted against timeout
+            lease: SyncLease | None = None  # the pool is not closed under this attempt
             try:
-                http = self.http_client
-                request = self._build(http, call, deadlines)
+                lease = self._lease()
+                request = self._build(lease.client, call, deadlines)
             except BaseException:  # refused while built (no key, a bad proxy): give it back
                 slot.release()
+                if lease is not None:
+                    lease.release()
                 raise
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
                 # Reads end at the deadline: the headers (and a reply read whole, its body)
                 # even when a server trickles them (the transport of a client built here).
                 with io_deadline(min(deadlines.reply.at, deadlines.stream.at)):
-                    response = http.send(request, stream=True, follow_redirects=False)
+                    response = lease.client.send(request, stream=True, follow_redirects=False)
+                    lease.hold_until_closed(response)  # released as the response closes
                     if response.is_success and not call.stream:
                         response = read_body(response, self.settings, deadlines.reply)
             except httpx2.HTTPError as exc:
+                lease.release()
                 error: ModelsLabError = self._failure(exc, call, deadlines)
                 error.__cause__ = exc
             except BaseException:
+                lease.release()
                 slot.release()  # queue limit
                 raise
             else:
@@ -429,8 +456,10 @@ class ModelsLabClient(_ClientCore):
                 except httpx2.HTTPError:
                     pass
                 except BaseException:
+                    lease.release()
                     slot.release()
                     raise
+                lease.release()
                 error = error_for_status(response, self.settings)
             slot.release()  # queue limit: a queue-limit 429 waits, is not a retry
             queued = limit.wait_after(error, slot, queue_deadline)
@@ -599,6 +628,12 @@ class AsyncModelsLabClient(_ClientCore):
             return self._injected  # type: ignore[no-any-return]
         return self._http.get()
 
+    def _lease(self) -> AsyncLease:
+        """The client for one attempt, not closed (:meth:`aclose`) before the attempt ends."""
+        if self._injected is not None:
+            return AsyncLease(self._injected, None)
+        return self._http.lease()
+
     async def _send(self, call: _Call, deadlines: _Deadlines | None = None) -> httpx2.Response:
         """Send ``call`` (see the sync client); a deadline interrupts any wait at once."""
         attempt = 0
@@ -610,26 +645,33 @@ class AsyncModelsLabClient(_ClientCore):
             queued_at = time.monotonic()
             slot = await limit.aacquire(queue_deadline)  # queue limit: wait for a free slot
             deadlines.extend(time.monotonic() - queued_at)  # not counted against timeout
+            lease: AsyncLease | None = None  # the pool is not closed under this attempt
             try:
-                http = self.http_client
-                request = self._build(http, call, deadlines)
+                lease = self._lease()
+                request = self._build(lease.client, call, deadlines)
             except BaseException:  # refused while built (no key, a bad proxy): give it back
                 slot.release()
+                if lease is not None:
+                    await lease.arelease()
                 raise
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt + 1)
             try:
                 with anyio.fail_after(deadlines.stream.cap(deadlines.reply.remaining())):
-                    response = await http.send(request, stream=True, follow_redirects=False)
+                    response = await lease.client.send(request, stream=True, follow_redirects=False)
+                    lease.hold_until_closed(response)  # released as the response closes
                     if response.is_success and not call.stream:
                         response = await aread_body(response, self.settings, deadlines.reply)
             except httpx2.HTTPError as exc:
+                await lease.arelease()
                 error: ModelsLabError = self._failure(exc, call, deadlines)
                 error.__cause__ = exc
             except TimeoutError as exc:  # the cancel scope of a deadline
                 slot.release()
+                await lease.arelease()
                 raise self._failure(httpx2.TimeoutException("deadline"), call, deadlines) from exc
             except BaseException:
                 slot.release()  # queue limit
+                await _shielded(lease.arelease())
                 raise
             else:
                 if response.is_success:
@@ -645,12 +687,15 @@ class AsyncModelsLabClient(_ClientCore):
                     pass
                 except TimeoutError as exc:
                     slot.release()
+                    await lease.arelease()
                     raise self._failure(
                         httpx2.TimeoutException("deadline"), call, deadlines
                     ) from exc
                 except BaseException:
                     slot.release()
+                    await _shielded(lease.arelease())
                     raise
+                await lease.arelease()
                 error = error_for_status(response, self.settings)
             slot.release()  # queue limit: a queue-limit 429 waits, is not a retry
             queued = limit.wait_after(error, slot, queue_deadline)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from modelslab_transport.config.options import ModelsLabOptions
+from modelslab_transport.config.secret_fields import SecretFields
 from modelslab_transport.http.caller_clients import CallerClients
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def modelslab_of(
     )
 
 
-class ModelsLabHolder(CallerClients):
+class ModelsLabHolder(SecretFields, CallerClients):
     """Mixin for a framework model that calls through one :class:`ModelsLab` object.
 
     A subclass names :attr:`watched_fields` and ``caller_client_fields`` (sync, then async),

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.chat.token_estimate import estimate_tokens, warn_estimated
 from modelslab_transport.chat.tool_calls import chat_tool_choice
 from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
@@ -35,9 +36,9 @@ from modelslab_transport.config.peer_names import canonical_request_params
 from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.config.urls import endpoint_url
 from modelslab_transport.errors import APIStatusError, NotFoundError
-from modelslab_transport.http.after_fork import reset_in_forked_child
 from modelslab_transport.http.streams import AsyncEventStream, EventStream
 from modelslab_transport.limits.retry import RetryPolicy
+from modelslab_transport.limits.send_limits import check_count_limits
 from modelslab_transport.protocols.encode_messages import count_tokens_request
 from modelslab_transport.protocols.negotiation import (
     RefusableFeature,
@@ -416,6 +417,7 @@ class ModelsLab:
         """
         if not messages and not tools:
             return None
+        check_count_limits(messages, tools or ())
         turns = list(messages)
         if turns and all(message.role in ("system", "developer") for message in turns):
             text = "\n\n".join(

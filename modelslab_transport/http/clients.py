@@ -49,8 +49,9 @@ from typing import Any, TypeVar
 
 import httpx2
 
+from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.errors import LocalRequestError
-from modelslab_transport.http.after_fork import reset_in_forked_child
+from modelslab_transport.http.leases import AsyncLease, Held, SyncLease
 from modelslab_transport.http.proxies import (
     environment_may_proxy,
     environment_proxies,
@@ -342,12 +343,16 @@ def new_async_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.As
 
 
 class SyncClientPerProcess:
-    """The ``httpx2.Client`` a sync ModelsLab client builds: one per process, thread-safe."""
+    """The ``httpx2.Client`` a sync ModelsLab client builds: one per process, thread-safe.
+
+    Calls :meth:`lease` it; :meth:`close` never closes it under them (see
+    :mod:`modelslab_transport.http.leases`).
+    """
 
     def __init__(self, build: Callable[[], httpx2.Client]) -> None:
         self._build = build
         self._lock = threading.Lock()
-        self._client: httpx2.Client | None = None
+        self._held: Held | None = None
         self._pid = 0
         reset_in_forked_child(self)
 
@@ -358,37 +363,53 @@ class SyncClientPerProcess:
         not closed.
         """
         self._lock = threading.Lock()
-        self._client, self._pid = None, 0
+        self._held, self._pid = None, 0
+
+    def _current(self) -> Held:
+        """The process's client, built on first use (call with the lock held)."""
+        pid = os.getpid()
+        if self._held is None or self._pid != pid:
+            # In a forked child the parent's client is dropped, not closed: its
+            # sockets are shared with the parent, which is still using them.
+            client = self._build()
+            self._held, self._pid = Held(client, client.close), pid
+        return self._held
 
     def get(self) -> httpx2.Client:
         """The process's client, built on first use (and again in a forked child)."""
-        client, pid = self._client, os.getpid()
-        if client is not None and self._pid == pid:
-            return client
+        held = self._held
+        if held is not None and self._pid == os.getpid():
+            return held.client  # type: ignore[no-any-return]
         # Threads that send their first requests at once must share one pool, not
         # each build one (all but the last would be dropped, connections and all).
         with self._lock:
-            if self._client is None or self._pid != pid:
-                # In a forked child the parent's client is dropped, not closed: its
-                # sockets are shared with the parent, which is still using them.
-                self._client, self._pid = self._build(), pid
-            return self._client
+            return self._current().client  # type: ignore[no-any-return]
+
+    def lease(self) -> SyncLease:
+        """The process's client for one call; it stays open until the lease is released."""
+        with self._lock:
+            held = self._current()
+            held.enter()
+        return SyncLease(held.client, held)
 
     def close(self) -> None:
-        """Close this process's client, if built (the next request builds a new one)."""
+        """Close this process's client once no call uses it (the next call builds a new one).
+
+        Calls in flight finish on their connections, which are closed as they end.
+        """
         with self._lock:
-            client, self._client = self._client, None
-        if client is not None and self._pid == os.getpid():
-            client.close()
+            held, self._held = self._held, None
+        if held is not None and held.retire():
+            held.client.close()
 
     def __del__(self) -> None:
         # A ModelsLab client dropped without close() closes the connections it kept
         # alive; otherwise each socket is collected unclosed ("ResourceWarning: unclosed
         # socket"). Nothing still reading uses them: a stream keeps its client alive.
-        client = self._client
-        if client is not None and self._pid == os.getpid():
+        held = self._held
+        if held is not None and held.pid == os.getpid():
             with contextlib.suppress(Exception):  # the interpreter may be shutting down
-                client.close()
+                held.client.close()
 
 
 async def _closes_with_loop(client: httpx2.AsyncClient) -> AsyncGenerator[None, None]:
@@ -420,14 +441,16 @@ class AsyncClientPerLoop:
     client, kept for that loop's life and closed as the loop shuts down. Outside any
     loop (reading ``http_client`` in plain code), one client not bound to a loop is kept.
     After ``os.fork()`` the child drops the parent's clients without closing them.
+    Calls :meth:`lease` the running loop's client; :meth:`aclose` never closes it under
+    them (see :mod:`modelslab_transport.http.leases`).
     """
 
     def __init__(self, build: Callable[[], httpx2.AsyncClient]) -> None:
         self._build = build
         self._pid = os.getpid()
-        self._by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[httpx2.AsyncClient, AsyncGenerator[None, None]]
-        ] = weakref.WeakKeyDictionary()
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Held] = (
+            weakref.WeakKeyDictionary()
+        )
         self._unbound: httpx2.AsyncClient | None = None
 
     def _check_pid(self) -> None:
@@ -436,18 +459,11 @@ class AsyncClientPerLoop:
             self._by_loop, self._unbound = weakref.WeakKeyDictionary(), None
             self._pid = pid
 
-    def get(self) -> httpx2.AsyncClient:
-        """The running loop's client, built on first use."""
-        self._check_pid()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            if self._unbound is None:
-                self._unbound = self._build()
-            return self._unbound
-        entry = self._by_loop.get(loop)
-        if entry is not None:
-            return entry[0]
+    def _held(self, loop: asyncio.AbstractEventLoop) -> Held:
+        """``loop``'s client (its closer held with it), built on first use."""
+        held = self._by_loop.get(loop)
+        if held is not None:
+            return held
         # Loops closed without finalising their async generators leave their entry
         # behind (its connections cannot be closed from another loop): drop those.
         for stale in [other for other in self._by_loop if other.is_closed()]:
@@ -458,15 +474,37 @@ class AsyncClientPerLoop:
             client = self._build()
         closer = _closes_with_loop(client)
         _start(closer)
-        self._by_loop[loop] = (client, closer)
-        return client
+        held = self._by_loop[loop] = Held(client, closer.aclose)
+        return held
+
+    def get(self) -> httpx2.AsyncClient:
+        """The running loop's client, built on first use."""
+        self._check_pid()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if self._unbound is None:
+                self._unbound = self._build()
+            return self._unbound
+        return self._held(loop).client  # type: ignore[no-any-return]
+
+    def lease(self) -> AsyncLease:
+        """The running loop's client for one call; open until the lease is released."""
+        self._check_pid()
+        held = self._held(asyncio.get_running_loop())
+        held.enter()
+        return AsyncLease(held.client, held)
 
     async def aclose(self) -> None:
-        """Close the running loop's client; clients of other loops close with their loop."""
+        """Close the running loop's client once no call uses it.
+
+        Calls in flight finish on their connections; clients of other loops close
+        with their loop.
+        """
         self._check_pid()
         unbound, self._unbound = self._unbound, None
         if unbound is not None:
             await unbound.aclose()
-        entry = self._by_loop.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry[1].aclose()
+        held = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if held is not None and held.retire():
+            await held.close()

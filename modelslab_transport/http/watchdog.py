@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import httpx2
 
-from modelslab_transport.http.after_fork import reset_in_forked_child
+from modelslab_transport.after_fork import reset_in_forked_child
 
 __all__ = ["WATCHDOG", "SocketWatchdog", "socket_of"]
 

@@ -17,6 +17,21 @@ Within a process, requests first wait for a local slot (:class:`AccountLimit`), 
 most ``limit`` tasks per process poll Redis for a free slot (every ``poll_interval``
 seconds, jittered).
 
+While Redis cannot be reached (stopped, restarting, or frozen: accepting connections
+but never answering), a call waiting for a slot keeps trying, and waits no longer than
+its ``queue_timeout``: then it fails with
+:class:`~modelslab_transport.errors.QueueTimeoutError`, whose message names Redis, its
+address (``MODELSLAB_REDIS_URL``, without a password) and Redis's own error. Each try
+is bounded by the call's deadline, whatever Redis does
+(:mod:`modelslab_transport.limits.redis_tries`; a slot taken by a try that ended too late is
+given back). Once Redis answers again (restarted empty or from its
+dump) calls take slots as before; slots held across the outage are released or expire
+(``slot_ttl``). Slots are not given to a call without Redis: the limit is the one
+shared by every process, or none is granted. A failure to release, extend or record a
+learnt maximum in Redis is logged as a warning and never fails a call. Clients this
+module builds from a URL time each Redis command out after
+:data:`DEFAULT_SOCKET_TIMEOUT` seconds and do not retry it (the waiting call does).
+
 Why redis-py's lock and not a semaphore package: ``redis-limiters``' semaphore returns
 a slot only when its holder releases it, so a slot of a killed worker stays lost for as
 long as the semaphore keeps being used (each use renews the key's expiry), and the key's
@@ -39,14 +54,22 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import anyio.to_thread
 
+from modelslab_transport.config.defaults import REDIS_URL_ENV
 from modelslab_transport.config.options import redis_url_from_env
+from modelslab_transport.errors import QueueTimeoutError
 from modelslab_transport.limits.queue import (
     AccountLimit,
     Slot,
     has_limit_backend,
     set_limit_backend,
+)
+from modelslab_transport.limits.redis_tries import (
+    WORKERS,
+    atry_until,
+    redis_address,
+    redis_failures,
+    try_until,
 )
 
 if TYPE_CHECKING:
@@ -61,7 +84,6 @@ __all__ = [
     "use_redis_from_env",
 ]
 
-from modelslab_transport.config.defaults import REDIS_URL_ENV
 
 logger = logging.getLogger("modelslab_transport")
 
@@ -71,7 +93,10 @@ DEFAULT_POLL_INTERVAL = 0.02
 """Seconds between two tries for a free Redis slot (jittered by up to 50 %)."""
 DEFAULT_PREFIX = "modelslab-llm:queue"
 """Prefix of every Redis key this module writes."""
+DEFAULT_SOCKET_TIMEOUT = 5.0
+"""Seconds a Redis command (or connect) of a client built from a URL may take."""
 _LEARNT_CACHE = 1.0  # seconds a limit read from Redis is trusted
+_RETRY_BACKOFF_MAX = 0.25  # the longest pause between two tries while Redis is down
 
 
 def _import_redis() -> Any:
@@ -152,14 +177,65 @@ class RedisAccountLimit(AccountLimit):
         return None
 
     def lower_to(self, named: int) -> bool:
-        """Lower the limit here and, for every process, in Redis."""
+        """Lower the limit here and, for every process, in Redis (in the background).
+
+        A failure to write it to Redis is logged as a warning.
+        """
         lowered = super().lower_to(named)
-        key = f"{self._base}:limit"
-        raw = self._redis.get(key)
-        if not raw or int(raw) > named:
-            self._redis.set(key, named, ex=86_400)
         self._shared_learnt, self._learnt_at = named, time.monotonic()
+        WORKERS.submit(functools.partial(self._record_learnt, named))
         return lowered
+
+    def _record_learnt(self, named: int) -> None:
+        key = f"{self._base}:limit"
+        try:
+            raw = self._redis.get(key)
+            if not raw or int(raw) > named:
+                self._redis.set(key, named, ex=86_400)
+        except redis_failures() as exc:
+            logger.warning(
+                "the queue limit's Redis (%s) could not record a learnt maximum of %d: %s",
+                redis_address(self._redis),
+                named,
+                exc,
+            )
+
+    # -- tries bounded by the waiting call's deadline ----------------------------------
+
+    def _unreachable(self, error: BaseException | None) -> QueueTimeoutError:
+        why = f"{type(error).__name__}: {error}" if error is not None else "no answer"
+        return QueueTimeoutError(
+            f"the queue limit's Redis ({redis_address(self._redis)}, set by "
+            f"MODELSLAB_REDIS_URL or use_redis()) did not answer before the call's deadline "
+            f"(queue_timeout) ({why}): start or unfreeze Redis, fix MODELSLAB_REDIS_URL (unset "
+            "it to use the in-process limit), or raise queue_timeout"
+        )
+
+    def _timed_out(self) -> QueueTimeoutError:
+        return QueueTimeoutError(
+            f"no slot of this account's {self.limit} (shared through the queue limit's Redis "
+            f"at {redis_address(self._redis)}, set by MODELSLAB_REDIS_URL or use_redis()) "
+            "came free before the call's deadline (ModelsLab's queue limit): raise "
+            "queue_timeout or max_concurrency, or send fewer requests at once (slots of a "
+            "stopped process, or restored from Redis's dump, free up after slot_ttl)"
+        )
+
+    def _give_back_late(self, lock: Lock) -> None:
+        """A slot a try took after its call gave up: release it."""
+        self._releases.put(lock)
+
+    def _gave_up(self, error: BaseException | None, answered: bool) -> QueueTimeoutError:
+        """The error of a call whose deadline passed.
+
+        A full limit if Redis last answered (``answered``), else Redis's fault
+        (``error``: its last error, if any).
+        """
+        return self._timed_out() if answered else self._unreachable(error)
+
+    def _pause(self, failures: int) -> float:
+        """Seconds before the next try: the poll interval, longer while Redis fails."""
+        base = self._poll if not failures else min(self._poll * 2**failures, _RETRY_BACKOFF_MAX)
+        return base * (0.5 + random.random())
 
     # -- the keeper thread: releases and extensions ----------------------------------
 
@@ -213,13 +289,17 @@ class RedisAccountLimit(AccountLimit):
         if self.limit is None:
             return local
         try:
+            failures, error, answered = 0, None, False
             while True:
-                lock = self._try_slot()
+                lock, failed, finished = try_until(self._try_slot, deadline, self._give_back_late)
                 if lock is not None:
                     return Slot(functools.partial(self._hand_back, lock, local), local.in_flight)
-                if time.monotonic() >= deadline:
-                    raise self._timed_out()
-                time.sleep(self._poll * (0.5 + random.random()))
+                failures = failures + 1 if failed is not None else 0
+                error = failed or (error if not finished else None)
+                answered = (finished and failed is None) or (not finished and answered)
+                if not finished or time.monotonic() >= deadline:
+                    raise self._gave_up(error, answered)
+                time.sleep(min(self._pause(failures), max(deadline - time.monotonic(), 0.0)))
         except BaseException:
             local.release()
             raise
@@ -230,13 +310,19 @@ class RedisAccountLimit(AccountLimit):
         if self.limit is None:
             return local
         try:
+            failures, error, answered = 0, None, False
             while True:
-                lock = await anyio.to_thread.run_sync(self._try_slot)
+                lock, failed, finished = await atry_until(
+                    self._try_slot, deadline, self._give_back_late
+                )
                 if lock is not None:
                     return Slot(functools.partial(self._hand_back, lock, local), local.in_flight)
-                if time.monotonic() >= deadline:
-                    raise self._timed_out()
-                await anyio.sleep(self._poll * (0.5 + random.random()))
+                failures = failures + 1 if failed is not None else 0
+                error = failed or (error if not finished else None)
+                answered = (finished and failed is None) or (not finished and answered)
+                if not finished or time.monotonic() >= deadline:
+                    raise self._gave_up(error, answered)
+                await anyio.sleep(min(self._pause(failures), max(deadline - time.monotonic(), 0.0)))
         except BaseException:
             local.release()
             raise
@@ -270,6 +356,37 @@ class RedisLimitBackend:
         )
 
 
+def redis_client(url: str) -> Redis:
+    """A ``redis.Redis`` for ``url`` whose commands end after :data:`DEFAULT_SOCKET_TIMEOUT` s.
+
+    Commands are not retried by redis-py: a call waiting for a slot tries again itself,
+    within its ``queue_timeout``.
+
+    Raises:
+        ImportError: redis-py is not installed.
+        ValueError: ``url`` is not a Redis URL, naming ``MODELSLAB_REDIS_URL``.
+    """
+    redis = _import_redis()
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    try:
+        return redis.Redis.from_url(  # type: ignore[no-any-return]
+            url,
+            socket_timeout=DEFAULT_SOCKET_TIMEOUT,
+            socket_connect_timeout=DEFAULT_SOCKET_TIMEOUT,
+            retry=Retry(NoBackoff(), 0),
+            retry_on_timeout=False,
+        )
+    except ValueError as exc:
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        raise ValueError(
+            f"{REDIS_URL_ENV} (or use_redis's url) must be a Redis URL such as "
+            f"redis://host:6379/0 (rediss:// for TLS, unix:// for a socket); got one "
+            f"with scheme {scheme!r}: {exc}"
+        ) from None
+
+
 def use_redis(
     url: str | None = None,
     *,
@@ -294,7 +411,7 @@ def use_redis(
     if client is None:
         if not url:
             raise ValueError("use_redis needs a Redis url (or a redis.Redis client)")
-        client = _import_redis().Redis.from_url(url)
+        client = redis_client(url)
     assert client is not None
     set_limit_backend(
         RedisLimitBackend(client, slot_ttl=slot_ttl, prefix=prefix, poll_interval=poll_interval)

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TRANSPORT = "modelslab_transport"
 LAYERS = (
-    ("_lazy", "_version", "errors"),
+    ("_lazy", "_version", "errors", "after_fork"),
     ("wire",),
     ("config",),
     ("chat",),
