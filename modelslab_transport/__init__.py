@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         AsyncModelsLabClient,
         ModelsLabClient,
     )
+    from modelslab_transport.config.connection import InsecureBaseURLWarning
     from modelslab_transport.config.defaults import (
         API_KEY_ENV,
         BASE_URL_ENV,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
         lookup_model_profile,
         model_profile,
     )
-    from modelslab_transport.config.options import InsecureBaseURLWarning, ModelsLabOptions
+    from modelslab_transport.config.options import ModelsLabOptions
     from modelslab_transport.config.peer_names import UnsupportedSettingError
     from modelslab_transport.config.settings import ClientSettings
     from modelslab_transport.config.tool_support import (
@@ -121,7 +122,8 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "model_profile",
     ],
     "modelslab": ["ModelsLab"],
-    "config.options": ["InsecureBaseURLWarning", "ModelsLabOptions"],
+    "config.options": ["ModelsLabOptions"],
+    "config.connection": ["InsecureBaseURLWarning"],
     "config.peer_names": ["UnsupportedSettingError"],
     "protocols.table": ["CHAT_PROTOCOLS", "ChatProtocol"],
     "wire.protocols": ["ChatAPI"],

@@ -14,12 +14,8 @@ import pytest
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
-from modelslab_transport.config.options import (
-    CONNECTION_FIELDS,
-    FRAMEWORK_FIELDS,
-    ModelsLabOptions,
-    field_description,
-)
+from modelslab_transport.config.connection import CONNECTION_FIELDS
+from modelslab_transport.config.options import FRAMEWORK_FIELDS, ModelsLabOptions, field_description
 
 _OWN = {
     cls: [name for name in cls.__annotations__ if name in cls.model_fields]

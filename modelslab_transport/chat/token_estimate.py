@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from modelslab_transport.config.options import caller_stacklevel
+from modelslab_transport.config.connection import caller_stacklevel
 
 if TYPE_CHECKING:
     from modelslab_transport.wire.chat import ChatMessage, Tool

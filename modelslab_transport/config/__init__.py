@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING
 from modelslab_transport._lazy import lazy_exports, names_by_module
 
 if TYPE_CHECKING:
+    from modelslab_transport.config.connection import (
+        TimeoutSeconds,
+        api_key_from_env,
+        base_url_from_env,
+        caller_stacklevel,
+    )
     from modelslab_transport.config.defaults import (
         DEFAULT_MODEL,
     )
@@ -22,10 +28,6 @@ if TYPE_CHECKING:
     from modelslab_transport.config.options import (
         FRAMEWORK_FIELDS,
         ModelsLabOptions,
-        TimeoutSeconds,
-        api_key_from_env,
-        base_url_from_env,
-        caller_stacklevel,
         did_you_mean,
         document_fields,
         field_description,
@@ -45,16 +47,13 @@ if TYPE_CHECKING:
     )
 
 _MODULE_EXPORTS: dict[str, list[str]] = {
+    "connection": ["TimeoutSeconds", "api_key_from_env", "base_url_from_env", "caller_stacklevel"],
     "defaults": ["DEFAULT_MODEL"],
     "extras": ["require_extra"],
     "model_profiles": ["DEFAULT_CONTEXT_WINDOW", "context_window", "model_profile"],
     "options": [
         "FRAMEWORK_FIELDS",
         "ModelsLabOptions",
-        "TimeoutSeconds",
-        "api_key_from_env",
-        "base_url_from_env",
-        "caller_stacklevel",
         "did_you_mean",
         "document_fields",
         "field_description",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx2
 
-from modelslab_transport.config.options import (
+from modelslab_transport.config.connection import (
     CONNECTION_FIELDS,
     ConnectionOptions,
     InsecureBaseURLWarning,

@@ -1,6 +1,7 @@
 """Deadlines for ``timeout``, ``stream_timeout`` and ``stream_chunk_timeout`` (seconds).
 
-Their meaning is documented once, at :class:`~modelslab_transport.config.options.ConnectionOptions`.
+Their meaning is documented once, at
+:class:`~modelslab_transport.config.connection.ConnectionOptions`.
 """
 
 from __future__ import annotations

@@ -55,8 +55,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from modelslab_transport.config.connection import redis_url_from_env
 from modelslab_transport.config.defaults import REDIS_URL_ENV
-from modelslab_transport.config.options import redis_url_from_env
 from modelslab_transport.errors import QueueTimeoutError
 from modelslab_transport.limits.queue import (
     AccountLimit,

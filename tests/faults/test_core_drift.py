@@ -28,8 +28,9 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import ModelsLab, ModelsLabError
+from modelslab_transport.config.connection import InsecureBaseURLWarning
 from modelslab_transport.config.defaults import DEFAULT_STREAM_CHUNK_TIMEOUT, DEFAULT_TIMEOUT
-from modelslab_transport.config.options import InsecureBaseURLWarning, request_param_refusal
+from modelslab_transport.config.options import request_param_refusal
 from tests.faults.drivers import FAKE_KEY, Framework, bounded, make_model
 from tests.support.fault_server import FaultServer, json_reply
 from tests.support.loopback import LoopbackConnection, LoopbackRequest

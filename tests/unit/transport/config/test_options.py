@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from modelslab_transport import ClientSettings, ModelsLabOptions
 from modelslab_transport.chat.tool_calls import TOOL_CALL_FIELDS_KEY, stored_provider_fields
-from modelslab_transport.config.options import CONNECTION_FIELDS, ConnectionOptions
+from modelslab_transport.config.connection import CONNECTION_FIELDS, ConnectionOptions
 from modelslab_transport.errors import APITimeoutError
 from modelslab_transport.http.exceptions import transport_error
 
