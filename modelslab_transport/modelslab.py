@@ -26,6 +26,7 @@ from modelslab_transport.after_fork import reset_in_forked_child
 from modelslab_transport.chat.token_estimate import estimate_tokens, warn_estimated
 from modelslab_transport.chat.tool_calls import chat_tool_choice
 from modelslab_transport.client import AsyncModelsLabClient, ModelsLabClient
+from modelslab_transport.client_set import ClientSet
 from modelslab_transport.config.options import (
     ModelsLabOptions,
     check_extra_body_names,
@@ -33,7 +34,6 @@ from modelslab_transport.config.options import (
     check_sampling_params,
 )
 from modelslab_transport.config.peer_names import canonical_request_params
-from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.config.urls import endpoint_url
 from modelslab_transport.errors import APIStatusError, NotFoundError
 from modelslab_transport.http.streams import AsyncEventStream, EventStream
@@ -41,7 +41,6 @@ from modelslab_transport.limits.retry import RetryPolicy
 from modelslab_transport.limits.send_limits import check_count_limits
 from modelslab_transport.protocols.encode_messages import count_tokens_request
 from modelslab_transport.protocols.negotiation import (
-    RefusableFeature,
     features_sent,
     log_refusal,
     negotiable,
@@ -65,67 +64,6 @@ __all__ = ["ModelsLab"]
 
 _UNSET: Any = object()
 _R = TypeVar("_R")
-
-
-class _Clients:
-    """The transport clients for one set of connection options, built on first use."""
-
-    def __init__(
-        self,
-        options: ModelsLabOptions,
-        http_client: Any,
-        async_http_client: Any,
-        retry_policy: RetryPolicy | None,
-    ) -> None:
-        self.connection = (options.connection(), id(http_client), id(async_http_client))
-        self._options = options
-        self._http_client = http_client
-        self._async_http_client = async_http_client
-        self._retry_policy = retry_policy
-        self._lock = threading.Lock()
-        self._settings: ClientSettings | None = None
-        self.sync: ModelsLabClient | None = None
-        self.async_: AsyncModelsLabClient | None = None
-        self.refused: set[RefusableFeature] = set()
-        """Request fields the server behind these clients refused (left out from now on)."""
-        self.counts_tokens = True
-        """False once the server answered that it has no count_tokens endpoint."""
-        reset_in_forked_child(self)
-
-    def after_fork(self) -> None:
-        """A new lock in a forked child (the parent's may be held by one of its threads)."""
-        self._lock = threading.Lock()
-
-    def settings(self) -> ClientSettings:
-        if self._settings is None:
-            self._settings = ClientSettings.of(self._options)
-        return self._settings
-
-    def _client_arguments(self, http_client: Any) -> dict[str, Any]:
-        """What both transport clients are built with (``http_client``: the injected one)."""
-        return {
-            "settings": self.settings(),
-            "http_client": http_client,
-            "retry_policy": self._retry_policy,
-        }
-
-    def get_sync(self) -> ModelsLabClient:
-        """The sync client, built by the first caller (one only, whatever the threads)."""
-        if self.sync is None:
-            with self._lock:
-                self.sync = self.sync or ModelsLabClient(
-                    **self._client_arguments(self._http_client)
-                )
-        return self.sync
-
-    def get_async(self) -> AsyncModelsLabClient:
-        """The async client, built by the first caller (see :meth:`get_sync`)."""
-        if self.async_ is None:
-            with self._lock:
-                self.async_ = self.async_ or AsyncModelsLabClient(
-                    **self._client_arguments(self._async_http_client)
-                )
-        return self.async_
 
 
 class ModelsLab:
@@ -166,8 +104,8 @@ class ModelsLab:
         self._retry_policy = retry_policy
         self._lock = threading.RLock()
         reset_in_forked_child(self)
-        self._clients = _Clients(self._options, http_client, async_http_client, retry_policy)
-        self._retired: list[_Clients] = []
+        self._clients = ClientSet(self._options, http_client, async_http_client, retry_policy)
+        self._retired: list[ClientSet] = []
         self._fingerprint: tuple[Any, ...] | None = None
         self._source: Callable[[], object] | None = None
 
@@ -293,7 +231,7 @@ class ModelsLab:
             if connection != self._clients.connection:
                 if self._clients.sync is not None or self._clients.async_ is not None:
                     self._retired.append(self._clients)
-                self._clients = _Clients(
+                self._clients = ClientSet(
                     options, self._http_client, self._async_http_client, self._retry_policy
                 )
 
@@ -508,7 +446,7 @@ class ModelsLab:
 
     def _after_refusal(
         self,
-        clients: _Clients,
+        clients: ClientSet,
         request: ChatCompletionRequest,
         error: APIStatusError,
         *,
@@ -610,7 +548,7 @@ def _stored(fingerprint: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
-def _no_count_endpoint(clients: _Clients, error: APIStatusError) -> None:
+def _no_count_endpoint(clients: ClientSet, error: APIStatusError) -> None:
     """Re-raise ``error`` unless it says the server has no count_tokens endpoint.
 
     That is a 404 for the endpoint itself (not for the model), a 405 or a 501. Then the

@@ -25,7 +25,8 @@ LAYERS = (
     ("protocols",),
     ("limits",),
     ("http",),
-    ("client",),
+    ("client_core", "client"),
+    ("client_set",),
     ("modelslab", "holder"),
 )
 """Bottom to top: the first part of each module's name below ``modelslab_transport``."""

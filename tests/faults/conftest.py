@@ -40,7 +40,7 @@ def retry_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     def recording_policy() -> RetryPolicy:
         return recorder.policy()
 
-    monkeypatch.setattr("modelslab_transport.client.RetryPolicy", recording_policy)
+    monkeypatch.setattr("modelslab_transport.client_core.RetryPolicy", recording_policy)
     return recorder.delays
 
 

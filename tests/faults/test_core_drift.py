@@ -739,7 +739,7 @@ def test_the_framework_packages_do_not_branch_on_the_protocol() -> None:
     assert found.stdout == ""
 
 
-def test_only_the_options_module_reads_the_environment() -> None:
+def test_only_the_connection_options_module_reads_the_environment() -> None:
     found = subprocess.run(
         ["grep", "-rln", "--include=*.py", "os.environ", *PACKAGES],
         cwd=REPO_ROOT,
@@ -747,4 +747,4 @@ def test_only_the_options_module_reads_the_environment() -> None:
         text=True,
         check=False,
     )
-    assert found.stdout.split() == ["modelslab_transport/config/options.py"]
+    assert found.stdout.split() == ["modelslab_transport/config/connection.py"]
