@@ -89,15 +89,9 @@ class _Shard:
 class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
     """httpx2's ``AsyncHTTPTransport`` held as small pools of ``shard_size`` connections.
 
-    Together they keep ``limits`` (keep-alive split equally, rounded up). A request takes
-    a slot in the first shard with one free until its response closes; when all are
-    taken it waits in arrival order, and past its ``pool`` timeout raises
-    ``httpx2.PoolTimeout``.
-
-    Args:
-        limits: The limits of all shards together.
-        shard_size: Connections per shard.
-        ssl_context: TLS settings of every shard; by default :func:`default_ssl_context`.
+    Together they keep ``limits``. A request holds a slot in the first shard with one
+    free until its response closes; when all are taken it waits in arrival order, and
+    past its ``pool`` timeout raises ``httpx2.PoolTimeout``.
     """
 
     def __init__(
