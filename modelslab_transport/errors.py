@@ -45,9 +45,8 @@ class ModelsLabError(Exception):
 class APIStatusError(ModelsLabError):
     """The server answered with an error: an HTTP error status or an error body.
 
-    Attributes:
-        status_code: The HTTP status (200 for an error body or stream event), or None if unsent.
-        retry_after: Seconds the server asked to wait (``Retry-After`` first), or None.
+    ``status_code`` is 200 for an error body or stream event, None if unsent;
+    ``retry_after`` is the wait in seconds the server asked for, or None.
     """
 
     def __init__(
@@ -95,7 +94,6 @@ class APIStatusError(ModelsLabError):
         return f"{what} ({where})"
 
     def _described(self) -> str:
-        """The message, with what a subclass adds to it."""
         return self.message
 
     def __repr__(self) -> str:
@@ -133,18 +131,8 @@ class PermissionDeniedError(APIStatusError):
 class NotFoundError(APIStatusError):
     """The endpoint or the model does not exist (HTTP 404, or "Model not found").
 
-    ``str()`` adds to the server's message the URL requested and the usual cause
-    (:mod:`modelslab_transport.decoding.not_found`).
-
-    Attributes:
-        url: The URL requested (no query string or user information), when known.
-        model: The model id the request named, when it named one.
-        cause: ``"model"`` (the server does not serve the model id: see
-            ``list_models()``), ``"protocol"`` (no ``/v1/messages``: the server may not
-            speak ``api="messages"``), ``"endpoint"`` (an optional endpoint such as
-            ``/v1/messages/count_tokens`` is missing) or ``"base_url"`` (the base URL's
-            path is wrong); None when not known.
-        hint: Where the request went and what to change, as ``str()`` shows it.
+    ``url``, ``model``, ``cause`` and ``hint`` (added to ``str()``) are set, when known,
+    by :mod:`modelslab_transport.decoding.not_found`.
     """
 
     def __init__(

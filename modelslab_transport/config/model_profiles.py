@@ -1,25 +1,10 @@
 """What the integrations know about each ModelsLab model: limits and capabilities.
 
-ModelsLab documents no per-model context window, output cap or capability list, and
-``GET /v1/models`` is documented to return only ids (docs.modelslab.com/llm-api/list-models).
-The table (``model_profiles.json`` in this package) therefore holds each model's
-*published* numbers: the model card or the vendor's own documentation, cited value by
-value in the entry's ``source``. They are the model's native limits; the provider
-ModelsLab routes a request to may serve less, so the numbers are upper bounds, and
-where the card gives a default and an opt-in extension (Qwen's YaRN), the default is
-used.
-
-A value no public source confirms is ``None`` ("unknown") rather than a guess, and the
-framework integrations then fall back to the conservative :data:`DEFAULT_PROFILE`. Users
-override any of it per model (LangChain: ``ChatModelsLab(profile=...)``; LlamaIndex:
-``ModelsLabLLM(context_window=..., max_tokens=...)``).
-
-Model ids come in two spellings on ModelsLab, ``org/Name`` and the slug ``org-Name``
-(modelslab-api.md §6); :func:`lookup_model_profile` accepts either, in any case, and
-falls back to a model family (:data:`MODEL_FAMILIES`: Qwen3, Qwen2.5-VL, DeepSeek-V3.2,
-GPT-4o) for ids the table does not list. Where a fetched ``/v1/models`` reply does
-carry limits (``context_length`` and the like, as the routers behind ModelsLab send),
-:func:`remember_catalog` keeps them and they win over the table.
+ModelsLab documents no per-model limits, and ``GET /v1/models`` only ids
+(docs.modelslab.com/llm-api/list-models), so ``model_profiles.json`` holds each model's
+published native limits (upper bounds), each value cited in its entry's ``source``; a
+value no source confirms is ``None``. Ids are ``org/Name`` or the slug ``org-Name``
+(modelslab-api.md §6).
 """
 
 from __future__ import annotations
@@ -54,37 +39,19 @@ __all__ = [
 ]
 
 DEFAULT_CONTEXT_WINDOW = 8192
-"""Context window (prompt plus answer, in tokens) assumed when the model's is unknown.
-
-An assumption, not a documented number, and conservative on purpose: current chat
-models accept at least this much, and a framework that budgets its prompts against a
-window that is too small only packs in a little less context, whereas one that is too
-large makes requests fail.
-"""
+"""Context window (prompt plus answer, in tokens) assumed when unknown; an assumption."""
 
 _DATA_FILE = "model_profiles.json"
-"""The table, shipped in the package: per model (and per family) its values and, under
-``source``, the public pages they come from (``urls``) and what those say (``notes``)."""
+"""The table shipped in the package, with each entry's ``source`` (``urls``, ``notes``)."""
 
 
 @dataclass(frozen=True)
 class ModelProfile:
     """Limits and capabilities of one model; ``None`` means "no public source says".
 
-    Attributes:
-        context_window: Tokens the model attends to, prompt and answer together.
-        max_output_tokens: Most tokens one answer may have (``None``: only bounded by
-            the context window, or undocumented).
-        tool_calling: Whether the model is documented to call tools.
-        vision: Whether the model reads images.
-        json_mode: Whether ``response_format`` ``json_object`` applies. ModelsLab
-            documents JSON mode for the chat-completions API as a whole, not per model.
-        structured_output: Whether the model's vendor documents native JSON-schema
-            output (ModelsLab itself does not document ``json_schema``,
-            ``shared/modelslab-api.md`` §3).
-        reasoning: Whether the model is documented to think before it answers
-            (``reasoning_content`` or thinking blocks in the reply).
-        sources: Where the values come from (public URLs).
+    ``context_window`` counts prompt and answer tokens; ``structured_output`` is what the
+    vendor documents (ModelsLab documents no ``json_schema``, ``shared/modelslab-api.md`` §3);
+    ``sources`` are public URLs.
     """
 
     context_window: int | None
@@ -109,7 +76,7 @@ _VALUES = (
 
 
 def _profile(entry: Mapping[str, Any]) -> ModelProfile:
-    """One entry of the data file as a :class:`ModelProfile` (its notes stay in the file)."""
+    """One entry of the data file as a :class:`ModelProfile`."""
     source = entry["source"]
     return ModelProfile(
         **{name: entry.get(name) for name in _VALUES}, sources=tuple(source["urls"])
@@ -125,29 +92,17 @@ def _load() -> dict[str, Any]:
 _DATA = _load()
 
 DEFAULT_PROFILE = _profile(_DATA["default"])
-"""What the integrations assume about a model that is not in :data:`MODEL_PROFILES`:
-the :data:`DEFAULT_CONTEXT_WINDOW`, no output cap (requests send ``DEFAULT_MAX_TOKENS``),
-tool calling and JSON mode (documented API-wide), no images."""
+"""What the integrations assume about a model not in :data:`MODEL_PROFILES`."""
 
 MODEL_PROFILES: dict[str, ModelProfile] = {
     model: _profile(entry) for model, entry in _DATA["models"].items()
 }
-"""The models ModelsLab serves that a public source describes, keyed by ModelsLab id.
-
-Not listed, for want of a checked source: ``openai-gpt-5.4-pro`` (ModelsLab's fusion
-default), ``gpt-5.2``, ``qwen-qwen3.5-122b-a10b`` and ``xiaomi-mimo-v2.5-pro-asr``
-(seen in third-party calls), the uncensored ``ModelsLab/Llama-3.1-8b-Uncensored-Dare``
-(no published limits). Model families whose ids vary in spelling across the catalog
-are in :data:`MODEL_FAMILIES`.
-"""
+"""The models ModelsLab serves that a public source describes, keyed by ModelsLab id."""
 
 MODEL_FAMILIES: tuple[tuple[str, ModelProfile], ...] = tuple(
     (entry["pattern"], _profile(entry)) for entry in _DATA["families"]
 )
-"""Profiles for model families, matched (``re.search``) against a model id that is not
-in :data:`MODEL_PROFILES`, after the id is lower-cased and ``/`` turned into ``-``: the
-catalog spells one upstream model in several ways (``Qwen/Qwen3-32B``,
-``qwen-qwen3-32b``, ``openai-gpt-4o``), and these match them all."""
+"""Family patterns, searched in an unlisted id lower-cased with ``/`` as ``-``."""
 
 
 def _key(model: str) -> str:
@@ -169,12 +124,7 @@ def _table_profile(key: str) -> ModelProfile | None:
 
 
 def lookup_model_profile(model: str) -> ModelProfile | None:
-    """The profile for ``model`` (either id spelling, any case), or None.
-
-    An id missing from :data:`MODEL_PROFILES` gets its family's profile
-    (:data:`MODEL_FAMILIES`), if one matches. Limits a fetched ``/v1/models``
-    catalog reported for the model (:func:`remember_catalog`) win over the table's.
-    """
+    """The profile for ``model`` (any spelling, else its family; catalog limits win), or None."""
     table = _table_profile(_key(model))
     with _CATALOG_LOCK:
         entry = _CATALOG.get(_key(model))
@@ -184,26 +134,15 @@ def lookup_model_profile(model: str) -> ModelProfile | None:
 
 
 def model_profile(model: str) -> ModelProfile:
-    """The profile for ``model``, or :data:`DEFAULT_PROFILE` for an unknown model.
-
-    Values left unknown (``None``) stay unknown; callers that need a number fall back
-    themselves (the context window to :data:`DEFAULT_CONTEXT_WINDOW`).
-    """
+    """The profile for ``model``, or :data:`DEFAULT_PROFILE` for an unknown model."""
     known = lookup_model_profile(model)
     return known if known is not None else DEFAULT_PROFILE
 
 
 # ------------------------------------------------------- limits from /v1/models
 
-# ModelsLab documents only id/object/created/owned_by for catalog entries
-# (docs.modelslab.com/llm-api/list-models), but it routes to providers whose model
-# lists carry limits, under these names: OpenRouter ``context_length``,
-# ``top_provider.context_length`` / ``max_completion_tokens`` and
-# ``architecture.input_modalities`` (https://openrouter.ai/docs/api-reference/list-available-models);
-# Together ``context_length`` (https://docs.together.ai/reference/models-1); Groq
-# ``context_window`` / ``max_completion_tokens`` (https://console.groq.com/docs/models);
-# llama.cpp's llama-server ``meta.n_ctx``, the context it actually serves (seen in this
-# project's recorded replies, cassettes/*/test_*list_models*).
+# Names the providers behind ModelsLab use: openrouter.ai/docs/api-reference/list-available-models,
+# docs.together.ai/reference/models-1, console.groq.com/docs/models, llama-server meta.n_ctx.
 _CONTEXT_KEYS = ("context_length", "context_window", "max_context_length", "max_model_len")
 _OUTPUT_KEYS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
 
@@ -243,18 +182,7 @@ def _entry_data(entry: ModelInfo | Mapping[str, Any]) -> Mapping[str, Any]:
 def profile_from_catalog(
     entry: ModelInfo | Mapping[str, Any], base: ModelProfile | None = None
 ) -> ModelProfile:
-    """``base`` (the table's profile, or :data:`DEFAULT_PROFILE`) with the entry's limits.
-
-    Reads a context window (``context_length``, ``context_window``,
-    ``max_context_length``, ``max_model_len``, ``top_provider.context_length``, or
-    llama-server's ``meta.n_ctx``),
-    an output cap (``max_completion_tokens``, ``max_output_tokens``, ``max_tokens``,
-    also under ``top_provider``), image input (``architecture.input_modalities`` or
-    ``input_modalities`` containing ``"image"``) and tool calling
-    (``supported_parameters`` containing ``"tools"``). What the entry states wins;
-    what it leaves out keeps ``base``'s value. A catalog that sends none of these (the
-    documented shape) leaves ``base`` as it is.
-    """
+    """``base`` (default :data:`DEFAULT_PROFILE`) with the limits the catalog entry states."""
     data = _entry_data(entry)
     profile = base if base is not None else DEFAULT_PROFILE
     provider = data.get("top_provider")
@@ -287,12 +215,7 @@ def profile_from_catalog(
 
 
 def remember_catalog(entries: Iterable[ModelInfo | Mapping[str, Any]]) -> None:
-    """Keep the limits a fetched ``/v1/models`` catalog reports, for profile lookups.
-
-    The transport clients call this from ``list_models``; from then on
-    :func:`model_profile` (and so the LangChain profile and the LlamaIndex
-    ``metadata`` of models built afterwards) prefers them to the table.
-    """
+    """Keep the limits a fetched ``/v1/models`` catalog reports, for profile lookups."""
     found = {}
     for entry in entries:
         data = _entry_data(entry)
@@ -315,10 +238,6 @@ def context_window(model: str) -> int:
 
 
 def default_max_tokens(model: str) -> int:
-    """The ``max_tokens`` sent when the user set none.
-
-    ``DEFAULT_MAX_TOKENS``, capped by the model's published output limit: a value is
-    always sent because ModelsLab's own default of 1000 silently truncates.
-    """
+    """The ``max_tokens`` sent when none is set: ``DEFAULT_MAX_TOKENS``, capped by the model."""
     cap = model_profile(model).max_output_tokens
     return min(DEFAULT_MAX_TOKENS, cap) if cap is not None else DEFAULT_MAX_TOKENS

@@ -1,12 +1,4 @@
-"""Secret fields of the framework models: stored as ``SecretStr`` whichever way they arrive.
-
-Pydantic converts a ``str`` to ``SecretStr`` when a model is built, but not when a field
-is assigned (``model.api_key = "sk-..."``, without ``validate_assignment``), nor in
-``model_copy(update=...)`` and ``model_construct(...)``: the plain string would then show
-in ``repr()``, ``str()``, ``dumps()`` and ``model_dump_json()``. :class:`SecretFields`
-converts it on those paths too, so a key set in any way (constructor, environment,
-assignment, copy) is a ``SecretStr``.
-"""
+"""Secret fields of the framework models: ``SecretStr`` also on assignment, copy, construct."""
 
 from __future__ import annotations
 
@@ -19,12 +11,7 @@ __all__ = ["SecretFields", "as_secret"]
 
 
 def as_secret(value: Any, name: str) -> SecretStr | None:
-    """``value`` as a ``SecretStr`` (None stays None).
-
-    Raises:
-        TypeError: ``value`` is neither a ``str``, a ``SecretStr`` nor None (the message
-            names ``name`` and the type given, never the value).
-    """
+    """``value`` as a ``SecretStr`` (None stays None); TypeError names any other type."""
     if value is None or isinstance(value, SecretStr):
         return value
     if isinstance(value, str):
@@ -35,13 +22,9 @@ def as_secret(value: Any, name: str) -> SecretStr | None:
 
 
 class SecretFields:
-    """Mixin for a pydantic model whose :attr:`secret_fields` are always ``SecretStr``.
-
-    Place it before ``pydantic.BaseModel`` in the bases.
-    """
+    """Mixin (before ``pydantic.BaseModel``) keeping :attr:`secret_fields` ``SecretStr``."""
 
     secret_fields: ClassVar[frozenset[str]] = frozenset({"api_key"})
-    """The fields holding secrets."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.secret_fields:

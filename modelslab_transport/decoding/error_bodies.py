@@ -1,25 +1,11 @@
 """Reading errors out of ModelsLab replies, whatever shape they come in.
 
-This module is the one place that knows how a reply body says "error". ModelsLab and
-the servers it routes to report errors in several shapes, sometimes inside an HTTP 200
-(see ``shared/modelslab-api.md`` §7 and §10):
-
-* ``{"status": "error", "message": "..."}`` (the platform shape; legacy endpoints
-  misspell ``message`` as ``messege``),
-* ``{"error": {"message": "...", "type": "...", "code": "..."}}`` (OpenAI shape),
-* ``{"type": "error", "error": {"type": "...", "message": "..."}}`` (Anthropic shape),
-* ``{"error": "text"}``, and combinations of these in one body,
-* ``[{"error": {"code": 429, "message": "..."}}]`` (an array of error objects, as
-  Google-style upstreams send),
-* ``{"detail": "..."}`` or ``{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}``
-  (FastAPI / pydantic validation errors, as vLLM-style servers send),
-* a bare JSON string, or an HTML page from a proxy in front of the API.
-
-This module turns any of them into the matching :mod:`modelslab_transport.errors` class.
-For an HTTP 4xx the status decides the class; the body only refines it where ModelsLab
-documents that it must (a 400 saying "Model not found" is a
-:class:`~modelslab_transport.errors.NotFoundError`). For an error inside an HTTP 200
-(a body or a stream event) the body's code, type and wording decide.
+ModelsLab and the servers it routes to report errors in several shapes, sometimes inside
+an HTTP 200 (``shared/modelslab-api.md`` §7 and §10): the platform's ``{"status":
+"error", "message"}`` (legacy ``messege``), OpenAI's and Anthropic's ``error`` objects,
+arrays of them, FastAPI's ``detail``, a bare string or a proxy's HTML page. For an HTTP
+4xx the status decides the class (a 400 saying "Model not found" is a
+:class:`~modelslab_transport.errors.NotFoundError`); inside a 200 the body decides.
 """
 
 from __future__ import annotations
@@ -59,16 +45,9 @@ __all__ = [
 ]
 
 ERROR_MEMBERS = frozenset(("error", "status"))
-"""Members through which an otherwise normal JSON object reports an error.
+"""Members through which an otherwise normal JSON object reports an error (never declared)."""
 
-No wire reply type declares them, so in a validated reply they can only be extras: a
-reply that has one must be looked at by :func:`error_details_in_body`.
-"""
-
-# Members that hold an error's human-readable text, in the order they are consulted:
-# OpenAI/Anthropic ``message``, ModelsLab's legacy misspelling ``messege``, pydantic's
-# ``msg``, FastAPI's ``detail`` (a string, an object or a list of validation errors),
-# OAuth's ``error_description``, a list of ``errors``, RFC 7807's ``title``.
+# Members holding an error's text, in the order consulted.
 _MESSAGE_MEMBERS = ("message", "messege", "msg", "detail", "error_description", "errors", "title")
 _NO_MESSAGE = "the server reported an error without a message"
 _MAX_DEPTH = 4
@@ -108,9 +87,7 @@ _TYPE_CLASSES: dict[str, type[APIStatusError]] = {
 
 _MODEL_NOT_FOUND = re.compile(r"model not found|no such model|model .* (does not exist|not found)")
 
-# Wording seen in ModelsLab's documented error bodies, most specific first. Consulted
-# only for errors inside an HTTP 200 (the status says nothing there). Word boundaries
-# keep ``extra_forbidden`` (a pydantic validation type) from reading as "forbidden".
+# Wording of ModelsLab's documented error bodies, most specific first (inside a 200 only).
 _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], type[APIStatusError]], ...] = (
     (
         re.compile(
@@ -167,11 +144,7 @@ def _float(value: Any) -> float | None:
 
 
 def _seconds(value: float | None) -> float | None:
-    """A wait the server asked for, made safe.
-
-    ``nan``/``inf`` count as no hint at all, a negative wait is 0, and a longer one is
-    capped at ``MAX_RETRY_AFTER``.
-    """
+    """A wait in seconds: ``nan``/``inf`` are None, clamped to [0, ``MAX_RETRY_AFTER``]."""
     if value is None or not math.isfinite(value):
         return None
     return min(max(value, 0.0), MAX_RETRY_AFTER)
@@ -225,13 +198,7 @@ def _item_text(item: Any, depth: int) -> str | None:
 
 
 def body_message(payload: Any) -> str | None:
-    """The message a JSON body carries in any member that holds error text, or None.
-
-    Looks at ``message``, ``messege`` (ModelsLab's legacy misspelling), ``msg``,
-    ``detail`` (a string, an object, or a FastAPI/pydantic list of validation errors),
-    ``error_description``, ``errors`` and ``title``, and inside a nested ``error``; a
-    bare JSON string is its own message, a list gives the messages of its items.
-    """
+    """The message a JSON body carries in any member that holds error text, or None."""
     return _message_of(payload)
 
 
@@ -249,10 +216,7 @@ def _details_of_error_object(error: Mapping[str, Any], outer: Mapping[str, Any])
 def error_details_in_body(payload: Any) -> ErrorDetails | None:
     """Return the error a parsed JSON body reports, or None if it reports none.
 
-    A body reports an error when its ``status`` is ``"error"``/``"failed"``, when it
-    has a non-empty ``error`` member (an object, a list of them, or a string), when it
-    is an array whose items do, or when its ``status`` is ``"processing"`` (a queued
-    job, which an LLM call should never be).
+    A ``status`` of ``"processing"`` (a queued job) counts as an error too.
     """
     if isinstance(payload, list):
         for item in payload[:_MAX_ITEMS]:
@@ -332,11 +296,7 @@ def _class_from_details(details: ErrorDetails) -> type[APIStatusError] | None:
 
 
 def names_missing_model(message: str, code: str | None, error_type: str | None) -> bool:
-    """Whether an error's text, code or type says the model does not exist.
-
-    ModelsLab's ``"Model not found"`` (``shared/modelslab-api.md`` §7), vLLM's "The model
-    `x` does not exist", Ollama's "model 'x' not found", OpenAI's ``model_not_found``.
-    """
+    """Whether an error's text, code or type says the model does not exist (modelslab-api.md §7)."""
     if any(hint is not None and hint.lower() == "model_not_found" for hint in (code, error_type)):
         return True
     return _MODEL_NOT_FOUND.search(message.lower()) is not None
@@ -346,18 +306,15 @@ def _class_for(status_code: int, details: ErrorDetails) -> type[APIStatusError]:
     if status_code >= 500:
         return ServerError
     if status_code >= 400:
-        # The status decides; the body only refines a 400/422 that says the model does
-        # not exist (ModelsLab answers an unknown model id so, shared/modelslab-api.md §7).
+        # ModelsLab answers an unknown model with a 400 (shared/modelslab-api.md §7).
         by_status = _STATUS_CLASSES.get(status_code, BadRequestError)
         if by_status is BadRequestError and _MODEL_NOT_FOUND.search(details.message.lower()):
             return NotFoundError
         return by_status
-    # An error inside a 2xx reply (a body or a stream event): only the body says what.
     return _class_from_details(details) or APIStatusError
 
 
-# A duration as Go and protobuf write it ("2.5s", "1m30s", "250ms"; Google's RetryInfo
-# ``retryDelay``, OpenAI-style rate-limit messages) or in words ("20 seconds").
+# A duration as Go/protobuf write it ("1m30s", "250ms") or in words ("20 seconds").
 _DURATION_PART = re.compile(
     r"(\d+(?:\.\d+)?)\s*(ms|milliseconds?|h|hours?|hrs?|m|min|mins|minutes?|s|secs?|seconds?)"
     r"(?![a-z])",
@@ -365,8 +322,7 @@ _DURATION_PART = re.compile(
 )
 _DURATION = re.compile(rf"\s*(?:{_DURATION_PART.pattern}\s*)+", re.IGNORECASE)
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
-# "Please try again in 1.5s", "Please retry in 44.35s", "retry after 20 seconds": the
-# wording OpenAI-, Groq- and Gemini-style servers put in a 429's message.
+# "try again in 1.5s" / "retry after 20 seconds" in a 429's message.
 _MESSAGE_HINT = re.compile(
     rf"(?:try again|retry)\s+(?:in|after)\s+((?:{_DURATION_PART.pattern}\s*)+)", re.IGNORECASE
 )
@@ -380,12 +336,7 @@ def _unit_seconds(unit: str) -> float:
 
 
 def parse_duration(value: Any) -> float | None:
-    """Seconds in a duration value, or None if it is not one.
-
-    Reads a number (seconds), a string in Go/protobuf form (``"2.5s"``, ``"1m30s"``,
-    ``"250ms"``) or words (``"20 seconds"``), and a protobuf ``Duration`` object
-    (``{"seconds": 2, "nanos": 500000000}``).
-    """
+    """Seconds in a number, a duration string (``"1m30s"``) or a protobuf ``Duration``, or None."""
     number = _float(value)
     if number is not None:
         return number
@@ -410,10 +361,8 @@ def _is_retry_info(entry: Mapping[str, Any]) -> bool:
 def _hint_in_body(payload: Any, depth: int = 0) -> float | None:
     """The wait a parsed body asks for, in seconds (unbounded), or None.
 
-    Looks, at the top and inside ``error`` and ``details`` (objects or lists of them), at
-    ``retry_after`` (ModelsLab, ``shared/modelslab-api.md`` §7; seconds or a duration)
-    and ``retry_after_ms``, and at Google's ``RetryInfo`` entries (``{"@type":
-    "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2.5s"}``).
+    ``retry_after`` is ModelsLab's (``shared/modelslab-api.md`` §7); also
+    ``retry_after_ms`` and Google's ``RetryInfo``, at the top or in ``error``/``details``.
     """
     if depth > _MAX_DEPTH:
         return None
@@ -443,13 +392,7 @@ def _hint_in_message(payload: Any) -> float | None:
 
 
 def retry_hint_in_body(payload: Any) -> float | None:
-    """The wait (seconds, bounded) a parsed error body asks for, or None.
-
-    A structured member (see :func:`_hint_in_body`) is preferred; failing that, a message
-    saying "try again in 1.5s" / "retry in 44s" / "retry after 20 seconds" is read.
-    ``nan``/``inf`` are no hint, a negative wait is 0, a longer one is capped at
-    :data:`~modelslab_transport.config.defaults.MAX_RETRY_AFTER`.
-    """
+    """The wait (seconds, bounded as :func:`_seconds`) a body's members or message ask for."""
     found = _hint_in_body(payload)
     return _seconds(found if found is not None else _hint_in_message(payload))
 
@@ -471,15 +414,10 @@ def _http_date(value: str | None) -> float | None:
 
 
 def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float | None:
-    """Seconds to wait before retrying, from the reply's headers, else its body.
+    """Seconds to wait before retrying, from the reply's headers, else its body, or None.
 
-    In order: ``retry-after-ms``; ``Retry-After`` as delta-seconds or an HTTP-date
-    (RFC 9110 §10.2.3), the date counted from the reply's ``Date`` header when it has one
-    (else from this machine's clock), every date form read as UTC; then the body (see
-    :func:`retry_hint_in_body`). Returns None when nothing usable is there; ``nan`` and
-    ``inf`` are not usable (the normal backoff applies), a negative wait or a past date
-    is 0, and a wait over :data:`~modelslab_transport.config.defaults.MAX_RETRY_AFTER` seconds is
-    capped to it.
+    ``retry-after-ms``, then ``Retry-After`` (seconds or an HTTP-date counted from the
+    reply's ``Date``), then :func:`retry_hint_in_body`; bounded as :func:`_seconds`.
     """
     millis = _float(headers.get("retry-after-ms"))
     if millis is not None and math.isfinite(millis):
@@ -497,11 +435,7 @@ def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float 
 
 
 def redact_values(value: Any, redact: Callable[[str], str]) -> Any:
-    """A copy of parsed JSON with ``redact`` applied to every string, keys included.
-
-    Redacting the parsed values (rather than the JSON text) cannot break the JSON, and
-    cannot touch numbers: a placeholder key ``"1"`` leaves ``"code": 1`` alone.
-    """
+    """A copy of parsed JSON with ``redact`` applied to every string, keys included."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, Mapping):

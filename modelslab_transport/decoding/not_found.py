@@ -1,20 +1,7 @@
 """What a "not found" means: the URL that was requested and the usual cause.
 
-A :class:`~modelslab_transport.errors.NotFoundError` comes from an HTTP 404, or from a
-reply that says the model does not exist (ModelsLab's ``"Model not found"``, in a 400
-or inside an HTTP 200 body; vLLM's and Ollama's wordings in a 404). On its own the
-server's text ("Not Found") says neither where the request went nor what to change.
-:func:`describe_not_found` adds both, once, where the reply is decoded:
-
-* ``cause="model"``: the server does not serve the model id; the message names it and
-  ``list_models()`` (``GET <base_url>/v1/models``).
-* ``cause="protocol"``: ``/v1/messages`` is missing: the server may speak only the
-  OpenAI protocol (use ``api="chat_completions"``), or ``base_url`` is wrong.
-* ``cause="endpoint"``: an optional endpoint is missing (``/v1/messages/count_tokens``,
-  ``/v1/models``): OpenAI-compatible servers (vLLM, llama.cpp, Ollama) often lack it.
-* ``cause="base_url"``: ``/chat/completions`` is missing: ``base_url``'s path is wrong
-  (a local server's root usually ends in ``/v1``).
-
+``cause`` is ``"model"`` (the id is not served), ``"protocol"`` (no ``/v1/messages``),
+``"endpoint"`` (an optional endpoint is missing) or ``"base_url"`` (its path is wrong).
 The URL shown has no user information, query or fragment, and the key redacted.
 """
 
@@ -42,15 +29,9 @@ NotFoundCause = Literal["model", "protocol", "endpoint", "base_url"]
 def describe_not_found(
     error: ModelsLabError, response: httpx2.Response, settings: ClientSettings
 ) -> None:
-    """Add the URL, the model and the usual cause to ``error`` if it is a not-found.
+    """Set ``error``'s ``hint``, ``url``, ``model`` and ``cause`` in place, if it is a not-found.
 
-    ``error`` is changed in place (its ``hint``, ``url``, ``model``, ``cause``), once:
-    an error described already, or of another class, is left alone.
-
-    Args:
-        error: The error decoded from ``response``.
-        response: The reply it came in (its request says where it went, and the model).
-        settings: For the base URL and the redaction of the key.
+    An error described already, or of another class, is left alone.
     """
     if not isinstance(error, NotFoundError) or error.hint is not None:
         return
@@ -79,11 +60,7 @@ def describe_not_found(
 
 
 def _means_the_model(error: NotFoundError, path: str, base_url: str) -> bool:
-    """Whether the model id, rather than the URL, is what was not found.
-
-    So when the server says so, when the error came with HTTP 200 (the URL answered), and
-    for a 404 on a chat endpoint of ModelsLab's own documented root.
-    """
+    """Whether the model id, rather than the URL, is what was not found."""
     if names_missing_model(error.message, error.code, error.error_type):
         return True
     if error.status_code == 200:

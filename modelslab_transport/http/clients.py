@@ -1,37 +1,8 @@
 """The httpx2 clients the ModelsLab clients send through, and how long each one lives.
 
-* Pools are httpx2's own, with explicit :data:`DEFAULT_LIMITS` (no private API).
-* An async client sends through :class:`ShardedAsyncTransport`: the same limits, held
-  as many small httpx2 pools instead of one large one. httpcore2's pool re-examines
-  every connection it holds (and probes the socket of every idle one) each time a
-  request enters or leaves it, so one pool of a thousand connections spends time
-  proportional to its size on every request, and a burst of thousands of concurrent
-  calls costs the square of its size and collapses. A small pool makes each of those
-  passes short; requests beyond the connection limit wait in an ``asyncio.Semaphore``
-  (constant cost per request) instead of in a pool's queue (rescanned on every pass).
-  The alternatives measured were worse: a smaller keep-alive limit on one pool still
-  rescans every active connection and reconnects after each burst, and capping the
-  requests in flight to what one pool handles quickly caps throughput at that cap
-  divided by the server's latency (long streams would queue behind each other). The
-  figures are in ``benchmarks/RESULTS.md``. (With a proxy named in the environment
-  the client is httpx2's own, so that its proxy routing applies unchanged.)
-* A sync client keeps one pool (threads rarely number in the thousands): httpcore2's,
-  in a :class:`~modelslab_transport.http.timed_transport.TimedHTTPTransport`, whose socket
-  reads end at the calling thread's deadline (httpx2's own transport times each read
-  alone).
-* A sync client is built once per process: after ``os.fork()`` the child builds its own
-  and never touches the sockets it inherited (they belong to the parent's pool). A
-  ModelsLab client dropped without ``close()`` closes it as it is collected (its
-  streams keep it alive while they are read).
-* An async client is built once per event loop (two loops used in turn each keep
-  their own pool) and closed, in that loop, when the ModelsLab client is dropped (a
-  loop turn later) or when the loop shuts down
-  (``asyncio.run`` and ``asyncio.Runner`` end by finalising the loop's async
-  generators: a small one held per loop closes the client then).
-* Neither travels with a pickled or copied ModelsLab client: the copy builds its own.
-* Every client and every shard verifies TLS with one SSL context per process
-  (:func:`default_ssl_context`): loading the CA bundle takes tens of milliseconds, and
-  httpx2 builds a new context for each transport it creates unless it is given one.
+An async client shards its pool (an httpcore2 pool's cost per request grows with its
+size); a sync one is built once per process, an async one once per event loop. Neither
+travels with a pickled or copied ModelsLab client.
 """
 
 from __future__ import annotations
@@ -73,34 +44,20 @@ __all__ = [
 DEFAULT_LIMITS = httpx2.Limits(
     max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=5.0
 )
-"""Connection limits of the pools the clients build: up to 1,000 connections, all kept
-alive for 5 s when idle, so a burst reuses the connections of the previous one."""
+"""Connection limits of the pools the clients build (keep-alive expiry in seconds)."""
 
 SHARD_CONNECTIONS = 8
-"""Connections of each small pool of a :class:`ShardedAsyncTransport` (its shard size).
-
-Each request entering or leaving an httpcore2 pool costs time proportional to the
-connections the pool holds, so shards are kept small; more of them cost nothing until
-they are used (a shard is built on first use)."""
+"""Connections of each small pool of a :class:`ShardedAsyncTransport` (built on first use)."""
 
 
 @functools.cache
 def default_ssl_context() -> ssl.SSLContext:
-    """The SSL context every client this package builds verifies TLS with (one per process).
-
-    It is ``httpx2.create_ssl_context()``: certifi's CA bundle, or the file or directory
-    named by ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when the first client is built (later
-    changes to those variables are not seen; pass your own ``http_client`` built with
-    ``verify=`` for other TLS settings). Loading the bundle takes tens of milliseconds
-    of CPU (about 37 ms here), so building it once instead of once per httpx2 transport
-    saves that on every client, every event loop's client and every pool shard. An
-    ``ssl.SSLContext`` may be shared by any number of connections and threads.
-    """
+    """The SSL context every client here verifies TLS with, built once per process."""
     return httpx2.create_ssl_context()
 
 
 class _ReleasingStream(httpx2.AsyncByteStream):
-    """A response body that gives its shard slot back once closed."""
+    """A response body that frees its shard slot once closed."""
 
     def __init__(self, body: httpx2.AsyncByteStream, release: Callable[[], None]) -> None:
         self._body = body
@@ -132,21 +89,9 @@ class _Shard:
 class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
     """httpx2's ``AsyncHTTPTransport`` held as small pools of ``shard_size`` connections.
 
-    Together they keep ``limits``: at most ``limits.max_connections`` connections (and
-    requests in flight; None: no limit) and about ``limits.max_keepalive_connections``
-    idle ones (each shard keeps an equal share, rounded up), each idle for at most
-    ``limits.keepalive_expiry`` seconds. A request goes to
-    the first shard with a free connection slot (so light traffic keeps reusing the
-    first shard's connections) and holds that slot until its response is closed. When
-    every slot is taken it waits, in arrival order, for one to be freed; a wait longer
-    than the request's ``pool`` timeout raises ``httpx2.PoolTimeout``. Only public
-    httpx2 API is used: each shard is an ``httpx2.AsyncHTTPTransport``, all sharing one
-    SSL context.
-
-    Args:
-        limits: The limits of all shards together.
-        shard_size: Connections per shard; default :data:`SHARD_CONNECTIONS`.
-        ssl_context: TLS settings of every shard; by default :func:`default_ssl_context`.
+    Together they keep ``limits``. A request holds a slot in the first shard with one
+    free until its response closes; when all are taken it waits in arrival order, and
+    past its ``pool`` timeout raises ``httpx2.PoolTimeout``.
     """
 
     def __init__(
@@ -251,15 +196,7 @@ class ShardedAsyncTransport(httpx2.AsyncBaseTransport):
 
 @contextlib.contextmanager
 def _usable_environment_proxies() -> Iterator[None]:
-    """Raise a :class:`LocalRequestError` naming the proxy variables if one cannot be used.
-
-    httpx2 refuses, when the client is built, a proxy URL it cannot read
-    (``httpx2.InvalidURL``), one of a scheme it cannot send through (``ValueError``) and a
-    SOCKS proxy without the ``socksio`` package (``ImportError``). A port beyond 65535 it
-    accepts, and fails on at the first call (an ``OverflowError``, in async code inside
-    an exception group): :func:`~modelslab_transport.http.proxies.unusable_proxy_reason`
-    checks that, and blanks around a value, first.
-    """
+    """Raise a :class:`LocalRequestError` naming the proxy variables if one cannot be used."""
     reason = unusable_proxy_reason()
     if reason is None:
         try:
@@ -290,11 +227,7 @@ def _new_client(
     sends_to: str | None,
     kwargs: dict[str, Any],
 ) -> _C:
-    """``client_class(**kwargs)`` sending through ``transport(limits, ssl_context)``.
-
-    Or httpx2's own transport, for its proxy routing, when the environment may send
-    requests to ``sends_to`` through a proxy (see the two callers).
-    """
+    """``client_class(**kwargs)`` sending through ``transport``, or httpx2's own if proxied."""
     ssl_context = default_ssl_context()
     if kwargs.get("trust_env", True) and environment_may_proxy(sends_to):
         with _usable_environment_proxies():
@@ -306,14 +239,8 @@ def _new_client(
 def new_sync_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.Client:
     """An ``httpx2.Client`` built with ``kwargs``, sending through a :class:`TimedHTTPTransport`.
 
-    The transport has ``kwargs["limits"]`` (default :data:`DEFAULT_LIMITS`) and
-    :func:`default_ssl_context`, and ends a thread's reads at the deadline it set with
-    :func:`~modelslab_transport.http.timed_transport.io_deadline`. When the environment may
-    send requests to ``sends_to`` (the base URL; None: any URL) through a proxy
-    (:func:`~modelslab_transport.http.proxies.environment_may_proxy`) and ``trust_env`` is
-    left on, the client is httpx2's own, with the same SSL context, so that its proxy
-    routing applies unchanged (its reads are then timed per read only, until the reply's
-    headers have arrived).
+    When the environment may proxy ``sends_to`` (the base URL; None: any URL) and
+    ``trust_env`` is on, the client is httpx2's own (reads timed per read until headers).
 
     Raises:
         LocalRequestError: a proxy variable httpx2 cannot use, naming it.
@@ -322,15 +249,7 @@ def new_sync_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.Cli
 
 
 def new_async_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.AsyncClient:
-    """An ``httpx2.AsyncClient`` built with ``kwargs``, sending through a sharded pool.
-
-    The pool is a :class:`ShardedAsyncTransport` with ``kwargs["limits"]`` (default
-    :data:`DEFAULT_LIMITS`) and :func:`default_ssl_context`, the client's only transport.
-    When the environment may send requests to ``sends_to`` (the base URL; None: any URL)
-    through a proxy (``HTTPS_PROXY``, ``ALL_PROXY`` and the like; see
-    :func:`~modelslab_transport.http.proxies.environment_may_proxy`) and ``trust_env`` is left
-    on, the client is httpx2's own (with the same SSL context), so that its proxy routing
-    applies exactly as in any httpx2 client.
+    """An ``httpx2.AsyncClient`` sending through a sharded pool; proxied as :func:`new_sync_client`.
 
     Raises:
         LocalRequestError: a proxy variable httpx2 cannot use, naming it.
@@ -343,11 +262,7 @@ def new_async_client(*, sends_to: str | None = None, **kwargs: Any) -> httpx2.As
 
 
 class SyncClientPerProcess:
-    """The ``httpx2.Client`` a sync ModelsLab client builds: one per process, thread-safe.
-
-    Calls :meth:`lease` it; :meth:`close` never closes it under them (see
-    :mod:`modelslab_transport.http.leases`).
-    """
+    """The ``httpx2.Client`` a sync ModelsLab client builds: one per process, thread-safe."""
 
     def __init__(self, build: Callable[[], httpx2.Client]) -> None:
         self._build = build
@@ -357,11 +272,7 @@ class SyncClientPerProcess:
         reset_in_forked_child(self)
 
     def after_fork(self) -> None:
-        """In a forked child: a new lock (the parent's may be held), no client.
-
-        The client stays the parent's (its sockets are shared with it): it is dropped,
-        not closed.
-        """
+        """In a forked child: a new lock, and the parent's client dropped unclosed."""
         self._lock = threading.Lock()
         self._held, self._pid = None, 0
 
@@ -369,8 +280,6 @@ class SyncClientPerProcess:
         """The process's client, built on first use (call with the lock held)."""
         pid = os.getpid()
         if self._held is None or self._pid != pid:
-            # In a forked child the parent's client is dropped, not closed: its
-            # sockets are shared with the parent, which is still using them.
             client = self._build()
             self._held, self._pid = Held(client, client.close), pid
         return self._held
@@ -380,8 +289,7 @@ class SyncClientPerProcess:
         held = self._held
         if held is not None and self._pid == os.getpid():
             return held.client  # type: ignore[no-any-return]
-        # Threads that send their first requests at once must share one pool, not
-        # each build one (all but the last would be dropped, connections and all).
+        # Threads sending their first requests at once must share one pool.
         with self._lock:
             return self._current().client  # type: ignore[no-any-return]
 
@@ -393,19 +301,14 @@ class SyncClientPerProcess:
         return SyncLease(held.client, held)
 
     def close(self) -> None:
-        """Close this process's client once no call uses it (the next call builds a new one).
-
-        Calls in flight finish on their connections, which are closed as they end.
-        """
+        """Close this process's client once no call uses it (the next call builds a new one)."""
         with self._lock:
             held, self._held = self._held, None
         if held is not None and held.retire():
             held.client.close()
 
     def __del__(self) -> None:
-        # A ModelsLab client dropped without close() closes the connections it kept
-        # alive; otherwise each socket is collected unclosed ("ResourceWarning: unclosed
-        # socket"). Nothing still reading uses them: a stream keeps its client alive.
+        # Dropped without close(): close the kept-alive sockets (a stream keeps its client alive).
         held = self._held
         if held is not None and held.pid == os.getpid():
             with contextlib.suppress(Exception):  # the interpreter may be shutting down
@@ -413,11 +316,7 @@ class SyncClientPerProcess:
 
 
 async def _closes_with_loop(client: httpx2.AsyncClient) -> AsyncGenerator[None, None]:
-    """Suspended at its ``yield`` for the life of a loop; closing it closes ``client``.
-
-    The loop tracks it as it tracks every started async generator, and finalises it
-    (in the loop, before it stops) from ``loop.shutdown_asyncgens()``.
-    """
+    """Suspended at ``yield`` for a loop's life; closing it (at loop shutdown) closes ``client``."""
     try:
         yield
     finally:
@@ -435,15 +334,7 @@ def _start(agen: AsyncGenerator[None, None]) -> None:
 
 
 class AsyncClientPerLoop:
-    """The ``httpx2.AsyncClient`` s an async ModelsLab client builds: one per event loop.
-
-    A client's connections belong to the loop it was built in; each loop gets its own
-    client, kept for that loop's life and closed as the loop shuts down. Outside any
-    loop (reading ``http_client`` in plain code), one client not bound to a loop is kept.
-    After ``os.fork()`` the child drops the parent's clients without closing them.
-    Calls :meth:`lease` the running loop's client; :meth:`aclose` never closes it under
-    them (see :mod:`modelslab_transport.http.leases`).
-    """
+    """The ``httpx2.AsyncClient`` s an async ModelsLab client builds: one per event loop."""
 
     def __init__(self, build: Callable[[], httpx2.AsyncClient]) -> None:
         self._build = build
@@ -464,8 +355,7 @@ class AsyncClientPerLoop:
         held = self._by_loop.get(loop)
         if held is not None:
             return held
-        # Loops closed without finalising their async generators leave their entry
-        # behind (its connections cannot be closed from another loop): drop those.
+        # Drop entries of loops closed without finalising their async generators.
         for stale in [other for other in self._by_loop if other.is_closed()]:
             del self._by_loop[stale]
         if self._unbound is not None:  # built outside a loop, not used yet: adopt it
@@ -496,11 +386,7 @@ class AsyncClientPerLoop:
         return AsyncLease(held.client, held)
 
     async def aclose(self) -> None:
-        """Close the running loop's client once no call uses it.
-
-        Calls in flight finish on their connections; clients of other loops close
-        with their loop.
-        """
+        """Close the running loop's client once no call uses it (others close with their loop)."""
         self._check_pid()
         unbound, self._unbound = self._unbound, None
         if unbound is not None:

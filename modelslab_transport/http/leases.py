@@ -1,16 +1,8 @@
 """Closing a pooled httpx2 client without closing it under the calls that use it.
 
-Each call *leases* the pooled client it sends through and gives it back once its
-response is closed (read whole, a stream ended or closed, or the response collected).
-``close()`` / ``aclose()`` of the pool holders in
-:mod:`modelslab_transport.http.clients` *retire* their client: calls that start
-afterwards get a new one, and the retired one is closed when its last lease ends (at
-once when none is held). So a call in flight when a model is closed finishes on its own
-connection, and that connection is closed as the call ends.
-
-Closing a socket under a call is not an option: on Linux a ``recv`` or ``poll`` blocked
-on a descriptor another thread closes is not woken, and the number may be reused at
-once by a new connection, whose bytes the blocked read then waits for.
+Each call leases the client until its response closes; ``close()`` retires the client,
+which is closed when its last lease ends (a read blocked on a socket another thread
+closes is not woken on Linux).
 """
 
 from __future__ import annotations
@@ -27,12 +19,7 @@ __all__ = ["AsyncLease", "Held", "SyncLease"]
 
 
 class Held:
-    """A built client, the calls using it, and whether it is retired.
-
-    Args:
-        client: The ``httpx2.Client`` / ``httpx2.AsyncClient``.
-        close: Closes it (sync: returns None; async: returns an awaitable).
-    """
+    """A built client, its ``close`` (async: returns an awaitable), its users, whether retired."""
 
     __slots__ = ("_lock", "_retired", "_users", "client", "close", "pid")
 
@@ -106,11 +93,7 @@ class _LeasedAsyncBody(httpx2.AsyncByteStream):
 
 
 class SyncLease:
-    """One call's hold on a sync pooled client (``held`` None: a caller's own client).
-
-    Release it when the call ends, or bind it to the response the call returns
-    (:meth:`hold_until_closed`).
-    """
+    """One call's hold on a sync pooled client (``held`` None: a caller's own client)."""
 
     __slots__ = ("__weakref__", "_held", "client")
 
@@ -149,7 +132,7 @@ class AsyncLease:
             await held.close()
 
     def _drop(self) -> None:
-        """Give the client back from a finaliser (a retired client then closes with its loop)."""
+        """Give the client back from a finaliser."""
         held, self._held = self._held, None
         if held is not None:
             held.leave()

@@ -1,44 +1,13 @@
 """ModelsLab's per-account queue limit shared by many processes and machines, on Redis.
 
-Install the extra (``pip install "modelslab-llm[redis]"``), then either call
-:func:`use_redis` once per process (a Celery/RQ worker's start-up hook) or set
-``$MODELSLAB_REDIS_URL``: every client of an account in every such process then draws
-from one limit of ``max_concurrency`` slots (5 by default on ModelsLab's host).
+Install the extra (``pip install "modelslab-llm[redis]"``), then call :func:`use_redis`
+once per process or set ``$MODELSLAB_REDIS_URL``: every client of an account then draws
+from one limit of ``max_concurrency`` slots.
 
-A slot is a lock of redis-py (:class:`redis.lock.Lock`: ``SET NX PX`` with a random
-token, released and extended by redis-py's own Lua scripts); the limit is slots
-``0 .. limit-1`` of the account, and a request holds any one of them. Each lock expires
-``slot_ttl`` seconds after it was last extended, and a background thread extends the
-locks this process holds every ``slot_ttl / 3`` seconds, so a worker killed while it
-holds a slot gives it back after at most ``slot_ttl`` seconds. A maximum learnt from a
-queue-limit 429 is written to Redis, and every process then uses that many slots.
-
-Within a process, requests first wait for a local slot (:class:`AccountLimit`), so at
-most ``limit`` tasks per process poll Redis for a free slot (every ``poll_interval``
-seconds, jittered).
-
-While Redis cannot be reached (stopped, restarting, or frozen: accepting connections
-but never answering), a call waiting for a slot keeps trying, and waits no longer than
-its ``queue_timeout``: then it fails with
-:class:`~modelslab_transport.errors.QueueTimeoutError`, whose message names Redis, its
-address (``MODELSLAB_REDIS_URL``, without a password) and Redis's own error. Each try
-is bounded by the call's deadline, whatever Redis does
-(:mod:`modelslab_transport.limits.redis_tries`; a slot taken by a try that ended too late is
-given back). Once Redis answers again (restarted empty or from its
-dump) calls take slots as before; slots held across the outage are released or expire
-(``slot_ttl``). Slots are not given to a call without Redis: the limit is the one
-shared by every process, or none is granted. A failure to release, extend or record a
-learnt maximum in Redis is logged as a warning and never fails a call. Clients this
-module builds from a URL time each Redis command out after
-:data:`DEFAULT_SOCKET_TIMEOUT` seconds and do not retry it (the waiting call does).
-
-Why redis-py's lock and not a semaphore package: ``redis-limiters``' semaphore returns
-a slot only when its holder releases it, so a slot of a killed worker stays lost for as
-long as the semaphore keeps being used (each use renews the key's expiry), and the key's
-expiry while slots are held recreates a full set of tokens; ``pottery`` offers no
-semaphore; ``portalocker``'s Redis lock is sync only with one thread per held lock.
-redis-py is Redis's own maintained client, and its lock already expires and extends
-atomically.
+A slot is a redis-py :class:`redis.lock.Lock`, extended by a background thread, so a
+killed worker's slot frees after at most ``slot_ttl`` seconds. While Redis is unreachable
+a waiting call keeps trying until its ``queue_timeout``, then raises
+:class:`~modelslab_transport.errors.QueueTimeoutError` naming Redis's address.
 """
 
 from __future__ import annotations
@@ -146,8 +115,6 @@ class RedisAccountLimit(AccountLimit):
         self._shared_learnt: int | None = None
         super().__init__(account, limit)
 
-    # -- what Redis holds ----------------------------------------------------------
-
     def _slots(self) -> int:
         """Slots usable now: the limit, lowered by a maximum any process learnt."""
         limit = self.limit or 1
@@ -177,10 +144,7 @@ class RedisAccountLimit(AccountLimit):
         return None
 
     def lower_to(self, named: int) -> bool:
-        """Lower the limit here and, for every process, in Redis (in the background).
-
-        A failure to write it to Redis is logged as a warning.
-        """
+        """Lower the limit here and, for every process, in Redis (in the background)."""
         lowered = super().lower_to(named)
         self._shared_learnt, self._learnt_at = named, time.monotonic()
         WORKERS.submit(functools.partial(self._record_learnt, named))
@@ -199,8 +163,6 @@ class RedisAccountLimit(AccountLimit):
                 named,
                 exc,
             )
-
-    # -- tries bounded by the waiting call's deadline ----------------------------------
 
     def _unreachable(self, error: BaseException | None) -> QueueTimeoutError:
         why = f"{type(error).__name__}: {error}" if error is not None else "no answer"
@@ -225,19 +187,13 @@ class RedisAccountLimit(AccountLimit):
         self._releases.put(lock)
 
     def _gave_up(self, error: BaseException | None, answered: bool) -> QueueTimeoutError:
-        """The error of a call whose deadline passed.
-
-        A full limit if Redis last answered (``answered``), else Redis's fault
-        (``error``: its last error, if any).
-        """
+        """The error of a call whose deadline passed: a full limit if Redis ``answered``."""
         return self._timed_out() if answered else self._unreachable(error)
 
     def _pause(self, failures: int) -> float:
         """Seconds before the next try: the poll interval, longer while Redis fails."""
         base = self._poll if not failures else min(self._poll * 2**failures, _RETRY_BACKOFF_MAX)
         return base * (0.5 + random.random())
-
-    # -- the keeper thread: releases and extensions ----------------------------------
 
     def _start_keeper(self) -> None:
         if self._keeper is not None and self._keeper.is_alive():
@@ -280,8 +236,6 @@ class RedisAccountLimit(AccountLimit):
     def _hand_back(self, lock: Lock, local: Slot) -> None:
         self._releases.put(lock)  # never blocks: safe in finalizers and event loops
         local.release()
-
-    # -- acquiring -------------------------------------------------------------------
 
     def acquire(self, deadline: float) -> Slot:
         """Wait (this thread) for a local slot, then for a Redis slot, until ``deadline``."""
@@ -359,8 +313,7 @@ class RedisLimitBackend:
 def redis_client(url: str) -> Redis:
     """A ``redis.Redis`` for ``url`` whose commands end after :data:`DEFAULT_SOCKET_TIMEOUT` s.
 
-    Commands are not retried by redis-py: a call waiting for a slot tries again itself,
-    within its ``queue_timeout``.
+    redis-py does not retry them (the waiting call does).
 
     Raises:
         ImportError: redis-py is not installed.
@@ -400,9 +353,9 @@ def use_redis(
     Args:
         url: A Redis URL (``redis://host:6379/0``), unless ``client`` is given.
         client: A sync ``redis.Redis`` client to use instead of ``url``.
-        slot_ttl: Seconds a slot held by a killed process stays taken (default 60).
+        slot_ttl: Seconds a slot held by a killed process stays taken.
         prefix: Prefix of the Redis keys (one per deployment sharing a Redis).
-        poll_interval: Seconds between two tries for a free slot (default 0.02).
+        poll_interval: Seconds between two tries for a free slot.
 
     Raises:
         ImportError: redis-py is not installed (``pip install "modelslab-llm[redis]"``).
@@ -419,11 +372,7 @@ def use_redis(
 
 
 def use_redis_from_env() -> None:
-    """Share the limits through ``$MODELSLAB_REDIS_URL`` when it is set and nothing else is.
-
-    Called before a call takes its slot, so that setting the variable is all a deployment
-    needs; a backend installed in code (:func:`use_redis`) takes precedence.
-    """
+    """Share the limits through ``$MODELSLAB_REDIS_URL`` when set and no backend is installed."""
     if not has_limit_backend():
         redis_url = redis_url_from_env()
         if redis_url is not None:

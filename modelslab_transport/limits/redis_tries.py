@@ -1,14 +1,8 @@
 """Redis commands of the queue limit, run so that a waiting call stops at its deadline.
 
-A command on a Redis that is stopped fails at once, but one on a frozen Redis (it
-accepts connections, never answers) blocks its thread until the client's socket timeout
-(or forever, on a client built without one). So each try of
-:mod:`modelslab_transport.limits.redis` runs in one of a few daemon worker threads, and
-the waiting call waits for it only until its deadline (:func:`try_until`,
-:func:`atry_until`); a try that finishes after its call gave up hands its result to a
-callback (the slot it took is given back). Daemon threads: a command stuck on a frozen
-Redis never delays the interpreter's exit (``concurrent.futures`` pools are joined at
-exit). The workers are rebuilt in a forked child.
+A command on a frozen Redis blocks its thread, so each try runs in a daemon worker
+thread (never delaying exit; rebuilt in a forked child) and the call waits only until
+its deadline.
 """
 
 from __future__ import annotations
@@ -34,7 +28,7 @@ WORKER_THREADS = 16
 
 T = TypeVar("T")
 Try = tuple[T | None, BaseException | None, bool]
-"""What a try ended with: its result (None: none), Redis's error, whether it finished."""
+"""A try's result (or None), Redis's error, and whether it finished."""
 Late = Callable[[Any], None]
 """Gets the (not None) result of a try that finished after its call stopped waiting."""
 
@@ -47,7 +41,7 @@ class _Workers:
         reset_in_forked_child(self)
 
     def after_fork(self) -> None:
-        """Start afresh (in a forked child the parent's threads are gone)."""
+        """Start afresh (in a forked child)."""
         self._lock = threading.Lock()
         self._work: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Any]] = (
             queue.SimpleQueue()
@@ -80,7 +74,6 @@ class _Workers:
 
 
 WORKERS = _Workers()
-"""The process's worker threads."""
 
 
 def redis_address(client: Any) -> str:
@@ -108,11 +101,7 @@ def _seconds_until(deadline: float) -> float | None:
 
 
 def _outcome(future: concurrent.futures.Future[T | None], late: Late) -> Try[T]:
-    """What ``future`` ended with; unfinished, its result goes to ``late`` once there.
-
-    Raises:
-        BaseException: what the try raised, unless it is a Redis failure.
-    """
+    """What ``future`` ended with (non-Redis errors raised); if unfinished, later to ``late``."""
     if not future.done():
 
         def hand_over(done: concurrent.futures.Future[T | None]) -> None:
@@ -134,10 +123,7 @@ def _outcome(future: concurrent.futures.Future[T | None], late: Late) -> Try[T]:
 def try_until(attempt: Callable[[], T | None], deadline: float, late: Late) -> Try[T]:
     """Run ``attempt()`` in a worker thread and wait for it until ``deadline``.
 
-    Args:
-        attempt: One try (a Redis failure it raises is returned, not raised).
-        deadline: ``time.monotonic()`` by which to stop waiting (inf: none).
-        late: Gets the result of a try that finishes after the wait ended.
+    ``deadline`` is ``time.monotonic()`` time (inf: none); a Redis failure is returned.
     """
     future = WORKERS.submit(attempt)
     concurrent.futures.wait([future], _seconds_until(deadline))

@@ -17,23 +17,10 @@ __all__ = ["RetryPolicy"]
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Backoff for retryable failures: connect errors, 429 and 5xx.
+    """Backoff (seconds) for retryable failures: connect errors, 429 and 5xx.
 
-    The number of retries is ``ClientSettings.max_retries``; this policy says how long
-    to wait. A wait the server asks for (read by
-    :func:`~modelslab_transport.decoding.error_bodies.parse_retry_after`: headers, else the body)
-    is honoured; otherwise the wait grows exponentially from
-    ``initial_backoff`` up to ``max_backoff``, less a random ``jitter`` fraction so that
-    many clients do not retry in step. A server that asks for more than ``max_wait``
-    seconds is not retried: the error (with its ``retry_after``) goes to the caller.
-
-    Attributes:
-        initial_backoff: Seconds before the first retry when the server gave no hint.
-        max_backoff: Upper bound of the exponential backoff.
-        max_wait: The longest server-requested wait that is still honoured.
-        jitter: Fraction (0-1) of the backoff that is randomly taken off.
-        sleep: How to wait in the sync client (replaceable in tests).
-        async_sleep: How to wait in the async client (replaceable in tests).
+    The server's wait is honoured up to ``max_wait`` (beyond it: no retry); otherwise
+    ``initial_backoff`` doubles up to ``max_backoff``, less a random ``jitter`` fraction.
     """
 
     initial_backoff: float = 0.5
@@ -50,17 +37,11 @@ class RetryPolicy:
             raise ValueError("backoff and wait bounds must not be negative")
 
     def delay(self, attempt: int, error: ModelsLabError, max_retries: int) -> float | None:
-        """Seconds to wait before retry number ``attempt + 1``, or None to give up.
-
-        Args:
-            attempt: How many retries were already made (0 after the first failure).
-            error: The failure of the latest attempt.
-            max_retries: How many retries are allowed in all.
-        """
+        """Seconds to wait before retry ``attempt + 1`` (``attempt`` counts from 0), or None."""
         if not error.retryable or attempt >= max_retries:
             return None
         hint = error.retry_after if isinstance(error, APIStatusError) else None
-        if hint is not None and math.isfinite(hint):  # nan/inf: as if the server gave none
+        if hint is not None and math.isfinite(hint):
             wait = max(float(hint), 0.0)
             return wait if wait <= self.max_wait else None
         backoff = min(self.max_backoff, self.initial_backoff * (2.0**attempt))

@@ -35,9 +35,6 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------- request side
-
-
 CacheControl = dict[str, Any]
 """A prompt-cache marker in Anthropic's shape (``{"type": "ephemeral", "ttl": "1h"}``)."""
 
@@ -73,9 +70,7 @@ class ImagePart(StrictModel):
 class FileData(StrictModel):
     """A document (a PDF, plain text): inline as a ``data:`` URI, by file id, or by URL.
 
-    ``file_data`` and ``file_id`` are OpenAI's chat-completions ``file`` part; ``url``
-    has no chat-completions form and is sent only on the Messages protocol (a
-    ``document`` block with a ``url`` source).
+    ``url`` is sent only on the Messages protocol (chat completions has no form for it).
     """
 
     filename: str | None = None
@@ -118,11 +113,7 @@ class FunctionCall(StrictModel):
 class ToolCall(StrictModel):
     """A tool call made by an earlier assistant turn, sent back in the history.
 
-    Fields the provider attached to the call besides these (Gemini's
-    ``extra_content.google.thought_signature`` through OpenAI-compatible APIs, say)
-    are passed as extra keyword arguments and sent back unchanged, as the provider
-    requires; they are the only extras a tool call accepts, and only as a mapping of
-    JSON values.
+    Extra fields the provider attached (Gemini's ``thought_signature``) are sent back unchanged.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -135,11 +126,8 @@ class ToolCall(StrictModel):
 class SignedReasoning(StrictModel):
     """A signed reasoning block of an earlier assistant turn, to send back as it came.
 
-    ``type="thinking"`` blocks carry the reasoning ``thinking`` text and the
-    provider's ``signature``; ``type="redacted_thinking"`` blocks carry only the
-    encrypted ``data``. Anthropic-style APIs check the signature, so the block must
-    come back byte for byte (Anthropic, "Extended thinking", preserving thinking
-    blocks: https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking).
+    The signature is checked, so it must come back byte for byte
+    (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking).
     """
 
     type: Literal["thinking", "redacted_thinking"]
@@ -159,14 +147,8 @@ class SignedReasoning(StrictModel):
 class ChatMessage(StrictModel):
     """One message of the conversation sent to the model.
 
-    ``tool`` messages must name the ``tool_call_id`` they answer; ``assistant``
-    messages may carry ``tool_calls`` instead of content.
-
-    Reasoning of an earlier assistant turn travels in two fields, one per provider
-    rule (:mod:`modelslab_transport.chat.reasoning_history` decides where each is kept):
-    ``reasoning_content`` (DeepSeek's field, sent on ``/chat/completions``) and
-    ``signed_reasoning`` (Anthropic-style signed thinking blocks; never serialised
-    here, the Messages encoder puts them at the start of the assistant turn).
+    ``signed_reasoning`` and ``is_error`` are sent only by the Messages encoder; see
+    :mod:`modelslab_transport.chat.reasoning_history` for where reasoning is kept.
     """
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
@@ -177,10 +159,7 @@ class ChatMessage(StrictModel):
     tool_call_id: str | None = None
     signed_reasoning: list[SignedReasoning] | None = Field(default=None, exclude=True)
     is_error: bool | None = Field(default=None, exclude=True)
-    """On a ``tool`` message: the call failed and the content says how (LangChain's
-    ``ToolMessage(status="error")``). Never serialised here (``/chat/completions`` has
-    no such field; the content carries the error); the Messages encoder sends it as the
-    ``tool_result`` block's ``is_error``, Anthropic's name for it."""
+    """On a ``tool`` message: the call failed (LangChain's ``ToolMessage(status="error")``)."""
 
     @model_validator(mode="after")
     def _check_shape(self) -> "ChatMessage":
@@ -221,9 +200,8 @@ class StreamOptions(StrictModel):
 class ChatCompletionRequest(RequestModel):
     """The body of ``POST /chat/completions``.
 
-    ``max_tokens`` is always sent: ModelsLab otherwise stops every answer at 1000
-    tokens. Parameters not named here (``top_k``, ``repetition_penalty``, ...) can be
-    passed as extra keyword arguments and are sent as given.
+    ``max_tokens`` is always sent (see config/defaults.py ``DEFAULT_MAX_TOKENS``); extra
+    keyword arguments are sent as given.
     """
 
     model: str
@@ -260,9 +238,6 @@ class ChatCompletionRequest(RequestModel):
         return self
 
 
-# ------------------------------------------------------------------ reply side
-
-
 def content_text(content: str | list[Any] | None) -> str:
     """The text of a reply's ``content``: a string, a list of text blocks, or null."""
     if content is None:
@@ -279,21 +254,14 @@ def content_text(content: str | list[Any] | None) -> str:
 
 
 def json_text(value: Any) -> Any:
-    """A JSON object or array given where JSON *text* is expected, as that text.
-
-    Some servers send ``function.arguments`` as an object rather than OpenAI's string
-    holding JSON; the meaning is the same. Anything else is returned unchanged.
-    """
+    """A JSON object or array given where JSON *text* is expected, as that text (else as is)."""
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return value
 
 
 class ResponseFunctionCall(ResponseModel):
-    """A function call in a reply; in a stream, each field may be a fragment or absent.
-
-    ``arguments`` is JSON text; an object sent in its place is read as its JSON text.
-    """
+    """A function call in a reply; in a stream, each field may be a fragment or absent."""
 
     name: str | None = None
     arguments: str | None = None
@@ -314,12 +282,7 @@ class ResponseToolCall(ResponseModel):
 
 
 class ReasoningBlock(ResponseModel):
-    """A reasoning block of a reply, or a fragment of one in a stream delta.
-
-    Filled from Anthropic-style ``thinking`` (``thinking`` text and ``signature``)
-    and ``redacted_thinking`` (``data``) blocks. In a stream, fragments with the same
-    ``index`` belong to one block and their strings are concatenated.
-    """
+    """A thinking block of a reply, or a fragment of one (same ``index``) in a stream delta."""
 
     type: str
     index: int | None = None
@@ -329,12 +292,7 @@ class ReasoningBlock(ResponseModel):
 
 
 class _AssistantContent(ResponseModel):
-    """What a reply's assistant message and a stream chunk's delta both carry.
-
-    ``reasoning_content`` is the reasoning text (DeepSeek's field; the Messages
-    bridge fills it from thinking blocks); ``reasoning_blocks`` the signed and
-    redacted thinking blocks a Messages reply had, which must go back unchanged.
-    """
+    """What a reply's assistant message and a stream chunk's delta both carry."""
 
     role: str | None = None
     content: str | list[Any] | None = None
