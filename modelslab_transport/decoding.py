@@ -52,7 +52,7 @@ from modelslab_transport.wire.messages import (
 )
 
 if TYPE_CHECKING:
-    from httpx2 import ServerSentEvent
+    from modelslab_transport.sse import ServerSentEvent
 
 __all__ = [
     "ChatChunkDecoder",
