@@ -113,7 +113,7 @@ class SSEDecoder:
                 return []
             self._head = None
             piece = piece.removeprefix(_BOM)
-        if self._after_cr:
+        if self._after_cr and piece:
             self._after_cr = False
             if piece[:1] == b"\n":
                 piece = piece[1:]
