@@ -22,6 +22,8 @@ whole beyond the limit.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from modelslab_transport.errors import InvalidResponseError
 
 __all__ = ["SSEDecoder", "ServerSentEvent"]
@@ -29,31 +31,20 @@ __all__ = ["SSEDecoder", "ServerSentEvent"]
 _BOM = b"\xef\xbb\xbf"
 
 
-class ServerSentEvent:
-    """One dispatched event: ``event`` (``"message"`` unless named), ``data``, ``id``, ``retry``."""
+class ServerSentEvent(NamedTuple):
+    """One dispatched event."""
 
-    __slots__ = ("data", "event", "id", "retry")
+    event: str = "message"
+    """The event's name (``"message"`` unless an ``event:`` line named it)."""
+    data: str = ""
+    """Its ``data:`` lines, joined with LF."""
+    id: str = ""
+    """The last event id the stream set (it carries over to later events)."""
+    retry: int | None = None
+    """The reconnection time this event set, in milliseconds."""
 
-    def __init__(
-        self, event: str = "message", data: str = "", id: str = "", retry: int | None = None
-    ) -> None:
-        self.event, self.data, self.id, self.retry = event, data, id, retry
 
-    def __repr__(self) -> str:
-        return (
-            f"ServerSentEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, "
-            f"retry={self.retry!r})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ServerSentEvent):
-            return NotImplemented
-        return (self.event, self.data, self.id, self.retry) == (
-            other.event,
-            other.data,
-            other.id,
-            other.retry,
-        )
+_new_event = tuple.__new__  # ServerSentEvent's own __new__ is a Python function
 
 
 def _too_large(limit: int) -> InvalidResponseError:
@@ -79,6 +70,7 @@ class SSEDecoder:
 
     __slots__ = (
         "_after_cr",
+        "_clean",
         "_data",
         "_event",
         "_head",
@@ -103,9 +95,30 @@ class SSEDecoder:
         self._retry: int | None = None
         self._pending = False  # a field of the current event was set
         self._size = 0  # bytes of the current event's field lines
+        self._clean = False  # between events, nothing held: the next may take the fast path
 
     def feed(self, piece: bytes) -> list[ServerSentEvent]:
         """The events that ``piece`` (the next bytes of the body) completes."""
+        if (
+            self._clean
+            and piece.startswith(b"data:")
+            and piece.find(b"\n") == len(piece) - 2
+            and piece.endswith(b"\n\n")
+            and b"\r" not in piece
+        ):
+            # The usual event, whole in one piece: one data line, then the blank line.
+            limit = self._limit
+            if limit is not None and self._size + len(piece) - 2 > limit:
+                raise _too_large(limit)
+            self._size = 0
+            value = piece[6:-2] if piece[5] == 32 else piece[5:-2]  # 32: b" "
+            event = ("message", value.decode("utf-8", "replace"), self._id, None)
+            return [_new_event(ServerSentEvent, event)]
+        events = self._feed(piece)
+        self._clean = self._head is None and not (self._parts or self._pending or self._after_cr)
+        return events
+
+    def _feed(self, piece: bytes) -> list[ServerSentEvent]:
         if self._head is not None:
             piece = self._head + piece
             if len(piece) < len(_BOM) and _BOM.startswith(piece):
