@@ -73,6 +73,8 @@ the longest a slot is kept back after its request ended (see
 :meth:`AccountLimit.wait_after`)."""
 LATE_FREE_DECAY = 0.9
 """What :attr:`AccountLimit.late_free` is multiplied by each time a slot is kept back."""
+LATE_FREE_MIN = 0.001
+"""Below this many seconds :attr:`AccountLimit.late_free` is 0: slots go back at once."""
 
 _QUEUE_LIMIT = re.compile(r"queued requests", re.IGNORECASE)
 _NAMED_MAXIMUM = re.compile(r"maximum\s+(?:of\s+)?(\d+)\s+queued", re.IGNORECASE)
@@ -313,7 +315,8 @@ class AccountLimit:
                 self._debt -= 1
                 return
             semaphore, late = self._semaphore, self.late_free
-            self.late_free *= LATE_FREE_DECAY  # a later refusal raises it again
+            decayed = self.late_free * LATE_FREE_DECAY  # a later refusal raises it again
+            self.late_free = decayed if decayed >= LATE_FREE_MIN else 0.0
         if late:  # the server frees the place late: keep it from the next request till then
             timer = threading.Timer(late, self._release_kept, (semaphore,))
             timer.daemon = True

@@ -162,3 +162,13 @@ async def test_modelslabllm_gathered_achat_waits_no_retry_after_for_its_own_refu
                 group.start_soon(one, index)
     assert [reply.message.content for reply in replies] == [answer_for(p) for p in prompts]
     _no_retry_after(sleeps, server)
+
+
+def test_slots_go_back_at_once_again_after_refusals_stop() -> None:
+    limit = AccountLimit("acct", 5)
+    limit.late_free = 0.002  # learnt from a refusal for a place still taken
+    for _ in range(20):  # each end keeps its slot back a little less long
+        limit.acquire(time.monotonic() + 10).release()
+    assert limit.late_free == 0.0
+    limit.acquire(math.inf).release()
+    assert limit.acquire(time.monotonic()).in_flight == 1  # free at once: no waiting
