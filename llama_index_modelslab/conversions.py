@@ -443,13 +443,14 @@ class StreamConverter:
             accumulator.id,
             accumulator.reasoning_blocks(0) if self._blocks else [],
         )
-        return ChatResponse(
-            message=message,
-            delta=delta,
-            raw=chunk,
-            additional_kwargs=usage_from_wire(accumulator.usage),
-            logprobs=_logprob_lists(accumulator.logprobs(0)) if self._logprobs else None,
-        )
+        # Only the fields that hold something: each keyword costs validation, and the
+        # others are the defaults (no usage and no logprobs: most chunks).
+        fields: dict[str, Any] = {}
+        if accumulator.usage is not None:
+            fields["additional_kwargs"] = usage_from_wire(accumulator.usage)
+        if self._logprobs:
+            fields["logprobs"] = _logprob_lists(accumulator.logprobs(0))
+        return ChatResponse(message=message, delta=delta, raw=chunk, **fields)
 
     def finish(self) -> ChatResponse | None:
         """The response for text the think-tag splitter still held, if a stream was cut."""
