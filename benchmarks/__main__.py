@@ -46,8 +46,12 @@ QUIET_ENVIRONMENT = {
     "MODELSLAB_API_KEY": "sk-bench",
 }
 
-# group: the framework floor of scenario 1 (a bare framework subclass, no HTTP)
-FRAMEWORK_FLOOR_KEYS = {"langchain": "lc-floor", "llama-index": "li-floor"}
+# group: the framework floors of scenario 1 (a bare framework subclass: without HTTP,
+# then reading the server with httpx2 iter_lines + json.loads, which the goals use)
+FRAMEWORK_FLOOR_KEYS = {
+    "langchain": ("lc-floor", "lc-http-floor"),
+    "llama-index": ("li-floor", "li-http-floor"),
+}
 
 GROUPS = {
     # group: (ours, peers)
@@ -369,23 +373,29 @@ def _framework_floor_rows(title: str, timings: list[Timing]) -> list[Row]:
     """Ours against the framework floor of its group (scenario 1)."""
     by_key = {t.key: t for t in timings}
     rows = []
-    for group, floor_key in FRAMEWORK_FLOOR_KEYS.items():
-        if floor_key not in by_key:
-            continue
-        ours, floor = by_key[GROUPS[group][0]], by_key[floor_key]
-        rows.append(
-            [
-                title,
-                ours.label,
-                floor.label,
-                _cell(ours),
-                _cell(floor),
-                _ratio(ours, floor),
-                _cpu_ratio(ours, floor),
-                "",
-                "ms/stream; peer column: the framework alone (ours/peer = ours / framework floor)",
-            ]
-        )
+    notes = {
+        False: "ms/stream; peer column: the framework alone (ours/peer = ours / framework floor)",
+        True: "ms/stream; peer column: the framework and the cheapest HTTP (ours/peer = ours / "
+        "framework floor with HTTP)",
+    }
+    for group, floor_keys in FRAMEWORK_FLOOR_KEYS.items():
+        for floor_key in floor_keys:
+            if floor_key not in by_key:
+                continue
+            ours, floor = by_key[GROUPS[group][0]], by_key[floor_key]
+            rows.append(
+                [
+                    title,
+                    ours.label,
+                    floor.label,
+                    _cell(ours),
+                    _cell(floor),
+                    _ratio(ours, floor),
+                    _cpu_ratio(ours, floor),
+                    "",
+                    notes["http" in floor_key],
+                ]
+            )
     return rows
 
 
@@ -547,17 +557,17 @@ def _goals(results: dict[str, list[Timing]], config: Config) -> list[str]:
         ratio_goal(
             "1. transport iteration <= 1.3x the floor", get("1", "tr-ours"), get("1", "floor"), 1.3
         )
-        if any(t.key == "lc-floor" for t in results["1"]):
+        if any(t.key == "lc-http-floor" for t in results["1"]):
             ratio_goal(
-                "1. ChatModelsLab.stream <= 1.2x the LangChain floor",
+                "1. ChatModelsLab.stream <= 1.15x the LangChain floor with HTTP",
                 get("1", "lc-ours"),
-                get("1", "lc-floor"),
-                1.2,
+                get("1", "lc-http-floor"),
+                1.15,
             )
             ratio_goal(
-                "1. ModelsLabLLM.stream_chat <= 1.2x the LlamaIndex floor",
+                "1. ModelsLabLLM.stream_chat <= 1.2x the LlamaIndex floor with HTTP",
                 get("1", "li-ours"),
-                get("1", "li-floor"),
+                get("1", "li-http-floor"),
                 1.2,
             )
     if "2" in results:

@@ -545,8 +545,42 @@ def li_floor(kind: Kind, base_url: str) -> Contender:
     return _llama_index("li-floor", llm, label, "floor", kind, base_url)
 
 
+def lc_http_floor(kind: Kind, base_url: str) -> Contender:
+    """The LangChain floor with HTTP: a bare ``BaseChatModel`` reading the server over httpx2."""
+    import httpx2
+
+    from benchmarks.framework_floors import langchain_http_floor
+
+    if kind != "stream":
+        raise ValueError("the framework floors only stream")
+    client = httpx2.Client(timeout=60)
+    llm = langchain_http_floor(client, base_url, API_KEY)
+    label = "floor: bare BaseChatModel subclass .stream, httpx2 iter_lines + json.loads"
+    contender = _langchain("lc-http-floor", llm, label, "floor", kind, base_url)
+    contender.closers.append(client.close)
+    return contender
+
+
+def li_http_floor(kind: Kind, base_url: str) -> Contender:
+    """The LlamaIndex floor with HTTP: a bare ``FunctionCallingLLM`` reading over httpx2."""
+    import httpx2
+
+    from benchmarks.framework_floors import llama_index_http_floor
+
+    if kind != "stream":
+        raise ValueError("the framework floors only stream")
+    client = httpx2.Client(timeout=60)
+    llm = llama_index_http_floor(client, base_url, API_KEY)
+    label = "floor: bare FunctionCallingLLM subclass .stream_chat, httpx2 iter_lines + json.loads"
+    contender = _llama_index("li-http-floor", llm, label, "floor", kind, base_url)
+    contender.closers.append(client.close)
+    return contender
+
+
 FRAMEWORK_FLOORS: dict[str, Callable[[Kind, str], Contender]] = {
     "lc-floor": lc_floor,
     "li-floor": li_floor,
+    "lc-http-floor": lc_http_floor,
+    "li-http-floor": li_http_floor,
 }
 """Scenario 1's framework floors (stream only), by key."""

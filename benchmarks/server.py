@@ -215,15 +215,19 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[st
 
 
 @functools.lru_cache(maxsize=256)
-def _options(path: str) -> tuple[int, int, float, int, float]:
-    """(content chunks, tool-call fragments, latency in seconds, queue limit, retry_after)
-    named by the URL path (``q5``: at most 5 requests in flight, ModelsLab's 429 beyond;
-    0: none; ``r1``: the 429 body's ``retry_after`` is 1 s, default ModelsLab's 30)."""
-    options = {"c": 20.0, "t": 0.0, "l": 0.0, "q": 0.0, "r": 30.0}
+def _options(path: str) -> tuple[int, int, float, int, float, float | None]:
+    """(content chunks, tool-call fragments, latency in seconds, queue limit, retry_after,
+    slot lag) named by the URL path (``q5``: at most 5 requests in flight, ModelsLab's 429
+    beyond; 0: none; ``r1``: the 429 body's ``retry_after`` is 1 s, default ModelsLab's 30;
+    ``f0``: a request's place in the queue is freed only after its reply is written, and
+    this many seconds later; by default it is freed before the reply is written)."""
+    options: dict[str, float | None] = {"c": 20.0, "t": 0.0, "l": 0.0, "q": 0.0, "r": 30.0}
+    options["f"] = None
     for segment in path.split("/"):
         if segment[:1] in options and segment[1:].replace(".", "", 1).isdigit():
             options[segment[0]] = float(segment[1:])
-    return int(options["c"]), int(options["t"]), options["l"], int(options["q"]), options["r"]
+    c, t, latency, q, r = (float(options[k] or 0) for k in "ctlqr")
+    return int(c), int(t), latency, int(q), r, options["f"]
 
 
 def _plain(status: str, payload: bytes, content_type: str = "application/json") -> bytes:
@@ -231,6 +235,10 @@ def _plain(status: str, payload: bytes, content_type: str = "application/json") 
         f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n"
         f"content-length: {len(payload)}\r\nconnection: keep-alive\r\n\r\n"
     ).encode() + payload
+
+
+def _free_place() -> None:
+    STATS["in_flight"] -= 1
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -250,7 +258,7 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 STATS["connections"] += 1
             STATS["requests"] += 1
             request = json.loads(body or b"{}")
-            chunks, tools, latency, queue_limit, retry_after = _options(path)
+            chunks, tools, latency, queue_limit, retry_after, lag = _options(path)
             if queue_limit and STATS["in_flight"] >= queue_limit:
                 STATS["refused"] += 1
                 refusal = (QUEUE_LIMIT_BODY % (queue_limit, retry_after)).encode()
@@ -263,15 +271,20 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 if latency:
                     await asyncio.sleep(latency)
             finally:
-                STATS["in_flight"] -= 1
-            model = str(request.get("model", "bench-model"))
-            if not request.get("stream"):
-                writer.write(_plain_reply(model, chunks, tools))
-            else:
-                usage = bool((request.get("stream_options") or {}).get("include_usage"))
-                STATS["usage_requests"] += usage
-                writer.write(_sse_reply(model, chunks, tools, usage))
-            await writer.drain()
+                if lag is None:
+                    STATS["in_flight"] -= 1
+            try:
+                model = str(request.get("model", "bench-model"))
+                if not request.get("stream"):
+                    writer.write(_plain_reply(model, chunks, tools))
+                else:
+                    usage = bool((request.get("stream_options") or {}).get("include_usage"))
+                    STATS["usage_requests"] += usage
+                    writer.write(_sse_reply(model, chunks, tools, usage))
+                await writer.drain()
+            finally:
+                if lag is not None:  # the place is freed once the reply is out, and later
+                    asyncio.get_running_loop().call_later(lag, _free_place)
     except (ConnectionError, OSError):
         return
     finally:

@@ -641,7 +641,10 @@ class StreamConverter:
                 info = {"finish_reason": choice.finish_reason}
             if logprobs is not None:
                 info = {**(info or {}), "logprobs": logprobs}
-            converted.append(ChatGenerationChunk(message=message, generation_info=info))
+            if info is None:  # no keyword for the default: each costs validation
+                converted.append(ChatGenerationChunk(message=message))
+            else:
+                converted.append(ChatGenerationChunk(message=message, generation_info=info))
         return converted
 
     def finish(self) -> ChatGenerationChunk:

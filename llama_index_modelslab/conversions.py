@@ -536,13 +536,14 @@ class StreamConverter:
             accumulator.reasoning_blocks(0) if self._blocks else [],
             reason if reason is not None or self._ended else _IN_PROGRESS,
         )
-        return ChatResponse(
-            message=message,
-            delta=delta,
-            raw=chunk,
-            additional_kwargs=usage_from_wire(accumulator.usage),
-            logprobs=_logprob_lists(accumulator.logprobs(0)) if self._logprobs else None,
-        )
+        # Only the fields that hold something: each keyword costs validation, and the
+        # others are the defaults (no usage and no logprobs: most chunks).
+        fields: dict[str, Any] = {}
+        if accumulator.usage is not None:
+            fields["additional_kwargs"] = usage_from_wire(accumulator.usage)
+        if self._logprobs:
+            fields["logprobs"] = _logprob_lists(accumulator.logprobs(0))
+        return ChatResponse(message=message, delta=delta, raw=chunk, **fields)
 
     def finish(self) -> ChatResponse | None:
         """The last response, when the stream's end adds one; call it when the stream ends.

@@ -148,11 +148,16 @@ class ThinkTagStream:
 
     def __init__(self) -> None:
         self._splitters: dict[int, ThinkTagSplitter] = {}
+        self._through: set[int] = set()  # choices past any leading reasoning
 
     def split(self, chunk: ChatCompletionChunk) -> ChatCompletionChunk:
         """The chunk with inline reasoning moved out of its content."""
         if not chunk.choices:
             return chunk
+        if len(chunk.choices) == 1:  # the usual chunk, once past any reasoning: as it is
+            only = chunk.choices[0]
+            if only.index in self._through and not only.finish_reason:
+                return chunk
         choices: list[ChunkChoice] = []
         changed = False
         for choice in chunk.choices:
@@ -167,6 +172,8 @@ class ThinkTagStream:
                 choices.append(choice)
                 continue
             reasoning, content = splitter.feed(delta.content or "")
+            if splitter.passing_through:
+                self._through.add(choice.index)
             if choice.finish_reason:
                 more_reasoning, more_content = splitter.finish()
                 reasoning, content = reasoning + more_reasoning, content + more_content

@@ -48,7 +48,7 @@ from modelslab_transport.wire.messages import (
 from modelslab_transport.wire.surrogates import SurrogateJoiner, well_formed_strings
 
 if TYPE_CHECKING:
-    from httpx2 import ServerSentEvent
+    from modelslab_transport.wire.sse import ServerSentEvent
 
 __all__ = [
     "ChatChunkDecoder",
@@ -414,31 +414,33 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
         self, event: ServerSentEvent, headers: Mapping[str, str]
     ) -> ChatCompletionChunk | None:
         """The chunk an event carries; None for ``[DONE]`` and empty events."""
-        data = event.data.strip()
-        if not data:
-            return None
-        if data == "[DONE]":
-            if not self._any_choice:  # as a plain reply with "choices": [] would be
-                raise InvalidResponseError("the chat stream ended ([DONE]) without any choice")
-            self._done = True
-            return None
-        chunk = self._fast(ChatCompletionChunk, event)
+        data = event.data
+        if data[:1] == "{":  # the usual chunk: no blank space to strip
+            chunk = self._fast(ChatCompletionChunk, event)
+        else:
+            data = data.strip()
+            if not data:
+                return None
+            if data == "[DONE]":
+                if not self._any_choice:  # as a plain reply with "choices": [] would be
+                    raise InvalidResponseError("the chat stream ended ([DONE]) without any choice")
+                self._done = True
+                return None
+            chunk = self._fast(ChatCompletionChunk, event)
         if chunk is None:
             # Anything unusual (an error object, a non-object, JSON pydantic's parser
             # refuses) takes the general path, which raises the precise error.
             chunk = _validate(
                 ChatCompletionChunk, self._payload(event, headers), self._settings, self.what
             )
-        if not self._any_choice and chunk.choices:
+        choices = chunk.choices
+        if choices:
             self._any_choice = True
-        for choice in chunk.choices:
-            if "delta" not in choice.model_fields_set:
-                self._delta_from_message(choice)
-        if not self._finished:
-            for choice in chunk.choices:
+            for choice in choices:
+                if "delta" not in choice.__pydantic_fields_set__:
+                    self._delta_from_message(choice)
                 if choice.finish_reason:
                     self._finished = True
-                    break
         return chunk
 
     def _delta_from_message(self, choice: ChunkChoice) -> None:

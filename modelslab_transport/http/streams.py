@@ -8,8 +8,9 @@ The body decides how it is read, not only the ``Content-Type``: a body that star
 as JSON (``{`` or ``[``) is a plain reply even under ``text/event-stream``, and one that
 starts with an SSE field (``data:``, ``event:``, ``id:``, ``retry:``, or a ``:``
 comment) is an event stream under ``application/json``, ``text/plain`` or no type at
-all. Events are parsed by httpx2's :class:`httpx2.EventSource`, as UTF-8 with a
-leading byte-order mark dropped, and no event may exceed ``max_event_size`` bytes.
+all. Events are framed by :class:`~modelslab_transport.wire.sse.SSEDecoder` (as httpx2's
+``EventSource`` frames them), as UTF-8 with a leading byte-order mark dropped, and no
+event may exceed ``max_event_size`` bytes.
 
 Once the server marks the stream complete (``[DONE]``, ``message_stop``) the rest of
 the body (at most :data:`DRAIN_MAX_BYTES`, for at most :data:`DRAIN_MAX_SECONDS`) is
@@ -20,6 +21,7 @@ being closed: sequential streams then share one connection.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator
+from itertools import chain
 from types import TracebackType
 from typing import Generic, TypeVar
 
@@ -30,7 +32,7 @@ from modelslab_transport.config.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
 from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.decoding.not_found import describe_not_found
 from modelslab_transport.decoding.replies import EventDecoder, is_event_stream
-from modelslab_transport.errors import InvalidResponseError, NotFoundError
+from modelslab_transport.errors import NotFoundError
 from modelslab_transport.http.bodies import ajoin_body, join_body, plain_response
 from modelslab_transport.http.exceptions import transport_error
 from modelslab_transport.http.loop_shutdown import track, untrack
@@ -40,9 +42,9 @@ from modelslab_transport.limits.deadlines import (
     Deadline,
     EventClock,
     reply_deadline_error,
-    timed_chunks,
 )
 from modelslab_transport.limits.queue import release_slot
+from modelslab_transport.wire.sse import ServerSentEvent, SSEDecoder
 
 __all__ = [
     "DEFAULT_MAX_SSE_EVENT_SIZE",
@@ -85,27 +87,6 @@ def _sniff(head: bytes, header_says_sse: bool, *, complete: bool) -> bool | None
     return False
 
 
-def _sse_response(
-    response: httpx2.Response, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream
-) -> httpx2.Response:
-    """A response over ``stream`` (the body's decoded bytes) that EventSource accepts."""
-    sse = httpx2.Response(
-        response.status_code,
-        headers={"content-type": "text/event-stream"},
-        stream=stream,
-        request=response.request,
-    )
-    sse.encoding = "utf-8-sig"  # SSE is always UTF-8; a leading BOM is not text
-    return sse
-
-
-def _too_large(exc: httpx2.SSEError, limit: int | None) -> InvalidResponseError:
-    return InvalidResponseError(
-        f"a server-sent event exceeded {limit} bytes (max_sse_event_size={limit}; raise "
-        f"max_sse_event_size=, or set it to None to accept events of any size): {exc}"
-    )
-
-
 def _url_of(response: httpx2.Response, settings: ClientSettings) -> str:
     try:
         return settings.redact(str(response.request.url))
@@ -127,18 +108,6 @@ def _identity(response: httpx2.Response) -> bool:
 
 
 # -- sync --------------------------------------------------------------------------------
-
-
-class _Rest(httpx2.SyncByteStream):
-    """The sniffed head, then the rest of the body."""
-
-    def __init__(self, head: bytes, rest: Iterator[bytes]) -> None:
-        self._head, self._rest = head, rest
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self._head:
-            yield self._head
-        yield from self._rest
 
 
 def _drain(chunks: Iterator[bytes], response: httpx2.Response) -> None:
@@ -207,42 +176,47 @@ class EventStream(Generic[T]):
             # that completes no event fails at the next piece after the event was due.
             with WATCHDOG.guard(socket_of(response), deadline.remaining()):
                 pieces = response.iter_raw() if _identity(response) else response.iter_bytes()
-                chunks = timed_chunks(pieces, clock)
                 head, header_says_sse, kind = b"", is_event_stream(response), None
                 while kind is None:
-                    piece = next(chunks, None)
+                    piece = next(pieces, None)
+                    clock.check()
                     head += piece or b""
                     kind = _sniff(
                         head, header_says_sse, complete=piece is None or len(head) > _SNIFF_MAX
                     )
                 if not kind:  # a plain reply: its reads are timed, not gaps between events
                     clock.stop()
-                    body = join_body(head, chunks, settings, response)
+                    body = join_body(head, pieces, settings, response)
                     yield from decoder.plain_reply(plain_response(response, body))
                     return
-                events = httpx2.EventSource(
-                    _sse_response(response, _Rest(head, chunks)), max_event_size=max_event_size
-                )
-                decode, headers, restart = decoder.decode, response.headers, clock.restart
-                for event in events:
-                    restart()
-                    item = decode(event, headers)
-                    if decoder.done:
-                        clock.stop()
-                        _drain(chunks, response)
+                sse = SSEDecoder(max_event_size)
+                feed, decode, headers = sse.feed, decoder.decode, response.headers
+                restart, check = clock.restart, clock.check
+                # The pieces, then None for the end of the body; each piece is timed: one
+                # that arrives after the next event was due fails.
+                for piece in chain((head,), pieces, (None,)):
+                    if piece is None:
+                        events = sse.end()
+                    else:
+                        check()
+                        events = feed(piece)
+                    for event in events:
+                        restart()
+                        item = decode(event, headers)
+                        if decoder.done:
+                            clock.stop()
+                            _drain(pieces, response)
+                            if item is not None:
+                                yield item
+                            return
                         if item is not None:
                             yield item
-                        return
-                    if item is not None:
-                        yield item
                 last = decoder.end()
                 if last is not None:
                     yield last
         except NotFoundError as exc:  # in an error event: say where and why
             describe_not_found(exc, response, settings)
             raise
-        except httpx2.SSEError as exc:
-            raise _too_large(exc, max_event_size) from None
         except httpx2.HTTPError as exc:
             if deadline.expired():
                 raise reply_deadline_error(deadline, clock.url) from exc
@@ -281,19 +255,6 @@ class EventStream(Generic[T]):
 
 
 # -- async -------------------------------------------------------------------------------
-
-
-class _AsyncRest(httpx2.AsyncByteStream):
-    """The sniffed head, then the rest of the body."""
-
-    def __init__(self, head: bytes, rest: AsyncIterator[bytes]) -> None:
-        self._head, self._rest = head, rest
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._head:
-            yield self._head
-        async for piece in self._rest:
-            yield piece
 
 
 async def _adrain(chunks: AsyncIterator[bytes]) -> None:
@@ -344,8 +305,10 @@ class AsyncEventStream(Generic[T]):
         self._decoder = decoder
         self._settings = settings
         self._max_event_size = max_event_size
-        self._chunks: AsyncIterator[bytes] | None = None
-        self._events: AsyncIterator[httpx2.ServerSentEvent] | None = None
+        self._chunks: ATimedChunks | None = None
+        self._sse: SSEDecoder | None = None
+        self._events: list[ServerSentEvent] = []  # framed, not decoded yet; in reverse order
+        self._body_ended = False  # the body's last piece was framed
         self._ready: list[T] = []  # items of a plain reply, in reverse order
         self._finished = False
         self._closing = False
@@ -362,11 +325,8 @@ class AsyncEventStream(Generic[T]):
             head += piece or b""
             kind = _sniff(head, header_says_sse, complete=piece is None or len(head) > _SNIFF_MAX)
         if kind:
-            source = httpx2.EventSource(
-                _sse_response(response, _AsyncRest(head, chunks)),
-                max_event_size=self._max_event_size,
-            )
-            self._events = aiter(source)
+            self._sse = SSEDecoder(self._max_event_size)
+            self._events = self._sse.feed(head)[::-1]
             return
         self._clock.stop()  # a plain reply: its reads are timed, not gaps between events
         body = await ajoin_body(head, chunks, self._settings, response)
@@ -376,28 +336,38 @@ class AsyncEventStream(Generic[T]):
         release_slot(response)
 
     async def _next(self) -> T:
-        if self._events is None and not self._finished:
+        if self._sse is None and not self._finished:
             await self._start()
         if self._ready:
             return self._ready.pop()
-        if self._finished or self._events is None:
+        sse = self._sse
+        if self._finished or sse is None:
             raise StopAsyncIteration
-        decoder, headers = self._decoder, self.response.headers
+        assert self._chunks is not None
+        decoder, headers, events = self._decoder, self.response.headers, self._events
         while True:
-            try:
-                event = await anext(self._events)
-            except StopAsyncIteration:
-                self._finished = True
-                last = decoder.end()
-                if last is None:
-                    raise
-                return last
+            if not events:
+                if self._body_ended:
+                    self._finished = True
+                    last = decoder.end()
+                    if last is None:
+                        raise StopAsyncIteration
+                    return last
+                piece = await anext(self._chunks, None)  # timed: see ATimedChunks
+                if piece is None:
+                    self._body_ended = True
+                    events = sse.end()
+                else:
+                    events = sse.feed(piece)
+                events.reverse()
+                self._events = events
+                continue
+            event = events.pop()
             self._clock.restart()
             item = decoder.decode(event, headers)
             if decoder.done:
                 self._finished = True
                 self._clock.stop()
-                assert self._chunks is not None
                 await _adrain(self._chunks)
                 await self.response.aclose()
                 release_slot(self.response)
@@ -420,9 +390,6 @@ class AsyncEventStream(Generic[T]):
         except StopAsyncIteration:
             await self.aclose()
             raise
-        except httpx2.SSEError as exc:
-            await self.aclose()
-            raise _too_large(exc, self._max_event_size) from None
         except httpx2.HTTPError as exc:
             await self.aclose()
             if self._deadline.expired():
@@ -444,13 +411,11 @@ class AsyncEventStream(Generic[T]):
         if self._closing:
             return
         self._closing = True
-        self._finished, self._ready = True, []
-        # The async generators reading the body, closed from the outside in (left to
-        # the loop's finaliser, they would be closed concurrently: see loop_shutdown).
-        for reader in (self._events, self._chunks):
-            close = getattr(reader, "aclose", None)
-            if close is not None:
-                await close()
+        self._finished, self._ready, self._events = True, [], []
+        # The async generator reading the body, closed here (left to the loop's
+        # finaliser, it would be closed concurrently with others: see loop_shutdown).
+        if self._chunks is not None:
+            await self._chunks.aclose()
         await self.response.aclose()
         release_slot(self.response)
         untrack(self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import AsyncIterator, Iterator
+from time import monotonic as _monotonic  # once per event: no attribute lookup
 
 from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.errors import APITimeoutError, ModelsLabError
@@ -123,8 +124,12 @@ class EventClock:
 
     def restart(self) -> None:
         """An event arrived: the next is due ``gap`` from now."""
-        due = math.inf if self.gap is None else time.monotonic() + self.gap
-        self.due = min(due, self.deadline.at)
+        at, gap = self.deadline.at, self.gap
+        if gap is None:
+            self.due = at
+        else:
+            due = _monotonic() + gap
+            self.due = due if due < at else at
 
     def stop(self) -> None:
         """The stream ended: nothing more is due (reading the rest is not timed here)."""
@@ -138,7 +143,7 @@ class EventClock:
 
     def check(self) -> None:
         """Raise the timeout that passed, if one did."""
-        if time.monotonic() > self.due:
+        if _monotonic() > self.due:
             raise self.error()
 
     def error(self) -> APITimeoutError:

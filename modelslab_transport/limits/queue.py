@@ -28,6 +28,7 @@ limit on Redis (used when ``$MODELSLAB_REDIS_URL`` is set, or after ``use_redis(
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import math
 import os
@@ -64,6 +65,16 @@ __all__ = [
 
 MODELSLAB_DEFAULT_CONCURRENCY = 5
 """Requests one account may have queued on ModelsLab's pay-as-you-go plan (the lowest)."""
+
+RECENTLY_ENDED = 1.0
+"""Seconds after its reply during which a request may still hold its place in the
+server's queue (a server may free the place only once the reply is written); also
+the longest a slot is kept back after its request ended (see
+:meth:`AccountLimit.wait_after`)."""
+LATE_FREE_DECAY = 0.9
+"""What :attr:`AccountLimit.late_free` is multiplied by each time a slot is kept back."""
+LATE_FREE_MIN = 0.001
+"""Below this many seconds :attr:`AccountLimit.late_free` is 0: slots go back at once."""
 
 _QUEUE_LIMIT = re.compile(r"queued requests", re.IGNORECASE)
 _NAMED_MAXIMUM = re.compile(r"maximum\s+(?:of\s+)?(\d+)\s+queued", re.IGNORECASE)
@@ -103,13 +114,26 @@ class Slot:
     stream ends, is closed, or its response is garbage-collected.
     """
 
-    __slots__ = ("__weakref__", "_release", "in_flight")
+    __slots__ = ("__weakref__", "_release", "ended_before", "granted", "in_flight")
 
-    def __init__(self, release: Callable[[], None] | None, in_flight: int = 0) -> None:
+    def __init__(
+        self,
+        release: Callable[[], None] | None,
+        in_flight: int = 0,
+        granted: int | None = None,
+        ended_before: int = 0,
+    ) -> None:
         self._release = release
         self.in_flight = in_flight
         """Requests of the account in flight in this process when the slot was granted
         (this one included)."""
+        self.granted = granted
+        """How many slots the account had granted in this process, this one included
+        (None: not counted); slots granted later were sent while this request was."""
+        self.ended_before = ended_before
+        """Requests of the account that ended in this process less than
+        :data:`RECENTLY_ENDED` seconds before the slot was granted: the server may still
+        count them when this request reaches it."""
 
     def release(self) -> None:
         """Give the place back (idempotent)."""
@@ -185,6 +209,11 @@ class AccountLimit:
         self._semaphore: Any = None
         self._debt = 0  # releases to swallow after a limit was lowered below the in-flight count
         self._in_flight = 0
+        self._grants = 0  # slots granted so far (see Slot.granted)
+        self._ended: collections.deque[float] = collections.deque(maxlen=64)  # when slots ended
+        self.late_free = 0.0
+        """Seconds a slot is kept back after its request ended, before another request
+        may take it: learnt from refusals for places the server had not freed yet."""
         self.explicit = False
         """Whether the limit was set by a caller (``max_concurrency``), not by default."""
         self.learnt: int | None = None
@@ -248,25 +277,61 @@ class AccountLimit:
         """Count a new request in flight if the limit is off (None: go and wait)."""
         with self._lock:
             if self._semaphore is None:
-                self._in_flight += 1
-                return Slot(self._give_back, self._in_flight)
+                return self._new_slot()
             return None
 
     def _granted(self) -> Slot:
         with self._lock:
-            self._in_flight += 1
-            in_flight = self._in_flight
-        return Slot(self._give_back, in_flight)
+            return self._new_slot()
+
+    def _new_slot(self) -> Slot:
+        """Count a new request in flight (with the lock held)."""
+        self._in_flight += 1
+        self._grants += 1
+        since, recent = time.monotonic() - RECENTLY_ENDED, 0
+        for ended in reversed(self._ended):
+            if ended < since:
+                break
+            recent += 1
+        return Slot(self._give_back, self._in_flight, self._grants, recent)
+
+    def sent_with(self, slot: Slot) -> int:
+        """The most requests of this process that may have been in flight with ``slot``'s.
+
+        Those in flight when it was granted (itself included), and every one granted
+        since, which may have reached the server first.
+        """
+        with self._lock:
+            later = self._grants - slot.granted if slot.granted is not None else 0
+        return slot.in_flight + max(later, 0)
 
     def _give_back(self) -> None:
         with self._lock:
             self._in_flight -= 1
+            self._ended.append(time.monotonic())
             if self._semaphore is None:
                 return
             if self._debt:
                 self._debt -= 1
                 return
-            semaphore = self._semaphore
+            semaphore, late = self._semaphore, self.late_free
+            decayed = self.late_free * LATE_FREE_DECAY  # a later refusal raises it again
+            self.late_free = decayed if decayed >= LATE_FREE_MIN else 0.0
+        if late:  # the server frees the place late: keep it from the next request till then
+            timer = threading.Timer(late, self._release_kept, (semaphore,))
+            timer.daemon = True
+            timer.start()
+        else:
+            semaphore.release()
+
+    def _release_kept(self, semaphore: Any) -> None:
+        """Release a slot kept back after its request ended (see :meth:`_give_back`)."""
+        with self._lock:
+            if semaphore is not self._semaphore:
+                return  # the limit changed since: that permit belongs to no semaphore in use
+            if self._debt:
+                self._debt -= 1
+                return
         semaphore.release()
 
     def _timed_out(self) -> QueueTimeoutError:
@@ -318,10 +383,17 @@ class AccountLimit:
     def wait_after(self, error: ModelsLabError, slot: Slot, deadline: float) -> float | None:
         """Seconds to wait before resending after ``error``; None if it is no queue-limit 429.
 
-        A 429 naming a maximum lowers the limit to it. When this process had more
-        requests in flight than that maximum (when the refused one was sent, or when
-        its refusal came back; ``slot`` is already released), the refusal is explained
-        by our own excess, and the resend only waits for a free slot (0 here).
+        A 429 naming a maximum lowers the limit to it. When this process's own requests
+        could have filled that maximum (those in flight when the refused one was sent,
+        itself included, and all sent after it, which may have reached the server first:
+        :meth:`sent_with`; or those in flight when its refusal came back, ``slot``
+        already released), the refusal is explained by our own excess, and the resend
+        only waits for a free slot (0 here). So does one explained only with the requests
+        that had ended shortly before it was sent (:attr:`Slot.ended_before`): the server
+        had not freed their places yet. From then on a slot whose request ends is kept
+        back for :attr:`late_free` seconds (twice the longest such delay seen, at most
+        :data:`RECENTLY_ENDED`, and a little less after each slot kept back) before
+        another request may take it, so that none is sent into a place still taken.
         Otherwise other clients of the account fill its queue, and the server's
         ``retry_after`` is honoured.
 
@@ -331,16 +403,34 @@ class AccountLimit:
         """
         if not is_queue_limit(error):
             return None
+        ended = self._refused(slot)
+        retry_after = getattr(error, "retry_after", None)
+        wait = float(retry_after) if retry_after is not None else 1.0
         named = queue_limit_named(error)
         if named is not None:
             self.lower_to(named)
-            if max(slot.in_flight, self.in_flight + 1) > named:
+            own = max(self.sent_with(slot), self.in_flight + 1)
+            if own > named:
                 return 0.0
-        retry_after = getattr(error, "retry_after", None)
-        wait = float(retry_after) if retry_after is not None else 1.0
+            if own + slot.ended_before > named:
+                if ended is not None:
+                    taken = time.monotonic() - ended  # a place was still taken this long
+                    with self._lock:
+                        self.late_free = min(max(self.late_free, 2 * taken), RECENTLY_ENDED)
+                return 0.0
         if time.monotonic() + wait > deadline:
             raise error
         return wait
+
+    def _refused(self, slot: Slot) -> float | None:
+        """Forget the end of ``slot``'s request (refused, it held no place on the server).
+
+        Returns when the latest request that did hold one ended (None: none recorded).
+        """
+        with self._lock:
+            if self._ended and not slot.held:
+                self._ended.pop()
+            return self._ended[-1] if self._ended else None
 
 
 _REGISTRY: dict[str, AccountLimit] = {}

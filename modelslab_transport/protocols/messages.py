@@ -22,7 +22,8 @@ from modelslab_transport.wire.chat import ChatCompletionChunk
 
 if TYPE_CHECKING:
     import httpx2
-    from httpx2 import ServerSentEvent
+
+    from modelslab_transport.wire.sse import ServerSentEvent
 
 
 __all__ = [

@@ -56,12 +56,23 @@ class QueueLimitedServer(LoopbackServer):
         limit: Requests admitted at once.
         latency: Seconds each admitted request takes.
         retry_after: The ``retry_after`` of the 429 body (ModelsLab sends 30).
+        free_after_reply: None: a request leaves the queue before its last bytes go out
+            (as on ModelsLab). Else it leaves this many seconds after its (non-streamed)
+            reply was written, as a server that counts replies rather than work does: a
+            client that has its reply may find the place still taken.
     """
 
-    def __init__(self, limit: int = 5, latency: float = 0.05, retry_after: float = 30) -> None:
+    def __init__(
+        self,
+        limit: int = 5,
+        latency: float = 0.05,
+        retry_after: float = 30,
+        free_after_reply: float | None = None,
+    ) -> None:
         self.limit = limit
         self.latency = latency
         self.retry_after = retry_after
+        self.free_after_reply = free_after_reply
         self.in_flight = 0
         self.peak_in_flight = 0
         self.served = 0
@@ -97,6 +108,7 @@ class QueueLimitedServer(LoopbackServer):
         # read its whole answer may send the next request at once, and must find the
         # slot free (as on ModelsLab, where a request is done before it is answered).
         done = False
+        deferred: threading.Timer | None = None
 
         def leave_queue() -> None:
             nonlocal done
@@ -111,8 +123,13 @@ class QueueLimitedServer(LoopbackServer):
             text = answer_for(prompt)
             messages = request.path.endswith("/v1/messages")
             if not body.get("stream"):
-                leave_queue()
+                if self.free_after_reply is None:
+                    leave_queue()
                 conn.send_json(_message(text) if messages else completion_body(text))
+                if self.free_after_reply is not None:  # the timer, not ``finally``, frees it
+                    deferred = threading.Timer(self.free_after_reply, leave_queue)
+                    deferred.daemon = True
+                    deferred.start()
                 return True
             conn.send_sse_headers()
             if messages:
@@ -129,7 +146,8 @@ class QueueLimitedServer(LoopbackServer):
             conn.end_chunks()
             return True
         finally:
-            leave_queue()
+            if deferred is None:
+                leave_queue()
 
 
 def _message_events(text: str) -> list[bytes]:
