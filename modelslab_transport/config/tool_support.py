@@ -1,8 +1,7 @@
-"""Whether a model calls tools, and the one refusal both frameworks give when it does not.
+"""Whether a model calls tools, and the one refusal both frameworks give, before sending.
 
-Such a model answers tools in text or the server refuses them after charging, so both
-frameworks refuse before sending. Overrides: ``ChatModelsLab(profile={..., "tool_calling":
-True})`` and ``ModelsLabLLM(is_function_calling_model=True)``.
+Overrides: ``ChatModelsLab(profile={..., "tool_calling": True})`` and
+``ModelsLabLLM(is_function_calling_model=True)``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ __all__ = [
 
 
 class ToolCallingUnsupportedError(ValueError):
-    """Tools were offered to a model whose profile says it calls none; nothing was sent."""
+    """Tools were offered to ``model``, which calls none; nothing sent (``setting`` overrides)."""
 
     def __init__(self, message: str, *, model: str, setting: str) -> None:
         super().__init__(message)
