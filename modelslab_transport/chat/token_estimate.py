@@ -37,7 +37,7 @@ class TokenCountEstimateWarning(UserWarning):
 
 
 def estimate_tokens(messages: Sequence[ChatMessage], tools: Sequence[Tool] = ()) -> int:
-    """About how many input tokens ``messages`` and ``tools`` are (characters / 4, rounded up)."""
+    """About how many input tokens ``messages`` and ``tools`` are (by the constants above)."""
     total = 0
     for message in messages:
         characters = len(message.role) + len(message.reasoning_content or "")
