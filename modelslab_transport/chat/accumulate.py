@@ -91,18 +91,12 @@ def _logprob_tokens(logprobs: Any) -> list[Any]:
 
 
 class ChatStreamAccumulator:
-    """Adds up chat chunks: text, reasoning, tool-call fragments, finish reason, usage.
+    """Adds up chat chunks: text, reasoning, tool-call fragments, logprobs, finish reason, usage.
 
-    Reasoning-block fragments (signed thinking from the Messages protocol) are joined
-    by their index; per-token ``logprobs`` entries are concatenated; fields a tool
-    call carries besides id/type/function (opaque provider fields) are kept as first
-    seen. Tool-call fragments are keyed by their ``index``. A fragment whose index
-    belongs to a call with a different ``id`` starts a new call (some servers send each
-    parallel call whole, every one with ``"index": 0``); a fragment without an id
-    continues the call at its index. A fragment without an index continues the latest
-    call unless it brings a new ``id``, in which case it starts the next one. Calls
-    are numbered in the order they start. Name fragments are joined (a repeated full
-    name is not doubled); argument fragments are concatenated.
+    A tool-call fragment continues the call at its ``index`` (or the latest, without
+    one) unless it brings a new ``id``, which starts a new call (some servers send every
+    parallel call with ``"index": 0``). Calls are numbered in the order they start; name
+    fragments are joined (a repeated full name is not doubled).
     """
 
     def __init__(self) -> None:
@@ -123,11 +117,7 @@ class ChatStreamAccumulator:
         self._fold(chunk, None)
 
     def add_with_tool_deltas(self, chunk: ChatCompletionChunk) -> list[ToolCallDelta]:
-        """Fold one chunk in; return what it added to tool calls, by choice and index.
-
-        A converter that passes tool-call fragments on as they arrive needs exactly
-        this (the fragments resolved to calls), without rebuilding the calls so far.
-        """
+        """Fold one chunk in; return what it added to tool calls, by choice and index."""
         deltas: list[ToolCallDelta] = []
         self._fold(chunk, deltas)
         return deltas
@@ -227,10 +217,7 @@ class ChatStreamAccumulator:
         return "".join(pending.content) if pending else ""
 
     def tool_calls(self, index: int = 0) -> list[ResponseToolCall]:
-        """The tool calls of choice ``index`` so far, ordered by their index.
-
-        Arguments may still be incomplete JSON while the stream is running.
-        """
+        """The tool calls of choice ``index`` so far (arguments maybe incomplete), by index."""
         pending = self._choices.get(index)
         if pending is None:
             return []
@@ -274,11 +261,7 @@ class ChatStreamAccumulator:
         return pending.finish_reason if pending else None
 
     def incomplete(self, index: int = 0) -> Incompleteness | None:
-        """Why choice ``index`` did not finish, or None (finished, or no reason sent yet).
-
-        Read from its finish reason by
-        :func:`~modelslab_transport.chat.completeness.incompleteness`.
-        """
+        """Why choice ``index`` did not finish, or None (finished, or no reason sent yet)."""
         return incompleteness(self.finish_reason(index))
 
     def completion(self) -> ChatCompletion:

@@ -1,30 +1,13 @@
 """Whether a reply is whole: read once from the finish / stop reason of either protocol.
 
-A chat-completions choice ends with a ``finish_reason``; a Messages reply with a
-``stop_reason`` (carried into ``finish_reason`` by
-:mod:`modelslab_transport.protocols.messages`: ``max_tokens`` becomes ``"length"``,
-``refusal`` becomes ``"content_filter"``, the others pass as sent). :func:`incompleteness`
-turns that one string into an :class:`Incompleteness` (the reply did not finish: why, and
-what setting changes it) or None (it finished). Both framework integrations read it,
-for whole replies and for streams (:meth:`ChatStreamAccumulator.incomplete
-<modelslab_transport.chat.accumulate.ChatStreamAccumulator.incomplete>`).
-
-:func:`judge_tool_calls` is the one rule for a finished or cut reply's tool calls: the
-arguments of each are parsed strictly, and in a reply that did not finish the last call
-(the one being written when it stopped) is reported cut, whatever its text looks like.
-
 Reasons read as "not finished" (compared without case), by source:
 
-- ``length`` (OpenAI, vLLM, llama.cpp, Ollama, TGI), ``max_tokens`` (Anthropic, and some
-  OpenAI-compatible servers), ``max_output_tokens`` / ``MAX_TOKENS`` (Gemini): the token
-  limit; setting ``max_tokens``.
-- ``model_context_window_exceeded`` (Anthropic), ``model_length`` (Mistral): the context
-  window filled; settings ``max_tokens`` and the length of the conversation.
-- ``content_filter`` (OpenAI, Azure), ``refusal`` (Anthropic), ``safety``,
-  ``recitation``, ``blocklist``, ``prohibited_content``, ``spii`` (Gemini): withheld by
-  the provider's filter.
-- ``pause_turn`` (Anthropic): the server paused a long turn; send it back to continue.
-- ``abort``, ``error`` (vLLM, OpenRouter, Mistral): the server stopped generating early.
+- ``length`` (OpenAI, vLLM, llama.cpp, Ollama, TGI), ``max_tokens`` (Anthropic),
+  ``max_output_tokens`` (Gemini): the token limit.
+- ``model_context_window_exceeded`` (Anthropic), ``model_length`` (Mistral): the context window.
+- ``content_filter`` (OpenAI, Azure), ``refusal`` (Anthropic), ``safety``, ``recitation``,
+  ``blocklist``, ``prohibited_content``, ``spii`` (Gemini): the provider's filter.
+- ``pause_turn`` (Anthropic): a paused turn; ``abort``, ``error`` (vLLM, OpenRouter, Mistral).
 """
 
 from __future__ import annotations
@@ -59,12 +42,8 @@ _STOPPED = frozenset(("abort", "error"))
 class Incompleteness:
     """Why a reply did not finish, and what to change.
 
-    Attributes:
-        finish_reason: The reason as the reply carried it (``"length"``, ``"refusal"``...).
-        cause: ``"max_tokens"``, ``"context_window"``, ``"content_filter"``,
-            ``"pause_turn"`` or ``"stopped"``.
-        setting: The setting that changes it (``"max_tokens"``), or None when no setting
-            does (a content filter, a paused turn, a server that stopped).
+    ``finish_reason`` is as sent; ``cause`` is ``"max_tokens"``, ``"context_window"``,
+    ``"content_filter"``, ``"pause_turn"`` or ``"stopped"``; ``setting`` changes it, or None.
     """
 
     finish_reason: str
@@ -94,12 +73,8 @@ class Incompleteness:
 class IncompleteReplyError(ValueError):
     """A reply that did not finish (or whose JSON is not whole) was needed whole.
 
-    Raised where a final result would otherwise be built from a partial reply: tool
-    arguments and structured output. A ``ValueError``.
-
     Attributes:
-        incomplete: Why the reply did not finish, or None when it finished but its tool
-            arguments or structured output are not valid JSON.
+        incomplete: Why it did not finish, or None when it finished with invalid JSON.
         setting: The setting that changes it (``"max_tokens"``), or None.
     """
 
@@ -110,11 +85,7 @@ class IncompleteReplyError(ValueError):
 
 
 def incompleteness(finish_reason: str | None) -> Incompleteness | None:
-    """The :class:`Incompleteness` a finish (or stop) reason means, or None if it finished.
-
-    None and every reason not listed in the module doc (``"stop"``, ``"tool_calls"``,
-    ``"end_turn"``, ``"eos"``...) mean the reply finished.
-    """
+    """The :class:`Incompleteness` a finish (or stop) reason means, or None if it finished."""
     if not finish_reason:
         return None
     reason = finish_reason.strip().lower()
@@ -133,11 +104,7 @@ def incompleteness(finish_reason: str | None) -> Incompleteness | None:
 def judge_tool_calls(
     calls: Sequence[ResponseToolCall], incomplete: Incompleteness | None
 ) -> list[dict[str, Any] | IncompleteReplyError]:
-    """Each call's arguments parsed strictly, or the error that says why they cannot be.
-
-    In a reply that did not finish the last call is cut (even when its text parses: a
-    server may have closed it); a call whose text is not a JSON object is invalid.
-    """
+    """Each call's arguments parsed strictly, or the error; a cut reply's last call is cut."""
     judged: list[dict[str, Any] | IncompleteReplyError] = []
     for position, call in enumerate(calls):
         name = call.function.name or "?"
@@ -158,9 +125,6 @@ def judge_tool_calls(
 
 
 def require_whole(incomplete: Incompleteness | None, what: str) -> None:
-    """Raise :class:`IncompleteReplyError` when the reply did not finish.
-
-    ``what`` names the result that needed it whole ("the structured output").
-    """
+    """Raise :class:`IncompleteReplyError` naming ``what`` when the reply did not finish."""
     if incomplete is not None:
         raise IncompleteReplyError(f"{what} cannot be read: {incomplete.message}", incomplete)

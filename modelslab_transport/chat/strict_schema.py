@@ -1,14 +1,7 @@
 """JSON schemas closed the way OpenAI's strict mode requires, for tools and ``json_schema``.
 
-A server enforcing strict mode (``"strict": true`` on a tool or a ``json_schema`` response
-format) accepts only a subset of JSON Schema (OpenAI's "Structured Outputs" guide, section
-"Supported schemas"): every object lists all its properties in ``required`` and has
-``additionalProperties: false``; a property that may be left out is written as a union
-with ``null``; the root is an object; keywords such as ``patternProperties``, ``not`` or
-``if``/``then``/``else`` are not supported. :func:`strict_json_schema` makes any schema
-that can be so written into that form (``$defs`` included) and refuses the rest before
-anything is sent. :func:`drop_nulls_of_optional` undoes the one change a reply sees: a
-``null`` sent for a property that was optional means the property is absent.
+Source: OpenAI's "Structured Outputs" guide, section "Supported schemas".
+:func:`drop_nulls_of_optional` undoes the one change a reply sees.
 """
 
 from __future__ import annotations
@@ -117,19 +110,13 @@ def _close(schema: Any, path: str) -> Any:
 def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``schema`` in the form OpenAI's strict mode requires.
 
-    Every object (nested ones and those under ``$defs``/``definitions``, ``items``,
-    ``anyOf``) gets ``additionalProperties: false`` and all its properties in
-    ``required``. A property that was optional without a default becomes nullable
-    (``"type": [t, "null"]``, or ``anyOf`` with ``{"type": "null"}``), as OpenAI's guide
-    writes an optional field; one with a default keeps its type (the model writes a value,
-    the default if it has nothing else, so a tool never receives ``null`` for a
-    parameter that has a default). ``"default": null`` is dropped (an ``Optional`` field
-    is nullable already) and a one-part ``allOf`` is inlined.
+    Every object gets ``additionalProperties: false`` and all its properties in
+    ``required``; an optional property without a default becomes nullable, one with a
+    default keeps its type; ``"default": null`` is dropped, a one-part ``allOf`` inlined.
 
     Raises:
-        StrictSchemaError: for a root that is not an object, an object with open or typed
-            ``additionalProperties`` (a map), ``allOf`` of several schemas, or a keyword
-            strict mode does not support (``patternProperties``, ``not``, ``if``...).
+        StrictSchemaError: for a non-object root, open ``additionalProperties``, ``allOf``
+            of several schemas, or an unsupported keyword (``patternProperties``, ``not``...).
     """
     closed = _close(copy.deepcopy(dict(schema)), "")
     if closed.get("type") != "object":
@@ -172,11 +159,5 @@ def _drop(value: Any, schema: Any, root: Mapping[str, Any], depth: int) -> Any:
 
 
 def drop_nulls_of_optional(value: Any, schema: Mapping[str, Any]) -> Any:
-    """``value`` without the ``null`` members that stand for an absent optional property.
-
-    ``value`` is a reply to :func:`strict_json_schema` of ``schema``.
-    ``schema`` is the original (not closed) schema: a ``null`` for a property it lists as
-    optional and not nullable is removed, so that the property is absent when the value
-    is validated. Other values are returned as they are.
-    """
+    """``value``, a reply to the strict form of ``schema``, without nulls of absent optionals."""
     return _drop(value, schema, schema, 0)

@@ -1,11 +1,6 @@
 """An estimate of input tokens, for a server without ``/v1/messages/count_tokens``.
 
-ModelsLab counts tokens exactly (``POST /v1/messages/count_tokens``); OpenAI-compatible
-servers (vLLM, llama.cpp, Ollama) often have no such endpoint. There, both frameworks
-answer with :func:`estimate_tokens` of the same wire messages, so the same conversation
-gets the same number from ``ChatModelsLab.get_num_tokens_from_messages`` and
-``ModelsLabLLM.count_tokens``, and :class:`TokenCountEstimateWarning` says so, once per
-model (per set of transport clients).
+Both frameworks use it, so one conversation gets one number from either.
 """
 
 from __future__ import annotations
@@ -42,13 +37,7 @@ class TokenCountEstimateWarning(UserWarning):
 
 
 def estimate_tokens(messages: Sequence[ChatMessage], tools: Sequence[Tool] = ()) -> int:
-    """About how many input tokens ``messages`` and ``tools`` are.
-
-    Each message is :data:`TOKENS_PER_MESSAGE` plus its characters (role, text, tool-call
-    names and arguments, tool-call id) over :data:`CHARACTERS_PER_TOKEN`, rounded up;
-    an image part is :data:`IMAGE_TOKENS`. Each tool is its JSON definition's characters
-    over :data:`CHARACTERS_PER_TOKEN`. Nothing at all is 0.
-    """
+    """About how many input tokens ``messages`` and ``tools`` are (by the constants above)."""
     total = 0
     for message in messages:
         characters = len(message.role) + len(message.reasoning_content or "")
@@ -71,15 +60,7 @@ def estimate_tokens(messages: Sequence[ChatMessage], tools: Sequence[Tool] = ())
 
 
 def warn_estimated(base_url: str, reason: str) -> None:
-    """Warn that token counts from the server at ``base_url`` are estimated.
-
-    Called once per set of clients, when the server first answers that it has no
-    count_tokens endpoint (the clients then estimate without asking again).
-
-    Args:
-        base_url: The server's base URL.
-        reason: Why (the error the count_tokens request got).
-    """
+    """Warn that token counts from ``base_url`` are estimated; ``reason``: the error it gave."""
     warnings.warn(
         f"the server at {base_url} has no /v1/messages/count_tokens ({reason}); token "
         f"counts from it are estimated (about {CHARACTERS_PER_TOKEN:g} characters a token, "

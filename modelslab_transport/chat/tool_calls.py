@@ -1,10 +1,4 @@
-"""Framework-neutral helpers for tool calling and structured output.
-
-Both framework integrations need the same decisions: how a ``tool_choice`` given in
-a framework's vocabulary maps onto the wire, how tool-call arguments are parsed
-(strictly when a reply is complete, leniently while a stream is still running), and
-how a JSON schema becomes a ``response_format``. They live here, once.
-"""
+"""Framework-neutral helpers for tool calling and structured output."""
 
 from __future__ import annotations
 
@@ -27,23 +21,13 @@ __all__ = [
 _NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 
 TOOL_CALL_FIELDS_KEY = "tool_call_provider_fields"
-"""``additional_kwargs`` key, in both frameworks, of the opaque provider fields of tool calls.
-
-Its value maps each tool call's id to the fields the server sent on that call beyond
-id, type and function (a Gemini ``thought_signature``, say), which must go back
-unchanged with the call in the next request.
-"""
+"""``additional_kwargs`` key: tool call id -> the server's extra fields on it, sent back as is."""
 
 
 def stored_provider_fields(
     additional_kwargs: Mapping[str, Any], call_id: str | None
 ) -> dict[str, Any]:
-    """The provider fields kept for the tool call ``call_id`` (a copy; ``{}`` when none).
-
-    ``additional_kwargs`` is the framework message's; the fields are read from its
-    :data:`TOOL_CALL_FIELDS_KEY` entry, and anything not shaped as written there is
-    ignored.
-    """
+    """The provider fields kept for the tool call ``call_id`` (a copy; ``{}`` when none)."""
     fields = additional_kwargs.get(TOOL_CALL_FIELDS_KEY)
     if not isinstance(fields, Mapping) or call_id is None:
         return {}
@@ -60,10 +44,8 @@ def chat_tool_choice(
 ) -> str | dict[str, Any] | None:
     """Map a tool choice in any framework's vocabulary onto the chat-completions wire.
 
-    ``"any"``, ``"required"`` and ``True`` mean "call some tool" (``"required"``);
-    ``"auto"``, ``"none"`` and None pass through (``False`` means ``"none"``); the name of
-    one of ``tool_names`` forces that tool; a dict in OpenAI shape passes through after a
-    check that it names a known tool.
+    ``"any"`` and ``True`` mean ``"required"``, ``False`` ``"none"``; a name forces that tool;
+    an OpenAI-shaped dict passes if it names a known tool.
 
     Raises:
         ValueError: for a name that is not among ``tool_names`` or an unknown value.
@@ -103,10 +85,7 @@ def chat_tool_choice(
 
 
 def parse_tool_arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
-    """Parse a complete tool call's arguments into a dict, strictly.
-
-    Empty arguments (``""``, ``"null"``, None) mean no arguments. Nesting deeper than
-    pydantic-core's parser allows (200 levels) is refused like any other bad JSON.
+    """Parse a complete tool call's arguments into a dict, strictly (``""``, None: ``{}``).
 
     Raises:
         ToolArgumentsError: when the text is not JSON or not a JSON object.
@@ -129,12 +108,7 @@ def parse_tool_arguments(arguments: str | dict[str, Any] | None) -> dict[str, An
 
 
 def parse_partial_json(text: str | None) -> dict[str, Any]:
-    """Parse possibly incomplete JSON-object text, only to show a stream in progress.
-
-    Returns the object parsed so far (a trailing string as far as it went; a dangling
-    key or half-written number or literal dropped); never raises. Never use it for a
-    final result: a finished reply is parsed with :func:`parse_tool_arguments`.
-    """
+    """The object parsed so far from incomplete JSON, to show a stream in progress; never raises."""
     if text is None or not text.strip():
         return {}
     try:
@@ -147,10 +121,7 @@ def parse_partial_json(text: str | None) -> dict[str, Any]:
 def json_schema_response_format(
     schema: dict[str, Any], *, name: str | None = None, strict: bool | None = None
 ) -> dict[str, Any]:
-    """The ``response_format`` asking for JSON that follows ``schema``.
-
-    The name defaults to the schema's ``title``, made safe for the wire.
-    """
+    """The ``response_format`` asking for JSON that follows ``schema`` (name: its ``title``)."""
     raw_name = name or str(schema.get("title") or "response")
     spec: dict[str, Any] = {"name": _NAME.sub("_", raw_name)[:64] or "response", "schema": schema}
     if strict is not None:

@@ -23,11 +23,9 @@ DEFAULT_MODEL = "google-gemma-3-1b-it"
 DEFAULT_BASE_URL = "https://modelslab.com/api/v7/llm"
 """The documented base URL of the ModelsLab LLM API (modelslab-api.md §1)."""
 API_KEY_ENV = "MODELSLAB_API_KEY"
-"""Environment variable the API key is read from."""
 BASE_URL_ENV = "MODELSLAB_BASE_URL"
-"""Environment variable that overrides the base URL."""
 REDIS_URL_ENV = "MODELSLAB_REDIS_URL"
-"""Environment variable naming a Redis server for limits shared by processes (``[redis]``)."""
+"""A Redis server for limits shared by processes (``[redis]``)."""
 DEFAULT_TIMEOUT = 300.0
 """Seconds a non-streamed call may take in all, retries included; a stream's time to begin."""
 DEFAULT_CONNECT_TIMEOUT = 10.0

@@ -1,22 +1,8 @@
-"""Setting names users bring from other integrations, and what each means here.
+"""Setting names users bring from other integrations (ChatOpenAI, ChatAnthropic, LlamaIndex).
 
-``ChatOpenAI``, ``ChatAnthropic``, ``AzureChatOpenAI`` (LangChain) and LlamaIndex's
-``OpenAI`` / ``OpenAILike`` name some settings differently (``openai_api_base``,
-``api_base``, ``max_completion_tokens``, ``stop_sequences``...). :data:`PEER_NAMES` is
-the one table of them, read by both framework classes and by request building
-(:func:`peer_name` adds any other integration's URL or proxy setting, ``*_api_base``,
-``*_endpoint``, ``*_proxy``..., as refused):
-
-* an **alias** means one of our settings or request parameters and is taken as it
-  (``openai_api_base`` is ``base_url``; ``max_completion_tokens`` is ``max_tokens``, so
-  ``max_tokens`` is not sent besides it; ``stop_sequences`` is ``stop``);
-* a **refused** name has no counterpart here and fails with
-  :class:`UnsupportedSettingError`, naming what to use instead;
-* a **fixed** name states something that is always so here (``is_chat_model=True``):
-  that value is accepted, any other refused.
-
-None of these names is ever sent as a request body field, and none is dropped while the
-call goes elsewhere. (``extra_body`` still sends any field as given, on purpose.)
+An alias is taken as the setting or parameter it means, a refused name raises
+:class:`UnsupportedSettingError` naming what to use instead, and a fixed name accepts
+only its one value. None is ever sent as a body field (``extra_body`` still is).
 """
 
 from __future__ import annotations
@@ -42,8 +28,7 @@ class UnsupportedSettingError(ValueError):
 
     Attributes:
         name: The name given.
-        use_instead: Our setting that does the job (``"base_url"``...), or None when
-            there is none.
+        use_instead: Our setting that does the job, or None.
     """
 
     def __init__(self, message: str, *, name: str, use_instead: str | None = None) -> None:
@@ -59,19 +44,10 @@ PeerKind = Literal["setting", "param", "refused", "fixed"]
 class PeerName:
     """One name of :data:`PEER_NAMES`.
 
-    Attributes:
-        name: The name as the other integration spells it.
-        used_by: Who uses it, for messages (``"ChatOpenAI"``).
-        kind: ``"setting"``: an alias of a setting of the model (taken by the
-            constructors; refused among a call's arguments, where it would do
-            nothing); ``"param"``: an alias of a request parameter (taken by the
-            constructors, ``model_kwargs`` / ``additional_kwargs`` and a call's
-            arguments); ``"refused"``: no counterpart; ``"fixed"``: only ``value``
-            is accepted (it is always so here), and then changes nothing.
-        field: Our name (setting or request parameter) it means, for the aliases.
-        advice: What to do instead (refused and fixed names), or a unit to name
-            after ``field=...`` (aliases).
-        value: The one accepted value of a fixed name.
+    ``kind``: ``"setting"`` aliases a model setting (refused among a call's arguments),
+    ``"param"`` a request parameter, ``"refused"`` has no counterpart, ``"fixed"``
+    accepts only ``value``. ``field``: our name an alias means; ``advice``: what to do
+    instead, or a unit for an alias.
     """
 
     name: str
@@ -84,7 +60,7 @@ class PeerName:
 
 _OPENAI = "ChatOpenAI"
 _ANTHROPIC = "ChatAnthropic"
-_LI_OPENAI = "LlamaIndex OpenAI"  # OpenAILike is one too
+_LI_OPENAI = "LlamaIndex OpenAI"
 _OPENAI_LIKE = "LlamaIndex OpenAILike"
 _PROXY_ADVICE = (
     "pass httpx2 clients that use the proxy: http_client=httpx2.Client(proxy=...) and the "
@@ -197,9 +173,7 @@ PEER_NAMES: dict[str, PeerName] = {
 _ELSEWHERE = re.compile(
     r"(?:[a-z0-9]+_)*(?:api_base|api_url|base_url|endpoint|proxy|proxies)", re.IGNORECASE
 )
-"""Names of a place to send to (``groq_api_base``, ``mistral_api_url``, ``azure_endpoint``,
-``http_proxy``...): a setting of some integration, never a request parameter here, and,
-sent as a body field, the call would go to ``base_url`` all the same."""
+"""Another integration's destination setting (``groq_api_base``, ``http_proxy``...)."""
 
 _ELSEWHERE_ADVICE = (
     "requests go to base_url only: set base_url=... (the API root, such as "
@@ -209,13 +183,7 @@ _ELSEWHERE_ADVICE = (
 
 
 def peer_name(name: str) -> PeerName | None:
-    """The entry of :data:`PEER_NAMES` for ``name``, or None.
-
-    A name not in the table that names a place to send to (``*_api_base``,
-    ``*_api_url``, ``*_endpoint``, ``*_proxy``...) is a refused name too: given as a
-    request parameter it would be sent as a body field while the call goes to
-    ``base_url``.
-    """
+    """The entry of :data:`PEER_NAMES` for ``name`` (``*_api_base``...: refused), or None."""
     entry = PEER_NAMES.get(name)
     if entry is None and name != "base_url" and _ELSEWHERE.fullmatch(name):
         entry = PeerName(name, "another integration", "refused", advice=_ELSEWHERE_ADVICE)
@@ -223,13 +191,7 @@ def peer_name(name: str) -> PeerName | None:
 
 
 def peer_name_refusal(name: str, where: str) -> str | None:
-    """Why ``name`` may not be a request parameter given in ``where``, or None.
-
-    For :func:`modelslab_transport.config.options.request_param_refusal`: an alias of a
-    setting, a refused or a fixed name is refused among request parameters (a call's
-    arguments, ``model_kwargs`` / ``additional_kwargs``), naming what to set instead.
-    An alias of a request parameter is not (:func:`canonical_request_params` renames it).
-    """
+    """Why ``name`` may not be a request parameter given in ``where``, or None."""
     entry = peer_name(name)
     if entry is None or entry.kind == "param":
         return None
@@ -247,9 +209,6 @@ def peer_name_refusal(name: str, where: str) -> str | None:
 def canonical_request_params(params: Mapping[str, Any], where: str) -> dict[str, Any]:
     """``params`` with the other integrations' names of request parameters renamed.
 
-    ``max_completion_tokens`` and ``max_tokens_to_sample`` become ``max_tokens``,
-    ``stop_sequences`` becomes ``stop``, ``model_name`` becomes ``model``.
-
     Raises:
         UnsupportedSettingError: when a name and the name it means are both given.
     """
@@ -258,7 +217,7 @@ def canonical_request_params(params: Mapping[str, Any], where: str) -> dict[str,
         entry = PEER_NAMES.get(name)
         if entry is None or entry.kind != "param" or entry.field is None:
             continue
-        if entry.field in renamed:  # given under both names (or two names of one)
+        if entry.field in renamed:
             raise _both_given(name, entry.field, where)
         renamed[entry.field] = renamed.pop(name)
     return renamed
@@ -283,19 +242,12 @@ def resolve_peer_names(
 ) -> dict[str, Any]:
     """A constructor's arguments with the other integrations' names resolved.
 
-    An alias becomes the field it means; an alias of a request parameter the class has
-    no field for (``stop`` on ``ModelsLabLLM``) goes into ``params_field``
-    (``additional_kwargs``). A fixed name given its value is dropped.
-
-    Args:
-        values: The arguments, by name.
-        owner: The class, for messages (``"ChatModelsLab"``).
-        fields: The class's field names (a name that is one is left alone).
-        params_field: The field holding request parameters sent with every call.
+    An alias becomes the field it means, or goes into ``params_field`` when ``owner`` has
+    no such field; a fixed name given its value is dropped.
 
     Raises:
         UnsupportedSettingError: for a refused name, a fixed name given another value,
-            or an alias given together with the name it means (naming both).
+            or an alias given together with the name it means.
     """
     where = f"{owner}'s arguments"
     result = dict(values)

@@ -1,14 +1,7 @@
-"""Whether a model calls tools, and the one refusal both frameworks give when it does not.
+"""Whether a model calls tools, and the one refusal both frameworks give, before sending.
 
-A model's profile (:mod:`modelslab_transport.config.model_profiles`) may say it calls no tools
-(a base model such as ``meta-llama-Llama-3.2-1B``; a catalog entry whose supported
-parameters lack ``tools``). Offered tools anyway it answers in text, or the server
-refuses them, having spent the credit. So both frameworks refuse before sending, with
-:class:`ToolCallingUnsupportedError` naming the model, the profile and the setting that
-says otherwise: ``ChatModelsLab(profile={..., "tool_calling": True})`` (LangChain's
-profile key) and ``ModelsLabLLM(is_function_calling_model=True)`` (LlamaIndex's
-metadata flag). A profile that does not say (``None``) is taken to call tools, as the
-API documents function calling for its models.
+Overrides: ``ChatModelsLab(profile={..., "tool_calling": True})`` and
+``ModelsLabLLM(is_function_calling_model=True)``.
 """
 
 from __future__ import annotations
@@ -24,12 +17,7 @@ __all__ = [
 
 
 class ToolCallingUnsupportedError(ValueError):
-    """Tools were offered to a model whose profile says it calls none; nothing was sent.
-
-    Attributes:
-        model: The model id.
-        setting: The setting that says the model does call tools.
-    """
+    """Tools were offered to ``model``, which calls none; nothing sent (``setting`` overrides)."""
 
     def __init__(self, message: str, *, model: str, setting: str) -> None:
         super().__init__(message)
@@ -53,16 +41,8 @@ def check_tool_calling(
 ) -> None:
     """Refuse to offer tools to ``model`` when it calls none (see :func:`calls_tools`).
 
-    Args:
-        model: The model id the request names.
-        override: The user's say on it (a framework setting), None when unset.
-        setting: The setting that says the model does call tools, for the message.
-        instead: A way to do without tools, for the message (structured output's
-            JSON methods), or "".
-
     Raises:
-        ToolCallingUnsupportedError: naming the model, its profile's sources and
-            ``setting``.
+        ToolCallingUnsupportedError: naming the model, its profile's sources and ``setting``.
     """
     if calls_tools(model, override):
         return

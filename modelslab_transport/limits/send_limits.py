@@ -1,20 +1,7 @@
-"""The limits on what a chat request sends, the same on both protocols.
+"""The nesting limit on what a chat request sends, checked once before either protocol encodes it.
 
-One rule, checked once per request before either protocol encodes it (the chat
-completions encoder sends tool-call arguments as JSON text, the Messages one parses
-them into objects; both see the same values here):
-
-* **Nesting.** No part of a request may nest arrays and objects more than
-  :data:`MAX_SEND_DEPTH` levels deep (a scalar is 0 levels, ``{}`` one, ``{"a": []}``
-  two). The parts are each tool call's arguments (parsed from their JSON text), each
-  tool's ``parameters`` schema, ``response_format``, and each extra body field. That
-  is the depth :func:`modelslab_transport.wire.json_text.loads` accepts in a reply: nothing
-  is sent that would be refused if it came back. A deeper part is refused before
-  anything is sent with :class:`~modelslab_transport.errors.LocalRequestError` naming
-  the part, its depth and the limit.
-* **Size.** No size limit is applied to what is sent, on either protocol: the server
-  answers a request too large for it (an ``APIStatusError``). Replies are bounded by
-  ``max_response_size`` and ``max_sse_event_size``.
+Tool-call arguments, tool schemas, ``response_format`` and extra body fields may nest
+at most :data:`MAX_SEND_DEPTH` levels, the depth a reply may have. Size is not limited.
 """
 
 from __future__ import annotations
@@ -36,10 +23,7 @@ MAX_SEND_DEPTH = MAX_DEPTH
 
 
 def nesting_depth(value: Any, limit: int = MAX_SEND_DEPTH) -> int:
-    """Levels of arrays and objects (dicts, lists, tuples) in ``value``.
-
-    Walked without recursion; the walk stops past ``limit`` (and returns ``limit + 1``).
-    """
+    """Levels of arrays and objects in ``value`` (``{}``: 1); past ``limit``: ``limit + 1``."""
     deepest = 0
     pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
@@ -108,8 +92,7 @@ def check_send_limits(request: ChatCompletionRequest) -> None:
     """Refuse ``request`` if a part of it nests over :data:`MAX_SEND_DEPTH` levels.
 
     Raises:
-        LocalRequestError: naming the part (message and tool call, tool, or field) and
-            the limit; nothing has been sent.
+        LocalRequestError: naming the part and the limit; nothing has been sent.
     """
     extra = dict(request.model_extra or {})
     if request.response_format is not None:

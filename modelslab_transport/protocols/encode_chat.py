@@ -1,26 +1,10 @@
 """The request encoder of ``/chat/completions``: the one place its histories are normalised.
 
-:func:`encode_chat_request` takes the request the framework integrations build and
-returns the one that is sent. After :func:`~modelslab_transport.protocols.history.normalise_history`
-(blank text and empty turns dropped; late system messages joined to the leading system
-prompt):
-
-* the system messages that open the conversation are sent as written; each later one
-  is appended, in order and after a blank line, to the text of the last of them (or,
-  when the conversation opens with none, they become one system message at its start);
-
-* text-only list content becomes one string (what every OpenAI-compatible server and
-  chat template accepts);
-* images go in user messages (``image_url`` parts); documents go in user messages as
-  OpenAI ``file`` parts (``{"type": "file", "file": {"filename": ..., "file_data":
-  "data:application/pdf;base64,..."}}`` or ``{"file_id": ...}``);
-* prompt-cache markers (``cache_control``) are not sent: chat completions has no such
-  field, and OpenAI-style servers cache prompt prefixes on their own.
-
-Refused with :class:`~modelslab_transport.protocols.history.UnsupportedContentError` (chat
-completions has no form for them): images and documents in system, assistant and
-tool messages (OpenAI: their content is text only), and a document given by URL.
-Consecutive turns of one role are sent as they are (the protocol allows them).
+After :func:`~modelslab_transport.protocols.history.normalise_history`, late system messages
+join the last leading one; text-only list content becomes a string; documents are OpenAI
+``file`` parts; ``cache_control`` is not sent. Images and documents outside user messages,
+and documents by URL, raise
+:class:`~modelslab_transport.protocols.history.UnsupportedContentError`.
 """
 
 from __future__ import annotations

@@ -1,34 +1,15 @@
 """The request encoder of ``/v1/messages``: the one place its histories are normalised.
 
-The framework integrations build chat-completions requests; :func:`chat_request_to_messages`
-(and :func:`count_tokens_request` for ``/v1/messages/count_tokens``) express them in
-the Anthropic-style Messages protocol. After
-:func:`~modelslab_transport.protocols.history.normalise_history` (blank text and empty turns
-dropped; every system message, wherever it stands, joined in order into ``system``):
+After :func:`~modelslab_transport.protocols.history.normalise_history`, ``system`` is a
+string when every system message is one, else text blocks; tool results open a user turn
+as ``tool_result`` blocks; tool calls become ``tool_use`` blocks after the turn's signed
+thinking; turns of one role are merged; a final assistant turn loses trailing
+whitespace; documents become ``document`` blocks (PDF, text, URL or file id).
 
-* ``system`` is a string (the texts separated by a blank line) when every system
-  message is a string, else a list of text blocks (a system prompt given as blocks
-  stays blocks, with their ``cache_control``);
-* tool results become ``tool_result`` blocks (text, images and documents; a blank
-  result has no ``content``), opening a user turn; assistant tool calls become
-  ``tool_use`` blocks, preceded by the turn's signed ``thinking`` /
-  ``redacted_thinking`` blocks; consecutive turns of one role are merged (the
-  protocol wants alternation); the last turn, when it is the assistant's, loses
-  trailing whitespace (the protocol refuses it there);
-* tool-call ids that do not match ``^[a-zA-Z0-9_-]{1,64}$`` (another provider's, such
-  as Kimi's ``functions.get_weather:0``) are mapped by :func:`messages_tool_id`, the
-  same on a call and on its result, and the same in every request;
-* images become ``image`` blocks; documents (``file`` parts) become ``document``
-  blocks: a PDF as a ``base64`` source, plain text as a ``text`` source, a URL as a
-  ``url`` source, a file id as a ``file`` source; ``cache_control`` on parts and on
-  tools is kept.
-
-Refused with :class:`~modelslab_transport.protocols.history.UnsupportedContentError`: images and
-documents in system and assistant messages, and inline documents that are neither PDF
-nor text (the protocol's document sources take only those). Request parameters that
-exist on chat completions only are refused with a ``ValueError`` naming them instead of
-being dropped: ``n > 1``, ``seed``, ``frequency_penalty``, ``presence_penalty``,
-``response_format``, ``logprobs``, ``top_logprobs``; ``temperature`` is capped at 1
+Refused with :class:`~modelslab_transport.protocols.history.UnsupportedContentError`: images
+and documents in system and assistant messages, inline documents other than PDF or text.
+Chat-completions-only parameters (``n > 1``, ``seed``, penalties, ``response_format``,
+``logprobs``) raise ``ValueError``; ``temperature`` is capped at 1
 (:mod:`modelslab_transport.protocols.table`).
 """
 
@@ -67,19 +48,13 @@ _INVALID_CHARACTER = re.compile(r"[^a-zA-Z0-9_-]")
 def messages_tool_id(call_id: str) -> str:
     """``call_id`` as the Messages protocol accepts it (``^[a-zA-Z0-9_-]+$``, 64 at most).
 
-    A valid id is returned as it is. Any other is mapped to its characters with each
-    one outside the pattern replaced by ``_`` (at most 47 of them), then ``_`` and the
-    first 16 hex digits of its SHA-256: a pure function of the id, so a call and its
-    result get the same id, every request sends the same one (prompt caches keep
-    hitting), and two different ids stay different.
+    Any other id becomes its first 47 characters with invalid ones as ``_``, then ``_``
+    and 16 hex digits of its SHA-256: the same for a call and its result in every request.
     """
     if _VALID_ID.fullmatch(call_id):
         return call_id
     digest = hashlib.sha256(call_id.encode()).hexdigest()[:16]
     return f"{_INVALID_CHARACTER.sub('_', call_id)[:47]}_{digest}"
-
-
-# ------------------------------------------------------------------ content blocks
 
 
 def _image_block(part: wire.ImagePart) -> wire.ImageBlockParam:
@@ -174,8 +149,7 @@ _REASONING_BLOCKS = (wire.ThinkingBlockParam, wire.RedactedThinkingBlockParam)
 def _assistant_blocks(message: wire.ChatMessage) -> list[wire.RequestBlock]:
     blocks: list[wire.RequestBlock] = []
     if message.tool_calls:
-        # Signed thinking opens the assistant turn that calls tools (see
-        # modelslab_transport.chat.reasoning_history); elsewhere the API does not need it.
+        # See modelslab_transport.chat.reasoning_history.
         blocks += [_reasoning_block(block) for block in message.signed_reasoning or []]
     blocks += _content_blocks(message, text_only=True)
     for call in message.tool_calls or []:
@@ -212,11 +186,7 @@ def _turn_blocks(message: wire.ChatMessage) -> list[wire.RequestBlock]:
 
 
 def _merge(previous: list[wire.RequestBlock], blocks: list[wire.RequestBlock]) -> None:
-    """Add ``blocks`` to a turn of the same role, keeping each kind where it must stand.
-
-    Reasoning blocks stay at the start of an assistant turn; tool results at the start
-    of a user turn (the protocol wants them before any text).
-    """
+    """Add ``blocks`` to a turn of one role; reasoning and tool results stay at its start."""
     for leading in (_REASONING_BLOCKS, (wire.ToolResultBlockParam,)):
         opening = 0
         while opening < len(previous) and isinstance(previous[opening], leading):
@@ -271,9 +241,6 @@ def _system_and_turns(
     return _system(conversation.system), _turns(conversation.turns)
 
 
-# ------------------------------------------------------------------ parameters and tools
-
-
 def _tool_choice(request: wire.ChatCompletionRequest) -> dict[str, Any] | None:
     choice = request.tool_choice
     converted: dict[str, Any] | None
@@ -314,19 +281,12 @@ def _tools(tools: Iterable[wire.Tool] | None) -> list[wire.MessagesTool] | None:
     return [_messages_tool(tool) for tool in tools or []] or None
 
 
-# ------------------------------------------------------------------ requests
-
-
 def chat_request_to_messages(request: wire.ChatCompletionRequest) -> wire.MessagesRequest:
     """Express a chat-completions request as a Messages request (see module doc).
 
-    A tool's ``strict`` flag is kept. Extra (pass-through) parameters are kept.
-
     Raises:
         UnsupportedContentError: for content the Messages protocol has no form for.
-        ValueError: for parameters the Messages protocol does not have, a conversation
-            of system messages only (no turn to send), or one whose every message is
-            empty or whitespace only.
+        ValueError: for chat-only parameters, or a conversation with no turn to send.
     """
     _refuse_chat_only(request)
     system, turns = _system_and_turns(request.messages)
@@ -361,12 +321,7 @@ def chat_request_to_count_tokens(request: wire.ChatCompletionRequest) -> wire.Co
 def count_tokens_request(
     model: str, messages: Sequence[wire.ChatMessage], tools: Iterable[wire.Tool] | None = None
 ) -> wire.CountTokensRequest:
-    """The count_tokens request for a conversation in chat-completions terms.
-
-    What the framework integrations send to count a prompt exactly: the history is
-    encoded as :func:`chat_request_to_messages` encodes it.
-
-    Tools alone are counted with one empty user turn (the endpoint needs a turn).
+    """The count_tokens request for a conversation, encoded as :func:`chat_request_to_messages`.
 
     Raises:
         UnsupportedContentError: as :func:`chat_request_to_messages`.

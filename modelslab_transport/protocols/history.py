@@ -1,27 +1,9 @@
 """What both protocol encoders do to a conversation before sending it.
 
-The framework conversions copy a history onto chat-completions wire messages as the
-user wrote it; each protocol's encoder (:mod:`modelslab_transport.protocols.encode_chat`,
-:mod:`modelslab_transport.protocols.encode_messages`) first calls :func:`normalise_history`,
-then builds its own request from the result. The steps common to both protocols:
-
-* **Empty and whitespace-only text is dropped.** A string content that is blank, and
-  each blank text part of a list content, are removed (a cache marker on a removed
-  part moves to the part before it). A turn left with no content is dropped, unless it
-  is a tool result (kept, with empty content) or an assistant turn that calls tools
-  (kept, with its tool calls only).
-* **A late system message joins the leading system prompt.** A ``system`` /
-  ``developer`` message that comes after the first other turn is added, in order, to
-  the end of the system prompt at the start of the conversation (which it opens when
-  there is none); nothing else moves. Chat templates that take a system message only
-  first (Qwen3, Gemma: "System message must be at the beginning") and the Messages
-  protocol (which has only a top-level ``system``) both accept this, so a late
-  instruction (LlamaIndex's ``FunctionAgent(early_stopping_method="generate")``, a
-  LangChain ``SystemMessage`` inserted mid-thread) is read as part of the system
-  prompt on either protocol.
-
-Content a protocol has no form for is refused by its encoder with
-:class:`UnsupportedContentError`, before anything is sent.
+Blank text is dropped (a cache marker moves to the part before), and turns left empty,
+except tool results and assistant tool calls. A ``system`` / ``developer`` message after
+the first other turn joins the leading system prompt, as chat templates that take one
+system message only first (Qwen3, Gemma) and the Messages protocol need.
 """
 
 from __future__ import annotations
@@ -73,11 +55,7 @@ def part_kind(part: ContentPart) -> str:
 
 @dataclass
 class Conversation:
-    """A normalised history: the system messages (in order) and the other turns.
-
-    ``leading`` counts the system messages that came before every other turn; the rest
-    of ``system`` came later.
-    """
+    """A normalised history: the system messages (``leading``: how many opened it), other turns."""
 
     system: list[ChatMessage] = field(default_factory=list)
     turns: list[ChatMessage] = field(default_factory=list)
@@ -122,10 +100,7 @@ def _without_blank_text(message: ChatMessage) -> ChatMessage | None:
 
 
 def normalise_history(messages: Sequence[ChatMessage]) -> Conversation:
-    """``messages`` without blank text and empty turns, with the system messages apart.
-
-    The input messages are not modified.
-    """
+    """``messages`` (not modified) without blank text and empty turns, system messages apart."""
     conversation = Conversation()
     for message in messages:
         kept = _without_blank_text(message)

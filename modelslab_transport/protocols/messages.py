@@ -1,12 +1,7 @@
 """The Anthropic-style Messages protocol, spoken in chat-completions terms.
 
-ModelsLab serves the same models through ``/chat/completions`` and ``/v1/messages``.
-The framework integrations build one request type (:class:`ChatCompletionRequest`)
-and read one reply type (:class:`ChatCompletion` / :class:`ChatCompletionChunk`).
-Requests are expressed in the Messages protocol by its encoder,
-:mod:`modelslab_transport.protocols.encode_messages` (its functions are re-exported here);
-this module turns the replies back, so that choosing the Messages protocol is one
-argument.
+Requests are encoded by :mod:`modelslab_transport.protocols.encode_messages` (re-exported
+here); this module turns the replies back into chat completions and chunks.
 """
 
 from __future__ import annotations
@@ -40,12 +35,7 @@ STOP_REASONS = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
-"""Messages ``stop_reason`` -> chat-completions ``finish_reason``.
-
-Reasons without a chat-completions counterpart (``pause_turn``,
-``model_context_window_exceeded``) pass as sent; :mod:`modelslab_transport.chat.completeness`
-reads them all.
-"""
+"""Messages ``stop_reason`` -> chat-completions ``finish_reason``; others pass as sent."""
 
 
 def _usage(usage: wire.MessagesUsage | None) -> wire.Usage | None:
@@ -56,9 +46,7 @@ def _usage(usage: wire.MessagesUsage | None) -> wire.Usage | None:
         + (usage.cache_read_input_tokens or 0)
         + (usage.cache_creation_input_tokens or 0)
     )
-    # OpenAI's prompt_tokens_details has cached_tokens (tokens read from the cache);
-    # the tokens written to it, which Anthropic counts apart, go beside them as
-    # cache_creation_tokens. Both are also counted in prompt_tokens.
+    # Cache reads -> cached_tokens, cache writes -> cache_creation_tokens; both in prompt_tokens.
     details = {
         name: value
         for name, value in (
@@ -91,11 +79,7 @@ def _reasoning_blocks(message: wire.Message) -> list[wire.ReasoningBlock]:
 
 
 def message_to_completion(message: wire.Message) -> wire.ChatCompletion:
-    """Express a Messages reply as a chat completion.
-
-    Thinking text becomes ``reasoning_content``; the thinking and redacted-thinking
-    blocks themselves (signatures, encrypted data) are kept in ``reasoning_blocks``.
-    """
+    """Express a Messages reply as a chat completion (thinking blocks in ``reasoning_blocks``)."""
     text = message.text
     thinking = "".join(b.thinking or "" for b in message.content if b.type == "thinking")
     calls = [
@@ -129,16 +113,9 @@ def message_to_completion(message: wire.Message) -> wire.ChatCompletion:
 class MessageEventTranslator:
     """Translates a Messages event stream into chat-completion chunks, event by event.
 
-    Text deltas become content deltas; a ``tool_use`` block becomes a tool call whose
-    ``index`` counts tool calls (not content blocks), its input JSON fragments become
-    argument fragments (an input sent whole in ``content_block_start``, with no
-    ``input_json_delta``, becomes the arguments at ``content_block_stop``); thinking
-    and redacted-thinking blocks become ``reasoning_blocks`` fragments keyed by the
-    block's index (``thinking_delta`` text also as ``reasoning_content``,
-    ``signature_delta`` as the block's signature); ``message_delta`` gives the finish
-    reason; the usage from ``message_start`` and ``message_delta`` arrives in a final
-    usage-only chunk (``choices == []``), as with ``stream_options.include_usage``,
-    unless ``include_usage`` is False.
+    A ``tool_use`` block's ``index`` counts tool calls, not content blocks; thinking
+    blocks become ``reasoning_blocks`` fragments; usage arrives in a final usage-only
+    chunk (``choices == []``) unless ``include_usage`` is False.
     """
 
     def __init__(self, *, include_usage: bool = True) -> None:
@@ -147,8 +124,7 @@ class MessageEventTranslator:
         self._model: str | None = None
         self._usage = wire.MessagesUsage()
         self._tool_index: dict[int, int] = {}
-        # tool_use blocks whose input came whole in content_block_start, by block index:
-        # sent as the arguments at content_block_stop unless input_json_delta came first.
+        # Inputs sent whole in content_block_start, by block index, sent at content_block_stop.
         self._whole_input: dict[int, Any] = {}
 
     def _chunk(
@@ -256,11 +232,7 @@ class MessageEventTranslator:
 
 
 class MessagesAsChatDecoder:
-    """Decodes a Messages stream into chat-completion chunks (``api="messages"``).
-
-    ``include_usage=False`` (a request without ``stream_options.include_usage``)
-    leaves out the final usage-only chunk.
-    """
+    """Decodes a Messages stream into chat-completion chunks (``api="messages"``)."""
 
     def __init__(self, settings: ClientSettings, *, include_usage: bool = True) -> None:
         self._events = MessageEventDecoder(settings)

@@ -1,29 +1,11 @@
 """Request fields a server refuses: recognised once, dropped or reworded, remembered.
 
-ModelsLab routes to many OpenAI- and Anthropic-compatible upstreams, and some of them
-refuse optional request fields this package sends by default or on request: a stream's
-``stream_options``, ``tool_choice: "required"`` (``{"type": "any"}`` on Messages), a
-tool's ``strict`` flag, ``parallel_tool_calls`` (``disable_parallel_tool_use`` on
-Messages). :class:`ModelsLab <modelslab_transport.modelslab.ModelsLab>` sends the
-request; when the server refuses it with a 400/404/422 whose error names such a field
-(see :data:`REFUSAL_WORDINGS`), it sends it once more without that field, or in the
-equivalent form, and remembers the refusal for its transport clients (one base URL and
-key): later calls leave the field out from the start. At most one extra request per
-field per client; an error that names nothing we can drop is raised unchanged.
-
-What each refusal becomes (:func:`without_refused`):
-
-* ``stream_options``: left out; usage still arrives when the server sends it in the
-  last chunk anyway (TGI, vLLM with forced usage do), otherwise the stream has none.
-* ``tool_choice`` ``"required"``: with exactly one tool offered (structured output),
-  the tool named instead, which forces the same call; with several tools there is no
-  equivalent and the refusal is raised.
-* ``named_tool_choice`` (``tool_choice`` naming a tool, as structured output sends it):
-  with exactly one tool offered, ``"required"`` instead, which forces the same call.
-* ``strict``: left out of every tool (the schema is still sent; adherence is then the
-  model's, not the server's).
-* ``parallel_tool_calls``: left out (the server's default applies; LlamaIndex keeps the
-  first call when parallel calls were not allowed).
+When a 400/404/422 names a field of :data:`REFUSABLE_FEATURES` as refused,
+:class:`~modelslab_transport.modelslab.ModelsLab` sends the request once more as
+:func:`without_refused` makes it, and its clients leave the field out of later calls.
+``stream_options``, ``strict`` and ``parallel_tool_calls`` are left out; ``"required"``
+and a named ``tool_choice`` swap for each other when exactly one tool is offered (else
+the refusal is raised). Other errors are raised unchanged.
 """
 
 from __future__ import annotations
@@ -67,10 +49,8 @@ REFUSABLE_FEATURES: tuple[RefusableFeature, ...] = (
 """Every field negotiated, in the order they are checked."""
 
 REFUSAL_STATUSES = frozenset({400, 404, 422})
-"""HTTP statuses a refusal arrives with: 400/422 (validation), 404 (OpenRouter's "no
-endpoints found that support the provided 'tool_choice' value")."""
+"""HTTP statuses a refusal arrives with (404: OpenRouter, zed-industries/zed#36094)."""
 
-# The names each feature travels under in a body (Messages spells two of them otherwise).
 _FIELD_NAMES: Mapping[RefusableFeature, str] = {
     "stream_options": "stream_options",
     "tool_choice": "tool_choice",
@@ -79,51 +59,29 @@ _FIELD_NAMES: Mapping[RefusableFeature, str] = {
     "parallel_tool_calls": "(?:parallel_tool_calls|disable_parallel_tool_use)",
 }
 
-# How real servers word a refusal of a field; ``{field}`` stands for the field's name.
-# Each wording must name the field *as the thing refused*: a validation error that
-# echoes the whole request (vLLM puts the body in ``input``) names every field, so a
-# bare mention is never enough.
+# Each wording names the field *as the thing refused* (vLLM echoes the whole body).
 _GENERIC_WORDINGS: tuple[str, ...] = (
-    # pydantic ``extra_forbidden`` as FastAPI/vLLM servers print it, the field's location
-    # right before the message: vLLM "tools.0.function.strict\n  Extra inputs are not
-    # permitted [type=extra_forbidden ...]" (run-llama/llama_index#19121), Mistral's 422
-    # {"loc":["body","stream_options"],"msg":"Extra inputs are not permitted"}
-    # (nomtek/mistralai_client_dart#44), Azure "Validation error at #/stream_options: Extra
-    # inputs are not permitted" (microsoft/semantic-kernel#10510), gpustack/gpustack#429.
+    # pydantic extra_forbidden: run-llama/llama_index#19121, nomtek/mistralai_client_dart#44,
+    # microsoft/semantic-kernel#10510, gpustack/gpustack#429.
     r"\b{field}[^{{}}\n]{{0,24}}?\s*Extra inputs are not permitted",
-    # serde's ``deny_unknown_fields`` wording, as Rust routers (TGI's axum JSON
-    # rejection, "Failed to deserialize the JSON body into the target type: ...",
-    # huggingface/text-generation-inference#3155) put it: "unknown field `stream_options`".
+    # serde deny_unknown_fields (TGI): huggingface/text-generation-inference#3155.
     r"unknown field [`'\"]?{field}\b",
-    # llama.cpp's server: "Unsupported param: tool_choice" (tools/server/utils.hpp,
-    # unsupported_params); OpenAI-style gateways: "Unsupported parameter:
-    # 'parallel_tool_calls' is not supported with this model." (evalstate/fast-agent#279,
-    # microsoft/semantic-kernel#10365).
+    # llama.cpp tools/server/utils.hpp; evalstate/fast-agent#279, microsoft/semantic-kernel#10365.
     r"Unsupported param(?:eter)?s?:?\s*[`'\"]?{field}\b",
-    # OpenAI-shaped error objects name the refused field in ``param``
-    # ({"param": "parallel_tool_calls", "code": "unsupported_parameter"}).
     r"[\"']param[\"']\s*:\s*[\"']{field}[\"']",
-    # "'{field}' is not supported" / "{field} is not permitted" / "not allowed".
     r"\b{field}[`'\"]?\s+(?:is\s+)?not\s+(?:supported|permitted|allowed)",
 )
 
 _CHOICE_FORM_WORDINGS: tuple[str, ...] = (
-    # OpenRouter (HTTP 404): "No endpoints found that support the provided 'tool_choice'
-    # value." (zed-industries/zed#36094).
+    # OpenRouter: zed-industries/zed#36094.
     r"support the provided [`'\"]?tool_choice",
-    # pydantic's ``literal_error`` where a FastAPI server types the choice as a Literal:
-    # "tool_choice.type: Input should be 'auto', 'tool' or 'none'" (the field's location
-    # right before the message, as for extra_forbidden above).
+    # pydantic literal_error on a Literal-typed choice.
     r"\btool_choice[^{{}}\n]{{0,24}}?\s*Input should be",
 )
 """Wordings that refuse the form of ``tool_choice`` sent, whichever it was."""
 
 _TOOL_CHOICE_WORDINGS: tuple[str, ...] = (
-    # vLLM before 0.8.3 (its protocol.py check_tool_usage): 'tool_choice must either be
-    # a named tool, "auto", or "none".' and, earlier, 'tool_choice must either be a named
-    # tool or "auto". tool_choice="required" is not supported' (vllm-project/vllm#12834).
-    # The field may be quoted: "`tool_choice` must either be a named tool, 'auto', or
-    # 'none'".
+    # vLLM < 0.8.3 protocol.py check_tool_usage: vllm-project/vllm#12834.
     r"tool_choice[`'\"]?\s+must (?:either )?be a named tool",
     r"tool_choice\s*=\s*[\"']?(?:required|any)[\"']?\s+is not supported",
     *_CHOICE_FORM_WORDINGS,
@@ -142,8 +100,7 @@ REFUSAL_WORDINGS: Mapping[RefusableFeature, tuple[re.Pattern[str], ...]] = {
     )
     for feature in REFUSABLE_FEATURES
 }
-"""What is recognised as a refusal of each feature: patterns over the error's message and
-its JSON body. Sources of each wording are in the comments above."""
+"""Patterns over an error's message and JSON body that refuse each feature."""
 
 
 def _error_text(error: APIStatusError) -> str:
@@ -215,10 +172,7 @@ def negotiable(request: ChatCompletionRequest, feature: RefusableFeature) -> boo
 def without_refused(
     request: ChatCompletionRequest, refused: Iterable[RefusableFeature]
 ) -> ChatCompletionRequest:
-    """``request`` with every ``refused`` feature left out or in its equivalent form.
-
-    Returns ``request`` itself when nothing changes.
-    """
+    """``request`` with every ``refused`` feature left out or reworded (itself if unchanged)."""
     update: dict[str, Any] = {}
     for feature in refused:
         if feature == "stream_options" and request.stream_options is not None:
@@ -243,10 +197,7 @@ def without_refused(
 
 
 def log_refusal(features: Iterable[RefusableFeature], error: APIStatusError, base_url: str) -> None:
-    """Log at DEBUG that the server at ``base_url`` refused ``features``.
-
-    No secret is in the line: the error's text was redacted when it was built.
-    """
+    """Log at DEBUG that the server at ``base_url`` refused ``features`` (text already redacted)."""
     logger.debug(
         "the server at %s refused %s (HTTP %s: %.200s); sending the request again "
         "without it, and leaving it out of later requests to this server",

@@ -267,10 +267,8 @@ class StreamDelta(ResponseModel):
 class MessageStreamEvent(ResponseModel):
     """One event of a streamed Messages reply, discriminated by ``type``.
 
-    ``message_start`` carries ``message``; ``content_block_start`` carries ``index`` and
-    ``content_block``; ``content_block_delta`` carries ``index`` and ``delta``
-    (``text_delta`` / ``input_json_delta``); ``message_delta`` carries ``delta``
-    (``stop_reason``) and ``usage``; ``message_stop`` ends the stream.
+    ``message_start``: ``message``; ``content_block_start`` / ``_delta``: ``index`` and
+    ``content_block`` / ``delta``; ``message_delta``: ``delta`` (``stop_reason``), ``usage``.
     """
 
     type: str
