@@ -22,11 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.server import stream_text, tool_arguments
-
-MODEL = "bench-model"
-API_KEY = "sk-bench"
-MAX_TOKENS = 4096
-PROMPT = "hi"
+from benchmarks.workload import API_KEY, MAX_TOKENS, MODEL, PROMPT
 
 Kind = str  # "stream" | "invoke" | "ainvoke" | "tools"
 

@@ -164,7 +164,7 @@ def llama_index_floor(chunks: int) -> Any:
 
 
 def _request_body() -> dict[str, Any]:
-    from benchmarks.clients import MAX_TOKENS, MODEL, PROMPT
+    from benchmarks.workload import MAX_TOKENS, MODEL, PROMPT
 
     return {
         "model": MODEL,

@@ -37,8 +37,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.clients import API_KEY, MAX_TOKENS, MODEL
 from benchmarks.runner import Server
+from benchmarks.workload import API_KEY, MAX_TOKENS, MODEL
 
 LIMIT = 5
 LATENCY = 0.1

@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx2
 
-from benchmarks.clients import API_KEY, MAX_TOKENS, MODEL, PROMPT
 from benchmarks.framework_floors import (
     langchain_floor,
     langchain_http_floor,
@@ -34,6 +33,7 @@ from benchmarks.framework_floors import (
     llama_index_http_floor,
 )
 from benchmarks.server import sse_events, stream_text
+from benchmarks.workload import API_KEY, MAX_TOKENS, MODEL, PROMPT
 
 _BASE_URL = "http://127.0.0.1:9/v1"  # never reached: the mock transport answers
 HTTP_FLOOR = "httpx2 iter_lines + json.loads (scenario 1's HTTP floor)"
