@@ -1,7 +1,7 @@
 """The transport's layers: nothing imports upward, no import circles, no hidden imports.
 
 The layers, bottom to top, are the subpackages of ``modelslab_transport`` (see
-``docs/architecture.md``). A module may import its own layer and the layers below it; the
+``CONTRIBUTING.md``, Layout). A module may import its own layer and the layers below it; the
 framework packages import only the transport's public faces: the package, its top-level
 modules and its subpackages (never a module inside one, but the constants of
 ``config.defaults``).
