@@ -34,6 +34,7 @@ from modelslab_transport.config import (
     base_url_from_env,
     caller_stacklevel,
     check_tool_calling,
+    default_max_tokens,
     defaults,
     did_you_mean,
     document_fields,
@@ -421,11 +422,16 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
     def _build_request(
         self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
-    ) -> ChatCompletionRequest:
-        """The wire request for one call: instance defaults, then per-call arguments."""
+    ) -> tuple[ModelsLab, ChatCompletionRequest]:
+        """The ``ModelsLab`` object this call goes through, and its wire request.
+
+        The fields are resolved into the object once per call; the request holds the
+        instance defaults, then the call's arguments.
+        """
         from langchain_modelslab.conversions import messages_to_wire
 
-        return self.client.build_request(
+        core = self.client
+        return core, core.build_request(
             messages_to_wire(messages), stream=stream, stop=stop, params=kwargs
         )
 
@@ -443,9 +449,9 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         from langchain_modelslab.conversions import completion_from_wire
 
         parse = self._response_format_parser(kwargs)
-        request = self._build_request(messages, stop, stream=False, **kwargs)
+        core, request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
-            completion = self.client.chat(request)
+            completion = core.chat(request)
         result = completion_from_wire(
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
@@ -465,9 +471,9 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         from langchain_modelslab.conversions import completion_from_wire
 
         parse = self._response_format_parser(kwargs)
-        request = self._build_request(messages, stop, stream=False, **kwargs)
+        core, request = self._build_request(messages, stop, stream=False, **kwargs)
         with langchain_errors():
-            completion = await self.client.achat(request)
+            completion = await core.achat(request)
         result = completion_from_wire(
             completion, requested_model=request.model, split_think_tags=self.split_think_tags
         )
@@ -506,10 +512,10 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
         kwargs.pop("stream", None)
         parse = self._response_format_parser(kwargs)
-        request = self._build_request(messages, stop, stream=True, **kwargs)
+        core, request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model, split_think_tags=self.split_think_tags)
         text: list[str] = []
-        with langchain_errors(), self.client.stream_chat(request) as events:
+        with langchain_errors(), core.stream_chat(request) as events:
             for event in events:
                 for chunk in converter.convert(event):
                     text.append(chunk.text)
@@ -538,11 +544,11 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
         kwargs.pop("stream", None)
         parse = self._response_format_parser(kwargs)
-        request = self._build_request(messages, stop, stream=True, **kwargs)
+        core, request = self._build_request(messages, stop, stream=True, **kwargs)
         converter = StreamConverter(request.model, split_think_tags=self.split_think_tags)
         text: list[str] = []
         with langchain_errors():
-            async with await self.client.astream_chat(request) as events:
+            async with await core.astream_chat(request) as events:
                 async for event in events:
                     for chunk in converter.convert(event):
                         text.append(chunk.text)
@@ -575,7 +581,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         params["ls_max_tokens"] = (
             max_tokens
             if isinstance(max_tokens, int)
-            else self.client.max_tokens_for(str(kwargs.get("model") or self.model))
+            else default_max_tokens(str(kwargs.get("model") or self.model))
         )
         stops = stop if stop is not None else self.stop
         if stops:

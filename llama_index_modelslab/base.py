@@ -345,9 +345,13 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
 
     def _request(
         self, messages: Sequence[ChatMessage], *, stream: bool, kwargs: dict[str, Any]
-    ) -> ChatCompletionRequest:
-        """The wire request for ``messages``: fields, then additional_kwargs, then call kwargs."""
-        return self.client.build_request(messages_to_wire(messages), stream=stream, params=kwargs)
+    ) -> tuple[ModelsLab, ChatCompletionRequest]:
+        """The ``ModelsLab`` object this call goes through (fields resolved once) and its request.
+
+        The request holds the fields, then additional_kwargs, then the call's kwargs.
+        """
+        core = self.client
+        return core, core.build_request(messages_to_wire(messages), stream=stream, params=kwargs)
 
     def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:
         to_prompt = self.completion_to_prompt
@@ -357,22 +361,20 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     # ----------------------------------------------------------------------- chat
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        request = self._request(messages, stream=False, kwargs=kwargs)
-        return completion_from_wire(
-            self.client.chat(request), split_think_tags=self.split_think_tags
-        )
+        core, request = self._request(messages, stream=False, kwargs=kwargs)
+        return completion_from_wire(core.chat(request), split_think_tags=self.split_think_tags)
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        request = self._request(messages, stream=False, kwargs=kwargs)
-        completion = await self.client.achat(request)
+        core, request = self._request(messages, stream=False, kwargs=kwargs)
+        completion = await core.achat(request)
         return completion_from_wire(completion, split_think_tags=self.split_think_tags)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        request = self._request(messages, stream=True, kwargs=kwargs)
+        core, request = self._request(messages, stream=True, kwargs=kwargs)
 
         def responses() -> Generator[ChatResponse, None, None]:
             builder = StreamConverter(split_think_tags=self.split_think_tags)
-            with self.client.stream_chat(request) as stream:
+            with core.stream_chat(request) as stream:
                 for chunk in stream:
                     yield builder.convert(chunk)
             rest = builder.finish()
@@ -382,11 +384,11 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         return responses()
 
     def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        request = self._request(messages, stream=True, kwargs=kwargs)
+        core, request = self._request(messages, stream=True, kwargs=kwargs)
 
         async def responses() -> AsyncGenerator[ChatResponse, None]:
             builder = StreamConverter(split_think_tags=self.split_think_tags)
-            stream = await self.client.astream_chat(request)
+            stream = await core.astream_chat(request)
             async with stream:
                 async for chunk in stream:
                     yield builder.convert(chunk)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from modelslab_transport.config.model_profiles import (
         DEFAULT_CONTEXT_WINDOW,
         context_window,
+        default_max_tokens,
         model_profile,
     )
     from modelslab_transport.config.options import (
@@ -50,7 +51,12 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
     "connection": ["TimeoutSeconds", "api_key_from_env", "base_url_from_env", "caller_stacklevel"],
     "defaults": ["DEFAULT_MODEL"],
     "extras": ["require_extra"],
-    "model_profiles": ["DEFAULT_CONTEXT_WINDOW", "context_window", "model_profile"],
+    "model_profiles": [
+        "DEFAULT_CONTEXT_WINDOW",
+        "context_window",
+        "default_max_tokens",
+        "model_profile",
+    ],
     "options": [
         "FRAMEWORK_FIELDS",
         "ModelsLabOptions",

@@ -66,7 +66,7 @@ def test_building_a_request_imports_what_it_needs() -> None:
         from langchain_modelslab import ChatModelsLab
 
         llm = ChatModelsLab(api_key="sk-test", base_url="http://127.0.0.1:9")
-        request = llm._build_request([HumanMessage("hi")], None, stream=False)
+        _, request = llm._build_request([HumanMessage("hi")], None, stream=False)
         assert request.messages[0].content == "hi", request
         assert llm.client.sync_client is llm.client.sync_client
         parser = llm.with_structured_output({"title": "T", "type": "object", "properties": {}})
