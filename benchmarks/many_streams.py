@@ -7,7 +7,7 @@ reported are the wall time, the peak RSS growth over the process's size just bef
 the burst and the most file descriptors open at once (both sampled every 10 ms, from
 ``/proc/self/statm`` and ``/proc/self/fd``; ``ru_maxrss`` would hide the burst behind
 the peak of the imports), and the TCP connections the server saw. The pool's limit (1,000
-connections, :data:`modelslab_transport.http.clients.DEFAULT_LIMITS`) bounds the
+connections, :data:`modelslab_transport.http.sharded_pool.DEFAULT_LIMITS`) bounds the
 sockets; the rest wait for a free connection.
 """
 

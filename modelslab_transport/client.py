@@ -44,13 +44,13 @@ from modelslab_transport.http.caller_clients import (
     check_http_client,
 )
 from modelslab_transport.http.clients import (
-    DEFAULT_LIMITS,
     AsyncClientPerLoop,
     SyncClientPerProcess,
     new_async_client,
     new_sync_client,
 )
 from modelslab_transport.http.leases import AsyncLease, SyncLease
+from modelslab_transport.http.sharded_pool import DEFAULT_LIMITS
 from modelslab_transport.http.streams import AsyncEventStream, EventStream
 from modelslab_transport.http.timed_transport import io_deadline
 from modelslab_transport.limits.queue import account_limit, call_deadline
@@ -96,7 +96,7 @@ class ModelsLabClient(ClientCore):
             It is not closed by :meth:`close`; its own timeouts are overridden per request.
         retry_policy: How long to wait between retries.
         limits: Connection limits of the pool this client builds (not of an injected
-            one); default :data:`~modelslab_transport.http.clients.DEFAULT_LIMITS`.
+            one); default :data:`~modelslab_transport.http.sharded_pool.DEFAULT_LIMITS`.
         max_sse_event_size: The largest server-sent event a stream accepts, in bytes;
             a larger one fails with :class:`~modelslab_transport.errors.InvalidResponseError`.
             None accepts any size; by default ``settings.max_sse_event_size``.

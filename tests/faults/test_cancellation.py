@@ -18,7 +18,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
-from modelslab_transport.http.clients import ShardedAsyncTransport
+from modelslab_transport.http.sharded_pool import ShardedAsyncTransport
 from tests.faults.drivers import HARD_LIMIT, Framework, bounded, make_model
 from tests.support.fault_server import LIMIT, FaultServer
 from tests.support.loopback import LoopbackConnection, LoopbackRequest

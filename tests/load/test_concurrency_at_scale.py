@@ -22,11 +22,8 @@ from llama_index.core.llms import ChatMessage as LlamaMessage
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import AsyncModelsLabClient, ClientSettings
-from modelslab_transport.http.clients import (
-    DEFAULT_LIMITS,
-    ShardedAsyncTransport,
-    new_async_client,
-)
+from modelslab_transport.http.clients import new_async_client
+from modelslab_transport.http.sharded_pool import DEFAULT_LIMITS, ShardedAsyncTransport
 from modelslab_transport.wire import ChatMessage
 from tests.support.clients import API_KEY
 from tests.support.scale_server import ScaleServer

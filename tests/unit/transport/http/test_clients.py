@@ -30,7 +30,7 @@ from llama_index.core.llms import ChatMessage as LlamaMessage
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport import AsyncModelsLabClient, ClientSettings, ModelsLabClient
-from modelslab_transport.http.clients import ShardedAsyncTransport, default_ssl_context
+from modelslab_transport.http.sharded_pool import ShardedAsyncTransport, default_ssl_context
 from modelslab_transport.http.watchdog import WATCHDOG
 from modelslab_transport.limits import queue as concurrency
 from modelslab_transport.limits.queue import account_limit, call_deadline

@@ -15,7 +15,8 @@ import time
 import httpx2
 import pytest
 
-from modelslab_transport.http.clients import default_ssl_context, new_sync_client
+from modelslab_transport.http.clients import new_sync_client
+from modelslab_transport.http.sharded_pool import default_ssl_context
 from modelslab_transport.http.timed_transport import TimedHTTPTransport, io_deadline
 from tests.support.fault_server import FaultServer, json_reply, trickle_head
 from tests.support.loopback import refused_base_url
