@@ -107,10 +107,17 @@ def parse_tool_arguments(arguments: str | dict[str, Any] | None) -> dict[str, An
     return value
 
 
+_OPEN_ESCAPE = re.compile(r"(\\+)(?:u[0-9a-fA-F]{0,3})?$")
+"""Backslashes (and a partial ``\\uXXXX``) at the end of incomplete JSON."""
+
+
 def parse_partial_json(text: str | None) -> dict[str, Any]:
     """The object parsed so far from incomplete JSON, to show a stream in progress; never raises."""
     if text is None or not text.strip():
         return {}
+    escape = _OPEN_ESCAPE.search(text)
+    if escape is not None and len(escape.group(1)) % 2 == 1:
+        text = text[: escape.end(1) - 1]  # an escape cut in half: pydantic-core versions differ
     try:
         value = from_json(text, allow_partial="trailing-strings")
     except ValueError:
