@@ -63,11 +63,10 @@ def test_a_destination_setting_is_refused_pointing_to_base_url(cls: type[Any], n
 def test_a_destination_in_a_call_is_refused_before_sending(cls: type[Any], name: str) -> None:
     server = ScriptedServer([])
     llm = _model(cls, server, base_url=LOCAL)
+    ask = llm.invoke if cls is ChatModelsLab else llm.complete
+    prompt: Any = [HumanMessage("hi")] if cls is ChatModelsLab else "hi"
     with pytest.raises(UnsupportedSettingError, match=f"'{name}' in a call's arguments"):
-        if cls is ChatModelsLab:
-            llm.invoke([HumanMessage("hi")], **{name: "http://elsewhere:1/v1"})
-        else:
-            llm.complete("hi", **{name: "http://elsewhere:1/v1"})
+        ask(prompt, **{name: "http://elsewhere:1/v1"})
     assert server.requests == []
 
 
