@@ -203,7 +203,10 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         default=defaults.DEFAULT_QUEUE_TIMEOUT, description=field_description("queue_timeout")
     )
     default_headers: dict[str, str] | None = Field(
-        default=None, description=field_description("default_headers")
+        default=None,
+        exclude=True,  # never serialised or shown: they may hold credentials
+        repr=False,
+        description=field_description("default_headers"),
     )
     legacy_auth: bool = Field(default=False, description=field_description("legacy_auth"))
     streaming: bool = Field(

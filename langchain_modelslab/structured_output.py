@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from operator import itemgetter
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from langchain_core.output_parsers import (
 from langchain_core.outputs import ChatGeneration, ChatResult, Generation
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.json import parse_json_markdown
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ValidationError
 from typing_extensions import is_typeddict
@@ -238,11 +240,36 @@ class _RequiredToolCall(_WholeReply, JsonOutputToolsParser):
         return parsed
 
 
+def _require_json(result: list[Generation]) -> None:
+    """Raise ``OutputParserException`` when a reply's text is not whole, valid JSON.
+
+    LangChain's ``JsonOutputParser`` repairs cut JSON (``{"a": "b`` reads as
+    ``{"a": "b"}``) even for a final result; a finished reply can still carry such text
+    (a stop sequence, a server that misreports its finish reason).
+    """
+    text = result[0].text.strip() if result else ""
+    try:
+        parse_json_markdown(text, parser=lambda inner: json.loads(inner, strict=False))
+    except ValueError as exc:
+        raise OutputParserException(
+            f"structured output cannot be read from this reply: its JSON is not whole or "
+            f"not valid ({exc}); a repaired guess is never returned",
+            llm_output=text,
+        ) from exc
+
+
 class _JsonParser(_WholeReply, JsonOutputParser):
-    """``JsonOutputParser`` whose final result needs a whole reply."""
+    """``JsonOutputParser`` whose final result needs a whole reply of valid JSON."""
 
     # Declared again: the pydantic mypy plugin cannot read the base's type variable here.
     pydantic_object: Any = None
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        """Parse as ``JsonOutputParser`` does; a final parse needs whole, valid JSON."""
+        value = super().parse_result(result, partial=partial)
+        if not partial:
+            _require_json(result)
+        return value
 
 
 class _PydanticParser(_JsonParser):
@@ -307,14 +334,13 @@ class _JsonKeyToolParser(_RequiredToolCall, JsonOutputKeyToolsParser):
         return self.key_name
 
 
-class _StrictJsonParser(JsonOutputParser):
+class _StrictJsonParser(_JsonParser):
     """``JsonOutputParser`` that drops the nulls standing for absent properties.
 
     The value is then validated as ``pydantic_object`` when one is given.
     """
 
     original_schema: dict[str, Any]
-    pydantic_object: Any = None
 
     def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
         """Parse as ``JsonOutputParser`` does, drop those nulls, validate.

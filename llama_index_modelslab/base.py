@@ -595,10 +595,20 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
             IncompleteReplyError: (a ``ValueError``) when a finished reply's call was cut
                 off (``max_tokens``, a content filter) or its arguments are not a valid
                 JSON object; the message names the cause and the setting to change.
-            ValueError: when the response calls no tool and ``error_on_no_tool_call``.
+            ValueError: when the response calls no tool and ``error_on_no_tool_call``
+                (``IncompleteReplyError`` when the reply did not finish).
         """
         selections = tool_selections(response.message)
         if not selections and error_on_no_tool_call:
+            from llama_index_modelslab.conversions import reply_incompleteness
+            from modelslab_transport.chat.completeness import IncompleteReplyError
+
+            incomplete = reply_incompleteness(response.message)
+            if incomplete is not None:
+                raise IncompleteReplyError(
+                    f"expected a tool call from {self.model}, got none: {incomplete.message}",
+                    incomplete,
+                )
             raise ValueError(
                 f"expected at least one tool call from {self.model}, got none "
                 f"(reply: {(response.message.content or '')[:200]!r})"

@@ -189,7 +189,9 @@ class ToolCallProgram(FunctionCallingProgram[Model]):
     stream cut off by ``max_tokens`` would end on its last partial object without a
     word. Here the stream's last response is read as final
     (:meth:`ModelsLabLLM.get_tool_calls_from_response`), which raises
-    ``IncompleteReplyError`` naming the cause when the call did not arrive whole.
+    ``IncompleteReplyError`` naming the cause when the call did not arrive whole, and
+    ``ValueError`` when the reply, forced to call the tool, called none (as the
+    non-streamed program does): partial objects read from its text are never final.
     """
 
     def _stream_request(
@@ -242,7 +244,7 @@ class ToolCallProgram(FunctionCallingProgram[Model]):
                 current = objects if isinstance(objects, list) else [objects]
                 yield objects
         if last is not None:
-            llm.get_tool_calls_from_response(last, error_on_no_tool_call=False)
+            llm.get_tool_calls_from_response(last)
 
     async def astream_call(
         self, *args: Any, llm_kwargs: dict[str, Any] | None = None, **kwargs: Any
@@ -260,7 +262,7 @@ class ToolCallProgram(FunctionCallingProgram[Model]):
                     current = found if isinstance(found, list) else [found]
                     yield found
             if last is not None:
-                llm.get_tool_calls_from_response(last, error_on_no_tool_call=False)
+                llm.get_tool_calls_from_response(last)
 
         return objects()
 

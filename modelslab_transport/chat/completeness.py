@@ -6,8 +6,10 @@ Reasons read as "not finished" (compared without case), by source:
   ``max_output_tokens`` (Gemini): the token limit.
 - ``model_context_window_exceeded`` (Anthropic), ``model_length`` (Mistral): the context window.
 - ``content_filter`` (OpenAI, Azure), ``refusal`` (Anthropic), ``safety``, ``recitation``,
-  ``blocklist``, ``prohibited_content``, ``spii`` (Gemini): the provider's filter.
-- ``pause_turn`` (Anthropic): a paused turn; ``abort``, ``error`` (vLLM, OpenRouter, Mistral).
+  ``blocklist``, ``prohibited_content``, ``spii`` (Gemini), ``content_filtered``,
+  ``guardrail_intervened`` (Amazon Bedrock): the provider's filter.
+- ``pause_turn`` (Anthropic): a paused turn; ``abort``, ``error`` (vLLM, OpenRouter, Mistral),
+  ``insufficient_system_resource`` (DeepSeek): stopped by the server.
 """
 
 from __future__ import annotations
@@ -32,10 +34,20 @@ __all__ = [
 _TOKEN_LIMIT = frozenset(("length", "max_tokens", "max_output_tokens"))
 _CONTEXT_WINDOW = frozenset(("model_context_window_exceeded", "model_length"))
 _FILTERED = frozenset(
-    ("content_filter", "refusal", "safety", "recitation", "blocklist", "prohibited_content", "spii")
+    (
+        "content_filter",
+        "refusal",
+        "safety",
+        "recitation",
+        "blocklist",
+        "prohibited_content",
+        "spii",
+        "content_filtered",
+        "guardrail_intervened",
+    )
 )
 _PAUSED = frozenset(("pause_turn",))
-_STOPPED = frozenset(("abort", "error"))
+_STOPPED = frozenset(("abort", "error", "insufficient_system_resource"))
 
 
 @dataclass(frozen=True)

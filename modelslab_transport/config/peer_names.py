@@ -171,9 +171,11 @@ PEER_NAMES: dict[str, PeerName] = {
 
 
 _ELSEWHERE = re.compile(
-    r"(?:[a-z0-9]+_)*(?:api_base|api_url|base_url|endpoint|proxy|proxies)", re.IGNORECASE
+    r"(?:[a-z0-9]+_)*(?:api_base|url|endpoint|host|proxy|proxies)", re.IGNORECASE
 )
-"""Another integration's destination setting (``groq_api_base``, ``http_proxy``...)."""
+"""Another integration's destination setting (``groq_api_base``, ``http_proxy``,
+HuggingFaceEndpoint's ``endpoint_url``, ``inference_server_url``, LlamaIndex
+TextGenerationInference's ``model_url``, the Ollama client's ``host``...)."""
 
 _ELSEWHERE_ADVICE = (
     "requests go to base_url only: set base_url=... (the API root, such as "

@@ -154,8 +154,14 @@ def _number(value: Any) -> float | None:
     return _seconds(_float(value))
 
 
-def _message_of(value: Any, depth: int = 0) -> str | None:
-    """The human-readable text of a message-holding value, whatever its JSON type."""
+def _message_of(value: Any, depth: int = 0, *, by_field: bool = False) -> str | None:
+    """The human-readable text of a message-holding value, whatever its JSON type.
+
+    With ``by_field`` (the value of a message member), an object without message members
+    is read as messages by field, as Laravel's validation errors are sent
+    (``{"model_id": ["The selected model id is invalid."]}`` reads
+    ``model_id: The selected model id is invalid.``).
+    """
     if depth > _MAX_DEPTH or value is None or isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -174,11 +180,24 @@ def _message_of(value: Any, depth: int = 0) -> str | None:
             if found:
                 return found
         for name in _MESSAGE_MEMBERS:
-            found = _message_of(value.get(name), depth + 1)
+            found = _message_of(value.get(name), depth + 1, by_field=True)
             if found:
                 return found
+        if by_field and nested is None:
+            return _messages_by_field(value, depth)
         return _text(nested)
     return None
+
+
+def _messages_by_field(value: Mapping[str, Any], depth: int) -> str | None:
+    """``field: message`` for each member holding text (or a list of it), or None."""
+    parts: list[str] = []
+    for name, member in list(value.items())[:_MAX_ITEMS]:
+        if isinstance(member, (str, list)) and (text := _message_of(member, depth + 1)):
+            parts.append(f"{name}: {text}")
+    if len(value) > _MAX_ITEMS and parts:
+        parts.append(f"and {len(value) - _MAX_ITEMS} more")
+    return "; ".join(parts) or None
 
 
 def _item_text(item: Any, depth: int) -> str | None:

@@ -1,0 +1,55 @@
+"""A tool result whose tool call is not in the history (the turn that made the call was
+trimmed away, by ``trim_messages`` or a memory's token limit).
+
+Both protocols' servers refuse such a history (OpenAI: "messages with role 'tool' must be
+a response to a preceding message with 'tool_calls'"; Anthropic: "unexpected tool_use_id
+found in tool_result blocks"). The correct result is a typed error before sending that
+names the id, on both protocols, through both frameworks. Today the history is sent.
+"""
+
+from __future__ import annotations
+
+import httpx2
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from llama_index.core.llms import ChatMessage
+
+from tests.support.clients import chat_model, scripted_llm
+from tests.support.mock_api import ScriptedServer
+from tests.support.truncation import APIS, FINISHED, text_reply
+
+REASON = "encoders do not check that each tool result answers a call in the history"
+
+
+def _ok(api: str) -> httpx2.Response:
+    return text_reply(api, stream=False, pieces=("ok",), reason=FINISHED[api])
+
+
+@pytest.mark.xfail(strict=True, reason=REASON)
+@pytest.mark.parametrize("api", APIS)
+def test_langchain_refuses_a_tool_result_without_its_call(api: str) -> None:
+    server = ScriptedServer([_ok(api)])
+    history = [
+        HumanMessage("what is the weather?"),
+        ToolMessage("sunny", tool_call_id="call_9"),
+        AIMessage("It is sunny."),
+        HumanMessage("and tomorrow?"),
+    ]
+    with pytest.raises(ValueError, match="call_9"):
+        chat_model(server, api=api).invoke(history)
+    assert server.requests == []
+
+
+@pytest.mark.xfail(strict=True, reason=REASON)
+@pytest.mark.parametrize("api", APIS)
+def test_llama_index_refuses_a_tool_result_without_its_call(api: str) -> None:
+    llm, server = scripted_llm(_ok(api), api=api)
+    history = [
+        ChatMessage(role="user", content="what is the weather?"),
+        ChatMessage(role="tool", content="sunny", additional_kwargs={"tool_call_id": "call_9"}),
+        ChatMessage(role="assistant", content="It is sunny."),
+        ChatMessage(role="user", content="and tomorrow?"),
+    ]
+    with pytest.raises(ValueError, match="call_9"):
+        llm.chat(history)
+    assert server.requests == []
