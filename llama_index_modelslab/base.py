@@ -601,7 +601,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         selections = tool_selections(response.message)
         if not selections and error_on_no_tool_call:
             from llama_index_modelslab.conversions import reply_incompleteness
-            from modelslab_transport.chat.completeness import IncompleteReplyError
+            from modelslab_transport.chat import IncompleteReplyError
 
             incomplete = reply_incompleteness(response.message)
             if incomplete is not None:
