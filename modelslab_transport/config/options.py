@@ -21,6 +21,7 @@ configuration when it is built costs no transport import.
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import re
 from collections.abc import Collection, Mapping
@@ -340,12 +341,14 @@ def document_fields(cls: type[BaseModel]) -> None:
     """
     fields = cls.model_fields
     lines = [
-        f"        {name}: {fields[name].description}"
+        f"    {name}: {fields[name].description}"
         for name in cls.__annotations__
         if name in fields and fields[name].description
     ]
     if lines:
-        cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\n    Fields:\n" + "\n".join(lines) + "\n"
+        # Cleaned first: Python 3.13 strips a docstring's indentation when it compiles it.
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        cls.__doc__ = doc + "\n\nFields:\n" + "\n".join(lines) + "\n"
 
 
 def field_description(name: str) -> str:
