@@ -118,7 +118,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
     model_config = ConfigDict(populate_by_name=True, defer_build=True, hide_input_in_errors=True)
 
     # The fields shared with ModelsLabLLM are declared once, in ModelsLabFields
-    # (modelslab_transport.config); the descriptions below are this class's own.
+    # (modelslab_transport.config); this class's own follow.
     top_p: float | None = Field(default=None, description=field_description("top_p"))
     stop: list[str] | str | None = Field(default=None, description=field_description("stop"))
     n: int | None = Field(default=None, description=field_description("n"))
@@ -320,9 +320,9 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         """The request parameters this instance sends on every call.
 
         LangChain reads them where a call begins: the configuration is resolved there,
-        once, and the call's request goes out with it (``start_call``).
+        once, and the call's request goes out with it (``_start_call``).
         """
-        options = self.start_call().options
+        options = self._start_call().options
         params = options.request_params()
         params.setdefault("max_tokens", options.max_tokens_for())
         return params
@@ -357,7 +357,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         """
         from langchain_modelslab.conversions import messages_to_wire
 
-        core = self.client_for_call()
+        core = self._client_for_call()
         return core, core.build_request(
             messages_to_wire(messages), stream=stream, stop=stop, params=kwargs
         )

@@ -125,7 +125,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     model_config = ConfigDict(hide_input_in_errors=True, defer_build=False)
 
     # The fields shared with ChatModelsLab are declared once, in ModelsLabFields
-    # (modelslab_transport.config); the descriptions below are this class's own.
+    # (modelslab_transport.config); this class's own follow.
     context_window: int | None = Field(
         default=None,
         gt=0,
@@ -241,7 +241,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         """What LlamaIndex needs to know to budget prompts and pick programs and agents."""
         # Checks the fields first (one changed since may be invalid). Read where a call
         # begins (its start event): the call's request goes out with this configuration.
-        client = self.start_call()
+        client = self._start_call()
         model = client.options.model
         tools = calls_tools(model, self.is_function_calling_model)
         if not tools and self.is_function_calling_model is None:
@@ -279,7 +279,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
 
         The request holds the fields, then additional_kwargs, then the call's kwargs.
         """
-        core = self.client_for_call()
+        core = self._client_for_call()
         return core, core.build_request(messages_to_wire(messages), stream=stream, params=kwargs)
 
     def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:

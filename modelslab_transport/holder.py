@@ -54,7 +54,7 @@ def modelslab_of(
 _CALL_START: ContextVar[weakref.ref[ModelsLab] | None] = ContextVar(
     "modelslab_call_start", default=None
 )
-"""The ``ModelsLab`` resolved where the running call began (:meth:`ModelsLabHolder.start_call`)."""
+"""The ``ModelsLab`` resolved where the running call began (``ModelsLabHolder._start_call``)."""
 
 
 class ModelsLabHolder(SecretFields, CallerClients, ModelsLabFields):
@@ -68,6 +68,14 @@ class ModelsLabHolder(SecretFields, CallerClients, ModelsLabFields):
     extra_param_fields: ClassVar[tuple[str, ...]] = ()
     """The subclass's fields that become the options' ``extra_params``."""
 
+    watched_fields: ClassVar[tuple[str, ...]] = ()
+    """The fields whose change reconfigures the ``ModelsLab``: the options, the extra ones."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.watched_fields = (*cls.option_fields, *cls.extra_param_fields)
+
     _modelslab: ModelsLab | None = PrivateAttr(default=None)
 
     def _extra_params(self) -> dict[str, Any]:
@@ -79,7 +87,7 @@ class ModelsLabHolder(SecretFields, CallerClients, ModelsLabFields):
         Raises:
             ValueError: naming each invalid option and what is allowed.
         """
-        return ModelsLabOptions.checked(**self.option_values(), extra_params=self._extra_params())
+        return ModelsLabOptions.checked(**self._option_values(), extra_params=self._extra_params())
 
     @property
     def client(self) -> ModelsLab:
@@ -91,14 +99,14 @@ class ModelsLabHolder(SecretFields, CallerClients, ModelsLabFields):
         sync_field, async_field = self.caller_client_fields
         return modelslab_of(
             self,
-            (*self.option_fields, *self.extra_param_fields),
+            self.watched_fields,
             self._options,
             http_client=getattr(self, sync_field),
             async_http_client=getattr(self, async_field),
         )
 
-    def start_call(self) -> ModelsLab:
-        """:attr:`client`, resolved where a call begins, for :meth:`client_for_call`.
+    def _start_call(self) -> ModelsLab:
+        """:attr:`client`, resolved where a call begins, for :meth:`_client_for_call`.
 
         The frameworks read the configuration when a call begins (LangChain's invocation
         params, LlamaIndex's ``metadata`` in the start event); the request then goes out
@@ -108,10 +116,10 @@ class ModelsLabHolder(SecretFields, CallerClients, ModelsLabFields):
         _CALL_START.set(weakref.ref(core))
         return core
 
-    def client_for_call(self) -> ModelsLab:
+    def _client_for_call(self) -> ModelsLab:
         """The ``ModelsLab`` a call's request goes through.
 
-        The one :meth:`start_call` resolved for this model in this call (then forgotten,
+        The one :meth:`_start_call` resolved for this model in this call (then forgotten,
         so a later request resolves again), else :attr:`client`.
         """
         started = _CALL_START.get()

@@ -96,7 +96,7 @@ class ModelsLabFields(BaseModel):
         options = ModelsLabOptions.model_fields
         cls.option_fields = tuple(name for name in cls.model_fields if name in options)
 
-    def option_values(self) -> dict[str, Any]:
+    def _option_values(self) -> dict[str, Any]:
         """The values of :attr:`option_fields`, by name (``default_headers`` None as ``{}``)."""
         values = {name: getattr(self, name) for name in self.option_fields}
         values["default_headers"] = dict(self.default_headers or {})

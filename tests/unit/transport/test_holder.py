@@ -157,19 +157,19 @@ def test_what_a_call_began_with_is_used_once(
     make: Callable[[ScriptedServer], ModelsLabHolder], resolutions: list[int]
 ) -> None:
     model = make(_server(stream=False))
-    core = model.start_call()
+    core = model._start_call()
     resolutions.clear()
-    assert model.client_for_call() is core
+    assert model._client_for_call() is core
     assert resolutions == []  # taken from where the call began
     model.temperature = 0.25
-    assert model.client_for_call() is core  # the same object, reconfigured
+    assert model._client_for_call() is core  # the same object, reconfigured
     assert resolutions == [1]  # forgotten once used: resolved again
     assert core.options.temperature == 0.25
 
 
 def test_what_another_model_began_with_is_not_used(resolutions: list[int]) -> None:
     first, second = _llama_index(_server(False)), _llama_index(_server(False))
-    first.start_call()
+    first._start_call()
     resolutions.clear()
-    assert second.client_for_call() is modelslab_held_by(second)
+    assert second._client_for_call() is modelslab_held_by(second)
     assert resolutions == [1]
