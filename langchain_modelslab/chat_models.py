@@ -21,17 +21,12 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from langchain_modelslab.errors import langchain_errors
 from modelslab_transport.chat import chat_tool_choice
 from modelslab_transport.config import (
     DEFAULT_CONTEXT_WINDOW,
-    FRAMEWORK_FIELDS,
-    ModelsLabOptions,
-    TimeoutSeconds,
-    api_key_from_env,
-    base_url_from_env,
     caller_stacklevel,
     check_tool_calling,
     default_max_tokens,
@@ -46,7 +41,7 @@ from modelslab_transport.config import (
 )
 from modelslab_transport.config.defaults import DEFAULT_MODEL
 from modelslab_transport.holder import ModelsLabHolder
-from modelslab_transport.wire import ChatAPI, supports_response_format
+from modelslab_transport.wire import supports_response_format
 
 if TYPE_CHECKING:
     from langchain_modelslab.structured_output import StructuredOutputMethod
@@ -63,27 +58,6 @@ __all__ = ["DEFAULT_MODEL", "ChatModelsLab"]
 logger = logging.getLogger(__name__)
 
 _TOOL_SPEC = dict[str, Any] | type | Callable[..., Any] | BaseTool
-
-# Fields that map one to one onto ModelsLabOptions fields of the same name.
-_OPTION_FIELDS = (
-    *FRAMEWORK_FIELDS,
-    "top_p",
-    "n",
-    "seed",
-    "frequency_penalty",
-    "presence_penalty",
-    "stop",
-)
-# Fields sent as request parameters of the same name when set (None: not sent).
-_REQUEST_FIELDS: tuple[str, ...] = ("logprobs", "top_logprobs")
-# Everything a change of which reconfigures the ModelsLab object.
-_WATCHED_FIELDS = (
-    *_OPTION_FIELDS,
-    *_REQUEST_FIELDS,
-    "default_headers",
-    "model_kwargs",
-    "extra_body",
-)
 
 
 class ChatModelsLab(ModelsLabHolder, BaseChatModel):
@@ -143,18 +117,8 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
     # hide_input_in_errors: a ValidationError's text never shows the arguments (the key).
     model_config = ConfigDict(populate_by_name=True, defer_build=True, hide_input_in_errors=True)
 
-    # Each field's description is the one text the options record holds for it
-    # (modelslab_transport.config.options.field_description), shared with ModelsLabLLM.
-    model: str = Field(default=DEFAULT_MODEL, description=field_description("model"))
-    api_key: SecretStr | None = Field(
-        default_factory=api_key_from_env, description=field_description("api_key")
-    )
-    base_url: str = Field(
-        default_factory=base_url_from_env, description=field_description("base_url")
-    )
-    api: ChatAPI = Field(default="chat_completions", description=field_description("api"))
-    temperature: float | None = Field(default=None, description=field_description("temperature"))
-    max_tokens: int | None = Field(default=None, description=field_description("max_tokens"))
+    # The fields shared with ModelsLabLLM are declared once, in ModelsLabFields
+    # (modelslab_transport.config); this class's own follow.
     top_p: float | None = Field(default=None, description=field_description("top_p"))
     stop: list[str] | str | None = Field(default=None, description=field_description("stop"))
     n: int | None = Field(default=None, description=field_description("n"))
@@ -176,44 +140,10 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         default=None,
         description="How many most likely alternatives (0-20) to return per token with logprobs.",
     )
-    split_think_tags: bool = Field(default=True, description=field_description("split_think_tags"))
-    timeout: Any = Field(default=defaults.DEFAULT_TIMEOUT, description=field_description("timeout"))
-    stream_chunk_timeout: TimeoutSeconds = Field(
-        default=defaults.DEFAULT_STREAM_CHUNK_TIMEOUT,
-        description=field_description("stream_chunk_timeout"),
-    )
-    stream_timeout: TimeoutSeconds = Field(
-        default=defaults.DEFAULT_STREAM_TIMEOUT, description=field_description("stream_timeout")
-    )
-    max_retries: int = Field(
-        default=defaults.DEFAULT_MAX_RETRIES, description=field_description("max_retries")
-    )
-    max_response_size: int | None = Field(
-        default=defaults.DEFAULT_MAX_RESPONSE_SIZE,
-        description=field_description("max_response_size"),
-    )
-    max_sse_event_size: int | None = Field(
-        default=defaults.DEFAULT_MAX_SSE_EVENT_SIZE,
-        description=field_description("max_sse_event_size"),
-    )
-    max_concurrency: int | None = Field(
-        default=None, ge=1, description=field_description("max_concurrency")
-    )
-    queue_timeout: TimeoutSeconds = Field(
-        default=defaults.DEFAULT_QUEUE_TIMEOUT, description=field_description("queue_timeout")
-    )
-    default_headers: dict[str, str] | None = Field(
-        default=None,
-        exclude=True,  # never serialised or shown: they may hold credentials
-        repr=False,
-        description=field_description("default_headers"),
-    )
-    legacy_auth: bool = Field(default=False, description=field_description("legacy_auth"))
     streaming: bool = Field(
         default=False,
         description="Whether invoke streams under the hood (callbacks then see every token).",
     )
-    stream_usage: bool = Field(default=True, description=field_description("stream_usage"))
     model_kwargs: dict[str, Any] = Field(
         default_factory=dict, description=field_description("model_kwargs")
     )
@@ -224,17 +154,16 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             "accepted per call and in bind."
         ),
     )
-    caller_client_fields: ClassVar[tuple[str, ...]] = ("http_client", "http_async_client")
-    watched_fields: ClassVar[tuple[str, ...]] = _WATCHED_FIELDS
-
-    http_client: Any = Field(
-        default=None, exclude=True, description=field_description("http_client")
-    )
     http_async_client: Any = Field(
         default=None, exclude=True, description=field_description("http_async_client")
     )
-
-    _modelslab: ModelsLab | None = PrivateAttr(default=None)
+    caller_client_fields: ClassVar[tuple[str, ...]] = ("http_client", "http_async_client")
+    extra_param_fields: ClassVar[tuple[str, ...]] = (
+        "logprobs",
+        "top_logprobs",
+        "model_kwargs",
+        "extra_body",
+    )
 
     # ------------------------------------------------------------ construction
 
@@ -375,30 +304,25 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
     # ---------------------------------------------------------------- clients
 
-    def _options(self) -> ModelsLabOptions:
-        """The fields as one validated options record.
-
-        Raises:
-            ValueError: naming each invalid option and what is allowed.
-        """
-        extra = {
-            name: getattr(self, name) for name in _REQUEST_FIELDS if getattr(self, name) is not None
-        }
+    def _extra_params(self) -> dict[str, Any]:
+        """``logprobs`` and ``top_logprobs`` when set, ``model_kwargs``, ``extra_body``."""
+        extra = {name: getattr(self, name) for name in ("logprobs", "top_logprobs")}
+        extra = {name: value for name, value in extra.items() if value is not None}
         extra.update(self.model_kwargs)
         if self.extra_body:
             extra["extra_body"] = {**extra.get("extra_body", {}), **self.extra_body}
-        return ModelsLabOptions.checked(
-            **{name: getattr(self, name) for name in _OPTION_FIELDS},
-            default_headers=self.default_headers or {},
-            extra_params=extra,
-        )
+        return extra
 
     # --------------------------------------------------------------- requests
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        """The request parameters this instance sends on every call."""
-        options = self.client.options
+        """The request parameters this instance sends on every call.
+
+        LangChain reads them where a call begins: the configuration is resolved there,
+        once, and the call's request goes out with it (``_start_call``).
+        """
+        options = self._start_call().options
         params = options.request_params()
         params.setdefault("max_tokens", options.max_tokens_for())
         return params
@@ -433,7 +357,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         """
         from langchain_modelslab.conversions import messages_to_wire
 
-        core = self.client
+        core = self._client_for_call()
         return core, core.build_request(
             messages_to_wire(messages), stream=stream, stop=stop, params=kwargs
         )

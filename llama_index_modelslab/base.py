@@ -21,7 +21,6 @@ from llama_index.core.bridge.pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    SecretStr,
     model_validator,
 )
 from llama_index.core.instrumentation.events.llm import (
@@ -50,17 +49,11 @@ from llama_index_modelslab.structured import StructuredOutputMethod, structured_
 from modelslab_transport.chat import chat_tool_choice
 from modelslab_transport.config import (
     DEFAULT_CONTEXT_WINDOW,
-    FRAMEWORK_FIELDS,
-    ModelsLabOptions,
-    TimeoutSeconds,
     ToolCallingUnsupportedWarning,
-    api_key_from_env,
-    base_url_from_env,
     caller_stacklevel,
     calls_tools,
     check_tool_calling,
     context_window,
-    defaults,
     did_you_mean,
     document_fields,
     field_description,
@@ -69,7 +62,7 @@ from modelslab_transport.config import (
 )
 from modelslab_transport.config.defaults import DEFAULT_MODEL
 from modelslab_transport.holder import ModelsLabHolder
-from modelslab_transport.wire import ChatAPI, ChatCompletionRequest, ModelInfo
+from modelslab_transport.wire import ChatCompletionRequest, ModelInfo
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -79,9 +72,6 @@ if TYPE_CHECKING:
     from modelslab_transport.modelslab import ModelsLab
 
 __all__ = ["DEFAULT_MODEL", "ModelsLabLLM"]
-
-# Everything a change of which reconfigures the ModelsLab object.
-_WATCHED_FIELDS = (*FRAMEWORK_FIELDS, "default_headers", "additional_kwargs")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 dispatcher = get_dispatcher(__name__)
@@ -132,22 +122,10 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     """
 
     # hide_input_in_errors: a ValidationError's text never shows the arguments (the key).
-    model_config = ConfigDict(hide_input_in_errors=True)
+    model_config = ConfigDict(hide_input_in_errors=True, defer_build=False)
 
-    # A field both classes have takes its description from the options record
-    # (modelslab_transport.config.options.field_description), shared with ChatModelsLab.
-    model: str = Field(default=DEFAULT_MODEL, description=field_description("model"))
-    api_key: SecretStr | None = Field(
-        default_factory=api_key_from_env,
-        description=field_description("api_key"),
-        exclude=True,
-        repr=False,
-    )
-    base_url: str = Field(
-        default_factory=base_url_from_env, description=field_description("base_url")
-    )
-    temperature: float | None = Field(default=None, description=field_description("temperature"))
-    max_tokens: int | None = Field(default=None, description=field_description("max_tokens"))
+    # The fields shared with ChatModelsLab are declared once, in ModelsLabFields
+    # (modelslab_transport.config); this class's own follow.
     context_window: int | None = Field(
         default=None,
         gt=0,
@@ -157,43 +135,9 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
             f"{DEFAULT_CONTEXT_WINDOW} for a model the table does not know."
         ),
     )
-    timeout: Any = Field(default=defaults.DEFAULT_TIMEOUT, description=field_description("timeout"))
-    stream_chunk_timeout: TimeoutSeconds = Field(
-        default=defaults.DEFAULT_STREAM_CHUNK_TIMEOUT,
-        description=field_description("stream_chunk_timeout"),
-    )
-    stream_timeout: TimeoutSeconds = Field(
-        default=defaults.DEFAULT_STREAM_TIMEOUT, description=field_description("stream_timeout")
-    )
-    max_retries: int = Field(
-        default=defaults.DEFAULT_MAX_RETRIES, description=field_description("max_retries")
-    )
-    max_response_size: int | None = Field(
-        default=defaults.DEFAULT_MAX_RESPONSE_SIZE,
-        description=field_description("max_response_size"),
-    )
-    max_sse_event_size: int | None = Field(
-        default=defaults.DEFAULT_MAX_SSE_EVENT_SIZE,
-        description=field_description("max_sse_event_size"),
-    )
-    max_concurrency: int | None = Field(
-        default=None, ge=1, description=field_description("max_concurrency")
-    )
-    queue_timeout: TimeoutSeconds = Field(
-        default=defaults.DEFAULT_QUEUE_TIMEOUT, description=field_description("queue_timeout")
-    )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description=field_description("additional_kwargs")
     )
-    default_headers: dict[str, str] = Field(
-        default_factory=dict,
-        exclude=True,  # never serialised: they may hold credentials
-        repr=False,
-        description=field_description("default_headers"),
-    )
-    legacy_auth: bool = Field(default=False, description=field_description("legacy_auth"))
-    api: ChatAPI = Field(default="chat_completions", description=field_description("api"))
-    stream_usage: bool = Field(default=True, description=field_description("stream_usage"))
     is_function_calling_model: bool | None = Field(
         default=None,
         description=(
@@ -202,7 +146,6 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
             "(ToolCallingUnsupportedError)."
         ),
     )
-    split_think_tags: bool = Field(default=True, description=field_description("split_think_tags"))
     structured_output_method: StructuredOutputMethod = Field(
         default="function_calling",
         description=(
@@ -212,20 +155,15 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
             "llm_kwargs={'structured_output_method': ...}."
         ),
     )
-    caller_client_fields: ClassVar[tuple[str, ...]] = ("http_client", "async_http_client")
-    watched_fields: ClassVar[tuple[str, ...]] = _WATCHED_FIELDS
-
-    http_client: Any = Field(
-        default=None, exclude=True, repr=False, description=field_description("http_client")
-    )
     async_http_client: Any = Field(
         default=None,
         exclude=True,
         repr=False,
         description=field_description("async_http_client"),
     )
+    caller_client_fields: ClassVar[tuple[str, ...]] = ("http_client", "async_http_client")
+    extra_param_fields: ClassVar[tuple[str, ...]] = ("additional_kwargs",)
 
-    _modelslab: ModelsLab | None = PrivateAttr(default=None)
     _warned_no_tools: str | None = PrivateAttr(default=None)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -290,19 +228,8 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         self._check_caller_clients()
         return self
 
-    def _options(self) -> ModelsLabOptions:
-        """The fields as one validated options record.
-
-        Raises:
-            ValueError: naming each invalid option and what is allowed.
-        """
-        api_key: Any = self.api_key
-        return ModelsLabOptions.checked(
-            **{name: getattr(self, name) for name in FRAMEWORK_FIELDS if name != "api_key"},
-            api_key=api_key,
-            default_headers=dict(self.default_headers),
-            extra_params=dict(self.additional_kwargs),
-        )
+    def _extra_params(self) -> dict[str, Any]:
+        return dict(self.additional_kwargs)
 
     @classmethod
     def class_name(cls) -> str:
@@ -312,7 +239,9 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
     @property
     def metadata(self) -> LLMMetadata:
         """What LlamaIndex needs to know to budget prompts and pick programs and agents."""
-        client = self.client  # checks the fields first (one changed since may be invalid)
+        # Checks the fields first (one changed since may be invalid). Read where a call
+        # begins (its start event): the call's request goes out with this configuration.
+        client = self._start_call()
         model = client.options.model
         tools = calls_tools(model, self.is_function_calling_model)
         if not tools and self.is_function_calling_model is None:
@@ -350,7 +279,7 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
 
         The request holds the fields, then additional_kwargs, then the call's kwargs.
         """
-        core = self.client
+        core = self._client_for_call()
         return core, core.build_request(messages_to_wire(messages), stream=stream, params=kwargs)
 
     def _prompt_messages(self, prompt: str, formatted: bool) -> list[ChatMessage]:

@@ -1,10 +1,15 @@
-"""What a framework model inherits to call through one :class:`ModelsLab`, built on first call."""
+"""What a framework model inherits: the shared fields and one :class:`ModelsLab` it calls."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import PrivateAttr
+
+from modelslab_transport.config.fields import ModelsLabFields
 from modelslab_transport.config.options import ModelsLabOptions
 from modelslab_transport.config.secret_fields import SecretFields
 from modelslab_transport.http.caller_clients import CallerClients
@@ -46,18 +51,43 @@ def modelslab_of(
     )
 
 
-class ModelsLabHolder(SecretFields, CallerClients):
-    """Mixin for a framework model that calls through one :class:`ModelsLab` object.
+_CALL_START: ContextVar[weakref.ref[ModelsLab] | None] = ContextVar(
+    "modelslab_call_start", default=None
+)
+"""The ``ModelsLab`` resolved where the running call began (``ModelsLabHolder._start_call``)."""
 
-    A subclass names :attr:`watched_fields` and ``caller_client_fields`` (sync, then async),
-    builds the options in ``_options()`` and declares the private ``_modelslab``.
+
+class ModelsLabHolder(SecretFields, CallerClients, ModelsLabFields):
+    """Mixin for a framework model: the shared fields, calling through one :class:`ModelsLab`.
+
+    A subclass names ``caller_client_fields`` (sync, then async) and
+    :attr:`extra_param_fields`, and builds the request parameters those hold in
+    ``_extra_params()``.
     """
 
+    extra_param_fields: ClassVar[tuple[str, ...]] = ()
+    """The subclass's fields that become the options' ``extra_params``."""
+
     watched_fields: ClassVar[tuple[str, ...]] = ()
-    """The fields whose change reconfigures the ``ModelsLab`` object."""
+    """The fields whose change reconfigures the ``ModelsLab``: the options, the extra ones."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.watched_fields = (*cls.option_fields, *cls.extra_param_fields)
+
+    _modelslab: ModelsLab | None = PrivateAttr(default=None)
+
+    def _extra_params(self) -> dict[str, Any]:
+        raise NotImplementedError
 
     def _options(self) -> ModelsLabOptions:
-        raise NotImplementedError
+        """The fields as one validated options record.
+
+        Raises:
+            ValueError: naming each invalid option and what is allowed.
+        """
+        return ModelsLabOptions.checked(**self._option_values(), extra_params=self._extra_params())
 
     @property
     def client(self) -> ModelsLab:
@@ -74,6 +104,31 @@ class ModelsLabHolder(SecretFields, CallerClients):
             http_client=getattr(self, sync_field),
             async_http_client=getattr(self, async_field),
         )
+
+    def _start_call(self) -> ModelsLab:
+        """:attr:`client`, resolved where a call begins, for :meth:`_client_for_call`.
+
+        The frameworks read the configuration when a call begins (LangChain's invocation
+        params, LlamaIndex's ``metadata`` in the start event); the request then goes out
+        with that same configuration, resolved once.
+        """
+        core = self.client
+        _CALL_START.set(weakref.ref(core))
+        return core
+
+    def _client_for_call(self) -> ModelsLab:
+        """The ``ModelsLab`` a call's request goes through.
+
+        The one :meth:`_start_call` resolved for this model in this call (then forgotten,
+        so a later request resolves again), else :attr:`client`.
+        """
+        started = _CALL_START.get()
+        if started is not None:
+            _CALL_START.set(None)
+            core = started()
+            if core is not None and core is modelslab_held_by(self):
+                return core
+        return self.client
 
     def close(self) -> None:
         """Close the pooled sync connections this model opened (injected ones stay open)."""

@@ -15,20 +15,31 @@ import pytest
 from langchain_modelslab import ChatModelsLab
 from llama_index_modelslab import ModelsLabLLM
 from modelslab_transport.config.connection import CONNECTION_FIELDS
-from modelslab_transport.config.options import FRAMEWORK_FIELDS, ModelsLabOptions, field_description
+from modelslab_transport.config.fields import ModelsLabFields
+from modelslab_transport.config.options import ModelsLabOptions, field_description
 
 _OWN = {
-    cls: [name for name in cls.__annotations__ if name in cls.model_fields]
+    cls: [
+        name
+        for name in cls.model_fields
+        if name in ModelsLabFields.model_fields or name in cls.__annotations__
+    ]
     for cls in (ChatModelsLab, ModelsLabLLM)
 }
 _SAME = [
-    *((name, name) for name in FRAMEWORK_FIELDS),
-    ("default_headers", "default_headers"),
-    ("split_think_tags", "split_think_tags"),
+    *((name, name) for name in ModelsLabFields.model_fields),
     ("model_kwargs", "additional_kwargs"),
-    ("http_client", "http_client"),
     ("http_async_client", "async_http_client"),
 ]
+
+
+def test_shared_fields_are_declared_once() -> None:
+    for cls in (ChatModelsLab, ModelsLabLLM):
+        assert issubclass(cls, ModelsLabFields)
+        assert not set(cls.__annotations__) & set(ModelsLabFields.model_fields)
+        for name in ModelsLabFields.model_fields:
+            shared = ModelsLabFields.model_fields[name]
+            assert cls.model_fields[name].annotation == shared.annotation
 
 
 def test_every_option_has_a_description() -> None:

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from modelslab_transport.config.extras import (
         require_extra,
     )
+    from modelslab_transport.config.fields import (
+        ModelsLabFields,
+        document_fields,
+    )
     from modelslab_transport.config.model_profiles import (
         DEFAULT_CONTEXT_WINDOW,
         context_window,
@@ -27,10 +31,8 @@ if TYPE_CHECKING:
         model_profile,
     )
     from modelslab_transport.config.options import (
-        FRAMEWORK_FIELDS,
         ModelsLabOptions,
         did_you_mean,
-        document_fields,
         field_description,
         is_credential_name,
         request_param_refusal,
@@ -51,6 +53,7 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
     "connection": ["TimeoutSeconds", "api_key_from_env", "base_url_from_env", "caller_stacklevel"],
     "defaults": ["DEFAULT_MODEL"],
     "extras": ["require_extra"],
+    "fields": ["ModelsLabFields", "document_fields"],
     "model_profiles": [
         "DEFAULT_CONTEXT_WINDOW",
         "context_window",
@@ -58,10 +61,8 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "model_profile",
     ],
     "options": [
-        "FRAMEWORK_FIELDS",
         "ModelsLabOptions",
         "did_you_mean",
-        "document_fields",
         "field_description",
         "is_credential_name",
         "request_param_refusal",

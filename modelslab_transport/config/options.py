@@ -21,14 +21,12 @@ configuration when it is built costs no transport import.
 from __future__ import annotations
 
 import difflib
-import inspect
 import math
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import (
-    BaseModel,
     Field,
     field_validator,
     model_validator,
@@ -52,13 +50,11 @@ from modelslab_transport.config.peer_names import (
 from modelslab_transport.wire.protocols import ChatAPI, check_protocol_params
 
 __all__ = [
-    "FRAMEWORK_FIELDS",
     "ModelsLabOptions",
     "check_extra_body_names",
     "check_request_param_names",
     "check_sampling_params",
     "did_you_mean",
-    "document_fields",
     "field_description",
     "is_credential_name",
     "request_param_refusal",
@@ -286,26 +282,6 @@ Request parameters (``model``, ``max_tokens``, ``temperature``, ``stop``, ``tool
 ``logprobs``...) and per-call options (``stream_usage``, ``extra_body``) are not here."""
 
 
-FRAMEWORK_FIELDS = (
-    "api_key",
-    "base_url",
-    "timeout",
-    "stream_chunk_timeout",
-    "stream_timeout",
-    "max_retries",
-    "max_concurrency",
-    "queue_timeout",
-    "max_response_size",
-    "max_sse_event_size",
-    "legacy_auth",
-    "model",
-    "api",
-    "max_tokens",
-    "temperature",
-    "stream_usage",
-)
-"""The options both framework classes have as fields of the same name and meaning."""
-
 _SHARED_FIELD_DESCRIPTIONS = {
     "split_think_tags": (
         "Move reasoning that a model writes inline as a leading <think>...</think> "
@@ -331,24 +307,6 @@ _SAME_FIELD = {
     "http_async_client": "async_http_client",
 }
 """A framework field named otherwise than the option (or shared field) it is."""
-
-
-def document_fields(cls: type[BaseModel]) -> None:
-    """List ``cls``'s own fields, with their descriptions, at the end of its docstring.
-
-    So ``help()`` and IDEs show what ``model_json_schema()`` does, from the same text,
-    without building a deferred pydantic schema.
-    """
-    fields = cls.model_fields
-    lines = [
-        f"    {name}: {fields[name].description}"
-        for name in cls.__annotations__
-        if name in fields and fields[name].description
-    ]
-    if lines:
-        # Cleaned first: Python 3.13 strips a docstring's indentation when it compiles it.
-        doc = inspect.cleandoc(cls.__doc__ or "")
-        cls.__doc__ = doc + "\n\nFields:\n" + "\n".join(lines) + "\n"
 
 
 def field_description(name: str) -> str:
