@@ -71,7 +71,7 @@ def _defined_names(path: Path) -> set[str]:
 
 
 def _imports(test_module: Path, name: str, path: Path) -> bool:
-    """Whether ``test_module`` imports module ``name``, or a name it defines from a face above it."""
+    """Whether ``test_module`` imports module ``name``, or a name it defines via a face."""
     parent, _, last = name.rpartition(".")
     defined = _defined_names(path)
     tree = ast.parse(test_module.read_text(encoding="utf-8"))
