@@ -482,8 +482,8 @@ def test_body_fields_a_call_sets_itself_are_refused_wherever_given(
 
 
 def test_every_range_the_wire_request_declares_is_checked_when_a_model_is_built() -> None:
-    """A bound the wire model holds but the options lack fails only at the first call,
-    as a raw pydantic error of the request (top_logprobs once did)."""
+    """Every bound the wire model holds is in the options too: a model built with a value
+    out of range is refused at once, not at its first call as a raw pydantic error."""
     from annotated_types import Ge, Le
 
     from modelslab_transport.config.options import _RANGES

@@ -122,3 +122,7 @@ def test_resolve_leaves_a_name_the_owner_declares() -> None:
         {"tokenizer": "t"}, owner="LLM", fields={"tokenizer"}, params_field="additional_kwargs"
     )
     assert values == {"tokenizer": "t"}
+
+
+def test_base_url_itself_is_still_the_setting() -> None:
+    assert peer_name("base_url") is None
