@@ -6,11 +6,14 @@ module named after it, and that test module imports it.
 ``tests/unit/transport/test_<module>.py``, and the framework packages' modules in
 ``tests/unit/langchain/`` and ``tests/unit/llama_index/``. A module's tests may be split by
 aspect into ``test_<module>_<aspect>.py``; a leading underscore is dropped from the name.
+Modules without a function or class (``_version``, ``config/defaults``, the ``__init__``
+faces) need none. No test file is named or described by its history (an issue number).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -136,3 +139,18 @@ def _all_modules() -> dict[str, Path]:
         for path in sorted((ROOT / package).rglob("*.py"))
         if path.name != "__init__.py"
     }
+
+
+_HISTORY = re.compile(r"\bissues?\b|\bregressions?\b|#\d+|\bused to\b|\bonce did\b", re.IGNORECASE)
+"""What names or describes a test by its history rather than by what it exercises."""
+
+
+def test_test_modules_are_named_and_described_by_what_they_exercise() -> None:
+    found = []
+    for test in sorted((ROOT / "tests").rglob("*.py")):
+        if re.search(r"issue|regression|\d{2,}", test.name, re.IGNORECASE):
+            found.append(f"{test.relative_to(ROOT)}: its name")
+        docstring = ast.get_docstring(ast.parse(test.read_text(encoding="utf-8"))) or ""
+        if _HISTORY.search(docstring):
+            found.append(f"{test.relative_to(ROOT)}: its docstring")
+    assert not found, found
