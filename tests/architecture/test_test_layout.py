@@ -7,7 +7,7 @@ module named after it, and that test module imports it.
 ``tests/unit/langchain/`` and ``tests/unit/llama_index/``. A module's tests may be split by
 aspect into ``test_<module>_<aspect>.py``; a leading underscore is dropped from the name.
 Modules without a function or class (``_version``, ``config/defaults``, the ``__init__``
-faces) need none. No test file is named or described by its history (an issue number).
+faces) need none. No test file is named or described by its history (a ticket number).
 """
 
 from __future__ import annotations
