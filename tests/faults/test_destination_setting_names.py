@@ -68,9 +68,3 @@ def test_a_destination_in_a_call_is_refused_before_sending(cls: type[Any], name:
     with pytest.raises(UnsupportedSettingError, match=f"'{name}' in a call's arguments"):
         ask(prompt, **{name: "http://elsewhere:1/v1"})
     assert server.requests == []
-
-
-def test_base_url_itself_is_still_the_setting() -> None:
-    from modelslab_transport.config.peer_names import peer_name
-
-    assert peer_name("base_url") is None

@@ -216,12 +216,3 @@ def test_token_counts_follow_the_rule() -> None:
     ]
     with pytest.raises(LocalRequestError, match=f"more than {MAX_SEND_DEPTH} levels"):
         core.count_tokens(turns)
-
-
-@pytest.mark.parametrize(
-    ("value", "depth"),
-    [(1, 0), ("[[[]]]", 0), ({}, 1), ([], 1), ({"a": []}, 2), ([1, [2, [3]], {}], 3)],
-)
-def test_nesting_depth_counts_levels_of_arrays_and_objects(value: Any, depth: int) -> None:
-    assert nesting_depth(value) == depth
-    assert nesting_depth(nested(500)) == MAX_SEND_DEPTH + 1  # stops past the limit

@@ -247,7 +247,7 @@ def test_a_redis_url_that_is_not_one_is_refused_naming_the_setting(
 
 
 def test_four_processes_ride_out_a_redis_restart(redis_server: RedisServer) -> None:
-    """The reported batch: 4 worker processes share one limit through Redis, which is
+    """A batch of 4 worker processes sharing one limit through Redis, which is
     stopped mid-batch and restarted empty; with the default queue_timeout every call
     waits for it and is answered, and no raw redis-py error reaches a caller."""
     import json

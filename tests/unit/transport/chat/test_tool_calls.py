@@ -10,11 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelslab_transport.chat.tool_calls import (
+    TOOL_CALL_FIELDS_KEY,
     ToolArgumentsError,
     chat_tool_choice,
     json_schema_response_format,
     parse_partial_json,
     parse_tool_arguments,
+    stored_provider_fields,
 )
 
 TOOLS = ["get_weather", "get_time"]
@@ -156,3 +158,16 @@ def test_json_schema_response_format() -> None:
     assert untitled["json_schema"]["name"] == "response"
     long_name = json_schema_response_format({"title": "x" * 100})
     assert len(long_name["json_schema"]["name"]) == 64
+
+
+def test_stored_provider_fields() -> None:
+    stored = {TOOL_CALL_FIELDS_KEY: {"call_1": {"extra_content": {"sig": "abc"}}, "bad": 3}}
+    found = stored_provider_fields(stored, "call_1")
+    assert found == {"extra_content": {"sig": "abc"}}
+    found["x"] = 1  # a copy: the message's own fields are left alone
+    assert stored[TOOL_CALL_FIELDS_KEY]["call_1"] == {"extra_content": {"sig": "abc"}}
+    assert stored_provider_fields(stored, "bad") == {}
+    assert stored_provider_fields(stored, "other") == {}
+    assert stored_provider_fields(stored, None) == {}
+    assert stored_provider_fields({TOOL_CALL_FIELDS_KEY: "junk"}, "call_1") == {}
+    assert stored_provider_fields({}, "call_1") == {}

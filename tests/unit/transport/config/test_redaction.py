@@ -19,6 +19,12 @@ from modelslab_transport import (
     ModelsLabClient,
     ModelsLabError,
 )
+from modelslab_transport.config.redaction import (
+    MIN_SECRET_LENGTH,
+    REDACTED,
+    can_be_key,
+    redact_secret,
+)
 from tests.support.clients import API_KEY, SleepRecorder, async_client, settings, sync_client
 from tests.support.loopback import LoopbackConnection, LoopbackRequest, LoopbackServer
 from tests.support.mock_api import ScriptedServer
@@ -215,3 +221,20 @@ def test_mock_transport_logs_never_contain_the_key(caplog: pytest.LogCaptureFixt
     messages = [record.getMessage() for record in caplog.records]
     assert sum("retry" in m for m in messages) == 2
     assert all(API_KEY not in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("secret", "could_be"),
+    [("EMPTY", False), ("1234567", False), ("12345678", True), ("sk key 12345", False)],
+)
+def test_can_be_key_needs_the_minimum_length_and_no_spaces(secret: str, could_be: bool) -> None:
+    assert len("12345678") == MIN_SECRET_LENGTH
+    assert can_be_key(secret) is could_be
+
+
+def test_redact_secret_replaces_every_occurrence_of_a_key_only() -> None:
+    key = "sk-0123456789"
+    assert redact_secret(f"a {key} b {key}", key) == f"a {REDACTED} b {REDACTED}"
+    assert redact_secret("EMPTY is the key", "EMPTY") == "EMPTY is the key"
+    assert redact_secret("no key here", key) == "no key here"
+    assert redact_secret(f"{key}", None) == key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import httpx2
@@ -20,6 +21,7 @@ from modelslab_transport import (
     RateLimitError,
     ServerError,
 )
+from modelslab_transport.config.defaults import MAX_RETRY_AFTER
 from modelslab_transport.decoding.error_bodies import (
     ErrorDetails,
     body_message,
@@ -495,3 +497,29 @@ def test_an_error_inside_a_stream_says_so() -> None:
     error = error_from_reply(200, {"error": "boom"}, "", {}, in_stream=True)
     assert str(error) == "boom (an error event inside the stream)"
     assert error.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "nan"}, None),
+        ({"retry-after": "inf"}, None),
+        ({"retry-after": "-inf"}, None),
+        ({"retry-after": "1e400"}, None),
+        ({"retry-after-ms": "nan"}, None),
+        ({"retry-after": "-5"}, 0.0),
+        ({"retry-after": "1e30"}, MAX_RETRY_AFTER),
+        ({"retry-after-ms": "1e30"}, MAX_RETRY_AFTER),
+        ({"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"}, MAX_RETRY_AFTER),
+    ],
+)
+def test_retry_after_edges(headers: dict[str, str], expected: float | None) -> None:
+    assert parse_retry_after(headers) == expected
+
+
+@pytest.mark.parametrize(
+    ("body_value", "expected"),
+    [("nan", None), (math.inf, None), (-3, 0.0), (1e30, MAX_RETRY_AFTER), ("2.5", 2.5)],
+)
+def test_body_retry_after_edges(body_value: object, expected: float | None) -> None:
+    assert parse_retry_after({}, {"status": "error", "retry_after": body_value}) == expected

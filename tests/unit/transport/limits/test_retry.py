@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 from typing import Any
 
@@ -456,3 +457,10 @@ async def test_stream_never_retries_client_errors(mode: str) -> None:
     assert isinstance(error, AuthenticationError)
     assert len(server.requests) == 1
     assert server.responses[0].is_closed
+
+
+def test_a_non_finite_retry_after_on_an_error_falls_back_to_the_backoff() -> None:
+    policy = RetryPolicy(initial_backoff=1.0, jitter=0.0)
+    for hint in (math.nan, math.inf):
+        error = RateLimitError("slow down", status_code=429, retry_after=hint)
+        assert policy.delay(0, error, 2) == 1.0

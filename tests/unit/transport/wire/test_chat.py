@@ -17,8 +17,6 @@ from modelslab_transport.wire import (
     FunctionCall,
     ImagePart,
     ImageURL,
-    Message,
-    MessageStreamEvent,
     ResponseMessage,
     TextPart,
     ToolCall,
@@ -171,27 +169,6 @@ def test_multipart_content_serialises_with_discriminator() -> None:
     assert ImagePart(image_url=ImageURL(url="u", detail="low")).image_url.detail == "low"
 
 
-def test_messages_request_payload() -> None:
-    request = messages_request(system="sys", stop_sequences=["END"], tools=[{"name": "f"}], top_k=5)
-    payload = request.to_payload()
-    assert payload["system"] == "sys"
-    assert payload["stop_sequences"] == ["END"]
-    assert payload["top_k"] == 5
-    assert payload["tools"] == [{"name": "f", "input_schema": {"type": "object", "properties": {}}}]
-    assert "stream" not in payload
-
-
-def test_count_tokens_request_keeps_extras() -> None:
-    payload = CountTokensRequest(
-        model="m", messages=[{"role": "user", "content": "x"}], thinking={"type": "off"}
-    ).to_payload()
-    assert payload == {
-        "model": "m",
-        "messages": [{"role": "user", "content": "x"}],
-        "thinking": {"type": "off"},
-    }
-
-
 # ------------------------------------------------------------------- replies
 
 
@@ -220,24 +197,3 @@ def test_usage_total() -> None:
     assert Usage(prompt_tokens=3, completion_tokens=4).total == 7
     assert Usage(prompt_tokens=3, completion_tokens=4, total_tokens=10).total == 10
     assert Usage().total == 0
-
-
-def test_message_text_joins_text_blocks_only() -> None:
-    message = Message.model_validate(
-        {
-            "content": [
-                {"type": "thinking", "thinking": "hmm"},
-                {"type": "text", "text": "A"},
-                {"type": "tool_use", "id": "t", "name": "f", "input": {}},
-                {"type": "text", "text": "B"},
-            ]
-        }
-    )
-    assert message.text == "AB"
-    assert message.content[0].thinking == "hmm"
-
-
-def test_message_stream_event_accepts_unknown_types() -> None:
-    event = MessageStreamEvent.model_validate({"type": "future_event", "payload": 1})
-    assert event.type == "future_event"
-    assert event.model_extra == {"payload": 1}

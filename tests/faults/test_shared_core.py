@@ -92,7 +92,7 @@ def test_timeouts_mean_the_same_in_both_classes(framework: Framework) -> None:
     settings = cls(api_key=FAKE_KEY).client.sync_client.settings
     assert settings.request_timeout().read == DEFAULT_TIMEOUT
     assert settings.stream_request_timeout().read == DEFAULT_STREAM_CHUNK_TIMEOUT
-    # None is no limit at all, in both classes (it used to be 300 s in one of them).
+    # None is no limit at all, in both classes.
     unlimited = cls(api_key=FAKE_KEY, timeout=None, stream_chunk_timeout=None)
     settings = unlimited.client.sync_client.settings
     assert settings.request_timeout().read is None
@@ -161,9 +161,8 @@ def test_a_used_model_pickles_and_deep_copies(framework: Framework) -> None:
 @FRAMEWORKS
 @pytest.mark.parametrize("how", ["model_copy", "copy.copy"])
 def test_a_copy_of_a_used_model_calls_with_its_own_settings(framework: Framework, how: str) -> None:
-    # A shallow copy shares the original's private attributes; it used to share its
-    # ModelsLab object too, which each call then reconfigured for its caller: the
-    # original's calls went out with the copy's settings while the copy was in use.
+    # A shallow copy shares the original's private attributes, but never its ModelsLab
+    # object: the original's calls keep the original's settings while the copy is in use.
     with FaultServer(_answer("first")) as first, FaultServer(_answer("second")) as second:
         original = make_model(framework, first.base_url)
         assert _ask(original) == "first"
@@ -483,8 +482,8 @@ def test_body_fields_a_call_sets_itself_are_refused_wherever_given(
 
 
 def test_every_range_the_wire_request_declares_is_checked_when_a_model_is_built() -> None:
-    """A bound the wire model holds but the options lack fails only at the first call,
-    as a raw pydantic error of the request (top_logprobs once did)."""
+    """Every bound the wire model holds is in the options too: a model built with a value
+    out of range is refused at once, not at its first call as a raw pydantic error."""
     from annotated_types import Ge, Le
 
     from modelslab_transport.config.options import _RANGES

@@ -1,0 +1,281 @@
+"""LlamaIndex messages to the wire and replies back: content blocks, tool calls (with
+stable fallback ids), reasoning, usage, streamed responses and final tool selections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from llama_index.core.base.llms.types import (
+    CacheControl,
+    CachePoint,
+    ChatMessage,
+    ChatResponse,
+    DocumentBlock,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+from llama_index.core.tools import FunctionTool
+
+from llama_index_modelslab.conversions import (
+    FINISH_REASON_KEY,
+    TOOL_CALL_ERRORS_KEY,
+    StreamConverter,
+    completion_from_wire,
+    completion_response_from_chat,
+    keep_first_tool_call,
+    message_to_wire,
+    messages_to_wire,
+    reply_incompleteness,
+    tool_selections,
+    tool_to_wire,
+    usage_from_wire,
+)
+from modelslab_transport.chat.completeness import IncompleteReplyError
+from modelslab_transport.wire import ChatCompletion, ChatCompletionChunk, ImagePart, Usage
+
+
+def _completion(
+    message: dict[str, Any], finish: str | None = "stop", **extra: Any
+) -> ChatCompletion:
+    return ChatCompletion.model_validate(
+        {"id": "cmpl-1", "choices": [{"message": message, "finish_reason": finish}], **extra}
+    )
+
+
+def test_text_blocks_join_into_one_string_with_roles_mapped() -> None:
+    message = ChatMessage(
+        role=MessageRole.CHATBOT, blocks=[TextBlock(text="a"), TextBlock(text="b")]
+    )
+    wire = message_to_wire(message)
+    assert (wire.role, wire.content) == ("assistant", "a\nb")
+    named = message_to_wire(ChatMessage(role="user", content="hi", additional_kwargs={"name": "x"}))
+    assert named.name == "x"
+
+
+def test_images_documents_and_cache_points_become_parts() -> None:
+    message = ChatMessage(
+        role="user",
+        blocks=[
+            TextBlock(text="look"),
+            ImageBlock(url="https://e.com/a.png", detail="low"),
+            CachePoint(cache_control=CacheControl(type="ephemeral")),
+            DocumentBlock(data=b"hello", document_mimetype="text/plain", title="t.txt"),
+        ],
+    )
+    content = message_to_wire(message).content
+    assert isinstance(content, list)
+    assert [part.type for part in content] == ["text", "image_url", "file"]
+    image = content[1]
+    assert isinstance(image, ImagePart)
+    assert (image.image_url.url, image.image_url.detail) == ("https://e.com/a.png", "low")
+    assert image.cache_control == {"type": "ephemeral", "ttl": "5m"}  # LlamaIndex's default ttl
+
+
+def test_refusals_name_what_to_change() -> None:
+    with pytest.raises(ValueError, match="a CachePoint marks the content block before it"):
+        message_to_wire(
+            ChatMessage(
+                role="user", blocks=[CachePoint(cache_control=CacheControl(type="ephemeral"))]
+            )
+        )
+    with pytest.raises(ValueError, match=r"needs additional_kwargs\['tool_call_id'\]"):
+        message_to_wire(ChatMessage(role="tool", content="r"))
+
+
+def test_tool_calls_from_blocks_and_from_legacy_kwargs() -> None:
+    blocks = ChatMessage(
+        role="assistant",
+        blocks=[ToolCallBlock(tool_call_id="c1", tool_name="f", tool_kwargs={"x": "é"})],
+    )
+    wire = message_to_wire(blocks)
+    assert wire.content is None
+    assert wire.tool_calls is not None
+    assert (wire.tool_calls[0].id, wire.tool_calls[0].function.arguments) == ("c1", '{"x": "é"}')
+    legacy = ChatMessage(
+        role="assistant",
+        content="",
+        additional_kwargs={"tool_calls": [{"function": {"name": "g", "arguments": {"y": 1}}}]},
+    )
+    (call,) = message_to_wire(legacy).tool_calls or []
+    assert call.function.arguments == '{"y": 1}'
+    assert call.id.startswith("call_")
+    assert call.id == message_to_wire(legacy).tool_calls[0].id  # type: ignore[index]
+    with pytest.raises(ValueError, match="unrecognised tool call"):
+        message_to_wire(ChatMessage(role="assistant", additional_kwargs={"tool_calls": [3]}))
+
+
+def test_thinking_blocks_travel_as_reasoning() -> None:
+    message = ChatMessage(
+        role="assistant",
+        blocks=[
+            ThinkingBlock(content="hmm", additional_information={"signature": "sig"}),
+            ThinkingBlock(
+                content=None, additional_information={"type": "redacted_thinking", "data": "x"}
+            ),
+            TextBlock(text="answer"),
+        ],
+    )
+    wire = message_to_wire(message)
+    assert wire.reasoning_content == "hmm"
+    assert [(s.type, s.signature or s.data) for s in wire.signed_reasoning or []] == [
+        ("thinking", "sig"),
+        ("redacted_thinking", "x"),
+    ]
+    assert len(messages_to_wire([ChatMessage(role="user", content="q"), message])) == 2
+
+
+def test_tool_to_wire_describes_the_tool_and_closes_it_when_strict() -> None:
+    def lookup(city: str, days: int = 1) -> str:
+        """Look up the weather."""
+        return city
+
+    tool = FunctionTool.from_defaults(fn=lookup)
+    wire = tool_to_wire(tool)
+    assert wire.function.name == "lookup"
+    assert "Look up the weather" in (wire.function.description or "")
+    assert wire.function.strict is None
+    strict = tool_to_wire(tool, strict=True)
+    assert strict.function.strict is True
+    assert strict.function.parameters["additionalProperties"] is False
+
+
+def test_usage_in_llamaindex_shape() -> None:
+    assert usage_from_wire(None) == {}
+    assert usage_from_wire(Usage(prompt_tokens=3, completion_tokens=4)) == {
+        "prompt_tokens": 3,
+        "completion_tokens": 4,
+        "total_tokens": 7,
+    }
+
+
+def test_a_whole_completion_with_reasoning_and_tool_calls() -> None:
+    completion = _completion(
+        {
+            "content": "<think>plan</think>done",
+            "tool_calls": [{"function": {"name": "f", "arguments": '{"a": 1}'}}],
+        },
+        finish="tool_calls",
+        usage={"prompt_tokens": 1, "completion_tokens": 2},
+        logprobs=None,
+    )
+    response = completion_from_wire(completion)
+    blocks = response.message.blocks
+    assert isinstance(blocks[0], ThinkingBlock)
+    assert blocks[0].content == "plan"
+    assert response.message.content == "done"
+    (selection,) = tool_selections(response.message)
+    assert (selection.tool_name, selection.tool_kwargs) == ("f", {"a": 1})
+    assert selection.tool_id.startswith("call_")
+    assert response.additional_kwargs["total_tokens"] == 3
+    assert response.message.additional_kwargs[FINISH_REASON_KEY] == "tool_calls"
+    assert reply_incompleteness(response.message) is None
+    kept = completion_from_wire(
+        _completion({"content": "<think>x</think>y"}), split_think_tags=False
+    )
+    assert kept.message.content == "<think>x</think>y"
+
+
+def test_a_tool_call_cut_by_the_token_limit_raises_on_selection() -> None:
+    completion = _completion(
+        {"tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": '{"a": '}}]},
+        finish="length",
+    )
+    message = completion_from_wire(completion).message
+    assert "c1" in message.additional_kwargs[TOOL_CALL_ERRORS_KEY]
+    assert reply_incompleteness(message) is not None
+    with pytest.raises(IncompleteReplyError, match="max_tokens"):
+        tool_selections(message)
+
+
+def test_a_completion_without_choices_is_an_empty_message() -> None:
+    response = completion_from_wire(ChatCompletion.model_validate({"choices": []}))
+    assert response.message.content == ""
+
+
+def test_logprobs_are_lists_of_candidates_per_token() -> None:
+    logprobs = {
+        "content": [
+            {
+                "token": "a",
+                "logprob": -0.1,
+                "top_logprobs": [{"token": "a", "logprob": -0.1}, {"token": "b", "logprob": -2.0}],
+            },
+            {"token": "c", "logprob": -0.5},
+        ]
+    }
+    completion = ChatCompletion.model_validate(
+        {"choices": [{"message": {"content": "ac"}, "finish_reason": "stop", "logprobs": logprobs}]}
+    )
+    lists = completion_from_wire(completion).logprobs or []
+    assert [[p.token for p in token] for token in lists] == [["a", "b"], ["c"]]
+
+
+def test_a_stream_carries_the_whole_message_so_far_and_the_delta() -> None:
+    converter = StreamConverter()
+    first = converter.convert(
+        ChatCompletionChunk.model_validate({"choices": [{"index": 0, "delta": {"content": "Hel"}}]})
+    )
+    assert (first.message.content, first.delta) == ("Hel", "Hel")
+    call = {"index": 0, "id": "c1", "function": {"name": "f", "arguments": '{"q": "x'}}
+    second = converter.convert(
+        ChatCompletionChunk.model_validate(
+            {"choices": [{"index": 0, "delta": {"content": "lo", "tool_calls": [call]}}]}
+        )
+    )
+    assert second.message.content == "Hello"
+    (partial,) = tool_selections(second.message)
+    assert partial.tool_kwargs == {"q": "x"}  # partial arguments while in progress
+    end = converter.finish()
+    assert end is not None  # no finish reason came: the message is marked finished
+    assert FINISH_REASON_KEY in end.message.additional_kwargs
+
+
+def test_a_stream_splits_think_tags_across_chunks() -> None:
+    converter = StreamConverter()
+    for text in ["<thi", "nk>why</th", "ink>answer"]:
+        response = converter.convert(
+            ChatCompletionChunk.model_validate(
+                {"choices": [{"index": 0, "delta": {"content": text}}]}
+            )
+        )
+    assert response.message.content == "answer"
+    assert any(isinstance(b, ThinkingBlock) and b.content == "why" for b in response.message.blocks)
+
+
+def test_completion_response_from_chat_and_keep_first_tool_call() -> None:
+    message = ChatMessage(
+        role="assistant",
+        blocks=[
+            TextBlock(text="t"),
+            ToolCallBlock(tool_call_id="a", tool_name="f", tool_kwargs={}),
+            ToolCallBlock(tool_call_id="b", tool_name="g", tool_kwargs={}),
+        ],
+        additional_kwargs={"tool_calls": [{"id": "a"}, {"id": "b"}]},
+    )
+    response = ChatResponse(message=message, delta="t", additional_kwargs={"total_tokens": 1})
+    completion = completion_response_from_chat(response)
+    assert (completion.text, completion.delta, completion.additional_kwargs) == (
+        "t",
+        "t",
+        {"total_tokens": 1},
+    )
+    first = keep_first_tool_call(response)
+    assert [s.tool_id for s in tool_selections(first.message)] == ["a"]
+    assert first.message.additional_kwargs["tool_calls"] == [{"id": "a"}]
+    assert len(tool_selections(response.message)) == 2  # the original is unchanged
+    single = ChatResponse(message=ChatMessage(role="assistant", content="x"))
+    assert keep_first_tool_call(single) is single
+
+
+def test_final_arguments_that_are_not_json_raise() -> None:
+    message = ChatMessage(
+        role="assistant",
+        blocks=[ToolCallBlock(tool_call_id="a", tool_name="f", tool_kwargs="{oops")],
+        additional_kwargs={FINISH_REASON_KEY: "stop"},
+    )
+    with pytest.raises(IncompleteReplyError, match="the call to 'f' is unusable"):
+        tool_selections(message)
