@@ -21,7 +21,11 @@ from modelslab_transport.decoding.error_bodies import (
     error_details_in_body,
     error_from_reply,
 )
-from modelslab_transport.decoding.not_found import describe_not_found
+from modelslab_transport.decoding.not_found import (
+    describe_not_found,
+    is_web_page,
+    wrong_place_hint,
+)
 from modelslab_transport.decoding.redirects import redirect_error
 from modelslab_transport.errors import (
     APIStatusError,
@@ -94,14 +98,14 @@ def body_text(response: httpx2.Response) -> str:
 # server's text (``JSONDecodeError.doc``, pydantic's ``input_value``), which may echo the key.
 
 
-def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
+def _parse_json(text: str, settings: ClientSettings, what: str, hint: str | None = None) -> Any:
+    """``text`` parsed, or :class:`InvalidResponseError` quoting it (and ``hint``, if given)."""
     try:
         return json_text.loads(text)
     except ValueError:
         pass
-    raise InvalidResponseError(
-        settings.redact(f"{what} is not valid JSON: {_snippet(settings.redact(text))!r}")
-    )
+    message = f"{what} is not valid JSON: {_snippet(settings.redact(text))!r}"
+    raise InvalidResponseError(settings.redact(f"{message}; {hint}" if hint else message))
 
 
 def error_for_status(response: httpx2.Response, settings: ClientSettings) -> APIStatusError:
@@ -161,7 +165,8 @@ def _checked_object(
     response: httpx2.Response, settings: ClientSettings, what: str, required: str
 ) -> dict[str, Any]:
     text = body_text(response)
-    payload = well_formed_strings(_parse_json(text, settings, what))
+    hint = wrong_place_hint(response, settings) if is_web_page(response, text) else None
+    payload = well_formed_strings(_parse_json(text, settings, what, hint))
     _raise_body_error(payload, text, response.headers, settings)
     if not isinstance(payload, dict):
         raise InvalidResponseError(f"{what} is a JSON {type(payload).__name__}, not an object")
