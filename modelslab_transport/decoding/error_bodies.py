@@ -40,6 +40,7 @@ __all__ = [
     "names_missing_model",
     "parse_duration",
     "parse_retry_after",
+    "rate_limit_reset",
     "redact_values",
     "retry_hint_in_body",
 ]
@@ -432,11 +433,14 @@ def _http_date(value: str | None) -> float | None:
         return None
 
 
-def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float | None:
+def parse_retry_after(
+    headers: Mapping[str, str], payload: Any = None, *, status_code: int | None = None
+) -> float | None:
     """Seconds to wait before retrying, from the reply's headers, else its body, or None.
 
     ``retry-after-ms``, then ``Retry-After`` (seconds or an HTTP-date counted from the
-    reply's ``Date``), then :func:`retry_hint_in_body`; bounded as :func:`_seconds`.
+    reply's ``Date``), then :func:`retry_hint_in_body`, then (for a 429 only)
+    :func:`rate_limit_reset`; bounded as :func:`_seconds`.
     """
     millis = _float(headers.get("retry-after-ms"))
     if millis is not None and math.isfinite(millis):
@@ -450,7 +454,38 @@ def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float 
         if when is not None:
             now = _http_date(headers.get("date"))
             return _seconds(when - (now if now is not None else time.time()))
-    return retry_hint_in_body(payload)
+    found = retry_hint_in_body(payload)
+    if found is None and status_code == 429:
+        found = _seconds(rate_limit_reset(headers))
+    return found
+
+
+# OpenAI's rate-limit headers, by the limit they report (requests, tokens).
+_RESET_HEADERS = (
+    ("x-ratelimit-reset-requests", "x-ratelimit-remaining-requests"),
+    ("x-ratelimit-reset-tokens", "x-ratelimit-remaining-tokens"),
+)
+
+
+def rate_limit_reset(headers: Mapping[str, str]) -> float | None:
+    """Seconds until a rate limit resets, from ``x-ratelimit-reset-requests`` / ``-tokens``.
+
+    They hold durations (``"1s"``, ``"6m0s"``, ``"20ms"``; OpenAI's rate-limit headers,
+    also sent by Groq, Together and vLLM-fronting gateways). The limits whose
+    ``x-ratelimit-remaining-*`` is 0 are the ones exhausted: the wait is the longest of
+    their resets. If none says so, the soonest reset. Unbounded; None without a readable one.
+    """
+    exhausted: list[float] = []
+    others: list[float] = []
+    for reset_name, remaining_name in _RESET_HEADERS:
+        reset = parse_duration(headers.get(reset_name))
+        if reset is None or not math.isfinite(reset) or reset < 0:
+            continue
+        remaining = _float(headers.get(remaining_name))
+        (exhausted if remaining is not None and remaining <= 0 else others).append(reset)
+    if exhausted:
+        return max(exhausted)
+    return min(others) if others else None
 
 
 def redact_values(value: Any, redact: Callable[[str], str]) -> Any:
@@ -491,7 +526,7 @@ def error_from_reply(
     details = details or _details_for_status(status_code, payload, text)
     cls = _class_for(status_code, details)
     request_id = headers.get("x-request-id") or headers.get("request-id")
-    retry_after = parse_retry_after(headers, payload)
+    retry_after = parse_retry_after(headers, payload, status_code=status_code)
     if retry_after is None:
         retry_after = details.retry_after
     body: Any = redact_values(payload, redact) if payload is not None else text[:2000]
