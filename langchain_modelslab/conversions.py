@@ -587,13 +587,16 @@ class StreamConverter:
 
     Content, reasoning and tool-call fragments are passed on as they arrive (tool-call
     fragments as ``tool_call_chunks`` with their ``index``, resolved by
-    :class:`ChatStreamAccumulator`). ``finish_reason`` rides on the chunk that brought
-    it; per-token ``logprobs`` ride on every chunk that has them (as ChatOpenAI's do),
-    so the added-up message has them all in ``response_metadata["logprobs"]``. Usage,
-    model name, id, fingerprint, signed thinking blocks and opaque tool-call fields
-    are held back and sent exactly once, by :meth:`finish`, so that adding the
-    chunks up never counts or concatenates them twice. With ``split_think_tags``,
-    leading inline ``<think>`` reasoning moves to ``reasoning_content``, wherever the
+    :class:`ChatStreamAccumulator`). Only the first choice is shown, as ChatOpenAI
+    does (LangChain adds every chunk of a stream into one message). ``finish_reason``
+    rides on the first chunk that brought one (LangChain would join a repeated one
+    into a reason nothing reads); per-token ``logprobs`` ride on every chunk that has
+    them (as ChatOpenAI's do), so the added-up message has them all in
+    ``response_metadata["logprobs"]``. Usage, model name, id, fingerprint, signed
+    thinking blocks and opaque tool-call fields are held back and sent exactly once,
+    by :meth:`finish`, so that adding the chunks up never counts or concatenates them
+    twice. With ``split_think_tags``, leading inline ``<think>`` reasoning moves to
+    ``reasoning_content``, wherever the
     chunks cut the tags.
     """
 
@@ -601,6 +604,7 @@ class StreamConverter:
         self._requested_model = requested_model
         self._accumulator = ChatStreamAccumulator()
         self._think_tags = ThinkTagStream() if split_think_tags else None
+        self._finish_reason: str | None = None
 
     def convert(self, chunk: ChatCompletionChunk) -> list[ChatGenerationChunk]:
         """The generation chunks one wire chunk adds (none for a usage-only chunk)."""
@@ -609,6 +613,8 @@ class StreamConverter:
         tool_deltas = self._accumulator.add_with_tool_deltas(chunk)
         converted: list[ChatGenerationChunk] = []
         for choice in chunk.choices:
+            if choice.index:
+                continue
             delta = choice.delta
             calls = (
                 [
@@ -622,7 +628,13 @@ class StreamConverter:
             text = delta.text
             logprobs = choice.logprobs
             reasoning = delta.reasoning_content
-            if not (text or calls or reasoning or choice.finish_reason or logprobs):
+            finish_reason = choice.finish_reason
+            if finish_reason:
+                if self._finish_reason is None:
+                    self._finish_reason = finish_reason
+                else:
+                    finish_reason = None
+            if not (text or calls or reasoning or finish_reason or logprobs):
                 continue
             # Only non-empty fields are passed: each keyword costs validation, and the
             # empty ones are the defaults anyway (a text chunk is the common case).
@@ -637,8 +649,8 @@ class StreamConverter:
             else:
                 message = AIMessageChunk(content=text, response_metadata=metadata)
             info: dict[str, Any] | None = None
-            if choice.finish_reason:
-                info = {"finish_reason": choice.finish_reason}
+            if finish_reason:
+                info = {"finish_reason": finish_reason}
             if logprobs is not None:
                 info = {**(info or {}), "logprobs": logprobs}
             if info is None:  # no keyword for the default: each costs validation
