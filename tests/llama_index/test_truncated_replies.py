@@ -280,3 +280,26 @@ async def test_a_repeated_finish_reason_stands_once(
     assert last.message.additional_kwargs["finish_reason"] == standing
     streamed = [response async for response in await llm.astream_chat(messages)]
     assert streamed[-1].message.additional_kwargs["finish_reason"] == standing
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("mode", ["complete", "stream_complete", "acomplete", "astream_complete"])
+async def test_complete_says_the_text_was_cut(api: str, mode: str) -> None:
+    stream = "stream" in mode
+    llm, _ = scripted_llm(text_reply(api, stream=stream, pieces=("Once upon a",)), api=api)
+    if mode == "complete":
+        response = llm.complete("story")
+    elif mode == "acomplete":
+        response = await llm.acomplete("story")
+    elif mode == "stream_complete":
+        *_, response = llm.stream_complete("story")
+    else:
+        response = [part async for part in await llm.astream_complete("story")][-1]
+    assert response.text == "Once upon a"
+    assert response.additional_kwargs["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_complete_of_a_finished_reply_says_so(api: str) -> None:
+    llm, _ = scripted_llm(text_reply(api, stream=False, reason=FINISHED[api]), api=api)
+    assert llm.complete("story").additional_kwargs["finish_reason"] == "stop"
