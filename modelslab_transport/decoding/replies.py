@@ -374,7 +374,8 @@ class _JsonEventDecoder(Generic[M]):
         payload = _parse_json(data, self._settings, self.what)
         details = error_details_in_body(payload)
         if details is None and event.event == "error":
-            details = ErrorDetails(message=_snippet(self._settings.redact(data)))
+            said = body_message(payload) or _snippet(self._settings.redact(data))
+            details = ErrorDetails(message=said)
         if details is not None:
             raise error_from_reply(
                 200,

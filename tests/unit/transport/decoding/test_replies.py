@@ -305,7 +305,27 @@ async def test_sse_error_event_with_unrecognised_body_raises(mode: str) -> None:
     body = sse(chunk("a"), 'event: error\ndata: {"detail": "went wrong"}\n\n')
     with pytest.raises(APIStatusError) as caught:
         await collect(mode, sse_response(body))
-    assert "went wrong" in caught.value.message
+    assert caught.value.message == "went wrong"
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ('{"message": "boom"}', "boom"),
+        ('{"msg": "upstream closed"}', "upstream closed"),
+        ('"worker died"', "worker died"),
+        ('{"code": 17}', '{"code": 17}'),  # no message member: the data as sent
+    ],
+)
+async def test_sse_error_event_reads_the_message_of_any_shape(
+    mode: str, data: str, message: str
+) -> None:
+    body = sse(chunk("a"), f"event: error\ndata: {data}\n\n")
+    with pytest.raises(APIStatusError) as caught:
+        await collect(mode, sse_response(body))
+    assert caught.value.message == message
+    assert caught.value.in_stream
 
 
 @MODES
