@@ -172,7 +172,7 @@ async def test_event_type_comes_from_the_event_line_when_data_has_none(mode: str
             "Overloaded",
         ),
         ({"status": "error", "message": "Model not found: x"}, NotFoundError, "Model not found: x"),
-        ({"detail": "strange failure"}, APIStatusError, '{"detail": "strange failure"}'),
+        ({"detail": "strange failure"}, APIStatusError, "strange failure"),
     ],
     ids=["anthropic", "platform", "unknown-shape"],
 )
