@@ -555,7 +555,7 @@ def completion_from_wire(
                 model, completion.id, completion.system_fingerprint
             ),
         )
-        info: dict[str, Any] = {"finish_reason": choice.finish_reason}
+        info: dict[str, Any] = {"finish_reason": choice.finish_reason, **_stop_reason(choice)}
         if choice.logprobs is not None:
             info["logprobs"] = choice.logprobs
         generations.append(ChatGeneration(message=message, generation_info=info))
@@ -565,6 +565,17 @@ def completion_from_wire(
     if completion.system_fingerprint:
         llm_output["system_fingerprint"] = completion.system_fingerprint
     return ChatResult(generations=generations, llm_output=llm_output)
+
+
+def _stop_reason(choice: wire.Choice | wire.ChunkChoice) -> dict[str, str]:
+    """``{"stop_reason": ...}`` when a choice carries the server's own as text, else ``{}``.
+
+    That is the Messages reason as sent (``"max_tokens"``, ``"refusal"``..., under
+    ChatAnthropic's key), or the stop string vLLM matched.
+    """
+    extra = choice.__pydantic_extra__
+    reason = extra.get("stop_reason") if extra else None
+    return {"stop_reason": reason} if isinstance(reason, str) else {}
 
 
 def _tool_call_chunk(delta: ToolCallDelta) -> ToolCallChunk:
@@ -650,7 +661,7 @@ class StreamConverter:
                 message = AIMessageChunk(content=text, response_metadata=metadata)
             info: dict[str, Any] | None = None
             if finish_reason:
-                info = {"finish_reason": finish_reason}
+                info = {"finish_reason": finish_reason, **_stop_reason(choice)}
             if logprobs is not None:
                 info = {**(info or {}), "logprobs": logprobs}
             if info is None:  # no keyword for the default: each costs validation

@@ -441,3 +441,19 @@ def test_a_stream_of_several_choices_shows_the_first() -> None:
         message = part if message is None else message + part
     assert message.content == "Whole."
     assert message.response_metadata["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("reason", ["max_tokens", "refusal", "pause_turn", "end_turn"])
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_messages_replies_keep_the_stop_reason_as_sent(reason: str, mode: str) -> None:
+    reply = text_reply("messages", stream=mode == "stream", pieces=("Once upon a",), reason=reason)
+    llm = chat_model(ScriptedServer([reply]), api="messages")
+    message: Any = None
+    if mode == "invoke":
+        message = llm.invoke("story")
+    else:
+        for part in llm.stream("story"):
+            message = part if message is None else message + part
+    assert message.response_metadata["stop_reason"] == reason
+    mapped = {"max_tokens": "length", "refusal": "content_filter", "end_turn": "stop"}
+    assert message.response_metadata["finish_reason"] == mapped.get(reason, reason)
