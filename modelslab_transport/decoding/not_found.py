@@ -1,11 +1,11 @@
 """What a reply that went to the wrong place means: the URL requested and the usual cause.
 
-A 404, a 405 (the path exists, but not for this method) and a web page sent instead of
-JSON (a ``base_url`` pointing at a web UI, a static site or a proxy) all mean the request
-did not reach the API. For a 404 ``cause`` is ``"model"`` (the id is not served),
-``"protocol"`` (no ``/v1/messages``), ``"endpoint"`` (an optional endpoint is missing) or
-``"base_url"`` (its path is wrong). The URL shown has no user information, query or
-fragment, and the key redacted.
+A 404, a 405 (the path exists, but not for this method) and a web page sent with a
+success status instead of JSON (a ``base_url`` pointing at a web UI, a static site or a
+proxy) all mean the request did not reach the API. For a 404 ``cause`` is ``"model"``
+(the id is not served), ``"protocol"`` (no ``/v1/messages``), ``"endpoint"`` (an
+optional endpoint is missing) or ``"base_url"`` (its path is wrong). The URL shown has
+no user information, query or fragment, and the key redacted.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def describe_not_found(
 ) -> None:
     """Set ``error``'s ``hint`` and ``url`` in place if the request went to the wrong place.
 
-    That is a :class:`NotFoundError` (whose ``model`` and ``cause`` are set too), a 405,
-    or a web page answered with a status below 500. An error described already, or of
+    That is a :class:`NotFoundError` (whose ``model`` and ``cause`` are set too) or a
+    405 (see :func:`wrong_place_hint`). An error described already, or of
     another kind, is left alone.
     """
     if not isinstance(error, APIStatusError) or error.hint is not None:
@@ -79,9 +79,11 @@ def is_web_page(response: httpx2.Response, text: str) -> bool:
 
 
 def wrong_place_hint(response: httpx2.Response, settings: ClientSettings) -> str | None:
-    """The hint for a 405 or a web page (status below 500) naming the URL and ``base_url``.
+    """The hint for a 405 or a web page sent as success, naming the URL and ``base_url``.
 
-    None for any other reply, and for a response built without a request.
+    None for any other reply (a proxy's page for a 401, 413 or 429 is about the request,
+    not its destination; a 404 is described by :func:`describe_not_found`), and for a
+    response built without a request.
     """
     try:
         request = response.request
@@ -92,7 +94,7 @@ def wrong_place_hint(response: httpx2.Response, settings: ClientSettings) -> str
         text = ""
     if response.status_code == 405:
         said = f"answered 405 Method Not Allowed to {request.method}"
-    elif response.status_code < 500 and is_web_page(response, text):
+    elif response.status_code < 300 and is_web_page(response, text):
         said = "answered with a web page (HTML), not the API's JSON"
     else:
         return None
