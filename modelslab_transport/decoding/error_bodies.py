@@ -236,7 +236,9 @@ def _details_of_error_object(error: Mapping[str, Any], outer: Mapping[str, Any])
 def error_details_in_body(payload: Any) -> ErrorDetails | None:
     """Return the error a parsed JSON body reports, or None if it reports none.
 
-    A ``status`` of ``"processing"`` (a queued job) counts as an error too.
+    An ``error`` member, a ``status`` of ``"error"`` (or ``"failed"``), an object marked
+    ``"object": "error"`` (vLLM), ``"type": "error"`` or ``"success": false``
+    (Cloudflare) report one; so does a ``status`` of ``"processing"`` (a queued job).
     """
     if isinstance(payload, list):
         for item in payload[:_MAX_ITEMS]:
@@ -259,7 +261,7 @@ def error_details_in_body(payload: Any) -> ErrorDetails | None:
             code=_text(payload.get("code")),
             retry_after=retry_hint_in_body(payload),
         )
-    if status in ("error", "failed", "failure"):
+    if status in ("error", "failed", "failure") or _marked_error(payload):
         return ErrorDetails(
             message=_message_of(payload) or _NO_MESSAGE,
             code=_text(payload.get("code")),
@@ -276,6 +278,18 @@ def error_details_in_body(payload: Any) -> ErrorDetails | None:
             error_type="processing",
         )
     return None
+
+
+def _marked_error(payload: Mapping[str, Any]) -> bool:
+    """Whether an object says it is an error by its kind.
+
+    That is vLLM's ``"object": "error"``, a bare ``"type": "error"``, or ``"success": false``.
+    """
+    return (
+        payload.get("object") == "error"
+        or payload.get("type") == "error"
+        or payload.get("success") is False
+    )
 
 
 def _details_for_status(status_code: int, payload: Any, text: str) -> ErrorDetails:

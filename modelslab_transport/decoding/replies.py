@@ -335,6 +335,11 @@ def message_as_events(message: Message) -> list[MessageStreamEvent]:
     return events
 
 
+def _code(payload: Mapping[str, Any]) -> str | None:
+    code = payload.get("code")
+    return str(code) if isinstance(code, (str, int)) and not isinstance(code, bool) else None
+
+
 class EventDecoder(Protocol[T]):
     """Turns the events of one stream into items, and says when the stream is complete."""
 
@@ -433,12 +438,14 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
                 self._done = True
                 return None
             chunk = self._fast(ChatCompletionChunk, event)
-        if chunk is None:
+        if chunk is None or "choices" not in chunk.__pydantic_fields_set__:
             # Anything unusual (an error object, a non-object, JSON pydantic's parser
-            # refuses) takes the general path, which raises the precise error.
-            chunk = _validate(
-                ChatCompletionChunk, self._payload(event, headers), self._settings, self.what
-            )
+            # refuses, a chunk without choices) takes the general path, which raises the
+            # precise error.
+            payload = self._payload(event, headers)
+            if "choices" not in payload:
+                self._raise_stated_error(payload, event, headers)
+            chunk = _validate(ChatCompletionChunk, payload, self._settings, self.what)
         choices = chunk.choices
         if choices:
             self._any_choice = True
@@ -448,6 +455,27 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
                 if choice.finish_reason:
                     self._finished = True
         return chunk
+
+    def _raise_stated_error(
+        self, payload: dict[str, Any], event: ServerSentEvent, headers: Mapping[str, str]
+    ) -> None:
+        """Raise the error a chunk without ``choices`` states in a message member.
+
+        As a plain reply without ``choices`` that says something is an error (ModelsLab's
+        bare ``{"message": ...}``, FastAPI's ``{"detail": ...}``), so is such a chunk:
+        dropping it would pass the reply so far off as whole.
+        """
+        message = body_message(payload)
+        if message:
+            raise error_from_reply(
+                200,
+                payload,
+                event.data,
+                headers,
+                redact=self._settings.redact,
+                details=ErrorDetails(message=message, code=_code(payload)),
+                in_stream=True,
+            )
 
     def _delta_from_message(self, choice: ChunkChoice) -> None:
         """Read a chunk choice that carries ``message`` (as a whole reply's) as its delta.

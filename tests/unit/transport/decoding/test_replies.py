@@ -11,6 +11,7 @@ import pytest
 from modelslab_transport import (
     APIStatusError,
     AuthenticationError,
+    BadRequestError,
     ChatStreamAccumulator,
     IncompleteStreamError,
     InvalidResponseError,
@@ -460,3 +461,51 @@ def test_stream_exposes_status_and_headers_before_reading() -> None:
         assert not stream.response.is_closed
         assert texts(list(stream)) == ["a"]
     assert stream.response.is_closed
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("stated", "cls", "message"),
+    [
+        (
+            {
+                "object": "error",
+                "message": "prompt too long",
+                "type": "BadRequestError",
+                "code": 400,
+            },
+            BadRequestError,
+            "prompt too long",
+        ),
+        ({"type": "error", "message": "boom"}, APIStatusError, "boom"),
+        ({"detail": "upstream timeout"}, APIStatusError, "upstream timeout"),
+        ({"message": "Internal server error"}, ServerError, "Internal server error"),
+        (
+            {"success": False, "errors": [{"message": "worker crashed"}]},
+            APIStatusError,
+            "worker crashed",
+        ),
+    ],
+    ids=["vllm", "type-error", "detail", "message", "cloudflare"],
+)
+@pytest.mark.parametrize("done", [True, False], ids=["then-DONE", "then-EOF"])
+async def test_an_error_stated_without_choices_mid_stream_raises(
+    mode: str, stated: dict[str, Any], cls: type[APIStatusError], message: str, done: bool
+) -> None:
+    body = sse(chunk("", role="assistant"), chunk("Hel"), stated, done=done)
+    with pytest.raises(cls) as caught:
+        await collect(mode, sse_response(body))
+    assert caught.value.message == message
+    assert caught.value.in_stream
+
+
+@MODES
+async def test_a_chunk_without_choices_or_message_is_still_read(mode: str) -> None:
+    usage_only = {
+        "id": "c",
+        "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+    }
+    body = sse(chunk("Hi", finish_reason="stop"), usage_only)
+    items, _ = await collect(mode, sse_response(body))
+    assert items[-1].usage is not None
+    assert items[-1].usage.completion_tokens == 2
