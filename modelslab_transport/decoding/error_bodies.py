@@ -481,13 +481,19 @@ _RESET_HEADERS = (
 )
 
 
-def rate_limit_reset(headers: Mapping[str, str]) -> float | None:
-    """Seconds until a rate limit resets, from ``x-ratelimit-reset-requests`` / ``-tokens``.
+_EPOCH_FROM = 1e9
+"""A reset above this many seconds is a Unix time (2001 on), not a wait."""
 
-    They hold durations (``"1s"``, ``"6m0s"``, ``"20ms"``; OpenAI's rate-limit headers,
-    also sent by Groq, Together and vLLM-fronting gateways). The limits whose
+
+def rate_limit_reset(headers: Mapping[str, str]) -> float | None:
+    """Seconds until a rate limit resets, from the rate-limit headers, or None.
+
+    ``x-ratelimit-reset-requests`` / ``-tokens`` hold durations (``"1s"``, ``"6m0s"``,
+    ``"20ms"``; OpenAI's, also sent by Groq and Together). The limits whose
     ``x-ratelimit-remaining-*`` is 0 are the ones exhausted: the wait is the longest of
-    their resets. If none says so, the soonest reset. Unbounded; None without a readable one.
+    their resets; if none says so, the soonest. Without them, ``ratelimit-reset`` (the
+    IETF draft's seconds) or ``x-ratelimit-reset`` (seconds, or a Unix time counted
+    from the reply's ``Date``). Unbounded.
     """
     exhausted: list[float] = []
     others: list[float] = []
@@ -499,7 +505,16 @@ def rate_limit_reset(headers: Mapping[str, str]) -> float | None:
         (exhausted if remaining is not None and remaining <= 0 else others).append(reset)
     if exhausted:
         return max(exhausted)
-    return min(others) if others else None
+    if others:
+        return min(others)
+    for name in ("ratelimit-reset", "x-ratelimit-reset"):
+        reset = parse_duration(headers.get(name))
+        if reset is not None and math.isfinite(reset) and reset >= 0:
+            if reset <= _EPOCH_FROM:
+                return reset
+            now = _http_date(headers.get("date"))
+            return reset - (now if now is not None else time.time())
+    return None
 
 
 def redact_values(value: Any, redact: Callable[[str], str]) -> Any:

@@ -198,6 +198,28 @@ def test_rate_limit_reset_headers_are_read(headers: dict[str, str], seconds: flo
 
 
 @pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"ratelimit-reset": "50"}, 50.0),
+        ({"x-ratelimit-reset": "12"}, 12.0),
+        # A Unix time, counted from the server's Date.
+        (
+            {
+                "x-ratelimit-reset": "1796601607",
+                "date": "Mon, 07 Dec 2026 00:00:00 GMT",  # Unix time 1796601600
+            },
+            7.0,
+        ),
+        # OpenAI's per-limit headers win over the general one.
+        ({"x-ratelimit-reset": "12", "x-ratelimit-reset-requests": "2s"}, 2.0),
+    ],
+)
+def test_general_rate_limit_reset_headers(headers: dict[str, str], seconds: float) -> None:
+    assert rate_limit_reset(headers) == pytest.approx(seconds)
+    assert parse_retry_after(headers, status_code=429) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
     "headers",
     [{}, {"x-ratelimit-reset-requests": "soon"}, {"x-ratelimit-reset-tokens": "-1s"}],
 )
