@@ -93,14 +93,15 @@ def wrong_place_hint(response: httpx2.Response, settings: ClientSettings) -> str
     except httpx2.ResponseNotRead:  # the body broke off: judge by the headers alone
         text = ""
     if response.status_code == 405:
-        said = f"answered 405 Method Not Allowed to {request.method}"
+        allowed = response.headers.get("allow", "").strip()
+        said = f"only {allowed} is allowed there" if allowed else "the method is not allowed there"
     elif response.status_code < 300 and is_web_page(response, text):
-        said = "answered with a web page (HTML), not the API's JSON"
+        said = "it answered with a web page (HTML), not the API's JSON"
     else:
         return None
     url = _shown(str(request.url))
     advice = _base_url_advice(settings.base_url)
-    return settings.redact(f"{request.method} {url} {said}: it is not an API endpoint; {advice}")
+    return settings.redact(f"{request.method} {url} is not an API endpoint ({said}); {advice}")
 
 
 def _means_the_model(error: NotFoundError, path: str, base_url: str) -> bool:

@@ -79,3 +79,15 @@ def test_json_sent_as_html_is_read_as_json() -> None:
     reply = httpx2.Response(200, text=body, headers={"content-type": "text/html"})
     llm, _ = scripted_llm(reply)
     assert llm.complete("hi").text == "fine"
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+def test_langchain_stream_405_names_the_url_base_url_and_the_allowed_method(api: str) -> None:
+    model = chat_model(ScriptedServer([NOT_ALLOWED]), api=api, base_url="http://127.0.0.1:9/ui")
+    with pytest.raises(APIStatusError) as caught:
+        list(model.stream("hi"))
+    assert caught.value.status_code == 405
+    assert caught.value.url is not None
+    assert caught.value.url.startswith("http://127.0.0.1:9/ui/")
+    assert "(only GET is allowed there)" in str(caught.value)
+    assert "base_url 'http://127.0.0.1:9/ui'" in str(caught.value)
