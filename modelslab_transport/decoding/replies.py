@@ -376,11 +376,20 @@ class _JsonEventDecoder(Generic[M]):
 
     def _payload(self, event: ServerSentEvent, headers: Mapping[str, str]) -> Any:
         data = event.data
-        payload = _parse_json(data, self._settings, self.what)
-        details = error_details_in_body(payload)
-        if details is None and event.event == "error":
-            said = body_message(payload) or _snippet(self._settings.redact(data))
-            details = ErrorDetails(message=said)
+        if event.event == "error":  # an error whatever its data: JSON, text or nothing
+            try:
+                payload: Any = json_text.loads(data) if data.strip() else None
+            except ValueError:
+                payload = None
+            details = error_details_in_body(payload)
+            if details is None:
+                said = body_message(payload) or _snippet(self._settings.redact(data))
+                details = ErrorDetails(
+                    message=said or "the server reported an error without a message"
+                )
+        else:
+            payload = _parse_json(data, self._settings, self.what)
+            details = error_details_in_body(payload)
         if details is not None:
             raise error_from_reply(
                 200,
@@ -430,7 +439,7 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
             chunk = self._fast(ChatCompletionChunk, event)
         else:
             data = data.strip()
-            if not data:
+            if not data and event.event != "error":
                 return None
             if data == "[DONE]":
                 if not self._any_choice:  # as a plain reply with "choices": [] would be
@@ -521,7 +530,7 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
     ) -> MessageStreamEvent | None:
         """The event, or None for ``ping`` and empty events; ``error`` events raise."""
         data = event.data
-        if not data.strip():
+        if not data.strip() and event.event != "error":
             return None
         # A data object without "type" (it then comes from the event name) fails
         # validation and takes the general path, as does an ``error`` event.

@@ -317,6 +317,8 @@ async def test_sse_error_event_with_unrecognised_body_raises(mode: str) -> None:
         ('{"msg": "upstream closed"}', "upstream closed"),
         ('"worker died"', "worker died"),
         ('{"code": 17}', '{"code": 17}'),  # no message member: the data as sent
+        ("Internal Server Error", "Internal Server Error"),  # not JSON
+        ("", "the server reported an error without a message"),
     ],
 )
 async def test_sse_error_event_reads_the_message_of_any_shape(

@@ -191,6 +191,26 @@ async def test_error_event_raises_the_typed_error(
 
 
 @MODES
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("Internal Server Error", "Internal Server Error"),
+        ("", "the server reported an error without a message"),
+    ],
+    ids=["text", "empty"],
+)
+async def test_an_error_event_of_text_or_nothing_raises(mode: str, data: str, message: str) -> None:
+    body = (MESSAGE_START + f"event: error\ndata: {data}\n\n" + MESSAGE_END).encode()
+    server = ScriptedServer([stream_response(body)])
+    seen: list[str] = []
+    with pytest.raises(APIStatusError) as caught:
+        await read_types_into(seen, mode, server)
+    assert seen == ["message_start"]
+    assert caught.value.message == message
+    assert caught.value.in_stream
+
+
+@MODES
 async def test_stream_without_message_stop_is_incomplete(mode: str) -> None:
     body = (MESSAGE_START + TEXT_BLOCK).encode()
     with pytest.raises(IncompleteStreamError) as caught:
