@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import httpx2
 from pydantic import BaseModel, ValidationError
 
+from modelslab_transport.chat.accumulate import ChatStreamAccumulator
 from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.decoding.error_bodies import (
     ERROR_MEMBERS,
@@ -49,6 +50,7 @@ from modelslab_transport.wire.messages import (
     MessageStreamEvent,
     StreamDelta,
 )
+from modelslab_transport.wire.sse import SSEDecoder
 from modelslab_transport.wire.surrogates import SurrogateJoiner, well_formed_strings
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ __all__ = [
     "MessageEventDecoder",
     "body_text",
     "completion_as_chunk",
+    "completion_from_events",
     "decode_chat_completion",
     "decode_count_tokens",
     "decode_message",
@@ -220,6 +223,29 @@ def _fast_completion(response: httpx2.Response) -> ChatCompletion | None:
     if completion is None or "choices" not in completion.model_fields_set:
         return None
     return completion
+
+
+def completion_from_events(
+    response: httpx2.Response, decoder: EventDecoder[ChatCompletionChunk]
+) -> ChatCompletion:
+    """A stream's body (read already) added up into one completion, read by ``decoder``.
+
+    For a request that asked for no stream: some servers and proxies stream whatever
+    ``stream`` says. An error event raises its error; a stream cut short raises
+    :class:`IncompleteStreamError`, as when streaming.
+    """
+    accumulator = ChatStreamAccumulator()
+    framing = SSEDecoder(max_event_size=None)
+    for event in [*framing.feed(response.content), *framing.end()]:
+        if decoder.done:
+            break
+        chunk = decoder.decode(event, response.headers)
+        if chunk is not None:
+            accumulator.add(chunk)
+    last = decoder.end()
+    if last is not None:
+        accumulator.add(last)
+    return accumulator.completion()
 
 
 def decode_chat_completion(response: httpx2.Response, settings: ClientSettings) -> ChatCompletion:
