@@ -453,7 +453,9 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
-        self._finished = False
+        # The choices that brought a finish_reason, and those seen without one yet.
+        self._finished: set[int] = set()
+        self._open: set[int] = set()
         self._any_choice = False
 
     def decode(
@@ -488,7 +490,10 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
                 if "delta" not in choice.__pydantic_fields_set__:
                     self._delta_from_message(choice)
                 if choice.finish_reason:
-                    self._finished = True
+                    self._finished.add(choice.index)
+                    self._open.discard(choice.index)
+                elif choice.index not in self._finished:
+                    self._open.add(choice.index)
         return chunk
 
     def _raise_stated_error(
@@ -529,10 +534,17 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
         return [completion_as_chunk(decode_chat_completion(response, self._settings))]
 
     def end(self) -> None:
-        """Accept a stream without ``[DONE]`` only if a choice already finished."""
-        if not self._done and not self._finished:
+        """Accept a stream without ``[DONE]`` only if every choice in it finished."""
+        if self._done:
+            return None
+        if not self._finished:
             raise IncompleteStreamError(
                 "the chat stream ended before the server finished it (no finish_reason, no [DONE])"
+            )
+        if self._open:
+            raise IncompleteStreamError(
+                "the chat stream ended before the server finished it (no [DONE], and no "
+                f"finish_reason for choice {min(self._open)})"
             )
         return None
 

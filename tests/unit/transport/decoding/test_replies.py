@@ -511,3 +511,27 @@ async def test_a_chunk_without_choices_or_message_is_still_read(mode: str) -> No
     items, _ = await collect(mode, sse_response(body))
     assert items[-1].usage is not None
     assert items[-1].usage.completion_tokens == 2
+
+
+def _choice_chunk(index: int, content: str | None = None, reason: str | None = None) -> Any:
+    body = chunk(content, finish_reason=reason)
+    body["choices"][0]["index"] = index
+    return body
+
+
+@MODES
+async def test_a_stream_without_done_is_whole_only_if_every_choice_finished(mode: str) -> None:
+    body = sse(
+        _choice_chunk(0, "A"), _choice_chunk(1, "B"), _choice_chunk(1, reason="stop"), done=False
+    )
+    with pytest.raises(IncompleteStreamError, match="no finish_reason for choice 0"):
+        await collect(mode, sse_response(body))
+    whole = sse(
+        _choice_chunk(0, "A"),
+        _choice_chunk(1, "B"),
+        _choice_chunk(1, reason="stop"),
+        _choice_chunk(0, reason="length"),
+        done=False,
+    )
+    items, _ = await collect(mode, sse_response(whole))
+    assert [c.choices[0].finish_reason for c in items] == [None, None, "stop", "length"]
