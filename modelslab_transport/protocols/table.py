@@ -95,11 +95,12 @@ def _whole_or_streamed(
 ) -> ReplyDecoder:
     """``decode``, or the protocol's stream decoder for a reply sent as a stream.
 
-    A reply streamed though no stream was asked for has its events added up.
+    A reply streamed though no stream was asked for has its events added up; a JSON
+    body labelled ``text/event-stream`` is read as JSON.
     """
 
     def decode_reply(response: httpx2.Response, settings: ClientSettings) -> ChatCompletion:
-        if is_event_stream(response):
+        if is_event_stream(response) and response.content.lstrip()[:1] not in (b"{", b"["):
             return completion_from_events(response, events(settings))
         return decode(response, settings)
 

@@ -82,3 +82,12 @@ async def test_an_error_event_raises_its_error(api: str, framework: str) -> None
     call = _langchain if framework == "langchain" else _llama_index
     with pytest.raises(ServerError, match="overloaded"):
         await call(api, _streamed(api, error=True), "sync")
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_json_body_labelled_as_a_stream_is_read_as_json(api: str) -> None:
+    plain = text_reply(api, stream=False, pieces=PIECES)
+    reply = stream_response(plain.read(), headers={"content-type": "text/event-stream"})
+    message = chat_model(ScriptedServer([reply]), api=api).invoke("story")
+    assert message.content == "Once upon a time"
+    assert message.response_metadata["finish_reason"] == "length"
