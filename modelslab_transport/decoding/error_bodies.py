@@ -453,8 +453,8 @@ def parse_retry_after(
     """Seconds to wait before retrying, from the reply's headers, else its body, or None.
 
     ``retry-after-ms``, then ``Retry-After`` (seconds or an HTTP-date counted from the
-    reply's ``Date``), then :func:`retry_hint_in_body`, then (for a 429 only)
-    :func:`rate_limit_reset`; bounded as :func:`_seconds`.
+    reply's ``Date``; a duration such as ``"1.5s"`` too), then :func:`retry_hint_in_body`,
+    then (for a 429 only) :func:`rate_limit_reset`; bounded as :func:`_seconds`.
     """
     millis = _float(headers.get("retry-after-ms"))
     if millis is not None and math.isfinite(millis):
@@ -468,6 +468,9 @@ def parse_retry_after(
         if when is not None:
             now = _http_date(headers.get("date"))
             return _seconds(when - (now if now is not None else time.time()))
+        written = parse_duration(raw)  # "1.5s", "2m": not HTTP's form, but sent
+        if written is not None:
+            return _seconds(written)
     found = retry_hint_in_body(payload)
     if found is None and status_code == 429:
         found = _seconds(rate_limit_reset(headers))

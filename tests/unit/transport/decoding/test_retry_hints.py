@@ -148,6 +148,11 @@ def test_unusable_body_hints_are_none(body: Any) -> None:
     assert retry_hint_in_body(body) is None
 
 
+@pytest.mark.parametrize(("value", "seconds"), [("1.5s", 1.5), ("2m", 120.0), ("250ms", 0.25)])
+def test_a_retry_after_written_as_a_duration_is_read(value: str, seconds: float) -> None:
+    assert parse_retry_after({"retry-after": value}) == pytest.approx(seconds)
+
+
 def test_headers_win_over_the_body() -> None:
     assert parse_retry_after({"retry-after": "4"}, GOOGLE_429) == 4.0
     assert parse_retry_after({"retry-after-ms": "100"}, GOOGLE_429) == 0.1
