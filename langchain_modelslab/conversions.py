@@ -555,7 +555,7 @@ def completion_from_wire(
                 model, completion.id, completion.system_fingerprint
             ),
         )
-        info: dict[str, Any] = {"finish_reason": choice.finish_reason}
+        info: dict[str, Any] = {"finish_reason": choice.finish_reason, **_stop_reason(choice)}
         if choice.logprobs is not None:
             info["logprobs"] = choice.logprobs
         generations.append(ChatGeneration(message=message, generation_info=info))
@@ -565,6 +565,17 @@ def completion_from_wire(
     if completion.system_fingerprint:
         llm_output["system_fingerprint"] = completion.system_fingerprint
     return ChatResult(generations=generations, llm_output=llm_output)
+
+
+def _stop_reason(choice: wire.Choice | wire.ChunkChoice) -> dict[str, str]:
+    """``{"stop_reason": ...}`` when a choice carries the server's own as text, else ``{}``.
+
+    That is the Messages reason as sent (``"max_tokens"``, ``"refusal"``..., under
+    ChatAnthropic's key), or the stop string vLLM matched.
+    """
+    extra = choice.__pydantic_extra__
+    reason = extra.get("stop_reason") if extra else None
+    return {"stop_reason": reason} if isinstance(reason, str) else {}
 
 
 def _tool_call_chunk(delta: ToolCallDelta) -> ToolCallChunk:
@@ -587,13 +598,16 @@ class StreamConverter:
 
     Content, reasoning and tool-call fragments are passed on as they arrive (tool-call
     fragments as ``tool_call_chunks`` with their ``index``, resolved by
-    :class:`ChatStreamAccumulator`). ``finish_reason`` rides on the chunk that brought
-    it; per-token ``logprobs`` ride on every chunk that has them (as ChatOpenAI's do),
-    so the added-up message has them all in ``response_metadata["logprobs"]``. Usage,
-    model name, id, fingerprint, signed thinking blocks and opaque tool-call fields
-    are held back and sent exactly once, by :meth:`finish`, so that adding the
-    chunks up never counts or concatenates them twice. With ``split_think_tags``,
-    leading inline ``<think>`` reasoning moves to ``reasoning_content``, wherever the
+    :class:`ChatStreamAccumulator`). Only the first choice is shown, as ChatOpenAI
+    does (LangChain adds every chunk of a stream into one message). ``finish_reason``
+    rides on the first chunk that brought one (LangChain would join a repeated one
+    into a reason nothing reads); per-token ``logprobs`` ride on every chunk that has
+    them (as ChatOpenAI's do), so the added-up message has them all in
+    ``response_metadata["logprobs"]``. Usage, model name, id, fingerprint, signed
+    thinking blocks and opaque tool-call fields are held back and sent exactly once,
+    by :meth:`finish`, so that adding the chunks up never counts or concatenates them
+    twice. With ``split_think_tags``, leading inline ``<think>`` reasoning moves to
+    ``reasoning_content``, wherever the
     chunks cut the tags.
     """
 
@@ -601,6 +615,7 @@ class StreamConverter:
         self._requested_model = requested_model
         self._accumulator = ChatStreamAccumulator()
         self._think_tags = ThinkTagStream() if split_think_tags else None
+        self._finish_reason: str | None = None
 
     def convert(self, chunk: ChatCompletionChunk) -> list[ChatGenerationChunk]:
         """The generation chunks one wire chunk adds (none for a usage-only chunk)."""
@@ -609,6 +624,8 @@ class StreamConverter:
         tool_deltas = self._accumulator.add_with_tool_deltas(chunk)
         converted: list[ChatGenerationChunk] = []
         for choice in chunk.choices:
+            if choice.index:
+                continue
             delta = choice.delta
             calls = (
                 [
@@ -622,7 +639,13 @@ class StreamConverter:
             text = delta.text
             logprobs = choice.logprobs
             reasoning = delta.reasoning_content
-            if not (text or calls or reasoning or choice.finish_reason or logprobs):
+            finish_reason = choice.finish_reason
+            if finish_reason:
+                if self._finish_reason is None:
+                    self._finish_reason = finish_reason
+                else:
+                    finish_reason = None
+            if not (text or calls or reasoning or finish_reason or logprobs):
                 continue
             # Only non-empty fields are passed: each keyword costs validation, and the
             # empty ones are the defaults anyway (a text chunk is the common case).
@@ -637,8 +660,8 @@ class StreamConverter:
             else:
                 message = AIMessageChunk(content=text, response_metadata=metadata)
             info: dict[str, Any] | None = None
-            if choice.finish_reason:
-                info = {"finish_reason": choice.finish_reason}
+            if finish_reason:
+                info = {"finish_reason": finish_reason, **_stop_reason(choice)}
             if logprobs is not None:
                 info = {**(info or {}), "logprobs": logprobs}
             if info is None:  # no keyword for the default: each costs validation

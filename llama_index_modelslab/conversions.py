@@ -562,11 +562,19 @@ class StreamConverter:
 
 
 def completion_response_from_chat(response: ChatResponse) -> CompletionResponse:
-    """The ``CompletionResponse`` that ``complete`` returns for a chat reply."""
+    """The ``CompletionResponse`` that ``complete`` returns for a chat reply.
+
+    Its ``additional_kwargs`` hold the token counts and, once the reply finished, its
+    ``finish_reason`` (as the chat message's do: ``"length"`` says it was cut off).
+    """
+    extra = response.additional_kwargs
+    message_extra = response.message.additional_kwargs
+    if FINISH_REASON_KEY in message_extra:
+        extra = {**extra, FINISH_REASON_KEY: message_extra[FINISH_REASON_KEY]}
     return CompletionResponse(
         text=response.message.content or "",
         raw=response.raw,
-        additional_kwargs=response.additional_kwargs,
+        additional_kwargs=extra,
         delta=response.delta,
         logprobs=response.logprobs,
     )

@@ -46,7 +46,10 @@ class APIStatusError(ModelsLabError):
     """The server answered with an error: an HTTP error status or an error body.
 
     ``status_code`` is 200 for an error body or stream event, None if unsent;
-    ``retry_after`` is the wait in seconds the server asked for, or None.
+    ``retry_after`` is the wait in seconds the server asked for, or None. When the reply
+    says the request went to the wrong place (404, 405, a web page instead of JSON),
+    ``url`` is the URL requested and ``hint`` (added to ``str()``) names ``base_url``; both
+    are set by :mod:`modelslab_transport.decoding.not_found`.
     """
 
     def __init__(
@@ -61,8 +64,12 @@ class APIStatusError(ModelsLabError):
         body: Any = None,
         retryable: bool | None = None,
         in_stream: bool = False,
+        url: str | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message, retryable=retryable)
+        self.url = url
+        self.hint = hint
         self.status_code = status_code
         self.request_id = request_id
         self.code = code
@@ -82,6 +89,8 @@ class APIStatusError(ModelsLabError):
             "retry_after": self.retry_after,
             "body": self.body,
             "in_stream": self.in_stream,
+            "url": self.url,
+            "hint": self.hint,
         }
 
     def __str__(self) -> str:
@@ -94,7 +103,9 @@ class APIStatusError(ModelsLabError):
         return f"{what} ({where})"
 
     def _described(self) -> str:
-        return self.message
+        if not self.hint:
+            return self.message
+        return f"{self.message.rstrip('.')}: {self.hint}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status_code={self.status_code}, message={self.message!r})"
@@ -131,40 +142,25 @@ class PermissionDeniedError(APIStatusError):
 class NotFoundError(APIStatusError):
     """The endpoint or the model does not exist (HTTP 404, or "Model not found").
 
-    ``url``, ``model``, ``cause`` and ``hint`` (added to ``str()``) are set, when known,
-    by :mod:`modelslab_transport.decoding.not_found`.
+    ``model`` and ``cause`` are set, when known, by
+    :mod:`modelslab_transport.decoding.not_found`, with ``url`` and ``hint``.
     """
 
     def __init__(
         self,
         message: str,
         *,
-        url: str | None = None,
         model: str | None = None,
         cause: str | None = None,
-        hint: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
-        self.url = url
         self.model = model
         self.cause = cause
-        self.hint = hint
 
     def constructor_kwargs(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this error (see :class:`ModelsLabError`)."""
-        return {
-            **super().constructor_kwargs(),
-            "url": self.url,
-            "model": self.model,
-            "cause": self.cause,
-            "hint": self.hint,
-        }
-
-    def _described(self) -> str:
-        if not self.hint:
-            return self.message
-        return f"{self.message.rstrip('.')}: {self.hint}"
+        return {**super().constructor_kwargs(), "model": self.model, "cause": self.cause}
 
 
 class RateLimitError(APIStatusError):

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelslab_transport.chat.completeness import Incompleteness, incompleteness
+from modelslab_transport.chat.completeness import (
+    Incompleteness,
+    incompleteness,
+    standing_reason,
+)
 from modelslab_transport.wire.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -153,7 +157,7 @@ class ChatStreamAccumulator:
                 else:
                     deltas += self._add_fragments(choice.index, pending, delta.tool_calls)
             if choice.finish_reason:
-                pending.finish_reason = choice.finish_reason
+                pending.finish_reason = standing_reason(pending.finish_reason, choice.finish_reason)
 
     @classmethod
     def _add_fragments(

@@ -2,14 +2,20 @@
 
 Reasons read as "not finished" (compared without case), by source:
 
-- ``length`` (OpenAI, vLLM, llama.cpp, Ollama, TGI), ``max_tokens`` (Anthropic),
-  ``max_output_tokens`` (Gemini): the token limit.
-- ``model_context_window_exceeded`` (Anthropic), ``model_length`` (Mistral): the context window.
+- ``length`` (OpenAI, vLLM, llama.cpp, Ollama, TGI), ``max_tokens`` (Anthropic, Cohere,
+  Amazon Bedrock), ``max_output_tokens`` (Gemini), ``max_length`` (Hugging Face
+  pipelines): the token limit.
+- ``model_context_window_exceeded`` (Anthropic, Bedrock), ``model_length`` (Mistral),
+  ``error_limit`` (Cohere): the context window.
 - ``content_filter`` (OpenAI, Azure), ``refusal`` (Anthropic), ``safety``, ``recitation``,
-  ``blocklist``, ``prohibited_content``, ``spii`` (Gemini), ``content_filtered``,
-  ``guardrail_intervened`` (Amazon Bedrock): the provider's filter.
+  ``blocklist``, ``prohibited_content``, ``spii``, ``image_safety``,
+  ``image_prohibited_content``, ``image_recitation`` (Gemini), ``error_toxic`` (Cohere),
+  ``content_filtered``, ``guardrail_intervened`` (Amazon Bedrock): the provider's filter.
+- ``malformed_function_call``, ``unexpected_tool_call``, ``too_many_tool_calls`` (Gemini):
+  a tool call the server could not use.
 - ``pause_turn`` (Anthropic): a paused turn; ``abort``, ``error`` (vLLM, OpenRouter, Mistral),
-  ``insufficient_system_resource`` (DeepSeek): stopped by the server.
+  ``insufficient_system_resource`` (DeepSeek), ``other``, ``language`` (Gemini),
+  ``timeout``, ``user_cancel`` (Cohere), ``cancelled``: stopped by the server.
 """
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ __all__ = [
     "incompleteness",
     "judge_tool_calls",
     "require_whole",
+    "standing_reason",
 ]
 
-_TOKEN_LIMIT = frozenset(("length", "max_tokens", "max_output_tokens"))
-_CONTEXT_WINDOW = frozenset(("model_context_window_exceeded", "model_length"))
+_TOKEN_LIMIT = frozenset(("length", "max_tokens", "max_output_tokens", "max_length"))
+_CONTEXT_WINDOW = frozenset(("model_context_window_exceeded", "model_length", "error_limit"))
 _FILTERED = frozenset(
     (
         "content_filter",
@@ -42,12 +49,29 @@ _FILTERED = frozenset(
         "blocklist",
         "prohibited_content",
         "spii",
+        "image_safety",
+        "image_prohibited_content",
+        "image_recitation",
+        "error_toxic",
         "content_filtered",
         "guardrail_intervened",
     )
 )
+_TOOL_CALL = frozenset(("malformed_function_call", "unexpected_tool_call", "too_many_tool_calls"))
 _PAUSED = frozenset(("pause_turn",))
-_STOPPED = frozenset(("abort", "error", "insufficient_system_resource"))
+_STOPPED = frozenset(
+    (
+        "abort",
+        "error",
+        "insufficient_system_resource",
+        "other",
+        "language",
+        "timeout",
+        "user_cancel",
+        "cancelled",
+        "canceled",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +79,8 @@ class Incompleteness:
     """Why a reply did not finish, and what to change.
 
     ``finish_reason`` is as sent; ``cause`` is ``"max_tokens"``, ``"context_window"``,
-    ``"content_filter"``, ``"pause_turn"`` or ``"stopped"``; ``setting`` changes it, or None.
+    ``"content_filter"``, ``"tool_call"``, ``"pause_turn"`` or ``"stopped"``; ``setting``
+    changes it, or None.
     """
 
     finish_reason: str
@@ -75,6 +100,11 @@ class Incompleteness:
             )
         if self.cause == "content_filter":
             return f"the reply was cut off by the provider's content filter ({said})"
+        if self.cause == "tool_call":
+            return (
+                f"the server stopped the reply at a tool call it could not use ({said}): "
+                "check the tool schemas, or retry"
+            )
         if self.cause == "pause_turn":
             return (
                 f"the server paused the turn before it finished ({said}): send it back to continue"
@@ -105,12 +135,24 @@ def incompleteness(finish_reason: str | None) -> Incompleteness | None:
         (_TOKEN_LIMIT, "max_tokens", "max_tokens"),
         (_CONTEXT_WINDOW, "context_window", "max_tokens"),
         (_FILTERED, "content_filter", None),
+        (_TOOL_CALL, "tool_call", None),
         (_PAUSED, "pause_turn", None),
         (_STOPPED, "stopped", None),
     ):
         if reason in reasons:
             return Incompleteness(finish_reason, cause, setting)
     return None
+
+
+def standing_reason(current: str | None, new: str | None) -> str | None:
+    """The finish reason that stands when a choice reports ``new`` after ``current``.
+
+    Some servers and proxies repeat it, or add a closing chunk of their own: the first
+    reason stands, unless a later one says the reply did not finish.
+    """
+    if not new or (current and (incompleteness(current) or not incompleteness(new))):
+        return current or new or None
+    return new
 
 
 def judge_tool_calls(

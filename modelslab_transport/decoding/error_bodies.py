@@ -40,6 +40,7 @@ __all__ = [
     "names_missing_model",
     "parse_duration",
     "parse_retry_after",
+    "rate_limit_reset",
     "redact_values",
     "retry_hint_in_body",
 ]
@@ -235,7 +236,9 @@ def _details_of_error_object(error: Mapping[str, Any], outer: Mapping[str, Any])
 def error_details_in_body(payload: Any) -> ErrorDetails | None:
     """Return the error a parsed JSON body reports, or None if it reports none.
 
-    A ``status`` of ``"processing"`` (a queued job) counts as an error too.
+    An ``error`` member, a ``status`` of ``"error"`` (or ``"failed"``), an object marked
+    ``"object": "error"`` (vLLM), ``"type": "error"`` or ``"success": false``
+    (Cloudflare) report one; so does a ``status`` of ``"processing"`` (a queued job).
     """
     if isinstance(payload, list):
         for item in payload[:_MAX_ITEMS]:
@@ -258,7 +261,7 @@ def error_details_in_body(payload: Any) -> ErrorDetails | None:
             code=_text(payload.get("code")),
             retry_after=retry_hint_in_body(payload),
         )
-    if status in ("error", "failed", "failure"):
+    if status in ("error", "failed", "failure") or _marked_error(payload):
         return ErrorDetails(
             message=_message_of(payload) or _NO_MESSAGE,
             code=_text(payload.get("code")),
@@ -275,6 +278,18 @@ def error_details_in_body(payload: Any) -> ErrorDetails | None:
             error_type="processing",
         )
     return None
+
+
+def _marked_error(payload: Mapping[str, Any]) -> bool:
+    """Whether an object says it is an error by its kind.
+
+    That is vLLM's ``"object": "error"``, a bare ``"type": "error"``, or ``"success": false``.
+    """
+    return (
+        payload.get("object") == "error"
+        or payload.get("type") == "error"
+        or payload.get("success") is False
+    )
 
 
 def _details_for_status(status_code: int, payload: Any, text: str) -> ErrorDetails:
@@ -432,11 +447,14 @@ def _http_date(value: str | None) -> float | None:
         return None
 
 
-def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float | None:
+def parse_retry_after(
+    headers: Mapping[str, str], payload: Any = None, *, status_code: int | None = None
+) -> float | None:
     """Seconds to wait before retrying, from the reply's headers, else its body, or None.
 
     ``retry-after-ms``, then ``Retry-After`` (seconds or an HTTP-date counted from the
-    reply's ``Date``), then :func:`retry_hint_in_body`; bounded as :func:`_seconds`.
+    reply's ``Date``; a duration such as ``"1.5s"`` too), then :func:`retry_hint_in_body`,
+    then (for a 429 only) :func:`rate_limit_reset`; bounded as :func:`_seconds`.
     """
     millis = _float(headers.get("retry-after-ms"))
     if millis is not None and math.isfinite(millis):
@@ -450,7 +468,56 @@ def parse_retry_after(headers: Mapping[str, str], payload: Any = None) -> float 
         if when is not None:
             now = _http_date(headers.get("date"))
             return _seconds(when - (now if now is not None else time.time()))
-    return retry_hint_in_body(payload)
+        written = parse_duration(raw)  # "1.5s", "2m": not HTTP's form, but sent
+        if written is not None:
+            return _seconds(written)
+    found = retry_hint_in_body(payload)
+    if found is None and status_code == 429:
+        found = _seconds(rate_limit_reset(headers))
+    return found
+
+
+# OpenAI's rate-limit headers, by the limit they report (requests, tokens).
+_RESET_HEADERS = (
+    ("x-ratelimit-reset-requests", "x-ratelimit-remaining-requests"),
+    ("x-ratelimit-reset-tokens", "x-ratelimit-remaining-tokens"),
+)
+
+
+_EPOCH_FROM = 1e9
+"""A reset above this many seconds is a Unix time (2001 on), not a wait."""
+
+
+def rate_limit_reset(headers: Mapping[str, str]) -> float | None:
+    """Seconds until a rate limit resets, from the rate-limit headers, or None.
+
+    ``x-ratelimit-reset-requests`` / ``-tokens`` hold durations (``"1s"``, ``"6m0s"``,
+    ``"20ms"``; OpenAI's, also sent by Groq and Together). The limits whose
+    ``x-ratelimit-remaining-*`` is 0 are the ones exhausted: the wait is the longest of
+    their resets; if none says so, the soonest. Without them, ``ratelimit-reset`` (the
+    IETF draft's seconds) or ``x-ratelimit-reset`` (seconds, or a Unix time counted
+    from the reply's ``Date``). Unbounded.
+    """
+    exhausted: list[float] = []
+    others: list[float] = []
+    for reset_name, remaining_name in _RESET_HEADERS:
+        reset = parse_duration(headers.get(reset_name))
+        if reset is None or not math.isfinite(reset) or reset < 0:
+            continue
+        remaining = _float(headers.get(remaining_name))
+        (exhausted if remaining is not None and remaining <= 0 else others).append(reset)
+    if exhausted:
+        return max(exhausted)
+    if others:
+        return min(others)
+    for name in ("ratelimit-reset", "x-ratelimit-reset"):
+        reset = parse_duration(headers.get(name))
+        if reset is not None and math.isfinite(reset) and reset >= 0:
+            if reset <= _EPOCH_FROM:
+                return reset
+            now = _http_date(headers.get("date"))
+            return reset - (now if now is not None else time.time())
+    return None
 
 
 def redact_values(value: Any, redact: Callable[[str], str]) -> Any:
@@ -491,7 +558,7 @@ def error_from_reply(
     details = details or _details_for_status(status_code, payload, text)
     cls = _class_for(status_code, details)
     request_id = headers.get("x-request-id") or headers.get("request-id")
-    retry_after = parse_retry_after(headers, payload)
+    retry_after = parse_retry_after(headers, payload, status_code=status_code)
     if retry_after is None:
         retry_after = details.retry_after
     body: Any = redact_values(payload, redact) if payload is not None else text[:2000]

@@ -1,8 +1,11 @@
-"""What a "not found" means: the URL that was requested and the usual cause.
+"""What a reply that went to the wrong place means: the URL requested and the usual cause.
 
-``cause`` is ``"model"`` (the id is not served), ``"protocol"`` (no ``/v1/messages``),
-``"endpoint"`` (an optional endpoint is missing) or ``"base_url"`` (its path is wrong).
-The URL shown has no user information, query or fragment, and the key redacted.
+A 404, a 405 (the path exists, but not for this method) and a web page sent with a
+success status instead of JSON (a ``base_url`` pointing at a web UI, a static site or a
+proxy) all mean the request did not reach the API. For a 404 ``cause`` is ``"model"``
+(the id is not served), ``"protocol"`` (no ``/v1/messages``), ``"endpoint"`` (an
+optional endpoint is missing) or ``"base_url"`` (its path is wrong). The URL shown has
+no user information, query or fragment, and the key redacted.
 """
 
 from __future__ import annotations
@@ -10,18 +13,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+import httpx2
+
 from modelslab_transport.config.defaults import DEFAULT_BASE_URL
 from modelslab_transport.config.urls import is_modelslab
 from modelslab_transport.decoding.error_bodies import names_missing_model
-from modelslab_transport.errors import ModelsLabError, NotFoundError
+from modelslab_transport.errors import APIStatusError, ModelsLabError, NotFoundError
 from modelslab_transport.wire import json_text
 
 if TYPE_CHECKING:
-    import httpx2
-
     from modelslab_transport.config.settings import ClientSettings
 
-__all__ = ["NotFoundCause", "describe_not_found"]
+__all__ = ["NotFoundCause", "describe_not_found", "is_web_page", "wrong_place_hint"]
 
 NotFoundCause = Literal["model", "protocol", "endpoint", "base_url"]
 
@@ -29,19 +32,27 @@ NotFoundCause = Literal["model", "protocol", "endpoint", "base_url"]
 def describe_not_found(
     error: ModelsLabError, response: httpx2.Response, settings: ClientSettings
 ) -> None:
-    """Set ``error``'s ``hint``, ``url``, ``model`` and ``cause`` in place, if it is a not-found.
+    """Set ``error``'s ``hint`` and ``url`` in place if the request went to the wrong place.
 
-    An error described already, or of another class, is left alone.
+    That is a :class:`NotFoundError` (whose ``model`` and ``cause`` are set too) or a
+    405 (see :func:`wrong_place_hint`). An error described already, or of
+    another kind, is left alone.
     """
-    if not isinstance(error, NotFoundError) or error.hint is not None:
+    if not isinstance(error, APIStatusError) or error.hint is not None:
         return
     try:
         request = response.request
     except RuntimeError:  # a response built without a request
         return
     url = settings.redact(_shown(str(request.url)))
-    model = _model_of(request.content if request.method == "POST" else b"")
     base_url = settings.base_url
+    if not isinstance(error, NotFoundError):
+        hint = wrong_place_hint(response, settings)
+        if hint is not None:
+            error.url = url
+            error.hint = hint
+        return
+    model = _model_of(request.content if request.method == "POST" else b"")
     path = urlsplit(url).path
     if _means_the_model(error, path, base_url):
         cause: NotFoundCause = "model"
@@ -57,6 +68,40 @@ def describe_not_found(
     error.url = url
     error.model = model
     error.hint = settings.redact(hint)
+
+
+def is_web_page(response: httpx2.Response, text: str) -> bool:
+    """Whether a reply (``text``: its body) is an HTML page rather than an API answer."""
+    if "html" in response.headers.get("content-type", "").lower():
+        return True
+    start = text.lstrip()[:15].lower()
+    return start.startswith(("<!doctype html", "<html"))
+
+
+def wrong_place_hint(response: httpx2.Response, settings: ClientSettings) -> str | None:
+    """The hint for a 405 or a web page sent as success, naming the URL and ``base_url``.
+
+    None for any other reply (a proxy's page for a 401, 413 or 429 is about the request,
+    not its destination; a 404 is described by :func:`describe_not_found`), and for a
+    response built without a request.
+    """
+    try:
+        request = response.request
+        text = response.text if response.status_code != 405 else ""
+    except RuntimeError:  # a response built without a request
+        return None
+    except httpx2.ResponseNotRead:  # the body broke off: judge by the headers alone
+        text = ""
+    if response.status_code == 405:
+        allowed = response.headers.get("allow", "").strip()
+        said = f"only {allowed} is allowed there" if allowed else "the method is not allowed there"
+    elif response.status_code < 300 and is_web_page(response, text):
+        said = "it answered with a web page (HTML), not the API's JSON"
+    else:
+        return None
+    url = _shown(str(request.url))
+    advice = _base_url_advice(settings.base_url)
+    return settings.redact(f"{request.method} {url} is not an API endpoint ({said}); {advice}")
 
 
 def _means_the_model(error: NotFoundError, path: str, base_url: str) -> bool:
@@ -88,6 +133,11 @@ def _path_hint(path: str, base_url: str) -> tuple[NotFoundCause, str]:
 
 def _base_url_advice(base_url: str) -> str:
     if is_modelslab(base_url):
+        if base_url.rstrip("/") == DEFAULT_BASE_URL.rstrip("/"):
+            return (
+                f"base_url {base_url!r} is ModelsLab's API root, so something on the way "
+                "(a proxy, a captive portal or a firewall) answered in its place"
+            )
         return f"base_url {base_url!r} is not the API root: ModelsLab's is {DEFAULT_BASE_URL!r}"
     if not urlsplit(base_url).path.rstrip("/").endswith("/v1"):
         return (

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import httpx2
 from pydantic import BaseModel, ValidationError
 
+from modelslab_transport.chat.accumulate import ChatStreamAccumulator
 from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.decoding.error_bodies import (
     ERROR_MEMBERS,
@@ -21,7 +22,11 @@ from modelslab_transport.decoding.error_bodies import (
     error_details_in_body,
     error_from_reply,
 )
-from modelslab_transport.decoding.not_found import describe_not_found
+from modelslab_transport.decoding.not_found import (
+    describe_not_found,
+    is_web_page,
+    wrong_place_hint,
+)
 from modelslab_transport.decoding.redirects import redirect_error
 from modelslab_transport.errors import (
     APIStatusError,
@@ -45,6 +50,7 @@ from modelslab_transport.wire.messages import (
     MessageStreamEvent,
     StreamDelta,
 )
+from modelslab_transport.wire.sse import SSEDecoder
 from modelslab_transport.wire.surrogates import SurrogateJoiner, well_formed_strings
 
 if TYPE_CHECKING:
@@ -56,6 +62,7 @@ __all__ = [
     "MessageEventDecoder",
     "body_text",
     "completion_as_chunk",
+    "completion_from_events",
     "decode_chat_completion",
     "decode_count_tokens",
     "decode_message",
@@ -94,14 +101,14 @@ def body_text(response: httpx2.Response) -> str:
 # server's text (``JSONDecodeError.doc``, pydantic's ``input_value``), which may echo the key.
 
 
-def _parse_json(text: str, settings: ClientSettings, what: str) -> Any:
+def _parse_json(text: str, settings: ClientSettings, what: str, hint: str | None = None) -> Any:
+    """``text`` parsed, or :class:`InvalidResponseError` quoting it (and ``hint``, if given)."""
     try:
         return json_text.loads(text)
     except ValueError:
         pass
-    raise InvalidResponseError(
-        settings.redact(f"{what} is not valid JSON: {_snippet(settings.redact(text))!r}")
-    )
+    message = f"{what} is not valid JSON: {_snippet(settings.redact(text))!r}"
+    raise InvalidResponseError(settings.redact(f"{message}; {hint}" if hint else message))
 
 
 def error_for_status(response: httpx2.Response, settings: ClientSettings) -> APIStatusError:
@@ -161,7 +168,8 @@ def _checked_object(
     response: httpx2.Response, settings: ClientSettings, what: str, required: str
 ) -> dict[str, Any]:
     text = body_text(response)
-    payload = well_formed_strings(_parse_json(text, settings, what))
+    hint = wrong_place_hint(response, settings) if is_web_page(response, text) else None
+    payload = well_formed_strings(_parse_json(text, settings, what, hint))
     _raise_body_error(payload, text, response.headers, settings)
     if not isinstance(payload, dict):
         raise InvalidResponseError(f"{what} is a JSON {type(payload).__name__}, not an object")
@@ -215,6 +223,29 @@ def _fast_completion(response: httpx2.Response) -> ChatCompletion | None:
     if completion is None or "choices" not in completion.model_fields_set:
         return None
     return completion
+
+
+def completion_from_events(
+    response: httpx2.Response, decoder: EventDecoder[ChatCompletionChunk]
+) -> ChatCompletion:
+    """A stream's body (read already) added up into one completion, read by ``decoder``.
+
+    For a request that asked for no stream: some servers and proxies stream whatever
+    ``stream`` says. An error event raises its error; a stream cut short raises
+    :class:`IncompleteStreamError`, as when streaming.
+    """
+    accumulator = ChatStreamAccumulator()
+    framing = SSEDecoder(max_event_size=None)
+    for event in [*framing.feed(response.content), *framing.end()]:
+        if decoder.done:
+            break
+        chunk = decoder.decode(event, response.headers)
+        if chunk is not None:
+            accumulator.add(chunk)
+    last = decoder.end()
+    if last is not None:
+        accumulator.add(last)
+    return accumulator.completion()
 
 
 def decode_chat_completion(response: httpx2.Response, settings: ClientSettings) -> ChatCompletion:
@@ -330,6 +361,11 @@ def message_as_events(message: Message) -> list[MessageStreamEvent]:
     return events
 
 
+def _code(payload: Mapping[str, Any]) -> str | None:
+    code = payload.get("code")
+    return str(code) if isinstance(code, (str, int)) and not isinstance(code, bool) else None
+
+
 class EventDecoder(Protocol[T]):
     """Turns the events of one stream into items, and says when the stream is complete."""
 
@@ -366,10 +402,20 @@ class _JsonEventDecoder(Generic[M]):
 
     def _payload(self, event: ServerSentEvent, headers: Mapping[str, str]) -> Any:
         data = event.data
-        payload = _parse_json(data, self._settings, self.what)
-        details = error_details_in_body(payload)
-        if details is None and event.event == "error":
-            details = ErrorDetails(message=_snippet(self._settings.redact(data)))
+        if event.event == "error":  # an error whatever its data: JSON, text or nothing
+            try:
+                payload: Any = json_text.loads(data) if data.strip() else None
+            except ValueError:
+                payload = None
+            details = error_details_in_body(payload)
+            if details is None:
+                said = body_message(payload) or _snippet(self._settings.redact(data))
+                details = ErrorDetails(
+                    message=said or "the server reported an error without a message"
+                )
+        else:
+            payload = _parse_json(data, self._settings, self.what)
+            details = error_details_in_body(payload)
         if details is not None:
             raise error_from_reply(
                 200,
@@ -407,7 +453,9 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
-        self._finished = False
+        # The choices that brought a finish_reason, and those seen without one yet.
+        self._finished: set[int] = set()
+        self._open: set[int] = set()
         self._any_choice = False
 
     def decode(
@@ -419,7 +467,7 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
             chunk = self._fast(ChatCompletionChunk, event)
         else:
             data = data.strip()
-            if not data:
+            if not data and event.event != "error":
                 return None
             if data == "[DONE]":
                 if not self._any_choice:  # as a plain reply with "choices": [] would be
@@ -427,12 +475,14 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
                 self._done = True
                 return None
             chunk = self._fast(ChatCompletionChunk, event)
-        if chunk is None:
+        if chunk is None or "choices" not in chunk.__pydantic_fields_set__:
             # Anything unusual (an error object, a non-object, JSON pydantic's parser
-            # refuses) takes the general path, which raises the precise error.
-            chunk = _validate(
-                ChatCompletionChunk, self._payload(event, headers), self._settings, self.what
-            )
+            # refuses, a chunk without choices) takes the general path, which raises the
+            # precise error.
+            payload = self._payload(event, headers)
+            if "choices" not in payload:
+                self._raise_stated_error(payload, event, headers)
+            chunk = _validate(ChatCompletionChunk, payload, self._settings, self.what)
         choices = chunk.choices
         if choices:
             self._any_choice = True
@@ -440,8 +490,32 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
                 if "delta" not in choice.__pydantic_fields_set__:
                     self._delta_from_message(choice)
                 if choice.finish_reason:
-                    self._finished = True
+                    self._finished.add(choice.index)
+                    self._open.discard(choice.index)
+                elif choice.index not in self._finished:
+                    self._open.add(choice.index)
         return chunk
+
+    def _raise_stated_error(
+        self, payload: dict[str, Any], event: ServerSentEvent, headers: Mapping[str, str]
+    ) -> None:
+        """Raise the error a chunk without ``choices`` states in a message member.
+
+        As a plain reply without ``choices`` that says something is an error (ModelsLab's
+        bare ``{"message": ...}``, FastAPI's ``{"detail": ...}``), so is such a chunk:
+        dropping it would pass the reply so far off as whole.
+        """
+        message = body_message(payload)
+        if message:
+            raise error_from_reply(
+                200,
+                payload,
+                event.data,
+                headers,
+                redact=self._settings.redact,
+                details=ErrorDetails(message=message, code=_code(payload)),
+                in_stream=True,
+            )
 
     def _delta_from_message(self, choice: ChunkChoice) -> None:
         """Read a chunk choice that carries ``message`` (as a whole reply's) as its delta.
@@ -460,10 +534,17 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
         return [completion_as_chunk(decode_chat_completion(response, self._settings))]
 
     def end(self) -> None:
-        """Accept a stream without ``[DONE]`` only if a choice already finished."""
-        if not self._done and not self._finished:
+        """Accept a stream without ``[DONE]`` only if every choice in it finished."""
+        if self._done:
+            return None
+        if not self._finished:
             raise IncompleteStreamError(
                 "the chat stream ended before the server finished it (no finish_reason, no [DONE])"
+            )
+        if self._open:
+            raise IncompleteStreamError(
+                "the chat stream ended before the server finished it (no [DONE], and no "
+                f"finish_reason for choice {min(self._open)})"
             )
         return None
 
@@ -487,7 +568,7 @@ class MessageEventDecoder(_JsonEventDecoder[MessageStreamEvent]):
     ) -> MessageStreamEvent | None:
         """The event, or None for ``ping`` and empty events; ``error`` events raise."""
         data = event.data
-        if not data.strip():
+        if not data.strip() and event.event != "error":
             return None
         # A data object without "type" (it then comes from the event name) fails
         # validation and takes the general path, as does an ``error`` event.

@@ -157,6 +157,7 @@ def transport_error(
                 )
             return APIConnectionError(f"could not reach {url}: {detail}", retryable=True)
         return APIConnectionError(
-            f"the connection to {url} failed before a reply: {detail}", retryable=True
+            f"the connection to {url} broke before the whole reply arrived: {detail}",
+            retryable=True,
         )
     return APIConnectionError(f"HTTP failure at {url}: {detail}")

@@ -35,7 +35,10 @@ STOP_REASONS = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
-"""Messages ``stop_reason`` -> chat-completions ``finish_reason``; others pass as sent."""
+"""Messages ``stop_reason`` -> chat-completions ``finish_reason``; others pass as sent.
+
+The translated choice keeps the reason as sent in its ``stop_reason`` member too.
+"""
 
 
 def _usage(usage: wire.MessagesUsage | None) -> wire.Usage | None:
@@ -104,10 +107,16 @@ def message_to_completion(message: wire.Message) -> wire.ChatCompletion:
                     tool_calls=calls or None,
                 ),
                 finish_reason=STOP_REASONS.get(message.stop_reason or "", message.stop_reason),
+                **_stop_reason(message.stop_reason),
             )
         ],
         usage=_usage(message.usage),
     )
+
+
+def _stop_reason(reason: str | None) -> dict[str, str]:
+    """The ``stop_reason`` member a translated choice keeps, as sent (none without one)."""
+    return {"stop_reason": reason} if reason else {}
 
 
 class MessageEventTranslator:
@@ -132,9 +141,16 @@ class MessageEventTranslator:
         delta: wire.Delta | None = None,
         finish_reason: str | None = None,
         usage: wire.Usage | None = None,
+        stop_reason: str | None = None,
     ) -> wire.ChatCompletionChunk:
         choices = (
-            [wire.ChunkChoice(delta=delta or wire.Delta(), finish_reason=finish_reason)]
+            [
+                wire.ChunkChoice(
+                    delta=delta or wire.Delta(),
+                    finish_reason=finish_reason,
+                    **_stop_reason(stop_reason),
+                )
+            ]
             if delta is not None or finish_reason is not None
             else []
         )
@@ -225,7 +241,7 @@ class MessageEventTranslator:
             reason = event.delta.stop_reason if event.delta is not None else None
             if reason is None:
                 return None
-            return self._chunk(wire.Delta(), STOP_REASONS.get(reason, reason))
+            return self._chunk(wire.Delta(), STOP_REASONS.get(reason, reason), stop_reason=reason)
         if event.type == "message_stop":
             return self._chunk(usage=_usage(self._usage)) if self._include_usage else None
         return None

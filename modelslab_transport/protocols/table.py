@@ -15,8 +15,10 @@ from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.decoding.replies import (
     ChatChunkDecoder,
     EventDecoder,
+    completion_from_events,
     decode_chat_completion,
     decode_message,
+    is_event_stream,
 )
 from modelslab_transport.protocols.encode_chat import encode_chat_request
 from modelslab_transport.protocols.encode_messages import chat_request_to_messages
@@ -88,6 +90,23 @@ def _messages_chunk_decoder(
     return MessagesAsChatDecoder(settings, include_usage=_wants_usage(request))
 
 
+def _whole_or_streamed(
+    decode: ReplyDecoder, events: Callable[[ClientSettings], EventDecoder[ChatCompletionChunk]]
+) -> ReplyDecoder:
+    """``decode``, or the protocol's stream decoder for a reply sent as a stream.
+
+    A reply streamed though no stream was asked for has its events added up; a JSON
+    body labelled ``text/event-stream`` is read as JSON.
+    """
+
+    def decode_reply(response: httpx2.Response, settings: ClientSettings) -> ChatCompletion:
+        if is_event_stream(response) and response.content.lstrip()[:1] not in (b"{", b"["):
+            return completion_from_events(response, events(settings))
+        return decode(response, settings)
+
+    return decode_reply
+
+
 def _entry(api: ChatAPI, **codecs: Any) -> ChatProtocol:
     spec = PROTOCOL_SPECS[api]
     facts = {name: getattr(spec, name) for name in spec.__dataclass_fields__}
@@ -98,13 +117,13 @@ CHAT_PROTOCOLS: Mapping[ChatAPI, ChatProtocol] = {
     "chat_completions": _entry(
         "chat_completions",
         build_body=_chat_completions_body,
-        decode_reply=decode_chat_completion,
+        decode_reply=_whole_or_streamed(decode_chat_completion, ChatChunkDecoder),
         stream_decoder=_chat_chunk_decoder,
     ),
     "messages": _entry(
         "messages",
         build_body=_messages_body,
-        decode_reply=_decode_message,
+        decode_reply=_whole_or_streamed(_decode_message, MessagesAsChatDecoder),
         stream_decoder=_messages_chunk_decoder,
     ),
 }

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from modelslab_transport.chat.completeness import IncompleteReplyError
 from tests.support.clients import chat_model
 from tests.support.mock_api import ScriptedServer
+from tests.support.replies import chunk, sse_response, usage_chunk
 from tests.support.truncation import (
     APIS,
     CALLED,
@@ -359,6 +360,11 @@ def test_agent_streaming_messages_never_runs_a_tool_on_cut_arguments(api: str) -
         ("messages", "refusal", "content filter"),
         ("messages", "model_context_window_exceeded", "context window"),
         ("messages", "pause_turn", "paused"),
+        # Other servers' spellings (Gemini, Cohere, Bedrock), read without case.
+        ("chat_completions", "MALFORMED_FUNCTION_CALL", "tool call it could not use"),
+        ("chat_completions", "ERROR_TOXIC", "content filter"),
+        ("chat_completions", "guardrail_intervened", "content filter"),
+        ("chat_completions", "OTHER", "stopped the reply"),
     ],
 )
 @pytest.mark.parametrize("stream", [False, True])
@@ -374,3 +380,80 @@ def test_every_reason_a_reply_stops_early_is_named(
     message = llm.invoke("pay")
     assert message.tool_calls == []
     assert said in (message.invalid_tool_calls[0]["error"] or "")
+
+
+# ------------------------------------------------- streams that report more than once
+
+REPEATED_REASONS = [
+    pytest.param(("length", "length"), "length", id="repeated"),
+    pytest.param(("length", "stop"), "length", id="proxy-closing-stop"),
+    pytest.param(("stop", "stop"), "stop", id="repeated-stop"),
+]
+
+
+def _cut_stream(reasons: tuple[str, ...]) -> Any:
+    chunks = [chunk("", role="assistant"), chunk("Once upon a", finish_reason=reasons[0])]
+    chunks += [chunk(finish_reason=reason) for reason in reasons[1:]]
+    return sse_response(*chunks, usage_chunk())
+
+
+@pytest.mark.parametrize(("reasons", "standing"), REPEATED_REASONS)
+@pytest.mark.parametrize("mode", ["stream", "astream", "streamed-invoke"])
+async def test_a_repeated_finish_reason_is_not_joined(
+    reasons: tuple[str, ...], standing: str, mode: str
+) -> None:
+    server = ScriptedServer([_cut_stream(reasons)])
+    llm = chat_model(server, streaming=True) if mode == "streamed-invoke" else chat_model(server)
+    message: Any = None
+    if mode == "stream":
+        for part in llm.stream("story"):
+            message = part if message is None else message + part
+    elif mode == "astream":
+        async for part in llm.astream("story"):
+            message = part if message is None else message + part
+    else:
+        message = await llm.ainvoke("story")
+    assert message.content == "Once upon a"
+    assert message.response_metadata["finish_reason"] == standing
+
+
+@pytest.mark.parametrize("method", ["json_schema", "json_mode"])
+def test_structured_stream_with_a_repeated_length_still_raises(method: str) -> None:
+    pieces = [chunk("", role="assistant"), chunk('{"city": "Paris", ', finish_reason="length")]
+    reply = sse_response(*pieces, chunk(finish_reason="length"), usage_chunk())
+    llm = chat_model(ScriptedServer([reply])).with_structured_output(Forecast, method=method)
+    with pytest.raises(OutputParserException):
+        list(llm.stream("weather"))
+
+
+def test_a_stream_of_several_choices_shows_the_first() -> None:
+    def of(index: int, content: str | None = None, reason: str | None = None) -> Any:
+        body = chunk(content, finish_reason=reason)
+        body["choices"][0]["index"] = index
+        return body
+
+    reply = sse_response(
+        of(0, "Whole."), of(1, "Cut"), of(0, reason="stop"), of(1, reason="length")
+    )
+    message: Any = None
+    # (With n=2 asked for, ChatModelsLab does not stream; some servers send more unasked.)
+    for part in chat_model(ScriptedServer([reply])).stream("hi"):
+        message = part if message is None else message + part
+    assert message.content == "Whole."
+    assert message.response_metadata["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("reason", ["max_tokens", "refusal", "pause_turn", "end_turn"])
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_messages_replies_keep_the_stop_reason_as_sent(reason: str, mode: str) -> None:
+    reply = text_reply("messages", stream=mode == "stream", pieces=("Once upon a",), reason=reason)
+    llm = chat_model(ScriptedServer([reply]), api="messages")
+    message: Any = None
+    if mode == "invoke":
+        message = llm.invoke("story")
+    else:
+        for part in llm.stream("story"):
+            message = part if message is None else message + part
+    assert message.response_metadata["stop_reason"] == reason
+    mapped = {"max_tokens": "length", "refusal": "content_filter", "end_turn": "stop"}
+    assert message.response_metadata["finish_reason"] == mapped.get(reason, reason)

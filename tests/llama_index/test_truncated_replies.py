@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from llama_index_modelslab import IncompleteReplyError
 from tests.support.clients import scripted_llm
+from tests.support.replies import chunk, sse_response, usage_chunk
 from tests.support.truncation import (
     APIS,
     CALLED,
@@ -244,6 +245,11 @@ def test_the_servers_id_stays_in_raw(api: str) -> None:
         ("chat_completions", "content_filter", "content filter"),
         ("messages", "refusal", "content filter"),
         ("messages", "model_context_window_exceeded", "context window"),
+        # Other servers' spellings (Gemini, Cohere, Bedrock), read without case.
+        ("chat_completions", "MALFORMED_FUNCTION_CALL", "tool call it could not use"),
+        ("chat_completions", "ERROR_TOXIC", "content filter"),
+        ("chat_completions", "guardrail_intervened", "content filter"),
+        ("chat_completions", "OTHER", "stopped the reply"),
     ],
 )
 @pytest.mark.parametrize("stream", [False, True])
@@ -257,3 +263,43 @@ def test_every_reason_a_reply_stops_early_is_named(
         response = llm.chat_with_tools([TOOL], user_msg="pay")
     with pytest.raises(IncompleteReplyError, match=said):
         llm.get_tool_calls_from_response(response)
+
+
+@pytest.mark.parametrize(
+    ("reasons", "standing"),
+    [(("length", "length"), "length"), (("length", "stop"), "length"), (("stop", "stop"), "stop")],
+)
+async def test_a_repeated_finish_reason_stands_once(
+    reasons: tuple[str, ...], standing: str
+) -> None:
+    chunks = [chunk("", role="assistant"), chunk("Once upon a", finish_reason=reasons[0])]
+    chunks += [chunk(finish_reason=reason) for reason in reasons[1:]]
+    llm, _ = scripted_llm(sse_response(*chunks, usage_chunk()), sse_response(*chunks))
+    messages = [ChatMessage(role="user", content="story")]
+    *_, last = llm.stream_chat(messages)
+    assert last.message.additional_kwargs["finish_reason"] == standing
+    streamed = [response async for response in await llm.astream_chat(messages)]
+    assert streamed[-1].message.additional_kwargs["finish_reason"] == standing
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("mode", ["complete", "stream_complete", "acomplete", "astream_complete"])
+async def test_complete_says_the_text_was_cut(api: str, mode: str) -> None:
+    stream = "stream" in mode
+    llm, _ = scripted_llm(text_reply(api, stream=stream, pieces=("Once upon a",)), api=api)
+    if mode == "complete":
+        response = llm.complete("story")
+    elif mode == "acomplete":
+        response = await llm.acomplete("story")
+    elif mode == "stream_complete":
+        *_, response = llm.stream_complete("story")
+    else:
+        response = [part async for part in await llm.astream_complete("story")][-1]
+    assert response.text == "Once upon a"
+    assert response.additional_kwargs["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_complete_of_a_finished_reply_says_so(api: str) -> None:
+    llm, _ = scripted_llm(text_reply(api, stream=False, reason=FINISHED[api]), api=api)
+    assert llm.complete("story").additional_kwargs["finish_reason"] == "stop"

@@ -178,7 +178,8 @@ def test_a_failure_after_the_deadline_is_the_deadlines_error() -> None:
     error = client._failure(httpx2.ReadError("x"), call, Deadlines(passed, Deadline(None, "s")))
     assert str(error).startswith(f"no complete reply from {LOCAL}/chat/completions within 1 s")
     fresh = Deadlines(Deadline(None, "timeout"), Deadline(None, "stream_timeout"))
-    assert "failed before a reply" in str(client._failure(httpx2.ReadError("x"), call, fresh))
+    fresh_error = client._failure(httpx2.ReadError("x"), call, fresh)
+    assert "broke before the whole reply arrived" in str(fresh_error)
 
 
 def test_copies_have_their_own_pools_and_pickling_refuses_an_injected_client() -> None:

@@ -125,6 +125,8 @@ def test_constructor_kwargs_of_a_status_error() -> None:
         "retry_after": None,
         "body": None,
         "in_stream": False,
+        "url": None,
+        "hint": None,
         "location": "https://x/",
     }
 

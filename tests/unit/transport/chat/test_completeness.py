@@ -10,6 +10,7 @@ from modelslab_transport.chat.completeness import (
     incompleteness,
     judge_tool_calls,
     require_whole,
+    standing_reason,
 )
 from modelslab_transport.protocols.messages import MessageEventTranslator, message_to_completion
 from modelslab_transport.wire.chat import (
@@ -35,6 +36,22 @@ from modelslab_transport.wire.messages import Message, MessageStreamEvent
         ("pause_turn", "pause_turn", None),
         ("abort", "stopped", None),
         ("error", "stopped", None),
+        # Other servers' spellings.
+        ("max_length", "max_tokens", "max_tokens"),
+        ("ERROR_LIMIT", "context_window", "max_tokens"),
+        ("ERROR_TOXIC", "content_filter", None),
+        ("IMAGE_SAFETY", "content_filter", None),
+        ("guardrail_intervened", "content_filter", None),
+        ("content_filtered", "content_filter", None),
+        ("MALFORMED_FUNCTION_CALL", "tool_call", None),
+        ("UNEXPECTED_TOOL_CALL", "tool_call", None),
+        ("TOO_MANY_TOOL_CALLS", "tool_call", None),
+        ("OTHER", "stopped", None),
+        ("LANGUAGE", "stopped", None),
+        ("TIMEOUT", "stopped", None),
+        ("USER_CANCEL", "stopped", None),
+        ("cancelled", "stopped", None),
+        ("insufficient_system_resource", "stopped", None),
     ],
 )
 def test_reasons_of_a_reply_that_did_not_finish(
@@ -49,7 +66,22 @@ def test_reasons_of_a_reply_that_did_not_finish(
 
 
 @pytest.mark.parametrize(
-    "reason", [None, "", "stop", "tool_calls", "function_call", "end_turn", "tool_use", "eos"]
+    "reason",
+    [
+        None,
+        "",
+        "stop",
+        "tool_calls",
+        "function_call",
+        "end_turn",
+        "tool_use",
+        "stop_sequence",
+        "eos",
+        "eos_token",  # TGI
+        "COMPLETE",  # Cohere
+        "TOOL_CALL",  # Cohere
+        "STOP",  # Gemini
+    ],
 )
 def test_reasons_of_a_finished_reply(reason: str | None) -> None:
     assert incompleteness(reason) is None
@@ -157,3 +189,32 @@ def test_final_arguments_refuse_nesting_past_the_parsers_limit() -> None:
     assert parse_partial_json(deep[:-10]) == {}  # never raises while a stream runs
     shallow = '{"a": ' + "[" * 50 + "]" * 50 + "}"
     assert isinstance(parse_tool_arguments(shallow)["a"], list)
+
+
+@pytest.mark.parametrize(
+    ("reasons", "standing"),
+    [
+        (["length"], "length"),
+        (["length", "length"], "length"),
+        (["length", "stop"], "length"),  # a proxy's closing chunk does not finish it
+        (["stop", "length"], "length"),
+        (["tool_calls", "stop"], "tool_calls"),
+        (["stop", None, ""], "stop"),
+        (["content_filter", "length"], "content_filter"),
+    ],
+)
+def test_the_standing_reason_of_a_choice_that_reports_several(
+    reasons: list[str | None], standing: str
+) -> None:
+    current: str | None = None
+    for reason in reasons:
+        current = standing_reason(current, reason)
+    assert current == standing
+    accumulator = ChatStreamAccumulator()
+    for reason in reasons:
+        accumulator.add(
+            ChatCompletionChunk.model_validate(
+                {"choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": reason}]}
+            )
+        )
+    assert accumulator.finish_reason(0) == standing

@@ -523,3 +523,33 @@ def test_retry_after_edges(headers: dict[str, str], expected: float | None) -> N
 )
 def test_body_retry_after_edges(body_value: object, expected: float | None) -> None:
     assert parse_retry_after({}, {"status": "error", "retry_after": body_value}) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "code"),
+    [
+        # vLLM's error object.
+        (
+            {
+                "object": "error",
+                "message": "prompt too long",
+                "type": "BadRequestError",
+                "code": 400,
+            },
+            "prompt too long",
+            "400",
+        ),
+        ({"type": "error", "message": "boom"}, "boom", None),
+        # Cloudflare's API envelope.
+        ({"success": False, "errors": [{"code": 7003, "message": "no route"}]}, "no route", None),
+    ],
+)
+def test_objects_marked_as_errors_report_one(body: Any, message: str, code: str | None) -> None:
+    details = error_details_in_body(body)
+    assert details is not None
+    assert (details.message, details.code) == (message, code)
+
+
+def test_vllm_error_object_in_a_200_is_a_bad_request() -> None:
+    body = {"object": "error", "message": "prompt too long", "type": "BadRequestError", "code": 400}
+    assert isinstance(error_from_reply(200, body, "", {}), BadRequestError)

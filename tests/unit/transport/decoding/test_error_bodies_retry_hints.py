@@ -20,6 +20,7 @@ from modelslab_transport.decoding.error_bodies import (
     error_from_reply,
     parse_duration,
     parse_retry_after,
+    rate_limit_reset,
     retry_hint_in_body,
 )
 from modelslab_transport.wire import ChatCompletion
@@ -147,10 +148,107 @@ def test_unusable_body_hints_are_none(body: Any) -> None:
     assert retry_hint_in_body(body) is None
 
 
+@pytest.mark.parametrize(("value", "seconds"), [("1.5s", 1.5), ("2m", 120.0), ("250ms", 0.25)])
+def test_a_retry_after_written_as_a_duration_is_read(value: str, seconds: float) -> None:
+    assert parse_retry_after({"retry-after": value}) == pytest.approx(seconds)
+
+
 def test_headers_win_over_the_body() -> None:
     assert parse_retry_after({"retry-after": "4"}, GOOGLE_429) == 4.0
     assert parse_retry_after({"retry-after-ms": "100"}, GOOGLE_429) == 0.1
     assert parse_retry_after({"retry-after": "soon"}, GOOGLE_429) == 2.5
+
+
+# ------------------------------------------------------- rate-limit reset headers
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"x-ratelimit-reset-requests": "1s"}, 1.0),
+        ({"x-ratelimit-reset-tokens": "6m0s"}, 360.0),
+        ({"x-ratelimit-reset-tokens": "20ms"}, 0.02),
+        ({"x-ratelimit-reset-requests": "2m59.56s"}, 179.56),
+        ({"x-ratelimit-reset-requests": "7.66s"}, 7.66),
+        # Neither limit says it is exhausted: the soonest reset.
+        ({"x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s"}, 1.0),
+        # The exhausted limit's reset, even when the other resets sooner.
+        (
+            {
+                "x-ratelimit-reset-requests": "1s",
+                "x-ratelimit-remaining-requests": "59",
+                "x-ratelimit-reset-tokens": "12s",
+                "x-ratelimit-remaining-tokens": "0",
+            },
+            12.0,
+        ),
+        # Both exhausted: the later reset, when both allow a request again.
+        (
+            {
+                "x-ratelimit-reset-requests": "30s",
+                "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-tokens": "250ms",
+                "x-ratelimit-remaining-tokens": "0",
+            },
+            30.0,
+        ),
+    ],
+)
+def test_rate_limit_reset_headers_are_read(headers: dict[str, str], seconds: float) -> None:
+    assert rate_limit_reset(headers) == pytest.approx(seconds)
+    assert parse_retry_after(headers, status_code=429) == pytest.approx(seconds)
+    error = error_from_reply(429, {"error": {"message": "Rate limit reached"}}, "", headers)
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"ratelimit-reset": "50"}, 50.0),
+        ({"x-ratelimit-reset": "12"}, 12.0),
+        # A Unix time, counted from the server's Date.
+        (
+            {
+                "x-ratelimit-reset": "1796601607",
+                "date": "Mon, 07 Dec 2026 00:00:00 GMT",  # Unix time 1796601600
+            },
+            7.0,
+        ),
+        # OpenAI's per-limit headers win over the general one.
+        ({"x-ratelimit-reset": "12", "x-ratelimit-reset-requests": "2s"}, 2.0),
+    ],
+)
+def test_general_rate_limit_reset_headers(headers: dict[str, str], seconds: float) -> None:
+    assert rate_limit_reset(headers) == pytest.approx(seconds)
+    assert parse_retry_after(headers, status_code=429) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"x-ratelimit-reset-requests": "soon"}, {"x-ratelimit-reset-tokens": "-1s"}],
+)
+def test_unreadable_reset_headers_are_no_hint(headers: dict[str, str]) -> None:
+    assert rate_limit_reset(headers) is None
+    assert parse_retry_after(headers, status_code=429) is None
+
+
+def test_reset_headers_are_a_hint_only_for_a_429() -> None:
+    # OpenAI sends them on every reply; a 5xx's wait is the backoff's, not the limit's.
+    headers = {"x-ratelimit-reset-requests": "6m0s"}
+    assert parse_retry_after(headers, status_code=500) is None
+    assert error_from_reply(500, {"error": {"message": "boom"}}, "", headers).retry_after is None
+
+
+def test_explicit_hints_win_over_reset_headers() -> None:
+    headers = {"x-ratelimit-reset-requests": "6m0s"}
+    assert parse_retry_after({**headers, "retry-after": "2"}, status_code=429) == 2.0
+    assert parse_retry_after(headers, GOOGLE_429, status_code=429) == 2.5
+
+
+def test_a_far_reset_is_capped() -> None:
+    headers = {"x-ratelimit-reset-tokens": "99999h"}
+    assert parse_retry_after(headers, status_code=429) == MAX_RETRY_AFTER
 
 
 # ------------------------------------------------------------------ dates
@@ -304,6 +402,20 @@ async def test_langchain_waits_for_retry_info(mode: str) -> None:
         reply = await llm.ainvoke("hi")
     assert reply.content == "after the cooldown"
     assert recorder.delays == [2.5]
+
+
+@MODES
+async def test_rate_limit_reset_is_waited_for(mode: str) -> None:
+    headers = {"x-ratelimit-reset-requests": "1s", "x-ratelimit-remaining-requests": "0"}
+    server = ScriptedServer(
+        [
+            json_response({"error": {"message": "Rate limit reached"}}, 429, headers),
+            json_response(completion_body()),
+        ]
+    )
+    recorder = SleepRecorder()
+    assert isinstance(await _complete(mode, server, recorder), ChatCompletion)
+    assert recorder.delays == [1.0]
 
 
 # ---------------------------------------------------------- through both frameworks

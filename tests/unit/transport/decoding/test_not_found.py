@@ -129,7 +129,7 @@ def test_errors_described_already_or_of_other_classes_are_left_alone() -> None:
     assert (described.hint, described.cause) == ("kept", None)
     other = BadRequestError("bad", status_code=400)
     describe_not_found(other, response, settings)  # type: ignore[arg-type]
-    assert not hasattr(other, "hint")
+    assert other.hint is None
     unsent = NotFoundError("nf", status_code=404)
     describe_not_found(unsent, httpx2.Response(404), settings)
     assert unsent.hint is None

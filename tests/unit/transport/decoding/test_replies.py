@@ -11,6 +11,7 @@ import pytest
 from modelslab_transport import (
     APIStatusError,
     AuthenticationError,
+    BadRequestError,
     ChatStreamAccumulator,
     IncompleteStreamError,
     InvalidResponseError,
@@ -305,7 +306,29 @@ async def test_sse_error_event_with_unrecognised_body_raises(mode: str) -> None:
     body = sse(chunk("a"), 'event: error\ndata: {"detail": "went wrong"}\n\n')
     with pytest.raises(APIStatusError) as caught:
         await collect(mode, sse_response(body))
-    assert "went wrong" in caught.value.message
+    assert caught.value.message == "went wrong"
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ('{"message": "boom"}', "boom"),
+        ('{"msg": "upstream closed"}', "upstream closed"),
+        ('"worker died"', "worker died"),
+        ('{"code": 17}', '{"code": 17}'),  # no message member: the data as sent
+        ("Internal Server Error", "Internal Server Error"),  # not JSON
+        ("", "the server reported an error without a message"),
+    ],
+)
+async def test_sse_error_event_reads_the_message_of_any_shape(
+    mode: str, data: str, message: str
+) -> None:
+    body = sse(chunk("a"), f"event: error\ndata: {data}\n\n")
+    with pytest.raises(APIStatusError) as caught:
+        await collect(mode, sse_response(body))
+    assert caught.value.message == message
+    assert caught.value.in_stream
 
 
 @MODES
@@ -440,3 +463,75 @@ def test_stream_exposes_status_and_headers_before_reading() -> None:
         assert not stream.response.is_closed
         assert texts(list(stream)) == ["a"]
     assert stream.response.is_closed
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("stated", "cls", "message"),
+    [
+        (
+            {
+                "object": "error",
+                "message": "prompt too long",
+                "type": "BadRequestError",
+                "code": 400,
+            },
+            BadRequestError,
+            "prompt too long",
+        ),
+        ({"type": "error", "message": "boom"}, APIStatusError, "boom"),
+        ({"detail": "upstream timeout"}, APIStatusError, "upstream timeout"),
+        ({"message": "Internal server error"}, ServerError, "Internal server error"),
+        (
+            {"success": False, "errors": [{"message": "worker crashed"}]},
+            APIStatusError,
+            "worker crashed",
+        ),
+    ],
+    ids=["vllm", "type-error", "detail", "message", "cloudflare"],
+)
+@pytest.mark.parametrize("done", [True, False], ids=["then-DONE", "then-EOF"])
+async def test_an_error_stated_without_choices_mid_stream_raises(
+    mode: str, stated: dict[str, Any], cls: type[APIStatusError], message: str, done: bool
+) -> None:
+    body = sse(chunk("", role="assistant"), chunk("Hel"), stated, done=done)
+    with pytest.raises(cls) as caught:
+        await collect(mode, sse_response(body))
+    assert caught.value.message == message
+    assert caught.value.in_stream
+
+
+@MODES
+async def test_a_chunk_without_choices_or_message_is_still_read(mode: str) -> None:
+    usage_only = {
+        "id": "c",
+        "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+    }
+    body = sse(chunk("Hi", finish_reason="stop"), usage_only)
+    items, _ = await collect(mode, sse_response(body))
+    assert items[-1].usage is not None
+    assert items[-1].usage.completion_tokens == 2
+
+
+def _choice_chunk(index: int, content: str | None = None, reason: str | None = None) -> Any:
+    body = chunk(content, finish_reason=reason)
+    body["choices"][0]["index"] = index
+    return body
+
+
+@MODES
+async def test_a_stream_without_done_is_whole_only_if_every_choice_finished(mode: str) -> None:
+    body = sse(
+        _choice_chunk(0, "A"), _choice_chunk(1, "B"), _choice_chunk(1, reason="stop"), done=False
+    )
+    with pytest.raises(IncompleteStreamError, match="no finish_reason for choice 0"):
+        await collect(mode, sse_response(body))
+    whole = sse(
+        _choice_chunk(0, "A"),
+        _choice_chunk(1, "B"),
+        _choice_chunk(1, reason="stop"),
+        _choice_chunk(0, reason="length"),
+        done=False,
+    )
+    items, _ = await collect(mode, sse_response(whole))
+    assert [c.choices[0].finish_reason for c in items] == [None, None, "stop", "length"]

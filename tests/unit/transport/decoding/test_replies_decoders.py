@@ -61,7 +61,11 @@ def test_body_text_drops_a_byte_order_mark() -> None:
 def test_a_body_that_is_not_json_is_named_without_the_key() -> None:
     with pytest.raises(InvalidResponseError) as caught:
         decode_chat_completion(_reply(f"<html>{KEY}</html>"), SETTINGS)
-    assert str(caught.value) == "the chat completion reply is not valid JSON: '<html>***</html>'"
+    said = str(caught.value)
+    assert said.startswith("the chat completion reply is not valid JSON: '<html>***</html>'; ")
+    assert "answered with a web page (HTML)" in said
+    assert "something on the way (a proxy, a captive portal or a firewall)" in said
+    assert KEY not in said
     assert caught.value.__context__ is None
 
 

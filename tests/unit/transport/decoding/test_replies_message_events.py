@@ -172,7 +172,7 @@ async def test_event_type_comes_from_the_event_line_when_data_has_none(mode: str
             "Overloaded",
         ),
         ({"status": "error", "message": "Model not found: x"}, NotFoundError, "Model not found: x"),
-        ({"detail": "strange failure"}, APIStatusError, '{"detail": "strange failure"}'),
+        ({"detail": "strange failure"}, APIStatusError, "strange failure"),
     ],
     ids=["anthropic", "platform", "unknown-shape"],
 )
@@ -188,6 +188,26 @@ async def test_error_event_raises_the_typed_error(
     assert type(caught.value) is cls
     assert caught.value.message == message
     assert server.responses[0].is_closed
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("Internal Server Error", "Internal Server Error"),
+        ("", "the server reported an error without a message"),
+    ],
+    ids=["text", "empty"],
+)
+async def test_an_error_event_of_text_or_nothing_raises(mode: str, data: str, message: str) -> None:
+    body = (MESSAGE_START + f"event: error\ndata: {data}\n\n" + MESSAGE_END).encode()
+    server = ScriptedServer([stream_response(body)])
+    seen: list[str] = []
+    with pytest.raises(APIStatusError) as caught:
+        await read_types_into(seen, mode, server)
+    assert seen == ["message_start"]
+    assert caught.value.message == message
+    assert caught.value.in_stream
 
 
 @MODES

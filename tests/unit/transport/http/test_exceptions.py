@@ -9,6 +9,9 @@ import pytest
 from modelslab_transport import ClientSettings
 from modelslab_transport.errors import APIConnectionError, APITimeoutError, LocalRequestError
 from modelslab_transport.http.exceptions import transport_error
+from tests.support.clients import async_client, sync_client
+from tests.support.mock_api import PiecesStream, ScriptedServer
+from tests.support.wire_requests import chat_request
 
 URL = "https://modelslab.com/api/v7/llm/chat/completions"
 
@@ -157,7 +160,8 @@ def test_a_broken_stream_and_other_transport_errors() -> None:
     )
     before = transport_error(httpx2.RemoteProtocolError("eof", request=_request()), SETTINGS)
     assert str(before) == (
-        "the connection to https://h.example/v1/chat/completions failed before a reply: eof"
+        "the connection to https://h.example/v1/chat/completions broke before the whole reply "
+        "arrived: eof"
     )
     assert before.retryable
     other = transport_error(httpx2.DecodingError("bad gzip", request=_request()), SETTINGS)
@@ -169,3 +173,28 @@ def test_the_key_is_redacted_from_the_url_and_the_text() -> None:
     error = transport_error(httpx2.ReadError(f"failed with {KEY}", request=_request(url)), SETTINGS)
     assert KEY not in str(error)
     assert "***" in str(error)
+
+
+CUT_BODY = b'{"id": "x", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hel'
+
+
+def _cut_reply() -> httpx2.Response:
+    reset = httpx2.RemoteProtocolError("peer closed connection (incomplete chunked read)")
+    return httpx2.Response(
+        200, headers={"content-type": "application/json"}, stream=PiecesStream([CUT_BODY], reset)
+    )
+
+
+async def _complete(mode: str, server: ScriptedServer) -> object:
+    if mode == "sync":
+        return sync_client(server, max_retries=0).chat_completions(chat_request())
+    return await async_client(server, max_retries=0).chat_completions(chat_request())
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_body_cut_by_the_connection_says_the_reply_did_not_arrive_whole(
+    mode: str,
+) -> None:
+    with pytest.raises(APIConnectionError, match="broke before the whole reply arrived") as caught:
+        await _complete(mode, ScriptedServer([_cut_reply()]))
+    assert caught.value.retryable
