@@ -1,7 +1,7 @@
 """The request encoder of ``/chat/completions``: the one place its histories are normalised.
 
-After :func:`~modelslab_transport.protocols.history.normalise_history`, late system messages
-join the last leading one; text-only list content becomes a string; documents are OpenAI
+After :func:`~modelslab_transport.protocols.history.normalise_history`, all system messages
+join into one, sent first; text-only list content becomes a string; documents are OpenAI
 ``file`` parts; ``cache_control`` is not sent. Images and documents outside user messages,
 and documents by URL, raise
 :class:`~modelslab_transport.protocols.history.UnsupportedContentError`.
@@ -71,15 +71,6 @@ def _joined(system: Sequence[ChatMessage]) -> ChatMessage:
     return ChatMessage(role=first.role, content=text)
 
 
-def _system_messages(system: Sequence[ChatMessage], leading: int) -> list[ChatMessage]:
-    if not system:
-        return []
-    if leading == 0:
-        return [_joined(system)]
-    opening = [m.model_copy(update={"content": _text(m)}) for m in system[: leading - 1]]
-    return [*opening, _joined(system[leading - 1 :])]
-
-
 def _turn(message: ChatMessage) -> ChatMessage:
     content = message.content
     if message.role == "user":
@@ -99,10 +90,11 @@ def encode_chat_request(request: ChatCompletionRequest) -> ChatCompletionRequest
 
     Raises:
         UnsupportedContentError: for content chat completions has no form for.
+        ToolPairingError: when tool calls and results do not pair up.
         ValueError: when every message is empty or whitespace only.
     """
     conversation = normalise_history(request.messages)
-    messages = _system_messages(conversation.system, conversation.leading)
+    messages = [_joined(conversation.system)] if conversation.system else []
     messages += [_turn(message) for message in conversation.turns]
     if not messages:
         raise nothing_to_send(len(request.messages))

@@ -286,6 +286,7 @@ def chat_request_to_messages(request: wire.ChatCompletionRequest) -> wire.Messag
 
     Raises:
         UnsupportedContentError: for content the Messages protocol has no form for.
+        ToolPairingError: when tool calls and results do not pair up.
         ValueError: for chat-only parameters, or a conversation with no turn to send.
     """
     _refuse_chat_only(request)

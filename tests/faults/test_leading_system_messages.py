@@ -27,7 +27,6 @@ def _ok() -> object:
     return text_reply("chat_completions", stream=False, pieces=("ok",), reason="stop")
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_langchain_sends_one_system_message_first() -> None:
     server = ScriptedServer([_ok()])
     chat_model(server).invoke([SystemMessage("a"), SystemMessage("b"), HumanMessage("hi")])
@@ -35,7 +34,6 @@ def test_langchain_sends_one_system_message_first() -> None:
     assert roles == ["system", "user"]
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_llama_index_sends_one_system_message_first() -> None:
     llm, server = scripted_llm(_ok())
     llm.chat(

@@ -25,7 +25,6 @@ def _ok(api: str) -> httpx2.Response:
     return text_reply(api, stream=False, pieces=("ok",), reason=FINISHED[api])
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.parametrize("api", APIS)
 def test_langchain_refuses_a_tool_result_without_its_call(api: str) -> None:
     server = ScriptedServer([_ok(api)])
@@ -40,7 +39,6 @@ def test_langchain_refuses_a_tool_result_without_its_call(api: str) -> None:
     assert server.requests == []
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 @pytest.mark.parametrize("api", APIS)
 def test_llama_index_refuses_a_tool_result_without_its_call(api: str) -> None:
     llm, server = scripted_llm(_ok(api), api=api)

@@ -33,7 +33,6 @@ def _id_less_call(city: str, completion_id: str) -> object:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="an id-less call is named call_<index> on every turn")
 def test_langchain_gives_each_turns_id_less_call_its_own_id() -> None:
     server = ScriptedServer([_id_less_call("Paris", "c-1"), _id_less_call("Rome", "c-2")])
     model = chat_model(server).bind_tools([get_weather])
@@ -44,7 +43,6 @@ def test_langchain_gives_each_turns_id_less_call_its_own_id() -> None:
     assert first.tool_calls[0]["id"] != second.tool_calls[0]["id"]
 
 
-@pytest.mark.xfail(strict=True, reason="the fallback id hashes a completion id that repeats")
 def test_llama_index_gives_each_turns_id_less_call_its_own_id() -> None:
     llm, _ = scripted_llm(_id_less_call("Paris", "1"), _id_less_call("Rome", "1"))
     history = [ChatMessage(role="user", content="weather in Paris, then Rome?")]

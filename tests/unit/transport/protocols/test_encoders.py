@@ -123,7 +123,7 @@ def test_chat_joins_system_messages_into_one_leading_message_with_the_first_role
     ]
 
 
-def test_chat_keeps_the_opening_system_messages_and_appends_late_ones_to_the_last() -> None:
+def test_chat_joins_every_system_message_into_one_sent_first() -> None:
     request = chat_request(
         messages=[
             ChatMessage(role="system", content="a"),
@@ -135,8 +135,7 @@ def test_chat_keeps_the_opening_system_messages_and_appends_late_ones_to_the_las
         ]
     )
     assert encode_chat_request(request).to_payload()["messages"] == [
-        {"role": "system", "content": "a"},
-        {"role": "system", "content": "b\n\nc\n\nd"},
+        {"role": "system", "content": "a\n\nb\n\nc\n\nd"},
         {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "ok"},
     ]
