@@ -33,6 +33,7 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
+    FunctionMessage,
     HumanMessage,
     InvalidToolCall,
     SystemMessage,
@@ -374,8 +375,18 @@ def message_to_wire(message: BaseMessage) -> wire.ChatMessage:
         role = _ROLES.get(message.role, message.role)
         if role not in _WIRE_ROLES:
             raise ValueError(f"ModelsLab has no chat role {message.role!r}")
+        if role == "tool":
+            raise ValueError(
+                "a ChatMessage with role 'tool' names no tool call: send a "
+                "ToolMessage(content, tool_call_id=...) that answers the AIMessage's call"
+            )
         content = _collapse(_content_parts(message.content, role))
         return wire.ChatMessage.model_validate({"role": role, "content": content, "name": name})
+    if isinstance(message, FunctionMessage):
+        raise ValueError(
+            "a FunctionMessage (OpenAI's legacy function role) names no tool call: send a "
+            "ToolMessage(content, tool_call_id=...) that answers the AIMessage's call"
+        )
     raise ValueError(f"ModelsLab's chat models cannot be sent a {type(message).__name__}")
 
 

@@ -2,7 +2,8 @@
 
 After :func:`~modelslab_transport.protocols.history.normalise_history`, all system messages
 join into one, sent first; text-only list content becomes a string; documents are OpenAI
-``file`` parts; ``cache_control`` is not sent. Images and documents outside user messages,
+``file`` parts; ``cache_control`` is not sent, on blocks, tools or the request (a per-call
+``cache_control``): chat completions has no such field. Images and documents outside user messages,
 and documents by URL, raise
 :class:`~modelslab_transport.protocols.history.UnsupportedContentError`.
 """
@@ -16,6 +17,7 @@ from modelslab_transport.protocols.history import (
     normalise_history,
     nothing_to_send,
     part_kind,
+    request_cache_control,
 )
 from modelslab_transport.wire.chat import (
     ChatCompletionRequest,
@@ -91,11 +93,17 @@ def encode_chat_request(request: ChatCompletionRequest) -> ChatCompletionRequest
     Raises:
         UnsupportedContentError: for content chat completions has no form for.
         ToolPairingError: when tool calls and results do not pair up.
-        ValueError: when every message is empty or whitespace only.
+        ValueError: when every message is empty or whitespace only, or for a
+            ``cache_control`` that is not a dict.
     """
     conversation = normalise_history(request.messages)
     messages = [_joined(conversation.system)] if conversation.system else []
     messages += [_turn(message) for message in conversation.turns]
     if not messages:
         raise nothing_to_send(len(request.messages))
-    return request.model_copy(update={"messages": messages})
+    encoded = request.model_copy(update={"messages": messages})
+    if request_cache_control(request.model_extra) is not None:
+        encoded.__pydantic_extra__ = {
+            k: v for k, v in (request.model_extra or {}).items() if k != "cache_control"
+        }
+    return encoded

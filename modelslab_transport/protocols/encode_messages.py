@@ -4,7 +4,9 @@ After :func:`~modelslab_transport.protocols.history.normalise_history`, ``system
 string when every system message is one, else text blocks; tool results open a user turn
 as ``tool_result`` blocks; tool calls become ``tool_use`` blocks after the turn's signed
 thinking; turns of one role are merged; a final assistant turn loses trailing
-whitespace; documents become ``document`` blocks (PDF, text, URL or file id).
+whitespace; documents become ``document`` blocks (PDF, text, URL or file id). A
+request-wide ``cache_control`` (per call, or ``bind_tools(..., cache_control=...)``) marks
+the last block of the last turn, as ``langchain-anthropic`` places it, caching all before.
 
 Refused with :class:`~modelslab_transport.protocols.history.UnsupportedContentError`: images
 and documents in system and assistant messages, inline documents other than PDF or text.
@@ -29,6 +31,7 @@ from modelslab_transport.protocols.history import (
     normalise_history,
     nothing_to_send,
     part_kind,
+    request_cache_control,
 )
 from modelslab_transport.wire.protocols import CHAT_ONLY_PARAMS, check_messages_params
 
@@ -220,6 +223,19 @@ def _strip_final_text(turn: wire.MessageParam) -> None:
         turn.content[-1] = last.model_copy(update={"text": last.text.rstrip()})
 
 
+def _mark_last_block(turn: wire.MessageParam, marker: dict[str, Any]) -> None:
+    """Put ``marker`` on the last block of ``turn`` unless that block has one already."""
+    assert isinstance(turn.content, list)  # built by _turns, never empty
+    last = turn.content[-1]
+    if isinstance(last, _REASONING_BLOCKS):
+        raise ValueError(
+            "cache_control marks the last block of the last turn, and that is a thinking "
+            "block, which takes no marker: put cache_control on a content block instead"
+        )
+    if last.cache_control is None:
+        turn.content[-1] = last.model_copy(update={"cache_control": marker})
+
+
 def _system(system: Sequence[wire.ChatMessage]) -> str | list[wire.TextBlockParam] | None:
     if not system:
         return None
@@ -287,7 +303,8 @@ def chat_request_to_messages(request: wire.ChatCompletionRequest) -> wire.Messag
     Raises:
         UnsupportedContentError: for content the Messages protocol has no form for.
         ToolPairingError: when tool calls and results do not pair up.
-        ValueError: for chat-only parameters, or a conversation with no turn to send.
+        ValueError: for chat-only parameters, a conversation with no turn to send, or a
+            ``cache_control`` that is not a dict.
     """
     _refuse_chat_only(request)
     system, turns = _system_and_turns(request.messages)
@@ -300,6 +317,10 @@ def chat_request_to_messages(request: wire.ChatCompletionRequest) -> wire.Messag
         )
     stop = [request.stop] if isinstance(request.stop, str) else request.stop
     extra = request.model_extra or {}
+    marker = request_cache_control(extra)
+    if marker is not None:
+        extra = {k: v for k, v in extra.items() if k != "cache_control"}
+        _mark_last_block(turns[-1], marker)
     return wire.MessagesRequest(
         model=request.model,
         max_tokens=request.max_tokens,

@@ -32,6 +32,7 @@ __all__ = [
     "normalise_history",
     "nothing_to_send",
     "part_kind",
+    "request_cache_control",
 ]
 
 SYSTEM_ROLES = ("system", "developer")
@@ -129,8 +130,7 @@ def _orphan(result: ChatMessage, called: set[str]) -> ToolPairingError:
     call_id = result.tool_call_id or ""
     if not call_id:
         return ToolPairingError(
-            "a tool result has an empty tool_call_id: give it the id of the tool call it "
-            "answers",
+            "a tool result has an empty tool_call_id: give it the id of the tool call it answers",
             [call_id],
         )
     where = (
@@ -253,6 +253,22 @@ def normalise_history(messages: Sequence[ChatMessage]) -> Conversation:
             turns.append(kept)
     conversation.turns = _paired(turns)
     return conversation
+
+
+def request_cache_control(extra: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The request-wide prompt-cache marker among a request's extra fields, or None.
+
+    It comes from a per-call or ``bind_tools(..., cache_control=...)`` ``cache_control``.
+
+    Raises:
+        ValueError: when it is not a dict (``{"type": "ephemeral"}``).
+    """
+    marker = (extra or {}).get("cache_control")
+    if marker is not None and not isinstance(marker, dict):
+        raise ValueError(
+            f"cache_control must be a dict such as {{'type': 'ephemeral'}}, got {marker!r}"
+        )
+    return marker
 
 
 def nothing_to_send(count: int) -> ValueError:

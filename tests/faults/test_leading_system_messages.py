@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from llama_index.core.llms import ChatMessage
 

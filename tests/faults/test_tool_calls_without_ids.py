@@ -12,7 +12,6 @@ server repeats its completion id. Both give two turns' calls one id.
 
 from __future__ import annotations
 
-import pytest
 from langchain_core.messages import HumanMessage, ToolMessage
 from llama_index.core.llms import ChatMessage
 

@@ -4,7 +4,6 @@ and a FunctionAgent loop (mock transport only)."""
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 import pytest
