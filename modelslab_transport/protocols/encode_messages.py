@@ -9,7 +9,9 @@ request-wide ``cache_control`` (per call, or ``bind_tools(..., cache_control=...
 the last block of the last turn, as ``langchain-anthropic`` places it, caching all before.
 
 Refused with :class:`~modelslab_transport.protocols.history.UnsupportedContentError`: images
-and documents in system and assistant messages, inline documents other than PDF or text.
+and documents in system and assistant messages, inline documents other than PDF or text;
+with ``ToolArgumentsError`` (a ``ValueError``): a tool call in the history whose arguments
+are not a JSON object.
 Chat-completions-only parameters (``n > 1``, ``seed``, penalties, ``response_format``,
 ``logprobs``) raise ``ValueError``; ``temperature`` is capped at 1
 (:mod:`modelslab_transport.protocols.table`).
@@ -25,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from modelslab_transport import wire
-from modelslab_transport.chat.tool_calls import parse_tool_arguments
+from modelslab_transport.chat.tool_calls import ToolArgumentsError, parse_tool_arguments
 from modelslab_transport.protocols.history import (
     UnsupportedContentError,
     normalise_history,
@@ -160,10 +162,22 @@ def _assistant_blocks(message: wire.ChatMessage) -> list[wire.RequestBlock]:
             wire.ToolUseBlockParam(
                 id=messages_tool_id(call.id),
                 name=call.function.name,
-                input=parse_tool_arguments(call.function.arguments),
+                input=_tool_input(call),
             )
         )
     return blocks
+
+
+def _tool_input(call: wire.ToolCall) -> dict[str, Any]:
+    try:
+        return parse_tool_arguments(call.function.arguments)
+    except ToolArgumentsError as exc:
+        raise ToolArgumentsError(
+            f"the tool call {call.id!r} ({call.function.name!r}) in the history cannot be sent "
+            f"on api='messages', whose tool_use input is a JSON object: {exc}; fix the call's "
+            "arguments, or drop the call and its result (api='chat_completions' sends the "
+            "text as it is)"
+        ) from None
 
 
 def _tool_result(message: wire.ChatMessage) -> wire.ToolResultBlockParam:

@@ -906,3 +906,42 @@ def test_a_cache_control_that_is_not_a_dict_is_refused(api: str) -> None:
     with pytest.raises(ValueError, match="cache_control must be a dict"):
         _model(api, server).invoke([HumanMessage("hi")], cache_control="ephemeral")
     assert server.requests == []
+
+
+@pytest.mark.parametrize("args", ["{bad", "[1, 2]", '"text"'])
+def test_a_history_call_whose_arguments_are_no_json_object_is_refused_on_messages(
+    args: str,
+) -> None:
+    history: list[BaseMessage] = [
+        HumanMessage("hi"),
+        AIMessage(
+            "",
+            invalid_tool_calls=[
+                {
+                    "name": "get_weather",
+                    "args": args,
+                    "id": "c9",
+                    "error": "x",
+                    "type": "invalid_tool_call",
+                }
+            ],
+        ),
+        ToolMessage("bad arguments", tool_call_id="c9", status="error"),
+    ]
+    server = ScriptedServer([_reply("messages")])
+    with pytest.raises(ValueError, match=r"tool call 'c9' \('get_weather'\).*JSON object"):
+        _model("messages", server).invoke(history)
+    assert server.requests == []
+    assert sent("chat_completions", history)["messages"][1:] == [
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "c9",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": args},
+                }
+            ],
+        },
+        {"role": "tool", "content": "bad arguments", "tool_call_id": "c9"},
+    ]

@@ -732,3 +732,28 @@ def test_a_per_call_cache_control_marks_the_last_block_on_messages_only() -> Non
     body = json.loads(server.requests[-1].content)
     assert "cache_control" not in body
     assert body["messages"][-1] == {"role": "tool", "content": "sun", "tool_call_id": "c1"}
+
+
+@pytest.mark.parametrize("arguments", ['{"city": ', "[1]", "42"])
+def test_a_history_call_whose_arguments_are_no_json_object_is_refused_on_messages(
+    arguments: str,
+) -> None:
+    history = [
+        ChatMessage(role="user", content="hi"),
+        message(
+            "assistant",
+            ToolCallBlock(tool_call_id="c1", tool_name="get_weather", tool_kwargs=arguments),
+        ),
+        result("c1", TextBlock(text="bad arguments")),
+    ]
+    llm, server = scripted_llm(_reply("messages"), api="messages", model="m")
+    with pytest.raises(ValueError, match=r"tool call 'c1' \('get_weather'\).*JSON object"):
+        llm.chat(history)
+    assert server.requests == []
+    assert sent("chat_completions", history)["messages"][1]["tool_calls"] == [
+        {
+            "id": "c1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": arguments},
+        }
+    ]
