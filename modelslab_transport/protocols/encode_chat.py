@@ -1,10 +1,10 @@
 """The request encoder of ``/chat/completions``: the one place its histories are normalised.
 
-After :func:`~modelslab_transport.protocols.history.normalise_history`, all system messages
-join into one, sent first; text-only list content becomes a string; documents are OpenAI
-``file`` parts; ``cache_control`` is not sent, on blocks, tools or the request (a per-call
-``cache_control``): chat completions has no such field. Images and documents outside user messages,
-and documents by URL, raise
+After :func:`~modelslab_transport.protocols.history.normalise_history`, all system and
+developer messages join into one ``system`` message, sent first; text-only list content
+becomes a string; documents are OpenAI ``file`` parts; ``cache_control`` is not sent, on
+blocks, tools or the request (a per-call ``cache_control``): chat completions has no such
+field. Images and documents outside user messages, and documents by URL, raise
 :class:`~modelslab_transport.protocols.history.UnsupportedContentError`.
 """
 
@@ -65,12 +65,17 @@ def _user_content(content: list[ContentPart]) -> str | list[ContentPart]:
 
 
 def _joined(system: Sequence[ChatMessage]) -> ChatMessage:
-    """One system message with the text of ``system``, in order, a blank line apart."""
+    """One ``system`` message with the text of ``system``, in order, a blank line apart.
+
+    Its role is ``system`` even for ``developer`` messages: ModelsLab documents the roles
+    system, user, assistant and tool (``shared/modelslab-api.md`` §3, OpenAPI enum), and
+    OpenAI takes ``system`` for ``developer`` on the models that prefer it.
+    """
     text = "\n\n".join(_text(message) for message in system)
     first = system[0]
     if len(system) == 1:
-        return first.model_copy(update={"content": text})
-    return ChatMessage(role=first.role, content=text)
+        return first.model_copy(update={"content": text, "role": "system"})
+    return ChatMessage(role="system", content=text)
 
 
 def _turn(message: ChatMessage) -> ChatMessage:

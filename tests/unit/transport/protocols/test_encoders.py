@@ -108,7 +108,11 @@ def test_a_cache_marker_on_a_dropped_part_moves_to_the_part_before() -> None:
 # ------------------------------------------------------------------ chat completions
 
 
-def test_chat_joins_system_messages_into_one_leading_message_with_the_first_role() -> None:
+def test_chat_joins_system_and_developer_messages_into_one_leading_system_message() -> None:
+    alone = chat_request(messages=[ChatMessage(role="developer", content="a", name="n")])
+    assert encode_chat_request(alone).to_payload()["messages"] == [
+        {"role": "system", "content": "a", "name": "n"}
+    ]
     request = chat_request(
         messages=[
             ChatMessage(role="developer", content="a"),
@@ -118,7 +122,7 @@ def test_chat_joins_system_messages_into_one_leading_message_with_the_first_role
     )
     body = encode_chat_request(request).to_payload()
     assert body["messages"] == [
-        {"role": "developer", "content": "a\n\nb"},
+        {"role": "system", "content": "a\n\nb"},
         {"role": "user", "content": "hi"},
     ]
 
