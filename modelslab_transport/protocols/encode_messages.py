@@ -263,9 +263,9 @@ def _system(system: Sequence[wire.ChatMessage]) -> str | list[wire.TextBlockPara
 
 
 def _system_and_turns(
-    messages: Sequence[wire.ChatMessage],
+    messages: Sequence[wire.ChatMessage], *, pair: bool = True
 ) -> tuple[str | list[wire.TextBlockParam] | None, list[wire.MessageParam]]:
-    conversation = normalise_history(messages)
+    conversation = normalise_history(messages, pair=pair)
     if not conversation.system and not conversation.turns:
         raise nothing_to_send(len(messages))
     return _system(conversation.system), _turns(conversation.turns)
@@ -359,6 +359,8 @@ def count_tokens_request(
 ) -> wire.CountTokensRequest:
     """The count_tokens request for a conversation, encoded as :func:`chat_request_to_messages`.
 
+    Tool calls and results are not paired: any part of a history can be counted.
+
     Raises:
         UnsupportedContentError: as :func:`chat_request_to_messages`.
         ValueError: when every message is empty or whitespace only.
@@ -368,5 +370,5 @@ def count_tokens_request(
         # The endpoint needs a turn: tools alone are counted with one empty user turn.
         empty = wire.MessageParam(role="user", content=[wire.TextBlockParam(text="")])
         return wire.CountTokensRequest(model=model, messages=[empty], tools=offered)
-    system, turns = _system_and_turns(messages)
+    system, turns = _system_and_turns(messages, pair=False)
     return wire.CountTokensRequest(model=model, messages=turns, system=system, tools=offered)

@@ -235,8 +235,11 @@ def _paired(turns: Sequence[ChatMessage]) -> list[ChatMessage]:
     return paired
 
 
-def normalise_history(messages: Sequence[ChatMessage]) -> Conversation:
+def normalise_history(messages: Sequence[ChatMessage], *, pair: bool = True) -> Conversation:
     """``messages`` (not modified) normalised as the module doc says, system messages apart.
+
+    With ``pair=False`` tool calls and results stay as they are: a token count may be
+    asked for any part of a history (LangChain's ``trim_messages`` counts partial ones).
 
     Raises:
         ToolPairingError: when tool calls and results do not pair up (module doc).
@@ -251,7 +254,7 @@ def normalise_history(messages: Sequence[ChatMessage]) -> Conversation:
             conversation.system.append(kept)
         else:
             turns.append(kept)
-    conversation.turns = _paired(turns)
+    conversation.turns = _paired(turns) if pair else turns
     return conversation
 
 

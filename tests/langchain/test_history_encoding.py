@@ -945,3 +945,18 @@ def test_a_history_call_whose_arguments_are_no_json_object_is_refused_on_message
         },
         {"role": "tool", "content": "bad arguments", "tool_call_id": "c9"},
     ]
+
+
+def test_any_part_of_a_history_can_be_counted() -> None:
+    """LangChain's ``trim_messages(token_counter=model)`` counts partial histories."""
+    server = ScriptedServer([json_response({"input_tokens": 7})])
+    model = _model("messages", server)
+    partial: list[BaseMessage] = [
+        ToolMessage("sunny", tool_call_id="c1"),
+        AIMessage("", tool_calls=[call("c2", city="Rome")]),
+    ]
+    assert model.get_num_tokens_from_messages(partial) == 7
+    assert server.last_body["messages"] == [
+        user(_tool_result("c1", "sunny")),
+        assistant(_tool_use("c2", "Rome")),
+    ]
