@@ -9,7 +9,8 @@ Tool calls and tool results are paired as both protocols need (OpenAI: "An assis
 message with 'tool_calls' must be followed by tool messages responding to each
 'tool_call_id'"; Anthropic: each ``tool_use`` answered by a ``tool_result`` in the next
 user turn): the results of an assistant turn's calls follow it directly, in the order of
-the calls, ahead of any user or system message that stood between. A call id used again
+the calls, ahead of any user or system message that stood between; assistant turns that
+directly follow a turn with tool calls join it (as parallel calls). A call id used again
 by a later turn becomes ``<id>_<n>`` (its n-th use) on that turn's call and results.
 A result that answers no call of the turn before it, a call without a result before the
 next assistant turn, two results for one call, and a call or result without an id raise
@@ -173,6 +174,30 @@ def _call_ids(message: ChatMessage, taken: set[str]) -> list[str]:
     return sent
 
 
+def _one_assistant_turn(run: Sequence[ChatMessage]) -> ChatMessage:
+    """Consecutive assistant turns, the first with tool calls, as one turn, in order."""
+    if len(run) == 1:
+        return run[0]
+    parts: list[ContentPart] = []
+    for message in run:
+        if isinstance(message.content, str):
+            parts += [TextPart(text=message.content)] if message.content else []
+        else:
+            parts += message.content or []
+    content: str | list[ContentPart] | None = parts or None
+    if all(isinstance(part, TextPart) and part.cache_control is None for part in parts):
+        content = "\n\n".join(part.text for part in parts if isinstance(part, TextPart)) or None
+    reasoning = [message.reasoning_content for message in run if message.reasoning_content]
+    return ChatMessage(
+        role="assistant",
+        content=content,
+        name=run[0].name,
+        reasoning_content="".join(reasoning) or None,
+        tool_calls=[call for message in run for call in message.tool_calls or []],
+        signed_reasoning=[b for message in run for b in message.signed_reasoning or []] or None,
+    )
+
+
 def _paired(turns: Sequence[ChatMessage]) -> list[ChatMessage]:
     """``turns`` with each call turn's results right after it, in call order (module doc)."""
     paired: list[ChatMessage] = []
@@ -187,6 +212,12 @@ def _paired(turns: Sequence[ChatMessage]) -> list[ChatMessage]:
         if message.role != "assistant" or not message.tool_calls:
             paired.append(message)
             continue
+        run = [message]
+        while position < len(turns) and turns[position].role == "assistant":
+            run.append(turns[position])
+            position += 1
+        message = _one_assistant_turn(run)
+        assert message.tool_calls  # the run's first turn has some
         given = [call.id for call in message.tool_calls]
         sent = _call_ids(message, taken)
         called.update(given)

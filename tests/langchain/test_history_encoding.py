@@ -678,6 +678,34 @@ def test_results_follow_their_call_turn_in_call_order_on_both_protocols() -> Non
     )
 
 
+def test_assistant_turns_right_after_a_call_turn_join_it_as_parallel_calls() -> None:
+    history: list[BaseMessage] = [
+        HumanMessage("Paris and Rome?"),
+        AIMessage("Paris first.", tool_calls=[call("c1", city="Paris")]),
+        AIMessage("", tool_calls=[call("c2", city="Rome")]),
+        AIMessage("Both asked."),
+        ToolMessage("rain", tool_call_id="c2"),
+        ToolMessage("sun", tool_call_id="c1"),
+    ]
+    assert sent("chat_completions", history)["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": "Paris first.\n\nBoth asked.",
+            "tool_calls": [_chat_call("c1", "Paris"), _chat_call("c2", "Rome")],
+        },
+        {"role": "tool", "content": "sun", "tool_call_id": "c1"},
+        {"role": "tool", "content": "rain", "tool_call_id": "c2"},
+    ]
+    assert sent("messages", history)["messages"][1:] == [
+        assistant(
+            text("Paris first.\n\nBoth asked."),
+            _tool_use("c1", "Paris"),
+            _tool_use("c2", "Rome"),
+        ),
+        user(_tool_result("c1", "sun"), _tool_result("c2", "rain")),
+    ]
+
+
 def test_a_call_id_used_again_is_numbered_on_its_call_and_result() -> None:
     history: list[BaseMessage] = [
         HumanMessage("Paris, then Rome?"),
@@ -733,6 +761,7 @@ UNPAIRED = [
         [
             HumanMessage("hi"),
             AIMessage("", tool_calls=[call("c1")]),
+            HumanMessage("well?"),
             AIMessage("I'll wait"),
             ToolMessage("sunny", tool_call_id="c1"),
         ],

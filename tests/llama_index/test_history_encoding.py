@@ -555,6 +555,25 @@ def test_results_follow_their_call_turn_in_call_order_on_both_protocols() -> Non
     )
 
 
+def test_assistant_turns_right_after_a_call_turn_join_it_as_parallel_calls() -> None:
+    history = [
+        ChatMessage(role="user", content="Paris and Rome?"),
+        calls(("c1", "Paris")),
+        calls(("c2", "Rome")),
+        result("c1", TextBlock(text="sun")),
+        result("c2", TextBlock(text="rain")),
+    ]
+    assert sent("chat_completions", history)["messages"][1:] == [
+        {"role": "assistant", "tool_calls": [chat_call("c1", "Paris"), chat_call("c2", "Rome")]},
+        {"role": "tool", "content": "sun", "tool_call_id": "c1"},
+        {"role": "tool", "content": "rain", "tool_call_id": "c2"},
+    ]
+    assert sent("messages", history)["messages"][1:] == [
+        assistant(tool_use("c1", "Paris"), tool_use("c2", "Rome")),
+        user(_tool_result("c1", "sun"), _tool_result("c2", "rain")),
+    ]
+
+
 def test_a_call_id_used_again_is_numbered_on_its_call_and_result() -> None:
     history = [
         ChatMessage(role="user", content="Paris, then Rome?"),
@@ -601,6 +620,7 @@ UNPAIRED = [
         [
             ChatMessage(role="user", content="hi"),
             calls(("c1", "Paris")),
+            ChatMessage(role="user", content="well?"),
             ChatMessage(role="assistant", content="I'll wait"),
             result("c1", TextBlock(text="sunny")),
         ],

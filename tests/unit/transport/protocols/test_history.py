@@ -63,6 +63,21 @@ def test_results_move_up_to_their_call_turn_in_call_order() -> None:
     ]
 
 
+def test_assistant_turns_after_a_call_turn_join_it() -> None:
+    history = [
+        ChatMessage(role="user", content="hi"),
+        _calls("a"),
+        ChatMessage(role="assistant", content="and"),
+        _calls("b"),
+        _result("b"),
+        _result("a"),
+    ]
+    (_, joined, *results) = normalise_history(history).turns
+    assert joined.content == "and"
+    assert [call.id for call in joined.tool_calls or []] == ["a", "b"]
+    assert [r.tool_call_id for r in results] == ["a", "b"]
+
+
 def test_a_reused_id_is_numbered_and_a_taken_number_skipped() -> None:
     history = [
         ChatMessage(role="user", content="hi"),
