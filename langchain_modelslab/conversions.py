@@ -33,6 +33,7 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
+    FunctionMessage,
     HumanMessage,
     InvalidToolCall,
     SystemMessage,
@@ -250,21 +251,21 @@ def _collapse(
 def _wire_tool_calls(message: AIMessage) -> list[wire.ToolCall] | None:
     calls = [
         wire.ToolCall(
-            id=call["id"] or f"call_{index}",
+            id=call["id"] or "",  # refused by the encoder, naming the call
             function=wire.FunctionCall(
                 name=call["name"], arguments=json.dumps(call["args"], ensure_ascii=False)
             ),
             **stored_provider_fields(message.additional_kwargs, call["id"]),
         )
-        for index, call in enumerate(message.tool_calls)
+        for call in message.tool_calls
     ]
     calls += [
         wire.ToolCall(
-            id=call["id"] or f"call_{len(calls) + index}",
+            id=call["id"] or "",
             function=wire.FunctionCall(name=call["name"] or "", arguments=call["args"] or ""),
             **stored_provider_fields(message.additional_kwargs, call["id"]),
         )
-        for index, call in enumerate(message.invalid_tool_calls)
+        for call in message.invalid_tool_calls
     ]
     return calls or None
 
@@ -374,8 +375,18 @@ def message_to_wire(message: BaseMessage) -> wire.ChatMessage:
         role = _ROLES.get(message.role, message.role)
         if role not in _WIRE_ROLES:
             raise ValueError(f"ModelsLab has no chat role {message.role!r}")
+        if role == "tool":
+            raise ValueError(
+                "a ChatMessage with role 'tool' names no tool call: send a "
+                "ToolMessage(content, tool_call_id=...) that answers the AIMessage's call"
+            )
         content = _collapse(_content_parts(message.content, role))
         return wire.ChatMessage.model_validate({"role": role, "content": content, "name": name})
+    if isinstance(message, FunctionMessage):
+        raise ValueError(
+            "a FunctionMessage (OpenAI's legacy function role) names no tool call: send a "
+            "ToolMessage(content, tool_call_id=...) that answers the AIMessage's call"
+        )
     raise ValueError(f"ModelsLab's chat models cannot be sent a {type(message).__name__}")
 
 
@@ -430,11 +441,9 @@ def _tool_calls(
     """
     valid: list[LangChainToolCall] = []
     invalid: list[InvalidToolCall] = []
-    for index, (call, judged) in enumerate(
-        zip(calls, judge_tool_calls(calls, incomplete), strict=True)
-    ):
+    for call, judged in zip(calls, judge_tool_calls(calls, incomplete), strict=True):
         name = call.function.name or ""
-        call_id = call.id or f"call_{index}"
+        call_id = call.id  # the decoder gives every call an id
         if isinstance(judged, IncompleteReplyError):
             invalid.append(
                 invalid_tool_call(
@@ -491,9 +500,9 @@ def _thinking_blocks(blocks: list[wire.ReasoningBlock]) -> list[dict[str, Any]]:
 def _tool_call_fields(calls: list[wire.ResponseToolCall]) -> dict[str, dict[str, Any]]:
     """The opaque provider fields of each tool call, by the call's id."""
     fields: dict[str, dict[str, Any]] = {}
-    for index, call in enumerate(calls):
-        if call.model_extra:
-            fields[call.id or f"call_{index}"] = dict(call.model_extra)
+    for call in calls:
+        if call.model_extra and call.id:
+            fields[call.id] = dict(call.model_extra)
     return fields
 
 
@@ -581,13 +590,11 @@ def _stop_reason(choice: wire.Choice | wire.ChunkChoice) -> dict[str, str]:
 def _tool_call_chunk(delta: ToolCallDelta) -> ToolCallChunk:
     """A LangChain tool-call chunk for what one wire chunk added to one call.
 
-    The chunk that begins a call carries its id (or ``call_<index>``); later ones only
-    the name and argument text they add, with the index that joins them.
+    The chunk that begins a call carries its id (the server's, or one the accumulator
+    made); later ones only the name and argument text they add, with the index that
+    joins them.
     """
-    if delta.started:
-        call_id: str | None = delta.id or f"call_{delta.index}"
-    else:
-        call_id = None
+    call_id = delta.id if delta.started else None
     return tool_call_chunk(
         name=delta.name or None, args=delta.arguments, id=call_id, index=delta.index
     )

@@ -241,14 +241,14 @@ def _wire_tool_calls(message: ChatMessage) -> list[wire.ToolCall]:
     if blocks:
         return [
             wire.ToolCall(
-                id=block.tool_call_id or _fallback_call_id(None, index, block.tool_name),
+                id=block.tool_call_id or "",  # refused by the encoder, naming the call
                 function=wire.FunctionCall(name=block.tool_name, arguments=_arguments_text(block)),
                 **stored_provider_fields(message.additional_kwargs, block.tool_call_id),
             )
-            for index, block in enumerate(blocks)
+            for block in blocks
         ]
     legacy = message.additional_kwargs.get("tool_calls") or []
-    return [_legacy_tool_call(call, index) for index, call in enumerate(legacy)]
+    return [_legacy_tool_call(call) for call in legacy]
 
 
 def _arguments_text(block: ToolCallBlock) -> str:
@@ -257,7 +257,7 @@ def _arguments_text(block: ToolCallBlock) -> str:
     return json.dumps(block.tool_kwargs, ensure_ascii=False)
 
 
-def _legacy_tool_call(call: Any, index: int) -> wire.ToolCall:
+def _legacy_tool_call(call: Any) -> wire.ToolCall:
     """A tool call from ``additional_kwargs["tool_calls"]``: a dict or an SDK-like object."""
     data = call.model_dump() if hasattr(call, "model_dump") else call
     if not isinstance(data, dict):
@@ -267,7 +267,7 @@ def _legacy_tool_call(call: Any, index: int) -> wire.ToolCall:
     arguments = function.get("arguments")
     if not isinstance(arguments, str):
         arguments = json.dumps(arguments or {}, ensure_ascii=False)
-    call_id = data.get("id") or _fallback_call_id(None, index, name)
+    call_id = data.get("id") or ""
     extra = {k: v for k, v in data.items() if k not in ("id", "type", "function", "index")}
     return wire.ToolCall(
         id=str(call_id), function=wire.FunctionCall(name=name, arguments=arguments), **extra
@@ -312,12 +312,9 @@ def usage_from_wire(usage: wire.Usage | None) -> dict[str, int]:
     }
 
 
-def _fallback_call_id(completion_id: str | None, index: int, name: str) -> str:
-    """A stable id for a tool call the server sent without one.
-
-    No randomness, so that a conversation replays to the same request bodies.
-    """
-    digest = hashlib.sha256(f"{completion_id}|{index}|{name}".encode()).hexdigest()
+def _fallback_call_id(index: int, name: str) -> str:
+    """A stable id for a tool call of a message made without one (replies have ids)."""
+    digest = hashlib.sha256(f"{index}|{name}".encode()).hexdigest()
     return f"call_{digest[:24]}"
 
 
@@ -385,9 +382,8 @@ def _assistant_message(
     errors: dict[str, str] = {}
     judged = judge_tool_calls(calls, incompleteness(finish_reason)) if final and calls else []
     for position, call in enumerate(calls):
-        index = call.index if call.index is not None else position
         name = call.function.name or ""
-        call_id = call.id or _fallback_call_id(completion_id, index, name)
+        call_id = call.id or ""  # the decoder gives every call an id
         arguments = call.function.arguments or ""
         kwargs: dict[str, Any] | str
         if judged and isinstance(judged[position], IncompleteReplyError):
@@ -622,7 +618,7 @@ def tool_selections(message: ChatMessage) -> list[ToolSelection]:
             kwargs = parse_partial_json(raw)
         selections.append(
             ToolSelection(
-                tool_id=block.tool_call_id or _fallback_call_id(None, index, block.tool_name),
+                tool_id=block.tool_call_id or _fallback_call_id(index, block.tool_name),
                 tool_name=block.tool_name,
                 tool_kwargs=kwargs,
             )

@@ -19,6 +19,7 @@ from modelslab_transport.wire.chat import (
     ResponseMessage,
     ResponseToolCall,
     Usage,
+    new_tool_call_id,
 )
 
 __all__ = ["ChatStreamAccumulator", "ToolCallDelta"]
@@ -35,7 +36,7 @@ class ToolCallDelta:
     started: bool
     """True when this chunk began the call."""
     id: str | None
-    """The call's id so far."""
+    """The call's id (the server's, or one made when its first fragment had none)."""
     name: str
     """The part of the name this chunk added ("" if none)."""
     arguments: str
@@ -45,6 +46,8 @@ class ToolCallDelta:
 @dataclass
 class _PendingCall:
     id: str | None = None
+    made_id: str | None = None
+    """The id made for a call whose first fragment had none; it stays the call's id."""
     type: str | None = None
     name: str = ""
     arguments: list[str] = field(default_factory=list)
@@ -100,7 +103,8 @@ class ChatStreamAccumulator:
     A tool-call fragment continues the call at its ``index`` (or the latest, without
     one) unless it brings a new ``id``, which starts a new call (some servers send every
     parallel call with ``"index": 0``). Calls are numbered in the order they start; name
-    fragments are joined (a repeated full name is not doubled).
+    fragments are joined (a repeated full name is not doubled). A call whose first
+    fragment has no id keeps one from :func:`~modelslab_transport.wire.chat.new_tool_call_id`.
     """
 
     def __init__(self) -> None:
@@ -173,7 +177,8 @@ class ChatStreamAccumulator:
                 delta.name += name
                 delta.arguments += arguments
         for index, delta in added.items():
-            delta.id = pending.calls[index].id
+            call = pending.calls[index]
+            delta.id = call.made_id or call.id
         return [added[index] for index in sorted(added)]
 
     @staticmethod
@@ -200,6 +205,8 @@ class ChatStreamAccumulator:
         started = index not in pending.calls
         call = pending.calls.setdefault(index, _PendingCall())
         pending.last_call = index
+        if started and fragment.id is None:
+            call.made_id = new_tool_call_id()
         call.id = call.id or fragment.id
         call.type = call.type or fragment.type
         if fragment.model_extra:
@@ -228,7 +235,7 @@ class ChatStreamAccumulator:
         return [
             ResponseToolCall(
                 index=i,
-                id=call.id,
+                id=call.made_id or call.id,
                 type=call.type or "function",
                 function=ResponseFunctionCall(name=call.name, arguments="".join(call.arguments)),
                 **call.provider_fields,

@@ -1,9 +1,10 @@
 """The request encoder of ``/chat/completions``: the one place its histories are normalised.
 
-After :func:`~modelslab_transport.protocols.history.normalise_history`, late system messages
-join the last leading one; text-only list content becomes a string; documents are OpenAI
-``file`` parts; ``cache_control`` is not sent. Images and documents outside user messages,
-and documents by URL, raise
+After :func:`~modelslab_transport.protocols.history.normalise_history`, all system and
+developer messages join into one ``system`` message, sent first; text-only list content
+becomes a string; documents are OpenAI ``file`` parts; ``cache_control`` is not sent, on
+blocks, tools or the request (a per-call ``cache_control``): chat completions has no such
+field. Images and documents outside user messages, and documents by URL, raise
 :class:`~modelslab_transport.protocols.history.UnsupportedContentError`.
 """
 
@@ -16,6 +17,7 @@ from modelslab_transport.protocols.history import (
     normalise_history,
     nothing_to_send,
     part_kind,
+    request_cache_control,
 )
 from modelslab_transport.wire.chat import (
     ChatCompletionRequest,
@@ -63,21 +65,17 @@ def _user_content(content: list[ContentPart]) -> str | list[ContentPart]:
 
 
 def _joined(system: Sequence[ChatMessage]) -> ChatMessage:
-    """One system message with the text of ``system``, in order, a blank line apart."""
+    """One ``system`` message with the text of ``system``, in order, a blank line apart.
+
+    Its role is ``system`` even for ``developer`` messages: ModelsLab documents the roles
+    system, user, assistant and tool (``shared/modelslab-api.md`` §3, OpenAPI enum), and
+    OpenAI takes ``system`` for ``developer`` on the models that prefer it.
+    """
     text = "\n\n".join(_text(message) for message in system)
     first = system[0]
     if len(system) == 1:
-        return first.model_copy(update={"content": text})
-    return ChatMessage(role=first.role, content=text)
-
-
-def _system_messages(system: Sequence[ChatMessage], leading: int) -> list[ChatMessage]:
-    if not system:
-        return []
-    if leading == 0:
-        return [_joined(system)]
-    opening = [m.model_copy(update={"content": _text(m)}) for m in system[: leading - 1]]
-    return [*opening, _joined(system[leading - 1 :])]
+        return first.model_copy(update={"content": text, "role": "system"})
+    return ChatMessage(role="system", content=text)
 
 
 def _turn(message: ChatMessage) -> ChatMessage:
@@ -99,11 +97,18 @@ def encode_chat_request(request: ChatCompletionRequest) -> ChatCompletionRequest
 
     Raises:
         UnsupportedContentError: for content chat completions has no form for.
-        ValueError: when every message is empty or whitespace only.
+        ToolPairingError: when tool calls and results do not pair up.
+        ValueError: when every message is empty or whitespace only, or for a
+            ``cache_control`` that is not a dict.
     """
     conversation = normalise_history(request.messages)
-    messages = _system_messages(conversation.system, conversation.leading)
+    messages = [_joined(conversation.system)] if conversation.system else []
     messages += [_turn(message) for message in conversation.turns]
     if not messages:
         raise nothing_to_send(len(request.messages))
-    return request.model_copy(update={"messages": messages})
+    encoded = request.model_copy(update={"messages": messages})
+    if request_cache_control(request.model_extra) is not None:
+        encoded.__pydantic_extra__ = {
+            k: v for k, v in (request.model_extra or {}).items() if k != "cache_control"
+        }
+    return encoded

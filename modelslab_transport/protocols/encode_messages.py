@@ -4,10 +4,14 @@ After :func:`~modelslab_transport.protocols.history.normalise_history`, ``system
 string when every system message is one, else text blocks; tool results open a user turn
 as ``tool_result`` blocks; tool calls become ``tool_use`` blocks after the turn's signed
 thinking; turns of one role are merged; a final assistant turn loses trailing
-whitespace; documents become ``document`` blocks (PDF, text, URL or file id).
+whitespace; documents become ``document`` blocks (PDF, text, URL or file id). A
+request-wide ``cache_control`` (per call, or ``bind_tools(..., cache_control=...)``) marks
+the last block of the last turn, as ``langchain-anthropic`` places it, caching all before.
 
 Refused with :class:`~modelslab_transport.protocols.history.UnsupportedContentError`: images
-and documents in system and assistant messages, inline documents other than PDF or text.
+and documents in system and assistant messages, inline documents other than PDF or text;
+with ``ToolArgumentsError`` (a ``ValueError``): a tool call in the history whose arguments
+are not a JSON object.
 Chat-completions-only parameters (``n > 1``, ``seed``, penalties, ``response_format``,
 ``logprobs``) raise ``ValueError``; ``temperature`` is capped at 1
 (:mod:`modelslab_transport.protocols.table`).
@@ -23,12 +27,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from modelslab_transport import wire
-from modelslab_transport.chat.tool_calls import parse_tool_arguments
+from modelslab_transport.chat.tool_calls import ToolArgumentsError, parse_tool_arguments
 from modelslab_transport.protocols.history import (
     UnsupportedContentError,
     normalise_history,
     nothing_to_send,
     part_kind,
+    request_cache_control,
 )
 from modelslab_transport.wire.protocols import CHAT_ONLY_PARAMS, check_messages_params
 
@@ -157,10 +162,22 @@ def _assistant_blocks(message: wire.ChatMessage) -> list[wire.RequestBlock]:
             wire.ToolUseBlockParam(
                 id=messages_tool_id(call.id),
                 name=call.function.name,
-                input=parse_tool_arguments(call.function.arguments),
+                input=_tool_input(call),
             )
         )
     return blocks
+
+
+def _tool_input(call: wire.ToolCall) -> dict[str, Any]:
+    try:
+        return parse_tool_arguments(call.function.arguments)
+    except ToolArgumentsError as exc:
+        raise ToolArgumentsError(
+            f"the tool call {call.id!r} ({call.function.name!r}) in the history cannot be sent "
+            f"on api='messages', whose tool_use input is a JSON object: {exc}; fix the call's "
+            "arguments, or drop the call and its result (api='chat_completions' sends the "
+            "text as it is)"
+        ) from None
 
 
 def _tool_result(message: wire.ChatMessage) -> wire.ToolResultBlockParam:
@@ -220,6 +237,19 @@ def _strip_final_text(turn: wire.MessageParam) -> None:
         turn.content[-1] = last.model_copy(update={"text": last.text.rstrip()})
 
 
+def _mark_last_block(turn: wire.MessageParam, marker: dict[str, Any]) -> None:
+    """Put ``marker`` on the last block of ``turn`` unless that block has one already."""
+    assert isinstance(turn.content, list)  # built by _turns, never empty
+    last = turn.content[-1]
+    if isinstance(last, _REASONING_BLOCKS):
+        raise ValueError(
+            "cache_control marks the last block of the last turn, and that is a thinking "
+            "block, which takes no marker: put cache_control on a content block instead"
+        )
+    if last.cache_control is None:
+        turn.content[-1] = last.model_copy(update={"cache_control": marker})
+
+
 def _system(system: Sequence[wire.ChatMessage]) -> str | list[wire.TextBlockParam] | None:
     if not system:
         return None
@@ -233,9 +263,9 @@ def _system(system: Sequence[wire.ChatMessage]) -> str | list[wire.TextBlockPara
 
 
 def _system_and_turns(
-    messages: Sequence[wire.ChatMessage],
+    messages: Sequence[wire.ChatMessage], *, pair: bool = True
 ) -> tuple[str | list[wire.TextBlockParam] | None, list[wire.MessageParam]]:
-    conversation = normalise_history(messages)
+    conversation = normalise_history(messages, pair=pair)
     if not conversation.system and not conversation.turns:
         raise nothing_to_send(len(messages))
     return _system(conversation.system), _turns(conversation.turns)
@@ -286,7 +316,9 @@ def chat_request_to_messages(request: wire.ChatCompletionRequest) -> wire.Messag
 
     Raises:
         UnsupportedContentError: for content the Messages protocol has no form for.
-        ValueError: for chat-only parameters, or a conversation with no turn to send.
+        ToolPairingError: when tool calls and results do not pair up.
+        ValueError: for chat-only parameters, a conversation with no turn to send, or a
+            ``cache_control`` that is not a dict.
     """
     _refuse_chat_only(request)
     system, turns = _system_and_turns(request.messages)
@@ -299,6 +331,10 @@ def chat_request_to_messages(request: wire.ChatCompletionRequest) -> wire.Messag
         )
     stop = [request.stop] if isinstance(request.stop, str) else request.stop
     extra = request.model_extra or {}
+    marker = request_cache_control(extra)
+    if marker is not None:
+        extra = {k: v for k, v in extra.items() if k != "cache_control"}
+        _mark_last_block(turns[-1], marker)
     return wire.MessagesRequest(
         model=request.model,
         max_tokens=request.max_tokens,
@@ -323,6 +359,8 @@ def count_tokens_request(
 ) -> wire.CountTokensRequest:
     """The count_tokens request for a conversation, encoded as :func:`chat_request_to_messages`.
 
+    Tool calls and results are not paired: any part of a history can be counted.
+
     Raises:
         UnsupportedContentError: as :func:`chat_request_to_messages`.
         ValueError: when every message is empty or whitespace only.
@@ -332,5 +370,5 @@ def count_tokens_request(
         # The endpoint needs a turn: tools alone are counted with one empty user turn.
         empty = wire.MessageParam(role="user", content=[wire.TextBlockParam(text="")])
         return wire.CountTokensRequest(model=model, messages=[empty], tools=offered)
-    system, turns = _system_and_turns(messages)
+    system, turns = _system_and_turns(messages, pair=False)
     return wire.CountTokensRequest(model=model, messages=turns, system=system, tools=offered)

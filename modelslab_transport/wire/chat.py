@@ -1,6 +1,7 @@
 """Wire types of ``POST /chat/completions`` (OpenAI-compatible), request and reply."""
 
 import json
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -32,6 +33,7 @@ __all__ = [
     "Usage",
     "content_text",
     "json_text",
+    "new_tool_call_id",
 ]
 
 
@@ -163,7 +165,7 @@ class ChatMessage(StrictModel):
 
     @model_validator(mode="after")
     def _check_shape(self) -> "ChatMessage":
-        if self.role == "tool" and not self.tool_call_id:
+        if self.role == "tool" and self.tool_call_id is None:
             raise ValueError("a 'tool' message needs the tool_call_id of the call it answers")
         if self.is_error is not None and self.role != "tool":
             raise ValueError(f"only tool messages carry is_error, not {self.role!r}")
@@ -272,13 +274,30 @@ class ResponseFunctionCall(ResponseModel):
         return json_text(value)
 
 
+def new_tool_call_id() -> str:
+    """A new id for a tool call its server sent without one: ``call_`` and 24 random hex digits.
+
+    Random, so that it is unique across a conversation even when the server repeats its
+    completion ids; it fits both protocols' id forms (``^[a-zA-Z0-9_-]+$``).
+    """
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
 class ResponseToolCall(ResponseModel):
-    """A tool call in a reply or a stream delta (``index`` keys fragments in a stream)."""
+    """A tool call in a reply or a stream delta (``index`` keys fragments in a stream).
+
+    An empty ``id`` is read as no id.
+    """
 
     index: int | None = None
     id: str | None = None
     type: str | None = None
     function: ResponseFunctionCall = Field(default_factory=ResponseFunctionCall)
+
+    @field_validator("id", mode="after")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
 
 
 class ReasoningBlock(ResponseModel):
@@ -307,9 +326,19 @@ class _AssistantContent(ResponseModel):
 
 
 class ResponseMessage(_AssistantContent):
-    """The assistant message of a non-streamed choice (fields as :class:`Delta`'s)."""
+    """The assistant message of a non-streamed choice (fields as :class:`Delta`'s).
+
+    A tool call sent without an id gets one from :func:`new_tool_call_id`.
+    """
 
     role: str = "assistant"
+
+    @model_validator(mode="after")
+    def _name_calls(self) -> "ResponseMessage":
+        for call in self.tool_calls or ():
+            if call.id is None:
+                call.id = new_tool_call_id()
+        return self
 
 
 class Choice(ResponseModel):

@@ -2,17 +2,15 @@
 
 Chat templates that want the system message first (Qwen3, Gemma) refuse any system
 message after index 0 with 400 "System message must be at the beginning", as they refuse
-a late one. A late system message is joined into the leading one, but two leading ones
-(a LangChain prompt template with two system parts, LlamaIndex's memory adding its own)
-go out as two, so index 1 is a system message. ``api="messages"`` sends one system prompt
-for both histories. The correct result is one system message on chat completions too.
+a late one. Two leading ones (a LangChain prompt template with two system parts,
+LlamaIndex's memory adding its own) join into one system message, as late ones do, as
+``api="messages"`` sends one system prompt.
 """
 
 from __future__ import annotations
 
 import json
 
-import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from llama_index.core.llms import ChatMessage
 
@@ -20,14 +18,11 @@ from tests.support.clients import chat_model, scripted_llm
 from tests.support.mock_api import ScriptedServer
 from tests.support.truncation import text_reply
 
-REASON = "leading system messages are kept apart on chat completions (by design today)"
-
 
 def _ok() -> object:
     return text_reply("chat_completions", stream=False, pieces=("ok",), reason="stop")
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_langchain_sends_one_system_message_first() -> None:
     server = ScriptedServer([_ok()])
     chat_model(server).invoke([SystemMessage("a"), SystemMessage("b"), HumanMessage("hi")])
@@ -35,7 +30,6 @@ def test_langchain_sends_one_system_message_first() -> None:
     assert roles == ["system", "user"]
 
 
-@pytest.mark.xfail(strict=True, reason=REASON)
 def test_llama_index_sends_one_system_message_first() -> None:
     llm, server = scripted_llm(_ok())
     llm.chat(

@@ -217,10 +217,10 @@ def test_no_messages_or_only_system_ones_are_said_before_sending(
             with pytest.raises(ValueError, match=r"api='messages' needs a user turn, and these 2"):
                 _ask_with(llm, only_system)
             assert server.request_count == 0
-        else:  # chat completions carry it as it is
+        else:  # chat completions carry it, joined into one system message
             assert "brief" in _ask_with(llm, only_system)
             (body,) = _bodies(server)
-            assert [m["role"] for m in body["messages"]] == ["system", "system"]
+            assert body["messages"] == [{"role": "system", "content": "Be brief.\n\nUse French."}]
 
 
 # A system-only list is counted as that text in the one user turn the endpoint needs.

@@ -14,15 +14,17 @@ import pytest
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
+    FunctionMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.messages import ChatMessage as LangChainChatMessage
 from langchain_core.tools import tool
 
 from langchain_modelslab import ChatModelsLab
 from modelslab_transport import BadRequestError
-from modelslab_transport.protocols.history import UnsupportedContentError
+from modelslab_transport.protocols.history import ToolPairingError, UnsupportedContentError
 from tests.support.clients import chat_model
 from tests.support.mock_api import ScriptedServer
 from tests.support.replies import completion_body, json_response, text_stream
@@ -615,4 +617,375 @@ def test_a_langchain_tools_extras_cache_control_is_carried_on_messages() -> None
             },
             "cache_control": EPHEMERAL,
         }
+    ]
+
+
+# -------------------------------------------------------- tool calls and results
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def _chat_call(call_id: str, city: str) -> dict[str, Any]:
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": f'{{"city": "{city}"}}'},
+    }
+
+
+def _tool_use(call_id: str, city: str) -> dict[str, Any]:
+    return {"type": "tool_use", "id": call_id, "name": "get_weather", "input": {"city": city}}
+
+
+def _tool_result(call_id: str, content: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": call_id, "content": content, **fields}
+
+
+def test_results_follow_their_call_turn_in_call_order_on_both_protocols() -> None:
+    history: list[BaseMessage] = [
+        HumanMessage("weather in Paris and Rome?"),
+        AIMessage("checking", tool_calls=[call("c1", city="Paris"), call("c2", city="Rome")]),
+        HumanMessage("hurry"),
+        ToolMessage("rain", tool_call_id="c2"),
+        SystemMessage("answer in French"),
+        ToolMessage("sun", tool_call_id="c1", status="error"),
+    ]
+    assert sent("chat_completions", history) == chat_body(
+        {"role": "system", "content": "answer in French"},
+        {"role": "user", "content": "weather in Paris and Rome?"},
+        {
+            "role": "assistant",
+            "content": "checking",
+            "tool_calls": [_chat_call("c1", "Paris"), _chat_call("c2", "Rome")],
+        },
+        {"role": "tool", "content": "sun", "tool_call_id": "c1"},
+        {"role": "tool", "content": "rain", "tool_call_id": "c2"},
+        {"role": "user", "content": "hurry"},
+    )
+    assert sent("messages", history) == messages_body(
+        user(text("weather in Paris and Rome?")),
+        assistant(text("checking"), _tool_use("c1", "Paris"), _tool_use("c2", "Rome")),
+        user(
+            _tool_result("c1", "sun", is_error=True),
+            _tool_result("c2", "rain"),
+            text("hurry"),
+        ),
+        system="answer in French",
+    )
+
+
+def test_assistant_turns_right_after_a_call_turn_join_it_as_parallel_calls() -> None:
+    history: list[BaseMessage] = [
+        HumanMessage("Paris and Rome?"),
+        AIMessage("Paris first.", tool_calls=[call("c1", city="Paris")]),
+        AIMessage("", tool_calls=[call("c2", city="Rome")]),
+        AIMessage("Both asked."),
+        ToolMessage("rain", tool_call_id="c2"),
+        ToolMessage("sun", tool_call_id="c1"),
+    ]
+    assert sent("chat_completions", history)["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": "Paris first.\n\nBoth asked.",
+            "tool_calls": [_chat_call("c1", "Paris"), _chat_call("c2", "Rome")],
+        },
+        {"role": "tool", "content": "sun", "tool_call_id": "c1"},
+        {"role": "tool", "content": "rain", "tool_call_id": "c2"},
+    ]
+    assert sent("messages", history)["messages"][1:] == [
+        assistant(
+            text("Paris first.\n\nBoth asked."),
+            _tool_use("c1", "Paris"),
+            _tool_use("c2", "Rome"),
+        ),
+        user(_tool_result("c1", "sun"), _tool_result("c2", "rain")),
+    ]
+
+
+def test_a_call_id_used_again_is_numbered_on_its_call_and_result() -> None:
+    history: list[BaseMessage] = [
+        HumanMessage("Paris, then Rome?"),
+        AIMessage("", tool_calls=[call("call_0", city="Paris")]),
+        ToolMessage("sun", tool_call_id="call_0"),
+        AIMessage("", tool_calls=[call("call_0", city="Rome")]),
+        ToolMessage("rain", tool_call_id="call_0"),
+        AIMessage("", tool_calls=[call("call_0", city="Oslo")]),
+        ToolMessage("snow", tool_call_id="call_0"),
+    ]
+    body = sent("chat_completions", history)
+    assert [m.get("tool_call_id") or m["tool_calls"][0]["id"] for m in body["messages"][1:]] == [
+        "call_0",
+        "call_0",
+        "call_0_2",
+        "call_0_2",
+        "call_0_3",
+        "call_0_3",
+    ]
+    assert sent("messages", history)["messages"][3:] == [
+        assistant(_tool_use("call_0_2", "Rome")),
+        user(_tool_result("call_0_2", "rain")),
+        assistant(_tool_use("call_0_3", "Oslo")),
+        user(_tool_result("call_0_3", "snow")),
+    ]
+
+
+UNPAIRED = [
+    pytest.param(
+        [HumanMessage("hi"), ToolMessage("sunny", tool_call_id="call_9"), HumanMessage("and?")],
+        ("call_9",),
+        "answers no tool call in the history",
+        id="result-whose-call-was-trimmed",
+    ),
+    pytest.param(
+        [HumanMessage("hi"), AIMessage("", tool_calls=[call("c1"), call("c2")])],
+        ("c1", "c2"),
+        "have no tool result",
+        id="calls-without-results-at-the-end",
+    ),
+    pytest.param(
+        [
+            HumanMessage("hi"),
+            AIMessage("", tool_calls=[call("c1"), call("c2")]),
+            ToolMessage("sunny", tool_call_id="c1"),
+            HumanMessage("no, don't look up the second"),
+        ],
+        ("c2",),
+        "have no tool result",
+        id="one-result-missing-then-user",
+    ),
+    pytest.param(
+        [
+            HumanMessage("hi"),
+            AIMessage("", tool_calls=[call("c1")]),
+            HumanMessage("well?"),
+            AIMessage("I'll wait"),
+            ToolMessage("sunny", tool_call_id="c1"),
+        ],
+        ("c1",),
+        "have no tool result before the next assistant turn",
+        id="result-after-the-next-assistant-turn",
+    ),
+    pytest.param(
+        [
+            HumanMessage("hi"),
+            AIMessage("", tool_calls=[call("c1")]),
+            ToolMessage("sunny", tool_call_id="c1"),
+            ToolMessage("rain", tool_call_id="c1"),
+        ],
+        ("c1",),
+        "two tool results",
+        id="two-results-for-one-call",
+    ),
+    pytest.param(
+        [
+            HumanMessage("hi"),
+            AIMessage("", tool_calls=[call("c1"), call("c1", city="Rome")]),
+            ToolMessage("sunny", tool_call_id="c1"),
+        ],
+        ("c1",),
+        "two tool calls with the id",
+        id="one-id-twice-in-a-turn",
+    ),
+    pytest.param(
+        [
+            HumanMessage("hi"),
+            AIMessage("", tool_calls=[{**call(""), "id": None}]),
+            ToolMessage("sunny", tool_call_id=""),
+        ],
+        ("",),
+        "has no id",
+        id="call-without-id",
+    ),
+    pytest.param(
+        [
+            HumanMessage("hi"),
+            AIMessage("", tool_calls=[call("")]),
+            ToolMessage("sunny", tool_call_id=""),
+        ],
+        ("",),
+        "has no id",
+        id="call-with-empty-id",
+    ),
+    pytest.param(
+        [HumanMessage("hi"), ToolMessage("sunny", tool_call_id="")],
+        ("",),
+        "empty tool_call_id",
+        id="result-with-empty-id",
+    ),
+]
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+@pytest.mark.parametrize(("history", "ids", "reason"), UNPAIRED)
+def test_unpaired_tool_calls_and_results_are_refused_before_sending(
+    api: str, history: list[BaseMessage], ids: tuple[str, ...], reason: str
+) -> None:
+    server = ScriptedServer([_reply(api)])
+    with pytest.raises(ToolPairingError, match=reason) as caught:
+        _model(api, server).invoke(history)
+    assert caught.value.ids == ids
+    for call_id in ids:
+        assert not call_id or repr(call_id) in str(caught.value)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("message", "advice"),
+    [
+        (FunctionMessage("sunny", name="get_weather"), "ToolMessage"),
+        (LangChainChatMessage("sunny", role="tool"), "ToolMessage"),
+    ],
+)
+def test_tool_results_without_a_call_id_are_refused_naming_the_message_to_send(
+    message: BaseMessage, advice: str
+) -> None:
+    server = ScriptedServer([_reply("chat_completions")])
+    with pytest.raises(ValueError, match=advice):
+        _model("chat_completions", server).invoke([HumanMessage("hi"), message])
+    assert server.requests == []
+
+
+# ------------------------------------------------------------------ system prompt
+
+
+def test_every_system_message_joins_one_sent_first_on_both_protocols() -> None:
+    history: list[BaseMessage] = [
+        SystemMessage("a"),
+        LangChainChatMessage("b", role="developer"),
+        SystemMessage([{"type": "text", "text": "c"}, {"type": "text", "text": "d"}]),
+        HumanMessage("hi"),
+        AIMessage("yo"),
+        SystemMessage("e"),
+        HumanMessage("again"),
+    ]
+    assert sent("chat_completions", history)["messages"] == [
+        {"role": "system", "content": "a\n\nb\n\ncd\n\ne"},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "yo"},
+        {"role": "user", "content": "again"},
+    ]
+    assert sent("messages", history)["system"] == [
+        text("a"),
+        text("b"),
+        text("c"),
+        text("d"),
+        text("e"),
+    ]
+
+
+# ----------------------------------------------------------- per-call cache marker
+
+
+@pytest.mark.parametrize(
+    ("history", "last_turn"),
+    [
+        ([SystemMessage("s"), HumanMessage("hi")], user(text("hi", cache_control=EPHEMERAL))),
+        (
+            [
+                HumanMessage("hi"),
+                AIMessage("", tool_calls=[call("c1", city="Paris")]),
+                ToolMessage("sun", tool_call_id="c1"),
+            ],
+            user(_tool_result("c1", "sun", cache_control=EPHEMERAL)),
+        ),
+        (
+            [HumanMessage("hi"), AIMessage("Sure: ")],
+            assistant(text("Sure:", cache_control=EPHEMERAL)),
+        ),
+        (
+            [HumanMessage([{"type": "text", "text": "a", "cache_control": {"type": "x"}}])],
+            user(text("a", cache_control={"type": "x"})),
+        ),
+    ],
+)
+@pytest.mark.parametrize("how", ["invoke", "bind_tools"])
+def test_a_per_call_cache_control_marks_the_last_block_on_messages(
+    history: list[BaseMessage], last_turn: dict[str, Any], how: str
+) -> None:
+    server = ScriptedServer([_reply("messages")])
+    model: Any = _model("messages", server)
+    if how == "invoke":
+        model.invoke(history, cache_control=EPHEMERAL)
+    else:
+        model.bind_tools([get_weather], cache_control=EPHEMERAL).invoke(history)
+    body = server.last_body
+    assert "cache_control" not in body
+    assert body["messages"][-1] == last_turn
+
+
+@pytest.mark.parametrize("how", ["invoke", "bind_tools"])
+def test_a_per_call_cache_control_is_not_sent_on_chat_completions(how: str) -> None:
+    server = ScriptedServer([_reply("chat_completions")])
+    model: Any = _model("chat_completions", server)
+    if how == "invoke":
+        model.invoke([HumanMessage("hi")], cache_control=EPHEMERAL)
+    else:
+        model.bind_tools([get_weather], cache_control=EPHEMERAL).invoke([HumanMessage("hi")])
+    assert "cache_control" not in server.last_body
+    assert server.last_body["messages"] == [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+def test_a_cache_control_that_is_not_a_dict_is_refused(api: str) -> None:
+    server = ScriptedServer([_reply(api)])
+    with pytest.raises(ValueError, match="cache_control must be a dict"):
+        _model(api, server).invoke([HumanMessage("hi")], cache_control="ephemeral")
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("args", ["{bad", "[1, 2]", '"text"'])
+def test_a_history_call_whose_arguments_are_no_json_object_is_refused_on_messages(
+    args: str,
+) -> None:
+    history: list[BaseMessage] = [
+        HumanMessage("hi"),
+        AIMessage(
+            "",
+            invalid_tool_calls=[
+                {
+                    "name": "get_weather",
+                    "args": args,
+                    "id": "c9",
+                    "error": "x",
+                    "type": "invalid_tool_call",
+                }
+            ],
+        ),
+        ToolMessage("bad arguments", tool_call_id="c9", status="error"),
+    ]
+    server = ScriptedServer([_reply("messages")])
+    with pytest.raises(ValueError, match=r"tool call 'c9' \('get_weather'\).*JSON object"):
+        _model("messages", server).invoke(history)
+    assert server.requests == []
+    assert sent("chat_completions", history)["messages"][1:] == [
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "c9",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": args},
+                }
+            ],
+        },
+        {"role": "tool", "content": "bad arguments", "tool_call_id": "c9"},
+    ]
+
+
+def test_any_part_of_a_history_can_be_counted() -> None:
+    """LangChain's ``trim_messages(token_counter=model)`` counts partial histories."""
+    server = ScriptedServer([json_response({"input_tokens": 7})])
+    model = _model("messages", server)
+    partial: list[BaseMessage] = [
+        ToolMessage("sunny", tool_call_id="c1"),
+        AIMessage("", tool_calls=[call("c2", city="Rome")]),
+    ]
+    assert model.get_num_tokens_from_messages(partial) == 7
+    assert server.last_body["messages"] == [
+        user(_tool_result("c1", "sunny")),
+        assistant(_tool_use("c2", "Rome")),
     ]

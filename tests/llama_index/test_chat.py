@@ -127,8 +127,9 @@ def test_messages_are_converted_and_not_mutated() -> None:
 def test_legacy_tool_calls_in_additional_kwargs_are_sent() -> None:
     legacy = {"id": "c9", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     message = ChatMessage(role="assistant", content="", additional_kwargs={"tool_calls": [legacy]})
+    answer = ChatMessage(role="tool", content="ok", additional_kwargs={"tool_call_id": "c9"})
     llm, server = scripted_llm(json_response(completion_body()))
-    llm.chat([*USER, message])
+    llm.chat([*USER, message, answer])
     assert server.bodies[0]["messages"][1] == {"role": "assistant", "tool_calls": [legacy]}
 
 

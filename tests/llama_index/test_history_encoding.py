@@ -7,6 +7,7 @@ and asserts the exact body sent over ``api="chat_completions"`` and ``api="messa
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import httpx2
@@ -26,7 +27,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.tools import FunctionTool
 
 from modelslab_transport import BadRequestError
-from modelslab_transport.protocols.history import UnsupportedContentError
+from modelslab_transport.protocols.history import ToolPairingError, UnsupportedContentError
 from tests.support.clients import scripted_llm
 from tests.support.replies import completion_body, json_response, tool_call
 
@@ -517,3 +518,262 @@ def test_a_server_that_refuses_a_document_is_reported_with_its_own_message() -> 
     with pytest.raises(BadRequestError, match="this model does not read PDF files"):
         llm.chat(history)
     assert len(server.requests) == 1
+
+
+# -------------------------------------------------------- tool calls and results
+
+
+def _tool_result(call_id: str, content: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": call_id, "content": content, **fields}
+
+
+def test_results_follow_their_call_turn_in_call_order_on_both_protocols() -> None:
+    history = [
+        ChatMessage(role="user", content="weather in Paris and Rome?"),
+        calls(("c1", "Paris"), ("c2", "Rome")),
+        ChatMessage(role="user", content="hurry"),
+        result("c2", TextBlock(text="rain")),
+        ChatMessage(role="system", content="answer in French"),
+        message("function", TextBlock(text="sun"), tool_call_id="c1"),
+    ]
+    assert sent("chat_completions", history) == chat_body(
+        {"role": "system", "content": "answer in French"},
+        {"role": "user", "content": "weather in Paris and Rome?"},
+        {
+            "role": "assistant",
+            "tool_calls": [chat_call("c1", "Paris"), chat_call("c2", "Rome")],
+        },
+        {"role": "tool", "content": "sun", "tool_call_id": "c1"},
+        {"role": "tool", "content": "rain", "tool_call_id": "c2"},
+        {"role": "user", "content": "hurry"},
+    )
+    assert sent("messages", history) == messages_body(
+        user(text("weather in Paris and Rome?")),
+        assistant(tool_use("c1", "Paris"), tool_use("c2", "Rome")),
+        user(_tool_result("c1", "sun"), _tool_result("c2", "rain"), text("hurry")),
+        system="answer in French",
+    )
+
+
+def test_assistant_turns_right_after_a_call_turn_join_it_as_parallel_calls() -> None:
+    history = [
+        ChatMessage(role="user", content="Paris and Rome?"),
+        calls(("c1", "Paris")),
+        calls(("c2", "Rome")),
+        result("c1", TextBlock(text="sun")),
+        result("c2", TextBlock(text="rain")),
+    ]
+    assert sent("chat_completions", history)["messages"][1:] == [
+        {"role": "assistant", "tool_calls": [chat_call("c1", "Paris"), chat_call("c2", "Rome")]},
+        {"role": "tool", "content": "sun", "tool_call_id": "c1"},
+        {"role": "tool", "content": "rain", "tool_call_id": "c2"},
+    ]
+    assert sent("messages", history)["messages"][1:] == [
+        assistant(tool_use("c1", "Paris"), tool_use("c2", "Rome")),
+        user(_tool_result("c1", "sun"), _tool_result("c2", "rain")),
+    ]
+
+
+def test_a_call_id_used_again_is_numbered_on_its_call_and_result() -> None:
+    history = [
+        ChatMessage(role="user", content="Paris, then Rome?"),
+        calls(("1", "Paris")),
+        result("1", TextBlock(text="sun")),
+        calls(("1", "Rome")),
+        result("1", TextBlock(text="rain")),
+    ]
+    assert sent("chat_completions", history)["messages"][3:] == [
+        {"role": "assistant", "tool_calls": [chat_call("1_2", "Rome")]},
+        {"role": "tool", "content": "rain", "tool_call_id": "1_2"},
+    ]
+    assert sent("messages", history)["messages"][3:] == [
+        assistant(tool_use("1_2", "Rome")),
+        user(_tool_result("1_2", "rain")),
+    ]
+
+
+UNPAIRED = [
+    pytest.param(
+        [ChatMessage(role="user", content="hi"), result("call_9", TextBlock(text="sunny"))],
+        ("call_9",),
+        "answers no tool call in the history",
+        id="result-whose-call-was-trimmed",
+    ),
+    pytest.param(
+        [ChatMessage(role="user", content="hi"), calls(("c1", "Paris"), ("c2", "Rome"))],
+        ("c1", "c2"),
+        "have no tool result",
+        id="calls-without-results-at-the-end",
+    ),
+    pytest.param(
+        [
+            ChatMessage(role="user", content="hi"),
+            calls(("c1", "Paris"), ("c2", "Rome")),
+            result("c2", TextBlock(text="rain")),
+            ChatMessage(role="user", content="skip Paris"),
+        ],
+        ("c1",),
+        "have no tool result",
+        id="one-result-missing-then-user",
+    ),
+    pytest.param(
+        [
+            ChatMessage(role="user", content="hi"),
+            calls(("c1", "Paris")),
+            ChatMessage(role="user", content="well?"),
+            ChatMessage(role="assistant", content="I'll wait"),
+            result("c1", TextBlock(text="sunny")),
+        ],
+        ("c1",),
+        "before the next assistant turn",
+        id="result-after-the-next-assistant-turn",
+    ),
+    pytest.param(
+        [
+            ChatMessage(role="user", content="hi"),
+            calls(("c1", "Paris")),
+            result("c1", TextBlock(text="sunny")),
+            result("c1", TextBlock(text="rain")),
+        ],
+        ("c1",),
+        "two tool results",
+        id="two-results-for-one-call",
+    ),
+    pytest.param(
+        [
+            ChatMessage(role="user", content="hi"),
+            message(
+                "assistant",
+                ToolCallBlock(tool_call_id=None, tool_name="get_weather", tool_kwargs={}),
+            ),
+            result("c1", TextBlock(text="sunny")),
+        ],
+        ("",),
+        "has no id",
+        id="call-without-id",
+    ),
+    pytest.param(
+        [
+            ChatMessage(role="user", content="hi"),
+            ChatMessage(
+                role="assistant",
+                content="",
+                additional_kwargs={
+                    "tool_calls": [
+                        {"id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                    ]
+                },
+            ),
+            result("c1", TextBlock(text="sunny")),
+        ],
+        ("",),
+        "has no id",
+        id="legacy-call-with-empty-id",
+    ),
+]
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+@pytest.mark.parametrize(("history", "ids", "reason"), UNPAIRED)
+def test_unpaired_tool_calls_and_results_are_refused_before_sending(
+    api: str, history: list[ChatMessage], ids: tuple[str, ...], reason: str
+) -> None:
+    llm, server = scripted_llm(_reply(api), api=api, model="m")
+    with pytest.raises(ToolPairingError, match=reason) as caught:
+        llm.chat(history)
+    assert caught.value.ids == ids
+    for call_id in ids:
+        assert not call_id or repr(call_id) in str(caught.value)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+def test_a_tool_result_with_an_empty_id_is_refused_before_sending(api: str) -> None:
+    llm, server = scripted_llm(_reply(api), api=api, model="m")
+    history = [
+        ChatMessage(role="user", content="hi"),
+        calls(("c1", "Paris")),
+        result("", TextBlock(text="sunny")),
+    ]
+    with pytest.raises(ValueError, match=r"additional_kwargs\['tool_call_id'\]"):
+        llm.chat(history)
+    assert server.requests == []
+
+
+# ------------------------------------------------------------------ system prompt
+
+
+def test_every_system_message_joins_one_sent_first_on_both_protocols() -> None:
+    history = [
+        ChatMessage(role="system", content="a"),
+        ChatMessage(role="system", content="b"),
+        ChatMessage(role="user", content="hi"),
+        ChatMessage(role=MessageRole.CHATBOT, content="yo"),
+        ChatMessage(role="system", content="c"),
+        ChatMessage(role="user", content="again"),
+        ChatMessage(role=MessageRole.MODEL, content="ok"),
+    ]
+    assert sent("chat_completions", history)["messages"] == [
+        {"role": "system", "content": "a\n\nb\n\nc"},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "yo"},
+        {"role": "user", "content": "again"},
+        {"role": "assistant", "content": "ok"},
+    ]
+    body = sent("messages", history)
+    assert body["system"] == "a\n\nb\n\nc"
+    assert [turn["role"] for turn in body["messages"]] == [
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+    ]
+
+
+# ----------------------------------------------------------- per-call cache marker
+
+
+PER_CALL = {"type": "ephemeral"}
+
+
+def test_a_per_call_cache_control_marks_the_last_block_on_messages_only() -> None:
+    history = [
+        ChatMessage(role="user", content="hi"),
+        calls(("c1", "Paris")),
+        result("c1", TextBlock(text="sun")),
+    ]
+    llm, server = scripted_llm(_reply("messages"), api="messages", model="m")
+    llm.chat(history, cache_control=PER_CALL)
+    body = json.loads(server.requests[-1].content)
+    assert "cache_control" not in body
+    assert body["messages"][-1] == user(_tool_result("c1", "sun", cache_control=PER_CALL))
+    llm, server = scripted_llm(_reply("chat_completions"), model="m")
+    llm.chat(history, cache_control=PER_CALL)
+    body = json.loads(server.requests[-1].content)
+    assert "cache_control" not in body
+    assert body["messages"][-1] == {"role": "tool", "content": "sun", "tool_call_id": "c1"}
+
+
+@pytest.mark.parametrize("arguments", ['{"city": ', "[1]", "42"])
+def test_a_history_call_whose_arguments_are_no_json_object_is_refused_on_messages(
+    arguments: str,
+) -> None:
+    history = [
+        ChatMessage(role="user", content="hi"),
+        message(
+            "assistant",
+            ToolCallBlock(tool_call_id="c1", tool_name="get_weather", tool_kwargs=arguments),
+        ),
+        result("c1", TextBlock(text="bad arguments")),
+    ]
+    llm, server = scripted_llm(_reply("messages"), api="messages", model="m")
+    with pytest.raises(ValueError, match=r"tool call 'c1' \('get_weather'\).*JSON object"):
+        llm.chat(history)
+    assert server.requests == []
+    assert sent("chat_completions", history)["messages"][1]["tool_calls"] == [
+        {
+            "id": "c1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": arguments},
+        }
+    ]

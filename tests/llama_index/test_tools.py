@@ -3,6 +3,7 @@ and a FunctionAgent loop (mock transport only)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -155,7 +156,7 @@ def test_no_tool_call_raises_only_when_asked() -> None:
         llm.get_tool_calls_from_response(response)
 
 
-def test_missing_ids_get_stable_ids() -> None:
+def test_missing_ids_get_ids_of_their_own() -> None:
     calls = [tool_call("now", "", call_id=None)]
     llm, _ = scripted_llm(
         json_response(completion_body(None, tool_calls=calls)),
@@ -163,8 +164,9 @@ def test_missing_ids_get_stable_ids() -> None:
     )
     first = llm.get_tool_calls_from_response(llm.chat_with_tools([NOW], user_msg="x"))
     again = llm.get_tool_calls_from_response(llm.chat_with_tools([NOW], user_msg="x"))
-    assert first[0].tool_id == again[0].tool_id
-    assert first[0].tool_id.startswith("call_")
+    assert first[0].tool_id != again[0].tool_id
+    for selection in (*first, *again):
+        assert re.fullmatch(r"call_[0-9a-f]{24}", selection.tool_id)
     assert first[0].tool_kwargs == {}
 
 

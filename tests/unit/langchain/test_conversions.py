@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from langchain_core.messages import (
@@ -318,7 +319,9 @@ def test_stream_fragments_without_index_or_id() -> None:
         chunk(tool_calls=[{"function": {"name": "ping", "arguments": "{}"}}]),
         chunk(finish_reason="tool_calls"),
     )
-    assert full.tool_calls == [{"name": "ping", "args": {}, "id": "call_0", "type": "tool_call"}]
+    [call] = full.tool_calls
+    assert re.fullmatch(r"call_[0-9a-f]{24}", call["id"] or "")
+    assert call == {"name": "ping", "args": {}, "id": call["id"], "type": "tool_call"}
 
 
 def test_stream_reasoning_is_kept() -> None:

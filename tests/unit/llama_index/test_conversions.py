@@ -102,7 +102,7 @@ def test_tool_calls_from_blocks_and_from_legacy_kwargs() -> None:
     )
     (call,) = message_to_wire(legacy).tool_calls or []
     assert call.function.arguments == '{"y": 1}'
-    assert call.id.startswith("call_")
+    assert call.id == ""  # the encoders refuse an id-less history call (ToolPairingError)
     assert call.id == message_to_wire(legacy).tool_calls[0].id  # type: ignore[index]
     with pytest.raises(ValueError, match="unrecognised tool call"):
         message_to_wire(ChatMessage(role="assistant", additional_kwargs={"tool_calls": [3]}))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+import pytest
 
 from modelslab_transport import ChatStreamAccumulator
 from modelslab_transport.wire import ChatCompletion, ChatCompletionChunk
@@ -298,3 +301,38 @@ def test_arguments_sent_as_an_object_are_its_json_text() -> None:
     arguments = accumulator.tool_calls()[0].function.arguments
     assert arguments is not None
     assert json.loads(arguments) == {"city": "Paris", "days": [1, 2]}
+
+
+MADE_ID = re.compile(r"call_[0-9a-f]{24}")
+
+
+@pytest.mark.parametrize("given", [None, ""])
+def test_a_call_begun_without_an_id_keeps_one_made_id(given: str | None) -> None:
+    opening = _tool(0, name="f", arguments='{"a"')
+    if given is not None:
+        opening["id"] = given
+    accumulator = ChatStreamAccumulator()
+    first = accumulator.add_with_tool_deltas(_chunk({"delta": {"tool_calls": [opening]}}))
+    later = accumulator.add_with_tool_deltas(
+        _chunk({"delta": {"tool_calls": [_tool(0, arguments=": 1}")]}})
+    )
+    [made] = [delta.id for delta in first]
+    assert made is not None
+    assert MADE_ID.fullmatch(made)
+    assert [delta.id for delta in later] == [made]
+    assert _calls(accumulator) == [(0, made, "function", "f", '{"a": 1}')]
+    [call] = accumulator.completion().choices[0].message.tool_calls or []
+    assert call.id == made
+
+
+def test_each_id_less_call_gets_its_own_id_and_server_ids_stay() -> None:
+    accumulator = _fold(
+        _chunk({"delta": {"tool_calls": [_tool(0, name="f", arguments="{}")]}}),
+        _chunk({"delta": {"tool_calls": [_tool(1, name="g", arguments="{}")]}}),
+        _chunk({"delta": {"tool_calls": [_tool(2, id="call_s", name="h", arguments="{}")]}}),
+    )
+    ids = [call.id for call in accumulator.tool_calls()]
+    assert ids[2] == "call_s"
+    assert len(set(ids)) == 3
+    assert all(MADE_ID.fullmatch(i or "") for i in ids[:2])
+    assert ChatStreamAccumulator().completion().choices == []

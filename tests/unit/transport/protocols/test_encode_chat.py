@@ -24,7 +24,11 @@ from tests.support.wire_requests import chat_request
 EPHEMERAL = {"type": "ephemeral"}
 
 
-def test_chat_joins_system_messages_into_one_leading_message_with_the_first_role() -> None:
+def test_chat_joins_system_and_developer_messages_into_one_leading_system_message() -> None:
+    alone = chat_request(messages=[ChatMessage(role="developer", content="a", name="n")])
+    assert encode_chat_request(alone).to_payload()["messages"] == [
+        {"role": "system", "content": "a", "name": "n"}
+    ]
     request = chat_request(
         messages=[
             ChatMessage(role="developer", content="a"),
@@ -34,12 +38,12 @@ def test_chat_joins_system_messages_into_one_leading_message_with_the_first_role
     )
     body = encode_chat_request(request).to_payload()
     assert body["messages"] == [
-        {"role": "developer", "content": "a\n\nb"},
+        {"role": "system", "content": "a\n\nb"},
         {"role": "user", "content": "hi"},
     ]
 
 
-def test_chat_keeps_the_opening_system_messages_and_appends_late_ones_to_the_last() -> None:
+def test_chat_joins_every_system_message_into_one_sent_first() -> None:
     request = chat_request(
         messages=[
             ChatMessage(role="system", content="a"),
@@ -51,8 +55,7 @@ def test_chat_keeps_the_opening_system_messages_and_appends_late_ones_to_the_las
         ]
     )
     assert encode_chat_request(request).to_payload()["messages"] == [
-        {"role": "system", "content": "a"},
-        {"role": "system", "content": "b\n\nc\n\nd"},
+        {"role": "system", "content": "a\n\nb\n\nc\n\nd"},
         {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "ok"},
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -197,3 +198,45 @@ def test_usage_total() -> None:
     assert Usage(prompt_tokens=3, completion_tokens=4).total == 7
     assert Usage(prompt_tokens=3, completion_tokens=4, total_tokens=10).total == 10
     assert Usage().total == 0
+
+
+def test_a_reply_call_without_an_id_gets_one_of_its_own() -> None:
+    payload = {
+        "choices": [
+            {
+                "message": {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {"type": "function", "function": {"name": "f", "arguments": "{}"}},
+                        {
+                            "id": "",
+                            "type": "function",
+                            "function": {"name": "g", "arguments": "{}"},
+                        },
+                        {"id": "c3", "type": "function", "function": {"name": "h"}},
+                    ],
+                }
+            }
+        ]
+    }
+    ids = [
+        [
+            call.id
+            for call in ChatCompletion.model_validate(payload).choices[0].message.tool_calls or []
+        ]
+        for _ in range(2)
+    ]
+    for made in (ids[0][0], ids[0][1], ids[1][0], ids[1][1]):
+        assert re.fullmatch(r"call_[0-9a-f]{24}", made or "")
+    assert len({*ids[0], *ids[1]}) == 5  # c3, and four made ids
+    assert ids[0][2] == ids[1][2] == "c3"
+
+
+def test_a_stream_fragment_without_an_id_stays_without_one() -> None:
+    delta = Delta.model_validate({"tool_calls": [{"index": 0, "id": "", "function": {}}]})
+    assert [call.id for call in delta.tool_calls or []] == [None]
+
+
+def test_a_tool_message_with_an_empty_call_id_is_left_to_the_encoders() -> None:
+    message = ChatMessage(role="tool", tool_call_id="", content="x")
+    assert message.tool_call_id == ""
