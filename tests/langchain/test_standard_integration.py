@@ -149,17 +149,6 @@ class TestChatModelsLabIntegration(ModelsLabStandardSuite):
     def test_agent_loop(self, model: BaseChatModel) -> None:
         super().test_agent_loop(model)
 
-    @pytest.mark.xfail(
-        reason=(
-            "the cassette was recorded when the two leading system messages went out as two; "
-            "they now go out joined as one (the form Qwen3/Gemma templates need), so the "
-            "recorded body no longer matches and the exchange needs re-recording"
-        ),
-        strict=True,
-    )
-    def test_double_messages_conversation(self, model: BaseChatModel) -> None:
-        super().test_double_messages_conversation(model)
-
 
 class TestChatModelsLabMessagesIntegration(ModelsLabStandardSuite):
     """The standard suite over the Anthropic-style ``/v1/messages`` (``api="messages"``)."""
@@ -200,19 +189,6 @@ class TestChatModelsLabMessagesIntegration(ModelsLabStandardSuite):
     )
     def test_structured_output_optional_param(self, model: BaseChatModel) -> None:
         super().test_structured_output_optional_param(model)
-
-    @pytest.mark.xfail(
-        reason=(
-            "its cassette was recorded before api='messages' carried prompt caching: the "
-            "request now also holds the test's cache_control markers (on a content block "
-            "and on a tool), so the recorded body no longer matches; re-record it. The "
-            "body is asserted in tests/langchain/test_history_encoding.py"
-        ),
-        raises=CannotOverwriteExistingCassetteException,
-        strict=True,
-    )
-    def test_anthropic_inputs(self, model: BaseChatModel) -> None:
-        super().test_anthropic_inputs(model)
 
     @pytest.mark.xfail(
         reason=(
