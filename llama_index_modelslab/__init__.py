@@ -13,6 +13,7 @@ require_extra("llama_index.core", extra="llama-index", needed_by="llama_index_mo
 
 from llama_index_modelslab.base import DEFAULT_MODEL, ModelsLabLLM  # noqa: E402
 from llama_index_modelslab.structured import JsonSchemaProgram  # noqa: E402
+from modelslab_transport import ToolPairingError  # noqa: E402
 from modelslab_transport.chat import IncompleteReplyError  # noqa: E402
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "IncompleteReplyError",
     "JsonSchemaProgram",
     "ModelsLabLLM",
+    "ToolPairingError",
     "__version__",
 ]

@@ -71,6 +71,8 @@ if TYPE_CHECKING:
         RateLimitError,
         RedirectError,
         ServerError,
+        ToolPairingError,
+        UnsupportedContentError,
     )
     from modelslab_transport.http.streams import AsyncEventStream, EventStream
     from modelslab_transport.limits.retry import RetryPolicy
@@ -114,6 +116,8 @@ _MODULE_EXPORTS: dict[str, list[str]] = {
         "RateLimitError",
         "RedirectError",
         "ServerError",
+        "ToolPairingError",
+        "UnsupportedContentError",
     ],
     "config.model_profiles": [
         "DEFAULT_CONTEXT_WINDOW",

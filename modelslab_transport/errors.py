@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "RateLimitError",
     "RedirectError",
     "ServerError",
+    "ToolPairingError",
+    "UnsupportedContentError",
 ]
 
 
@@ -197,3 +200,36 @@ class InvalidResponseError(ModelsLabError):
 
 class IncompleteStreamError(InvalidResponseError):
     """A stream ended before the server marked it complete."""
+
+
+# Raised before anything is sent, for a history the chosen protocol cannot carry.
+
+
+class UnsupportedContentError(ValueError):
+    """A message holds content the chosen protocol has no form for; nothing was sent.
+
+    Attributes:
+        part: What the content is (``"image"``, ``"file given by URL"``...).
+        role: The role of the message that holds it (``"tool"`` for a tool result).
+        api: The protocol (``"chat_completions"`` or ``"messages"``).
+    """
+
+    def __init__(self, part: str, role: str, api: str, hint: str = "") -> None:
+        where = "a tool result" if role == "tool" else f"a {role} message"
+        message = f"api={api!r} has no form for a {part} in {where}"
+        super().__init__(f"{message}: {hint}" if hint else message)
+        self.part = part
+        self.role = role
+        self.api = api
+
+
+class ToolPairingError(ValueError):
+    """The history's tool calls and tool results do not pair up; nothing was sent.
+
+    Attributes:
+        ids: The tool-call ids at fault (``""`` for a call or result without one).
+    """
+
+    def __init__(self, message: str, ids: Sequence[str]) -> None:
+        super().__init__(message)
+        self.ids = tuple(ids)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelslab_transport.errors import ToolPairingError, UnsupportedContentError
 from modelslab_transport.wire.chat import ChatMessage, ContentPart, FilePart, ImagePart, TextPart
 
 __all__ = [
@@ -37,36 +38,6 @@ __all__ = [
 ]
 
 SYSTEM_ROLES = ("system", "developer")
-
-
-class UnsupportedContentError(ValueError):
-    """A message holds content the chosen protocol has no form for; nothing was sent.
-
-    Attributes:
-        part: What the content is (``"image"``, ``"file given by URL"``...).
-        role: The role of the message that holds it (``"tool"`` for a tool result).
-        api: The protocol (``"chat_completions"`` or ``"messages"``).
-    """
-
-    def __init__(self, part: str, role: str, api: str, hint: str = "") -> None:
-        where = "a tool result" if role == "tool" else f"a {role} message"
-        message = f"api={api!r} has no form for a {part} in {where}"
-        super().__init__(f"{message}: {hint}" if hint else message)
-        self.part = part
-        self.role = role
-        self.api = api
-
-
-class ToolPairingError(ValueError):
-    """The history's tool calls and tool results do not pair up; nothing was sent.
-
-    Attributes:
-        ids: The tool-call ids at fault (``""`` for a call or result without one).
-    """
-
-    def __init__(self, message: str, ids: Sequence[str]) -> None:
-        super().__init__(message)
-        self.ids = tuple(ids)
 
 
 def part_kind(part: ContentPart) -> str:
