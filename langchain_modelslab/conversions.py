@@ -606,6 +606,30 @@ class StreamConverter:
         """The generation chunks one wire chunk adds (none for a usage-only chunk)."""
         if self._think_tags is not None:
             chunk = self._think_tags.split(chunk)
+        choices = chunk.choices
+        if len(choices) == 1:
+            # The usual chunk: a piece of text, nothing else. The generation chunk is the
+            # one the general path below builds for it, built directly.
+            only = choices[0]
+            delta = only.delta
+            text = delta.content
+            if (
+                type(text) is str
+                and only.logprobs is None
+                and not (
+                    only.finish_reason
+                    or delta.tool_calls
+                    or delta.reasoning_content
+                    or delta.reasoning_blocks
+                )
+            ):
+                self._accumulator.add(chunk)
+                if not text:
+                    return []
+                message = AIMessageChunk(
+                    content=text, response_metadata={"model_provider": MODEL_PROVIDER}
+                )
+                return [ChatGenerationChunk(message=message)]
         tool_deltas = self._accumulator.add_with_tool_deltas(chunk)
         converted: list[ChatGenerationChunk] = []
         for choice in chunk.choices:

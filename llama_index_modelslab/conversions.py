@@ -505,6 +505,9 @@ class StreamConverter:
         # until then the accumulator has none to rebuild for every response.
         self._calls = self._blocks = self._logprobs = False
         self._ended = False
+        # Nothing but text so far (no reasoning, tool calls, blocks, logprobs, finish
+        # reason or usage): a text-only chunk then makes a text-only response.
+        self._plain = True
 
     def convert(self, chunk: ChatCompletionChunk, *, split: bool = True) -> ChatResponse:
         """Fold ``chunk`` in and return the response to yield for it."""
@@ -512,6 +515,32 @@ class StreamConverter:
             chunk = self._think_tags.split(chunk)
         accumulator = self._accumulator
         accumulator.add(chunk)
+        choices = chunk.choices
+        if self._plain and len(choices) == 1 and chunk.usage is None:
+            # The usual chunk: a piece of text for the first choice, nothing else. The
+            # response is the one the general path below builds for it, built directly.
+            only = choices[0]
+            added = only.delta
+            text = added.content
+            if (
+                type(text) is str
+                and only.index == 0
+                and only.logprobs is None
+                and not (
+                    only.finish_reason
+                    or added.reasoning_content
+                    or added.tool_calls
+                    or added.reasoning_blocks
+                )
+            ):
+                if text:
+                    self._text += text
+                message = ChatMessage(
+                    role=MessageRole.ASSISTANT,
+                    blocks=[TextBlock(text=self._text)],
+                    additional_kwargs={},
+                )
+                return ChatResponse(message=message, delta=text, raw=chunk)
         delta = ""
         for choice in chunk.choices:
             if choice.index == 0:
@@ -528,6 +557,15 @@ class StreamConverter:
                 if choice.logprobs is not None:
                     self._logprobs = True
         reason = accumulator.finish_reason(0)
+        self._plain = not (
+            self._calls
+            or self._blocks
+            or self._logprobs
+            or self._reasoning
+            or self._ended
+            or reason is not None
+            or accumulator.usage is not None
+        )
         message = _assistant_message(
             self._text,
             self._reasoning or None,
@@ -553,6 +591,7 @@ class StreamConverter:
         finished, so that its tool calls are judged (see ``tool_selections``).
         """
         self._ended = True
+        self._plain = False
         rest = self._think_tags.flush() if self._think_tags is not None else None
         if rest is not None:
             return self.convert(rest, split=False)

@@ -15,6 +15,7 @@ from modelslab_transport.wire.chat import (
     ResponseMessage,
     ResponseToolCall,
     Usage,
+    content_text,
 )
 
 __all__ = ["ChatStreamAccumulator", "ToolCallDelta"]
@@ -136,7 +137,8 @@ class ChatStreamAccumulator:
             delta = choice.delta
             if delta.role:
                 pending.role = delta.role
-            text = delta.text
+            content = delta.content  # ``delta.text``, without its two calls for a string
+            text = content if type(content) is str else content_text(content)
             if text:
                 pending.content.append(text)
             if delta.reasoning_content:

@@ -103,7 +103,7 @@ class SSEDecoder:
             self._clean
             and piece.startswith(b"data:")
             and piece.find(b"\n") == len(piece) - 2
-            and piece.endswith(b"\n\n")
+            and piece[-1] == 10  # b"\n": the piece ends with the blank line
             and b"\r" not in piece
         ):
             # The usual event, whole in one piece: one data line, then the blank line.
