@@ -506,19 +506,19 @@ class StreamConverter:
         self._calls = self._blocks = self._logprobs = False
         self._ended = False
         # Nothing but text so far (no reasoning, tool calls, blocks, logprobs, finish
-        # reason or usage): a text-only chunk then makes a text-only response.
+        # reason or usage), and the first choice past any leading <think> reasoning: a
+        # text-only chunk then makes a text-only response (see :meth:`convert`).
         self._plain = True
+        self._through = self._think_tags is None
 
     def convert(self, chunk: ChatCompletionChunk, *, split: bool = True) -> ChatResponse:
         """Fold ``chunk`` in and return the response to yield for it."""
-        if split and self._think_tags is not None:
-            chunk = self._think_tags.split(chunk)
-        accumulator = self._accumulator
-        accumulator.add(chunk)
         choices = chunk.choices
-        if self._plain and len(choices) == 1 and chunk.usage is None:
+        if self._plain and self._through and len(choices) == 1 and chunk.usage is None:
             # The usual chunk: a piece of text for the first choice, nothing else. The
-            # response is the one the general path below builds for it, built directly.
+            # response is the one the general path below builds for it, built directly;
+            # the think-tag splitter would pass it unchanged, and the accumulator needs
+            # only its id (this converter reads no text, role or model from it).
             only = choices[0]
             added = only.delta
             text = added.content
@@ -533,6 +533,8 @@ class StreamConverter:
                     or added.reasoning_blocks
                 )
             ):
+                if chunk.id and not self._accumulator.id:
+                    self._accumulator.add(chunk)
                 if text:
                     self._text += text
                 message = ChatMessage(
@@ -541,6 +543,12 @@ class StreamConverter:
                     additional_kwargs={},
                 )
                 return ChatResponse(message=message, delta=text, raw=chunk)
+        if split and self._think_tags is not None:
+            chunk = self._think_tags.split(chunk)
+            if not self._through:
+                self._through = self._think_tags.passing_through(0)
+        accumulator = self._accumulator
+        accumulator.add(chunk)
         delta = ""
         for choice in chunk.choices:
             if choice.index == 0:
