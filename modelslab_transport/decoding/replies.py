@@ -416,18 +416,8 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
     ) -> ChatCompletionChunk | None:
         """The chunk an event carries; None for ``[DONE]`` and empty events."""
         data = event.data
-        chunk: ChatCompletionChunk | None = None
         if data[:1] == "{":  # the usual chunk: no blank space to strip
-            # :meth:`_fast` inlined (once per chunk of a long stream): same conditions.
-            if event.event != "error" and not self._surrogates.holding:
-                try:
-                    chunk = self._validate_json(data)
-                except ValidationError:
-                    pass
-                else:
-                    extra = chunk.__pydantic_extra__
-                    if extra and not ERROR_MEMBERS.isdisjoint(extra):
-                        chunk = None
+            chunk = self._fast(ChatCompletionChunk, event)
         else:
             data = data.strip()
             if not data:
@@ -444,6 +434,27 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
             chunk = _validate(
                 ChatCompletionChunk, self._payload(event, headers), self._settings, self.what
             )
+        return self._checked(chunk)
+
+    def decode_usual(self, data: bytes) -> ChatCompletionChunk | None:
+        """The chunk an unnamed event's ``data`` (UTF-8) carries, if it is the usual one.
+
+        The usual one is a JSON object that validates as a chunk and reports no error;
+        for anything else returns None, and :meth:`decode` then reads the event (and
+        raises what it reports). Same checks as :meth:`decode`, without its steps.
+        """
+        if data[:1] != b"{" or self._surrogates.holding:
+            return None
+        try:
+            chunk = self._validate_json(data)
+        except ValidationError:
+            return None
+        extra = chunk.__pydantic_extra__
+        if extra and not ERROR_MEMBERS.isdisjoint(extra):
+            return None
+        return self._checked(chunk)
+
+    def _checked(self, chunk: ChatCompletionChunk) -> ChatCompletionChunk:
         choices = chunk.choices
         if choices:
             self._any_choice = True
