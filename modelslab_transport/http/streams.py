@@ -321,6 +321,7 @@ class AsyncEventStream(Generic[T]):
         self._deadline = deadline if deadline is not None else Deadline(None, "stream_timeout")
         self._clock = _clock(response, settings, self._deadline)
         self._decoder = decoder
+        self._decode_usual: Callable[[bytes], T | None] | None = _usual_decoder(decoder)
         self._settings = settings
         self._max_event_size = max_event_size
         self._chunks: ATimedChunks | None = None
@@ -376,6 +377,13 @@ class AsyncEventStream(Generic[T]):
                     self._body_ended = True
                     events = sse.end()
                 else:
+                    if self._decode_usual is not None:  # as in EventStream
+                        data = sse.usual(piece)
+                        if data is not None:
+                            self._clock.restart()
+                            item = self._decode_usual(data)
+                            if item is not None:
+                                return item
                     events = sse.feed(piece)
                 events.reverse()
                 self._events = events
