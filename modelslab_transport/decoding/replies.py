@@ -439,9 +439,10 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
     def decode_usual(self, data: bytes) -> ChatCompletionChunk | None:
         """The chunk an unnamed event's ``data`` (UTF-8) carries, if it is the usual one.
 
-        The usual one is a JSON object that validates as a chunk and reports no error;
-        for anything else returns None, and :meth:`decode` then reads the event (and
-        raises what it reports). Same checks as :meth:`decode`, without its steps.
+        The usual one is a JSON object that validates as a chunk, reports no error and
+        does not follow half a surrogate pair; it gives the chunk :meth:`decode` gives
+        for the event. For anything else returns None, having read nothing: pass the
+        event to :meth:`decode`, which reads it (and raises what it reports).
         """
         if data[:1] != b"{" or self._surrogates.holding:
             return None
