@@ -501,11 +501,48 @@ class StreamConverter:
         # until then the accumulator has none to rebuild for every response.
         self._calls = self._blocks = self._logprobs = False
         self._ended = False
+        # Nothing but text so far (no reasoning, tool calls, blocks, logprobs, finish
+        # reason or usage), and the first choice past any leading <think> reasoning: a
+        # text-only chunk then makes a text-only response (see :meth:`convert`).
+        self._plain = True
+        self._through = self._think_tags is None
 
     def convert(self, chunk: ChatCompletionChunk, *, split: bool = True) -> ChatResponse:
         """Fold ``chunk`` in and return the response to yield for it."""
+        choices = chunk.choices
+        if self._plain and self._through and len(choices) == 1 and chunk.usage is None:
+            # The usual chunk: a piece of text for the first choice, nothing else. The
+            # response is the one the general path below builds for it, built directly;
+            # the think-tag splitter would pass it unchanged, and the accumulator needs
+            # only its id (this converter reads no text, role or model from it).
+            only = choices[0]
+            added = only.delta
+            text = added.content
+            if (
+                type(text) is str
+                and only.index == 0
+                and only.logprobs is None
+                and not (
+                    only.finish_reason
+                    or added.reasoning_content
+                    or added.tool_calls
+                    or added.reasoning_blocks
+                )
+            ):
+                if chunk.id and not self._accumulator.id:
+                    self._accumulator.add(chunk)
+                if text:
+                    self._text += text
+                message = ChatMessage(
+                    role=MessageRole.ASSISTANT,
+                    blocks=[TextBlock(text=self._text)],
+                    additional_kwargs={},
+                )
+                return ChatResponse(message=message, delta=text, raw=chunk)
         if split and self._think_tags is not None:
             chunk = self._think_tags.split(chunk)
+            if not self._through:
+                self._through = self._think_tags.passing_through(0)
         accumulator = self._accumulator
         accumulator.add(chunk)
         delta = ""
@@ -524,6 +561,15 @@ class StreamConverter:
                 if choice.logprobs is not None:
                     self._logprobs = True
         reason = accumulator.finish_reason(0)
+        self._plain = not (
+            self._calls
+            or self._blocks
+            or self._logprobs
+            or self._reasoning
+            or self._ended
+            or reason is not None
+            or accumulator.usage is not None
+        )
         message = _assistant_message(
             self._text,
             self._reasoning or None,
@@ -549,6 +595,7 @@ class StreamConverter:
         finished, so that its tool calls are judged (see ``tool_selections``).
         """
         self._ended = True
+        self._plain = False
         rest = self._think_tags.flush() if self._think_tags is not None else None
         if rest is not None:
             return self.convert(rest, split=False)

@@ -19,6 +19,7 @@ from modelslab_transport.wire.chat import (
     ResponseMessage,
     ResponseToolCall,
     Usage,
+    content_text,
     new_tool_call_id,
 )
 
@@ -144,7 +145,8 @@ class ChatStreamAccumulator:
             delta = choice.delta
             if delta.role:
                 pending.role = delta.role
-            text = delta.text
+            content = delta.content  # ``delta.text``, without its two calls for a string
+            text = content if type(content) is str else content_text(content)
             if text:
                 pending.content.append(text)
             if delta.reasoning_content:

@@ -150,6 +150,13 @@ class ThinkTagStream:
         self._splitters: dict[int, ThinkTagSplitter] = {}
         self._through: set[int] = set()  # choices past any leading reasoning
 
+    def passing_through(self, index: int = 0) -> bool:
+        """Whether choice ``index`` is past any leading reasoning.
+
+        From then on :meth:`split` returns its chunks unchanged.
+        """
+        return index in self._through
+
     def split(self, chunk: ChatCompletionChunk) -> ChatCompletionChunk:
         """The chunk with inline reasoning moved out of its content."""
         if not chunk.choices:

@@ -457,6 +457,7 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
         self._finished: set[int] = set()
         self._open: set[int] = set()
         self._any_choice = False
+        self._validate_json = ChatCompletionChunk.__pydantic_validator__.validate_json
 
     def decode(
         self, event: ServerSentEvent, headers: Mapping[str, str]
@@ -483,6 +484,31 @@ class ChatChunkDecoder(_JsonEventDecoder[ChatCompletionChunk]):
             if "choices" not in payload:
                 self._raise_stated_error(payload, event, headers)
             chunk = _validate(ChatCompletionChunk, payload, self._settings, self.what)
+        return self._checked(chunk)
+
+    def decode_usual(self, data: bytes) -> ChatCompletionChunk | None:
+        """The chunk an unnamed event's ``data`` (UTF-8) carries, if it is the usual one.
+
+        The usual one is a JSON object that validates as a chunk with ``choices``,
+        reports no error and does not follow half a surrogate pair; it gives the chunk
+        :meth:`decode` gives for the event. For anything else returns None, having read
+        nothing: pass the event to :meth:`decode`, which reads it (and raises what it
+        reports).
+        """
+        if data[:1] != b"{" or self._surrogates.holding:
+            return None
+        try:
+            chunk = self._validate_json(data)
+        except ValidationError:
+            return None
+        extra = chunk.__pydantic_extra__
+        if (extra and not ERROR_MEMBERS.isdisjoint(extra)) or (
+            "choices" not in chunk.__pydantic_fields_set__
+        ):
+            return None
+        return self._checked(chunk)
+
+    def _checked(self, chunk: ChatCompletionChunk) -> ChatCompletionChunk:
         choices = chunk.choices
         if choices:
             self._any_choice = True

@@ -20,10 +20,10 @@ being closed: sequential streams then share one connection.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from itertools import chain
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import anyio
 import httpx2
@@ -31,7 +31,7 @@ import httpx2
 from modelslab_transport.config.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
 from modelslab_transport.config.settings import ClientSettings
 from modelslab_transport.decoding.not_found import describe_not_found
-from modelslab_transport.decoding.replies import EventDecoder, is_event_stream
+from modelslab_transport.decoding.replies import ChatChunkDecoder, EventDecoder, is_event_stream
 from modelslab_transport.errors import NotFoundError
 from modelslab_transport.http.bodies import ajoin_body, join_body, plain_response
 from modelslab_transport.http.exceptions import transport_error
@@ -105,6 +105,13 @@ def _identity(response: httpx2.Response) -> bool:
     through an identity decoder, one more generator step per piece of a long stream.
     """
     return "content-encoding" not in response.headers and not response.is_stream_consumed
+
+
+def _usual_decoder(decoder: EventDecoder[T]) -> Callable[[bytes], T | None] | None:
+    """The decoder's step for the usual event's data alone, if it has one (chat chunks)."""
+    if isinstance(decoder, ChatChunkDecoder):
+        return cast("Callable[[bytes], T | None]", decoder.decode_usual)
+    return None
 
 
 # -- sync --------------------------------------------------------------------------------
@@ -192,6 +199,7 @@ class EventStream(Generic[T]):
                 sse = SSEDecoder(max_event_size)
                 feed, decode, headers = sse.feed, decoder.decode, response.headers
                 restart, check = clock.restart, clock.check
+                usual, decode_usual = sse.usual, _usual_decoder(decoder)
                 # The pieces, then None for the end of the body; each piece is timed: one
                 # that arrives after the next event was due fails.
                 for piece in chain((head,), pieces, (None,)):
@@ -199,6 +207,16 @@ class EventStream(Generic[T]):
                         events = sse.end()
                     else:
                         check()
+                        if decode_usual is not None:
+                            # The usual chunk, one event in one piece: straight from its
+                            # bytes to the item; anything else takes the steps below.
+                            data = usual(piece)
+                            if data is not None:
+                                restart()
+                                item = decode_usual(data)
+                                if item is not None:
+                                    yield item
+                                    continue
                         events = feed(piece)
                     for event in events:
                         restart()
@@ -303,6 +321,7 @@ class AsyncEventStream(Generic[T]):
         self._deadline = deadline if deadline is not None else Deadline(None, "stream_timeout")
         self._clock = _clock(response, settings, self._deadline)
         self._decoder = decoder
+        self._decode_usual: Callable[[bytes], T | None] | None = _usual_decoder(decoder)
         self._settings = settings
         self._max_event_size = max_event_size
         self._chunks: ATimedChunks | None = None
@@ -358,6 +377,13 @@ class AsyncEventStream(Generic[T]):
                     self._body_ended = True
                     events = sse.end()
                 else:
+                    if self._decode_usual is not None:  # as in EventStream
+                        data = sse.usual(piece)
+                        if data is not None:
+                            self._clock.restart()
+                            item = self._decode_usual(data)
+                            if item is not None:
+                                return item
                     events = sse.feed(piece)
                 events.reverse()
                 self._events = events

@@ -322,7 +322,8 @@ class _AssistantContent(ResponseModel):
     @property
     def text(self) -> str:
         """The text, whether content was a string or a list of blocks."""
-        return content_text(self.content)
+        content = self.content
+        return content if type(content) is str else content_text(content)
 
 
 class ResponseMessage(_AssistantContent):

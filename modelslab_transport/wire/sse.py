@@ -97,22 +97,35 @@ class SSEDecoder:
         self._size = 0  # bytes of the current event's field lines
         self._clean = False  # between events, nothing held: the next may take the fast path
 
-    def feed(self, piece: bytes) -> list[ServerSentEvent]:
-        """The events that ``piece`` (the next bytes of the body) completes."""
+    def usual(self, piece: bytes) -> bytes | None:
+        """The data of ``piece`` if it is the usual event whole, else None.
+
+        The usual event is one ``data:`` line and the blank line after it (LF only),
+        arriving in one piece while nothing is held; its data is what :meth:`feed` would
+        dispatch for it, as UTF-8 bytes (the piece may still be passed to :meth:`feed`,
+        which then dispatches it). For any other piece, returns None having read
+        nothing: pass that piece to :meth:`feed`. Raises as :meth:`feed` for an event
+        larger than the limit.
+        """
         if (
             self._clean
             and piece.startswith(b"data:")
             and piece.find(b"\n") == len(piece) - 2
-            and piece.endswith(b"\n\n")
+            and piece[-1] == 10  # b"\n": the piece ends with the blank line
             and b"\r" not in piece
         ):
-            # The usual event, whole in one piece: one data line, then the blank line.
             limit = self._limit
             if limit is not None and self._size + len(piece) - 2 > limit:
                 raise _too_large(limit)
             self._size = 0
-            value = piece[6:-2] if piece[5] == 32 else piece[5:-2]  # 32: b" "
-            event = ("message", value.decode("utf-8", "replace"), self._id, None)
+            return piece[6:-2] if piece[5] == 32 else piece[5:-2]  # 32: b" "
+        return None
+
+    def feed(self, piece: bytes) -> list[ServerSentEvent]:
+        """The events that ``piece`` (the next bytes of the body) completes."""
+        data = self.usual(piece)
+        if data is not None:
+            event = ("message", data.decode("utf-8", "replace"), self._id, None)
             return [_new_event(ServerSentEvent, event)]
         events = self._feed(piece)
         self._clean = self._head is None and not (self._parts or self._pending or self._after_cr)

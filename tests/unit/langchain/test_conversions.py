@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from unittest import mock
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -23,6 +27,7 @@ from langchain_modelslab.conversions import (
     messages_to_wire,
     usage_from_wire,
 )
+from modelslab_transport.chat import accumulate
 from modelslab_transport.wire import ChatCompletion, ChatCompletionChunk, ImagePart, TextPart, Usage
 from tests.support.replies import (
     chunk,
@@ -30,6 +35,9 @@ from tests.support.replies import (
     tool_call,
     usage_chunk,
 )
+from tests.support.stream_chunks import chunk_streams
+
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 PNG = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9"
@@ -337,3 +345,33 @@ def test_wire_arguments_round_trip() -> None:
     calls = message_to_wire(ai).tool_calls
     assert calls is not None
     assert json.loads(calls[0].function.arguments) == {"q": "你好"}
+
+
+# ------------------------------------------------ the direct path for text chunks
+
+
+def _converted(
+    chunks: list[ChatCompletionChunk], *, split_think_tags: bool, general_only: bool
+) -> tuple[list[object], object, str | None]:
+    made = (f"call_made_{n}" for n in itertools.count())  # ids as a fresh run makes them
+    with mock.patch.object(accumulate, "new_tool_call_id", side_effect=made.__next__):
+        converter = StreamConverter("asked", split_think_tags=split_think_tags)
+        out: list[object] = []
+        for wire in chunks:
+            if general_only:
+                converter._through = False  # every chunk through the general path
+            converted = converter.convert(wire)
+            out.append([(g.message.model_dump(), g.generation_info) for g in converted])
+        final = converter.finish().message.model_dump()
+        problem = converter.tool_call_problem()
+        return out, final, None if problem is None else str(problem)
+
+
+@FAST
+@given(chunks=chunk_streams(), split_think_tags=st.booleans())
+def test_text_chunks_direct_path_yields_what_the_general_path_does(
+    chunks: list[ChatCompletionChunk], split_think_tags: bool
+) -> None:
+    direct = _converted(chunks, split_think_tags=split_think_tags, general_only=False)
+    general = _converted(chunks, split_think_tags=split_think_tags, general_only=True)
+    assert direct == general

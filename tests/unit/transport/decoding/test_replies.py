@@ -535,3 +535,71 @@ async def test_a_stream_without_done_is_whole_only_if_every_choice_finished(mode
     )
     items, _ = await collect(mode, sse_response(whole))
     assert [c.choices[0].finish_reason for c in items] == [None, None, "stop", "length"]
+
+
+# ------------------------------------------- the usual event, read from its bytes
+
+
+def _decoder() -> Any:
+    from modelslab_transport import ClientSettings
+    from modelslab_transport.decoding.replies import ChatChunkDecoder
+
+    return ChatChunkDecoder(ClientSettings(api_key="sk-test"))
+
+
+def test_decode_usual_reads_a_chunk_as_decode_does() -> None:
+    from modelslab_transport.wire.sse import ServerSentEvent
+
+    data = json.dumps(chunk("héllo", finish_reason="stop")).encode()
+    usual = _decoder().decode_usual(data)
+    general = _decoder().decode(ServerSentEvent(data=data.decode()), {})
+    assert usual is not None
+    assert general is not None
+    assert usual.model_dump() == general.model_dump()
+    assert usual.choices[0].delta.content == "héllo"
+
+
+def test_decode_usual_leaves_every_other_event_to_decode() -> None:
+    decoder = _decoder()
+    for data in (
+        b"[DONE]",
+        b" {}",
+        b"[1]",
+        b"{not json",
+        json.dumps({"error": {"message": "overloaded", "code": 503}}).encode(),
+        json.dumps({**chunk("a"), "status": "error"}).encode(),
+        json.dumps({"choices": "none"}).encode(),
+        b'{"choices": [{"delta": {"content": "\xff"}}]}',  # not UTF-8
+    ):
+        assert decoder.decode_usual(data) is None, data
+
+
+def test_decode_usual_leaves_the_event_after_half_a_surrogate_pair() -> None:
+    from modelslab_transport.wire.sse import ServerSentEvent
+
+    decoder = _decoder()
+    half = decoder.decode(ServerSentEvent(data=json.dumps(chunk("a\ud83d"))), {})
+    assert half is not None
+    assert half.choices[0].delta.content == "a"
+    rest = json.dumps(chunk("\ude00b")).encode()
+    assert decoder.decode_usual(rest) is None
+    whole = decoder.decode(ServerSentEvent(data=rest.decode()), {})
+    assert whole is not None
+    assert whole.choices[0].delta.content == "\U0001f600b"
+
+
+def test_a_finish_reason_read_by_decode_usual_makes_the_stream_whole() -> None:
+    decoder = _decoder()
+    assert decoder.decode_usual(json.dumps(chunk("a")).encode()) is not None
+    with pytest.raises(IncompleteStreamError):
+        decoder.end()
+    assert decoder.decode_usual(json.dumps(chunk(finish_reason="stop")).encode()) is not None
+    assert decoder.end() is None
+
+
+def test_decode_usual_reads_a_choice_that_carries_message_as_its_delta() -> None:
+    body = chunk()
+    body["choices"][0] = {"index": 0, "message": {"role": "assistant", "content": "hi"}}
+    item = _decoder().decode_usual(json.dumps(body).encode())
+    assert item is not None
+    assert item.choices[0].delta.content == "hi"

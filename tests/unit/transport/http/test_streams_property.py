@@ -76,10 +76,32 @@ def sse_bytes(draw: st.DrawFn, chunks: list[dict[str, Any]]) -> bytes:
 def split_stream(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[bytes]]:
     chunks = draw(chat_chunks())
     body = draw(sse_bytes(chunks))
-    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(body) - 1)), max_size=12)))
+    if draw(st.booleans()):
+        # As servers write it: a piece per event (each ends with a blank line), some
+        # pieces holding two events.
+        ends = [i + 1 for i in range(len(body)) if body.endswith(b"\n\n", 0, i + 1)]
+        cuts = sorted(c for c in ends if c < len(body) and draw(st.integers(0, 3)) > 0)
+    else:
+        cuts = sorted(draw(st.sets(st.integers(1, max(1, len(body) - 1)), max_size=12)))
     bounds = [0, *cuts, len(body)]
     pieces = [body[a:b] for a, b in itertools.pairwise(bounds) if b > a]
     assert b"".join(pieces) == body
+    return chunks, pieces
+
+
+@st.composite
+def event_pieces(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """As servers write a stream: a piece per event, with pings, some pieces holding two."""
+    chunks = draw(chat_chunks())
+    pieces: list[bytes] = []
+    for payload in [*(json.dumps(c, ensure_ascii=False) for c in chunks), "[DONE]"]:
+        if draw(st.integers(0, 4)) == 0:
+            pieces.append((draw(COMMENT) + "\n").encode())
+        piece = f"data: {payload}\n\n".encode()
+        if pieces and draw(st.integers(0, 4)) == 0:
+            pieces[-1] += piece
+        else:
+            pieces.append(piece)
     return chunks, pieces
 
 
@@ -113,6 +135,25 @@ def test_async_stream_decodes_the_same_however_it_is_split(
     async def decode() -> list[dict[str, Any]]:
         server = ScriptedServer([_reply(pieces)])
         client = async_client(server)
+        async with await client.stream_chat_completions(chat_request()) as stream:
+            return [item.model_dump() async for item in stream]
+
+    assert asyncio.run(decode()) == _expected(chunks)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event_pieces())
+def test_streams_written_a_piece_per_event_decode_the_same(
+    case: tuple[list[dict[str, Any]], list[bytes]],
+) -> None:
+    chunks, pieces = case
+    server = ScriptedServer([_reply(pieces)])
+    with sync_client(server).stream_chat_completions(chat_request()) as stream:
+        decoded = [item.model_dump() for item in stream]
+    assert decoded == _expected(chunks)
+
+    async def decode() -> list[dict[str, Any]]:
+        client = async_client(ScriptedServer([_reply(pieces)]))
         async with await client.stream_chat_completions(chat_request()) as stream:
             return [item.model_dump() async for item in stream]
 

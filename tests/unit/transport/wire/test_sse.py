@@ -198,3 +198,75 @@ def test_an_event_growing_past_the_limit_is_refused_before_its_line_ends() -> No
 def test_the_limit_is_per_event() -> None:
     pieces = [b"data: " + b"x" * 10 + b"\n\n"] * 3
     assert len(_events(*pieces, limit=16)) == 3
+
+
+def _usual_first(pieces: list[bytes], limit: int | None) -> list[tuple[str, str]] | str:
+    """The events read as the streams read them: :meth:`SSEDecoder.usual` first."""
+    decoder = SSEDecoder(limit)
+    events: list[tuple[str, str]] = []
+    try:
+        for piece in pieces:
+            data = decoder.usual(piece)
+            if data is not None:
+                events.append(("message", data.decode("utf-8", "replace")))
+            else:
+                events += [(e.event, e.data) for e in decoder.feed(piece)]
+        events += [(e.event, e.data) for e in decoder.end()]
+    except InvalidResponseError:
+        return "too large"
+    return events
+
+
+def _by_event(pieces: list[bytes]) -> list[bytes]:
+    """The same body cut after each blank line, as servers write events."""
+    body = b"".join(pieces)
+    out, start = [], 0
+    for end in range(1, len(body) + 1):
+        if body.endswith(b"\n\n", 0, end):
+            out.append(body[start:end])
+            start = end
+    return [*out, body[start:]] if start < len(body) else out
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=sse_bodies(), limit=st.one_of(st.none(), st.integers(0, 40)), by_event=st.booleans())
+def test_the_usual_event_read_from_its_piece_is_the_event_feed_reads(
+    pieces: list[bytes], limit: int | None, by_event: bool
+) -> None:
+    if by_event:
+        pieces = _by_event(pieces)
+    expected = _our_events(pieces, limit)
+    if not isinstance(expected, str):
+        expected = [(event, data) for event, data, _, _ in expected]
+    assert _usual_first(pieces, limit) == expected
+
+
+def test_usual_gives_the_data_of_one_whole_data_event() -> None:
+    decoder = SSEDecoder()
+    assert decoder.usual(b'data: {"a": 1}\n\n') is None  # the body's first piece: a BOM?
+    assert decoder.feed(b": ping\n\n") == []
+    assert decoder.usual(b'data: {"a": 1}\n\n') == b'{"a": 1}'
+    assert decoder.usual(b"data:x\n\n") == b"x"
+    assert decoder.usual(b"data:\n\n") == b""
+    for other in (
+        b"data: a\r\n\r\n",  # CR: line ends are normalised by feed
+        b"data: a\n\ndata: b\n\n",  # two events
+        b"event: x\ndata: a\n\n",  # a named event
+        b": ping\ndata: a\n\n",  # a comment first
+        b"data: a\n",  # unfinished
+        b"id: 1\n\n",
+    ):
+        assert decoder.usual(other) is None, other
+    assert decoder.feed(b"data: a") == []
+    assert decoder.usual(b'data: {"a": 1}\n\n') is None  # part of a line is held
+    assert decoder.feed(b"\n\n") == [ServerSentEvent(data="a")]
+
+
+def test_a_piece_usual_read_may_still_be_fed() -> None:
+    decoder = SSEDecoder(16)
+    decoder.feed(b":\n")
+    piece = b"data: " + b"x" * 10 + b"\n\n"
+    assert decoder.usual(piece) == b"x" * 10
+    assert decoder.feed(piece) == [ServerSentEvent(data="x" * 10)]
+    with pytest.raises(InvalidResponseError, match="max_sse_event_size=16"):
+        decoder.usual(b"data: " + b"x" * 11 + b"\n\n")
