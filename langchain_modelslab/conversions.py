@@ -224,6 +224,12 @@ def _content_parts(content: str | list[str | dict[str, Any]], role: str) -> list
             parts.append(_file_part(block))
         elif role == "assistant" and kind in _SKIPPED_IN_ASSISTANT:
             continue  # tool calls travel in tool_calls; reasoning is not sent back
+        elif kind == "tool_result":
+            raise ValueError(
+                f"a {role} message has a 'tool_result' block: send each tool result as a "
+                "ToolMessage(content, tool_call_id=...) right after the AIMessage that "
+                "made the call"
+            )
         else:
             raise ValueError(
                 f"ModelsLab's chat models take text, image and document content (over "

@@ -4,7 +4,8 @@ An Anthropic-shaped ``tool_use`` block, or a standard ``tool_call`` block, in an
 ``AIMessage``'s content whose id is not among its ``tool_calls`` (a hand-built or
 restored history; ChatAnthropic reads such blocks as calls) is a tool call: it is sent as
 one, so the ``ToolMessage`` that answers it pairs, on both protocols. A block whose id is
-also in ``tool_calls`` is the same call and goes out once.
+also in ``tool_calls`` is the same call and goes out once. A ``tool_result`` block in a
+user message is refused, naming the ``ToolMessage`` to send instead.
 """
 
 from __future__ import annotations
@@ -60,3 +61,15 @@ def test_a_call_in_both_content_and_tool_calls_is_sent_once(api: str) -> None:
     call = {"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"}
     body = _send(api, AIMessage([{"type": "text", "text": "Adding."}, TOOL_USE], tool_calls=[call]))
     assert _sent_calls(api, body) == [("c1", "add", {"a": 1, "b": 2})]
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "messages"])
+def test_a_tool_result_block_in_a_user_message_names_the_tool_message_to_send(api: str) -> None:
+    server = ScriptedServer([])
+    result = HumanMessage([{"type": "tool_result", "tool_use_id": "c1", "content": "3"}])
+    history = [HumanMessage("1+2?"), AIMessage([TOOL_USE]), result]
+    with pytest.raises(
+        ValueError, match=r"'tool_result' block.*ToolMessage\(content, tool_call_id"
+    ):
+        chat_model(server, model="m", api=api).invoke(history)
+    assert server.requests == []
