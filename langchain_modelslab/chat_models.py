@@ -377,10 +377,11 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
         parse = self._response_format_parser(kwargs)
         core, request = self._build_request(messages, stop, stream=False, **kwargs)
+        split_think_tags = self.split_think_tags  # as the call started (fields read once)
         with langchain_errors():
             completion = core.chat(request)
         result = completion_from_wire(
-            completion, requested_model=request.model, split_think_tags=self.split_think_tags
+            completion, requested_model=request.model, split_think_tags=split_think_tags
         )
         return result if parse is None else _with_parsed(result, parse)
 
@@ -399,10 +400,11 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
 
         parse = self._response_format_parser(kwargs)
         core, request = self._build_request(messages, stop, stream=False, **kwargs)
+        split_think_tags = self.split_think_tags  # as the call started (fields read once)
         with langchain_errors():
             completion = await core.achat(request)
         result = completion_from_wire(
-            completion, requested_model=request.model, split_think_tags=self.split_think_tags
+            completion, requested_model=request.model, split_think_tags=split_think_tags
         )
         return result if parse is None else _with_parsed(result, parse)
 

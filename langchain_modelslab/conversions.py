@@ -224,6 +224,12 @@ def _content_parts(content: str | list[str | dict[str, Any]], role: str) -> list
             parts.append(_file_part(block))
         elif role == "assistant" and kind in _SKIPPED_IN_ASSISTANT:
             continue  # tool calls travel in tool_calls; reasoning is not sent back
+        elif kind == "tool_result":
+            raise ValueError(
+                f"a {role} message has a 'tool_result' block: send each tool result as a "
+                "ToolMessage(content, tool_call_id=...) right after the AIMessage that "
+                "made the call"
+            )
         else:
             raise ValueError(
                 f"ModelsLab's chat models take text, image and document content (over "
@@ -267,7 +273,34 @@ def _wire_tool_calls(message: AIMessage) -> list[wire.ToolCall] | None:
         )
         for call in message.invalid_tool_calls
     ]
+    calls += _content_block_calls(message, {call.id for call in calls})
     return calls or None
+
+
+def _content_block_calls(message: AIMessage, known: set[str]) -> list[wire.ToolCall]:
+    """Calls held only as ``tool_use`` / ``tool_call`` content blocks (ids not in ``known``).
+
+    ChatAnthropic reads such blocks as calls; a block whose id is in ``known`` is the
+    same call as in ``tool_calls``, sent once.
+    """
+    calls: list[wire.ToolCall] = []
+    for block in _content_dicts(message):
+        kind = block.get("type")
+        if kind not in ("tool_use", "tool_call") or block.get("id") in known:
+            continue
+        arguments = block.get("input" if kind == "tool_use" else "args") or {}
+        calls.append(
+            wire.ToolCall(
+                id=block.get("id") or "",  # refused by the encoder, naming the call
+                function=wire.FunctionCall(
+                    name=block.get("name") or "",
+                    arguments=arguments
+                    if isinstance(arguments, str)
+                    else json.dumps(arguments, ensure_ascii=False),
+                ),
+            )
+        )
+    return calls
 
 
 def _content_dicts(message: AIMessage) -> list[dict[str, Any]]:

@@ -291,18 +291,21 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         core, request = self._request(messages, stream=False, kwargs=kwargs)
-        return completion_from_wire(core.chat(request), split_think_tags=self.split_think_tags)
+        split_think_tags = self.split_think_tags  # as the call started (fields read once)
+        return completion_from_wire(core.chat(request), split_think_tags=split_think_tags)
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         core, request = self._request(messages, stream=False, kwargs=kwargs)
+        split_think_tags = self.split_think_tags  # as the call started (fields read once)
         completion = await core.achat(request)
-        return completion_from_wire(completion, split_think_tags=self.split_think_tags)
+        return completion_from_wire(completion, split_think_tags=split_think_tags)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         core, request = self._request(messages, stream=True, kwargs=kwargs)
+        split_think_tags = self.split_think_tags  # as the call started (fields read once)
 
         def responses() -> Generator[ChatResponse, None, None]:
-            builder = StreamConverter(split_think_tags=self.split_think_tags)
+            builder = StreamConverter(split_think_tags=split_think_tags)
             with core.stream_chat(request) as stream:
                 for chunk in stream:
                     yield builder.convert(chunk)
@@ -314,9 +317,10 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
 
     def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
         core, request = self._request(messages, stream=True, kwargs=kwargs)
+        split_think_tags = self.split_think_tags  # as the call started (fields read once)
 
         async def responses() -> AsyncGenerator[ChatResponse, None]:
-            builder = StreamConverter(split_think_tags=self.split_think_tags)
+            builder = StreamConverter(split_think_tags=split_think_tags)
             stream = await core.astream_chat(request)
             async with stream:
                 async for chunk in stream:
