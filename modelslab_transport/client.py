@@ -30,9 +30,11 @@ from modelslab_transport.client_core import (
 )
 from modelslab_transport.config.model_profiles import remember_catalog
 from modelslab_transport.config.settings import ClientSettings
-from modelslab_transport.decoding.replies import (
+from modelslab_transport.decoding.events import (
     EventDecoder,
     MessageEventDecoder,
+)
+from modelslab_transport.decoding.replies import (
     decode_count_tokens,
     decode_message,
     decode_model_list,

@@ -30,8 +30,14 @@ import httpx2
 
 from modelslab_transport.config.defaults import DEFAULT_MAX_SSE_EVENT_SIZE
 from modelslab_transport.config.settings import ClientSettings
+from modelslab_transport.decoding.events import (
+    ChatChunkDecoder,
+    EventDecoder,
+)
 from modelslab_transport.decoding.not_found import describe_not_found
-from modelslab_transport.decoding.replies import ChatChunkDecoder, EventDecoder, is_event_stream
+from modelslab_transport.decoding.replies import (
+    is_event_stream,
+)
 from modelslab_transport.errors import NotFoundError
 from modelslab_transport.http.bodies import ajoin_body, join_body, plain_response
 from modelslab_transport.http.exceptions import transport_error

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from modelslab_transport import wire
 from modelslab_transport.config.settings import ClientSettings
-from modelslab_transport.decoding.replies import MessageEventDecoder
+from modelslab_transport.decoding.events import (
+    MessageEventDecoder,
+)
 from modelslab_transport.wire.chat import ChatCompletionChunk
 
 if TYPE_CHECKING:

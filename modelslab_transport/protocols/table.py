@@ -12,10 +12,12 @@ from typing import Any
 import httpx2
 
 from modelslab_transport.config.settings import ClientSettings
-from modelslab_transport.decoding.replies import (
+from modelslab_transport.decoding.events import (
     ChatChunkDecoder,
     EventDecoder,
     completion_from_events,
+)
+from modelslab_transport.decoding.replies import (
     decode_chat_completion,
     decode_message,
     is_event_stream,

@@ -16,7 +16,9 @@ from modelslab_transport.config.model_profiles import (
     profile_from_catalog,
     remember_catalog,
 )
-from modelslab_transport.decoding.replies import message_as_events
+from modelslab_transport.decoding.events import (
+    message_as_events,
+)
 from modelslab_transport.protocols.encode_messages import chat_request_to_messages
 from modelslab_transport.protocols.messages import MessageEventTranslator, message_to_completion
 from modelslab_transport.wire.catalog import ModelInfo

@@ -542,7 +542,9 @@ async def test_a_stream_without_done_is_whole_only_if_every_choice_finished(mode
 
 def _decoder() -> Any:
     from modelslab_transport import ClientSettings
-    from modelslab_transport.decoding.replies import ChatChunkDecoder
+    from modelslab_transport.decoding.events import (
+        ChatChunkDecoder,
+    )
 
     return ChatChunkDecoder(ClientSettings(api_key="sk-test"))
 

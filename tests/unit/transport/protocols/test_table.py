@@ -6,7 +6,9 @@ import httpx2
 import pytest
 
 from modelslab_transport.config.settings import ClientSettings
-from modelslab_transport.decoding.replies import ChatChunkDecoder
+from modelslab_transport.decoding.events import (
+    ChatChunkDecoder,
+)
 from modelslab_transport.protocols.messages import MessagesAsChatDecoder
 from modelslab_transport.protocols.table import CHAT_PROTOCOLS, chat_protocol
 from modelslab_transport.wire import StreamOptions
