@@ -663,43 +663,29 @@ class StreamConverter:
 
     def convert(self, chunk: ChatCompletionChunk) -> list[ChatGenerationChunk]:
         """The generation chunks one wire chunk adds (none for a usage-only chunk)."""
-        choices = chunk.choices
-        if self._through and len(choices) == 1:
+        text = chunk.plain_text() if self._through else None
+        if text is not None:
             # The usual chunk: a piece of text, nothing else. The generation chunk is the
             # one the general path below builds for it, built directly; the think-tag
             # splitter would pass it unchanged, and the accumulator needs only what it
             # brings to the closing chunk (the first choice, id, model, fingerprint,
             # usage), if anything: this converter reads no text from it.
-            only = choices[0]
-            delta = only.delta
-            text = delta.content
+            acc = self._accumulator
             if (
-                type(text) is str
-                and only.index == 0
-                and only.logprobs is None
-                and not (
-                    only.finish_reason
-                    or delta.tool_calls
-                    or delta.reasoning_content
-                    or delta.reasoning_blocks
-                )
+                not self._first_folded
+                or chunk.usage is not None
+                or (chunk.id and not acc.id)
+                or (chunk.model and not acc.model)
+                or (chunk.system_fingerprint and not acc.system_fingerprint)
             ):
-                acc = self._accumulator
-                if (
-                    not self._first_folded
-                    or chunk.usage is not None
-                    or (chunk.id and not acc.id)
-                    or (chunk.model and not acc.model)
-                    or (chunk.system_fingerprint and not acc.system_fingerprint)
-                ):
-                    acc.add(chunk)
-                    self._first_folded = True
-                if not text:
-                    return []
-                message = AIMessageChunk(
-                    content=text, response_metadata={"model_provider": MODEL_PROVIDER}
-                )
-                return [ChatGenerationChunk(message=message)]
+                acc.add(chunk)
+                self._first_folded = True
+            if not text:
+                return []
+            message = AIMessageChunk(
+                content=text, response_metadata={"model_provider": MODEL_PROVIDER}
+            )
+            return [ChatGenerationChunk(message=message)]
         if self._think_tags is not None:
             chunk = self._think_tags.split(chunk)
             if not self._through:

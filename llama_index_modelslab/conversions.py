@@ -509,36 +509,22 @@ class StreamConverter:
 
     def convert(self, chunk: ChatCompletionChunk, *, split: bool = True) -> ChatResponse:
         """Fold ``chunk`` in and return the response to yield for it."""
-        choices = chunk.choices
-        if self._plain and self._through and len(choices) == 1 and chunk.usage is None:
+        text = chunk.plain_text() if self._plain and self._through and chunk.usage is None else None
+        if text is not None:
             # The usual chunk: a piece of text for the first choice, nothing else. The
             # response is the one the general path below builds for it, built directly;
             # the think-tag splitter would pass it unchanged, and the accumulator needs
             # only its id (this converter reads no text, role or model from it).
-            only = choices[0]
-            added = only.delta
-            text = added.content
-            if (
-                type(text) is str
-                and only.index == 0
-                and only.logprobs is None
-                and not (
-                    only.finish_reason
-                    or added.reasoning_content
-                    or added.tool_calls
-                    or added.reasoning_blocks
-                )
-            ):
-                if chunk.id and not self._accumulator.id:
-                    self._accumulator.add(chunk)
-                if text:
-                    self._text += text
-                message = ChatMessage(
-                    role=MessageRole.ASSISTANT,
-                    blocks=[TextBlock(text=self._text)],
-                    additional_kwargs={},
-                )
-                return ChatResponse(message=message, delta=text, raw=chunk)
+            if chunk.id and not self._accumulator.id:
+                self._accumulator.add(chunk)
+            if text:
+                self._text += text
+            message = ChatMessage(
+                role=MessageRole.ASSISTANT,
+                blocks=[TextBlock(text=self._text)],
+                additional_kwargs={},
+            )
+            return ChatResponse(message=message, delta=text, raw=chunk)
         if split and self._think_tags is not None:
             chunk = self._think_tags.split(chunk)
             if not self._through:

@@ -404,3 +404,28 @@ class ChatCompletionChunk(_ReplyHeader):
     choices: list[ChunkChoice] = Field(default_factory=list)
     usage: Usage | None = None
     system_fingerprint: str | None = None
+
+    def plain_text(self) -> str | None:
+        """The text of a chunk whose one choice (index 0) brings text and nothing else.
+
+        None when the chunk has another number of choices, or its choice brings a
+        finish reason, logprobs, tool calls or reasoning, or no string content. The
+        chunk's id, model and usage are not looked at.
+        """
+        choices = self.choices
+        if len(choices) != 1:
+            return None
+        only = choices[0]
+        delta = only.delta
+        text = delta.content
+        if (
+            type(text) is not str
+            or only.index
+            or only.logprobs is not None
+            or only.finish_reason
+            or delta.tool_calls
+            or delta.reasoning_content
+            or delta.reasoning_blocks
+        ):
+            return None
+        return text

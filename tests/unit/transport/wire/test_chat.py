@@ -240,3 +240,52 @@ def test_a_stream_fragment_without_an_id_stays_without_one() -> None:
 def test_a_tool_message_with_an_empty_call_id_is_left_to_the_encoders() -> None:
     message = ChatMessage(role="tool", tool_call_id="", content="x")
     assert message.tool_call_id == ""
+
+
+@pytest.mark.parametrize(
+    ("choices", "expected"),
+    [
+        ([{"index": 0, "delta": {"content": "Hi"}}], "Hi"),
+        ([{"index": 0, "delta": {"content": ""}}], ""),
+        ([{"delta": {"role": "assistant", "content": "a"}}], "a"),
+        ([], None),
+        ([{"index": 0, "delta": {"content": "a"}}, {"index": 1, "delta": {"content": "b"}}], None),
+        ([{"index": 1, "delta": {"content": "b"}}], None),
+        ([{"index": 0, "delta": {}}], None),
+        ([{"index": 0, "delta": {"content": [{"type": "text", "text": "a"}]}}], None),
+        ([{"index": 0, "delta": {"content": "a"}, "finish_reason": "stop"}], None),
+        ([{"index": 0, "delta": {"content": "a"}, "logprobs": {"content": []}}], None),
+        ([{"index": 0, "delta": {"content": "", "reasoning_content": "hm"}}], None),
+        (
+            [
+                {
+                    "index": 0,
+                    "delta": {
+                        "content": "",
+                        "tool_calls": [{"index": 0, "function": {"arguments": "{"}}],
+                    },
+                }
+            ],
+            None,
+        ),
+    ],
+    ids=[
+        "text",
+        "empty text",
+        "role too",
+        "no choice",
+        "two choices",
+        "second choice",
+        "no content",
+        "content parts",
+        "finish reason",
+        "logprobs",
+        "reasoning",
+        "tool call",
+    ],
+)
+def test_plain_text_is_the_text_of_a_chunk_that_brings_nothing_else(
+    choices: list[dict[str, Any]], expected: str | None
+) -> None:
+    chunk = ChatCompletionChunk.model_validate({"id": "c", "choices": choices})
+    assert chunk.plain_text() == expected
