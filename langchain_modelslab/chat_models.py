@@ -373,7 +373,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         stream = kwargs.pop("stream", None)
         if self.streaming if stream is None else stream:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        from langchain_modelslab.conversions import completion_from_wire
+        from langchain_modelslab.replies import completion_from_wire
 
         parse = self._response_format_parser(kwargs)
         core, request = self._build_request(messages, stop, stream=False, **kwargs)
@@ -396,7 +396,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         stream = kwargs.pop("stream", None)
         if self.streaming if stream is None else stream:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        from langchain_modelslab.conversions import completion_from_wire
+        from langchain_modelslab.replies import completion_from_wire
 
         parse = self._response_format_parser(kwargs)
         core, request = self._build_request(messages, stop, stream=False, **kwargs)
@@ -437,7 +437,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
             IncompleteReplyError: after the last chunk, when a tool call did not arrive
                 whole (cut off by ``max_tokens`` or a filter, or not valid JSON).
         """
-        from langchain_modelslab.conversions import StreamConverter
+        from langchain_modelslab.replies import StreamConverter
 
         kwargs.pop("stream", None)
         parse = self._response_format_parser(kwargs)
@@ -469,7 +469,7 @@ class ChatModelsLab(ModelsLabHolder, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         """Stream a chat completion on the async client."""
-        from langchain_modelslab.conversions import StreamConverter
+        from langchain_modelslab.replies import StreamConverter
 
         kwargs.pop("stream", None)
         parse = self._response_format_parser(kwargs)

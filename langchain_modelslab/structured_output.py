@@ -24,7 +24,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ValidationError
 from typing_extensions import is_typeddict
 
-from langchain_modelslab.conversions import whole_reply_problem
+from langchain_modelslab.replies import whole_reply_problem
 from modelslab_transport.chat import (
     drop_nulls_of_optional,
     json_schema_response_format,

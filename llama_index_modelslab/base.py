@@ -37,13 +37,15 @@ from llama_index.core.types import BasePydanticProgram, Model
 from llama_index_instrumentation import get_dispatcher
 
 from llama_index_modelslab.conversions import (
+    messages_to_wire,
+    tool_to_wire,
+)
+from llama_index_modelslab.replies import (
     StreamConverter,
     completion_from_wire,
     completion_response_from_chat,
     keep_first_tool_call,
-    messages_to_wire,
     tool_selections,
-    tool_to_wire,
 )
 from llama_index_modelslab.structured import StructuredOutputMethod, structured_program
 from modelslab_transport.chat import chat_tool_choice
@@ -533,7 +535,9 @@ class ModelsLabLLM(ModelsLabHolder, FunctionCallingLLM):
         """
         selections = tool_selections(response.message)
         if not selections and error_on_no_tool_call:
-            from llama_index_modelslab.conversions import reply_incompleteness
+            from llama_index_modelslab.replies import (
+                reply_incompleteness,
+            )
             from modelslab_transport.chat import IncompleteReplyError
 
             incomplete = reply_incompleteness(response.message)

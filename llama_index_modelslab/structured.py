@@ -29,7 +29,9 @@ from llama_index.core.prompts.base import BasePromptTemplate
 from llama_index.core.types import BasePydanticProgram, Model, PydanticProgramMode
 from pydantic import ValidationError
 
-from llama_index_modelslab.conversions import reply_incompleteness
+from llama_index_modelslab.replies import (
+    reply_incompleteness,
+)
 from modelslab_transport.chat import json_schema_response_format, parse_partial_json, require_whole
 from modelslab_transport.wire import ChatAPI, supports_response_format
 

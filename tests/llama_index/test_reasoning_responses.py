@@ -9,7 +9,9 @@ import httpx2
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ThinkingBlock
 
-from llama_index_modelslab.conversions import messages_to_wire
+from llama_index_modelslab.conversions import (
+    messages_to_wire,
+)
 from tests.support.clients import scripted_llm
 from tests.support.replies import (
     chunk,

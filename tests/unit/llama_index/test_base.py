@@ -18,7 +18,9 @@ from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
 from llama_index_modelslab.base import ModelsLabLLM
-from llama_index_modelslab.conversions import FINISH_REASON_KEY
+from llama_index_modelslab.replies import (
+    FINISH_REASON_KEY,
+)
 from modelslab_transport.chat.completeness import IncompleteReplyError
 from modelslab_transport.config.model_profiles import MODEL_PROFILES, context_window
 from modelslab_transport.config.tool_support import (
